@@ -1,0 +1,17 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  setupFiles: ['<rootDir>/test/setup-polyfills.js'],
+  transform: {
+    '^.+\\.[cm]?[tj]s$': ['ts-jest', { isolatedModules: true, tsconfig: { allowJs: true, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true } }],
+  },
+  // hyparquet and hyparquet-writer ship ES modules only; let ts-jest turn them into CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'],
+  moduleNameMapper: {
+    '^hyparquet$': '<rootDir>/node_modules/hyparquet/src/node.js',
+    '^hyparquet-writer$': '<rootDir>/node_modules/hyparquet-writer/src/node.js',
+  },
+  testTimeout: 120000,
+};

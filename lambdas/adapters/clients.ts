@@ -1,0 +1,45 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+
+/** Endpoint and credentials for emulators; undefined in AWS (the SDK's chain applies). */
+export interface EndpointOverrides {
+  readonly s3?: string;
+  readonly dynamodb?: string;
+  readonly region?: string;
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/**
+ * The S3 client. For an emulator endpoint: path-style addressing, and checksums only when
+ * required — with the SDK's default, s3rver stores streamed bodies with aws-chunked framing
+ * (DESIGN.md §7). Against AWS the defaults stay.
+ */
+export function createS3Client(o: EndpointOverrides = {}): S3Client {
+  const config: S3ClientConfig = { region: o.region, credentials: o.credentials };
+  if (o.s3) {
+    Object.assign(config, {
+      endpoint: o.s3,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    } satisfies Partial<S3ClientConfig>);
+  }
+  return new S3Client(config);
+}
+
+/** DynamoDB document client; undefined attributes are dropped rather than rejected. */
+export function createDocumentClient(o: EndpointOverrides = {}): DynamoDBDocumentClient {
+  const base = new DynamoDBClient({ region: o.region, credentials: o.credentials, endpoint: o.dynamodb });
+  return DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+export function createRedshiftDataClient(): RedshiftDataClient {
+  return new RedshiftDataClient({});
+}
+
+export function createSfnClient(): SFNClient {
+  return new SFNClient({});
+}

@@ -1,0 +1,124 @@
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  NotFound,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  paginateListObjectsV2,
+} from '@aws-sdk/client-s3';
+import { TerminalError, TransientError } from '../core/errors';
+import type { ByteRange, ObjectStore, ObjectSummary } from '../core/ports';
+
+/** Strips the quotes S3 puts around ETags. */
+export function unquoteEtag(etag: string | undefined): string {
+  return (etag ?? '').replace(/^"|"$/g, '');
+}
+
+const TRANSIENT_S3 = new Set(['SlowDown', 'InternalError', 'ServiceUnavailable', 'RequestTimeout', 'TimeoutError']);
+
+/** Translates an S3 SDK error into the project's taxonomy, naming the object. */
+export function translateS3Error(error: unknown, what: string): Error {
+  const e = error as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode ?? 0;
+  if (TRANSIENT_S3.has(e.name ?? '') || e.$retryable || status >= 500 || e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED') {
+    return new TransientError(`${what}: ${e.name ?? 'error'}; retry later`, { cause: error });
+  }
+  if (e.name === 'AccessDenied' || status === 403) {
+    return new TerminalError(`${what}: access denied; check the bucket policy and the role's s3 permissions`, { cause: error });
+  }
+  if (e.name === 'NoSuchBucket') {
+    return new TerminalError(`${what}: the bucket does not exist; check the bucket name`, { cause: error });
+  }
+  if (error instanceof Error) return new TerminalError(`${what}: ${error.name}: ${error.message}`, { cause: error });
+  return new TerminalError(`${what}: ${String(error)}`);
+}
+
+/** ObjectStore over one S3 bucket (AWS or an emulator). */
+export class S3ObjectStore implements ObjectStore {
+  constructor(
+    private readonly client: S3Client,
+    readonly bucket: string,
+  ) {}
+
+  async *list(prefix: string): AsyncIterable<ObjectSummary> {
+    try {
+      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix })) {
+        for (const o of page.Contents ?? []) {
+          if (!o.Key) continue;
+          yield {
+            key: o.Key,
+            etag: unquoteEtag(o.ETag),
+            size: o.Size ?? 0,
+            lastModified: (o.LastModified ?? new Date(0)).toISOString(),
+          };
+        }
+      }
+    } catch (error) {
+      throw translateS3Error(error, `listing s3://${this.bucket}/${prefix}`);
+    }
+  }
+
+  async head(key: string): Promise<ObjectSummary | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return {
+        key,
+        etag: unquoteEtag(out.ETag),
+        size: out.ContentLength ?? 0,
+        lastModified: (out.LastModified ?? new Date(0)).toISOString(),
+      };
+    } catch (error) {
+      if (error instanceof NotFound || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)) {
+        return undefined;
+      }
+      throw translateS3Error(error, `reading s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async getBytes(key: string, range?: ByteRange): Promise<Uint8Array> {
+    if (range && range.end <= range.start) return new Uint8Array(0);
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined,
+        }),
+      );
+      if (!out.Body) return new Uint8Array(0);
+      return await out.Body.transformToByteArray();
+    } catch (error) {
+      throw translateS3Error(error, `reading s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async put(key: string, body: Uint8Array | string, contentType?: string): Promise<ObjectSummary> {
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+      );
+      return {
+        key,
+        etag: unquoteEtag(out.ETag),
+        size: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
+        lastModified: new Date().toISOString(),
+      };
+    } catch (error) {
+      throw translateS3Error(error, `writing s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async putJson(key: string, value: unknown): Promise<void> {
+    await this.put(key, JSON.stringify(value), 'application/json');
+  }
+
+  async getJson(key: string): Promise<unknown> {
+    const bytes = await this.getBytes(key);
+    try {
+      return JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch (error) {
+      throw new TerminalError(`s3://${this.bucket}/${key} is not valid JSON`, { cause: error });
+    }
+  }
+}

@@ -1,0 +1,111 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { parseConfig, type SyncproofConfig } from '../core/config';
+import { ENV } from '../core/env';
+import { ConfigurationError } from '../core/errors';
+import { systemClock, type ExecutionStarter, type Warehouse } from '../core/ports';
+import type { StageDeps, StageLog } from '../core/stage-deps';
+import { createDocumentClient, createRedshiftDataClient, createS3Client, createSfnClient } from './clients';
+import { DynamoDbLedgerStore, DynamoDbRunStore } from './dynamodb-stores';
+import { ParquetInspector } from './parquet-inspector';
+import { openPostgresWarehouse } from './postgres-warehouse';
+import { RedshiftDataWarehouse } from './redshift-data-warehouse';
+import { S3ObjectStore } from './s3-object-store';
+import { SfnExecutionStarter } from './sfn-execution-starter';
+
+export const logger = new Logger({ serviceName: 'syncproof' });
+
+/**
+ * The local runtime passes its own deps in the Lambda context under this key, so the handler
+ * modules run unchanged in process (one runtime's deps never leak into another's).
+ */
+export const LOCAL_BINDINGS = Symbol.for('syncproof.localBindings');
+
+export interface LocalBindings {
+  readonly stageDeps: StageDeps;
+  readonly starter: ExecutionStarter;
+}
+
+function requireEnv(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new ConfigurationError(`environment variable ${name} is not set; redeploy the stack`);
+  return v;
+}
+
+let cachedConfig: SyncproofConfig | undefined;
+function envConfig(): SyncproofConfig {
+  cachedConfig ??= parseConfig(JSON.parse(requireEnv(ENV.config)), `environment variable ${ENV.config}`);
+  return cachedConfig;
+}
+
+export const powertoolsLog: StageLog = {
+  info: (message, extra) => logger.info(message, extra ?? {}),
+  warn: (message, extra) => logger.warn(message, extra ?? {}),
+};
+
+let cachedDeps: StageDeps | undefined;
+/** Deps for a deployed Lambda, built once per container from validated env. */
+export function depsFromEnv(): StageDeps {
+  if (cachedDeps) return cachedDeps;
+  const config = envConfig();
+  const objects = new S3ObjectStore(createS3Client(), requireEnv(ENV.bucket));
+  const ddb = createDocumentClient();
+  let warehouse: Promise<Warehouse> | undefined;
+  const kind = requireEnv(ENV.warehouse);
+  const deps: StageDeps = {
+    config,
+    objects,
+    ledger: new DynamoDbLedgerStore(ddb, requireEnv(ENV.ledgerTable)),
+    runs: new DynamoDbRunStore(ddb, requireEnv(ENV.runsTable)),
+    files: new ParquetInspector(objects),
+    clock: systemClock,
+    copyRoleArn: config.redshift?.copyRoleArn ?? '',
+    log: powertoolsLog,
+    warehouse: (): Promise<Warehouse> => {
+      warehouse ??= openWarehouse();
+      return warehouse;
+    },
+  };
+  function openWarehouse(): Promise<Warehouse> {
+    return
+        kind === 'redshift-data'
+          ? Promise.resolve(
+              new RedshiftDataWarehouse({
+                client: createRedshiftDataClient(),
+                database: config.redshift?.database ?? 'dev',
+                workgroupName: config.redshift?.workgroupName,
+                clusterIdentifier: config.redshift?.clusterIdentifier,
+                secretArn: config.redshift?.secretArn,
+                dbUser: config.redshift?.dbUser,
+              }),
+            )
+          : openPostgresWarehouse(kind, { objects });
+  }
+  cachedDeps = deps;
+  return deps;
+}
+
+let cachedStarter: ExecutionStarter | undefined;
+/** The trigger's execution starter in AWS. */
+export function starterFromEnv(): ExecutionStarter {
+  cachedStarter ??= new SfnExecutionStarter(createSfnClient(), requireEnv(ENV.syncStateMachineArn));
+  return cachedStarter;
+}
+
+/** Reads local bindings from a Lambda context, if the local runtime put them there. */
+export function localBindings(context: unknown): LocalBindings | undefined {
+  return (context as { [LOCAL_BINDINGS]?: LocalBindings } | undefined)?.[LOCAL_BINDINGS];
+}
+
+/**
+ * Wraps a stage core as a Lambda handler: resolve deps, add the run's log keys, call the core.
+ * Errors propagate with their literal `name`, which the state machine's Retry/Catch match.
+ */
+export function createStageHandler<I, O>(stage: string, core: (input: I, deps: StageDeps) => Promise<O>) {
+  return async (event: I, context?: unknown): Promise<O> => {
+    const deps = localBindings(context)?.stageDeps ?? depsFromEnv();
+    const e = event as { runId?: unknown; dataset?: unknown; input?: { dataset?: unknown } } | null;
+    logger.resetKeys();
+    logger.appendKeys({ stage, runId: e?.runId, dataset: e?.dataset ?? e?.input?.dataset });
+    return core(event, deps);
+  };
+}

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { ConfigurationError } from './errors';
+
+/** Reserved key prefix for syncproof's own objects (batches, reports); never a dataset prefix. */
+export const INTERNAL_PREFIX = '_syncproof/';
+
+const identifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,126}$/, 'must be a lower-case SQL identifier (letters, digits, _)');
+
+/** Warehouse column types accepted in a dataset's column list (Redshift spelling). */
+export const columnTypeSchema = z
+  .string()
+  .regex(
+    /^(SMALLINT|INTEGER|BIGINT|REAL|DOUBLE PRECISION|BOOLEAN|DATE|TIMESTAMP|TIMESTAMPTZ|VARCHAR\(\d{1,5}\)|CHAR\(\d{1,4}\)|DECIMAL\(\d{1,2},\s?\d{1,2}\))$/,
+    'must be one of SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, BOOLEAN, DATE, TIMESTAMP, TIMESTAMPTZ, VARCHAR(n), CHAR(n), DECIMAL(p,s)',
+  );
+
+export const columnSchema = z.object({
+  name: identifier,
+  type: columnTypeSchema,
+});
+
+/** One dataset: which S3 prefix feeds which warehouse table, and how. */
+export const datasetSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 chars of a-z, 0-9 and -, starting with a letter'),
+    prefix: z
+      .string()
+      .min(1)
+      .regex(/^[^/].*\/$/, "must not start with '/' and must end with '/'")
+      .refine((p) => !p.startsWith(INTERNAL_PREFIX), `must not start with '${INTERNAL_PREFIX}'`),
+    target: z.object({ schema: identifier, table: identifier }),
+    keyColumns: z.array(identifier).default([]),
+    loadMode: z.enum(['upsert', 'append']).default('upsert'),
+    format: z.enum(['parquet', 'csv']).default('parquet'),
+    /** Target columns; when given, the load stage creates the table if it does not exist. */
+    columns: z.array(columnSchema).min(1).optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.loadMode === 'upsert' && d.keyColumns.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['keyColumns'], message: 'upsert needs at least one key column' });
+    }
+    if (d.columns) {
+      const names = new Set(d.columns.map((c) => c.name));
+      d.keyColumns.forEach((k, i) => {
+        if (!names.has(k)) ctx.addIssue({ code: 'custom', path: ['keyColumns', i], message: `key column '${k}' is not in columns` });
+      });
+    }
+  });
+
+export type DatasetConfig = z.infer<typeof datasetSchema>;
+
+/** Redshift connection for the deployed stack (the local runtime ignores it). */
+export const redshiftSchema = z
+  .object({
+    database: z.string().min(1),
+    workgroupName: z.string().min(1).optional(),
+    clusterIdentifier: z.string().min(1).optional(),
+    secretArn: z.string().startsWith('arn:').optional(),
+    dbUser: z.string().min(1).optional(),
+    /** IAM role Redshift assumes to read the bucket in COPY. */
+    copyRoleArn: z.string().startsWith('arn:'),
+  })
+  .refine((r) => Boolean(r.workgroupName) !== Boolean(r.clusterIdentifier), {
+    message: 'set exactly one of workgroupName (Serverless) or clusterIdentifier (provisioned)',
+  });
+
+export type RedshiftConfig = z.infer<typeof redshiftSchema>;
+
+export const syncproofConfigSchema = z
+  .object({
+    datasets: z.array(datasetSchema).min(1),
+    redshift: redshiftSchema.optional(),
+    /** Most files one load transaction takes; the state machine loops for the rest. */
+    maxFilesPerBatch: z.number().int().min(1).max(1000).default(100),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Map<string, number>();
+    c.datasets.forEach((d, i) => {
+      if (seen.has(d.name)) ctx.addIssue({ code: 'custom', path: ['datasets', i, 'name'], message: `duplicate dataset name '${d.name}'` });
+      seen.set(d.name, i);
+      c.datasets.forEach((o, j) => {
+        if (i !== j && d.prefix.startsWith(o.prefix)) {
+          ctx.addIssue({ code: 'custom', path: ['datasets', i, 'prefix'], message: `prefix '${d.prefix}' overlaps dataset '${o.name}' ('${o.prefix}')` });
+        }
+      });
+    });
+  });
+
+export type SyncproofConfig = z.infer<typeof syncproofConfigSchema>;
+export type SyncproofConfigInput = z.input<typeof syncproofConfigSchema>;
+
+/** Formats zod issues as `path: message` lines so a user can find the field. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+}
+
+/** Parses a configuration object; throws ConfigurationError naming every bad field. */
+export function parseConfig(raw: unknown, source = 'configuration'): SyncproofConfig {
+  const result = syncproofConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigurationError(`${source} is invalid: ${formatIssues(result.error)}`);
+  return result.data;
+}
+
+/** Finds the dataset whose prefix holds `key`, if any. */
+export function datasetForKey(config: SyncproofConfig, key: string): DatasetConfig | undefined {
+  return config.datasets.find((d) => key.startsWith(d.prefix));
+}
+
+/** Finds a dataset by name or throws ConfigurationError. */
+export function requireDataset(config: SyncproofConfig, name: string): DatasetConfig {
+  const dataset = config.datasets.find((d) => d.name === name);
+  if (!dataset) {
+    throw new ConfigurationError(
+      `unknown dataset '${name}'; configured datasets: ${config.datasets.map((d) => d.name).join(', ')}`,
+    );
+  }
+  return dataset;
+}

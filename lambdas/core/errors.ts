@@ -1,0 +1,66 @@
+/**
+ * Error taxonomy shared by every stage (DESIGN.md §9).
+ *
+ * Each concrete error sets a literal `name`: state-machine Retry/Catch match on it, and bundling
+ * renames classes, so the constructor name cannot be relied on. Messages say what to do and never
+ * carry secrets or row values.
+ */
+
+/** A failure worth retrying: throttling, timeouts, connection resets. */
+export class TransientError extends Error {
+  override readonly name: string = 'TransientError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A failure that retrying will not fix: bad input, schema mismatch, checksum mismatch. */
+export class TerminalError extends Error {
+  override readonly name: string = 'TerminalError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The input of a stage or of the state machine does not match its schema. */
+export class InvalidInputError extends TerminalError {
+  override readonly name = 'InvalidInputError';
+}
+
+/** The dataset configuration is invalid or names an unknown dataset. */
+export class ConfigurationError extends TerminalError {
+  override readonly name = 'ConfigurationError';
+}
+
+/** A single file cannot be loaded (corrupt, truncated, wrong columns); it is quarantined. */
+export class BadFileError extends TerminalError {
+  override readonly name = 'BadFileError';
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`s3 object '${key}': ${reason}`, options);
+  }
+}
+
+/** The warehouse rejected a statement; `statementIndex` points into the submitted batch. */
+export class WarehouseStatementError extends TerminalError {
+  override readonly name = 'WarehouseStatementError';
+  constructor(
+    message: string,
+    readonly statementIndex: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Names that a state machine retries (see lib/constructs/sync-state-machine.ts). */
+export const TRANSIENT_ERROR_NAMES = ['TransientError'] as const;
+
+/** Formats any thrown value as a one-line message, without stack traces. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

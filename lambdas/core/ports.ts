@@ -1,0 +1,132 @@
+/**
+ * Ports: what the stage cores need from the outside world. Cores import only these interfaces;
+ * adapters (lambdas/adapters) implement them for AWS, the emulators and the Postgres family.
+ */
+
+/** One S3 object version as seen by a listing or HEAD. `etag` is unquoted. */
+export interface ObjectSummary {
+  readonly key: string;
+  readonly etag: string;
+  readonly size: number;
+  /** ISO-8601 instant. */
+  readonly lastModified: string;
+}
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  readonly start: number;
+  /** Last byte, exclusive. */
+  readonly end: number;
+}
+
+export interface ObjectStore {
+  readonly bucket: string;
+  /** Streams every object under `prefix`, page by page, in key order. */
+  list(prefix: string): AsyncIterable<ObjectSummary>;
+  /** HEAD; `undefined` when the object does not exist. */
+  head(key: string): Promise<ObjectSummary | undefined>;
+  /** Reads the whole object, or a byte range of it. */
+  getBytes(key: string, range?: ByteRange): Promise<Uint8Array>;
+  put(key: string, body: Uint8Array | string, contentType?: string): Promise<ObjectSummary>;
+  putJson(key: string, value: unknown): Promise<void>;
+  getJson(key: string): Promise<unknown>;
+}
+
+export type LedgerStatus = 'discovered' | 'loading' | 'loaded' | 'failed' | 'quarantined';
+
+/** One object version (key + ETag) and where it is in its load life cycle. */
+export interface LedgerEntry {
+  readonly dataset: string;
+  readonly key: string;
+  readonly etag: string;
+  readonly size: number;
+  readonly lastModified: string;
+  readonly status: LedgerStatus;
+  readonly loadId?: string;
+  /** Rows the warehouse counted for this file, once loaded. */
+  readonly rows?: number;
+  /** Why the entry is failed or quarantined: names the file and what to do. */
+  readonly reason?: string;
+  readonly updatedAt: string;
+}
+
+/**
+ * The file ledger. Every transition is a single-item conditional write (DESIGN.md §5), so two
+ * executions can never both claim the same object version.
+ */
+export interface LedgerStore {
+  get(key: string, etag: string): Promise<LedgerEntry | undefined>;
+  /** Records a new object version as `discovered`; false when it is already in the ledger. */
+  discover(entry: Omit<LedgerEntry, 'status' | 'updatedAt'>, now: string): Promise<boolean>;
+  /**
+   * `discovered | failed` (or `loading` claimed before `staleBefore`) → `loading(loadId)`.
+   * False when another load holds it or it is already loaded/quarantined.
+   */
+  claim(key: string, etag: string, loadId: string, now: string, staleBefore: string): Promise<boolean>;
+  /** `loading(loadId)` → `loaded` with the warehouse's row count. */
+  markLoaded(key: string, etag: string, loadId: string, rows: number, now: string): Promise<void>;
+  /** Any state but `loaded` → `quarantined(reason)`. */
+  markQuarantined(key: string, etag: string, reason: string, now: string): Promise<void>;
+  /** `loading(loadId)` → `failed(reason)`; a later run may claim it again. */
+  markFailed(key: string, etag: string, loadId: string, reason: string, now: string): Promise<void>;
+  /** Every entry of a dataset. */
+  listDataset(dataset: string): AsyncIterable<LedgerEntry>;
+}
+
+export type RunStatus = 'RUNNING' | 'NO_WORK' | 'PASSED' | 'PASSED_PARTIAL' | 'PASSED_WITH_WARNINGS' | 'FAILED';
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly dataset: string;
+  readonly status: RunStatus;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  /** Per-stage outputs (small: counts and URIs). */
+  readonly stages?: Record<string, unknown>;
+  readonly reportUri?: string;
+  readonly error?: string;
+}
+
+export interface RunStore {
+  get(runId: string): Promise<RunRecord | undefined>;
+  /** Creates the run, or returns false when it exists already. */
+  start(run: RunRecord): Promise<boolean>;
+  /** Merges `stages[stage] = output` and optional status fields. */
+  update(
+    runId: string,
+    patch: { stage?: string; output?: unknown; status?: RunStatus; reportUri?: string; error?: string; dataset?: string },
+    now: string,
+  ): Promise<void>;
+}
+
+export type SqlValue = string | number | boolean | null;
+export type Row = Record<string, SqlValue>;
+
+/**
+ * A Redshift-compatible warehouse. SQL is written in the Redshift dialect (lambdas/core/sql.ts);
+ * Postgres-family adapters translate what differs, including `COPY … FROM 's3://…' FORMAT AS PARQUET`.
+ * Parameters are named (`:name`), as in the Redshift Data API.
+ */
+export interface Warehouse {
+  /**
+   * Runs `statements` as one transaction: all or nothing. `clientToken` makes a resubmission
+   * idempotent where the backend supports it. A failing statement raises
+   * WarehouseStatementError with its index.
+   */
+  executeTransaction(statements: readonly string[], clientToken: string): Promise<void>;
+  /** Runs one statement and returns its rows (column name → value; numbers as numbers). */
+  query(sql: string, params?: Record<string, SqlValue>): Promise<Row[]>;
+  close(): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+/** Starts SyncStateMachine executions (trigger stage). */
+export interface ExecutionStarter {
+  /** 'duplicate' when an execution with this name exists already (ExecutionAlreadyExists). */
+  start(name: string, input: unknown): Promise<'started' | 'duplicate'>;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

@@ -1,0 +1,34 @@
+import type { SyncproofConfig } from './config';
+import type { Clock, LedgerStore, ObjectStore, RunStore, Warehouse } from './ports';
+
+/** What a file format reader tells about one object without reading its data. */
+export interface FileInfo {
+  readonly rows: number;
+  readonly columns: readonly string[];
+}
+
+/** Reads a data file's metadata (Parquet footer) through ranged reads; BadFileError if unreadable. */
+export interface FileInspector {
+  inspect(key: string, size: number): Promise<FileInfo>;
+}
+
+/** Everything a stage core needs, built once per process by lambdas/adapters/deps.ts or the local runtime. */
+export interface StageDeps {
+  readonly config: SyncproofConfig;
+  readonly objects: ObjectStore;
+  readonly ledger: LedgerStore;
+  readonly runs: RunStore;
+  /** Opened on first use: stages that do not touch the warehouse never connect. */
+  readonly warehouse: () => Promise<Warehouse>;
+  readonly files: FileInspector;
+  readonly clock: Clock;
+  /** IAM role Redshift assumes for COPY (ignored by Postgres-family warehouses). */
+  readonly copyRoleArn: string;
+  readonly log: StageLog;
+}
+
+/** The slice of Powertools Logger the cores use (so cores stay free of it). */
+export interface StageLog {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+}
