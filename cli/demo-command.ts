@@ -1,0 +1,35 @@
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { formatDemoReport, runDemo } from '../local/demo';
+import { CliError } from './errors';
+import type { CommandOutcome } from './program';
+import { positiveInt } from './program';
+import { redactUrl } from './format';
+
+/** `syncproof demo`: the whole pipeline on the embedded default, proven by reading back. */
+export function demoCommand(outcome: CommandOutcome): Command {
+  return new Command('demo')
+    .description('run the demo pipeline locally: two waves of Parquet files, loaded and verified')
+    .option('--rows <n>', 'rows in the first wave', positiveInt('--rows'), 200_000)
+    .option('--files <n>', 'Parquet files in the first wave', positiveInt('--files'), 20)
+    .option('--warehouse <url>', 'postgres://… to use a PostgreSQL server instead of the embedded warehouse')
+    .option('--keep <dir>', 'leave the local state (S3, DynamoDB, warehouse data) in this directory')
+    .option('--json <file>', 'also write the report as JSON to this file')
+    .exitOverride()
+    .action(async (opts: { rows: number; files: number; warehouse?: string; keep?: string; json?: string }) => {
+      if (opts.warehouse && !/^postgres(ql)?:\/\//.test(opts.warehouse)) {
+        throw new CliError(`--warehouse must be a postgres:// URL, got '${redactUrl(opts.warehouse)}'`);
+      }
+      if (opts.files > opts.rows) throw new CliError(`--files (${opts.files}) cannot exceed --rows (${opts.rows})`);
+      const report = await runDemo({
+        rows: opts.rows,
+        files: opts.files,
+        warehouse: opts.warehouse,
+        keep: opts.keep ? resolve(opts.keep) : undefined,
+        json: opts.json ? resolve(opts.json) : undefined,
+        progress: (line) => process.stdout.write(`${line}\n`),
+      });
+      process.stdout.write(`${formatDemoReport(report)}\n`);
+      outcome.exitCode = report.status === 'PASSED' ? 0 : 2;
+    });
+}

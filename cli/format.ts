@@ -1,0 +1,37 @@
+import type { RunRecord } from '../lambdas/core/ports';
+import type { ExecutionSummary } from '../local/runtime';
+
+/** Hides the password of a connection URL. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '****';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:****@');
+  }
+}
+
+/** Totals of a run's load stages. */
+export function runTotals(run: RunRecord | undefined): { filesLoaded: number; filesQuarantined: number; rows: number } {
+  const totals = { filesLoaded: 0, filesQuarantined: 0, rows: 0 };
+  for (const [stage, output] of Object.entries(run?.stages ?? {})) {
+    if (!stage.startsWith('load_')) continue;
+    const o = output as { filesLoaded?: number; filesQuarantined?: number; rows?: number };
+    totals.filesLoaded += o.filesLoaded ?? 0;
+    totals.filesQuarantined += o.filesQuarantined ?? 0;
+    totals.rows += o.rows ?? 0;
+  }
+  return totals;
+}
+
+/** One status line per ended execution. */
+export function executionLine(e: ExecutionSummary): string {
+  const dataset = e.run?.dataset ?? String((e.input as { dataset?: unknown } | null)?.dataset ?? '?');
+  const status = e.status === 'FAILED' ? 'FAILED' : (e.run?.status ?? 'UNKNOWN');
+  const t = runTotals(e.run);
+  const base = `${new Date().toISOString()} ${dataset} ${e.name} ${status}: ${t.filesLoaded} files loaded, ${t.filesQuarantined} quarantined, ${t.rows} rows`;
+  if (e.status === 'FAILED') return `${base} — ${e.error ?? 'error'}: ${e.run?.error ?? e.cause ?? ''}`;
+  if (e.run?.reportUri) return `${base}; report ${e.run.reportUri}`;
+  return base;
+}

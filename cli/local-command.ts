@@ -1,0 +1,81 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import { loadConfigFile } from '../lib/config';
+import { LocalRuntime } from '../local/runtime';
+import { CliError } from './errors';
+import { executionLine, redactUrl } from './format';
+import type { CommandOutcome } from './program';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`--s3-port must be 1-65535, got '${value}'`);
+  return n;
+}
+
+/**
+ * `syncproof local`: the runtime for the user's own datasets, kept running. Prints where to upload
+ * and one line per triggered run; Ctrl-C lets running executions finish, then stops.
+ */
+export function localCommand(outcome: CommandOutcome): Command {
+  return new Command('local')
+    .description('run the pipeline locally on embedded emulators for your datasets, until Ctrl-C')
+    .requiredOption('--config <file>', 'dataset configuration (the same JSON file the CDK app deploys)')
+    .option('--warehouse <url>', 'postgres://… to load into a PostgreSQL server instead of the embedded one')
+    .option('--s3-port <port>', 'S3 endpoint port (default: a free port)', port)
+    .option('--data-dir <dir>', 'keep S3, DynamoDB and warehouse data here; a restart resumes from it')
+    .option('--bucket <name>', 'bucket name', 'syncproof-local')
+    .exitOverride()
+    .action(async (opts: { config: string; warehouse?: string; s3Port?: number; dataDir?: string; bucket: string }) => {
+      let config;
+      try {
+        config = loadConfigFile(resolve(opts.config));
+      } catch (error) {
+        throw new CliError(error instanceof Error ? error.message : String(error));
+      }
+      if (opts.warehouse && !/^postgres(ql)?:\/\//.test(opts.warehouse)) {
+        throw new CliError(`--warehouse must be a postgres:// URL, got '${redactUrl(opts.warehouse)}'`);
+      }
+      const runtime = await LocalRuntime.start({
+        config,
+        warehouse: opts.warehouse,
+        dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
+        s3Port: opts.s3Port,
+        bucket: opts.bucket,
+        onExecution: (e) => {
+          process.stdout.write(`${executionLine(e)}\n`);
+          if (e.status === 'FAILED' || e.run?.status === 'FAILED') outcome.exitCode = 2;
+        },
+      });
+      const lines = [
+        'syncproof local runtime is ready',
+        `  S3 endpoint:  ${runtime.s3Endpoint}`,
+        `  bucket:       ${runtime.bucket}`,
+        `  region:       ${runtime.region}`,
+        `  credentials:  AWS_ACCESS_KEY_ID=${runtime.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${runtime.credentials.secretAccessKey}`,
+        `  warehouse:    ${opts.warehouse ? redactUrl(opts.warehouse) : 'embedded (PGlite)'}`,
+        `  data:         ${opts.dataDir ? resolve(opts.dataDir) : 'temporary (removed on exit; use --data-dir to keep it)'}`,
+        ...config.datasets.map(
+          (d) => `  dataset ${d.name}: s3://${runtime.bucket}/${d.prefix} → ${d.target.schema}.${d.target.table} (${d.loadMode})`,
+        ),
+        `  upload with:  aws --endpoint-url ${runtime.s3Endpoint} s3 cp FILE s3://${runtime.bucket}/${config.datasets[0]?.prefix ?? ''}`,
+        'Press Ctrl-C to stop.',
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+      await new Promise<void>((done) => {
+        let stopping = false;
+        const stop = () => {
+          if (stopping) return;
+          stopping = true;
+          process.stdout.write('stopping: letting running executions finish…\n');
+          runtime.stop().then(done, (error: unknown) => {
+            process.stderr.write(`syncproof: error while stopping: ${String(error)}\n`);
+            outcome.exitCode = 3;
+            done();
+          });
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      process.stdout.write('stopped\n');
+    });
+}

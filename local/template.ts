@@ -1,0 +1,121 @@
+import { App } from 'aws-cdk-lib';
+import type { SyncproofConfig } from '../lambdas/core/config';
+import { SyncproofStack } from '../lib/syncproof-stack';
+
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_PARTITION_REGION = { partition: 'aws', region: 'us-east-1' } as const;
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, Json>;
+}
+
+export interface CfnTemplate {
+  readonly Resources: Record<string, CfnResource>;
+}
+
+/**
+ * Synthesizes the CDK app for `config`, exactly as `cdk synth` would, except that Lambda
+ * bundling is skipped (the local runtime calls the handler modules directly).
+ */
+export function synthesizeTemplate(config: SyncproofConfig): CfnTemplate {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new SyncproofStack(app, 'Syncproof', { config });
+  const assembly = app.synth();
+  return assembly.getStackByName(stack.stackName).template as CfnTemplate;
+}
+
+/** Local ARN of a Lambda function: the logical id stands in for the function name. */
+export function localFunctionArn(logicalId: string): string {
+  return `arn:aws:lambda:${LOCAL_PARTITION_REGION.region}:${LOCAL_ACCOUNT}:function:${logicalId}`;
+}
+
+/**
+ * Resolves the intrinsic functions CDK emits in the parts the local runtime reads (state machine
+ * definitions, rule patterns): Fn::Join, Fn::GetAtt (Lambda ARNs → local ARNs), Ref (pseudo
+ * parameters; resources via `refs`, else the logical id).
+ */
+export function resolveIntrinsics(value: Json, template: CfnTemplate, refs: Record<string, string> = {}): Json {
+  if (Array.isArray(value)) return value.map((v) => resolveIntrinsics(v, template, refs));
+  if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1) {
+    const [k] = keys as [string];
+    const arg = value[k] as Json;
+    if (k === 'Fn::Join') {
+      const [sep, parts] = arg as [string, Json[]];
+      return (resolveIntrinsics(parts, template, refs) as Json[]).map(String).join(sep);
+    }
+    if (k === 'Fn::GetAtt') {
+      const [id, attr] = arg as [string, string];
+      const type = template.Resources[id]?.Type;
+      if (type === 'AWS::Lambda::Function' && attr === 'Arn') return localFunctionArn(id);
+      return `arn:local:${id}:${attr}`;
+    }
+    if (k === 'Ref') {
+      const ref = arg as string;
+      if (ref === 'AWS::Partition') return LOCAL_PARTITION_REGION.partition;
+      if (ref === 'AWS::Region') return LOCAL_PARTITION_REGION.region;
+      if (ref === 'AWS::AccountId') return LOCAL_ACCOUNT;
+      if (ref === 'AWS::URLSuffix') return 'amazonaws.com';
+      return refs[ref] ?? ref;
+    }
+  }
+  return Object.fromEntries(keys.map((k) => [k, resolveIntrinsics(value[k] as Json, template, refs)]));
+}
+
+/** Logical ids of resources of one type. */
+export function resourcesOfType(template: CfnTemplate, type: string): [string, CfnResource][] {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+/** The data bucket: the one with EventBridge notifications on. */
+export function dataBucketLogicalId(template: CfnTemplate): string {
+  const found = resourcesOfType(template, 'AWS::S3::Bucket').find(
+    ([, r]) => (r.Properties?.NotificationConfiguration as { EventBridgeConfiguration?: unknown } | undefined)?.EventBridgeConfiguration,
+  );
+  if (!found) throw new Error('the synthesized template has no bucket with EventBridge notifications');
+  return found[0];
+}
+
+/** Stage name of each Lambda, from the SYNCPROOF_STAGE variable the stack sets. */
+export function functionStages(template: CfnTemplate): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [id, r] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    const vars = (r.Properties?.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables;
+    const stage = vars?.SYNCPROOF_STAGE;
+    if (typeof stage === 'string') out.set(id, stage);
+  }
+  return out;
+}
+
+export interface LocalStateMachine {
+  readonly logicalId: string;
+  readonly definition: Record<string, Json>;
+}
+
+/** Every state machine's definition with its intrinsics resolved. */
+export function stateMachines(template: CfnTemplate): LocalStateMachine[] {
+  return resourcesOfType(template, 'AWS::StepFunctions::StateMachine').map(([id, r]) => {
+    const raw = resolveIntrinsics((r.Properties?.DefinitionString ?? null) as Json, template);
+    if (typeof raw !== 'string') throw new Error(`state machine ${id} has no DefinitionString`);
+    return { logicalId: id, definition: JSON.parse(raw) as Record<string, Json> };
+  });
+}
+
+export interface LocalRule {
+  readonly logicalId: string;
+  readonly pattern: Record<string, Json>;
+}
+
+/** EventBridge rules with their patterns resolved (bucket refs → the local bucket name). */
+export function eventRules(template: CfnTemplate, localBucket: string): LocalRule[] {
+  const refs = { [dataBucketLogicalId(template)]: localBucket };
+  return resourcesOfType(template, 'AWS::Events::Rule')
+    .filter(([, r]) => r.Properties?.EventPattern)
+    .map(([id, r]) => ({ logicalId: id, pattern: resolveIntrinsics(r.Properties?.EventPattern as Json, template, refs) as Record<string, Json> }));
+}
+
+export type { Json };

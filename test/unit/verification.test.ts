@@ -1,0 +1,67 @@
+import { exitCodeFor, judgeLoad, worstStatus, type LoadEvidence } from '../../lambdas/core/verification';
+
+const clean: LoadEvidence = {
+  loadId: 'ld_1',
+  files: [
+    { key: 'a', etag: '1', fileRows: 10, auditRows: 10 },
+    { key: 'b', etag: '2', fileRows: 5, auditRows: 5 },
+  ],
+  quarantined: [],
+  auditTotalRows: 15,
+  targetRows: 100,
+  targetDistinctKeys: 100,
+};
+
+describe('judgeLoad', () => {
+  it('passes when files, audit and target agree', () => {
+    expect(judgeLoad(clean)).toEqual({ status: 'PASSED', findings: [], duplicateKeys: 0 });
+  });
+
+  it('fails when the warehouse loaded fewer rows than a file holds', () => {
+    const v = judgeLoad({ ...clean, files: [clean.files[0]!, { ...clean.files[1]!, auditRows: 4 }] });
+    expect(v.status).toBe('FAILED');
+    expect(v.findings.map((f) => f.message)).toContain("'b': the file holds 5 rows, the warehouse loaded 4");
+  });
+
+  it('fails when a loaded file has no audit row', () => {
+    expect(judgeLoad({ ...clean, files: [{ ...clean.files[0]!, auditRows: undefined }], auditTotalRows: 10 }).status).toBe('FAILED');
+  });
+
+  it('fails when the audit total disagrees with the files', () => {
+    expect(judgeLoad({ ...clean, auditTotalRows: 16 }).status).toBe('FAILED');
+  });
+
+  it('fails and counts duplicate keys in the target', () => {
+    const v = judgeLoad({ ...clean, targetRows: 103 });
+    expect(v).toMatchObject({ status: 'FAILED', duplicateKeys: 3 });
+  });
+
+  it('passes with warnings when a file was quarantined', () => {
+    const v = judgeLoad({ ...clean, quarantined: [{ key: 'c', etag: '3', reason: 'corrupt' }] });
+    expect(v.status).toBe('PASSED_WITH_WARNINGS');
+    expect(v.findings).toEqual([{ level: 'warning', check: 'quarantine', message: "'c' quarantined: corrupt" }]);
+  });
+
+  it('ignores duplicate keys for append datasets', () => {
+    expect(judgeLoad({ ...clean, targetRows: 103, targetDistinctKeys: undefined }).status).toBe('PASSED');
+  });
+});
+
+describe('statuses', () => {
+  it.each([
+    ['PASSED', 'PASSED_WITH_WARNINGS', 'PASSED_WITH_WARNINGS'],
+    ['FAILED', 'PASSED', 'FAILED'],
+    ['PASSED_PARTIAL', 'PASSED', 'PASSED_PARTIAL'],
+  ] as const)('worst of %s and %s is %s', (a, b, w) => {
+    expect(worstStatus(a, b)).toBe(w);
+  });
+
+  it.each([
+    ['PASSED', 0],
+    ['PASSED_PARTIAL', 0],
+    ['PASSED_WITH_WARNINGS', 1],
+    ['FAILED', 2],
+  ] as const)('exit code of %s is %d', (s, code) => {
+    expect(exitCodeFor(s)).toBe(code);
+  });
+});
