@@ -256,14 +256,10 @@ export class LocalRuntime {
       const output = await execution.result;
       summary = { name, input, status: 'SUCCEEDED', output };
     } catch (error) {
-      const e = error as { name?: string; message?: string; cause?: unknown };
-      summary = {
-        name,
-        input,
-        status: 'FAILED',
-        error: e.name,
-        cause: typeof e.cause === 'string' ? e.cause : e.message,
-      };
+      // aws-local-stepfunctions throws ExecutionError; its `cause` is the Fail state's error,
+      // whose name and message are the execution's Error and Cause.
+      const e = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
+      summary = { name, input, status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
     }
     summary = { ...summary, run: await this.deps.runs.get(name) };
     this.names.set(name, summary);

@@ -66,8 +66,7 @@ export function depsFromEnv(): StageDeps {
     },
   };
   function openWarehouse(): Promise<Warehouse> {
-    return
-        kind === 'redshift-data'
+    return kind === 'redshift-data'
           ? Promise.resolve(
               new RedshiftDataWarehouse({
                 client: createRedshiftDataClient(),

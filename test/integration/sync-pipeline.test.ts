@@ -1,3 +1,4 @@
+import { encodeParquet } from '../../lambdas/adapters/parquet-file';
 import { loadIdFor } from '../../lambdas/core/ids';
 import { runLoad } from '../../lambdas/load/load';
 import type { LocalRuntime } from '../../local/runtime';
@@ -69,7 +70,6 @@ describe('sync pipeline on the local runtime', () => {
   });
 
   it('quarantines a file whose columns do not match the target, naming the column, and loads none of its rows', async () => {
-    const { encodeParquet } = await import('../../lambdas/adapters/parquet-file');
     const ids = range(7001, 50);
     const wrong = encodeParquet([
       { name: 'order_id', type: 'INT64', data: ids.map(BigInt) },

@@ -1,0 +1,148 @@
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledgeNag } from './nag-acknowledgements';
+
+/** The pipeline stages; each has a Lambda whose code is `lambdas/<stage>/handler.ts`. */
+export const STAGE_NAMES = ['trigger', 'discover', 'load', 'verify', 'record'] as const;
+
+/** One of {@link STAGE_NAMES}. */
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/**
+ * Environment variable that names a Lambda's stage. The local runtime reads it from the
+ * synthesized template to bind each Lambda (by logical id) to its handler module.
+ */
+export const STAGE_ENV_VAR = 'SYNCPROOF_STAGE';
+
+/** Where the stage handlers live: `<root>/<stage>/handler.ts`. */
+export const DEFAULT_LAMBDAS_DIR = join(__dirname, '..', '..', 'lambdas');
+
+/** Lambda memory (MiB) per stage: the load stage decodes Parquet to plan and check its COPY. */
+const DEFAULT_MEMORY_MIB: Readonly<Record<StageName, number>> = {
+  trigger: 1024,
+  discover: 1024,
+  load: 3008,
+  verify: 1024,
+  record: 1024,
+};
+
+/** Lambda timeout per stage: load and verify wait for the warehouse, so they get the maximum. */
+const DEFAULT_TIMEOUT: Readonly<Record<StageName, Duration>> = {
+  trigger: Duration.minutes(1),
+  discover: Duration.minutes(1),
+  load: Duration.minutes(15),
+  verify: Duration.minutes(15),
+  record: Duration.minutes(1),
+};
+
+/** Properties of {@link StageFunction}. */
+export interface StageFunctionProps {
+  /** Which stage this Lambda runs; selects `lambdas/<stage>/handler.ts` and its defaults. */
+  readonly stage: StageName;
+  /**
+   * Variables every stage shares (the `ENV` names from `lambdas/core/env.ts`). The construct adds
+   * `SYNCPROOF_STAGE`, `POWERTOOLS_SERVICE_NAME` and `NODE_OPTIONS`; `environment` must not set them.
+   */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Memory in MiB (128–10240).
+   * @default 3008 for `load`, 1024 for the other stages
+   */
+  readonly memorySize?: number;
+  /**
+   * Function timeout (at most 15 minutes).
+   * @default 15 minutes for `load` and `verify`, 1 minute for the other stages
+   */
+  readonly timeout?: Duration;
+  /**
+   * How long the function's log group keeps events.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Directory holding `<stage>/handler.ts`.
+   * @default {@link DEFAULT_LAMBDAS_DIR} (the repository's `lambdas/`)
+   */
+  readonly lambdasDir?: string;
+}
+
+/**
+ * One pipeline stage as a Lambda: Node.js 22 on arm64, bundled locally with esbuild (no Docker),
+ * its own log group, and its own role that may only write to that log group. Access to data and
+ * state is granted by the caller (`grant*` on the bucket, tables and state machine).
+ */
+export class StageFunction extends Construct {
+  /** The stage this function runs. */
+  readonly stage: StageName;
+  /** The Lambda function. */
+  readonly function: nodejs.NodejsFunction;
+  /** The function's execution role (log writes only until the caller grants more). */
+  readonly role: iam.Role;
+  /** The function's log group. */
+  readonly logGroup: logs.LogGroup;
+  /** The function's timeout (SQS visibility timeouts derive from it). */
+  readonly timeout: Duration;
+
+  constructor(scope: Construct, id: string, props: StageFunctionProps) {
+    super(scope, id);
+    const memorySize = props.memorySize ?? DEFAULT_MEMORY_MIB[props.stage];
+    const timeout = props.timeout ?? DEFAULT_TIMEOUT[props.stage];
+    const problems: string[] = [];
+    if (!STAGE_NAMES.includes(props.stage)) problems.push(`stage must be one of ${STAGE_NAMES.join(', ')}, got '${String(props.stage)}'`);
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) problems.push(`memorySize must be an integer from 128 to 10240 MiB, got ${memorySize}`);
+    if (timeout.toSeconds() < 1 || timeout.toSeconds() > 900) problems.push(`timeout must be from 1 second to 15 minutes, got ${timeout.toHumanString()}`);
+    for (const reserved of [STAGE_ENV_VAR, 'POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS']) {
+      if (reserved in props.environment) problems.push(`environment must not set ${reserved}; the construct sets it`);
+    }
+    if (problems.length > 0) throw new Error(`StageFunction ${this.node.path}: ${problems.join('; ')}`);
+
+    this.stage = props.stage;
+    this.timeout = timeout;
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `syncproof ${props.stage} stage Lambda`,
+    });
+    // Instead of AWSLambdaBasicExecutionRole (logs on every log group): this log group only.
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      description: `syncproof ${props.stage} stage`,
+      entry: join(props.lambdasDir ?? DEFAULT_LAMBDAS_DIR, props.stage, 'handler.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize,
+      timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        ...props.environment,
+        [STAGE_ENV_VAR]: props.stage,
+        POWERTOOLS_SERVICE_NAME: 'syncproof',
+        // Stack traces point into the TypeScript sources (bundles carry source maps).
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        format: nodejs.OutputFormat.CJS,
+        target: 'node22',
+      },
+    });
+
+    acknowledgeNag(
+      this.function,
+      'AwsSolutions-L1',
+      'Pinned to Node.js 22 on purpose (DESIGN.md §7): bundles target node22 and the local runtime runs the same handlers on Node 20/22; move to a newer runtime together with them.',
+    );
+  }
+}

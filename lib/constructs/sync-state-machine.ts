@@ -1,0 +1,155 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { TRANSIENT_ERROR_NAMES } from '../../lambdas/core/errors';
+import { acknowledgeNag, nagAttribute } from './nag-acknowledgements';
+
+/**
+ * State names of the SyncStateMachine. Handlers, the local runtime and tests refer to them, so
+ * they are part of the contract: rename only together with them.
+ */
+export const SYNC_STATES = {
+  discover: 'Discover',
+  hasWork: 'HasWork',
+  load: 'Load',
+  verify: 'Verify',
+  moreBatches: 'MoreBatches',
+  nextBatch: 'NextBatch',
+  finish: 'Finish',
+  succeeded: 'Succeeded',
+  recordFailure: 'RecordFailure',
+  failed: 'SyncFailed',
+} as const;
+
+/** Properties of {@link SyncStateMachine}. */
+export interface SyncStateMachineProps {
+  /** Lists the next batch of new files of a dataset (stage `discover`). */
+  readonly discoverFunction: lambda.IFunction;
+  /** Loads one batch in one warehouse transaction (stage `load`). */
+  readonly loadFunction: lambda.IFunction;
+  /** Reads the batch back and compares (stage `verify`); throws when verification fails. */
+  readonly verifyFunction: lambda.IFunction;
+  /** Writes the run's final record, completed or failed (stage `record`). */
+  readonly recordFunction: lambda.IFunction;
+  /** Receives execution history at level ALL, with execution data. */
+  readonly logGroup: logs.ILogGroup;
+  /**
+   * Longest an execution may run before Step Functions stops it.
+   * @default Duration.hours(12)
+   */
+  readonly timeout?: Duration;
+}
+
+/**
+ * The sync workflow (Standard, JSONPath only, no JSONata, `Assign`, `ItemReader` or distributed
+ * Map, so the local runner executes the synthesized definition unchanged; DESIGN.md §6):
+ *
+ * ```
+ * Discover ─► HasWork ─(files > 0)─► Load ─► Verify ─► MoreBatches ─(hasMore)─► NextBatch ─► Discover
+ *                 └────(no files)──► Finish ◄──────────────┘ (done)
+ * Finish ─► Succeeded
+ * any task ─(Catch States.ALL → $.error)─► RecordFailure ─► SyncFailed (Error/Cause from $.error)
+ * ```
+ *
+ * Every task is a `lambda:invoke` (the result's `Payload` becomes the state, except in
+ * RecordFailure, which keeps its input so that `$.error` reaches SyncFailed), retries
+ * `TransientError` three times (2 s, backoff 2) on top of the Lambda service-error retries, and
+ * catches everything into RecordFailure.
+ */
+export class SyncStateMachine extends Construct {
+  /** The state machine. */
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: SyncStateMachineProps) {
+    super(scope, id);
+    const timeout = props.timeout ?? Duration.hours(12);
+    if (timeout.toSeconds() < 60) throw new Error(`SyncStateMachine ${this.node.path}: timeout must be at least 1 minute, got ${timeout.toHumanString()}`);
+
+    const retryTransient = (task: tasks.LambdaInvoke): tasks.LambdaInvoke => {
+      task.addRetry({ errors: [...TRANSIENT_ERROR_NAMES], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+      return task;
+    };
+
+    const syncFailed = new sfn.Fail(this, SYNC_STATES.failed, {
+      comment: 'The error that RecordFailure recorded',
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    });
+    const recordFailure = retryTransient(
+      new tasks.LambdaInvoke(this, SYNC_STATES.recordFailure, {
+        lambdaFunction: props.recordFunction,
+        payload: sfn.TaskInput.fromObject({
+          outcome: 'failed',
+          runId: sfn.JsonPath.executionName,
+          input: sfn.JsonPath.objectAt('$$.Execution.Input'),
+          error: sfn.JsonPath.objectAt('$.error'),
+        }),
+        // Keep the state (with $.error) and put the record Lambda's answer beside it.
+        resultSelector: { 'Payload.$': '$.Payload' },
+        resultPath: '$.recorded',
+      }),
+    );
+    // Recording failed too: still fail with the original error, which $.error holds.
+    recordFailure.addCatch(syncFailed, { errors: [sfn.Errors.ALL], resultPath: '$.recordError' });
+    recordFailure.next(syncFailed);
+
+    const stage = (name: string, fn: lambda.IFunction, payload: sfn.TaskInput): tasks.LambdaInvoke => {
+      const task = retryTransient(new tasks.LambdaInvoke(this, name, { lambdaFunction: fn, payload, outputPath: '$.Payload' }));
+      task.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+      return task;
+    };
+
+    const discover = stage(
+      SYNC_STATES.discover,
+      props.discoverFunction,
+      sfn.TaskInput.fromObject({ input: sfn.JsonPath.entirePayload, runId: sfn.JsonPath.executionName }),
+    );
+    const load = stage(SYNC_STATES.load, props.loadFunction, sfn.TaskInput.fromJsonPathAt('$'));
+    const verify = stage(SYNC_STATES.verify, props.verifyFunction, sfn.TaskInput.fromJsonPathAt('$'));
+    const finish = stage(
+      SYNC_STATES.finish,
+      props.recordFunction,
+      sfn.TaskInput.fromObject({ outcome: 'completed', runId: sfn.JsonPath.executionName, dataset: sfn.JsonPath.stringAt('$.dataset') }),
+    );
+    const nextBatch = new sfn.Pass(this, SYNC_STATES.nextBatch, {
+      comment: 'Start the next batch of the same dataset',
+      parameters: { dataset: sfn.JsonPath.stringAt('$.dataset') },
+    });
+
+    finish.next(new sfn.Succeed(this, SYNC_STATES.succeeded));
+    nextBatch.next(discover);
+    const moreBatches = new sfn.Choice(this, SYNC_STATES.moreBatches)
+      .when(sfn.Condition.booleanEquals('$.hasMore', true), nextBatch)
+      .otherwise(finish);
+    const hasWork = new sfn.Choice(this, SYNC_STATES.hasWork)
+      .when(sfn.Condition.numberGreaterThan('$.files', 0), load.next(verify).next(moreBatches))
+      .otherwise(finish);
+    const definition = discover.next(hasWork);
+
+    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
+      comment: 'syncproof: discover, load and verify batches of new files of one dataset, then record the run',
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout,
+      tracingEnabled: true,
+      logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+
+    acknowledgeNag(
+      this.stateMachine,
+      'AwsSolutions-IAM5',
+      'CDK-generated: X-Ray trace/sampling and CloudWatch Logs delivery actions support no resource-level permissions, so they are on *.',
+      ['Resource::*'],
+    );
+    const functions = [props.discoverFunction, props.loadFunction, props.verifyFunction, props.recordFunction];
+    acknowledgeNag(
+      this.stateMachine,
+      'AwsSolutions-IAM5',
+      'CDK-generated lambda:InvokeFunction grant on the stage functions also covers their versions and aliases (<function ARN>:*).',
+      [...new Set(functions.map((fn) => `Resource::${nagAttribute(fn, 'Arn')}:*`))],
+    );
+  }
+}

@@ -1,0 +1,200 @@
+import { Annotations, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { formatIssues, INTERNAL_PREFIX, syncproofConfigSchema, type SyncproofConfig } from '../lambdas/core/config';
+import { ENV } from '../lambdas/core/env';
+import { ConfigurationError } from '../lambdas/core/errors';
+import { EventTriggers } from './constructs/event-triggers';
+import { Observability } from './constructs/observability';
+import { STAGE_NAMES, StageFunction, type StageName } from './constructs/stage-function';
+import { acknowledgeNag, nagAttribute } from './constructs/nag-acknowledgements';
+import { Storage } from './constructs/storage';
+import { SyncStateMachine } from './constructs/sync-state-machine';
+import { RedshiftDataAccess } from './constructs/warehouse-access';
+
+/** Properties of {@link SyncproofStack}. */
+export interface SyncproofStackProps extends StackProps {
+  /**
+   * The datasets and the Redshift connection (`lambdas/core/config.ts`). Validated again here, so
+   * a bad value fails synthesis with every bad field named. Every stage Lambda receives it, as
+   * JSON, in `SYNCPROOF_CONFIG`; without a `redshift` block the stack synthesizes (the local
+   * runtime needs no Redshift) but the deployed load and verify stages cannot reach a warehouse.
+   */
+  readonly config: SyncproofConfig;
+}
+
+type TableAccess = 'read' | 'readWrite';
+
+/** What each stage may touch. Everything else is denied (DESIGN.md: least privilege). */
+interface StageAccess {
+  /** Read the data bucket and write under `_syncproof/`. */
+  readonly bucket: boolean;
+  readonly ledger?: TableAccess;
+  readonly runs?: TableAccess;
+  readonly watermarks?: TableAccess;
+  /** Run SQL through the Redshift Data API. */
+  readonly warehouse: boolean;
+}
+
+const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
+  // Starts executions only (granted by EventTriggers).
+  trigger: { bucket: false, warehouse: false },
+  // Lists the prefix, writes the batch object, registers files in the ledger, starts the run.
+  discover: { bucket: true, ledger: 'readWrite', runs: 'readWrite', warehouse: false },
+  // Reads the batch and the files, claims and settles ledger entries, loads.
+  load: { bucket: true, ledger: 'readWrite', runs: 'readWrite', warehouse: true },
+  // Reads the batch back from the warehouse, writes the report.
+  verify: { bucket: true, runs: 'readWrite', warehouse: true },
+  // Closes the run and commits the dataset's watermark.
+  record: { bucket: false, runs: 'readWrite', watermarks: 'readWrite', warehouse: false },
+};
+
+/** Lambda's limit on all environment variables of a function together. */
+const LAMBDA_ENV_LIMIT_BYTES = 4096;
+/** Room left for the other variables (names, generated bucket and table names, ARNs). */
+const ENV_HEADROOM_BYTES = 1024;
+
+/**
+ * The syncproof pipeline: storage, one Lambda per stage, the SyncStateMachine, S3 event
+ * triggers and alarms. cdk-nag AwsSolutions passes; each suppression says why.
+ */
+export class SyncproofStack extends Stack {
+  /** The data bucket (dataset prefixes; syncproof's own objects under `_syncproof/`). */
+  readonly bucket: s3.Bucket;
+  /** File ledger: PK `objectKey`, SK `etag`, GSI `byDataset`. */
+  readonly ledgerTable: dynamodb.Table;
+  /** Run records: PK `runId`. */
+  readonly runsTable: dynamodb.Table;
+  /** Watermarks: PK `dataset`. */
+  readonly watermarksTable: dynamodb.Table;
+  /** The sync workflow (state names in `SYNC_STATES`). */
+  readonly syncStateMachine: sfn.StateMachine;
+  /** The stage Lambdas, by stage name. */
+  readonly functions: Readonly<Record<StageName, lambda.Function>>;
+  /** EventBridge rule, queue and dead-letter queue that feed the trigger. */
+  readonly eventTriggers: EventTriggers;
+  /** Log group and alarms. */
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: SyncproofStackProps) {
+    super(scope, id, props);
+    const config = validateProps(props);
+    if (!config.redshift) {
+      Annotations.of(this).addWarningV2(
+        'syncproof:noRedshift',
+        'config has no redshift block: the stack synthesizes, but the deployed load and verify stages have no warehouse to load into.',
+      );
+    }
+
+    const storage = new Storage(this, 'Storage');
+    this.bucket = storage.bucket;
+    this.ledgerTable = storage.ledgerTable;
+    this.runsTable = storage.runsTable;
+    this.watermarksTable = storage.watermarksTable;
+
+    const environment: Record<string, string> = {
+      [ENV.bucket]: this.bucket.bucketName,
+      [ENV.ledgerTable]: this.ledgerTable.tableName,
+      [ENV.runsTable]: this.runsTable.tableName,
+      [ENV.watermarksTable]: this.watermarksTable.tableName,
+      [ENV.config]: JSON.stringify(config),
+      [ENV.warehouse]: 'redshift-data',
+    };
+    const stages = Object.fromEntries(
+      STAGE_NAMES.map((stage) => [stage, new StageFunction(this, `${pascal(stage)}Stage`, { stage, environment })]),
+    ) as Record<StageName, StageFunction>;
+    this.functions = Object.fromEntries(STAGE_NAMES.map((s) => [s, stages[s].function])) as Record<StageName, lambda.Function>;
+    for (const stage of STAGE_NAMES) this.grantStageAccess(stages[stage], STAGE_ACCESS[stage]);
+    if (config.redshift) {
+      new RedshiftDataAccess(this, 'RedshiftDataAccess', {
+        redshift: config.redshift,
+        roles: STAGE_NAMES.filter((s) => STAGE_ACCESS[s].warehouse).map((s) => stages[s].role),
+      });
+    }
+
+    this.observability = new Observability(this, 'Observability');
+    this.syncStateMachine = new SyncStateMachine(this, 'SyncStateMachine', {
+      discoverFunction: stages.discover.function,
+      loadFunction: stages.load.function,
+      verifyFunction: stages.verify.function,
+      recordFunction: stages.record.function,
+      logGroup: this.observability.stateMachineLogGroup,
+    }).stateMachine;
+
+    this.eventTriggers = new EventTriggers(this, 'EventTriggers', {
+      bucket: this.bucket,
+      prefixes: config.datasets.map((d) => d.prefix),
+      trigger: stages.trigger,
+      syncStateMachine: this.syncStateMachine,
+    });
+
+    this.observability.alarmOnFailedExecutions(this.syncStateMachine);
+    this.observability.alarmOnDeadLetters(this.eventTriggers.deadLetterQueue);
+  }
+
+  private grantStageAccess(stage: StageFunction, access: StageAccess): void {
+    const fn = stage.function;
+    const wildcards: string[] = [];
+    if (access.bucket) {
+      this.bucket.grantRead(fn);
+      this.bucket.grantPut(fn, `${INTERNAL_PREFIX}*`);
+      const bucketArn = nagAttribute(this.bucket, 'Arn');
+      wildcards.push(
+        'Action::s3:GetObject*',
+        'Action::s3:GetBucket*',
+        'Action::s3:List*',
+        'Action::s3:Abort*',
+        `Resource::${bucketArn}/*`,
+        `Resource::${bucketArn}/${INTERNAL_PREFIX}*`,
+      );
+    }
+    const tables: [dynamodb.Table, TableAccess | undefined][] = [
+      [this.ledgerTable, access.ledger],
+      [this.runsTable, access.runs],
+      [this.watermarksTable, access.watermarks],
+    ];
+    for (const [table, level] of tables) {
+      if (level === 'read') table.grantReadData(fn);
+      if (level === 'readWrite') table.grantReadWriteData(fn);
+      if (level && table === this.ledgerTable) wildcards.push(`Resource::${nagAttribute(table, 'Arn')}/index/*`);
+    }
+    if (wildcards.length === 0) return;
+    acknowledgeNag(
+      stage.role,
+      'AwsSolutions-IAM5',
+      "CDK grant* wildcards on this stack's own resources: the S3 read action groups (GetObject*, GetBucket*, List*) and multipart Abort*, the data bucket's objects (read) and only its _syncproof/ prefix (write), the ledger table's indexes.",
+      wildcards,
+    );
+  }
+}
+
+/**
+ * Validates the stack's props and returns the parsed configuration; throws one
+ * ConfigurationError that lists every problem, each with its field path.
+ */
+function validateProps(props: SyncproofStackProps): SyncproofConfig {
+  const parsed = syncproofConfigSchema.safeParse(props.config);
+  if (!parsed.success) {
+    throw new ConfigurationError(`SyncproofStack props.config is invalid: ${formatIssues(parsed.error)}`);
+  }
+  const config = parsed.data;
+  const problems: string[] = [];
+  const r = config.redshift;
+  if (r?.dbUser && r.workgroupName) problems.push('redshift.dbUser: the Data API takes a database user for provisioned clusters only; remove it for Serverless');
+  if (r?.dbUser && r.secretArn) problems.push('redshift.dbUser: set either dbUser or secretArn, not both');
+  const configBytes = Buffer.byteLength(JSON.stringify(config), 'utf8');
+  if (configBytes > LAMBDA_ENV_LIMIT_BYTES - ENV_HEADROOM_BYTES) {
+    problems.push(
+      `datasets: the configuration is ${configBytes} bytes as JSON; Lambda environment variables hold ${LAMBDA_ENV_LIMIT_BYTES} bytes in all, so it must stay under ${LAMBDA_ENV_LIMIT_BYTES - ENV_HEADROOM_BYTES}`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigurationError(`SyncproofStack props.config is invalid: ${problems.join('; ')}`);
+  return config;
+}
+
+function pascal(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}

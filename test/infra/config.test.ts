@@ -1,0 +1,81 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { ConfigurationError } from '../../lambdas/core/errors';
+import { loadConfigFile, type SyncproofConfig } from '../../lib/config';
+import { SyncproofStack } from '../../lib/syncproof-stack';
+import { buildStack, exampleConfig } from './support';
+
+const dataset = (): SyncproofConfig['datasets'][number] => exampleConfig().datasets[0] as SyncproofConfig['datasets'][number];
+const synthWith = (config: unknown) => () => new SyncproofStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bad', { config: config as SyncproofConfig });
+
+describe('configuration at synth', () => {
+  it('loads the example configuration that cdk.json names', () => {
+    expect(exampleConfig()).toMatchObject({
+      datasets: [{ name: 'orders', prefix: 'orders/', target: { schema: 'public', table: 'orders' }, keyColumns: ['order_id'], loadMode: 'upsert', format: 'parquet' }],
+      redshift: { workgroupName: 'syncproof', database: 'dev', copyRoleArn: 'arn:aws:iam::123456789012:role/syncproof-redshift-copy' },
+    });
+  });
+
+  it('rejects an upsert dataset without key columns, naming the field', () => {
+    const config = { ...exampleConfig(), datasets: [{ ...dataset(), keyColumns: [], columns: undefined }] };
+    expect(synthWith(config)).toThrow(ConfigurationError);
+    expect(synthWith(config)).toThrow(/datasets\.0\.keyColumns: upsert needs at least one key column/);
+  });
+
+  it('reports every bad field at once', () => {
+    const config = { datasets: [{ ...dataset(), prefix: '/orders', keyColumns: [], columns: undefined }], redshift: { database: 'dev', copyRoleArn: 'nope' } };
+    let message = '';
+    try {
+      synthWith(config)();
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('datasets.0.prefix');
+    expect(message).toContain('datasets.0.keyColumns');
+    expect(message).toContain('redshift.copyRoleArn');
+  });
+
+  it('rejects a database user for Serverless, which the Data API does not accept', () => {
+    const config = { ...exampleConfig(), redshift: { database: 'dev', workgroupName: 'wg', dbUser: 'loader', copyRoleArn: 'arn:aws:iam::1:role/r' } };
+    expect(synthWith(config)).toThrow(/redshift\.dbUser/);
+  });
+
+  it('rejects a configuration too large for the Lambda environment', () => {
+    const datasets = Array.from({ length: 30 }, (_, i) => ({ ...dataset(), name: `dataset-${i}`, prefix: `data/set-${i}/` }));
+    expect(synthWith({ ...exampleConfig(), datasets })).toThrow(/Lambda environment variables hold 4096 bytes/);
+  });
+
+  it('warns, but synthesizes, when there is no redshift block', () => {
+    const { redshift: _r, ...config } = exampleConfig();
+    const { stack } = buildStack(config);
+    const quiet = jest.spyOn(console, 'error').mockImplementation(() => undefined); // synth prints the warning
+    Annotations.fromStack(stack).hasWarning('/Syncproof', Match.stringLikeRegexp('no redshift block'));
+    quiet.mockRestore();
+  });
+
+  describe('loadConfigFile', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syncproof-config-'));
+    const file = (name: string, body: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, body);
+      return path;
+    };
+
+    it('names the file and the field when the configuration is invalid', () => {
+      const path = file('bad.json', JSON.stringify({ datasets: [{ ...dataset(), keyColumns: [], columns: undefined }] }));
+      expect(() => loadConfigFile(path)).toThrow(`${path} is invalid: datasets.0.keyColumns: upsert needs at least one key column`);
+    });
+
+    it('says when the file is not JSON', () => {
+      const path = file('broken.json', '{ "datasets": [');
+      expect(() => loadConfigFile(path)).toThrow(new RegExp(`configuration file ${path} is not valid JSON`));
+    });
+
+    it('says when the file cannot be read', () => {
+      expect(() => loadConfigFile(join(dir, 'missing.json'))).toThrow(/cannot read configuration file .*missing\.json/);
+    });
+  });
+});

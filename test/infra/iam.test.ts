@@ -1,0 +1,150 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import type { SyncproofConfig } from '../../lib/config';
+import {
+  allowedIdentityStatements,
+  dataBucketId,
+  exampleConfig,
+  functionIdOf,
+  logicalIdOf,
+  policyStatements,
+  resources,
+  roleOfFunction,
+  statementsOfStage,
+  syncDefinition,
+  templateOf,
+  type Statement,
+} from './support';
+
+const actionsOf = (statements: Statement[], service: string): string[] => statements.flatMap((s) => s.Action).filter((a) => a.startsWith(`${service}:`));
+
+describe('IAM least privilege', () => {
+  let template: Template;
+  let bucketId: string;
+  let tableIds: string[];
+  beforeAll(() => {
+    template = templateOf();
+    bucketId = dataBucketId(template);
+    tableIds = resources(template, 'AWS::DynamoDB::Table').map(([id]) => id);
+  });
+
+  it('allows no action `*` or `service:*` in any policy', () => {
+    const broad = policyStatements(template)
+      .filter((s) => s.Effect === 'Allow')
+      .flatMap((s) => s.Action.map((a) => `${s.policy}: ${a}`))
+      .filter((a) => /: (\*|[a-z0-9-]+:\*)$/.test(a));
+    expect(broad).toEqual([]);
+  });
+
+  it('grants S3 access only on the data bucket and its objects', () => {
+    const s3 = allowedIdentityStatements(template).filter((s) => s.Action.some((a) => a.startsWith('s3:')));
+    expect(s3.length).toBeGreaterThan(0);
+    for (const s of s3) for (const r of s.Resource) expect(r).toMatch(new RegExp(`^#\\{${bucketId}\\.Arn\\}(/.*)?$`));
+  });
+
+  it('lets stages write objects only under _syncproof/', () => {
+    const writes = allowedIdentityStatements(template).filter((s) => s.Action.some((a) => /^s3:(Put|Delete|Abort|Restore|Replicate)/.test(a)));
+    expect(writes.length).toBeGreaterThan(0);
+    for (const s of writes) expect(s.Resource).toEqual([`#{${bucketId}.Arn}/_syncproof/*`]);
+  });
+
+  it('grants DynamoDB access only on the stack tables and their indexes', () => {
+    const ddb = allowedIdentityStatements(template).filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')));
+    const allowed = tableIds.flatMap((id) => [`#{${id}.Arn}`, `#{${id}.Arn}/index/*`]);
+    expect(ddb.length).toBeGreaterThan(0);
+    for (const s of ddb) for (const r of s.Resource) expect(allowed).toContain(r);
+  });
+
+  it('allows states:StartExecution only on the SyncStateMachine, and only to the trigger', () => {
+    const { logicalId } = syncDefinition(template);
+    const starts = allowedIdentityStatements(template).filter((s) => s.Action.includes('states:StartExecution'));
+    expect(starts.flatMap((s) => s.Resource)).toEqual([`#{${logicalId}}`]);
+    expect(actionsOf(statementsOfStage(template, 'trigger'), 'states')).toEqual(['states:StartExecution']);
+    for (const stage of ['discover', 'load', 'verify', 'record']) expect(actionsOf(statementsOfStage(template, stage), 'states')).toEqual([]);
+  });
+
+  it('gives the trigger no access to the bucket, the tables or the warehouse', () => {
+    const trigger = statementsOfStage(template, 'trigger');
+    expect([...actionsOf(trigger, 's3'), ...actionsOf(trigger, 'dynamodb'), ...actionsOf(trigger, 'redshift-data')]).toEqual([]);
+  });
+
+  it('lets only the load and verify stages use the Redshift Data API', () => {
+    const users = ['trigger', 'discover', 'load', 'verify', 'record'].filter((stage) => actionsOf(statementsOfStage(template, stage), 'redshift-data').length > 0);
+    expect(users).toEqual(['load', 'verify']);
+  });
+
+  it('lets each stage write only to its own log group', () => {
+    for (const stage of ['trigger', 'discover', 'load', 'verify', 'record']) {
+      const logs = statementsOfStage(template, stage).filter((s) => s.Action.some((a) => a.startsWith('logs:')));
+      const fn = template.findResources('AWS::Lambda::Function')[functionIdOf(template, stage)];
+      const logGroup = (fn?.Properties?.LoggingConfig?.LogGroup as { Ref: string }).Ref;
+      expect(logs.flatMap((s) => s.Resource)).toEqual([`#{${logGroup}.Arn}`]);
+    }
+  });
+
+  it('runs every stage under a role of its own, without AWS managed policies', () => {
+    const roles = ['trigger', 'discover', 'load', 'verify', 'record'].map((stage) => roleOfFunction(template, functionIdOf(template, stage)));
+    expect(new Set(roles).size).toBe(5);
+    for (const [, role] of resources(template, 'AWS::IAM::Role')) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+describe('Redshift Data API permissions', () => {
+  const redshiftStatements = (config: SyncproofConfig): Statement[] => {
+    const template = templateOf(config);
+    const policy = logicalIdOf(template, 'AWS::IAM::Policy', (r) => JSON.stringify(r.Properties).includes('redshift-data:ExecuteStatement'));
+    return policyStatements(template).filter((s) => s.policy === policy);
+  };
+  const withRedshift = (redshift: NonNullable<SyncproofConfig['redshift']>): SyncproofConfig => ({ ...exampleConfig(), redshift });
+  const copyRoleArn = 'arn:aws:iam::123456789012:role/copy';
+
+  it('submits statements only to Serverless workgroups of the stack account and region', () => {
+    const submit = redshiftStatements(exampleConfig()).find((s) => s.Action.includes('redshift-data:ExecuteStatement'));
+    expect(submit?.Action.sort()).toEqual(['redshift-data:BatchExecuteStatement', 'redshift-data:ExecuteStatement']);
+    expect(submit?.Resource).toEqual(['arn:#{AWS::Partition}:redshift-serverless:#{AWS::Region}:#{AWS::AccountId}:workgroup/*']);
+  });
+
+  it('follows only statements the same IAM identity submitted', () => {
+    const follow = redshiftStatements(exampleConfig()).find((s) => s.Action.includes('redshift-data:DescribeStatement'));
+    expect(follow?.Action.sort()).toEqual(['redshift-data:CancelStatement', 'redshift-data:DescribeStatement', 'redshift-data:GetStatementResult']);
+    expect(follow?.Resource).toEqual(['*']);
+    expect(follow?.Condition).toEqual({ StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } });
+  });
+
+  it('gets Serverless temporary credentials on the workgroup when no secret is configured', () => {
+    const creds = redshiftStatements(exampleConfig()).find((s) => s.Action.includes('redshift-serverless:GetCredentials'));
+    expect(creds?.Resource).toEqual(['arn:#{AWS::Partition}:redshift-serverless:#{AWS::Region}:#{AWS::AccountId}:workgroup/*']);
+  });
+
+  it('reads only the configured secret when secretArn is set', () => {
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:syncproof-AbCdEf';
+    const statements = redshiftStatements(withRedshift({ database: 'dev', workgroupName: 'wg', secretArn, copyRoleArn }));
+    expect(statements.filter((s) => s.Action.includes('secretsmanager:GetSecretValue')).flatMap((s) => s.Resource)).toEqual([secretArn]);
+    expect(statements.flatMap((s) => s.Action)).not.toContain('redshift-serverless:GetCredentials');
+  });
+
+  it('scopes a provisioned cluster to its cluster ARN and its database', () => {
+    const statements = redshiftStatements(withRedshift({ database: 'dev', clusterIdentifier: 'analytics', copyRoleArn }));
+    expect(statements.find((s) => s.Action.includes('redshift-data:ExecuteStatement'))?.Resource).toEqual([
+      'arn:#{AWS::Partition}:redshift:#{AWS::Region}:#{AWS::AccountId}:cluster:analytics',
+    ]);
+    expect(statements.find((s) => s.Action.includes('redshift:GetClusterCredentialsWithIAM'))?.Resource).toEqual([
+      'arn:#{AWS::Partition}:redshift:#{AWS::Region}:#{AWS::AccountId}:dbname:analytics/dev',
+    ]);
+  });
+
+  it('limits GetClusterCredentials to the configured database user', () => {
+    const statements = redshiftStatements(withRedshift({ database: 'dev', clusterIdentifier: 'analytics', dbUser: 'loader', copyRoleArn }));
+    expect(statements.find((s) => s.Action.includes('redshift:GetClusterCredentials'))?.Resource.sort()).toEqual([
+      'arn:#{AWS::Partition}:redshift:#{AWS::Region}:#{AWS::AccountId}:dbname:analytics/dev',
+      'arn:#{AWS::Partition}:redshift:#{AWS::Region}:#{AWS::AccountId}:dbuser:analytics/loader',
+    ]);
+  });
+
+  it('grants no Redshift access when the configuration has no redshift block', () => {
+    const { redshift: _r, ...config } = exampleConfig();
+    const quiet = jest.spyOn(console, 'error').mockImplementation(() => undefined); // the stack's own warning about it
+    const template = templateOf(config);
+    quiet.mockRestore();
+    expect(policyStatements(template).flatMap((s) => s.Action).filter((a) => /^redshift/.test(a))).toEqual([]);
+  });
+});

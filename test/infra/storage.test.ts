@@ -1,0 +1,82 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { dataBucketId, policyStatements, resources, templateOf } from './support';
+
+describe('storage', () => {
+  let template: Template;
+  let bucketId: string;
+  beforeAll(() => {
+    template = templateOf();
+    bucketId = dataBucketId(template);
+  });
+
+  it('sends the data bucket events to EventBridge on the bucket resource itself', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+    });
+    template.resourceCountIs('Custom::S3BucketNotifications', 0);
+  });
+
+  it('denies requests to the data bucket that do not use TLS', () => {
+    const deny = policyStatements(template).filter(
+      (s) => s.resourceType === 'AWS::S3::BucketPolicy' && s.Effect === 'Deny' && JSON.stringify(s.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }),
+    );
+    expect(deny.flatMap((s) => s.Resource)).toEqual(expect.arrayContaining([`#{${bucketId}.Arn}`, `#{${bucketId}.Arn}/*`]));
+  });
+
+  it('blocks all public access, encrypts with S3-managed keys and versions the data bucket', () => {
+    const bucket = template.findResources('AWS::S3::Bucket')[bucketId];
+    expect(bucket?.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      VersioningConfiguration: { Status: 'Enabled' },
+    });
+  });
+
+  it('writes the data bucket access logs to a separate, private bucket', () => {
+    const bucket = template.findResources('AWS::S3::Bucket')[bucketId];
+    const logBucketRef = bucket?.Properties?.LoggingConfiguration?.DestinationBucketName as { Ref: string };
+    expect(logBucketRef.Ref).not.toBe(bucketId);
+    const logBucket = template.findResources('AWS::S3::Bucket')[logBucketRef.Ref];
+    expect(logBucket?.Properties?.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, RestrictPublicBuckets: true });
+  });
+
+  it('creates the ledger keyed by object key and ETag, with a byDataset index', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'objectKey', KeyType: 'HASH' },
+        { AttributeName: 'etag', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'byDataset',
+          KeySchema: [
+            { AttributeName: 'dataset', KeyType: 'HASH' },
+            { AttributeName: 'objectKey', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
+    });
+  });
+
+  it.each([['runId'], ['dataset']])('creates a table keyed by %s alone', (key) => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: key, KeyType: 'HASH' }] });
+  });
+
+  it('makes every table on-demand, AWS-managed encrypted and point-in-time recoverable', () => {
+    const tables = resources(template, 'AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(3);
+    for (const [, table] of tables) {
+      expect(table.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: { SSEEnabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      });
+    }
+  });
+
+  it('keeps the data bucket and the tables when the stack is deleted', () => {
+    for (const [id, r] of Object.entries(template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>)) {
+      if (r.Type === 'AWS::DynamoDB::Table' || id === bucketId) expect([id, r.DeletionPolicy]).toEqual([id, 'Retain']);
+    }
+  });
+});

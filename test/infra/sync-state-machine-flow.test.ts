@@ -1,0 +1,123 @@
+import { StateMachine } from 'aws-local-stepfunctions';
+import { syncDefinition, templateOf, type Definition } from './support';
+
+/**
+ * Runs the synthesized SyncStateMachine definition (tokens replaced by placeholder ARNs) on
+ * aws-local-stepfunctions with fake stage handlers, to check the data flow between states:
+ * what each Lambda receives, and what a failed execution reports.
+ */
+type Handler = (payload: Record<string, unknown>) => unknown;
+
+class StageError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+describe('SyncStateMachine flow', () => {
+  let definition: Definition;
+  beforeAll(() => {
+    const raw = syncDefinition(templateOf()).raw.replace(/#\{([A-Za-z0-9:]+)(?:\.Arn)?\}/g, (_m, id: string) =>
+      id === 'AWS::Partition' ? 'aws' : `arn:aws:lambda:us-east-1:000000000000:function:${id}`,
+    );
+    definition = JSON.parse(raw) as Definition;
+  });
+
+  async function run(handlers: Record<string, Handler>, input: unknown = { dataset: 'orders' }) {
+    const calls: [string, Record<string, unknown>][] = [];
+    const local = Object.fromEntries(
+      Object.entries(handlers).map(([state, handler]) => [
+        state,
+        async (effective: Record<string, unknown>) => {
+          const payload = effective.Payload as Record<string, unknown>;
+          calls.push([state, payload]);
+          return { Payload: await handler(payload), StatusCode: 200 };
+        },
+      ]),
+    );
+    const execution = new StateMachine(definition as never, { validationOptions: { checkArn: false } }).run(input as never, {
+      overrides: { taskResourceLocalHandlers: local as never, retryIntervalOverrides: { Discover: 0, Load: 0, Verify: 0, Finish: 0, RecordFailure: 0 } },
+      context: { Execution: { Name: 'run-1', Input: input } } as never,
+    });
+    try {
+      return { calls, output: await execution.result, error: undefined };
+    } catch (error) {
+      // The runner wraps the Fail state's error: cause.name is its Error, cause.message its Cause.
+      return { calls, output: undefined, error: (error as { cause: { name: string; message: string } }).cause };
+    }
+  }
+
+  const record: Handler = (p) => ({ runId: p.runId, dataset: p.dataset ?? 'orders', status: p.outcome === 'failed' ? 'FAILED' : 'PASSED' });
+
+  it('finishes without loading when Discover finds no files', async () => {
+    const { calls, output } = await run({
+      Discover: () => ({ runId: 'run-1', dataset: 'orders', files: 0, batchUri: null, hasMore: false }),
+      Finish: record,
+    });
+    expect(calls).toEqual([
+      ['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }],
+      ['Finish', { outcome: 'completed', runId: 'run-1', dataset: 'orders' }],
+    ]);
+    expect(output).toEqual({ runId: 'run-1', dataset: 'orders', status: 'PASSED' });
+  });
+
+  it('loads and verifies batch after batch until none is left', async () => {
+    let batch = 0;
+    const { calls } = await run({
+      Discover: () => ({ runId: 'run-1', dataset: 'orders', files: 2, batchUri: `s3://b/_syncproof/batch-${++batch}.json`, hasMore: batch < 2 }),
+      Load: (p) => ({ ...p, loadId: `load-${batch}` }),
+      Verify: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED', reportUri: 's3://b/r.json', hasMore: p.hasMore }),
+      Finish: record,
+    });
+    expect(calls.map(([state]) => state)).toEqual(['Discover', 'Load', 'Verify', 'Discover', 'Load', 'Verify', 'Finish']);
+    expect(calls[3]).toEqual(['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }]);
+    expect(calls[1]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/batch-1.json', files: 2 });
+  });
+
+  it('retries a TransientError and carries on', async () => {
+    let attempts = 0;
+    const { calls, output } = await run({
+      Discover: () => {
+        attempts += 1;
+        if (attempts < 3) throw new StageError('TransientError', 'throttled');
+        return { runId: 'run-1', dataset: 'orders', files: 0, batchUri: null, hasMore: false };
+      },
+      Finish: record,
+    });
+    expect(calls.map(([state]) => state)).toEqual(['Discover', 'Discover', 'Discover', 'Finish']);
+    expect(output).toMatchObject({ status: 'PASSED' });
+  });
+
+  it('records a failed verification and fails the execution with its error', async () => {
+    const { calls, error } = await run({
+      Discover: () => ({ runId: 'run-1', dataset: 'orders', files: 1, batchUri: 's3://b/_syncproof/b.json', hasMore: false }),
+      Load: (p) => ({ ...p, loadId: 'load-1' }),
+      Verify: () => {
+        throw new StageError('TerminalError', 'row counts differ: 10 in files, 9 in the warehouse');
+      },
+      RecordFailure: record,
+    });
+    expect(calls.map(([state]) => state)).toEqual(['Discover', 'Load', 'Verify', 'RecordFailure']);
+    expect(calls[3]?.[1]).toEqual({
+      outcome: 'failed',
+      runId: 'run-1',
+      input: { dataset: 'orders' },
+      error: { Error: 'TerminalError', Cause: 'row counts differ: 10 in files, 9 in the warehouse' },
+    });
+    expect(error).toMatchObject({ name: 'TerminalError', message: 'row counts differ: 10 in files, 9 in the warehouse' });
+  });
+
+  it('still fails with the original error when recording the failure fails too', async () => {
+    const { calls, error } = await run({
+      Discover: () => {
+        throw new StageError('ConfigurationError', "unknown dataset 'nope'");
+      },
+      RecordFailure: () => {
+        throw new StageError('TerminalError', 'runs table unreachable');
+      },
+    });
+    expect(calls.map(([state]) => state)).toEqual(['Discover', 'RecordFailure']);
+    expect(error).toMatchObject({ name: 'ConfigurationError', message: "unknown dataset 'nope'" });
+  });
+});

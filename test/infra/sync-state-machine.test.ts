@@ -1,0 +1,117 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import { functionIdOf, syncDefinition, templateOf, type Definition, type State } from './support';
+
+const TASKS = ['Discover', 'Load', 'Verify', 'Finish', 'RecordFailure'];
+
+describe('SyncStateMachine definition', () => {
+  let template: Template;
+  let definition: Definition;
+  let raw: string;
+  let properties: Record<string, unknown>;
+  const state = (name: string): State => {
+    const s = definition.States[name];
+    if (!s) throw new Error(`no state ${name}`);
+    return s;
+  };
+  beforeAll(() => {
+    template = templateOf();
+    ({ definition, raw, properties } = syncDefinition(template));
+  });
+
+  it('is a Standard workflow with exactly the contract states', () => {
+    expect(properties.StateMachineType).toBe('STANDARD');
+    expect(definition.StartAt).toBe('Discover');
+    expect(Object.keys(definition.States).sort()).toEqual(
+      ['Discover', 'HasWork', 'Load', 'Verify', 'MoreBatches', 'NextBatch', 'Finish', 'Succeeded', 'RecordFailure', 'SyncFailed'].sort(),
+    );
+  });
+
+  it('uses JSONPath only: no JSONata, no Assign, no ItemReader or distributed Map', () => {
+    expect(definition.QueryLanguage).toBeUndefined();
+    expect(raw).not.toMatch(/JSONata|"Assign"|"ItemReader"|"ItemBatcher"|"DISTRIBUTED"/);
+  });
+
+  it('retries TransientError and catches States.ALL in every Task state', () => {
+    const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.map(([name]) => name).sort()).toEqual([...TASKS].sort());
+    for (const [name, task] of tasks) {
+      const retry = task.Retry as { ErrorEquals: string[]; MaxAttempts: number; IntervalSeconds: number; BackoffRate: number }[];
+      expect([name, retry.find((r) => r.ErrorEquals.includes('TransientError'))]).toEqual([name, { ErrorEquals: ['TransientError'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }]);
+      expect([name, retry.some((r) => r.ErrorEquals.includes('Lambda.ServiceException'))]).toEqual([name, true]);
+      const catches = task.Catch as { ErrorEquals: string[] }[];
+      expect([name, catches.some((c) => c.ErrorEquals.includes('States.ALL'))]).toEqual([name, true]);
+    }
+  });
+
+  it('invokes each stage with lambda:invoke and the Fn::GetAtt ARN of its function', () => {
+    const expected: Record<string, string> = { Discover: 'discover', Load: 'load', Verify: 'verify', Finish: 'record', RecordFailure: 'record' };
+    for (const [name, stage] of Object.entries(expected)) {
+      const task = state(name);
+      expect([name, task.Resource]).toEqual([name, 'arn:#{AWS::Partition}:states:::lambda:invoke']);
+      expect([name, (task.Parameters as { FunctionName: string }).FunctionName]).toEqual([name, `#{${functionIdOf(template, stage)}.Arn}`]);
+    }
+  });
+
+  it('passes the execution input and name to Discover and continues with its Payload', () => {
+    expect(state('Discover')).toMatchObject({ Parameters: { Payload: { 'input.$': '$', 'runId.$': '$$.Execution.Name' } }, OutputPath: '$.Payload', Next: 'HasWork' });
+  });
+
+  it('loads only when Discover found files, else finishes', () => {
+    expect(state('HasWork')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.files', NumericGreaterThan: 0, Next: 'Load' }],
+      Default: 'Finish',
+    });
+  });
+
+  it('hands the whole state to Load and then Verify', () => {
+    expect(state('Load')).toMatchObject({ Parameters: { 'Payload.$': '$' }, OutputPath: '$.Payload', Next: 'Verify' });
+    expect(state('Verify')).toMatchObject({ Parameters: { 'Payload.$': '$' }, OutputPath: '$.Payload', Next: 'MoreBatches' });
+  });
+
+  it('loops to Discover with only the dataset while more batches wait', () => {
+    expect(state('MoreBatches')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.hasMore', BooleanEquals: true, Next: 'NextBatch' }],
+      Default: 'Finish',
+    });
+    expect(state('NextBatch')).toMatchObject({ Type: 'Pass', Parameters: { 'dataset.$': '$.dataset' }, Next: 'Discover' });
+  });
+
+  it('records a completed run in Finish and then succeeds', () => {
+    expect(state('Finish')).toMatchObject({
+      Parameters: { Payload: { outcome: 'completed', 'runId.$': '$$.Execution.Name', 'dataset.$': '$.dataset' } },
+      OutputPath: '$.Payload',
+      Next: 'Succeeded',
+    });
+    expect(state('Succeeded')).toEqual({ Type: 'Succeed' });
+  });
+
+  it('sends caught errors to RecordFailure under $.error', () => {
+    for (const name of ['Discover', 'Load', 'Verify', 'Finish']) {
+      expect([name, state(name).Catch]).toEqual([name, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }]]);
+    }
+  });
+
+  it('records the failure without replacing the state, so SyncFailed reports the original error', () => {
+    const recordFailure = state('RecordFailure');
+    expect(recordFailure).toMatchObject({
+      Parameters: { Payload: { outcome: 'failed', 'runId.$': '$$.Execution.Name', 'input.$': '$$.Execution.Input', 'error.$': '$.error' } },
+      ResultPath: '$.recorded',
+      Next: 'SyncFailed',
+    });
+    expect(recordFailure.OutputPath).toBeUndefined();
+    expect(recordFailure.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.recordError', Next: 'SyncFailed' }]);
+    expect(state('SyncFailed')).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
+  });
+
+  it('logs every execution event with its data to the state machine log group, and traces with X-Ray', () => {
+    expect(properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+    expect(properties.TracingConfiguration).toEqual({ Enabled: true });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/Syncproof-sync' });
+  });
+
+  it('gets a logical id starting with SyncStateMachine, which the local runtime looks for', () => {
+    expect(syncDefinition(template).logicalId).toMatch(/^SyncStateMachine/);
+  });
+});
