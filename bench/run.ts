@@ -48,11 +48,11 @@ async function benchLoadPath(): Promise<void> {
     for (let start = 1; start <= ROWS; start += perFile) {
       parts.push(Array.from({ length: Math.min(perFile, ROWS - start + 1) }, (_, i) => start + i));
     }
-    const keys: { key: string; etag: string }[] = [];
+    const keys: { key: string; etag: string; fileRows: number }[] = [];
     for (const [i, ids] of parts.entries()) {
       const key = `orders/part-${i}.parquet`;
       const put = await objects.put(key, ordersFile(ids, 0, 'new'));
-      keys.push({ key, etag: put.etag });
+      keys.push({ key, etag: put.etag, fileRows: ids.length });
     }
     const csvPath = join(work, 'orders.csv');
     await writeFile(csvPath, parts.map(csvOf).join(''));

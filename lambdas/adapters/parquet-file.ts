@@ -70,12 +70,13 @@ const ACTION = 'export the file again and upload it (or delete it)';
  * concurrently. Throws BadFileError(key, reason) when the file is too short, lacks the 'PAR1'
  * magic at either end, or its footer cannot be parsed or points past the end of the file.
  */
-export async function readParquetInfo(store: ObjectStore, key: string, size: number): Promise<ParquetFileInfo> {
+export async function readParquetInfo(store: ObjectStore, key: string, size: number, etag?: string): Promise<ParquetFileInfo> {
+  const pin = { ifMatch: etag };
   if (size < 12) throw new BadFileError(key, `only ${size} bytes, too short to be a Parquet file; ${ACTION}`);
   const tailStart = Math.max(0, size - FOOTER_FETCH);
   const [tail, head] = await Promise.all([
-    store.getBytes(key, { start: tailStart, end: size }),
-    tailStart > 0 ? store.getBytes(key, { start: 0, end: 4 }) : Promise.resolve(undefined),
+    store.getBytes(key, { start: tailStart, end: size }, pin),
+    tailStart > 0 ? store.getBytes(key, { start: 0, end: 4 }, pin) : Promise.resolve(undefined),
   ]);
   if (tail.length !== size - tailStart) {
     throw new BadFileError(key, `expected ${size - tailStart} footer bytes but read ${tail.length}; the object changed while it was read, retry`);
@@ -85,7 +86,7 @@ export async function readParquetInfo(store: ObjectStore, key: string, size: num
   if (metadataLength > size - 12) throw new BadFileError(key, `footer length ${metadataLength} exceeds the file size ${size}: the footer is corrupt; ${ACTION}`);
   let footer = tail;
   if (metadataLength + 8 > tail.length) {
-    const rest = await store.getBytes(key, { start: size - 8 - metadataLength, end: tailStart });
+    const rest = await store.getBytes(key, { start: size - 8 - metadataLength, end: tailStart }, pin);
     footer = new Uint8Array(metadataLength + 8);
     footer.set(rest, 0);
     footer.set(tail, rest.length);

@@ -6,8 +6,8 @@ import { readParquetInfo } from './parquet-file';
 export class ParquetInspector implements FileInspector {
   constructor(private readonly objects: ObjectStore) {}
 
-  async inspect(key: string, size: number): Promise<FileInfo> {
-    const info = await readParquetInfo(this.objects, key, size);
+  async inspect(key: string, size: number, etag?: string): Promise<FileInfo> {
+    const info = await readParquetInfo(this.objects, key, size, etag);
     return { rows: info.rows, columns: info.columns.map((c) => c.name) };
   }
 }

@@ -48,7 +48,7 @@ export interface RedshiftDataWarehouseOptions {
 }
 
 /** Statements per BatchExecuteStatement (the API's SqlList maximum). */
-const MAX_BATCH_STATEMENTS = 40;
+export const MAX_BATCH_STATEMENTS = 40;
 /** ClientToken maximum length in the Data API. */
 const MAX_CLIENT_TOKEN_LENGTH = 64;
 /** Characters of a statement quoted in an error message. */
@@ -70,6 +70,7 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * - Messages never contain the secret, credentials in SQL, or more than 200 characters of SQL.
  */
 export class RedshiftDataWarehouse implements Warehouse {
+  readonly maxStatementsPerTransaction = MAX_BATCH_STATEMENTS;
   private readonly client: RedshiftDataClient;
   private readonly target: {
     readonly Database: string;

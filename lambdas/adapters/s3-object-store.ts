@@ -7,7 +7,7 @@ import {
   S3ServiceException,
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
-import { TerminalError, TransientError } from '../core/errors';
+import { ObjectChangedError, TerminalError, TransientError } from '../core/errors';
 import type { ByteRange, ObjectStore, ObjectSummary } from '../core/ports';
 
 /** Strips the quotes S3 puts around ETags. */
@@ -76,7 +76,7 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async getBytes(key: string, range?: ByteRange): Promise<Uint8Array> {
+  async getBytes(key: string, range?: ByteRange, options: { ifMatch?: string } = {}): Promise<Uint8Array> {
     if (range && range.end <= range.start) return new Uint8Array(0);
     try {
       const out = await this.client.send(
@@ -84,11 +84,22 @@ export class S3ObjectStore implements ObjectStore {
           Bucket: this.bucket,
           Key: key,
           Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined,
+          IfMatch: options.ifMatch ? `"${options.ifMatch}"` : undefined,
         }),
       );
+      // S3 enforces IfMatch; emulators may not, so the returned ETag is checked as well.
+      if (options.ifMatch && out.ETag !== undefined && unquoteEtag(out.ETag) !== options.ifMatch) {
+        out.Body?.transformToByteArray().catch(() => undefined);
+        throw new ObjectChangedError(key, options.ifMatch);
+      }
       if (!out.Body) return new Uint8Array(0);
       return await out.Body.transformToByteArray();
     } catch (error) {
+      if (error instanceof ObjectChangedError) throw error;
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (options.ifMatch && (status === 412 || (error as Error).name === 'PreconditionFailed')) {
+        throw new ObjectChangedError(key, options.ifMatch);
+      }
       throw translateS3Error(error, `reading s3://${this.bucket}/${key}`);
     }
   }

@@ -8,7 +8,7 @@ import { createDocumentClient, createRedshiftDataClient, createS3Client, createS
 import { DynamoDbLedgerStore, DynamoDbRunStore } from './dynamodb-stores';
 import { ParquetInspector } from './parquet-inspector';
 import { openPostgresWarehouse } from './postgres-warehouse';
-import { RedshiftDataWarehouse } from './redshift-data-warehouse';
+import { MAX_BATCH_STATEMENTS, RedshiftDataWarehouse } from './redshift-data-warehouse';
 import { S3ObjectStore } from './s3-object-store';
 import { SfnExecutionStarter } from './sfn-execution-starter';
 
@@ -59,6 +59,7 @@ export function depsFromEnv(): StageDeps {
     files: new ParquetInspector(objects),
     clock: systemClock,
     copyRoleArn: config.redshift?.copyRoleArn ?? '',
+    maxStatementsPerTransaction: kind === 'redshift-data' ? MAX_BATCH_STATEMENTS : undefined,
     log: powertoolsLog,
     warehouse: (): Promise<Warehouse> => {
       warehouse ??= openWarehouse();
@@ -66,18 +67,17 @@ export function depsFromEnv(): StageDeps {
     },
   };
   function openWarehouse(): Promise<Warehouse> {
-    return kind === 'redshift-data'
-          ? Promise.resolve(
-              new RedshiftDataWarehouse({
-                client: createRedshiftDataClient(),
-                database: config.redshift?.database ?? 'dev',
-                workgroupName: config.redshift?.workgroupName,
-                clusterIdentifier: config.redshift?.clusterIdentifier,
-                secretArn: config.redshift?.secretArn,
-                dbUser: config.redshift?.dbUser,
-              }),
-            )
-          : openPostgresWarehouse(kind, { objects });
+    if (kind !== 'redshift-data') return openPostgresWarehouse(kind, { objects });
+    return Promise.resolve(
+      new RedshiftDataWarehouse({
+        client: createRedshiftDataClient(),
+        database: config.redshift?.database ?? 'dev',
+        workgroupName: config.redshift?.workgroupName,
+        clusterIdentifier: config.redshift?.clusterIdentifier,
+        secretArn: config.redshift?.secretArn,
+        dbUser: config.redshift?.dbUser,
+      }),
+    );
   }
   cachedDeps = deps;
   return deps;

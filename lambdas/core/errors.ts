@@ -44,6 +44,20 @@ export class BadFileError extends TerminalError {
   }
 }
 
+/**
+ * The object at a key is no longer the version (ETag) the ledger recorded: it was overwritten
+ * after discovery. The old version is left; the new one has its own ledger entry.
+ */
+export class ObjectChangedError extends TerminalError {
+  override readonly name = 'ObjectChangedError';
+  constructor(
+    readonly key: string,
+    readonly expectedEtag: string,
+  ) {
+    super(`s3 object '${key}' is no longer version ${expectedEtag}: it was overwritten after discovery; its new version is loaded on its own`);
+  }
+}
+
 /** The warehouse rejected a statement; `statementIndex` points into the submitted batch. */
 export class WarehouseStatementError extends TerminalError {
   override readonly name = 'WarehouseStatementError';

@@ -14,6 +14,8 @@ export interface PlannedFile {
   readonly etag: string;
   /** File column names in file order (already checked against the target). */
   readonly columns: readonly string[];
+  /** Rows the file's own metadata (Parquet footer) declares, recorded beside the warehouse's count. */
+  readonly fileRows: number;
 }
 
 export interface LoadPlanInput {
@@ -40,7 +42,7 @@ export function auditTableDdl(): string[] {
       'PRIMARY KEY (load_id))',
     `CREATE TABLE IF NOT EXISTS ${qualifiedName(AUDIT_SCHEMA, AUDIT_FILES_TABLE)} (` +
       'load_id VARCHAR(64) NOT NULL, dataset VARCHAR(64) NOT NULL, object_key VARCHAR(1024) NOT NULL, ' +
-      'etag VARCHAR(128) NOT NULL, "rows" BIGINT NOT NULL, PRIMARY KEY (load_id, object_key, etag))',
+      'etag VARCHAR(128) NOT NULL, "rows" BIGINT NOT NULL, file_rows BIGINT NOT NULL, PRIMARY KEY (load_id, object_key, etag))',
   ];
 }
 
@@ -77,8 +79,8 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
       copyFromS3Parquet({ table: stage, columns: file.columns, bucket: input.bucket, key: file.key, iamRole: input.iamRole }),
     );
     statements.push(
-      `INSERT INTO ${files} (load_id, dataset, object_key, etag, "rows") SELECT ${quoteLiteral(loadId)}, ` +
-        `${quoteLiteral(dataset.name)}, ${quoteLiteral(file.key)}, ${quoteLiteral(file.etag)}, COUNT(*) FROM ${stage}`,
+      `INSERT INTO ${files} (load_id, dataset, object_key, etag, "rows", file_rows) SELECT ${quoteLiteral(loadId)}, ` +
+        `${quoteLiteral(dataset.name)}, ${quoteLiteral(file.key)}, ${quoteLiteral(file.etag)}, COUNT(*), ${file.fileRows} FROM ${stage}`,
     );
     if (dataset.loadMode === 'upsert') {
       const on = dataset.keyColumns.map((k) => `${target}.${quoteIdent(k)} = ${stage}.${quoteIdent(k)}`).join(' AND ');
@@ -95,6 +97,21 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
   );
   statements.push(`DROP TABLE ${stage}`);
   return { statements, copyStatementFile };
+}
+
+/** Statements planLoad emits per file, and once per load. */
+function statementsPerFile(dataset: DatasetConfig): number {
+  return dataset.loadMode === 'upsert' ? 5 : 4;
+}
+const STATEMENTS_PER_LOAD = 3;
+
+/**
+ * The most files one load transaction can hold under a warehouse's statement limit (the Redshift
+ * Data API takes at most 40 statements per BatchExecuteStatement); `Infinity` without a limit.
+ */
+export function maxFilesPerTransaction(dataset: DatasetConfig, maxStatements: number | undefined): number {
+  if (maxStatements === undefined) return Number.POSITIVE_INFINITY;
+  return Math.max(1, Math.floor((maxStatements - STATEMENTS_PER_LOAD) / statementsPerFile(dataset)));
 }
 
 /** Checks a file's columns against the target's; returns a reason naming the column, or undefined. */

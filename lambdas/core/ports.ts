@@ -25,8 +25,11 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<ObjectSummary>;
   /** HEAD; `undefined` when the object does not exist. */
   head(key: string): Promise<ObjectSummary | undefined>;
-  /** Reads the whole object, or a byte range of it. */
-  getBytes(key: string, range?: ByteRange): Promise<Uint8Array>;
+  /**
+   * Reads the whole object, or a byte range of it. With `ifMatch`, only that version (ETag):
+   * ObjectChangedError when the key now holds another.
+   */
+  getBytes(key: string, range?: ByteRange, options?: { ifMatch?: string }): Promise<Uint8Array>;
   put(key: string, body: Uint8Array | string, contentType?: string): Promise<ObjectSummary>;
   putJson(key: string, value: unknown): Promise<void>;
   getJson(key: string): Promise<unknown>;
@@ -114,6 +117,8 @@ export interface Warehouse {
    * WarehouseStatementError with its index.
    */
   executeTransaction(statements: readonly string[], clientToken: string): Promise<void>;
+  /** The most statements one transaction may hold (Redshift Data API: 40); undefined = no limit. */
+  readonly maxStatementsPerTransaction?: number;
   /** Runs one statement and returns its rows (column name → value; numbers as numbers). */
   query(sql: string, params?: Record<string, SqlValue>): Promise<Row[]>;
   close(): Promise<void>;

@@ -7,9 +7,12 @@ export interface FileInfo {
   readonly columns: readonly string[];
 }
 
-/** Reads a data file's metadata (Parquet footer) through ranged reads; BadFileError if unreadable. */
+/**
+ * Reads a data file's metadata (Parquet footer) through ranged reads; BadFileError if unreadable,
+ * ObjectChangedError if `etag` is given and the key holds another version.
+ */
 export interface FileInspector {
-  inspect(key: string, size: number): Promise<FileInfo>;
+  inspect(key: string, size: number, etag?: string): Promise<FileInfo>;
 }
 
 /** Everything a stage core needs, built once per process by lambdas/adapters/deps.ts or the local runtime. */
@@ -24,6 +27,11 @@ export interface StageDeps {
   readonly clock: Clock;
   /** IAM role Redshift assumes for COPY (ignored by Postgres-family warehouses). */
   readonly copyRoleArn: string;
+  /**
+   * The warehouse's statement limit per transaction, known without connecting (Redshift Data API:
+   * 40), so discover sizes batches that load in one transaction. Undefined = no limit.
+   */
+  readonly maxStatementsPerTransaction?: number;
   readonly log: StageLog;
 }
 

@@ -1,3 +1,4 @@
+import { maxFilesPerTransaction } from '../core/load-plan';
 import { z } from 'zod';
 import { INTERNAL_PREFIX, formatIssues, requireDataset } from '../core/config';
 import { InvalidInputError } from '../core/errors';
@@ -82,7 +83,8 @@ export async function runDiscover(raw: DiscoverInput, deps: StageDeps): Promise<
     }
   }
   candidates.sort((a, b) => (a.lastModified === b.lastModified ? (a.key < b.key ? -1 : 1) : a.lastModified < b.lastModified ? -1 : 1));
-  const batch = candidates.slice(0, deps.config.maxFilesPerBatch);
+  // One batch is one warehouse transaction, so it never holds more files than that can take.
+  const batch = candidates.slice(0, Math.min(deps.config.maxFilesPerBatch, maxFilesPerTransaction(dataset, deps.maxStatementsPerTransaction)));
   let batchUri: string | null = null;
   if (batch.length > 0) {
     const seq = nowIso.replace(/[:.]/g, '-');

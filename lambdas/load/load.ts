@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { INTERNAL_PREFIX, requireDataset, type DatasetConfig } from '../core/config';
-import { BadFileError, TerminalError, WarehouseStatementError, describeError } from '../core/errors';
+import { BadFileError, ObjectChangedError, TerminalError, WarehouseStatementError, describeError } from '../core/errors';
 import { loadIdFor } from '../core/ids';
 import {
   AUDIT_FILES_TABLE,
@@ -8,6 +8,7 @@ import {
   AUDIT_SCHEMA,
   auditTableDdl,
   columnMismatch,
+  maxFilesPerTransaction,
   planLoad,
   targetTableDdl,
   type PlannedFile,
@@ -82,12 +83,13 @@ async function targetColumns(wh: Warehouse, dataset: DatasetConfig): Promise<str
   return cols;
 }
 
-async function auditedFiles(wh: Warehouse, loadId: string): Promise<Map<string, number>> {
+/** Per file of a committed load: rows the warehouse counted and rows the file declared. */
+async function auditedFiles(wh: Warehouse, loadId: string): Promise<Map<string, { rows: number; fileRows: number }>> {
   const rows = await wh.query(
-    `SELECT object_key, etag, "rows" FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_FILES_TABLE)} WHERE load_id = :loadId`,
+    `SELECT object_key, etag, "rows", file_rows FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_FILES_TABLE)} WHERE load_id = :loadId`,
     { loadId },
   );
-  return new Map(rows.map((r) => [`${String(r.object_key)}\u0000${String(r.etag)}`, Number(r.rows)]));
+  return new Map(rows.map((r) => [`${String(r.object_key)}\u0000${String(r.etag)}`, { rows: Number(r.rows), fileRows: Number(r.file_rows) }]));
 }
 
 /**
@@ -113,7 +115,6 @@ export async function runLoad(raw: LoadInput, deps: StageDeps): Promise<LoadOutp
 
   const quarantined: QuarantinedFile[] = [];
   const skipped: { key: string; etag: string }[] = [];
-  const fileRows = new Map<string, number>();
   let planned: (PlannedFile & BatchFile)[] = [];
 
   const staleBefore = new Date(deps.clock.now().getTime() - CLAIM_STALE_MS).toISOString();
@@ -127,17 +128,28 @@ export async function runLoad(raw: LoadInput, deps: StageDeps): Promise<LoadOutp
       }
     }
     if (alreadyLoaded) {
-      planned.push({ ...f, columns: [] });
+      planned.push({ ...f, columns: [], fileRows: 0 });
       continue;
     }
     try {
-      const info = await deps.files.inspect(f.key, f.size);
-      fileRows.set(`${f.key}\u0000${f.etag}`, info.rows);
-      planned.push({ ...f, columns: info.columns });
+      const info = await deps.files.inspect(f.key, f.size, f.etag);
+      planned.push({ ...f, columns: info.columns, fileRows: info.rows });
     } catch (error) {
+      if (error instanceof ObjectChangedError) {
+        // Overwritten since discovery: this version cannot be read any more; the new one has its own entry.
+        await deps.ledger.markFailed(f.key, f.etag, loadId, error.message, now());
+        skipped.push({ key: f.key, etag: f.etag });
+        continue;
+      }
       if (!(error instanceof BadFileError)) throw error;
       quarantined.push({ key: f.key, etag: f.etag, reason: error.message });
     }
+  }
+  const fitting = maxFilesPerTransaction(dataset, wh.maxStatementsPerTransaction);
+  if (!alreadyLoaded && planned.length > fitting) {
+    const reason = `batch of ${planned.length} files exceeds the ${fitting} files one warehouse transaction can hold; lower maxFilesPerBatch`;
+    for (const f of planned) await deps.ledger.markFailed(f.key, f.etag, loadId, reason, now());
+    throw new TerminalError(reason);
   }
 
   if (!alreadyLoaded && planned.length > 0) {
@@ -177,19 +189,17 @@ export async function runLoad(raw: LoadInput, deps: StageDeps): Promise<LoadOutp
   for (const q of quarantined) await deps.ledger.markQuarantined(q.key, q.etag, q.reason, now());
 
   // Read back what the warehouse recorded, rather than trusting the transaction's return.
-  const audited = planned.length > 0 ? await auditedFiles(wh, loadId) : new Map<string, number>();
+  const audited = planned.length > 0 ? await auditedFiles(wh, loadId) : new Map<string, { rows: number; fileRows: number }>();
   const loaded: LoadedFile[] = [];
   for (const f of planned) {
-    const id = `${f.key}\u0000${f.etag}`;
-    const rows = audited.get(id);
-    if (rows === undefined) {
+    const audit = audited.get(`${f.key}\u0000${f.etag}`);
+    if (audit === undefined) {
       const reason = `load ${loadId} committed without an audit row for '${f.key}'; re-run the sync`;
       await deps.ledger.markFailed(f.key, f.etag, loadId, reason, now());
       throw new TerminalError(reason);
     }
-    const inFile = fileRows.get(id) ?? (await deps.files.inspect(f.key, f.size)).rows;
-    await deps.ledger.markLoaded(f.key, f.etag, loadId, rows, now());
-    loaded.push({ key: f.key, etag: f.etag, fileRows: inFile, loadedRows: rows });
+    await deps.ledger.markLoaded(f.key, f.etag, loadId, audit.rows, now());
+    loaded.push({ key: f.key, etag: f.etag, fileRows: audit.fileRows, loadedRows: audit.rows });
   }
 
   const doc: LoadResultDocument = { runId: input.runId, dataset: dataset.name, loadId, alreadyLoaded, loaded, quarantined, skipped };

@@ -1,5 +1,5 @@
 import { parseConfig } from '../../lambdas/core/config';
-import { columnMismatch, planLoad } from '../../lambdas/core/load-plan';
+import { columnMismatch, maxFilesPerTransaction, planLoad } from '../../lambdas/core/load-plan';
 import { parseCopyFromS3Parquet } from '../../lambdas/core/sql';
 
 const base = {
@@ -18,8 +18,8 @@ function plan(loadMode: 'upsert' | 'append') {
     bucket: 'data',
     iamRole: 'arn:aws:iam::1:role/copy',
     files: [
-      { key: 'orders/a.parquet', etag: 'e1', columns: ['order_id', 'amount'] },
-      { key: "orders/it's b.parquet", etag: 'e2', columns: ['amount', 'order_id'] },
+      { key: 'orders/a.parquet', etag: 'e1', columns: ['order_id', 'amount'], fileRows: 10 },
+      { key: "orders/it's b.parquet", etag: 'e2', columns: ['amount', 'order_id'], fileRows: 20 },
     ],
   });
 }
@@ -30,12 +30,12 @@ describe('planLoad', () => {
     expect(statements).toEqual([
       'CREATE TEMP TABLE "syncproof_stage_ld_abc" (LIKE "sales"."orders")',
       `COPY "syncproof_stage_ld_abc" ("order_id", "amount") FROM 's3://data/orders/a.parquet' IAM_ROLE 'arn:aws:iam::1:role/copy' FORMAT AS PARQUET`,
-      `INSERT INTO "public"."syncproof_load_files" (load_id, dataset, object_key, etag, "rows") SELECT 'ld_abc', 'orders', 'orders/a.parquet', 'e1', COUNT(*) FROM "syncproof_stage_ld_abc"`,
+      `INSERT INTO "public"."syncproof_load_files" (load_id, dataset, object_key, etag, "rows", file_rows) SELECT 'ld_abc', 'orders', 'orders/a.parquet', 'e1', COUNT(*), 10 FROM "syncproof_stage_ld_abc"`,
       'DELETE FROM "sales"."orders" USING "syncproof_stage_ld_abc" WHERE "sales"."orders"."order_id" = "syncproof_stage_ld_abc"."order_id"',
       'INSERT INTO "sales"."orders" ("order_id", "amount") SELECT "order_id", "amount" FROM "syncproof_stage_ld_abc"',
       'DELETE FROM "syncproof_stage_ld_abc"',
       `COPY "syncproof_stage_ld_abc" ("amount", "order_id") FROM 's3://data/orders/it''s b.parquet' IAM_ROLE 'arn:aws:iam::1:role/copy' FORMAT AS PARQUET`,
-      `INSERT INTO "public"."syncproof_load_files" (load_id, dataset, object_key, etag, "rows") SELECT 'ld_abc', 'orders', 'orders/it''s b.parquet', 'e2', COUNT(*) FROM "syncproof_stage_ld_abc"`,
+      `INSERT INTO "public"."syncproof_load_files" (load_id, dataset, object_key, etag, "rows", file_rows) SELECT 'ld_abc', 'orders', 'orders/it''s b.parquet', 'e2', COUNT(*), 20 FROM "syncproof_stage_ld_abc"`,
       'DELETE FROM "sales"."orders" USING "syncproof_stage_ld_abc" WHERE "sales"."orders"."order_id" = "syncproof_stage_ld_abc"."order_id"',
       'INSERT INTO "sales"."orders" ("amount", "order_id") SELECT "amount", "order_id" FROM "syncproof_stage_ld_abc"',
       'DELETE FROM "syncproof_stage_ld_abc"',
@@ -65,6 +65,26 @@ describe('planLoad', () => {
       key: "orders/it's b.parquet",
       iamRole: '',
     });
+  });
+});
+
+describe('maxFilesPerTransaction', () => {
+  const dataset = (loadMode: 'upsert' | 'append') =>
+    parseConfig({ datasets: [{ ...base, loadMode, keyColumns: loadMode === 'upsert' ? ['order_id'] : [] }] }).datasets[0]!;
+
+  it('fits a batch into the Redshift Data API limit of 40 statements per transaction', () => {
+    for (const mode of ['upsert', 'append'] as const) {
+      const n = maxFilesPerTransaction(dataset(mode), 40);
+      const files = Array.from({ length: n }, (_, i) => ({ key: `k${i}`, etag: 'e', columns: ['order_id', 'amount'], fileRows: 1 }));
+      const make = (count: number) =>
+        planLoad({ dataset: dataset(mode), runId: 'r', loadId: 'ld', bucket: 'b', iamRole: 'role', files: [...files, ...files].slice(0, count) });
+      expect(make(n).statements.length).toBeLessThanOrEqual(40);
+      expect(make(n + 1).statements.length).toBeGreaterThan(40);
+    }
+  });
+
+  it('sets no cap when the warehouse has no statement limit', () => {
+    expect(maxFilesPerTransaction(dataset('upsert'), undefined)).toBe(Number.POSITIVE_INFINITY);
   });
 });
 
