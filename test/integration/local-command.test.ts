@@ -1,0 +1,138 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { ordersFile } from '../../local/demo';
+import { CliProcess } from '../support/cli';
+import { useTestDatabase } from '../support/postgres';
+import { range } from './support';
+
+const CONFIG = {
+  datasets: [
+    {
+      name: 'orders',
+      prefix: 'orders/',
+      target: { schema: 'public', table: 'orders' },
+      keyColumns: ['order_id'],
+      loadMode: 'upsert',
+      format: 'parquet',
+      columns: [
+        { name: 'order_id', type: 'BIGINT' },
+        { name: 'customer_id', type: 'BIGINT' },
+        { name: 'status', type: 'VARCHAR(32)' },
+        { name: 'amount', type: 'DECIMAL(12,2)' },
+        { name: 'updated_at', type: 'TIMESTAMP' },
+      ],
+    },
+  ],
+};
+
+interface Endpoint {
+  readonly client: S3Client;
+  readonly bucket: string;
+}
+
+/** Reads the endpoint, bucket, region and credentials `syncproof local` prints, as a user would. */
+async function connect(proc: CliProcess): Promise<Endpoint> {
+  await proc.waitFor(/Press Ctrl-C to stop\./);
+  const field = (name: string) => new RegExp(`^\\s+${name}:\\s+(\\S+)`, 'm').exec(proc.stdout)?.[1];
+  const creds = /AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+)/.exec(proc.stdout);
+  const endpoint = field('S3 endpoint');
+  const bucket = field('bucket');
+  const region = field('region');
+  if (!endpoint || !bucket || !region || !creds) throw new Error(`syncproof local printed no endpoint:\n${proc.stdout}`);
+  const client = new S3Client({
+    endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: creds[1]!, secretAccessKey: creds[2]! },
+  });
+  return { client, bucket };
+}
+
+async function upload(e: Endpoint, key: string, body: Uint8Array): Promise<void> {
+  await e.client.send(new PutObjectCommand({ Bucket: e.bucket, Key: key, Body: body }));
+}
+
+describe('syncproof local, as a separate process', () => {
+  const databaseUrl = useTestDatabase();
+  let work: string;
+  const running: CliProcess[] = [];
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'syncproof-local-test-'));
+    await writeFile(join(work, 'syncproof.config.json'), JSON.stringify(CONFIG));
+  });
+
+  afterAll(async () => {
+    for (const p of running) p.kill();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  /** The database URL with a password in it (the test server trusts loopback, so it is not checked). */
+  const SECRET = 'hunter2-not-printed';
+  function urlWithPassword(): string {
+    const u = new URL(databaseUrl());
+    u.password = SECRET;
+    return u.toString();
+  }
+
+  function start(): CliProcess {
+    const proc = new CliProcess([
+      'local',
+      '--config',
+      join(work, 'syncproof.config.json'),
+      '--warehouse',
+      urlWithPassword(),
+      '--data-dir',
+      join(work, 'state'),
+    ]);
+    running.push(proc);
+    return proc;
+  }
+
+  async function warehouseState(): Promise<{ rows: number; keys: number; updated: number; audited: number }> {
+    const client = new Client({ connectionString: databaseUrl() });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        "SELECT (SELECT COUNT(*) FROM public.orders) AS n, (SELECT COUNT(DISTINCT order_id) FROM public.orders) AS k, " +
+          "(SELECT COUNT(*) FROM public.orders WHERE status = 'updated') AS u, (SELECT COUNT(*) FROM public.syncproof_load_files) AS f",
+      );
+      const r = rows[0] as Record<string, string>;
+      return { rows: Number(r.n), keys: Number(r.k), updated: Number(r.u), audited: Number(r.f) };
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('loads files uploaded with the AWS SDK, prints a status line per run, stops on Ctrl-C, and resumes from --data-dir', async () => {
+    const first = start();
+    const s3 = await connect(first);
+    expect(first.stdout).toContain(new URL(databaseUrl()).pathname); // which database, yes
+    expect(first.stdout + first.stderr).not.toContain(SECRET); // its password, never
+    await upload(s3, 'orders/a.parquet', ordersFile(range(1, 500), 0, 'new'));
+    await upload(s3, 'orders/b.parquet', ordersFile(range(501, 500), 0, 'new'));
+    await first.waitFor(/ orders \S+ PASSED: \d+ files loaded/);
+    // Both files may arrive in one trigger batch or two; wait until the warehouse holds both.
+    for (let i = 0; i < 100 && (await warehouseState()).audited < 2; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(await warehouseState()).toEqual({ rows: 1000, keys: 1000, updated: 0, audited: 2 });
+    s3.client.destroy();
+
+    expect(await first.stop('SIGINT')).toBe(0);
+    expect(first.stdout).toContain('stopped');
+
+    // A restart on the same data dir keeps the ledger: only the new object loads.
+    const second = start();
+    const s3again = await connect(second);
+    const mark = second.stdout.length;
+    await upload(s3again, 'orders/c.parquet', ordersFile(range(1, 100), 1, 'updated'));
+    const line = await second.waitFor(/ orders \S+ (\S+): (\d+) files loaded, (\d+) quarantined, (\d+) rows/, mark);
+    expect(line.slice(1)).toEqual(['PASSED', '1', '0', '100']);
+    expect(await warehouseState()).toEqual({ rows: 1000, keys: 1000, updated: 100, audited: 3 });
+    s3again.client.destroy();
+    expect(await second.stop('SIGTERM')).toBe(0);
+    expect(second.stdout + second.stderr).not.toContain(SECRET);
+  });
+});

@@ -1,0 +1,110 @@
+/** Runs the `syncproof` command as a separate process, the way a user does. */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+
+const ENTRY = join(__dirname, '..', '..', 'bin', 'syncproof.cjs');
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function launch(args: readonly string[]): ChildProcessWithoutNullStreams {
+  // A fresh environment as a shell would give: no Jest-injected NODE_OPTIONS.
+  const env = { ...process.env, NODE_OPTIONS: '', FORCE_COLOR: '0' };
+  // Its own process group, so kill() can end the re-exec'd child too.
+  return spawn(process.execPath, [ENTRY, ...args], { env, stdio: 'pipe', detached: true });
+}
+
+/** Runs `syncproof ARGS` to completion. */
+export function runCli(args: readonly string[]): Promise<CliResult> {
+  const child = launch(args);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A long-running `syncproof ARGS` whose output can be waited on. */
+export class CliProcess {
+  private out = '';
+  private err = '';
+  private readonly exited: Promise<number | null>;
+  private readonly waiters: { pattern: RegExp; from: number; resolve: (m: RegExpExecArray) => void }[] = [];
+
+  constructor(args: readonly string[]) {
+    const child = launch(args);
+    this.child = child;
+    child.stdout.on('data', (d: Buffer) => {
+      this.out += d.toString();
+      this.check();
+    });
+    child.stderr.on('data', (d: Buffer) => (this.err += d.toString()));
+    this.exited = new Promise((resolve) => child.on('close', (code) => resolve(code)));
+  }
+
+  private readonly child: ChildProcessWithoutNullStreams;
+
+  get stdout(): string {
+    return this.out;
+  }
+
+  get stderr(): string {
+    return this.err;
+  }
+
+  /** Resolves with the first match of `pattern` in stdout at or after character `from`. */
+  waitFor(pattern: RegExp, from = 0, timeoutMs = 60_000): Promise<RegExpExecArray> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no ${pattern} in syncproof's output within ${timeoutMs} ms:\n${this.out}\n${this.err}`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        pattern,
+        from,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+      this.check();
+      void this.exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`syncproof exited before printing ${pattern}:\n${this.out}\n${this.err}`));
+      });
+    });
+  }
+
+  private check(): void {
+    for (const w of [...this.waiters]) {
+      const re = new RegExp(w.pattern.source, w.pattern.flags.replace('g', ''));
+      const m = re.exec(this.out.slice(w.from));
+      if (m) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  }
+
+  /** Sends `signal` and resolves with the exit code. */
+  stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+    this.child.kill(signal);
+    return this.exited;
+  }
+
+  /** Kills the process if it still runs (for afterAll). */
+  kill(): void {
+    if (this.child.exitCode !== null || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
