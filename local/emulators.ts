@@ -1,8 +1,12 @@
-import { mkdtemp, mkdir } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, mkdir, rename, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../lambdas/adapters/clients';
 import { LEDGER_DATASET_INDEX } from '../lambdas/adapters/dynamodb-stores';
@@ -12,6 +16,55 @@ import { LEDGER_DATASET_INDEX } from '../lambdas/adapters/dynamodb-stores';
 const S3rver = require('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
+
+/**
+ * s3rver's filesystem store answers a PUT before the object's bytes reach the disk (it resolves on
+ * the hashing stream's 'finish', or at once for a Buffer, not on the file's 'close'), so a listing
+ * or GET right after the PUT, or its event, can see 0 or a part of the bytes. Real S3 objects are
+ * atomic. This replacement writes to a temporary file, awaits it, renames it into place, and only
+ * then records the metadata, as the original does.
+ */
+function makeS3rverPutsAtomic(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const store = require('s3rver/lib/stores/filesystem') as {
+    prototype: {
+      getResourcePath(bucket: string, key: string, resource: string): string;
+      putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+      putObject(object: { bucket: string; key: string; content: Buffer | Readable; metadata: unknown }): Promise<{ size: number; md5: string }>;
+      atomicPuts?: boolean;
+    };
+  };
+  if (store.prototype.atomicPuts) return;
+  store.prototype.atomicPuts = true;
+  store.prototype.putObject = async function putObject(object) {
+    const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(objectPath), { recursive: true });
+    const temporary = `${objectPath}.${randomUUID()}.partial`;
+    const md5 = createHash('md5');
+    let size = 0;
+    const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+    try {
+      await pipeline(
+        source,
+        new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            md5.update(chunk);
+            size += chunk.length;
+            callback(null, chunk);
+          },
+        }),
+        createWriteStream(temporary),
+      );
+      await rename(temporary, objectPath);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    const digest = md5.digest('hex');
+    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
+}
 
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
@@ -48,6 +101,7 @@ export interface LocalS3 {
 export async function startLocalS3(options: { bucket: string; directory?: string; port?: number }): Promise<LocalS3> {
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'syncproof-s3-')));
   await mkdir(directory, { recursive: true });
+  makeS3rverPutsAtomic();
   const server = new S3rver({
     address: '127.0.0.1',
     port: options.port ?? 0,

@@ -371,8 +371,38 @@ abstract class PostgresFamilyWarehouse implements Warehouse {
         throw transactionError(error, -1, statements);
       }
       let index = 0;
+      // The next COPY's object is fetched and decoded while the server runs the statements
+      // before it, so JavaScript's decoding overlaps the database's work.
+      const copies = statements.map((st, i) => ({ index: i, copy: parseCopyFromS3Parquet(st) })).filter((c) => c.copy !== undefined);
+      let next = 0;
+      let ahead: Promise<PreparedCopy> | undefined;
+      const prepareNext = () => {
+        const c = copies[next++];
+        ahead = c ? this.prepareCopy(c.copy!, c.index) : undefined;
+        ahead?.catch(() => undefined); // observed when its statement runs
+      };
+      prepareNext();
+      const temporary = new Set<string>();
       try {
-        for (; index < statements.length; index++) await this.runStatement(session, statements[index]!, index);
+        for (; index < statements.length; index++) {
+          const statement = statements[index]!;
+          if (copies[next - 1]?.index === index && ahead) {
+            const prepared = ahead;
+            prepareNext();
+            const { copy, chunks } = await prepared;
+            await session.copyCsv(copy.table, copy.columns, chunks);
+            // Redshift's COPY updates statistics of a table it fills (STATUPDATE); so does this one.
+            await session.execute(`ANALYZE ${copy.table}`);
+            continue;
+          }
+          const temp = CREATE_TEMP.exec(statement);
+          if (temp) temporary.add(temp[1]!);
+          const emptyTemp = DELETE_ALL.exec(statement);
+          // Emptying a session-private staging table: TRUNCATE is transactional in PostgreSQL and
+          // far cheaper than a row-by-row DELETE (Redshift has no transactional TRUNCATE).
+          if (emptyTemp && temporary.has(emptyTemp[1]!)) await session.execute(`TRUNCATE ${emptyTemp[1]!}`);
+          else await session.execute(translateRedshiftSql(statement));
+        }
         await session.execute('COMMIT');
       } catch (error) {
         try {
@@ -404,12 +434,8 @@ abstract class PostgresFamilyWarehouse implements Warehouse {
     });
   }
 
-  private async runStatement(session: Session, statement: string, index: number): Promise<void> {
-    const copy = parseCopyFromS3Parquet(statement);
-    if (!copy) {
-      await session.execute(translateRedshiftSql(statement));
-      return;
-    }
+  /** Reads a COPY's object and decodes it to CSV, buffered up to PREFETCH_BYTES ahead of the server. */
+  private async prepareCopy(copy: CopyFromS3, index: number): Promise<PreparedCopy> {
     const { objects } = this.deps;
     if (copy.bucket !== objects.bucket) {
       throw new WarehouseStatementError(
@@ -430,8 +456,59 @@ abstract class PostgresFamilyWarehouse implements Warehouse {
       );
     }
     const csv = await parquetToCsv(copy.key, bytes, copy.columns, { exactColumns: true });
-    await session.copyCsv(copy.table, copy.columns, csv.chunks);
+    return { copy, chunks: bufferAhead(csv.chunks, PREFETCH_BYTES) };
   }
+}
+
+interface PreparedCopy {
+  readonly copy: CopyFromS3;
+  readonly chunks: AsyncIterable<Uint8Array>;
+}
+
+/** CSV decoded ahead of the COPY that sends it, at most this many bytes per file. */
+const PREFETCH_BYTES = 64 * 1024 * 1024;
+const CREATE_TEMP = /^\s*CREATE\s+TEMP(?:ORARY)?\s+TABLE\s+("(?:[^"]|"")+"|\w+)/i;
+const DELETE_ALL = /^\s*DELETE\s+FROM\s+("(?:[^"]|"")+"|\w+)\s*$/i;
+
+/**
+ * Starts pulling `source` now, whenever the event loop is free, keeping up to `maxBytes` ready;
+ * the returned iterable yields the buffered chunks, then pulls the rest on demand. Errors surface
+ * where the chunk would have been.
+ */
+function bufferAhead(source: AsyncIterable<Uint8Array>, maxBytes: number): AsyncIterable<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  const ready: Promise<IteratorResult<Uint8Array>>[] = [];
+  let buffered = 0;
+  let done = false;
+  const fill = async (): Promise<void> => {
+    while (!done && buffered < maxBytes) {
+      const step = it.next();
+      ready.push(step);
+      step.catch(() => undefined);
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await step;
+      } catch {
+        done = true;
+        return;
+      }
+      if (r.done) done = true;
+      else buffered += r.value.byteLength;
+    }
+  };
+  void fill();
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const step = ready.shift();
+        const r = await (step ?? (done ? Promise.resolve({ done: true, value: undefined }) : it.next()));
+        if (r.done) return;
+        buffered -= r.value.byteLength;
+        yield r.value;
+        if (step && !done && buffered < maxBytes && ready.length === 0) void fill();
+      }
+    },
+  };
 }
 
 function copySql(table: string, columns: readonly string[], source: string): string {

@@ -19,8 +19,10 @@ export type StageName = (typeof STAGE_NAMES)[number];
  */
 export const STAGE_ENV_VAR = 'SYNCPROOF_STAGE';
 
+/** The repository root (holds package-lock.json), wherever the process was started from. */
+const PROJECT_ROOT = join(__dirname, '..', '..');
 /** Where the stage handlers live: `<root>/<stage>/handler.ts`. */
-export const DEFAULT_LAMBDAS_DIR = join(__dirname, '..', '..', 'lambdas');
+export const DEFAULT_LAMBDAS_DIR = join(PROJECT_ROOT, 'lambdas');
 
 /** Lambda memory (MiB) per stage: the load stage decodes Parquet to plan and check its COPY. */
 const DEFAULT_MEMORY_MIB: Readonly<Record<StageName, number>> = {
@@ -117,6 +119,10 @@ export class StageFunction extends Construct {
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: `syncproof ${props.stage} stage`,
       entry: join(props.lambdasDir ?? DEFAULT_LAMBDAS_DIR, props.stage, 'handler.ts'),
+      // The repository's lock file and root, not the caller's working directory's: the CLI
+      // synthesizes from wherever the user runs it.
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      projectRoot: PROJECT_ROOT,
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,

@@ -39,7 +39,7 @@ describe('demo', () => {
     const keep = join(work, 'kept');
     const json = join(work, 'report.json');
     const result = await runCli(['demo', '--rows', '20000', '--files', '20', '--keep', keep, '--json', json]);
-    expect({ code: result.code, stderr: result.stderr }).toMatchObject({ code: 0 }); // stderr shows on failure
+    expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toMatchObject({ code: 0 }); // output shows on failure
     expect(result.stdout).toMatch(/status\s+PASSED/);
 
     const report = JSON.parse(await readFile(json, 'utf8')) as { status: string; filesUploaded: number; filesLoaded: number };
