@@ -1,6 +1,9 @@
+import type { Readable } from 'node:stream';
 import {
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadObjectCommand,
+  type HeadObjectCommandOutput,
   NotFound,
   PutObjectCommand,
   S3Client,
@@ -8,7 +11,11 @@ import {
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { ObjectChangedError, TerminalError, TransientError } from '../core/errors';
-import type { ByteRange, ObjectStore, ObjectSummary } from '../core/ports';
+import type { ByteRange, ObjectChecksums, ObjectIntegrity, ObjectStore, ObjectSummary } from '../core/ports';
+
+/** User-metadata keys a writer may record checksums under: `x-amz-meta-syncproof-md5`, … */
+export const METADATA_CHECKSUM_PREFIX = 'syncproof-';
+const CHECKSUM_NAMES: readonly (keyof ObjectChecksums)[] = ['md5', 'crc64nvme', 'crc32c', 'crc32', 'sha256', 'sha1'];
 
 /** Strips the quotes S3 puts around ETags. */
 export function unquoteEtag(etag: string | undefined): string {
@@ -72,6 +79,70 @@ export class S3ObjectStore implements ObjectStore {
       if (error instanceof NotFound || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)) {
         return undefined;
       }
+      throw translateS3Error(error, `reading s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async integrity(key: string): Promise<ObjectIntegrity | undefined> {
+    let out: HeadObjectCommandOutput;
+    try {
+      out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    } catch (error) {
+      if (error instanceof NotFound || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)) {
+        return undefined;
+      }
+      throw translateS3Error(error, `reading s3://${this.bucket}/${key}`);
+    }
+    const storedValues: [keyof ObjectChecksums, string | undefined][] = [
+      ['crc64nvme', out.ChecksumCRC64NVME],
+      ['crc32c', out.ChecksumCRC32C],
+      ['crc32', out.ChecksumCRC32],
+      ['sha256', out.ChecksumSHA256],
+      ['sha1', out.ChecksumSHA1],
+    ];
+    const found = storedValues.find(([, v]) => v !== undefined && v !== '');
+    const meta = out.Metadata ?? {};
+    const metadata: Record<string, string> = {};
+    for (const algorithm of CHECKSUM_NAMES) {
+      const v = meta[`${METADATA_CHECKSUM_PREFIX}${algorithm}`];
+      if (v) metadata[algorithm] = v;
+    }
+    return {
+      key,
+      etag: unquoteEtag(out.ETag),
+      size: out.ContentLength ?? 0,
+      lastModified: (out.LastModified ?? new Date(0)).toISOString(),
+      stored: found
+        ? {
+            algorithm: found[0],
+            value: found[1]!,
+            type: out.ChecksumType === 'COMPOSITE' || (out.ChecksumType === undefined && found[1]!.includes('-')) ? 'COMPOSITE' : 'FULL_OBJECT',
+          }
+        : undefined,
+      metadata,
+      encryption: out.SSECustomerAlgorithm ? 'SSE-C' : out.ServerSideEncryption,
+    };
+  }
+
+  async *stream(key: string, options: { ifMatch?: string } = {}): AsyncIterable<Uint8Array> {
+    let out: GetObjectCommandOutput;
+    try {
+      out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: options.ifMatch ? `"${options.ifMatch}"` : undefined }),
+      );
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (options.ifMatch && (status === 412 || (error as Error).name === 'PreconditionFailed')) throw new ObjectChangedError(key, options.ifMatch);
+      throw translateS3Error(error, `reading s3://${this.bucket}/${key}`);
+    }
+    if (options.ifMatch && out.ETag !== undefined && unquoteEtag(out.ETag) !== options.ifMatch) {
+      (out.Body as Readable | undefined)?.destroy?.();
+      throw new ObjectChangedError(key, options.ifMatch);
+    }
+    if (!out.Body) return;
+    try {
+      for await (const chunk of out.Body as AsyncIterable<Uint8Array>) yield chunk;
+    } catch (error) {
       throw translateS3Error(error, `reading s3://${this.bucket}/${key}`);
     }
   }

@@ -12,6 +12,30 @@ export interface ObjectSummary {
   readonly lastModified: string;
 }
 
+/** Full-object checksums as S3 reports them: base64 of the big-endian digest (MD5 as lowercase hex). */
+export interface ObjectChecksums {
+  readonly md5?: string;
+  readonly crc64nvme?: string;
+  readonly crc32c?: string;
+  readonly crc32?: string;
+  readonly sha256?: string;
+  readonly sha1?: string;
+}
+
+/** What S3 says about one object without its bytes (HEAD with checksum mode enabled). */
+export interface ObjectIntegrity extends ObjectSummary {
+  /**
+   * The checksum S3 stores for the object, if any, with its type: `FULL_OBJECT` values compare
+   * with a checksum of the whole file; `COMPOSITE` values (`<base64>-<parts>`) are checksums of
+   * the part checksums and only compare with the same part layout.
+   */
+  readonly stored?: { readonly algorithm: keyof ObjectChecksums; readonly value: string; readonly type: 'FULL_OBJECT' | 'COMPOSITE' };
+  /** Checksums a writer recorded in user metadata (`x-amz-meta-syncproof-<algorithm>`, e.g. `syncproof-md5`). */
+  readonly metadata: ObjectChecksums;
+  /** `AES256`, `aws:kms`, `aws:kms:dsse`, or `SSE-C`; with KMS or SSE-C the ETag is not an MD5 of the bytes. */
+  readonly encryption?: string;
+}
+
 export interface ByteRange {
   /** First byte, inclusive. */
   readonly start: number;
@@ -25,6 +49,10 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<ObjectSummary>;
   /** HEAD; `undefined` when the object does not exist. */
   head(key: string): Promise<ObjectSummary | undefined>;
+  /** HEAD with checksum mode: stored checksum, metadata checksums, encryption; undefined when absent. */
+  integrity(key: string): Promise<ObjectIntegrity | undefined>;
+  /** Streams the object's bytes (to recompute checksums without holding the object in memory). */
+  stream(key: string, options?: { ifMatch?: string }): AsyncIterable<Uint8Array>;
   /**
    * Reads the whole object, or a byte range of it. With `ifMatch`, only that version (ETag):
    * ObjectChangedError when the key now holds another.
