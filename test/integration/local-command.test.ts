@@ -1,5 +1,5 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -8,25 +8,8 @@ import { CliProcess } from '../support/cli';
 import { useTestDatabase } from '../support/postgres';
 import { range } from './support';
 
-const CONFIG = {
-  datasets: [
-    {
-      name: 'orders',
-      prefix: 'orders/',
-      target: { schema: 'public', table: 'orders' },
-      keyColumns: ['order_id'],
-      loadMode: 'upsert',
-      format: 'parquet',
-      columns: [
-        { name: 'order_id', type: 'BIGINT' },
-        { name: 'customer_id', type: 'BIGINT' },
-        { name: 'status', type: 'VARCHAR(32)' },
-        { name: 'amount', type: 'DECIMAL(12,2)' },
-        { name: 'updated_at', type: 'TIMESTAMP' },
-      ],
-    },
-  ],
-};
+/** The README's example configuration, as a user would pass it. */
+const EXAMPLE_CONFIG = join(__dirname, '..', '..', 'syncproof.config.example.json');
 
 interface Endpoint {
   readonly client: S3Client;
@@ -62,7 +45,6 @@ describe('syncproof local, as a separate process', () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'syncproof-local-test-'));
-    await writeFile(join(work, 'syncproof.config.json'), JSON.stringify(CONFIG));
   });
 
   afterAll(async () => {
@@ -82,7 +64,7 @@ describe('syncproof local, as a separate process', () => {
     const proc = new CliProcess([
       'local',
       '--config',
-      join(work, 'syncproof.config.json'),
+      EXAMPLE_CONFIG,
       '--warehouse',
       urlWithPassword(),
       '--data-dir',
