@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { acknowledgeNag } from './nag-acknowledgements';
 
 /** The pipeline stages; each has a Lambda whose code is `lambdas/<stage>/handler.ts`. */
-export const STAGE_NAMES = ['trigger', 'discover', 'load', 'verify', 'record'] as const;
+export const STAGE_NAMES = ['trigger', 'discover', 'load', 'verify', 'record', 'inventory', 'checksum'] as const;
 
 /** One of {@link STAGE_NAMES}. */
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -31,15 +31,22 @@ const DEFAULT_MEMORY_MIB: Readonly<Record<StageName, number>> = {
   load: 3008,
   verify: 1024,
   record: 1024,
+  inventory: 1024,
+  checksum: 1024,
 };
 
-/** Lambda timeout per stage: load and verify wait for the warehouse, so they get the maximum. */
+/**
+ * Lambda timeout per stage: load and verify wait for the warehouse, inventory lists whole prefixes
+ * and checksum may download sampled files, so they get the maximum.
+ */
 const DEFAULT_TIMEOUT: Readonly<Record<StageName, Duration>> = {
   trigger: Duration.minutes(1),
   discover: Duration.minutes(1),
   load: Duration.minutes(15),
   verify: Duration.minutes(15),
   record: Duration.minutes(1),
+  inventory: Duration.minutes(15),
+  checksum: Duration.minutes(15),
 };
 
 /** Properties of {@link StageFunction}. */
@@ -58,7 +65,7 @@ export interface StageFunctionProps {
   readonly memorySize?: number;
   /**
    * Function timeout (at most 15 minutes).
-   * @default 15 minutes for `load` and `verify`, 1 minute for the other stages
+   * @default 15 minutes for `load`, `verify`, `inventory` and `checksum`, 1 minute for the other stages
    */
   readonly timeout?: Duration;
   /**
@@ -142,6 +149,10 @@ export class StageFunction extends Construct {
         sourceMap: true,
         format: nodejs.OutputFormat.CJS,
         target: 'node22',
+        // Everything is bundled, the AWS SDK included: the Lambda runtime's SDK is whatever version
+        // AWS ships that month and lacks packages we use (@aws-sdk/checksums), so the deployed code
+        // runs the exact versions the tests ran. No native addons: synthesis stays offline.
+        externalModules: [],
       },
     });
 
