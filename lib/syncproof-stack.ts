@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { formatIssues, INTERNAL_PREFIX, syncproofConfigSchema, type SyncproofConfig } from '../lambdas/core/config';
+import { formatIssues, INTERNAL_PREFIX, syncproofConfigSchema, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
 import { ENV } from '../lambdas/core/env';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { EventTriggers } from './constructs/event-triggers';
@@ -13,6 +13,7 @@ import { STAGE_NAMES, StageFunction, type StageName } from './constructs/stage-f
 import { acknowledgeNag, nagAttribute } from './constructs/nag-acknowledgements';
 import { Storage } from './constructs/storage';
 import { SyncStateMachine } from './constructs/sync-state-machine';
+import { VerifyStateMachine } from './constructs/verify-state-machine';
 import { RedshiftDataAccess } from './constructs/warehouse-access';
 
 /** Properties of {@link SyncproofStack}. */
@@ -50,6 +51,10 @@ const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
   verify: { bucket: true, runs: 'readWrite', warehouse: true },
   // Closes the run and commits the dataset's watermark.
   record: { bucket: false, runs: 'readWrite', watermarks: 'readWrite', warehouse: false },
+  // Lists the prefix and reads manifests, writes findings under _syncproof/, reads the ledger, records its stage.
+  inventory: { bucket: true, ledger: 'read', runs: 'readWrite', warehouse: false },
+  // Reads sampled objects and manifests, writes its report under _syncproof/, reads the ledger, records its stage.
+  checksum: { bucket: true, ledger: 'read', runs: 'readWrite', warehouse: false },
 };
 
 /** Lambda's limit on all environment variables of a function together. */
@@ -59,7 +64,7 @@ const ENV_HEADROOM_BYTES = 1024;
 
 /**
  * The syncproof pipeline: storage, one Lambda per stage, the SyncStateMachine, S3 event
- * triggers and alarms. cdk-nag AwsSolutions passes; each suppression says why.
+ * triggers, the scheduled VerifyStateMachine and alarms. cdk-nag AwsSolutions passes; each suppression says why.
  */
 export class SyncproofStack extends Stack {
   /** The data bucket (dataset prefixes; syncproof's own objects under `_syncproof/`). */
@@ -72,6 +77,8 @@ export class SyncproofStack extends Stack {
   readonly watermarksTable: dynamodb.Table;
   /** The sync workflow (state names in `SYNC_STATES`). */
   readonly syncStateMachine: sfn.StateMachine;
+  /** The scheduled verification workflow (state names in `VERIFY_STATES`) and its schedule rules. */
+  readonly verifyStateMachine: VerifyStateMachine;
   /** The stage Lambdas, by stage name. */
   readonly functions: Readonly<Record<StageName, lambda.Function>>;
   /** EventBridge rule, queue and dead-letter queue that feed the trigger. */
@@ -117,12 +124,21 @@ export class SyncproofStack extends Stack {
 
     this.observability = new Observability(this, 'Observability');
     this.syncStateMachine = new SyncStateMachine(this, 'SyncStateMachine', {
+      inventoryFunction: stages.inventory.function,
+      checksumFunction: stages.checksum.function,
       discoverFunction: stages.discover.function,
       loadFunction: stages.load.function,
       verifyFunction: stages.verify.function,
       recordFunction: stages.record.function,
       logGroup: this.observability.stateMachineLogGroup,
     }).stateMachine;
+
+    this.verifyStateMachine = new VerifyStateMachine(this, 'VerifyStateMachine', {
+      inventoryFunction: stages.inventory.function,
+      checksumFunction: stages.checksum.function,
+      recordFunction: stages.record.function,
+      schedules: config.datasets.map((d) => ({ dataset: d.name, expression: verifyScheduleOf(d) })),
+    });
 
     this.eventTriggers = new EventTriggers(this, 'EventTriggers', {
       bucket: this.bucket,

@@ -11,9 +11,12 @@ import { openPostgresWarehouse } from '../lambdas/adapters/postgres-warehouse';
 import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { LOCAL_BINDINGS, logger, type LocalBindings } from '../lambdas/adapters/stage-handler';
 import type { SyncproofConfig } from '../lambdas/core/config';
+import { InvalidInputError } from '../lambdas/core/errors';
 import { systemClock, type RunRecord, type Warehouse } from '../lambdas/core/ports';
 import type { StageDeps, StageLog } from '../lambdas/core/stage-deps';
+import * as checksumHandler from '../lambdas/checksum/handler';
 import * as discoverHandler from '../lambdas/discover/handler';
+import * as inventoryHandler from '../lambdas/inventory/handler';
 import * as loadHandler from '../lambdas/load/handler';
 import * as recordHandler from '../lambdas/record/handler';
 import * as triggerHandler from '../lambdas/trigger/handler';
@@ -24,6 +27,7 @@ import {
   ensureTables,
   startLocalDynamoDb,
   startLocalS3,
+  startLocalS3Process,
   type LocalDynamoDb,
   type LocalS3,
   type S3NotificationEvent,
@@ -48,7 +52,20 @@ const STAGE_HANDLERS: Record<string, Handler> = {
   verify: verifyHandler.handler as Handler,
   record: recordHandler.handler as Handler,
   trigger: triggerHandler.handler as Handler,
+  inventory: inventoryHandler.handler as Handler,
+  checksum: checksumHandler.handler as Handler,
 };
+
+/** The two workflows the stack defines. */
+export type MachineKind = 'sync' | 'verify';
+
+const MACHINE_NAMES: Record<MachineKind, string> = { sync: 'SyncStateMachine', verify: 'VerifyStateMachine' };
+
+interface BoundMachine {
+  readonly machine: StateMachine;
+  readonly taskOverrides: Record<string, (input: Record<string, Json>) => Promise<unknown>>;
+  readonly retryOverrides: Record<string, number>;
+}
 
 export interface LocalRuntimeOptions {
   readonly config: SyncproofConfig;
@@ -60,6 +77,19 @@ export interface LocalRuntimeOptions {
   readonly s3Port?: number;
   /** @default 'syncproof-local' */
   readonly bucket?: string;
+  /**
+   * Route S3 "Object Created" events to the trigger (false: uploads start nothing; executions
+   * start only by hand — for scheduled-verification runs and tests that stage objects).
+   * @default true
+   */
+  readonly s3Events?: boolean;
+  /**
+   * Run the S3 emulator in a child process (uses the second core; keeps the emulator's memory out
+   * of this process's measurements). S3 events cannot cross the process boundary: requires
+   * `s3Events: false`.
+   * @default false
+   */
+  readonly s3InChildProcess?: boolean;
   /** Called when an execution ends. */
   readonly onExecution?: (execution: ExecutionSummary) => void;
   /** @default silent */
@@ -76,6 +106,13 @@ export interface ExecutionSummary {
   readonly cause?: string;
   /** The run record the pipeline wrote, read back from DynamoDB. */
   readonly run?: RunRecord;
+  /** Which workflow ran. */
+  readonly machine: MachineKind;
+  /**
+   * Largest output of each state, in bytes of JSON, over the execution (a looping state counts
+   * its largest pass). Step Functions caps state data at 256 KiB; syncproof keeps it small.
+   */
+  readonly stateOutputBytes: Readonly<Record<string, number>>;
 }
 
 const TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
@@ -104,8 +141,8 @@ function taskStates(definition: Record<string, Json>): [string, Record<string, J
 
 /**
  * The pipeline on one machine: S3 (s3rver) and DynamoDB (dynalite) emulators on 127.0.0.1, the
- * embedded warehouse or a PostgreSQL server, and the SyncStateMachine that CDK synthesizes, run
- * by aws-local-stepfunctions with each Lambda task bound to its handler module. S3 writes are
+ * embedded warehouse or a PostgreSQL server, and the SyncStateMachine and VerifyStateMachine that
+ * CDK synthesizes, run by aws-local-stepfunctions with each Lambda task bound to its handler module. S3 writes are
  * routed through the template's own EventBridge rule patterns to the trigger handler.
  */
 export class LocalRuntime {
@@ -125,9 +162,7 @@ export class LocalRuntime {
     private readonly dynamo: LocalDynamoDb,
     private readonly warehouseHandle: Promise<Warehouse>,
     readonly deps: StageDeps,
-    private readonly machine: StateMachine,
-    private readonly taskOverrides: Record<string, (input: Record<string, Json>) => Promise<unknown>>,
-    private readonly retryOverrides: Record<string, number>,
+    private readonly machines: Readonly<Record<MachineKind, BoundMachine>>,
     private readonly rules: readonly LocalRule[],
     private readonly ownedDir: string | undefined,
   ) {}
@@ -149,7 +184,12 @@ export class LocalRuntime {
     const bucket = options.bucket ?? 'syncproof-local';
     const template = synthesizeTemplate(options.config);
 
-    const s3 = await startLocalS3({ bucket, directory: join(root, 's3'), port: options.s3Port });
+    if (options.s3InChildProcess && options.s3Events !== false) {
+      throw new InvalidInputError('s3InChildProcess needs s3Events: false: the S3 emulator\'s events cannot reach the trigger from a child process');
+    }
+    const s3: LocalS3 = options.s3InChildProcess
+      ? await startLocalS3Process({ bucket, directory: join(root, 's3'), port: options.s3Port })
+      : await startLocalS3({ bucket, directory: join(root, 's3'), port: options.s3Port });
     const dynamo = await startLocalDynamoDb({ path: join(root, 'dynamodb') });
     await ensureTables(dynamo.endpoint, TABLES);
 
@@ -173,45 +213,49 @@ export class LocalRuntime {
     await warehouseHandle;
 
     const machines = stateMachines(template);
-    const sync = machines.find((m) => m.logicalId.startsWith('SyncStateMachine')) ?? machines[0];
+    const find = (kind: MachineKind) => machines.find((m) => m.logicalId.startsWith(MACHINE_NAMES[kind]));
+    const sync = find('sync') ?? machines[0];
+    const verify = find('verify');
     if (!sync) throw new Error('the synthesized template has no state machine');
+    if (!verify) throw new Error('the synthesized template has no VerifyStateMachine');
     const stages = functionStages(template);
-    const taskOverrides: Record<string, (input: Record<string, Json>) => Promise<unknown>> = {};
-    const retryOverrides: Record<string, number> = {};
     let runtime: LocalRuntime | undefined;
-    for (const [stateName, state] of taskStates(sync.definition)) {
-      const params = (state.Parameters ?? {}) as Record<string, Json>;
-      const fn = String(params.FunctionName ?? state.Resource ?? '');
-      const logicalId = fn.split(':').pop() ?? '';
-      const stage = stages.get(logicalId);
-      const handler = stage ? STAGE_HANDLERS[stage] : undefined;
-      if (!handler) throw new Error(`task state '${stateName}' invokes '${fn}', which is no syncproof stage Lambda`);
-      retryOverrides[stateName] = 20;
-      taskOverrides[stateName] = async (input) => {
-        const payload = 'Payload' in input ? input.Payload : input;
-        try {
-          const result = await handler(payload as never, (runtime as LocalRuntime).lambdaContext(logicalId));
-          // lambda:invoke returns the function's result under Payload (DESIGN.md §6).
-          return { Payload: result ?? null, StatusCode: 200, ExecutedVersion: '$LATEST' };
-        } catch (error) {
-          throw asLambdaError(error);
-        }
-      };
-    }
-    const machine = new StateMachine(sync.definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
+    const bind = (definition: Record<string, Json>): BoundMachine => {
+      const taskOverrides: Record<string, (input: Record<string, Json>) => Promise<unknown>> = {};
+      const retryOverrides: Record<string, number> = {};
+      for (const [stateName, state] of taskStates(definition)) {
+        const params = (state.Parameters ?? {}) as Record<string, Json>;
+        const fn = String(params.FunctionName ?? state.Resource ?? '');
+        const logicalId = fn.split(':').pop() ?? '';
+        const stage = stages.get(logicalId);
+        const handler = stage ? STAGE_HANDLERS[stage] : undefined;
+        if (!handler) throw new Error(`task state '${stateName}' invokes '${fn}', which is no syncproof stage Lambda`);
+        retryOverrides[stateName] = 20;
+        taskOverrides[stateName] = async (input) => {
+          const payload = 'Payload' in input ? input.Payload : input;
+          try {
+            const result = await handler(payload as never, (runtime as LocalRuntime).lambdaContext(logicalId));
+            // lambda:invoke returns the function's result under Payload (DESIGN.md §6).
+            return { Payload: result ?? null, StatusCode: 200, ExecutedVersion: '$LATEST' };
+          } catch (error) {
+            throw asLambdaError(error);
+          }
+        };
+      }
+      const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
+      return { machine, taskOverrides, retryOverrides };
+    };
     runtime = new LocalRuntime(
       options,
       s3,
       dynamo,
       warehouseHandle,
       deps,
-      machine,
-      taskOverrides,
-      retryOverrides,
+      { sync: bind(sync.definition), verify: bind(verify.definition) },
       eventRules(template, bucket),
       ownedDir,
     );
-    s3.onEvent((event) => runtime?.route(event));
+    if (!options.s3InChildProcess) s3.onEvent((event) => runtime?.route(event));
     return runtime;
   }
 
@@ -224,13 +268,22 @@ export class LocalRuntime {
     return { functionName, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 900_000, [LOCAL_BINDINGS]: bindings };
   }
 
-  /** Starts an execution and waits for it, like the console's "Start execution". */
-  async startExecution(input: unknown, name: string = randomUUID()): Promise<ExecutionSummary> {
+  /** Starts a SyncStateMachine execution and waits for it, like the console's "Start execution". */
+  async startExecution(input: unknown, name: string = randomUUID(), kind: MachineKind = 'sync'): Promise<ExecutionSummary> {
     if (this.names.has(name)) throw Object.assign(new Error(`Execution Already Exists: '${name}'`), { name: 'ExecutionAlreadyExists' });
     this.names.set(name, 'running');
-    const run = this.chain.then(() => this.execute(name, input));
+    const run = this.chain.then(() => this.execute(name, input, kind));
     this.chain = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Starts a VerifyStateMachine execution for `dataset` (what its EventBridge schedule does) and
+   * waits for it. `checksumSample` overrides the dataset's sample for this run.
+   */
+  async startVerification(dataset: string, options: { checksumSample?: string; name?: string } = {}): Promise<ExecutionSummary> {
+    const input = options.checksumSample === undefined ? { dataset } : { dataset, checksumSample: options.checksumSample };
+    return this.startExecution(input, options.name ?? `verify-${dataset}-${randomUUID()}`, 'verify');
   }
 
   private async startExecutionAsync(name: string, input: unknown): Promise<'started' | 'duplicate'> {
@@ -239,28 +292,38 @@ export class LocalRuntime {
     return 'started';
   }
 
-  private async execute(name: string, input: unknown): Promise<ExecutionSummary> {
-    const execution = this.machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: this.taskOverrides as never, retryIntervalOverrides: this.retryOverrides },
+  private async execute(name: string, input: unknown, kind: MachineKind): Promise<ExecutionSummary> {
+    const bound = this.machines[kind];
+    const execution = bound.machine.run(input as never, {
+      overrides: { taskResourceLocalHandlers: bound.taskOverrides as never, retryIntervalOverrides: bound.retryOverrides },
       context: {
         Execution: {
-          Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:SyncStateMachine:${name}`,
+          Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${MACHINE_NAMES[kind]}:${name}`,
           Name: name,
           Input: input,
           StartTime: new Date().toISOString(),
         },
       } as never,
     });
+    const stateOutputBytes: Record<string, number> = {};
+    const watching = (async () => {
+      for await (const event of execution.eventLogs) {
+        if (event.type !== 'StateExited') continue;
+        const bytes = Buffer.byteLength(JSON.stringify(event.state.output ?? null), 'utf8');
+        stateOutputBytes[event.state.name] = Math.max(stateOutputBytes[event.state.name] ?? 0, bytes);
+      }
+    })().catch(() => undefined);
     let summary: ExecutionSummary;
     try {
       const output = await execution.result;
-      summary = { name, input, status: 'SUCCEEDED', output };
+      summary = { name, input, machine: kind, stateOutputBytes, status: 'SUCCEEDED', output };
     } catch (error) {
       // aws-local-stepfunctions throws ExecutionError; its `cause` is the Fail state's error,
       // whose name and message are the execution's Error and Cause.
       const e = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
-      summary = { name, input, status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
+      summary = { name, input, machine: kind, stateOutputBytes, status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
     }
+    await watching;
     summary = { ...summary, run: await this.deps.runs.get(name) };
     this.names.set(name, summary);
     this.finished.push(summary);
@@ -275,7 +338,7 @@ export class LocalRuntime {
 
   /** S3 notification → EventBridge "Object Created" events → the template's rules → trigger batches. */
   private route(notification: S3NotificationEvent): void {
-    if (this.stopped) return;
+    if (this.stopped || this.options.s3Events === false) return;
     for (const r of notification.Records) {
       if (!r.eventName.startsWith('ObjectCreated')) continue;
       const event: Record<string, Json> = {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ConfigurationError } from './errors';
+import { ConfigurationError, InvalidInputError } from './errors';
+import { parseSampleSpec } from './sampling';
 
 /** Reserved key prefix for syncproof's own objects (batches, reports); never a dataset prefix. */
 export const INTERNAL_PREFIX = '_syncproof/';
@@ -15,6 +16,35 @@ export const columnTypeSchema = z
     /^(SMALLINT|INTEGER|BIGINT|REAL|DOUBLE PRECISION|BOOLEAN|DATE|TIMESTAMP|TIMESTAMPTZ|VARCHAR\(\d{1,5}\)|CHAR\(\d{1,4}\)|DECIMAL\(\d{1,2},\s?\d{1,2}\))$/,
     'must be one of SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, BOOLEAN, DATE, TIMESTAMP, TIMESTAMPTZ, VARCHAR(n), CHAR(n), DECIMAL(p,s)',
   );
+
+/**
+ * How many files the checksum stage verifies: `'all'`, a count (`'20'`) or a percentage (`'10%'`,
+ * at least 1 and at most 20 files). Parsed by `parseSampleSpec` (lambdas/core/sampling.ts).
+ */
+export const checksumSampleSchema = z.string().superRefine((text, ctx) => {
+  try {
+    parseSampleSpec(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: error instanceof InvalidInputError ? error.message : String(error) });
+  }
+});
+
+/** The default checksum sample: 10% of the files, at least 1, at most 20. */
+export const DEFAULT_CHECKSUM_SAMPLE = '10%';
+
+/**
+ * An EventBridge schedule expression, `rate(<n> minute(s)|hour(s)|day(s))` or `cron(<6 fields>)`:
+ * when the VerifyStateMachine checks a dataset.
+ */
+export const scheduleExpressionSchema = z
+  .string()
+  .regex(
+    /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
+    "must be an EventBridge schedule expression: 'rate(1 day)', 'rate(6 hours)' or 'cron(0 3 * * ? *)'",
+  );
+
+/** The default verification schedule of a dataset. */
+export const DEFAULT_VERIFY_SCHEDULE = 'rate(1 day)';
 
 export const columnSchema = z.object({
   name: identifier,
@@ -38,6 +68,17 @@ export const datasetSchema = z
     format: z.enum(['parquet', 'csv']).default('parquet'),
     /** Target columns; when given, the load stage creates the table if it does not exist. */
     columns: z.array(columnSchema).min(1).optional(),
+    /**
+     * Files the checksum stage verifies per run (see checksumSampleSchema). Optional so that
+     * configurations written as literals stay valid; read it with {@link checksumSampleOf}.
+     * @default '10%'
+     */
+    checksumSample: checksumSampleSchema.optional(),
+    /**
+     * When the scheduled VerifyStateMachine checks this dataset; read it with {@link verifyScheduleOf}.
+     * @default 'rate(1 day)'
+     */
+    verifySchedule: scheduleExpressionSchema.optional(),
   })
   .superRefine((d, ctx) => {
     if (d.loadMode === 'upsert' && d.keyColumns.length === 0) {
@@ -103,6 +144,16 @@ export function parseConfig(raw: unknown, source = 'configuration'): SyncproofCo
   const result = syncproofConfigSchema.safeParse(raw);
   if (!result.success) throw new ConfigurationError(`${source} is invalid: ${formatIssues(result.error)}`);
   return result.data;
+}
+
+/** The dataset's checksum sample, or the default ('10%': at least 1, at most 20 files). */
+export function checksumSampleOf(dataset: Pick<DatasetConfig, 'checksumSample'>): string {
+  return dataset.checksumSample ?? DEFAULT_CHECKSUM_SAMPLE;
+}
+
+/** The dataset's verification schedule, or the default ('rate(1 day)'). */
+export function verifyScheduleOf(dataset: Pick<DatasetConfig, 'verifySchedule'>): string {
+  return dataset.verifySchedule ?? DEFAULT_VERIFY_SCHEDULE;
 }
 
 /** Finds the dataset whose prefix holds `key`, if any. */

@@ -1,5 +1,7 @@
 /** Verification verdicts (DESIGN.md §8) and the pure rules that produce them. */
 
+import { TerminalError } from './errors';
+
 export type VerificationStatus = 'PASSED' | 'PASSED_PARTIAL' | 'PASSED_WITH_WARNINGS' | 'FAILED';
 
 const SEVERITY: Record<VerificationStatus, number> = {
@@ -98,4 +100,76 @@ export function judgeLoad(e: LoadEvidence): Verdict {
       ? 'PASSED_WITH_WARNINGS'
       : 'PASSED';
   return { status, findings, duplicateKeys };
+}
+
+/** Counts an inventory (object tier, DESIGN.md §8 tier 1) reports; see lambdas/inventory/inventory.ts. */
+export interface InventoryCounts {
+  /** Manifest objects read (0: the dataset has none, so `missing` and `unexpected` are not judged). */
+  readonly manifests: number;
+  /** Files listed in a manifest but not in S3. */
+  readonly missing: number;
+  /** Objects under the prefix listed in no manifest (0 when there are no manifests). */
+  readonly unexpected: number;
+  /** Objects whose size differs from their manifest's, or from the ledger's for the same key + ETag. */
+  readonly sizeMismatch: number;
+  /** Data files with no `loaded` ledger entry for their key + ETag. */
+  readonly notLoaded: number;
+  /** `loaded` ledger entries whose key is gone from S3. */
+  readonly loadedDeleted: number;
+  /** `loaded` ledger entries whose key now holds another ETag (informational: the new version is judged itself). */
+  readonly loadedOverwritten: number;
+}
+
+/** Counts of integrity verdicts of a checksum sample, by verdict status. */
+export interface ChecksumCounts {
+  readonly match: number;
+  readonly mismatch: number;
+  readonly missing: number;
+  readonly unverifiable: number;
+}
+
+/** `sync`: before a SyncStateMachine's loads; `verify`: the scheduled check of a whole dataset. */
+export type VerificationScope = 'sync' | 'verify';
+
+function verdictOf(findings: Finding[]): Pick<Verdict, 'status' | 'findings'> {
+  const status: VerificationStatus = findings.some((f) => f.level === 'error') ? 'FAILED' : findings.length > 0 ? 'PASSED_WITH_WARNINGS' : 'PASSED';
+  return { status, findings };
+}
+
+/**
+ * Judges an inventory. Errors: a size that contradicts a manifest or the ledger (both scopes), a
+ * manifest file missing from S3 (`verify`). Warnings: a loaded file deleted from S3 (both);
+ * unexpected and not-yet-loaded files (`verify`). In `sync` scope, files arrive one by one and the
+ * not-yet-loaded ones are the run's work, so those categories are reported but not judged; an
+ * overwritten loaded file is never judged (its new version is).
+ */
+export function judgeInventory(c: InventoryCounts, scope: VerificationScope): Pick<Verdict, 'status' | 'findings'> {
+  const findings: Finding[] = [];
+  if (c.sizeMismatch > 0) findings.push({ level: 'error', check: 'inventory-size', message: `${c.sizeMismatch} objects differ in size from their manifest or ledger entry` });
+  if (scope === 'verify' && c.missing > 0) findings.push({ level: 'error', check: 'inventory-missing', message: `${c.missing} files listed in a manifest are not in S3` });
+  if (c.loadedDeleted > 0) findings.push({ level: 'warning', check: 'inventory-loaded-gone', message: `${c.loadedDeleted} loaded files are no longer in S3` });
+  if (scope === 'verify' && c.unexpected > 0) findings.push({ level: 'warning', check: 'inventory-unexpected', message: `${c.unexpected} objects under the prefix are in no manifest` });
+  if (scope === 'verify' && c.notLoaded > 0) findings.push({ level: 'warning', check: 'inventory-not-loaded', message: `${c.notLoaded} data files are not loaded yet` });
+  return verdictOf(findings);
+}
+
+/**
+ * Judges a checksum sample. Errors: a mismatch (both scopes), a sampled object gone before its
+ * check (`verify`; in `sync` a file deleted while the run starts is left to the next run).
+ * Warning: an object nothing could prove (`unverifiable`), which is never counted as a match.
+ */
+export function judgeChecksums(c: ChecksumCounts, scope: VerificationScope): Pick<Verdict, 'status' | 'findings'> {
+  const findings: Finding[] = [];
+  if (c.mismatch > 0) findings.push({ level: 'error', check: 'checksum-mismatch', message: `${c.mismatch} sampled objects differ from their expected checksum or size` });
+  if (scope === 'verify' && c.missing > 0) findings.push({ level: 'error', check: 'checksum-missing', message: `${c.missing} sampled objects disappeared before their check` });
+  if (c.unverifiable > 0) findings.push({ level: 'warning', check: 'checksum-unverifiable', message: `${c.unverifiable} sampled objects have no expected checksum to compare with` });
+  return verdictOf(findings);
+}
+
+/**
+ * Thrown in `sync` scope, after the report is stored, when an object's size or checksum
+ * contradicts its manifest: nothing of the run is loaded until the file is uploaded again.
+ */
+export class IntegrityCheckFailedError extends TerminalError {
+  override readonly name = 'IntegrityCheckFailedError';
 }

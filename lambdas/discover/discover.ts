@@ -1,6 +1,6 @@
 import { maxFilesPerTransaction } from '../core/load-plan';
 import { z } from 'zod';
-import { INTERNAL_PREFIX, formatIssues, requireDataset } from '../core/config';
+import { INTERNAL_PREFIX, checksumSampleSchema, formatIssues, requireDataset } from '../core/config';
 import { InvalidInputError } from '../core/errors';
 import type { LedgerStatus, ObjectSummary } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
@@ -10,6 +10,8 @@ export const executionInputSchema = z
   .object({
     dataset: z.string({ error: 'required: the name of a configured dataset' }).min(1),
     trigger: z.record(z.string(), z.unknown()).optional(),
+    /** Overrides the dataset's `checksumSample` for this run's ChecksumSample stage. */
+    checksumSample: checksumSampleSchema.optional(),
   })
   .strict();
 

@@ -1,9 +1,29 @@
 import { z } from 'zod';
 import type { RunStatus } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
+import { worstStatus, type VerificationStatus } from '../core/verification';
+
+const verificationStatusSchema = z.enum(['PASSED', 'PASSED_PARTIAL', 'PASSED_WITH_WARNINGS', 'FAILED']);
+
+/** What the VerifyStateMachine hands to Record from its Inventory and ChecksumSample states (their outputs, trimmed). */
+export const verifiedStageSchema = z
+  .object({
+    status: verificationStatusSchema,
+    /** Inventory: the summary object; ChecksumSample: the report. */
+    summaryUri: z.string().optional(),
+    reportUri: z.string().optional(),
+  })
+  .passthrough();
 
 export const recordInputSchema = z.discriminatedUnion('outcome', [
   z.object({ outcome: z.literal('completed'), runId: z.string().min(1), dataset: z.string().min(1) }),
+  z.object({
+    outcome: z.literal('verified'),
+    runId: z.string().min(1),
+    dataset: z.string().min(1),
+    inventory: verifiedStageSchema,
+    checksum: verifiedStageSchema,
+  }),
   z.object({
     outcome: z.literal('failed'),
     runId: z.string().min(1),
@@ -17,7 +37,7 @@ export interface RecordOutput {
   readonly runId: string;
   readonly dataset: string;
   readonly status: RunStatus;
-  /** Set for failures: the error name and a one-line cause, for the Fail state. */
+  /** Set for failures (and failed verifications): the error name and a one-line cause, for the Fail state. */
   readonly error?: string;
   readonly cause?: string;
 }
@@ -42,8 +62,14 @@ function datasetOf(input: unknown): string {
   return typeof d === 'string' && d.length > 0 ? d : '(unknown)';
 }
 
+/** The error name a failed scheduled verification ends with. */
+export const VERIFICATION_FAILED = 'VerificationFailedError';
+
 /**
- * Closes a run. `completed`: the run's final status is what its verifications folded into it, or
+ * Closes a run. `verified` (VerifyStateMachine): the worse of the inventory's and the checksum
+ * sample's verdicts; when FAILED, the output carries `error`/`cause` for the Fail state that
+ * follows, so the execution fails while the run record keeps the evidence (stage outputs with
+ * the URIs of the findings and the report). `completed`: the run's final status is what its verifications folded into it, or
  * NO_WORK when no batch was loaded. `failed`: records FAILED with the error's message.
  */
 export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<RecordOutput> {
@@ -56,6 +82,20 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
     await deps.runs.update(input.runId, { status: 'FAILED', error: `${error}: ${cause}`, dataset }, now);
     deps.log.warn('run failed', { error, cause });
     return { runId: input.runId, dataset, status: 'FAILED', error, cause };
+  }
+  if (input.outcome === 'verified') {
+    const status: VerificationStatus = worstStatus(input.inventory.status, input.checksum.status);
+    const evidence = { inventory: input.inventory.summaryUri, checksum: input.checksum.reportUri };
+    const cause = `${input.dataset}: ${status} — inventory ${input.inventory.status} (${evidence.inventory ?? 'no summary'}), checksum sample ${input.checksum.status} (${evidence.checksum ?? 'no report'})`;
+    await deps.runs.update(
+      input.runId,
+      { status, stage: 'finish', output: { status, ...evidence }, dataset: input.dataset, reportUri: evidence.inventory, ...(status === 'FAILED' ? { error: `${VERIFICATION_FAILED}: ${cause}` } : {}) },
+      now,
+    );
+    deps.log.info('verification recorded', { status, ...evidence });
+    return status === 'FAILED'
+      ? { runId: input.runId, dataset: input.dataset, status, error: VERIFICATION_FAILED, cause }
+      : { runId: input.runId, dataset: input.dataset, status };
   }
   const run = await deps.runs.get(input.runId);
   const status: RunStatus = !run || run.status === 'RUNNING' ? 'NO_WORK' : run.status;

@@ -12,6 +12,8 @@ import { acknowledgeNag, nagAttribute } from './nag-acknowledgements';
  * they are part of the contract: rename only together with them.
  */
 export const SYNC_STATES = {
+  inventory: 'Inventory',
+  checksumSample: 'ChecksumSample',
   discover: 'Discover',
   hasWork: 'HasWork',
   load: 'Load',
@@ -26,6 +28,10 @@ export const SYNC_STATES = {
 
 /** Properties of {@link SyncStateMachine}. */
 export interface SyncStateMachineProps {
+  /** Inventories the dataset against its manifests and ledger, once per execution (stage `inventory`). */
+  readonly inventoryFunction: lambda.IFunction;
+  /** Verifies a seeded sample of the files about to be loaded (stage `checksum`). */
+  readonly checksumFunction: lambda.IFunction;
   /** Lists the next batch of new files of a dataset (stage `discover`). */
   readonly discoverFunction: lambda.IFunction;
   /** Loads one batch in one warehouse transaction (stage `load`). */
@@ -48,14 +54,20 @@ export interface SyncStateMachineProps {
  * Map, so the local runner executes the synthesized definition unchanged; DESIGN.md §6):
  *
  * ```
- * Discover ─► HasWork ─(files > 0)─► Load ─► Verify ─► MoreBatches ─(hasMore)─► NextBatch ─► Discover
- *                 └────(no files)──► Finish ◄──────────────┘ (done)
+ * Inventory ─► ChecksumSample ─► Discover ─► HasWork ─(files > 0)─► Load ─► Verify ─► MoreBatches ─(hasMore)─► NextBatch ─► Discover
+ *                                                    └────(no files)──► Finish ◄──────────────┘ (done)
  * Finish ─► Succeeded
  * any task ─(Catch States.ALL → $.error)─► RecordFailure ─► SyncFailed (Error/Cause from $.error)
  * ```
  *
- * Every task is a `lambda:invoke` (the result's `Payload` becomes the state, except in
- * RecordFailure, which keeps its input so that `$.error` reaches SyncFailed), retries
+ * Inventory and ChecksumSample run once per execution, before anything is loaded (the loop goes
+ * back to Discover only), in `sync` mode: they store their findings and report in S3 and their
+ * counts in the run record, keep the state as it was (`ResultPath: null`, so Discover still gets
+ * the execution input), and fail the execution — nothing loaded — only when a file's size or
+ * sampled checksum contradicts its manifest (`IntegrityCheckFailedError`).
+ *
+ * Every other task is a `lambda:invoke` whose result's `Payload` becomes the state (except
+ * RecordFailure, which keeps its input so that `$.error` reaches SyncFailed). Every task retries
  * `TransientError` three times (2 s, backoff 2) on top of the Lambda service-error retries, and
  * catches everything into RecordFailure.
  */
@@ -102,6 +114,22 @@ export class SyncStateMachine extends Construct {
       return task;
     };
 
+    const verification = (name: string, fn: lambda.IFunction): tasks.LambdaInvoke => {
+      const task = retryTransient(
+        new tasks.LambdaInvoke(this, name, {
+          lambdaFunction: fn,
+          payload: sfn.TaskInput.fromObject({ input: sfn.JsonPath.entirePayload, runId: sfn.JsonPath.executionName, mode: 'sync' }),
+          // The outputs are in the run record; the state stays the execution input for Discover.
+          resultPath: sfn.JsonPath.DISCARD,
+          // The stage Lambdas' own timeout; without it the local runner stops a task after 60 s.
+          taskTimeout: sfn.Timeout.duration(Duration.minutes(15)),
+        }),
+      );
+      task.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+      return task;
+    };
+    const inventory = verification(SYNC_STATES.inventory, props.inventoryFunction);
+    const checksumSample = verification(SYNC_STATES.checksumSample, props.checksumFunction);
     const discover = stage(
       SYNC_STATES.discover,
       props.discoverFunction,
@@ -127,10 +155,10 @@ export class SyncStateMachine extends Construct {
     const hasWork = new sfn.Choice(this, SYNC_STATES.hasWork)
       .when(sfn.Condition.numberGreaterThan('$.files', 0), load.next(verify).next(moreBatches))
       .otherwise(finish);
-    const definition = discover.next(hasWork);
+    const definition = inventory.next(checksumSample).next(discover).next(hasWork);
 
     this.stateMachine = new sfn.StateMachine(this, 'Resource', {
-      comment: 'syncproof: discover, load and verify batches of new files of one dataset, then record the run',
+      comment: 'syncproof: inventory and checksum-sample one dataset, discover, load and verify batches of its new files, then record the run',
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout,
@@ -144,7 +172,7 @@ export class SyncStateMachine extends Construct {
       'CDK-generated: X-Ray trace/sampling and CloudWatch Logs delivery actions support no resource-level permissions, so they are on *.',
       ['Resource::*'],
     );
-    const functions = [props.discoverFunction, props.loadFunction, props.verifyFunction, props.recordFunction];
+    const functions = [props.inventoryFunction, props.checksumFunction, props.discoverFunction, props.loadFunction, props.verifyFunction, props.recordFunction];
     acknowledgeNag(
       this.stateMachine,
       'AwsSolutions-IAM5',

@@ -12,6 +12,7 @@ import {
   statementsOfStage,
   syncDefinition,
   templateOf,
+  verifyDefinition,
   type Statement,
 } from './support';
 
@@ -54,12 +55,34 @@ describe('IAM least privilege', () => {
     for (const s of ddb) for (const r of s.Resource) expect(allowed).toContain(r);
   });
 
-  it('allows states:StartExecution only on the SyncStateMachine, and only to the trigger', () => {
-    const { logicalId } = syncDefinition(template);
+  it('allows states:StartExecution on the SyncStateMachine only to the trigger, and on the VerifyStateMachine only to the schedule', () => {
+    const sync = syncDefinition(template).logicalId;
+    const verify = verifyDefinition(template).logicalId;
     const starts = allowedIdentityStatements(template).filter((s) => s.Action.includes('states:StartExecution'));
-    expect(starts.flatMap((s) => s.Resource)).toEqual([`#{${logicalId}}`]);
+    expect(starts.flatMap((s) => s.Resource).sort()).toEqual([`#{${sync}}`, `#{${verify}}`].sort());
     expect(actionsOf(statementsOfStage(template, 'trigger'), 'states')).toEqual(['states:StartExecution']);
-    for (const stage of ['discover', 'load', 'verify', 'record']) expect(actionsOf(statementsOfStage(template, stage), 'states')).toEqual([]);
+    expect(statementsOfStage(template, 'trigger').flatMap((s) => s.Resource).filter((r) => r.includes('StateMachine'))).toEqual([`#{${sync}}`]);
+    for (const stage of ['discover', 'load', 'verify', 'record', 'inventory', 'checksum']) expect(actionsOf(statementsOfStage(template, stage), 'states')).toEqual([]);
+    const verifyStarter = starts.find((s) => s.Resource.includes(`#{${verify}}`));
+    const rolePolicy = template.findResources('AWS::IAM::Policy')[verifyStarter!.policy];
+    const [role] = (rolePolicy?.Properties?.Roles as { Ref: string }[]).map((r) => r.Ref);
+    const principal = JSON.stringify(template.findResources('AWS::IAM::Role')[role!]?.Properties?.AssumeRolePolicyDocument);
+    expect(principal).toContain('events.amazonaws.com');
+    expect(verifyStarter?.Action).toEqual(['states:StartExecution']);
+  });
+
+  it('lets inventory and checksum read the bucket, write only _syncproof/, read (never write) the ledger, and record runs', () => {
+    const ledgerId = logicalIdOf(template, 'AWS::DynamoDB::Table', (r) => JSON.stringify(r.Properties?.KeySchema).includes('objectKey'));
+    for (const stage of ['inventory', 'checksum']) {
+      const statements = statementsOfStage(template, stage);
+      const s3Writes = statements.filter((s) => s.Action.some((a) => /^s3:(Put|Delete)/.test(a)));
+      expect([stage, s3Writes.flatMap((s) => s.Resource)]).toEqual([stage, [`#{${bucketId}.Arn}/_syncproof/*`]]);
+      expect([stage, actionsOf(statements, 's3').filter((a) => a.startsWith('s3:Delete'))]).toEqual([stage, []]);
+      const ledgerActions = statements.filter((s) => s.Resource.some((r) => r.startsWith(`#{${ledgerId}.Arn}`))).flatMap((s) => s.Action);
+      expect([stage, ledgerActions.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))]).toEqual([stage, []]);
+      expect([stage, ledgerActions]).toEqual([stage, expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem'])]);
+      expect([stage, actionsOf(statements, 'redshift-data')]).toEqual([stage, []]);
+    }
   });
 
   it('gives the trigger no access to the bucket, the tables or the warehouse', () => {
@@ -68,12 +91,12 @@ describe('IAM least privilege', () => {
   });
 
   it('lets only the load and verify stages use the Redshift Data API', () => {
-    const users = ['trigger', 'discover', 'load', 'verify', 'record'].filter((stage) => actionsOf(statementsOfStage(template, stage), 'redshift-data').length > 0);
+    const users = ['trigger', 'discover', 'load', 'verify', 'record', 'inventory', 'checksum'].filter((stage) => actionsOf(statementsOfStage(template, stage), 'redshift-data').length > 0);
     expect(users).toEqual(['load', 'verify']);
   });
 
   it('lets each stage write only to its own log group', () => {
-    for (const stage of ['trigger', 'discover', 'load', 'verify', 'record']) {
+    for (const stage of ['trigger', 'discover', 'load', 'verify', 'record', 'inventory', 'checksum']) {
       const logs = statementsOfStage(template, stage).filter((s) => s.Action.some((a) => a.startsWith('logs:')));
       const fn = template.findResources('AWS::Lambda::Function')[functionIdOf(template, stage)];
       const logGroup = (fn?.Properties?.LoggingConfig?.LogGroup as { Ref: string }).Ref;
@@ -82,8 +105,8 @@ describe('IAM least privilege', () => {
   });
 
   it('runs every stage under a role of its own, without AWS managed policies', () => {
-    const roles = ['trigger', 'discover', 'load', 'verify', 'record'].map((stage) => roleOfFunction(template, functionIdOf(template, stage)));
-    expect(new Set(roles).size).toBe(5);
+    const roles = ['trigger', 'discover', 'load', 'verify', 'record', 'inventory', 'checksum'].map((stage) => roleOfFunction(template, functionIdOf(template, stage)));
+    expect(new Set(roles).size).toBe(7);
     for (const [, role] of resources(template, 'AWS::IAM::Role')) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
   });
 });

@@ -104,12 +104,32 @@ export interface Definition {
   readonly [k: string]: Json;
 }
 
-/** The SyncStateMachine's logical id and its DefinitionString, parsed, with tokens as `#{…}`. */
-export function syncDefinition(template: Template): { logicalId: string; raw: string; definition: Definition; properties: Record<string, Json> } {
-  const [[logicalId, sm]] = resources(template, 'AWS::StepFunctions::StateMachine') as [[string, Resource]];
+/** A state machine's logical id and its DefinitionString, parsed, with tokens as `#{…}`. */
+export interface ParsedMachine {
+  readonly logicalId: string;
+  readonly raw: string;
+  readonly definition: Definition;
+  readonly properties: Record<string, Json>;
+}
+
+/** The one state machine whose logical id starts with `prefix`, parsed. */
+export function machineDefinition(template: Template, prefix: string): ParsedMachine {
+  const found = resources(template, 'AWS::StepFunctions::StateMachine').filter(([id]) => id.startsWith(prefix));
+  if (found.length !== 1) throw new Error(`expected one state machine ${prefix}*, found ${found.length}`);
+  const [logicalId, sm] = found[0] as [string, Resource];
   const properties = sm.Properties as Record<string, Json>;
   const raw = render(properties.DefinitionString as Json);
   return { logicalId, raw, definition: JSON.parse(raw) as Definition, properties };
+}
+
+/** The SyncStateMachine's logical id and its DefinitionString, parsed, with tokens as `#{…}`. */
+export function syncDefinition(template: Template): ParsedMachine {
+  return machineDefinition(template, 'SyncStateMachine');
+}
+
+/** The VerifyStateMachine's logical id and its DefinitionString, parsed, with tokens as `#{…}`. */
+export function verifyDefinition(template: Template): ParsedMachine {
+  return machineDefinition(template, 'VerifyStateMachine');
 }
 
 /** A policy statement with Action and Resource as lists and resources rendered by {@link render}. */

@@ -24,10 +24,13 @@ describe('SyncStateMachine flow', () => {
     definition = JSON.parse(raw) as Definition;
   });
 
+  const inventory: Handler = (p) => ({ runId: p.runId, dataset: 'orders', mode: p.mode, status: 'PASSED', findings: 0 });
+  const checksum: Handler = (p) => ({ runId: p.runId, dataset: 'orders', mode: p.mode, status: 'PASSED', sampled: 1 });
+
   async function run(handlers: Record<string, Handler>, input: unknown = { dataset: 'orders' }) {
     const calls: [string, Record<string, unknown>][] = [];
     const local = Object.fromEntries(
-      Object.entries(handlers).map(([state, handler]) => [
+      Object.entries({ Inventory: inventory, ChecksumSample: checksum, ...handlers }).map(([state, handler]) => [
         state,
         async (effective: Record<string, unknown>) => {
           const payload = effective.Payload as Record<string, unknown>;
@@ -37,7 +40,7 @@ describe('SyncStateMachine flow', () => {
       ]),
     );
     const execution = new StateMachine(definition as never, { validationOptions: { checkArn: false } }).run(input as never, {
-      overrides: { taskResourceLocalHandlers: local as never, retryIntervalOverrides: { Discover: 0, Load: 0, Verify: 0, Finish: 0, RecordFailure: 0 } },
+      overrides: { taskResourceLocalHandlers: local as never, retryIntervalOverrides: { Inventory: 0, ChecksumSample: 0, Discover: 0, Load: 0, Verify: 0, Finish: 0, RecordFailure: 0 } },
       context: { Execution: { Name: 'run-1', Input: input } } as never,
     });
     try {
@@ -56,6 +59,8 @@ describe('SyncStateMachine flow', () => {
       Finish: record,
     });
     expect(calls).toEqual([
+      ['Inventory', { input: { dataset: 'orders' }, runId: 'run-1', mode: 'sync' }],
+      ['ChecksumSample', { input: { dataset: 'orders' }, runId: 'run-1', mode: 'sync' }],
       ['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }],
       ['Finish', { outcome: 'completed', runId: 'run-1', dataset: 'orders' }],
     ]);
@@ -70,9 +75,9 @@ describe('SyncStateMachine flow', () => {
       Verify: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED', reportUri: 's3://b/r.json', hasMore: p.hasMore }),
       Finish: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Discover', 'Load', 'Verify', 'Discover', 'Load', 'Verify', 'Finish']);
-    expect(calls[3]).toEqual(['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }]);
-    expect(calls[1]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/batch-1.json', files: 2 });
+    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'Discover', 'Load', 'Verify', 'Finish']);
+    expect(calls[5]).toEqual(['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }]);
+    expect(calls[3]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/batch-1.json', files: 2 });
   });
 
   it('retries a TransientError and carries on', async () => {
@@ -85,7 +90,7 @@ describe('SyncStateMachine flow', () => {
       },
       Finish: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Discover', 'Discover', 'Discover', 'Finish']);
+    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Discover', 'Discover', 'Finish']);
     expect(output).toMatchObject({ status: 'PASSED' });
   });
 
@@ -98,8 +103,8 @@ describe('SyncStateMachine flow', () => {
       },
       RecordFailure: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Discover', 'Load', 'Verify', 'RecordFailure']);
-    expect(calls[3]?.[1]).toEqual({
+    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'RecordFailure']);
+    expect(calls[5]?.[1]).toEqual({
       outcome: 'failed',
       runId: 'run-1',
       input: { dataset: 'orders' },
@@ -117,7 +122,18 @@ describe('SyncStateMachine flow', () => {
         throw new StageError('TerminalError', 'runs table unreachable');
       },
     });
-    expect(calls.map(([state]) => state)).toEqual(['Discover', 'RecordFailure']);
+    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'RecordFailure']);
     expect(error).toMatchObject({ name: 'ConfigurationError', message: "unknown dataset 'nope'" });
+  });
+
+  it('loads nothing when the checksum sample finds a file that contradicts its manifest', async () => {
+    const { calls, error } = await run({
+      ChecksumSample: () => {
+        throw new StageError('IntegrityCheckFailedError', 'orders: 1 of 2 sampled files differ from their expected checksum or size');
+      },
+      RecordFailure: record,
+    });
+    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'RecordFailure']);
+    expect(error).toMatchObject({ name: 'IntegrityCheckFailedError' });
   });
 });

@@ -1,7 +1,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { functionIdOf, syncDefinition, templateOf, type Definition, type State } from './support';
 
-const TASKS = ['Discover', 'Load', 'Verify', 'Finish', 'RecordFailure'];
+const TASKS = ['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'Finish', 'RecordFailure'];
 
 describe('SyncStateMachine definition', () => {
   let template: Template;
@@ -20,9 +20,9 @@ describe('SyncStateMachine definition', () => {
 
   it('is a Standard workflow with exactly the contract states', () => {
     expect(properties.StateMachineType).toBe('STANDARD');
-    expect(definition.StartAt).toBe('Discover');
+    expect(definition.StartAt).toBe('Inventory');
     expect(Object.keys(definition.States).sort()).toEqual(
-      ['Discover', 'HasWork', 'Load', 'Verify', 'MoreBatches', 'NextBatch', 'Finish', 'Succeeded', 'RecordFailure', 'SyncFailed'].sort(),
+      ['Inventory', 'ChecksumSample', 'Discover', 'HasWork', 'Load', 'Verify', 'MoreBatches', 'NextBatch', 'Finish', 'Succeeded', 'RecordFailure', 'SyncFailed'].sort(),
     );
   });
 
@@ -44,11 +44,19 @@ describe('SyncStateMachine definition', () => {
   });
 
   it('invokes each stage with lambda:invoke and the Fn::GetAtt ARN of its function', () => {
-    const expected: Record<string, string> = { Discover: 'discover', Load: 'load', Verify: 'verify', Finish: 'record', RecordFailure: 'record' };
+    const expected: Record<string, string> = { Inventory: 'inventory', ChecksumSample: 'checksum', Discover: 'discover', Load: 'load', Verify: 'verify', Finish: 'record', RecordFailure: 'record' };
     for (const [name, stage] of Object.entries(expected)) {
       const task = state(name);
       expect([name, task.Resource]).toEqual([name, 'arn:#{AWS::Partition}:states:::lambda:invoke']);
       expect([name, (task.Parameters as { FunctionName: string }).FunctionName]).toEqual([name, `#{${functionIdOf(template, stage)}.Arn}`]);
+    }
+  });
+
+  it('inventories and checksum-samples once, in sync mode, before Discover, keeping the execution input as the state', () => {
+    for (const [name, next] of [['Inventory', 'ChecksumSample'], ['ChecksumSample', 'Discover']] as const) {
+      const task = state(name);
+      expect([name, task]).toMatchObject([name, { Parameters: { Payload: { 'input.$': '$', 'runId.$': '$$.Execution.Name', mode: 'sync' } }, ResultPath: null, Next: next }]);
+      expect([name, task.OutputPath]).toEqual([name, undefined]);
     }
   });
 
@@ -88,7 +96,7 @@ describe('SyncStateMachine definition', () => {
   });
 
   it('sends caught errors to RecordFailure under $.error', () => {
-    for (const name of ['Discover', 'Load', 'Verify', 'Finish']) {
+    for (const name of ['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'Finish']) {
       expect([name, state(name).Catch]).toEqual([name, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }]]);
     }
   });

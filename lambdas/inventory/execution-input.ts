@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { checksumSampleSchema, formatIssues, requireDataset, type DatasetConfig, type SyncproofConfig } from '../core/config';
+import { InvalidInputError } from '../core/errors';
+import { executionInputSchema } from '../discover/discover';
+
+/**
+ * Which workflow runs a verification stage: `sync` (SyncStateMachine, before the loads: files
+ * arrive over time, so only contradictions with a manifest count) or `verify` (the scheduled
+ * VerifyStateMachine: the whole dataset is judged).
+ */
+export const verificationModeSchema = z.enum(['sync', 'verify']);
+export type VerificationMode = z.infer<typeof verificationModeSchema>;
+
+/** What the schedule, console or CLI passes to the VerifyStateMachine. */
+export const verifyExecutionInputSchema = z
+  .object({
+    dataset: z.string({ error: 'required: the name of a configured dataset' }).min(1),
+    /** Overrides the dataset's `checksumSample` for this execution. */
+    checksumSample: checksumSampleSchema.optional(),
+  })
+  .strict();
+
+/** The dataset an execution input names, and its checksum-sample override if any. */
+export interface ParsedExecution {
+  readonly dataset: DatasetConfig;
+  readonly checksumSample?: string;
+}
+
+/**
+ * Validates an execution input as the given workflow accepts it (the sync workflow's is the
+ * Discover stage's schema, so both stages report a bad input the same way).
+ */
+export function parseExecutionInput(input: unknown, mode: VerificationMode, config: SyncproofConfig): ParsedExecution {
+  if (mode === 'sync') {
+    const parsed = executionInputSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new InvalidInputError(
+        `invalid execution input: ${formatIssues(parsed.error)}; start the execution with {"dataset": "<name>"} and optionally "checksumSample": "10%" | "<count>" | "all"`,
+      );
+    }
+    return { dataset: requireDataset(config, parsed.data.dataset), checksumSample: parsed.data.checksumSample };
+  }
+  const parsed = verifyExecutionInputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new InvalidInputError(
+      `invalid execution input: ${formatIssues(parsed.error)}; start the execution with {"dataset": "<name>"} and optionally "checksumSample": "10%" | "<count>" | "all"`,
+    );
+  }
+  return { dataset: requireDataset(config, parsed.data.dataset), checksumSample: parsed.data.checksumSample };
+}
+
+/** Same test as Discover: objects of the dataset's format are the ones the pipeline loads. */
+export function isDataFile(key: string, format: 'parquet' | 'csv'): boolean {
+  return !key.endsWith('/') && key.toLowerCase().endsWith(format === 'parquet' ? '.parquet' : '.csv');
+}

@@ -1,0 +1,233 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { scheduleExpressionSchema } from '../../lambdas/core/config';
+import { TRANSIENT_ERROR_NAMES } from '../../lambdas/core/errors';
+import { acknowledgeNag, nagAttribute } from './nag-acknowledgements';
+
+/**
+ * State names of the VerifyStateMachine (a contract with the local runtime and the tests, like
+ * SYNC_STATES).
+ */
+export const VERIFY_STATES = {
+  inventory: 'Inventory',
+  checksumSample: 'ChecksumSample',
+  record: 'Record',
+  verdict: 'Verdict',
+  verified: 'Verified',
+  verificationFailed: 'VerificationFailed',
+  recordFailure: 'RecordFailure',
+  failed: 'VerifyFailed',
+} as const;
+
+/** One dataset the schedule verifies. */
+export interface VerifySchedule {
+  /** The dataset's name: the execution input is `{"dataset": name}`. */
+  readonly dataset: string;
+  /** EventBridge schedule expression (`rate(1 day)`, `cron(0 3 * * ? *)`). */
+  readonly expression: string;
+}
+
+/** Properties of {@link VerifyStateMachine}. */
+export interface VerifyStateMachineProps {
+  /** Inventories a dataset against its manifests and ledger (stage `inventory`). */
+  readonly inventoryFunction: lambda.IFunction;
+  /** Verifies a seeded sample of the dataset's files (stage `checksum`). */
+  readonly checksumFunction: lambda.IFunction;
+  /** Judges and records the run, or records its failure (stage `record`). */
+  readonly recordFunction: lambda.IFunction;
+  /** One EventBridge schedule rule per entry; each starts an execution for its dataset. */
+  readonly schedules: readonly VerifySchedule[];
+  /**
+   * Receives execution history at level ALL, with execution data.
+   * @default a new log group `/aws/vendedlogs/states/<stack>-verify`, kept three months
+   */
+  readonly logGroup?: logs.ILogGroup;
+  /**
+   * Longest an execution may run before Step Functions stops it.
+   * @default Duration.hours(1)
+   */
+  readonly timeout?: Duration;
+}
+
+/**
+ * Scheduled verification of a dataset (DESIGN.md §2 "Scheduled"; Standard, JSONPath only, so the
+ * local runner executes the synthesized definition unchanged):
+ *
+ * ```
+ * Inventory ─► ChecksumSample ─► Record ─► Verdict ─(status FAILED)─► VerificationFailed (Error/Cause from Record)
+ *                                                 └─(otherwise)────► Verified
+ * any task ─(Catch States.ALL → $.error)─► RecordFailure ─► VerifyFailed (Error/Cause from $.error)
+ * ```
+ *
+ * Inventory and ChecksumSample run in `verify` mode: their findings never fail the task; each
+ * result's `Payload` is trimmed by a ResultSelector to its verdict, counts and URI and kept beside
+ * the execution input (`$.inventory`, `$.checksum`), so every state's data stays small whatever
+ * the prefix size. Record judges both into the run record (PASSED, PASSED_WITH_WARNINGS, FAILED)
+ * and a FAILED verdict fails the execution, which the failed-executions alarm reports. Every
+ * task retries `TransientError` three times (2 s, backoff 2) on top of the Lambda service-error
+ * retries and catches everything into RecordFailure.
+ */
+export class VerifyStateMachine extends Construct {
+  /** The state machine. */
+  readonly stateMachine: sfn.StateMachine;
+  /** Its execution history. */
+  readonly logGroup: logs.ILogGroup;
+  /** The schedule rules, by dataset name. */
+  readonly rules: Readonly<Record<string, events.Rule>>;
+  /** Alarms when a verification execution fails (a FAILED verdict or an error). */
+  readonly failedAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: VerifyStateMachineProps) {
+    super(scope, id);
+    const timeout = props.timeout ?? Duration.hours(1);
+    const problems: string[] = [];
+    if (timeout.toSeconds() < 60) problems.push(`timeout must be at least 1 minute, got ${timeout.toHumanString()}`);
+    if (props.schedules.length === 0) problems.push('schedules must name at least one dataset');
+    const seen = new Set<string>();
+    props.schedules.forEach((s, i) => {
+      if (seen.has(s.dataset)) problems.push(`schedules[${i}]: dataset '${s.dataset}' is scheduled twice`);
+      seen.add(s.dataset);
+      if (!scheduleExpressionSchema.safeParse(s.expression).success) problems.push(`schedules[${i}]: '${s.expression}' is not an EventBridge rate(...) or cron(...) expression`);
+    });
+    if (problems.length > 0) throw new Error(`VerifyStateMachine ${this.node.path}: ${problems.join('; ')}`);
+
+    const retryTransient = (task: tasks.LambdaInvoke): tasks.LambdaInvoke => {
+      task.addRetry({ errors: [...TRANSIENT_ERROR_NAMES], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+      return task;
+    };
+
+    const verifyFailed = new sfn.Fail(this, VERIFY_STATES.failed, {
+      comment: 'The error that RecordFailure recorded',
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    });
+    const recordFailure = retryTransient(
+      new tasks.LambdaInvoke(this, VERIFY_STATES.recordFailure, {
+        lambdaFunction: props.recordFunction,
+        payload: sfn.TaskInput.fromObject({
+          outcome: 'failed',
+          runId: sfn.JsonPath.executionName,
+          input: sfn.JsonPath.objectAt('$$.Execution.Input'),
+          error: sfn.JsonPath.objectAt('$.error'),
+        }),
+        resultSelector: { 'Payload.$': '$.Payload' },
+        resultPath: '$.recorded',
+      }),
+    );
+    recordFailure.addCatch(verifyFailed, { errors: [sfn.Errors.ALL], resultPath: '$.recordError' });
+    recordFailure.next(verifyFailed);
+
+    const task = (name: string, fn: lambda.IFunction, options: Omit<tasks.LambdaInvokeProps, 'lambdaFunction'>): tasks.LambdaInvoke => {
+      const t = retryTransient(new tasks.LambdaInvoke(this, name, { lambdaFunction: fn, ...options }));
+      t.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+      return t;
+    };
+    const stageInput = sfn.TaskInput.fromObject({
+      input: sfn.JsonPath.objectAt('$$.Execution.Input'),
+      runId: sfn.JsonPath.executionName,
+      mode: 'verify',
+    });
+    // The stage Lambdas' own timeout; without it the local runner stops a task after 60 s.
+    const taskTimeout = sfn.Timeout.duration(Duration.minutes(15));
+    const inventory = task(VERIFY_STATES.inventory, props.inventoryFunction, {
+      payload: stageInput,
+      taskTimeout,
+      resultSelector: {
+        'dataset.$': '$.Payload.dataset',
+        'status.$': '$.Payload.status',
+        'objects.$': '$.Payload.objects',
+        'findings.$': '$.Payload.findings',
+        'summaryUri.$': '$.Payload.summaryUri',
+      },
+      resultPath: '$.inventory',
+    });
+    const checksumSample = task(VERIFY_STATES.checksumSample, props.checksumFunction, {
+      payload: stageInput,
+      taskTimeout,
+      resultSelector: {
+        'status.$': '$.Payload.status',
+        'sampled.$': '$.Payload.sampled',
+        'bytesDownloaded.$': '$.Payload.bytesDownloaded',
+        'reportUri.$': '$.Payload.reportUri',
+      },
+      resultPath: '$.checksum',
+    });
+    const record = task(VERIFY_STATES.record, props.recordFunction, {
+      payload: sfn.TaskInput.fromObject({
+        outcome: 'verified',
+        runId: sfn.JsonPath.executionName,
+        dataset: sfn.JsonPath.stringAt('$.inventory.dataset'),
+        inventory: sfn.JsonPath.objectAt('$.inventory'),
+        checksum: sfn.JsonPath.objectAt('$.checksum'),
+      }),
+      outputPath: '$.Payload',
+    });
+    const verdict = new sfn.Choice(this, VERIFY_STATES.verdict)
+      .when(
+        sfn.Condition.stringEquals('$.status', 'FAILED'),
+        new sfn.Fail(this, VERIFY_STATES.verificationFailed, {
+          comment: "The dataset's verdict is FAILED; the run record holds the evidence",
+          errorPath: '$.error',
+          causePath: '$.cause',
+        }),
+      )
+      .otherwise(new sfn.Succeed(this, VERIFY_STATES.verified));
+
+    this.logGroup =
+      props.logGroup ??
+      new logs.LogGroup(this, 'LogGroup', {
+        // The vendedlogs prefix keeps Step Functions from growing the account's log resource policy.
+        logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-verify`,
+        retention: logs.RetentionDays.THREE_MONTHS,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+    this.stateMachine = new sfn.StateMachine(this, 'Resource', {
+      comment: 'syncproof: scheduled verification of one dataset (inventory, checksum sample), recorded as a run',
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(inventory.next(checksumSample).next(record).next(verdict)),
+      timeout,
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+
+    const rules: Record<string, events.Rule> = {};
+    for (const s of props.schedules) {
+      rules[s.dataset] = new events.Rule(this, `Schedule-${s.dataset}`, {
+        description: `syncproof: verify dataset ${s.dataset} on ${s.expression}`,
+        schedule: events.Schedule.expression(s.expression),
+        targets: [new targets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject({ dataset: s.dataset }) })],
+      });
+    }
+    this.rules = rules;
+
+    this.failedAlarm = new cloudwatch.Alarm(this, 'ExecutionsFailedAlarm', {
+      alarmDescription: 'syncproof: a scheduled verification failed; its run record (stages inventory and checksum) holds the evidence.',
+      metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    acknowledgeNag(
+      this.stateMachine,
+      'AwsSolutions-IAM5',
+      'CDK-generated: X-Ray trace/sampling and CloudWatch Logs delivery actions support no resource-level permissions, so they are on *.',
+      ['Resource::*'],
+    );
+    const functions = [props.inventoryFunction, props.checksumFunction, props.recordFunction];
+    acknowledgeNag(
+      this.stateMachine,
+      'AwsSolutions-IAM5',
+      'CDK-generated lambda:InvokeFunction grant on the stage functions also covers their versions and aliases (<function ARN>:*).',
+      [...new Set(functions.map((fn) => `Resource::${nagAttribute(fn, 'Arn')}:*`))],
+    );
+  }
+}

@@ -1,0 +1,192 @@
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { Template } from 'aws-cdk-lib/assertions';
+import type { SyncproofConfig } from '../../lib/config';
+import { buildStack, exampleConfig, functionIdOf, resources, templateOf, verifyDefinition, type Definition, type State } from './support';
+
+const TASKS = ['Inventory', 'ChecksumSample', 'Record', 'RecordFailure'];
+
+describe('VerifyStateMachine definition', () => {
+  let template: Template;
+  let definition: Definition;
+  let raw: string;
+  let properties: Record<string, unknown>;
+  let logicalId: string;
+  const state = (name: string): State => {
+    const s = definition.States[name];
+    if (!s) throw new Error(`no state ${name}`);
+    return s;
+  };
+  beforeAll(() => {
+    template = templateOf();
+    ({ definition, raw, properties, logicalId } = verifyDefinition(template));
+  });
+
+  it('is a Standard workflow: Inventory → ChecksumSample → Record → Verdict', () => {
+    expect(properties.StateMachineType).toBe('STANDARD');
+    expect(definition.StartAt).toBe('Inventory');
+    expect(Object.keys(definition.States).sort()).toEqual(
+      ['Inventory', 'ChecksumSample', 'Record', 'Verdict', 'Verified', 'VerificationFailed', 'RecordFailure', 'VerifyFailed'].sort(),
+    );
+    expect(state('Inventory').Next).toBe('ChecksumSample');
+    expect(state('ChecksumSample').Next).toBe('Record');
+    expect(state('Record').Next).toBe('Verdict');
+  });
+
+  it('uses JSONPath only: no JSONata, no Assign, no ItemReader or distributed Map', () => {
+    expect(definition.QueryLanguage).toBeUndefined();
+    expect(raw).not.toMatch(/JSONata|"Assign"|"ItemReader"|"ItemBatcher"|"DISTRIBUTED"/);
+  });
+
+  it('retries TransientError and Lambda service errors, and catches States.ALL into RecordFailure, in every Task state', () => {
+    const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.map(([name]) => name).sort()).toEqual([...TASKS].sort());
+    for (const [name, task] of tasks) {
+      const retry = task.Retry as { ErrorEquals: string[] }[];
+      expect([name, retry.find((r) => r.ErrorEquals.includes('TransientError'))]).toEqual([name, { ErrorEquals: ['TransientError'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }]);
+      expect([name, retry.some((r) => r.ErrorEquals.includes('Lambda.ServiceException'))]).toEqual([name, true]);
+      const catches = task.Catch as { ErrorEquals: string[]; Next: string }[];
+      expect([name, catches.some((c) => c.ErrorEquals.includes('States.ALL'))]).toEqual([name, true]);
+      if (name !== 'RecordFailure') expect([name, catches]).toEqual([name, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }]]);
+    }
+  });
+
+  it('invokes inventory, checksum and record with lambda:invoke', () => {
+    const expected: Record<string, string> = { Inventory: 'inventory', ChecksumSample: 'checksum', Record: 'record', RecordFailure: 'record' };
+    for (const [name, stage] of Object.entries(expected)) {
+      expect([name, (state(name).Parameters as { FunctionName: string }).FunctionName]).toEqual([name, `#{${functionIdOf(template, stage)}.Arn}`]);
+    }
+  });
+
+  it('runs both checks in verify mode and keeps only small ResultSelector fields beside the input', () => {
+    for (const [name, path] of [['Inventory', '$.inventory'], ['ChecksumSample', '$.checksum']] as const) {
+      const s = state(name);
+      expect([name, s.Parameters]).toMatchObject([name, { Payload: { 'input.$': '$$.Execution.Input', 'runId.$': '$$.Execution.Name', mode: 'verify' } }]);
+      expect([name, s.ResultPath, s.TimeoutSeconds]).toEqual([name, path, 900]);
+      expect([name, Object.values(s.ResultSelector as Record<string, string>).every((v) => v.startsWith('$.Payload.'))]).toEqual([name, true]);
+    }
+    expect(state('Record')).toMatchObject({
+      Parameters: { Payload: { outcome: 'verified', 'runId.$': '$$.Execution.Name', 'dataset.$': '$.inventory.dataset', 'inventory.$': '$.inventory', 'checksum.$': '$.checksum' } },
+      OutputPath: '$.Payload',
+    });
+  });
+
+  it('fails the execution with the recorded error when the verdict is FAILED, else succeeds', () => {
+    expect(state('Verdict')).toEqual({ Type: 'Choice', Choices: [{ Variable: '$.status', StringEquals: 'FAILED', Next: 'VerificationFailed' }], Default: 'Verified' });
+    expect(state('VerificationFailed')).toMatchObject({ Type: 'Fail', ErrorPath: '$.error', CausePath: '$.cause' });
+    expect(state('VerifyFailed')).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
+  });
+
+  it('logs every execution event with its data to its own log group, traces with X-Ray, and alarms on failures', () => {
+    expect(properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+    expect(properties.TracingConfiguration).toEqual({ Enabled: true });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/Syncproof-verify' });
+    const alarms = resources(template, 'AWS::CloudWatch::Alarm').filter(([, a]) => JSON.stringify(a.Properties?.Dimensions ?? []).includes(logicalId));
+    expect(alarms.map(([, a]) => a.Properties?.MetricName)).toEqual(['ExecutionsFailed']);
+  });
+
+  it('starts one execution per dataset on its schedule, rate(1 day) by default', () => {
+    const rules = resources(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties?.ScheduleExpression);
+    expect(rules).toHaveLength(exampleConfig().datasets.length);
+    const [, rule] = rules[0]!;
+    expect(rule.Properties?.ScheduleExpression).toBe('rate(1 day)');
+    expect(rule.Properties?.State).toBe('ENABLED');
+    const [target] = rule.Properties?.Targets as { Arn: { Ref: string }; Input: string; RoleArn: unknown }[];
+    expect(target?.Arn).toEqual({ Ref: logicalId });
+    expect(JSON.parse(target!.Input)).toEqual({ dataset: exampleConfig().datasets[0]!.name });
+  });
+
+  it("takes each dataset's verifySchedule from the configuration", () => {
+    const base = exampleConfig();
+    const config: SyncproofConfig = {
+      ...base,
+      datasets: [
+        { ...base.datasets[0]!, verifySchedule: 'cron(0 3 * * ? *)' },
+        { ...base.datasets[0]!, name: 'invoices', prefix: 'invoices/', verifySchedule: 'rate(6 hours)' },
+      ],
+    };
+    const schedules = resources(templateOf(config), 'AWS::Events::Rule')
+      .map(([, r]) => r.Properties?.ScheduleExpression)
+      .filter(Boolean);
+    expect(schedules.sort()).toEqual(['cron(0 3 * * ? *)', 'rate(6 hours)']);
+  });
+
+  it('rejects a bad schedule expression at synth time, naming the field', () => {
+    const base = exampleConfig();
+    expect(() => buildStack({ ...base, datasets: [{ ...base.datasets[0]!, verifySchedule: 'every day' }] })).toThrow(/datasets\.0\.verifySchedule/);
+  });
+});
+
+describe('VerifyStateMachine flow', () => {
+  type Handler = (payload: Record<string, unknown>) => unknown;
+  let definition: Definition;
+  beforeAll(() => {
+    const raw = verifyDefinition(templateOf()).raw.replace(/#\{([A-Za-z0-9:]+)(?:\.Arn)?\}/g, (_m, id: string) =>
+      id === 'AWS::Partition' ? 'aws' : `arn:aws:lambda:us-east-1:000000000000:function:${id}`,
+    );
+    definition = JSON.parse(raw) as Definition;
+  });
+
+  async function run(handlers: Record<string, Handler>) {
+    const calls: [string, Record<string, unknown>][] = [];
+    const local = Object.fromEntries(
+      Object.entries(handlers).map(([name, h]) => [
+        name,
+        async (effective: Record<string, unknown>) => {
+          calls.push([name, effective.Payload as Record<string, unknown>]);
+          return { Payload: await h(effective.Payload as Record<string, unknown>), StatusCode: 200 };
+        },
+      ]),
+    );
+    const input = { dataset: 'orders' };
+    const execution = new StateMachine(definition as never, { validationOptions: { checkArn: false } }).run(input as never, {
+      overrides: { taskResourceLocalHandlers: local as never },
+      context: { Execution: { Name: 'verify-1', Input: input } } as never,
+    });
+    try {
+      return { calls, output: await execution.result, error: undefined };
+    } catch (error) {
+      return { calls, output: undefined, error: (error as { cause: { name: string; message: string } }).cause };
+    }
+  }
+
+  const inventory: Handler = () => ({ dataset: 'orders', status: 'PASSED_WITH_WARNINGS', objects: 3, findings: 1, summaryUri: 's3://b/_syncproof/inventory/orders/verify-1.json', bytes: 9, missing: 0 });
+  const checksum: Handler = () => ({ status: 'PASSED', sampled: 1, bytesDownloaded: 0, reportUri: 's3://b/_syncproof/checksums/orders/verify-1.json', byStatus: { match: 1 } });
+
+  it('hands Record the trimmed inventory and checksum results and succeeds unless the verdict is FAILED', async () => {
+    const { calls, output } = await run({
+      Inventory: inventory,
+      ChecksumSample: checksum,
+      Record: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED_WITH_WARNINGS' }),
+    });
+    expect(calls.map(([n]) => n)).toEqual(['Inventory', 'ChecksumSample', 'Record']);
+    expect(calls[2]?.[1]).toEqual({
+      outcome: 'verified',
+      runId: 'verify-1',
+      dataset: 'orders',
+      inventory: { dataset: 'orders', status: 'PASSED_WITH_WARNINGS', objects: 3, findings: 1, summaryUri: 's3://b/_syncproof/inventory/orders/verify-1.json' },
+      checksum: { status: 'PASSED', sampled: 1, bytesDownloaded: 0, reportUri: 's3://b/_syncproof/checksums/orders/verify-1.json' },
+    });
+    expect(output).toMatchObject({ status: 'PASSED_WITH_WARNINGS' });
+  });
+
+  it('fails with the error Record returns when the verdict is FAILED', async () => {
+    const { error } = await run({
+      Inventory: inventory,
+      ChecksumSample: checksum,
+      Record: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'FAILED', error: 'VerificationFailedError', cause: 'orders: FAILED' }),
+    });
+    expect(error).toMatchObject({ name: 'VerificationFailedError', message: 'orders: FAILED' });
+  });
+
+  it('records a stage error and fails with it', async () => {
+    const { calls, error } = await run({
+      Inventory: () => {
+        throw Object.assign(new Error('manifest s3://b/x.json is invalid'), { name: 'InvalidManifestError' });
+      },
+      RecordFailure: (p) => ({ runId: p.runId, status: 'FAILED' }),
+    });
+    expect(calls.map(([n]) => n)).toEqual(['Inventory', 'RecordFailure']);
+    expect(calls[1]?.[1]).toMatchObject({ outcome: 'failed', runId: 'verify-1', input: { dataset: 'orders' }, error: { Error: 'InvalidManifestError' } });
+    expect(error).toMatchObject({ name: 'InvalidManifestError' });
+  });
+});

@@ -1,0 +1,170 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../lambdas/adapters/clients';
+import type { InventoryFinding, InventoryOutput, InventorySummary } from '../../lambdas/inventory/inventory';
+import type { LocalRuntime } from '../../local/runtime';
+import { seedLocalS3Store } from '../../local/emulators';
+import { ordersFile, range, startRuntime, uploadAndSettle } from './support';
+
+async function readFindings(runtime: LocalRuntime, summaryUri: string): Promise<InventoryFinding[]> {
+  const summary = (await runtime.deps.objects.getJson(summaryUri.replace(`s3://${runtime.bucket}/`, ''))) as InventorySummary;
+  const lines: InventoryFinding[] = [];
+  for (const key of summary.partKeys) {
+    const text = new TextDecoder().decode(await runtime.deps.objects.getBytes(key));
+    for (const line of text.split('\n').filter(Boolean)) lines.push(JSON.parse(line) as InventoryFinding);
+  }
+  return lines;
+}
+
+/**
+ * The inventory stage on the local runtime: files loaded by the SyncStateMachine, then changed
+ * behind its back, then inventoried by a VerifyStateMachine execution. Assertions read the
+ * findings back from S3 and the run record back from DynamoDB.
+ */
+describe('inventory on the local runtime', () => {
+  let runtime: LocalRuntime;
+  const sizes: Record<string, number> = {};
+
+  beforeAll(async () => {
+    runtime = await startRuntime();
+    const files = {
+      a: ordersFile(range(1, 100), 0, 'new'),
+      b: ordersFile(range(101, 100), 0, 'new'),
+      c: ordersFile(range(201, 100), 0, 'new'),
+    };
+    await uploadAndSettle(runtime, [
+      { key: 'orders/inv/a.parquet', body: files.a },
+      { key: 'orders/inv/b.parquet', body: files.b },
+      { key: 'orders/inv/c.parquet', body: files.c },
+    ]);
+    const a2 = ordersFile(range(1, 100), 1, 'updated');
+    await uploadAndSettle(runtime, [{ key: 'orders/inv/a.parquet', body: a2 }]);
+    const stray = ordersFile(range(401, 10), 0, 'new');
+    const truncated = ordersFile(range(501, 10), 0, 'new').slice(0, 200);
+    await uploadAndSettle(runtime, [
+      { key: 'orders/inv/stray.parquet', body: stray },
+      { key: 'orders/inv/truncated.parquet', body: truncated },
+    ]);
+    Object.assign(sizes, { a: a2.length, b: files.b.length, c: files.c.length, truncated: truncated.length });
+    const s3 = createS3Client({ region: runtime.region, credentials: runtime.credentials, s3: runtime.s3Endpoint });
+    await s3.send(new DeleteObjectCommand({ Bucket: runtime.bucket, Key: 'orders/inv/c.parquet' }));
+    await runtime.deps.objects.putJson('_syncproof/manifests/orders/extract-1.json', {
+      dataset: 'orders',
+      files: [
+        { key: 'orders/inv/a.parquet', size: sizes.a, rows: 100, checksums: {} },
+        { key: 'orders/inv/b.parquet', size: sizes.b + 1, rows: 100, checksums: {} },
+        { key: 'orders/inv/c.parquet', size: sizes.c, rows: 100, checksums: {} },
+        { key: 'orders/inv/truncated.parquet', size: sizes.truncated, checksums: {} },
+      ],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await runtime?.stop();
+  });
+
+  it('reaches every category, fails the verification, and records counts and URIs in the run record', async () => {
+    const execution = await runtime.startVerification('orders', { checksumSample: '1' });
+
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'VerificationFailedError', machine: 'verify' });
+    expect(execution.run?.status).toBe('FAILED');
+    const inventory = execution.run?.stages?.inventory as InventoryOutput;
+    expect(inventory).toMatchObject({
+      mode: 'verify',
+      status: 'FAILED',
+      objects: 4,
+      manifests: 1,
+      manifestFiles: 4,
+      missing: 1,
+      unexpected: 1,
+      sizeMismatch: 1,
+      notLoaded: 1,
+      loadedDeleted: 1,
+      loadedOverwritten: 1,
+    });
+    expect(Object.values(inventory).every((v) => typeof v !== 'object')).toBe(true);
+    expect(inventory.summaryUri).toBe(`s3://${runtime.bucket}/_syncproof/inventory/orders/${execution.name}.json`);
+  });
+
+  it('stores one JSON line per finding, each with its evidence', async () => {
+    const execution = await runtime.startVerification('orders', { checksumSample: '1' });
+    const inventory = execution.run?.stages?.inventory as InventoryOutput;
+    const lines = await readFindings(runtime, inventory.summaryUri);
+    expect(lines).toHaveLength(inventory.findings);
+    const byCategory = (c: string) => lines.filter((l) => l.category === c);
+    expect(byCategory('missing')).toEqual([{ category: 'missing', key: 'orders/inv/c.parquet', manifestSize: sizes.c, manifest: '_syncproof/manifests/orders/extract-1.json' }]);
+    expect(byCategory('unexpected')).toEqual([expect.objectContaining({ key: 'orders/inv/stray.parquet' })]);
+    expect(byCategory('size-mismatch')).toEqual([
+      expect.objectContaining({ key: 'orders/inv/b.parquet', against: 'manifest', expectedSize: sizes.b! + 1, actualSize: sizes.b }),
+    ]);
+    expect(byCategory('not-loaded')).toEqual([expect.objectContaining({ key: 'orders/inv/truncated.parquet', ledgerStatus: 'quarantined' })]);
+    expect(byCategory('loaded-gone').map((l) => [l.key, (l as { reason: string }).reason]).sort()).toEqual([
+      ['orders/inv/a.parquet', 'overwritten'],
+      ['orders/inv/c.parquet', 'deleted'],
+    ]);
+    expect(Object.keys(execution.stateOutputBytes).sort()).toEqual(['ChecksumSample', 'Inventory', 'Record', 'Verdict'].sort());
+  });
+
+  it('is part of every sync run, in sync mode, and does not fail it for files still arriving', async () => {
+    const before = runtime.executions().length;
+    await uploadAndSettle(runtime, [{ key: 'orders/inv/d.parquet', body: ordersFile(range(601, 10), 0, 'new') }]);
+    const [sync] = runtime.executions().slice(before);
+    // b's size contradicts the manifest: the sync run stops before loading anything.
+    expect(sync).toMatchObject({ machine: 'sync', status: 'FAILED', error: 'IntegrityCheckFailedError' });
+    expect(sync?.run?.stages?.inventory).toMatchObject({ mode: 'sync', sizeMismatch: 1, missing: 1, status: 'FAILED' });
+    expect(sync?.run?.stages?.discover).toBeUndefined();
+  });
+});
+
+describe('inventory of a 100,000-object prefix', () => {
+  const N = 100_000;
+  let runtime: LocalRuntime;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'syncproof-inventory-'));
+    runtime = await startRuntime({ s3Events: false, s3InChildProcess: true, dataDir: dir });
+    // Staged straight into s3rver's store (the files a PUT writes): 100k PUTs through HTTP take
+    // minutes; reading them back is what this test measures.
+    await seedLocalS3Store(join(dir, 's3'), runtime.bucket, (function* () {
+      for (let i = 0; i < N; i++) yield { key: `orders/big/f-${String(i).padStart(6, '0')}.parquet`, body: Buffer.from('x') };
+    })());
+    // Ten manifests of 10,000 files; every 1000th file is listed with a wrong size.
+    for (let m = 0; m < 10; m += 1) {
+      const files = range(m * 10_000, 10_000).map((i) => ({ key: `orders/big/f-${String(i).padStart(6, '0')}.parquet`, size: i % 1000 === 0 ? 2 : 1, checksums: {} }));
+      await runtime.deps.objects.putJson(`_syncproof/manifests/orders/big-${m}.json`, { dataset: 'orders', files });
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await runtime?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps memory flat and every state output under 8 KB', async () => {
+    global.gc?.();
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 50);
+    const started = Date.now();
+    const execution = await runtime.startVerification('orders', { checksumSample: '10%' });
+    clearInterval(sampler);
+    const seconds = (Date.now() - started) / 1000;
+    const growthMb = (peak - baseline) / 2 ** 20;
+    process.stderr.write(
+      `100k prefix: verification ${seconds.toFixed(1)} s, RSS baseline ${(baseline / 2 ** 20).toFixed(0)} MB, peak growth ${growthMb.toFixed(1)} MB, state outputs ${JSON.stringify(execution.stateOutputBytes)} ${execution.error ?? ''} ${execution.cause ?? ''}\n`,
+    );
+
+    const inventory = execution.run?.stages?.inventory as InventoryOutput;
+    expect(inventory).toMatchObject({ objects: N, manifestFiles: N, sizeMismatch: 100, notLoaded: N, missing: 0, unexpected: 0 });
+    expect(inventory.parts).toBe(Math.ceil(inventory.findings / 5000));
+    expect(execution.run?.stages?.checksum).toMatchObject({ population: N, sampled: 20 });
+    expect(growthMb).toBeLessThan(128);
+    for (const [state, bytes] of Object.entries(execution.stateOutputBytes)) expect([state, bytes < 8 * 1024]).toEqual([state, true]);
+    expect(Object.keys(execution.stateOutputBytes)).toEqual(expect.arrayContaining(['Inventory', 'ChecksumSample', 'Record']));
+  }, 400_000);
+});
