@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { demoCommand } from './demo-command';
 import { localCommand } from './local-command';
+import { verifyLocalCommand } from './verify-local-command';
 
 /** Where a command leaves the process exit code. */
 export interface CommandOutcome {
@@ -24,5 +25,6 @@ export function buildProgram(outcome: CommandOutcome): Command {
     .showHelpAfterError();
   program.addCommand(demoCommand(outcome));
   program.addCommand(localCommand(outcome));
+  program.addCommand(verifyLocalCommand(outcome));
   return program;
 }
