@@ -4,7 +4,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { TRANSIENT_ERROR_NAMES } from '../../lambdas/core/errors';
+import { failurePath, retryTransient } from './failure-path';
 import { acknowledgeNag, nagAttribute } from './nag-acknowledgements';
 
 /**
@@ -80,33 +80,7 @@ export class SyncStateMachine extends Construct {
     const timeout = props.timeout ?? Duration.hours(12);
     if (timeout.toSeconds() < 60) throw new Error(`SyncStateMachine ${this.node.path}: timeout must be at least 1 minute, got ${timeout.toHumanString()}`);
 
-    const retryTransient = (task: tasks.LambdaInvoke): tasks.LambdaInvoke => {
-      task.addRetry({ errors: [...TRANSIENT_ERROR_NAMES], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
-      return task;
-    };
-
-    const syncFailed = new sfn.Fail(this, SYNC_STATES.failed, {
-      comment: 'The error that RecordFailure recorded',
-      errorPath: '$.error.Error',
-      causePath: '$.error.Cause',
-    });
-    const recordFailure = retryTransient(
-      new tasks.LambdaInvoke(this, SYNC_STATES.recordFailure, {
-        lambdaFunction: props.recordFunction,
-        payload: sfn.TaskInput.fromObject({
-          outcome: 'failed',
-          runId: sfn.JsonPath.executionName,
-          input: sfn.JsonPath.objectAt('$$.Execution.Input'),
-          error: sfn.JsonPath.objectAt('$.error'),
-        }),
-        // Keep the state (with $.error) and put the record Lambda's answer beside it.
-        resultSelector: { 'Payload.$': '$.Payload' },
-        resultPath: '$.recorded',
-      }),
-    );
-    // Recording failed too: still fail with the original error, which $.error holds.
-    recordFailure.addCatch(syncFailed, { errors: [sfn.Errors.ALL], resultPath: '$.recordError' });
-    recordFailure.next(syncFailed);
+    const recordFailure = failurePath(this, { record: SYNC_STATES.recordFailure, failed: SYNC_STATES.failed }, props.recordFunction);
 
     const stage = (name: string, fn: lambda.IFunction, payload: sfn.TaskInput): tasks.LambdaInvoke => {
       const task = retryTransient(new tasks.LambdaInvoke(this, name, { lambdaFunction: fn, payload, outputPath: '$.Payload' }));

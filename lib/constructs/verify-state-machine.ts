@@ -8,7 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { scheduleExpressionSchema } from '../../lambdas/core/config';
-import { TRANSIENT_ERROR_NAMES } from '../../lambdas/core/errors';
+import { failurePath, retryTransient } from './failure-path';
 import { acknowledgeNag, nagAttribute } from './nag-acknowledgements';
 
 /**
@@ -98,31 +98,7 @@ export class VerifyStateMachine extends Construct {
     });
     if (problems.length > 0) throw new Error(`VerifyStateMachine ${this.node.path}: ${problems.join('; ')}`);
 
-    const retryTransient = (task: tasks.LambdaInvoke): tasks.LambdaInvoke => {
-      task.addRetry({ errors: [...TRANSIENT_ERROR_NAMES], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
-      return task;
-    };
-
-    const verifyFailed = new sfn.Fail(this, VERIFY_STATES.failed, {
-      comment: 'The error that RecordFailure recorded',
-      errorPath: '$.error.Error',
-      causePath: '$.error.Cause',
-    });
-    const recordFailure = retryTransient(
-      new tasks.LambdaInvoke(this, VERIFY_STATES.recordFailure, {
-        lambdaFunction: props.recordFunction,
-        payload: sfn.TaskInput.fromObject({
-          outcome: 'failed',
-          runId: sfn.JsonPath.executionName,
-          input: sfn.JsonPath.objectAt('$$.Execution.Input'),
-          error: sfn.JsonPath.objectAt('$.error'),
-        }),
-        resultSelector: { 'Payload.$': '$.Payload' },
-        resultPath: '$.recorded',
-      }),
-    );
-    recordFailure.addCatch(verifyFailed, { errors: [sfn.Errors.ALL], resultPath: '$.recordError' });
-    recordFailure.next(verifyFailed);
+    const recordFailure = failurePath(this, { record: VERIFY_STATES.recordFailure, failed: VERIFY_STATES.failed }, props.recordFunction);
 
     const task = (name: string, fn: lambda.IFunction, options: Omit<tasks.LambdaInvokeProps, 'lambdaFunction'>): tasks.LambdaInvoke => {
       const t = retryTransient(new tasks.LambdaInvoke(this, name, { lambdaFunction: fn, ...options }));

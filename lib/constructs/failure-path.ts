@@ -1,0 +1,44 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { TRANSIENT_ERROR_NAMES } from '../../lambdas/core/errors';
+
+/** Retries a task on the transient error names the stages throw (2 s, then 4 s; 3 attempts). */
+export function retryTransient(task: tasks.LambdaInvoke): tasks.LambdaInvoke {
+  task.addRetry({ errors: [...TRANSIENT_ERROR_NAMES], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+  return task;
+}
+
+/**
+ * The failure path both state machines share: a task that records the failure (the record Lambda
+ * with `outcome: failed`, the execution input and `$.error`), then a Fail state that ends the
+ * execution with the original error. Returns the recording task: stages catch into it with
+ * `resultPath: '$.error'`.
+ */
+export function failurePath(scope: Construct, names: { readonly record: string; readonly failed: string }, recordFunction: lambda.IFunction): tasks.LambdaInvoke {
+  const failed = new sfn.Fail(scope, names.failed, {
+    comment: 'The error that RecordFailure recorded',
+    errorPath: '$.error.Error',
+    causePath: '$.error.Cause',
+  });
+  const recordFailure = retryTransient(
+    new tasks.LambdaInvoke(scope, names.record, {
+      lambdaFunction: recordFunction,
+      payload: sfn.TaskInput.fromObject({
+        outcome: 'failed',
+        runId: sfn.JsonPath.executionName,
+        input: sfn.JsonPath.objectAt('$$.Execution.Input'),
+        error: sfn.JsonPath.objectAt('$.error'),
+      }),
+      // Keep the state (with $.error) and put the record Lambda's answer beside it.
+      resultSelector: { 'Payload.$': '$.Payload' },
+      resultPath: '$.recorded',
+    }),
+  );
+  // Recording failed too: still fail with the original error, which $.error holds.
+  recordFailure.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.recordError' });
+  recordFailure.next(failed);
+  return recordFailure;
+}
