@@ -10,9 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyLocal } from '../cli/verify-local-command';
-import { DEFAULT_THRESHOLDS } from '../lambdas/core/local-sync';
-import { DEFAULT_SAMPLE } from '../lambdas/core/sampling';
+import { VERIFY_LOCAL_DEFAULTS, verifyLocal } from '../cli/verify-local-command';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, seedLocalS3Store, startLocalS3Process, type LocalS3 } from '../local/emulators';
 
 const OBJECTS = Number(process.env.BENCH_LIST_OBJECTS ?? 10_000);
@@ -74,6 +72,7 @@ export async function benchListDiff(): Promise<string[]> {
     server = await startLocalS3Process({ directory: storeDir, bucket: BUCKET });
     const env = rcloneEnv(server.endpoint);
     const remote = `LOCALS3:${BUCKET}/${PREFIX}`;
+    const where = { dir: local, s3Uri: `s3://${BUCKET}/${PREFIX}`, endpoint: server.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
 
     const ours: number[] = [];
     const check: number[] = [];
@@ -81,19 +80,7 @@ export async function benchListDiff(): Promise<string[]> {
     const lsf: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const start = process.hrtime.bigint();
-      const report = await verifyLocal({
-        dir: local,
-        s3Uri: `s3://${BUCKET}/${PREFIX}`,
-        detailed: false,
-        sample: DEFAULT_SAMPLE,
-        include: [],
-        exclude: [],
-        thresholds: DEFAULT_THRESHOLDS,
-        concurrency: 8,
-        endpoint: server.endpoint,
-        region: LOCAL_REGION,
-        credentials: LOCAL_CREDENTIALS,
-      });
+      const report = await verifyLocal({ ...VERIFY_LOCAL_DEFAULTS, ...where });
       ours.push(Number(process.hrtime.bigint() - start) / 1e9);
       if (report.status !== 'PASSED_PARTIAL' || report.totals.s3.files !== OBJECTS) {
         throw new Error(`verify-local found differences in the bench data: ${report.status}, ${report.totals.s3.files} objects`);
@@ -105,19 +92,7 @@ export async function benchListDiff(): Promise<string[]> {
     // Figure (3): bytes a `--detailed --sample all` run downloads when S3 already holds checksum
     // evidence for every object (s3rver: single-part MD5 ETags). Target: 0.
     const detailedStart = process.hrtime.bigint();
-    const detailed = await verifyLocal({
-      dir: local,
-      s3Uri: `s3://${BUCKET}/${PREFIX}`,
-      detailed: true,
-      sample: { kind: 'all' },
-      include: [],
-      exclude: [],
-      thresholds: DEFAULT_THRESHOLDS,
-      concurrency: 8,
-      endpoint: server.endpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    const detailed = await verifyLocal({ ...VERIFY_LOCAL_DEFAULTS, ...where, detailed: true, sample: { kind: 'all' } });
     const detailedSeconds = Number(process.hrtime.bigint() - detailedStart) / 1e9;
     if (detailed.status !== 'PASSED' || detailed.sample?.size !== OBJECTS) {
       throw new Error(`verify-local --detailed found differences in the bench data: ${detailed.status}, ${detailed.sample?.size ?? 0} sampled`);

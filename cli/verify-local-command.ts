@@ -61,6 +61,16 @@ export interface VerifyLocalOptions {
   readonly progress?: (line: string) => void;
 }
 
+/** The CLI's defaults, for callers of verifyLocal that set only the folder, the URI and the endpoint. */
+export const VERIFY_LOCAL_DEFAULTS = {
+  detailed: false,
+  sample: DEFAULT_SAMPLE,
+  include: [],
+  exclude: [],
+  thresholds: DEFAULT_THRESHOLDS,
+  concurrency: 8,
+} as const satisfies Partial<VerifyLocalOptions>;
+
 /** One sampled file's verdict. */
 export interface SampleItem {
   readonly path: string;
@@ -497,7 +507,7 @@ export function verifyLocalCommand(outcome: CommandOutcome): Command {
     .addOption(new Option('--threshold-compressed <pct>', "size variance of compressed files (.parquet .gz …): 'FAIL' or 'WARN,FAIL' percent (default 1,2)").argParser(thresholdOption('--threshold-compressed')))
     .addOption(new Option('--threshold-uncompressed <pct>', "size variance of other binary files (default 0.25,0.5)").argParser(thresholdOption('--threshold-uncompressed')))
     .addOption(new Option('--threshold-text <pct>', 'size variance of text files (.csv .json …) (default 0.05,0.1)').argParser(thresholdOption('--threshold-text')))
-    .option('--concurrency <n>', 'sampled files checked at once', positiveInt('--concurrency'), 8)
+    .option('--concurrency <n>', 'sampled files checked at once', positiveInt('--concurrency'), VERIFY_LOCAL_DEFAULTS.concurrency)
     .option('--endpoint-url <url>', 'S3-compatible endpoint (default: $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else AWS)')
     .option('--region <region>', 'AWS region (default: $AWS_REGION)')
     .exitOverride()

@@ -8,9 +8,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lambdas/adapters/clients';
 import { S3ObjectStore } from '../../lambdas/adapters/s3-object-store';
-import { DEFAULT_THRESHOLDS } from '../../lambdas/core/local-sync';
-import { DEFAULT_SAMPLE } from '../../lambdas/core/sampling';
-import { verifyLocal } from '../../cli/verify-local-command';
+import { VERIFY_LOCAL_DEFAULTS, verifyLocal } from '../../cli/verify-local-command';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, seedLocalS3Store, startLocalS3, startLocalS3Process, type LocalS3 } from '../../local/emulators';
 import { runCli, type CliResult } from '../support/cli';
 
@@ -310,19 +308,7 @@ describe('syncproof verify-local', () => {
       let peak = baseline;
       const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
 
-      const report = await verifyLocal({
-        dir,
-        s3Uri: 's3://big/big',
-        detailed: false,
-        sample: DEFAULT_SAMPLE,
-        include: [],
-        exclude: [],
-        thresholds: DEFAULT_THRESHOLDS,
-        concurrency: 8,
-        endpoint: server.endpoint,
-        region: LOCAL_REGION,
-        credentials: LOCAL_CREDENTIALS,
-      });
+      const report = await verifyLocal({ ...VERIFY_LOCAL_DEFAULTS, dir, s3Uri: 's3://big/big', endpoint: server.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
       clearInterval(timer);
       peak = Math.max(peak, process.memoryUsage().rss);
 
