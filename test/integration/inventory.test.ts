@@ -6,6 +6,7 @@ import { createS3Client } from '../../lambdas/adapters/clients';
 import type { InventoryFinding, InventoryOutput, InventorySummary } from '../../lambdas/inventory/inventory';
 import type { LocalRuntime } from '../../local/runtime';
 import { seedLocalS3Store } from '../../local/emulators';
+import { describeMemory, measureMemory } from '../support/memory';
 import { ordersFile, range, startRuntime, uploadAndSettle } from './support';
 
 async function readFindings(runtime: LocalRuntime, summaryUri: string): Promise<InventoryFinding[]> {
@@ -144,32 +145,20 @@ describe('inventory of a 100,000-object prefix', () => {
   });
 
   it('keeps memory flat and every state output under 8 KB', async () => {
-    global.gc?.();
-    const { rss: baseline, heapUsed: heapBaseline } = process.memoryUsage();
-    let peak = baseline;
-    let heapPeak = heapBaseline;
-    const sampler = setInterval(() => {
-      const m = process.memoryUsage();
-      peak = Math.max(peak, m.rss);
-      heapPeak = Math.max(heapPeak, m.heapUsed);
-    }, 50);
     const started = Date.now();
-    const execution = await runtime.startVerification('orders', { checksumSample: '10%' });
-    clearInterval(sampler);
+    const { result: execution, memory } = await measureMemory(() => runtime.startVerification('orders', { checksumSample: '10%' }));
     const seconds = (Date.now() - started) / 1000;
-    const growthMb = (peak - baseline) / 2 ** 20;
-    const heapGrowthMb = (heapPeak - heapBaseline) / 2 ** 20;
     process.stderr.write(
-      `100k prefix: verification ${seconds.toFixed(1)} s, RSS baseline ${(baseline / 2 ** 20).toFixed(0)} MB, peak growth ${growthMb.toFixed(1)} MB, heap peak growth ${heapGrowthMb.toFixed(1)} MB, state outputs ${JSON.stringify(execution.stateOutputBytes)} ${execution.error ?? ''} ${execution.cause ?? ''}\n`,
+      `100k prefix: verification ${seconds.toFixed(1)} s, ${describeMemory(memory)}, state outputs ${JSON.stringify(execution.stateOutputBytes)} ${execution.error ?? ''} ${execution.cause ?? ''}\n`,
     );
 
     const inventory = execution.run?.stages?.inventory as InventoryOutput;
     expect(inventory).toMatchObject({ objects: N, manifestFiles: N, sizeMismatch: 100, notLoaded: N, missing: 0, unexpected: 0 });
     expect(inventory.parts).toBe(Math.ceil(inventory.findings / 5000));
     expect(execution.run?.stages?.checksum).toMatchObject({ population: N, sampled: 20 });
-    expect(growthMb).toBeLessThan(128);
-    // RSS can stay flat while the heap fills pages V8 already holds: bound the heap's peak too.
-    expect(heapGrowthMb).toBeLessThan(128);
+    expect(memory.rssGrowthMb).toBeLessThan(128);
+    // RSS can stay flat while the heap refills pages V8 already holds: bound what stays reachable.
+    if (memory.liveHeapGrowthMb !== undefined) expect(memory.liveHeapGrowthMb).toBeLessThan(64); // measured ~14 MB
     for (const [state, bytes] of Object.entries(execution.stateOutputBytes)) expect([state, bytes < 8 * 1024]).toEqual([state, true]);
     expect(Object.keys(execution.stateOutputBytes)).toEqual(expect.arrayContaining(['Inventory', 'ChecksumSample', 'Record']));
   }, 400_000);

@@ -11,6 +11,7 @@ import { S3ObjectStore } from '../../lambdas/adapters/s3-object-store';
 import { VERIFY_LOCAL_DEFAULTS, verifyLocal } from '../../cli/verify-local-command';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, seedLocalS3Store, startLocalS3, startLocalS3Process, type LocalS3 } from '../../local/emulators';
 import { runCli, type CliResult } from '../support/cli';
+import { describeMemory, measureMemory } from '../support/memory';
 
 const BUCKET = 'verify-local';
 
@@ -301,33 +302,20 @@ describe('syncproof verify-local', () => {
     // listing client and diff).
     const server = await startLocalS3Process({ directory: storeDir, bucket: 'big' });
     try {
-      // The seeding above leaves garbage: collect it (npm test runs Node with --expose-gc) so that
-      // the baseline is what this process holds, not what it has yet to free.
-      global.gc?.();
-      const { rss: baseline, heapUsed: heapBaseline } = process.memoryUsage();
-      let peak = baseline;
-      let heapPeak = heapBaseline;
-      const sample = () => {
-        const m = process.memoryUsage();
-        peak = Math.max(peak, m.rss);
-        heapPeak = Math.max(heapPeak, m.heapUsed);
-      };
-      const timer = setInterval(sample, 20);
-
-      const report = await verifyLocal({ ...VERIFY_LOCAL_DEFAULTS, dir, s3Uri: 's3://big/big', endpoint: server.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-      clearInterval(timer);
-      sample();
+      // The seeding above leaves garbage: measureMemory collects it first (npm test runs Node with
+      // --expose-gc), so the baseline is what this process holds.
+      const { result: report, memory } = await measureMemory(() =>
+        verifyLocal({ ...VERIFY_LOCAL_DEFAULTS, dir, s3Uri: 's3://big/big', endpoint: server.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+      );
+      process.stderr.write(`verify-local 100k: ${describeMemory(memory)}\n`);
 
       expect(report.totals.local.files).toBe(count);
       expect(report.totals.s3.files).toBe(count);
       expect(report.categories.missing).toEqual(expect.objectContaining({ count: 0 }));
       expect(report.status).toBe('PASSED_PARTIAL');
-      process.stderr.write(
-        `verify-local 100k: RSS baseline ${(baseline / 2 ** 20).toFixed(0)} MB, peak growth ${((peak - baseline) / 2 ** 20).toFixed(1)} MB; heap peak growth ${((heapPeak - heapBaseline) / 2 ** 20).toFixed(1)} MB\n`,
-      );
-      // RSS can stay flat while the heap fills pages V8 already holds: bound the heap's peak too.
-      expect((peak - baseline) / 1024 / 1024).toBeLessThan(128);
-      expect((heapPeak - heapBaseline) / 1024 / 1024).toBeLessThan(128);
+      expect(memory.rssGrowthMb).toBeLessThan(128);
+      // RSS can stay flat while the heap refills pages V8 already holds: bound what stays reachable.
+      if (memory.liveHeapGrowthMb !== undefined) expect(memory.liveHeapGrowthMb).toBeLessThan(64); // measured ~14 MB
     } finally {
       await server.stop();
     }
