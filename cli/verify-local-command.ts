@@ -89,20 +89,11 @@ export interface VerifyLocalReport {
   readonly command: 'verify-local';
   readonly startedAt: string;
   readonly finishedAt: string;
-  readonly settings: {
-    readonly dir: string;
-    readonly s3Uri: string;
+  /** The options as run (no credentials), with the parsed bucket and prefix and the seed used. */
+  readonly settings: Pick<VerifyLocalOptions, 'dir' | 's3Uri' | 'detailed' | 'sample' | 'include' | 'exclude' | 'thresholds' | 'concurrency' | 'endpoint' | 'region'> & {
     readonly bucket: string;
     readonly prefix: string;
-    readonly detailed: boolean;
-    readonly sample: SampleSpec;
     readonly seed: string;
-    readonly include: readonly string[];
-    readonly exclude: readonly string[];
-    readonly thresholds: Thresholds;
-    readonly concurrency: number;
-    readonly endpoint?: string;
-    readonly region?: string;
   };
   readonly totals: {
     readonly local: { files: number; bytes: number };
