@@ -79,6 +79,19 @@ export const datasetSchema = z
      * @default 'rate(1 day)'
      */
     verifySchedule: scheduleExpressionSchema.optional(),
+    /**
+     * Column whose larger value is the newer version of a key (upsert): the newest version wins
+     * whatever order files arrive or commit in (invariant I4). Without it, the file's S3 order
+     * (LastModified, then the event sequencer) decides.
+     */
+    versionColumn: identifier.optional(),
+    /**
+     * What a file whose columns differ from the target does: `fail` (one clear error naming the
+     * column, nothing quarantined) or `add-columns` (new nullable columns are added to the target).
+     * Optional so that configurations written as literals stay valid; read it with {@link schemaDriftOf}.
+     * @default 'fail'
+     */
+    schemaDrift: z.enum(['fail', 'add-columns']).optional(),
   })
   .superRefine((d, ctx) => {
     if (d.loadMode === 'upsert' && d.keyColumns.length === 0) {
@@ -89,6 +102,9 @@ export const datasetSchema = z
       d.keyColumns.forEach((k, i) => {
         if (!names.has(k)) ctx.addIssue({ code: 'custom', path: ['keyColumns', i], message: `key column '${k}' is not in columns` });
       });
+      if (d.versionColumn !== undefined && !names.has(d.versionColumn)) {
+        ctx.addIssue({ code: 'custom', path: ['versionColumn'], message: `version column '${d.versionColumn}' is not in columns` });
+      }
     }
   });
 
@@ -149,6 +165,11 @@ export function parseConfig(raw: unknown, source = 'configuration'): SyncproofCo
 /** The dataset's checksum sample, or the default ('10%': at least 1, at most 20 files). */
 export function checksumSampleOf(dataset: Pick<DatasetConfig, 'checksumSample'>): string {
   return dataset.checksumSample ?? DEFAULT_CHECKSUM_SAMPLE;
+}
+
+/** The dataset's schema drift policy, or the default ('fail'). */
+export function schemaDriftOf(dataset: Pick<DatasetConfig, 'schemaDrift'>): 'fail' | 'add-columns' {
+  return dataset.schemaDrift ?? 'fail';
 }
 
 /** The dataset's verification schedule, or the default ('rate(1 day)'). */

@@ -150,6 +150,38 @@ export interface Warehouse {
   /** Runs one statement and returns its rows (column name → value; numbers as numbers). */
   query(sql: string, params?: Record<string, SqlValue>): Promise<Row[]>;
   close(): Promise<void>;
+  /**
+   * Submit-then-poll access, where the backend runs statements asynchronously (the Redshift Data
+   * API). Without it a transaction's outcome is known when `executeTransaction` returns or throws,
+   * and a transaction never outlives the connection (process) that ran it.
+   */
+  readonly statements?: AsyncStatements;
+}
+
+/** Where a submitted statement is. `unknown`: the backend knows no statement with that id. */
+export type StatementState =
+  | { readonly status: 'running' }
+  | { readonly status: 'finished' }
+  | { readonly status: 'failed'; readonly error: string; readonly statementIndex?: number }
+  | { readonly status: 'aborted' }
+  | { readonly status: 'unknown' };
+
+/**
+ * Asynchronous statements (Redshift Data API: BatchExecuteStatement, DescribeStatement,
+ * ListStatements, CancelStatement). A transaction submitted here may still run, and commit, after
+ * the process that submitted it is gone: its outcome is asked for, never assumed.
+ */
+export interface AsyncStatements {
+  /**
+   * Submits `statements` as one transaction under `name` (Data API `StatementName`, so it can be
+   * found again) and returns its id without waiting. `clientToken` makes a resubmission idempotent.
+   */
+  submitTransaction(statements: readonly string[], clientToken: string, name: string): Promise<string>;
+  describe(id: string): Promise<StatementState>;
+  /** The newest statement submitted under `name`, if the backend still knows one. */
+  findByName(name: string): Promise<string | undefined>;
+  /** Asks the backend to cancel; resolves once asked (describe to learn the outcome). */
+  cancel(id: string): Promise<void>;
 }
 
 export interface Clock {

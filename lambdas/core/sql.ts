@@ -36,6 +36,82 @@ export function copyFromS3Parquet(copy: CopyFromS3): string {
   );
 }
 
+export interface CopyFromS3Manifest {
+  /** Already-quoted (possibly schema-qualified) table name; Parquet COPY maps columns by position. */
+  readonly table: string;
+  readonly bucket: string;
+  /** Key of the COPY manifest (see {@link CopyManifest}). */
+  readonly manifestKey: string;
+  readonly iamRole: string;
+}
+
+/**
+ * `COPY t FROM 's3://bucket/manifest.json' IAM_ROLE '…' MANIFEST FORMAT AS PARQUET`: one COPY for
+ * every file of a batch. No column list: Parquet COPY maps by position (DESIGN.md §4), so the
+ * table's column order must be the files' order, which the load checks before it plans.
+ */
+export function copyFromS3ParquetManifest(copy: CopyFromS3Manifest): string {
+  return (
+    `COPY ${copy.table} FROM ${quoteLiteral(`s3://${copy.bucket}/${copy.manifestKey}`)} ` +
+    `IAM_ROLE ${quoteLiteral(copy.iamRole)} MANIFEST FORMAT AS PARQUET`
+  );
+}
+
+/** A Redshift COPY manifest (`mandatory` and `meta.content_length` are required for Parquet here). */
+export interface CopyManifest {
+  readonly entries: readonly {
+    readonly url: string;
+    readonly mandatory: boolean;
+    readonly meta: { readonly content_length: number };
+  }[];
+}
+
+/** Any COPY from S3 the dialect emits, parsed: a single object with a column list, or a manifest. */
+export interface ParsedCopyFromS3 {
+  readonly table: string;
+  /** Column list of a single-object COPY; undefined for a manifest COPY (positional). */
+  readonly columns?: readonly string[];
+  readonly bucket: string;
+  /** The object, or the manifest when `manifest` is true. */
+  readonly key: string;
+  readonly iamRole: string;
+  readonly manifest: boolean;
+}
+
+const ANY_COPY_PATTERN =
+  /^COPY\s+(.+?)(?:\s+\(([^)]*)\))?\s+FROM\s+'s3:\/\/([^/']+)\/((?:[^']|'')+)'\s+IAM_ROLE\s+'((?:[^']|'')*)'\s+(MANIFEST\s+)?FORMAT\s+AS\s+PARQUET$/i;
+
+/** Parses a statement made by copyFromS3Parquet or copyFromS3ParquetManifest; undefined otherwise. */
+export function parseCopyFromS3(sql: string): ParsedCopyFromS3 | undefined {
+  const m = ANY_COPY_PATTERN.exec(sql.trim());
+  if (!m) return undefined;
+  const [, table, cols, bucket, key, role, manifest] = m as unknown as [string, string, string | undefined, string, string, string, string | undefined];
+  const columns = cols
+    ?.split(',')
+    .map((c) => c.trim())
+    .filter((c) => c.length > 0)
+    .map((c) => (c.startsWith('"') ? c.slice(1, -1).replace(/""/g, '"') : c));
+  return {
+    table,
+    ...(columns ? { columns } : {}),
+    bucket,
+    key: key.replace(/''/g, "'"),
+    iamRole: role.replace(/''/g, "'"),
+    manifest: manifest !== undefined,
+  };
+}
+
+/**
+ * Redshift system views the load reads (DESIGN.md §4). Serverless: `sys_load_detail` (one row
+ * per file, `file_name` = `s3://bucket/key`, `lines_scanned`, `file_etag`) and
+ * `sys_load_error_detail`; provisioned: `stl_load_commits` (`query`, `filename`, `lines_scanned`,
+ * one row per split) and `stl_load_errors`. `pg_last_copy_id()` is the session's last COPY.
+ */
+export const LOAD_VIEWS = {
+  serverless: { detail: 'sys_load_detail', errors: 'sys_load_error_detail' },
+  provisioned: { detail: 'stl_load_commits', errors: 'stl_load_errors' },
+} as const;
+
 const COPY_PATTERN =
   /^COPY\s+(.+?)\s+\(([^)]*)\)\s+FROM\s+'s3:\/\/([^/']+)\/((?:[^']|'')+)'\s+IAM_ROLE\s+'(?:[^']|'')*'\s+FORMAT\s+AS\s+PARQUET$/i;
 
