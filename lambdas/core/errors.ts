@@ -58,16 +58,22 @@ export class ObjectChangedError extends TerminalError {
   }
 }
 
-/** The warehouse rejected a statement; `statementIndex` points into the submitted batch. */
+/**
+ * The warehouse rejected a statement; `statementIndex` points into the submitted batch. `queryId`
+ * is the failed statement's warehouse query id (Redshift `RedshiftQueryId`), by which the load
+ * error views (`sys_load_error_detail`, `stl_load_errors`) name the file, line and column.
+ */
 export class WarehouseStatementError extends TerminalError {
   override readonly name = 'WarehouseStatementError';
   constructor(
     message: string,
     readonly statementIndex: number | undefined,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; queryId?: number },
   ) {
     super(message, options);
+    this.queryId = options?.queryId;
   }
+  readonly queryId: number | undefined;
 }
 
 /** Names that a state machine retries (see lib/constructs/sync-state-machine.ts). */

@@ -162,7 +162,7 @@ export interface Warehouse {
 export type StatementState =
   | { readonly status: 'running' }
   | { readonly status: 'finished' }
-  | { readonly status: 'failed'; readonly error: string; readonly statementIndex?: number }
+  | { readonly status: 'failed'; readonly error: string; readonly statementIndex?: number; readonly queryId?: number }
   | { readonly status: 'aborted' }
   | { readonly status: 'unknown' };
 
