@@ -18,7 +18,8 @@ import { Client } from 'pg';
 import { createS3Client } from '../lambdas/adapters/clients';
 import { openPostgresWarehouse } from '../lambdas/adapters/postgres-warehouse';
 import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
-import { auditTableDdl, planLoad, targetTableDdl } from '../lambdas/core/load-plan';
+import { INTERNAL_PREFIX } from '../lambdas/core/config';
+import { auditTableDdl, copyManifestKey, planLoad, targetTableDdl } from '../lambdas/core/load-plan';
 import { DEMO_DATASET, ordersFile } from '../local/demo';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../local/emulators';
 import { startPostgresServer } from '../local/postgres-server';
@@ -54,11 +55,11 @@ async function benchLoadPath(): Promise<string[]> {
     for (let start = 1; start <= ROWS; start += perFile) {
       parts.push(Array.from({ length: Math.min(perFile, ROWS - start + 1) }, (_, i) => start + i));
     }
-    const keys: { key: string; etag: string; fileRows: number }[] = [];
+    const keys: { key: string; etag: string; size: number; fileRows: number }[] = [];
     for (const [i, ids] of parts.entries()) {
       const key = `orders/part-${i}.parquet`;
       const put = await objects.put(key, ordersFile(ids, 0, 'new'));
-      keys.push({ key, etag: put.etag, fileRows: ids.length });
+      keys.push({ key, etag: put.etag, size: put.size, fileRows: ids.length });
     }
     const csvPath = join(work, 'orders.csv');
     await writeFile(csvPath, parts.map(csvOf).join(''));
@@ -77,14 +78,18 @@ async function benchLoadPath(): Promise<string[]> {
     const warehouse = await openPostgresWarehouse(pg.url, { objects });
     await warehouse.executeTransaction([...auditTableDdl(), ...targetTableDdl(DEMO_DATASET)], 'bench-ddl');
     const columns = (DEMO_DATASET.columns ?? []).map((c) => c.name);
+    const manifestKey = copyManifestKey(INTERNAL_PREFIX, DEMO_DATASET.name, 'ld_bench');
     const plan = planLoad({
       dataset: DEMO_DATASET,
       runId: 'bench',
       loadId: 'ld_bench',
       bucket: 'bench',
       iamRole: 'arn:aws:iam::000000000000:role/bench',
-      files: keys.map((k) => ({ ...k, columns })),
+      files: keys,
+      manifestKey,
+      targetColumns: columns,
     });
+    if (plan.manifest) await objects.putJson(manifestKey, plan.manifest);
     t = process.hrtime.bigint();
     await warehouse.executeTransaction(plan.statements, 'ld_bench');
     const oursSeconds = seconds(t);

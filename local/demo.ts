@@ -13,6 +13,7 @@ export const DEMO_DATASET: DatasetConfig = {
   keyColumns: ['order_id'],
   loadMode: 'upsert',
   format: 'parquet',
+  versionColumn: 'updated_at',
   columns: [
     { name: 'order_id', type: 'BIGINT' },
     { name: 'customer_id', type: 'BIGINT' },

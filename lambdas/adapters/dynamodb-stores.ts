@@ -7,7 +7,7 @@ import {
   paginateQuery,
 } from '@aws-sdk/lib-dynamodb';
 import { TerminalError, TransientError } from '../core/errors';
-import type { LedgerEntry, LedgerStatus, LedgerStore, RunRecord, RunStatus, RunStore } from '../core/ports';
+import type { Fenced, Lease, LedgerEntry, LedgerStatus, LedgerStore, RunRecord, RunStatus, RunStore } from '../core/ports';
 
 /** Name of the ledger's dataset index (see lib/constructs/storage.ts and local/dynamodb.ts). */
 export const LEDGER_DATASET_INDEX = 'byDataset';
@@ -41,14 +41,24 @@ interface LedgerItem {
   size: number;
   lastModified: string;
   status: LedgerStatus;
+  /** Absent on entries written before fencing: read as 0. */
+  fence?: number;
   loadId?: string;
-  rows?: number;
+  leaseExpiresAt?: string;
+  attemptId?: string;
+  loadedBy?: string;
+  rows?: number | null;
   reason?: string;
+  sequencer?: string;
   updatedAt: string;
   claimedAt?: string;
 }
 
 function toEntry(item: LedgerItem): LedgerEntry {
+  const lease =
+    item.status === 'loading' && item.loadId
+      ? { loadId: item.loadId, expiresAt: item.leaseExpiresAt ?? item.claimedAt ?? item.updatedAt, ...(item.attemptId ? { attemptId: item.attemptId } : {}) }
+      : undefined;
   return {
     dataset: item.dataset,
     key: item.objectKey,
@@ -56,16 +66,28 @@ function toEntry(item: LedgerItem): LedgerEntry {
     size: item.size,
     lastModified: item.lastModified,
     status: item.status,
+    fence: item.fence ?? 0,
+    ...(lease ? { lease } : {}),
     loadId: item.loadId,
+    loadedBy: item.loadedBy,
     rows: item.rows,
     reason: item.reason,
+    sequencer: item.sequencer,
     updatedAt: item.updatedAt,
   };
 }
 
+const NAMES = { '#s': 'status', '#f': 'fence', '#rows': 'rows', '#reason': 'reason' } as const;
+
+/** `fence` equals `expected`; an entry written before fencing has none and counts as 0. */
+function fenceIs(expected: number): string {
+  return expected === 0 ? '(attribute_not_exists(#f) OR #f = :fence)' : '#f = :fence';
+}
+
 /**
  * The file ledger in DynamoDB: one item per object version (PK `objectKey`, SK `etag`). Every
- * transition is one conditional UpdateItem; no transactions (DESIGN.md §5).
+ * transition is one conditional UpdateItem, fenced by the entry's `fence`; no transactions
+ * (DESIGN.md §5).
  */
 export class DynamoDbLedgerStore implements LedgerStore {
   constructor(
@@ -84,7 +106,7 @@ export class DynamoDbLedgerStore implements LedgerStore {
     }
   }
 
-  async discover(entry: Omit<LedgerEntry, 'status' | 'updatedAt'>, now: string): Promise<boolean> {
+  async discover(entry: Omit<LedgerEntry, 'status' | 'updatedAt' | 'fence' | 'lease'>, now: string): Promise<boolean> {
     const item: LedgerItem = {
       objectKey: entry.key,
       etag: entry.etag,
@@ -92,6 +114,8 @@ export class DynamoDbLedgerStore implements LedgerStore {
       size: entry.size,
       lastModified: entry.lastModified,
       status: 'discovered',
+      fence: 0,
+      ...(entry.sequencer ? { sequencer: entry.sequencer } : {}),
       updatedAt: now,
     };
     try {
@@ -105,89 +129,90 @@ export class DynamoDbLedgerStore implements LedgerStore {
     }
   }
 
-  async claim(key: string, etag: string, loadId: string, now: string, staleBefore: string): Promise<boolean> {
+  async claim(key: string, etag: string, fence: number, lease: Omit<Lease, 'attemptId'>, now: string): Promise<number | undefined> {
+    const next = fence + 1;
+    const ok = await this.update(
+      key,
+      etag,
+      'SET #s = :loading, #f = :next, loadId = :loadId, leaseExpiresAt = :expires, claimedAt = :now, updatedAt = :now REMOVE #reason, attemptId',
+      `attribute_exists(objectKey) AND ${fenceIs(fence)} AND #s IN (:discovered, :failed, :loading)`,
+      { ':fence': fence, ':next': next, ':loading': 'loading', ':discovered': 'discovered', ':failed': 'failed', ':loadId': lease.loadId, ':expires': lease.expiresAt, ':now': now },
+      `claiming '${key}' for load ${lease.loadId}`,
+    );
+    return ok ? next : undefined;
+  }
+
+  recordAttempt(at: Fenced, attemptId: string, now: string): Promise<boolean> {
+    return this.update(
+      at.key,
+      at.etag,
+      'SET attemptId = :attempt, updatedAt = :now',
+      `${fenceIs(at.fence)} AND #s = :loading`,
+      { ':fence': at.fence, ':loading': 'loading', ':attempt': attemptId, ':now': now },
+      `recording load attempt ${attemptId} for '${at.key}'`,
+    );
+  }
+
+  markLoaded(at: Fenced, loadedBy: string, rows: number | null, now: string): Promise<boolean> {
+    return this.update(
+      at.key,
+      at.etag,
+      'SET #s = :loaded, loadedBy = :by, #rows = :rows, updatedAt = :now REMOVE leaseExpiresAt, attemptId, #reason',
+      `attribute_exists(objectKey) AND ${fenceIs(at.fence)} AND #s <> :loaded`,
+      { ':fence': at.fence, ':loaded': 'loaded', ':by': loadedBy, ':rows': rows, ':now': now },
+      `marking '${at.key}' loaded`,
+    );
+  }
+
+  markQuarantined(at: Fenced, reason: string, now: string): Promise<boolean> {
+    return this.settle(at, 'quarantined', reason, now);
+  }
+
+  markFailed(at: Fenced, reason: string, now: string): Promise<boolean> {
+    return this.settle(at, 'failed', reason, now);
+  }
+
+  release(key: string, etag: string, now: string): Promise<boolean> {
+    return this.update(
+      key,
+      etag,
+      'SET #s = :discovered, updatedAt = :now REMOVE #reason',
+      'attribute_exists(objectKey) AND #s IN (:failed, :quarantined)',
+      { ':discovered': 'discovered', ':failed': 'failed', ':quarantined': 'quarantined', ':now': now },
+      `releasing '${key}' for another load`,
+    );
+  }
+
+  private settle(at: Fenced, status: 'failed' | 'quarantined', reason: string, now: string): Promise<boolean> {
+    return this.update(
+      at.key,
+      at.etag,
+      'SET #s = :status, #reason = :reason, updatedAt = :now REMOVE leaseExpiresAt, attemptId',
+      `${fenceIs(at.fence)} AND #s = :loading`,
+      { ':fence': at.fence, ':loading': 'loading', ':status': status, ':reason': reason, ':now': now },
+      `marking '${at.key}' ${status}`,
+    );
+  }
+
+  /** One conditional UpdateItem; false when the condition does not hold. */
+  private async update(key: string, etag: string, expression: string, condition: string, values: Record<string, unknown>, what: string): Promise<boolean> {
+    const used = `${expression} ${condition}`;
+    const names = Object.fromEntries(Object.entries(NAMES).filter(([n]) => used.includes(n)));
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { objectKey: key, etag },
-          UpdateExpression: 'SET #s = :loading, loadId = :loadId, claimedAt = :now, updatedAt = :now REMOVE reason',
-          ConditionExpression:
-            'attribute_exists(objectKey) AND (#s IN (:discovered, :failed) OR (#s = :loading AND (loadId = :loadId OR claimedAt < :stale)))',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: {
-            ':loading': 'loading',
-            ':discovered': 'discovered',
-            ':failed': 'failed',
-            ':loadId': loadId,
-            ':now': now,
-            ':stale': staleBefore,
-          },
+          UpdateExpression: expression,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
-      throw translate(error, `claiming '${key}' for load ${loadId}`);
-    }
-  }
-
-  async markLoaded(key: string, etag: string, loadId: string, rows: number, now: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { objectKey: key, etag },
-          UpdateExpression: 'SET #s = :loaded, #rows = :rows, updatedAt = :now',
-          ConditionExpression: 'loadId = :loadId AND #s IN (:loading, :loaded)',
-          ExpressionAttributeNames: { '#s': 'status', '#rows': 'rows' },
-          ExpressionAttributeValues: { ':loaded': 'loaded', ':loading': 'loading', ':rows': rows, ':loadId': loadId, ':now': now },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) {
-        throw new TerminalError(
-          `ledger entry for '${key}' is not held by load ${loadId}; another load claimed it — inspect the ledger before retrying`,
-          { cause: error },
-        );
-      }
-      throw translate(error, `marking '${key}' loaded`);
-    }
-  }
-
-  async markQuarantined(key: string, etag: string, reason: string, now: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { objectKey: key, etag },
-          UpdateExpression: 'SET #s = :q, reason = :reason, updatedAt = :now',
-          ConditionExpression: 'attribute_exists(objectKey) AND #s <> :loaded',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':q': 'quarantined', ':loaded': 'loaded', ':reason': reason, ':now': now },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) return; // already loaded or never discovered: nothing to quarantine
-      throw translate(error, `quarantining '${key}'`);
-    }
-  }
-
-  async markFailed(key: string, etag: string, loadId: string, reason: string, now: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { objectKey: key, etag },
-          UpdateExpression: 'SET #s = :failed, reason = :reason, updatedAt = :now',
-          ConditionExpression: '#s = :loading AND loadId = :loadId',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':failed': 'failed', ':loading': 'loading', ':loadId': loadId, ':reason': reason, ':now': now },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) return; // no longer ours: leave it to its holder
-      throw translate(error, `marking '${key}' failed`);
+      throw translate(error, what);
     }
   }
 

@@ -8,6 +8,6 @@ export class ParquetInspector implements FileInspector {
 
   async inspect(key: string, size: number, etag?: string): Promise<FileInfo> {
     const info = await readParquetInfo(this.objects, key, size, etag);
-    return { rows: info.rows, columns: info.columns.map((c) => c.name) };
+    return { rows: info.rows, columns: info.columns.map((c) => ({ name: c.name, type: c.type })) };
   }
 }

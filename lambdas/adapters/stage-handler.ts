@@ -105,6 +105,7 @@ export function createStageHandler<I, O>(stage: string, core: (input: I, deps: S
     const e = event as { runId?: unknown; dataset?: unknown; input?: { dataset?: unknown } } | null;
     logger.resetKeys();
     logger.appendKeys({ stage, runId: e?.runId, dataset: e?.dataset ?? e?.input?.dataset });
-    return core(event, deps);
+    const remaining = (context as { getRemainingTimeInMillis?: () => number } | undefined)?.getRemainingTimeInMillis;
+    return core(event, remaining ? { ...deps, remainingTimeMs: () => remaining.call(context) } : deps);
   };
 }

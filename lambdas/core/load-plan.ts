@@ -1,36 +1,54 @@
 import type { DatasetConfig } from './config';
-import { copyFromS3Parquet, qualifiedName, quoteIdent, quoteLiteral } from './sql';
+import { LOAD_VIEWS, copyFromS3Parquet, copyFromS3ParquetManifest, qualifiedName, quoteIdent, quoteLiteral, type CopyManifest } from './sql';
 
-/** Audit table of loads: the source of truth for "was this batch loaded" (DESIGN.md §5). */
+/** Audit table of load attempts: committed or refused, by the transaction itself (DESIGN.md §5). */
 export const AUDIT_LOADS_TABLE = 'syncproof_loads';
-/** Per-file audit rows, written in the same transaction as the merge. */
+/** Per-file audit rows, written in the same transaction as the merge, only when it merged. */
 export const AUDIT_FILES_TABLE = 'syncproof_load_files';
 
 /** Schema holding the audit tables. */
 export const AUDIT_SCHEMA = 'public';
 
+/** Where the manifest of a load attempt's COPY is written (under syncproof's own prefix). */
+export function copyManifestKey(internalPrefix: string, dataset: string, loadId: string): string {
+  return `${internalPrefix}copy-manifests/${dataset}/${loadId}.json`;
+}
+
 export interface PlannedFile {
   readonly key: string;
   readonly etag: string;
-  /** File column names in file order (already checked against the target). */
-  readonly columns: readonly string[];
-  /** Rows the file's own metadata (Parquet footer) declares, recorded beside the warehouse's count. */
+  /** Bytes of the object version discovered (the manifest's `content_length`). */
+  readonly size: number;
+  /** Rows the file's own metadata (Parquet footer) declares. */
   readonly fileRows: number;
 }
+
+/** Which system view reports per-file COPY rows: Redshift Serverless or a provisioned cluster. */
+export type LoadViewKind = keyof typeof LOAD_VIEWS;
 
 export interface LoadPlanInput {
   readonly dataset: DatasetConfig;
   readonly runId: string;
+  /** The attempt's load id: one transaction, one audit row. */
   readonly loadId: string;
   readonly bucket: string;
   readonly iamRole: string;
+  /** Files in S3 order, oldest first (upsert without a version column: later files win). */
   readonly files: readonly PlannedFile[];
+  /** Key of the COPY manifest written for this attempt (one COPY for the batch). */
+  readonly manifestKey: string;
+  /** Target column names in table order: Parquet COPY maps by position. */
+  readonly targetColumns: readonly string[];
+  /** @default 'serverless' */
+  readonly views?: LoadViewKind;
 }
 
 export interface LoadPlan {
   readonly statements: readonly string[];
-  /** Statement index → the file whose COPY it is, to quarantine the right file on failure. */
-  readonly copyStatementFile: ReadonlyMap<number, PlannedFile>;
+  /** Statement index → the file it COPYs (single-object COPYs), or 'batch' for the manifest COPY. */
+  readonly copyStatements: ReadonlyMap<number, PlannedFile | 'batch'>;
+  /** The COPY manifest to write at `manifestKey` before submitting (absent: per-file COPYs). */
+  readonly manifest?: CopyManifest;
 }
 
 /** DDL for the audit tables; `IF NOT EXISTS` so it is safe to run before every load. */
@@ -38,11 +56,12 @@ export function auditTableDdl(): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS ${qualifiedName(AUDIT_SCHEMA, AUDIT_LOADS_TABLE)} (` +
       'load_id VARCHAR(64) NOT NULL, dataset VARCHAR(64) NOT NULL, run_id VARCHAR(128) NOT NULL, ' +
-      'files INTEGER NOT NULL, "rows" BIGINT NOT NULL, checksums VARCHAR(65535), loaded_at TIMESTAMP NOT NULL, ' +
-      'PRIMARY KEY (load_id))',
+      'files INTEGER NOT NULL, "rows" BIGINT NOT NULL, expected_rows BIGINT NOT NULL, copy_query_id BIGINT, status VARCHAR(16) NOT NULL, ' +
+      'audited_before INTEGER NOT NULL, mismatched_files INTEGER NOT NULL, loaded_at TIMESTAMP NOT NULL, PRIMARY KEY (load_id))',
     `CREATE TABLE IF NOT EXISTS ${qualifiedName(AUDIT_SCHEMA, AUDIT_FILES_TABLE)} (` +
       'load_id VARCHAR(64) NOT NULL, dataset VARCHAR(64) NOT NULL, object_key VARCHAR(1024) NOT NULL, ' +
-      'etag VARCHAR(128) NOT NULL, "rows" BIGINT NOT NULL, file_rows BIGINT NOT NULL, PRIMARY KEY (load_id, object_key, etag))',
+      'etag VARCHAR(128) NOT NULL, "rows" BIGINT, file_rows BIGINT NOT NULL, bytes BIGINT NOT NULL, ' +
+      'PRIMARY KEY (load_id, object_key, etag))',
   ];
 }
 
@@ -57,76 +76,156 @@ export function targetTableDdl(dataset: DatasetConfig): string[] {
   ];
 }
 
+/** One COPY for the whole batch, unless an upsert without a version column needs each file's S3 order. */
+export function usesManifest(dataset: DatasetConfig): boolean {
+  return dataset.loadMode === 'append' || dataset.versionColumn !== undefined;
+}
+
 /**
- * The statements of one load transaction. Per file, in order: COPY into the staging table, record
- * the warehouse's own row count of that file, replace rows with the same key (upsert) or not
- * (append), insert, empty the staging table. Then one audit row for the load. Later files win
- * over earlier ones for the same key, so files must be given oldest first.
+ * The statements of one load transaction, a handful whatever the file count (DESIGN.md §4):
+ *
+ * 1. `LOCK` the per-file audit table: loads of any dataset serialize here, so the guard below
+ *    cannot race another load's commit.
+ * 2. The batch (key, ETag, footer rows, bytes) into a temp table; the files into a staging table
+ *    shaped like the target — one COPY with a manifest, or, for an upsert without a version column,
+ *    one staging table per file so each row keeps its file's S3 order.
+ * 3. The guard (`verdict`): the merge happens only when no object version of the batch is audited
+ *    under *any* earlier load (I1), the staged rows equal the footers' total, and the load view
+ *    reports each file's rows and discovered ETag (I5).
+ * 4. Upsert: the newest row per key (version column, else later file), then delete older target
+ *    rows and insert those the target holds no newer version of (I4). Append: insert.
+ * 5. The audit: per-file rows only when merged; one `syncproof_loads` row always, `committed` or
+ *    `refused` with the reason, so the outcome is read back, never inferred.
  *
  * Redshift's BatchExecuteStatement takes no parameters, so values are inlined as quoted literals.
  */
 export function planLoad(input: LoadPlanInput): LoadPlan {
-  const { dataset, loadId } = input;
+  const { dataset, loadId, files } = input;
+  const t = (name: string) => quoteIdent(`syncproof_${name}_${loadId}`);
   const target = qualifiedName(dataset.target.schema, dataset.target.table);
-  const stage = quoteIdent(`syncproof_stage_${loadId}`);
-  const files = qualifiedName(AUDIT_SCHEMA, AUDIT_FILES_TABLE);
-  const loads = qualifiedName(AUDIT_SCHEMA, AUDIT_LOADS_TABLE);
-  const statements: string[] = [`CREATE TEMP TABLE ${stage} (LIKE ${target})`];
-  const copyStatementFile = new Map<number, PlannedFile>();
-  for (const file of input.files) {
-    copyStatementFile.set(statements.length, file);
+  const auditFiles = qualifiedName(AUDIT_SCHEMA, AUDIT_FILES_TABLE);
+  const auditLoads = qualifiedName(AUDIT_SCHEMA, AUDIT_LOADS_TABLE);
+  const [batch, stage, scan, verdict, newest] = [t('batch'), t('stage'), t('scan'), t('verdict'), t('newest')];
+  const cols = input.targetColumns.map(quoteIdent).join(', ');
+  const uri = (key: string) => quoteLiteral(`s3://${input.bucket}/${key}`);
+  const copyStatements = new Map<number, PlannedFile | 'batch'>();
+  const temps = [batch, scan, verdict];
+
+  const statements: string[] = [
+    `LOCK ${auditFiles}`,
+    `CREATE TEMP TABLE ${batch} (object_key VARCHAR(1024), etag VARCHAR(128), file_rows BIGINT, bytes BIGINT)`,
+    `INSERT INTO ${batch} (object_key, etag, file_rows, bytes) VALUES ` +
+      files.map((f) => `(${quoteLiteral(f.key)}, ${quoteLiteral(f.etag)}, ${f.fileRows}, ${f.size})`).join(', '),
+  ];
+
+  let manifest: CopyManifest | undefined;
+  let rowsSource: string;
+  if (usesManifest(dataset)) {
+    manifest = { entries: files.map((f) => ({ url: `s3://${input.bucket}/${f.key}`, mandatory: true, meta: { content_length: f.size } })) };
+    temps.push(stage);
+    statements.push(`CREATE TEMP TABLE ${stage} (LIKE ${target})`);
+    copyStatements.set(statements.length, 'batch');
+    statements.push(copyFromS3ParquetManifest({ table: stage, bucket: input.bucket, manifestKey: input.manifestKey, iamRole: input.iamRole }));
+    const view = LOAD_VIEWS[input.views ?? 'serverless'].detail;
     statements.push(
-      copyFromS3Parquet({ table: stage, columns: file.columns, bucket: input.bucket, key: file.key, iamRole: input.iamRole }),
+      view === 'sys_load_detail'
+        ? `CREATE TEMP TABLE ${scan} AS SELECT TRIM(file_name) AS file_name, SUM(lines_scanned) AS lines, MAX(REPLACE(TRIM(file_etag), '"', '')) AS file_etag ` +
+            `FROM sys_load_detail WHERE query_id = pg_last_copy_id() GROUP BY TRIM(file_name)`
+        : `CREATE TEMP TABLE ${scan} AS SELECT TRIM(filename) AS file_name, SUM(lines_scanned) AS lines, CAST(NULL AS VARCHAR(128)) AS file_etag ` +
+            `FROM stl_load_commits WHERE query = pg_last_copy_id() GROUP BY TRIM(filename)`,
     );
+    rowsSource = `(SELECT COUNT(*) AS staged_rows FROM ${stage})`;
+  } else {
+    const stages = files.map((_, i) => t(`stage${i + 1}`));
+    temps.push(...stages);
+    files.forEach((file, i) => {
+      statements.push(`CREATE TEMP TABLE ${stages[i]} (LIKE ${target})`);
+      copyStatements.set(statements.length, file);
+      statements.push(copyFromS3Parquet({ table: stages[i]!, columns: input.targetColumns, bucket: input.bucket, key: file.key, iamRole: input.iamRole }));
+    });
+    // The warehouse's own count of each file: its staging table holds exactly that file.
     statements.push(
-      `INSERT INTO ${files} (load_id, dataset, object_key, etag, "rows", file_rows) SELECT ${quoteLiteral(loadId)}, ` +
-        `${quoteLiteral(dataset.name)}, ${quoteLiteral(file.key)}, ${quoteLiteral(file.etag)}, COUNT(*), ${file.fileRows} FROM ${stage}`,
+      `CREATE TEMP TABLE ${scan} AS ` +
+        files.map((f, i) => `SELECT ${uri(f.key)} AS file_name, COUNT(*) AS lines, CAST(NULL AS VARCHAR(128)) AS file_etag FROM ${stages[i]}`).join(' UNION ALL '),
     );
-    if (dataset.loadMode === 'upsert') {
-      const on = dataset.keyColumns.map((k) => `${target}.${quoteIdent(k)} = ${stage}.${quoteIdent(k)}`).join(' AND ');
-      statements.push(`DELETE FROM ${target} USING ${stage} WHERE ${on}`);
-    }
-    const cols = file.columns.map(quoteIdent).join(', ');
-    statements.push(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${stage}`);
-    statements.push(`DELETE FROM ${stage}`);
+    rowsSource = `(SELECT COALESCE(SUM(lines), 0) AS staged_rows FROM ${scan})`;
+    // One staging table for the merge, each row tagged with its file's position in S3 order.
+    statements.push(
+      `CREATE TEMP TABLE ${stage} AS ` + stages.map((s, i) => `SELECT ${cols}, ${i + 1} AS syncproof_ord FROM ${s}`).join(' UNION ALL '),
+    );
+    temps.push(stage);
   }
+
+  const fileUri = `'s3://' || ${quoteLiteral(input.bucket)} || '/' || b.object_key`;
   statements.push(
-    `INSERT INTO ${loads} (load_id, dataset, run_id, files, "rows", loaded_at) SELECT ${quoteLiteral(loadId)}, ` +
-      `${quoteLiteral(dataset.name)}, ${quoteLiteral(input.runId)}, COUNT(*), COALESCE(SUM("rows"), 0), GETDATE() ` +
-      `FROM ${files} WHERE load_id = ${quoteLiteral(loadId)}`,
+    `CREATE TEMP TABLE ${verdict} AS SELECT a.audited_before, s.staged_rows, e.expected_rows, m.file_mismatches, pg_last_copy_id() AS copy_query_id, ` +
+      '(a.audited_before = 0 AND s.staged_rows = e.expected_rows AND m.file_mismatches = 0) AS ok FROM ' +
+      `(SELECT COUNT(*) AS audited_before FROM ${batch} b JOIN ${auditFiles} f ON f.object_key = b.object_key AND f.etag = b.etag) a CROSS JOIN ` +
+      `${rowsSource} s CROSS JOIN (SELECT COALESCE(SUM(file_rows), 0) AS expected_rows FROM ${batch}) e CROSS JOIN ` +
+      `(SELECT COUNT(*) AS file_mismatches FROM ${batch} b LEFT JOIN ${scan} x ON x.file_name = ${fileUri} ` +
+      'WHERE x.file_name IS NULL OR x.lines <> b.file_rows OR (x.file_etag IS NOT NULL AND x.file_etag <> b.etag)) m',
   );
-  statements.push(`DROP TABLE ${stage}`);
-  return { statements, copyStatementFile };
+  const ok = `(SELECT ok FROM ${verdict})`;
+
+  if (dataset.loadMode === 'upsert') {
+    const keys = dataset.keyColumns.map(quoteIdent);
+    const order = dataset.versionColumn ? `${quoteIdent(dataset.versionColumn)} DESC NULLS LAST` : 'syncproof_ord DESC';
+    temps.push(newest);
+    statements.push(
+      `CREATE TEMP TABLE ${newest} AS SELECT ${cols} FROM (SELECT ${cols}, ROW_NUMBER() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${order}) AS syncproof_rn ` +
+        `FROM ${stage}) ranked WHERE syncproof_rn = 1`,
+    );
+    const match = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+    const v = dataset.versionColumn ? quoteIdent(dataset.versionColumn) : undefined;
+    statements.push(
+      `DELETE FROM ${target} USING ${newest} WHERE ${match(target, newest)}` +
+        (v ? ` AND (${target}.${v} IS NULL OR ${target}.${v} <= ${newest}.${v})` : '') +
+        ` AND ${ok}`,
+    );
+    const newer = v ? ` AND (t.${v} > n.${v} OR (n.${v} IS NULL AND t.${v} IS NOT NULL))` : '';
+    statements.push(
+      `INSERT INTO ${target} (${cols}) SELECT ${input.targetColumns.map((c) => `n.${quoteIdent(c)}`).join(', ')} FROM ${newest} n WHERE ${ok}` +
+        (v ? ` AND NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${match('t', 'n')}${newer})` : ''),
+    );
+  } else {
+    statements.push(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${stage} WHERE ${ok}`);
+  }
+
+  statements.push(
+    `INSERT INTO ${auditFiles} (load_id, dataset, object_key, etag, "rows", file_rows, bytes) SELECT ${quoteLiteral(loadId)}, ` +
+      `${quoteLiteral(dataset.name)}, b.object_key, b.etag, x.lines, b.file_rows, b.bytes FROM ${batch} b LEFT JOIN ${scan} x ON x.file_name = ${fileUri} WHERE ${ok}`,
+  );
+  statements.push(
+    `INSERT INTO ${auditLoads} (load_id, dataset, run_id, files, "rows", expected_rows, copy_query_id, status, audited_before, mismatched_files, loaded_at) ` +
+      `SELECT ${quoteLiteral(loadId)}, ${quoteLiteral(dataset.name)}, ${quoteLiteral(input.runId)}, ${files.length}, staged_rows, expected_rows, copy_query_id, ` +
+      `CASE WHEN ok THEN 'committed' ELSE 'refused' END, audited_before, file_mismatches, GETDATE() FROM ${verdict}`,
+  );
+  statements.push(`DROP TABLE ${temps.join(', ')}`);
+  return { statements, copyStatements, ...(manifest ? { manifest } : {}) };
 }
 
-/** Statements planLoad emits per file, and once per load. */
-function statementsPerFile(dataset: DatasetConfig): number {
-  return dataset.loadMode === 'upsert' ? 5 : 4;
-}
-const STATEMENTS_PER_LOAD = 3;
+/** Statements planLoad emits around the files, and per file without a manifest. */
+const FIXED_STATEMENTS = 12;
+const STATEMENTS_PER_FILE_WITHOUT_MANIFEST = 2;
+
+/**
+ * Most statements one batch's VALUES list may take: the Data API's statement limit is 100 KB;
+ * the rest of the INSERT is short.
+ */
+export const MAX_BATCH_VALUES_BYTES = 96 * 1024;
 
 /**
  * The most files one load transaction can hold under a warehouse's statement limit (the Redshift
  * Data API takes at most 40 statements per BatchExecuteStatement); `Infinity` without a limit.
+ * With a manifest the count does not depend on it (the batch's bytes bound it, see
+ * {@link fitsOneTransaction}).
  */
 export function maxFilesPerTransaction(dataset: DatasetConfig, maxStatements: number | undefined): number {
-  if (maxStatements === undefined) return Number.POSITIVE_INFINITY;
-  return Math.max(1, Math.floor((maxStatements - STATEMENTS_PER_LOAD) / statementsPerFile(dataset)));
+  if (maxStatements === undefined || usesManifest(dataset)) return Number.POSITIVE_INFINITY;
+  return Math.max(1, Math.floor((maxStatements - FIXED_STATEMENTS) / STATEMENTS_PER_FILE_WITHOUT_MANIFEST));
 }
 
-/** Checks a file's columns against the target's; returns a reason naming the column, or undefined. */
-export function columnMismatch(
-  fileColumns: readonly string[],
-  targetColumns: readonly string[],
-  target: string,
-): string | undefined {
-  const targetSet = new Set(targetColumns);
-  const fileSet = new Set(fileColumns);
-  const extra = fileColumns.filter((c) => !targetSet.has(c));
-  const missing = targetColumns.filter((c) => !fileSet.has(c));
-  if (extra.length === 0 && missing.length === 0) return undefined;
-  const parts: string[] = [];
-  if (extra.length) parts.push(`column${extra.length > 1 ? 's' : ''} ${extra.map((c) => `'${c}'`).join(', ')} not in target table ${target}`);
-  if (missing.length) parts.push(`target column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')} missing from the file`);
-  return `${parts.join('; ')}; rewrite the file with the target's columns or change the table, then upload it again`;
+/** Bytes the batch's VALUES statement takes for these files (keys and ETags quoted). */
+export function batchValuesBytes(files: readonly { key: string; etag: string }[]): number {
+  return files.reduce((n, f) => n + Buffer.byteLength(quoteLiteral(f.key)) + Buffer.byteLength(quoteLiteral(f.etag)) + 48, 120);
 }

@@ -65,6 +65,16 @@ export interface ObjectStore {
 
 export type LedgerStatus = 'discovered' | 'loading' | 'loaded' | 'failed' | 'quarantined';
 
+/** A claim on an object version: who holds it, until when, and what it submitted. */
+export interface Lease {
+  /** The load (run + batch) holding the claim. */
+  readonly loadId: string;
+  /** ISO-8601 instant after which another load may take over (once the statement below has ended). */
+  readonly expiresAt: string;
+  /** The attempt submitted under this lease, written before the statement is submitted. */
+  readonly attemptId?: string;
+}
+
 /** One object version (key + ETag) and where it is in its load life cycle. */
 export interface LedgerEntry {
   readonly dataset: string;
@@ -73,33 +83,55 @@ export interface LedgerEntry {
   readonly size: number;
   readonly lastModified: string;
   readonly status: LedgerStatus;
+  /** Fencing token: incremented by every claim; every later write of that load names it. */
+  readonly fence: number;
+  /** Present while `loading`. */
+  readonly lease?: Lease;
+  /** The load that last claimed it (kept after the lease ends, for operators). */
   readonly loadId?: string;
-  /** Rows the warehouse counted for this file, once loaded. */
-  readonly rows?: number;
+  /** The load attempt whose committed transaction holds it, once loaded. */
+  readonly loadedBy?: string;
+  /** Rows the warehouse counted for this file, once loaded (null: the load view did not report them). */
+  readonly rows?: number | null;
   /** Why the entry is failed or quarantined: names the file and what to do. */
   readonly reason?: string;
+  /** S3 event sequencer, when an event reported it: orders versions of one key (I4). */
+  readonly sequencer?: string;
   readonly updatedAt: string;
 }
 
+/** A fenced write: it applies only while the entry still carries `fence` (and, for most, is `loading`). */
+export interface Fenced {
+  readonly key: string;
+  readonly etag: string;
+  readonly fence: number;
+}
+
 /**
- * The file ledger. Every transition is a single-item conditional write (DESIGN.md §5), so two
- * executions can never both claim the same object version.
+ * The file ledger. Every transition is a single-item conditional write (DESIGN.md §5): two loads
+ * can never both hold a claim, and a load that lost its claim can no longer write. Each fenced
+ * method returns false when its condition no longer holds (someone else moved the entry).
  */
 export interface LedgerStore {
   get(key: string, etag: string): Promise<LedgerEntry | undefined>;
-  /** Records a new object version as `discovered`; false when it is already in the ledger. */
-  discover(entry: Omit<LedgerEntry, 'status' | 'updatedAt'>, now: string): Promise<boolean>;
+  /** Records a new object version as `discovered` (fence 0); false when it is already in the ledger. */
+  discover(entry: Omit<LedgerEntry, 'status' | 'updatedAt' | 'fence' | 'lease'>, now: string): Promise<boolean>;
   /**
-   * `discovered | failed` (or `loading` claimed before `staleBefore`) → `loading(loadId)`.
-   * False when another load holds it or it is already loaded/quarantined.
+   * `discovered | failed | loading` carrying `fence` → `loading(lease)` with fence + 1; returns the
+   * new fence, or undefined when the entry moved since it was read. Whether a `loading` entry may be
+   * taken over is the protocol's decision (lambdas/core/load-protocol.ts), made on facts read before.
    */
-  claim(key: string, etag: string, loadId: string, now: string, staleBefore: string): Promise<boolean>;
-  /** `loading(loadId)` → `loaded` with the warehouse's row count. */
-  markLoaded(key: string, etag: string, loadId: string, rows: number, now: string): Promise<void>;
-  /** Any state but `loaded` → `quarantined(reason)`. */
-  markQuarantined(key: string, etag: string, reason: string, now: string): Promise<void>;
-  /** `loading(loadId)` → `failed(reason)`; a later run may claim it again. */
-  markFailed(key: string, etag: string, loadId: string, reason: string, now: string): Promise<void>;
+  claim(key: string, etag: string, fence: number, lease: Omit<Lease, 'attemptId'>, now: string): Promise<number | undefined>;
+  /** Write-ahead of a submission: `loading(fence)` → same, with `lease.attemptId`. */
+  recordAttempt(at: Fenced, attemptId: string, now: string): Promise<boolean>;
+  /** Any state but `loaded`, still carrying `fence` → `loaded` by `loadedBy`, with the warehouse's row count. */
+  markLoaded(at: Fenced, loadedBy: string, rows: number | null, now: string): Promise<boolean>;
+  /** `loading(fence)` → `quarantined(reason)`. */
+  markQuarantined(at: Fenced, reason: string, now: string): Promise<boolean>;
+  /** `loading(fence)` → `failed(reason)`; a later load may claim it again. */
+  markFailed(at: Fenced, reason: string, now: string): Promise<boolean>;
+  /** Operator retry: `failed | quarantined` → `discovered` (fence kept), clearing the reason. */
+  release(key: string, etag: string, now: string): Promise<boolean>;
   /** Every entry of a dataset. */
   listDataset(dataset: string): AsyncIterable<LedgerEntry>;
 }

@@ -1,10 +1,12 @@
+import type { FileColumn } from './column-check';
 import type { SyncproofConfig } from './config';
 import type { Clock, LedgerStore, ObjectStore, RunStore, Warehouse } from './ports';
 
 /** What a file format reader tells about one object without reading its data. */
 export interface FileInfo {
   readonly rows: number;
-  readonly columns: readonly string[];
+  /** Columns in file order, with their readable Parquet types. */
+  readonly columns: readonly FileColumn[];
 }
 
 /**
@@ -32,6 +34,13 @@ export interface StageDeps {
    * 40), so discover sizes batches that load in one transaction. Undefined = no limit.
    */
   readonly maxStatementsPerTransaction?: number;
+  /** Which Redshift system views report loads: Serverless (`sys_*`) or provisioned (`stl_*`). @default 'serverless' */
+  readonly loadViews?: 'serverless' | 'provisioned';
+  /**
+   * Milliseconds this invocation may still run (Lambda's getRemainingTimeInMillis); the load stops
+   * waiting for the warehouse before it runs out and continues in the next invocation.
+   */
+  readonly remainingTimeMs?: () => number;
   readonly log: StageLog;
 }
 

@@ -26,8 +26,11 @@ export interface FileEvidence {
   readonly etag: string;
   /** Rows in the Parquet footer. */
   readonly fileRows: number;
-  /** Rows the warehouse's audit table records for this file in this load; undefined if absent. */
+  /** Rows the warehouse counted for this object version; undefined if it reported none. */
   readonly auditRows: number | undefined;
+  /** Committed loads whose audit holds this object version: exactly 1 when it is loaded once (I1). */
+  readonly committedLoads: number;
+  readonly loadIds: readonly string[];
 }
 
 export interface QuarantineEvidence {
@@ -36,15 +39,27 @@ export interface QuarantineEvidence {
   readonly reason: string;
 }
 
+/** One load attempt: rows its COPY staged against the rows its files' footers declare. */
+export interface AttemptEvidence {
+  readonly loadId: string;
+  readonly stagedRows: number;
+  readonly declaredRows: number;
+}
+
 export interface LoadEvidence {
   readonly loadId: string;
   readonly files: readonly FileEvidence[];
   readonly quarantined: readonly QuarantineEvidence[];
-  /** `syncproof_loads.rows` read back; undefined when the audit row is missing. */
-  readonly auditTotalRows: number | undefined;
+  readonly attempts: readonly AttemptEvidence[];
   readonly targetRows: number;
   /** Distinct keys in the target (upsert datasets); undefined for append. */
   readonly targetDistinctKeys: number | undefined;
+  /** Append datasets: rows audited under every committed load of the dataset; undefined for upsert. */
+  readonly auditedRows: number | undefined;
+  /** Batch files left to another live load (they are judged by that load). */
+  readonly notSettled: number;
+  /** Batch files that did not load in this run and stay `failed` (retryable). */
+  readonly retryable: number;
 }
 
 export interface Finding {
@@ -63,25 +78,23 @@ export interface Verdict {
 export function judgeLoad(e: LoadEvidence): Verdict {
   const findings: Finding[] = [];
   for (const f of e.files) {
-    if (f.auditRows === undefined) {
-      findings.push({ level: 'error', check: 'file-rows', message: `'${f.key}' has no audit row in load ${e.loadId}` });
-    } else if (f.auditRows !== f.fileRows) {
+    if (f.committedLoads === 0) {
+      findings.push({ level: 'error', check: 'file-rows', message: `'${f.key}' has no committed audit row` });
+    } else if (f.committedLoads > 1) {
       findings.push({
         level: 'error',
-        check: 'file-rows',
-        message: `'${f.key}': the file holds ${f.fileRows} rows, the warehouse loaded ${f.auditRows}`,
+        check: 'double-load',
+        message: `'${f.key}' (ETag ${f.etag}) is committed under ${f.committedLoads} loads (${f.loadIds.join(', ')}): its rows are in the target more than once`,
       });
     }
+    if (f.auditRows !== undefined && f.auditRows !== f.fileRows) {
+      findings.push({ level: 'error', check: 'file-rows', message: `'${f.key}': the file holds ${f.fileRows} rows, the warehouse loaded ${f.auditRows}` });
+    }
   }
-  const fileTotal = e.files.reduce((s, f) => s + f.fileRows, 0);
-  if (e.files.length > 0 && e.auditTotalRows === undefined) {
-    findings.push({ level: 'error', check: 'audit', message: `load ${e.loadId} has no row in syncproof_loads` });
-  } else if (e.auditTotalRows !== undefined && e.auditTotalRows !== fileTotal) {
-    findings.push({
-      level: 'error',
-      check: 'audit',
-      message: `load ${e.loadId}: files hold ${fileTotal} rows, syncproof_loads records ${e.auditTotalRows}`,
-    });
+  for (const a of e.attempts) {
+    if (a.stagedRows !== a.declaredRows) {
+      findings.push({ level: 'error', check: 'audit', message: `load ${a.loadId}: its files hold ${a.declaredRows} rows, its COPY staged ${a.stagedRows}` });
+    }
   }
   const duplicateKeys = e.targetDistinctKeys === undefined ? 0 : e.targetRows - e.targetDistinctKeys;
   if (duplicateKeys > 0) {
@@ -91,8 +104,21 @@ export function judgeLoad(e: LoadEvidence): Verdict {
       message: `the target holds ${duplicateKeys} rows more than distinct keys (${e.targetRows} rows, ${e.targetDistinctKeys} keys)`,
     });
   }
+  if (e.auditedRows !== undefined && e.auditedRows !== e.targetRows) {
+    findings.push({
+      level: 'error',
+      check: 'append-rows',
+      message: `the append target holds ${e.targetRows} rows but its committed loads audited ${e.auditedRows}: rows are doubled, missing, or written by something else`,
+    });
+  }
   for (const q of e.quarantined) {
     findings.push({ level: 'warning', check: 'quarantine', message: `'${q.key}' quarantined: ${q.reason}` });
+  }
+  if (e.retryable > 0) {
+    findings.push({ level: 'error', check: 'not-loaded', message: `${e.retryable} files of the batch did not load; they stay failed (retryable) for the next run` });
+  }
+  if (e.notSettled > 0) {
+    findings.push({ level: 'warning', check: 'not-settled', message: `${e.notSettled} files of the batch are held by another load and are judged by it` });
   }
   const status: VerificationStatus = findings.some((f) => f.level === 'error')
     ? 'FAILED'

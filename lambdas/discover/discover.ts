@@ -2,7 +2,8 @@ import { maxFilesPerTransaction } from '../core/load-plan';
 import { z } from 'zod';
 import { INTERNAL_PREFIX, checksumSampleSchema, formatIssues, requireDataset } from '../core/config';
 import { InvalidInputError } from '../core/errors';
-import type { LedgerStatus, ObjectSummary } from '../core/ports';
+import { leaseExpired } from '../core/load-protocol';
+import type { LedgerEntry, LedgerStatus, ObjectSummary } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
 
 /** What an operator (console, CLI) or the trigger passes to the SyncStateMachine. */
@@ -40,7 +41,6 @@ export interface DiscoverOutput {
 }
 
 const LOADABLE: ReadonlySet<LedgerStatus> = new Set(['discovered', 'failed']);
-const CLAIM_STALE_MS = 30 * 60 * 1000;
 
 function extensionFor(format: 'parquet' | 'csv'): string {
   return format === 'parquet' ? '.parquet' : '.csv';
@@ -49,7 +49,8 @@ function extensionFor(format: 'parquet' | 'csv'): string {
 /**
  * Lists the dataset prefix, records new object versions in the ledger, and writes the next batch
  * (oldest first, at most `maxFilesPerBatch`) to S3. Objects already loaded or quarantined are
- * skipped; a `loading` claim older than 30 minutes is offered again (its load died).
+ * skipped; a `loading` entry whose lease expired is offered again (the load stage takes it over
+ * only once the statement its holder submitted has ended, lambdas/core/load-protocol.ts).
  */
 export async function runDiscover(raw: DiscoverInput, deps: StageDeps): Promise<DiscoverOutput> {
   const envelope = discoverInputSchema.parse(raw);
@@ -65,10 +66,9 @@ export async function runDiscover(raw: DiscoverInput, deps: StageDeps): Promise<
   const nowIso = now.toISOString();
   await deps.runs.start({ runId, dataset: dataset.name, status: 'RUNNING', startedAt: nowIso, updatedAt: nowIso, stages: {} });
 
-  const known = new Map<string, { status: LedgerStatus; updatedAt: string }>();
+  const known = new Map<string, LedgerEntry>();
   for await (const e of deps.ledger.listDataset(dataset.name)) known.set(`${e.key}\u0000${e.etag}`, e);
 
-  const staleBefore = new Date(now.getTime() - CLAIM_STALE_MS).toISOString();
   const ext = extensionFor(dataset.format);
   const candidates: ObjectSummary[] = [];
   let discovered = 0;
@@ -80,7 +80,7 @@ export async function runDiscover(raw: DiscoverInput, deps: StageDeps): Promise<
         discovered += 1;
       }
       candidates.push(o);
-    } else if (LOADABLE.has(entry.status) || (entry.status === 'loading' && entry.updatedAt < staleBefore)) {
+    } else if (LOADABLE.has(entry.status) || (entry.status === 'loading' && leaseExpired(entry, now))) {
       candidates.push(o);
     }
   }

@@ -1,23 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { INTERNAL_PREFIX, requireDataset, type DatasetConfig } from '../core/config';
-import { BadFileError, ObjectChangedError, TerminalError, WarehouseStatementError, describeError } from '../core/errors';
+import { checkFileColumns, type TargetColumn } from '../core/column-check';
+import { INTERNAL_PREFIX, requireDataset, schemaDriftOf } from '../core/config';
+import { BadFileError, ObjectChangedError, TerminalError } from '../core/errors';
 import { loadIdFor } from '../core/ids';
-import {
-  AUDIT_FILES_TABLE,
-  AUDIT_LOADS_TABLE,
-  AUDIT_SCHEMA,
-  auditTableDdl,
-  columnMismatch,
-  maxFilesPerTransaction,
-  planLoad,
-  targetTableDdl,
-  type PlannedFile,
-} from '../core/load-plan';
-import type { Warehouse } from '../core/ports';
+import type { PlannedFile } from '../core/load-plan';
+import { LEASE_MS, decideFile, settleFile, versionId, type AttemptOutcome } from '../core/load-protocol';
+import type { Fenced, LedgerEntry, StatementState } from '../core/ports';
 import { keyInBucket } from '../core/s3-uri';
-import { qualifiedName } from '../core/sql';
 import type { StageDeps } from '../core/stage-deps';
 import type { BatchDocument, BatchFile } from '../discover/discover';
+import { WarehouseLoadTarget, type CommittedFile, type LoadTarget } from './load-target';
 
 export const loadInputSchema = z.object({
   runId: z.string().min(1),
@@ -31,10 +24,12 @@ export type LoadInput = z.input<typeof loadInputSchema>;
 export interface LoadedFile {
   readonly key: string;
   readonly etag: string;
-  /** Rows in the Parquet footer, read before the load. */
+  /** Rows the file's footer declares (as audited). */
   readonly fileRows: number;
-  /** Rows the warehouse counted for this file inside the load transaction. */
-  readonly loadedRows: number;
+  /** Rows the warehouse counted for this file (null: its load view did not report them). */
+  readonly loadedRows: number | null;
+  /** The load attempt whose committed transaction holds it (maybe another execution's). */
+  readonly loadedBy: string;
 }
 
 export interface QuarantinedFile {
@@ -48,174 +43,253 @@ export interface LoadResultDocument {
   readonly runId: string;
   readonly dataset: string;
   readonly loadId: string;
-  readonly alreadyLoaded: boolean;
+  /** Attempts this stage submitted (each one transaction). */
+  readonly attempts: readonly string[];
   readonly loaded: readonly LoadedFile[];
   readonly quarantined: readonly QuarantinedFile[];
-  /** Files another load holds; they are left to it. */
-  readonly skipped: readonly { key: string; etag: string }[];
+  /** Files another live load holds; they are left to it. */
+  readonly skipped: readonly { key: string; etag: string; reason: string }[];
+  /** Files that did not load in this stage and stay `failed` for a later run, with the last reason. */
+  readonly retryable: readonly { key: string; etag: string; reason: string }[];
 }
 
 export interface LoadOutput {
   readonly runId: string;
   readonly dataset: string;
   readonly loadId: string;
-  readonly loadUri: string;
+  /** `RUNNING`: a statement is still running; the state machine waits and calls the stage again. */
+  readonly status: 'DONE' | 'RUNNING';
+  readonly loadUri?: string;
   readonly filesLoaded: number;
   readonly filesQuarantined: number;
   readonly rows: number;
   readonly hasMore: boolean;
+  /** Echoed so the Wait/Choice loop can call the stage again with its own output. */
+  readonly batchUri: string;
+  readonly files: number;
 }
 
-const CLAIM_STALE_MS = 30 * 60 * 1000;
+/** Milliseconds kept in hand before the Lambda's deadline when waiting for the warehouse. */
+const BUDGET_RESERVE_MS = 30_000;
+const POLL_MS = 500;
 
-async function targetColumns(wh: Warehouse, dataset: DatasetConfig): Promise<string[]> {
-  const rows = await wh.query(
-    'SELECT column_name FROM information_schema.columns WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position',
-    { schema: dataset.target.schema, table: dataset.target.table },
-  );
-  const cols = rows.map((r) => String(r.column_name));
-  if (cols.length === 0) {
-    throw new TerminalError(
-      `target table ${dataset.target.schema}.${dataset.target.table} of dataset '${dataset.name}' does not exist; ` +
-        'create it, or list its columns in the dataset configuration so syncproof creates it',
-    );
-  }
-  return cols;
-}
-
-/** Per file of a committed load: rows the warehouse counted and rows the file declared. */
-async function auditedFiles(wh: Warehouse, loadId: string): Promise<Map<string, { rows: number; fileRows: number }>> {
-  const rows = await wh.query(
-    `SELECT object_key, etag, "rows", file_rows FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_FILES_TABLE)} WHERE load_id = :loadId`,
-    { loadId },
-  );
-  return new Map(rows.map((r) => [`${String(r.object_key)}\u0000${String(r.etag)}`, { rows: Number(r.rows), fileRows: Number(r.file_rows) }]));
+/** Everything one invocation of the load stage learns and decides, per batch file. */
+interface Tracked {
+  readonly file: BatchFile;
+  readonly id: string;
 }
 
 /**
- * Loads one batch exactly once. The audit table decides: a batch whose load id is in
- * `syncproof_loads` is not loaded again, only its ledger entries are completed. Otherwise the
- * files are claimed in the ledger, checked (footer readable, columns match the target), and
- * loaded in one warehouse transaction with their audit rows. A file the warehouse cannot read is
- * quarantined and the transaction is retried without it; the rest of the batch goes on.
+ * Loads one batch exactly once: a thin driver over the protocol of lambdas/core/load-protocol.ts.
+ * Each round reads the facts (ledger entries, committed audit rows, statement states), asks the
+ * protocol what to do per file, and does it: settle what the audit proves, wait for (or cancel)
+ * statements that may still commit, claim the rest, check them, and submit one attempt. An attempt
+ * that ends is judged by what the warehouse recorded; its files are settled by the same facts.
+ * When a statement outlives this invocation's time budget, the stage returns `RUNNING` and the
+ * state machine calls it again after a Wait.
  */
-export async function runLoad(raw: LoadInput, deps: StageDeps): Promise<LoadOutput> {
+export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarget): Promise<LoadOutput> {
   const input = loadInputSchema.parse(raw);
   const dataset = requireDataset(deps.config, input.dataset);
   const loadId = loadIdFor(input.runId, input.batchUri);
   const batch = (await deps.objects.getJson(keyInBucket(input.batchUri, deps.objects.bucket))) as BatchDocument;
-  const now = () => deps.clock.now().toISOString();
-  const wh = await deps.warehouse();
-  const target = `${dataset.target.schema}.${dataset.target.table}`;
+  const nowIso = () => deps.clock.now().toISOString();
+  const lt = target ?? new WarehouseLoadTarget(await deps.warehouse(), dataset, deps.objects, deps.copyRoleArn, deps.loadViews);
+  const started = Date.now();
+  const remaining = deps.remainingTimeMs ?? (() => 900_000 - (Date.now() - started));
+  const targetColumns = await lt.prepare();
+  const targetName = `${dataset.target.schema}.${dataset.target.table}`;
 
-  await wh.executeTransaction([...auditTableDdl(), ...targetTableDdl(dataset)], `${loadId}-ddl`);
-  const alreadyLoaded =
-    (await wh.query(`SELECT 1 AS found FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_LOADS_TABLE)} WHERE load_id = :loadId`, { loadId }))
-      .length > 0;
+  const tracked: Tracked[] = batch.files.map((file) => ({ file, id: versionId(file.key, file.etag) }));
+  const quarantined = new Map<string, QuarantinedFile>();
+  const skipped = new Map<string, { key: string; etag: string; reason: string }>();
+  const attempts: string[] = [];
+  const states = new Map<string, StatementState>();
+  let committed = new Map<string, CommittedFile>();
+  const maxRounds = tracked.length * 2 + 4;
+  let oneByOne = false;
+  const reasons = new Map<string, string>();
 
-  const quarantined: QuarantinedFile[] = [];
-  const skipped: { key: string; etag: string }[] = [];
-  let planned: (PlannedFile & BatchFile)[] = [];
+  const output = async (status: 'DONE' | 'RUNNING'): Promise<LoadOutput> => {
+    const loaded: LoadedFile[] = [];
+    for (const t of tracked) {
+      const c = committed.get(t.id);
+      if (c) loaded.push({ key: t.file.key, etag: t.file.etag, fileRows: c.fileRows, loadedRows: c.rows, loadedBy: c.loadId });
+    }
+    const base = { runId: input.runId, dataset: dataset.name, loadId, batchUri: input.batchUri, files: input.files, hasMore: input.hasMore };
+    const counts = { filesLoaded: loaded.length, filesQuarantined: quarantined.size, rows: loaded.reduce((s, f) => s + (f.loadedRows ?? f.fileRows), 0) };
+    if (status === 'RUNNING') return { ...base, ...counts, status };
+    const retryable = tracked
+      .filter((t) => !committed.has(t.id) && !quarantined.has(t.id) && !skipped.has(t.id))
+      .map((t) => ({ key: t.file.key, etag: t.file.etag, reason: reasons.get(t.id) ?? 'not loaded' }));
+    const doc: LoadResultDocument = {
+      runId: input.runId,
+      dataset: dataset.name,
+      loadId,
+      attempts,
+      loaded,
+      quarantined: [...quarantined.values()],
+      skipped: [...skipped.values()],
+      retryable,
+    };
+    const key = `${INTERNAL_PREFIX}loads/${dataset.name}/${loadId}.json`;
+    await deps.objects.putJson(key, doc);
+    const out: LoadOutput = { ...base, ...counts, status, loadUri: `s3://${deps.objects.bucket}/${key}` };
+    await deps.runs.update(input.runId, { stage: `load_${loadId}`, output: out }, nowIso());
+    deps.log.info('loaded', { ...out });
+    return out;
+  };
 
-  const staleBefore = new Date(deps.clock.now().getTime() - CLAIM_STALE_MS).toISOString();
-  for (const f of batch.files) {
-    if (!(await deps.ledger.claim(f.key, f.etag, loadId, now(), staleBefore))) {
-      const entry = await deps.ledger.get(f.key, f.etag);
-      // A retry of this very load after it marked some files loaded still verifies them.
-      if (!(alreadyLoaded && entry?.status === 'loaded' && entry.loadId === loadId)) {
-        skipped.push({ key: f.key, etag: f.etag });
-        continue;
+  for (let round = 0; round < maxRounds; round++) {
+    // Facts.
+    const entries = new Map<string, LedgerEntry | undefined>();
+    for (const t of tracked) entries.set(t.id, await deps.ledger.get(t.file.key, t.file.etag));
+    committed = await lt.committed(batch.files);
+    for (const e of entries.values()) {
+      const attemptId = e?.lease?.attemptId;
+      if (attemptId && !states.has(attemptId)) states.set(attemptId, await lt.state(attemptId));
+    }
+    // Decisions.
+    const decisions = tracked.map((t) => {
+      const ledger = entries.get(t.id);
+      const attemptId = ledger?.lease?.attemptId;
+      const action = decideFile(
+        { ledger, committed: committed.get(t.id), ...(attemptId ? { statement: states.get(attemptId)?.status } : {}) },
+        { loadId, now: deps.clock.now() },
+      );
+      return { t, ledger, action };
+    });
+    states.clear();
+
+    const waitFor = new Set<string>();
+    const claimable: { t: Tracked; fence: number }[] = [];
+    for (const { t, ledger, action } of decisions) {
+      switch (action.kind) {
+        case 'done':
+          if (ledger?.status === 'quarantined') quarantined.set(t.id, { key: t.file.key, etag: t.file.etag, reason: ledger.reason ?? 'quarantined' });
+          break;
+        case 'settle-loaded':
+          await deps.ledger.markLoaded({ key: t.file.key, etag: t.file.etag, fence: action.fence }, action.loadId, action.rows, nowIso());
+          break;
+        case 'held':
+          skipped.set(t.id, { key: t.file.key, etag: t.file.etag, reason: `held by load ${action.by}` });
+          break;
+        case 'cancel':
+          deps.log.warn('cancelling the statement of an expired lease before taking it over', { key: t.file.key, attemptId: action.attemptId });
+          await lt.cancel(action.attemptId);
+          waitFor.add(action.attemptId);
+          break;
+        case 'await':
+          waitFor.add(action.attemptId);
+          break;
+        case 'claim':
+          claimable.push({ t, fence: action.fence });
+          break;
+        case 'inconsistent':
+          throw new TerminalError(`ledger entry of s3 object '${t.file.key}' (ETag ${t.file.etag}) is inconsistent: ${action.reason}; inspect it with 'syncproof ledger show'`);
       }
     }
-    if (alreadyLoaded) {
-      planned.push({ ...f, columns: [], fileRows: 0 });
+    const pending = decisions.some((d) => d.action.kind === 'settle-loaded');
+    if (waitFor.size > 0) {
+      for (const attemptId of waitFor) {
+        const state = await waitUntilEnded(lt, attemptId, remaining);
+        if (state.status === 'running') return output('RUNNING');
+      }
       continue;
     }
-    try {
-      const info = await deps.files.inspect(f.key, f.size, f.etag);
-      planned.push({ ...f, columns: info.columns, fileRows: info.rows });
-    } catch (error) {
-      if (error instanceof ObjectChangedError) {
-        // Overwritten since discovery: this version cannot be read any more; the new one has its own entry.
-        await deps.ledger.markFailed(f.key, f.etag, loadId, error.message, now());
-        skipped.push({ key: f.key, etag: f.etag });
-        continue;
-      }
-      if (!(error instanceof BadFileError)) throw error;
-      quarantined.push({ key: f.key, etag: f.etag, reason: error.message });
+    if (claimable.length === 0) {
+      if (pending) continue; // re-read what the settles wrote
+      break;
     }
-  }
-  const fitting = maxFilesPerTransaction(dataset, wh.maxStatementsPerTransaction);
-  if (!alreadyLoaded && planned.length > fitting) {
-    const reason = `batch of ${planned.length} files exceeds the ${fitting} files one warehouse transaction can hold; lower maxFilesPerBatch`;
-    for (const f of planned) await deps.ledger.markFailed(f.key, f.etag, loadId, reason, now());
-    throw new TerminalError(reason);
-  }
 
-  if (!alreadyLoaded && planned.length > 0) {
-    const columns = await targetColumns(wh, dataset);
-    planned = planned.filter((f) => {
-      const reason = columnMismatch(f.columns, columns, target);
-      if (reason) quarantined.push({ key: f.key, etag: f.etag, reason: `s3 object '${f.key}': ${reason}` });
-      return !reason;
-    });
-    // Each failed attempt removes exactly one bad file, so this ends after at most planned.length + 1 tries.
-    for (;;) {
-      if (planned.length === 0) break;
-      const plan = planLoad({ dataset, runId: input.runId, loadId, bucket: deps.objects.bucket, iamRole: deps.copyRoleArn, files: planned });
-      try {
-        await wh.executeTransaction(plan.statements, loadId);
-        break;
-      } catch (error) {
-        const bad =
-          error instanceof BadFileError
-            ? planned.find((f) => f.key === error.key)
-            : error instanceof WarehouseStatementError && error.statementIndex !== undefined
-              ? plan.copyStatementFile.get(error.statementIndex)
-              : undefined;
-        if (!bad) {
-          const reason = describeError(error);
-          for (const f of planned) await deps.ledger.markFailed(f.key, f.etag, loadId, reason, now());
-          throw error;
-        }
-        const reason = error instanceof BadFileError ? error.message : `s3 object '${bad.key}': the warehouse could not load it: ${describeError(error)}`;
-        quarantined.push({ key: bad.key, etag: bad.etag, reason });
-        planned = planned.filter((f) => f !== bad);
-        deps.log.warn('quarantining file and retrying the batch without it', { key: bad.key, loadId });
+    // Claim, then check what was claimed; only checked files go into the attempt.
+    const claimed: { t: Tracked; at: Fenced }[] = [];
+    for (const { t, fence } of claimable) {
+      const next = await deps.ledger.claim(t.file.key, t.file.etag, fence, { loadId, expiresAt: new Date(deps.clock.now().getTime() + LEASE_MS).toISOString() }, nowIso());
+      if (next !== undefined) claimed.push({ t, at: { key: t.file.key, etag: t.file.etag, fence: next } });
+    }
+    const planned: { t: Tracked; at: Fenced; file: PlannedFile }[] = [];
+    let drift: string | undefined;
+    for (const c of claimed) {
+      const verdict = await checkFile(deps, c.t.file, targetColumns, targetName);
+      if (verdict.kind === 'ok') planned.push({ ...c, file: { key: c.t.file.key, etag: c.t.file.etag, size: c.t.file.size, fileRows: verdict.rows } });
+      else if (verdict.kind === 'quarantine') await quarantine(c.t, c.at, verdict.reason);
+      else {
+        drift ??= verdict.reason;
+        await deps.ledger.markFailed(c.at, verdict.reason, nowIso());
       }
     }
-  }
-
-  for (const q of quarantined) await deps.ledger.markQuarantined(q.key, q.etag, q.reason, now());
-
-  // Read back what the warehouse recorded, rather than trusting the transaction's return.
-  const audited = planned.length > 0 ? await auditedFiles(wh, loadId) : new Map<string, { rows: number; fileRows: number }>();
-  const loaded: LoadedFile[] = [];
-  for (const f of planned) {
-    const audit = audited.get(`${f.key}\u0000${f.etag}`);
-    if (audit === undefined) {
-      const reason = `load ${loadId} committed without an audit row for '${f.key}'; re-run the sync`;
-      await deps.ledger.markFailed(f.key, f.etag, loadId, reason, now());
-      throw new TerminalError(reason);
+    if (drift !== undefined && schemaDriftOf(dataset) === 'fail') {
+      for (const p of planned) await deps.ledger.markFailed(p.at, `not loaded: another file of its batch has schema drift (${drift})`, nowIso());
+      throw new TerminalError(`dataset '${dataset.name}': ${drift}. Nothing was quarantined; change the table (or set "schemaDrift": "add-columns"), then run again`);
     }
-    await deps.ledger.markLoaded(f.key, f.etag, loadId, audit.rows, now());
-    loaded.push({ key: f.key, etag: f.etag, fileRows: audit.fileRows, loadedRows: audit.rows });
-  }
+    if (planned.length === 0) continue;
+    // After a content mismatch in a larger batch, files go one by one until the culprit is found.
+    if (oneByOne) planned.splice(1);
 
-  const doc: LoadResultDocument = { runId: input.runId, dataset: dataset.name, loadId, alreadyLoaded, loaded, quarantined, skipped };
-  const key = `${INTERNAL_PREFIX}loads/${dataset.name}/${loadId}.json`;
-  await deps.objects.putJson(key, doc);
-  const output: LoadOutput = {
-    runId: input.runId,
-    dataset: dataset.name,
-    loadId,
-    loadUri: `s3://${deps.objects.bucket}/${key}`,
-    filesLoaded: loaded.length,
-    filesQuarantined: quarantined.length,
-    rows: loaded.reduce((s, f) => s + f.loadedRows, 0),
-    hasMore: input.hasMore,
-  };
-  await deps.runs.update(input.runId, { stage: `load_${loadId}`, output }, now());
-  deps.log.info('loaded', { ...output });
-  return output;
+    const attemptId = `${loadId}_${randomBytes(4).toString('hex')}`;
+    const recorded = [];
+    for (const p of planned) if (await deps.ledger.recordAttempt(p.at, attemptId, nowIso())) recorded.push(p);
+    if (recorded.length === 0) continue;
+    attempts.push(attemptId);
+    const files = recorded.map((p) => p.file);
+    let state = await lt.submit({ runId: input.runId, loadId: attemptId, files, targetColumns: targetColumns.map((c) => c.name) });
+    if (state.status === 'running') state = await waitUntilEnded(lt, attemptId, remaining);
+    if (state.status === 'running') return output('RUNNING');
+
+    const outcome = await lt.outcome(attemptId, state, files);
+    committed = await lt.committed(files);
+    let failure: string | undefined;
+    for (const p of recorded) {
+      const settled = settleFile(p.t.id, committed.get(p.t.id), outcome, recorded.length === 1);
+      if (settled.kind === 'loaded') await deps.ledger.markLoaded(p.at, settled.loadId, settled.rows, nowIso());
+      else if (settled.kind === 'quarantine') await quarantine(p.t, p.at, settled.reason);
+      else {
+        await deps.ledger.markFailed(p.at, settled.reason, nowIso());
+        reasons.set(p.t.id, settled.reason);
+        if (settled.kind === 'fail') failure = settled.reason;
+      }
+    }
+    logOutcome(deps, attemptId, outcome);
+    if (outcome.kind === 'refused' && outcome.contentMismatch) oneByOne = true;
+    if (failure !== undefined) throw new TerminalError(failure);
+  }
+  committed = await lt.committed(batch.files);
+  return output('DONE');
+
+  async function quarantine(t: Tracked, at: Fenced, reason: string): Promise<void> {
+    if (await deps.ledger.markQuarantined(at, reason, nowIso())) quarantined.set(t.id, { key: t.file.key, etag: t.file.etag, reason });
+  }
 }
+
+type FileCheck = { kind: 'ok'; rows: number } | { kind: 'quarantine'; reason: string } | { kind: 'drift'; reason: string };
+
+/** Footer readable and pinned to the discovered ETag, columns in the target's order and types. */
+async function checkFile(deps: StageDeps, file: BatchFile, target: readonly TargetColumn[], targetName: string): Promise<FileCheck> {
+  try {
+    const info = await deps.files.inspect(file.key, file.size, file.etag);
+    const verdict = checkFileColumns(info.columns, target, targetName);
+    if (verdict.kind === 'ok') return { kind: 'ok', rows: info.rows };
+    const reason = `s3 object '${file.key}': ${verdict.reason}`;
+    return verdict.kind === 'order' ? { kind: 'quarantine', reason } : { kind: 'drift', reason };
+  } catch (error) {
+    if (error instanceof ObjectChangedError || error instanceof BadFileError) return { kind: 'quarantine', reason: error.message };
+    throw error;
+  }
+}
+
+/** Polls an attempt until it ends or this invocation's budget runs out (then it is still `running`). */
+async function waitUntilEnded(lt: LoadTarget, attemptId: string, remaining: () => number): Promise<StatementState> {
+  for (;;) {
+    const state = await lt.state(attemptId);
+    if (state.status !== 'running') return state;
+    if (remaining() < BUDGET_RESERVE_MS + POLL_MS) return state;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+function logOutcome(deps: StageDeps, attemptId: string, outcome: AttemptOutcome): void {
+  if (outcome.kind === 'committed') deps.log.info('load attempt committed', { attemptId });
+  else deps.log.warn('load attempt did not merge', { attemptId, outcome: outcome.kind, ...('reason' in outcome ? { reason: outcome.reason } : {}) });
+}
+

@@ -3,7 +3,7 @@ import { INTERNAL_PREFIX, requireDataset } from '../core/config';
 import { TerminalError } from '../core/errors';
 import { AUDIT_FILES_TABLE, AUDIT_LOADS_TABLE, AUDIT_SCHEMA } from '../core/load-plan';
 import { keyInBucket } from '../core/s3-uri';
-import { qualifiedName, quoteIdent } from '../core/sql';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
 import type { StageDeps } from '../core/stage-deps';
 import { judgeLoad, worstStatus, type LoadEvidence, type Verdict, type VerificationStatus } from '../core/verification';
 import type { LoadResultDocument } from '../load/load';
@@ -44,8 +44,10 @@ export class VerificationFailedError extends TerminalError {
 }
 
 /**
- * Proves one load by reading it back: each file's footer row count against the warehouse's audit
- * row for it, the load's audit total, and the target's row and distinct-key counts. Stores the
+ * Proves one load by reading it back: each file's footer row count against the warehouse's count
+ * of it, that no object version is held by more than one committed load (I1), each attempt's staged
+ * rows against its files' footers, and the target: distinct keys (upsert), or every audited row and
+ * no other (append). Stores the
  * report in S3, folds the verdict into the run record, and fails when the evidence disagrees.
  */
 export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<VerifyOutput> {
@@ -54,28 +56,48 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
   const load = (await deps.objects.getJson(keyInBucket(input.loadUri, deps.objects.bucket))) as LoadResultDocument;
   const wh = await deps.warehouse();
 
-  const fileRows = await wh.query(
-    `SELECT object_key, etag, "rows" FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_FILES_TABLE)} WHERE load_id = :loadId`,
-    { loadId: input.loadId },
-  );
-  const audit = new Map(fileRows.map((r) => [`${String(r.object_key)}\u0000${String(r.etag)}`, Number(r.rows)]));
-  const totals = await wh.query(`SELECT "rows" FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_LOADS_TABLE)} WHERE load_id = :loadId`, {
-    loadId: input.loadId,
-  });
+  const auditFiles = qualifiedName(AUDIT_SCHEMA, AUDIT_FILES_TABLE);
+  const auditLoads = qualifiedName(AUDIT_SCHEMA, AUDIT_LOADS_TABLE);
   const target = qualifiedName(dataset.target.schema, dataset.target.table);
-  const keys = dataset.keyColumns.map(quoteIdent).join(', ');
+  // Per object version, across every load: the warehouse's rows, and how many committed loads hold it (I1).
+  const audit = new Map<string, { rows: number | null; loads: number; loadIds: string[] }>();
+  const keys = [...new Set(load.loaded.map((f) => f.key))];
+  for (let i = 0; i < keys.length; i += 200) {
+    const list = keys.slice(i, i + 200).map(quoteLiteral).join(', ');
+    for (const r of await wh.query(`SELECT object_key, etag, load_id, "rows" FROM ${auditFiles} WHERE object_key IN (${list})`)) {
+      const id = `${String(r.object_key)}\u0000${String(r.etag)}`;
+      const a = audit.get(id) ?? { rows: null, loads: 0, loadIds: [] };
+      audit.set(id, { rows: r.rows === null ? a.rows : Number(r.rows), loads: a.loads + 1, loadIds: [...a.loadIds, String(r.load_id)] });
+    }
+  }
+  // Each load attempt that holds a file of this batch: its staged rows against its files' footers.
+  const attempts = [...new Set(load.loaded.map((f) => f.loadedBy))];
+  const attemptTotals = attempts.length
+    ? await wh.query(
+        `SELECT l.load_id, l."rows" AS staged, SUM(f.file_rows) AS declared FROM ${auditLoads} l JOIN ${auditFiles} f ON f.load_id = l.load_id ` +
+          `WHERE l.load_id IN (${attempts.map(quoteLiteral).join(', ')}) GROUP BY l.load_id, l."rows"`,
+      )
+    : [];
+  const keyList = dataset.keyColumns.map(quoteIdent).join(', ');
   const counts = await wh.query(
     dataset.loadMode === 'upsert'
-      ? `SELECT (SELECT COUNT(*) FROM ${target}) AS total, (SELECT COUNT(*) FROM (SELECT DISTINCT ${keys} FROM ${target}) d) AS distinct_keys`
-      : `SELECT COUNT(*) AS total FROM ${target}`,
+      ? `SELECT (SELECT COUNT(*) FROM ${target}) AS total, (SELECT COUNT(*) FROM (SELECT DISTINCT ${keyList} FROM ${target}) d) AS distinct_keys`
+      : `SELECT (SELECT COUNT(*) FROM ${target}) AS total, (SELECT COALESCE(SUM(COALESCE(f."rows", f.file_rows)), 0) FROM ${auditFiles} f JOIN ${auditLoads} l ON l.load_id = f.load_id ` +
+          `WHERE l.dataset = ${quoteLiteral(dataset.name)} AND l.status = 'committed') AS audited_rows`,
   );
   const evidence: LoadEvidence = {
     loadId: input.loadId,
-    files: load.loaded.map((f) => ({ key: f.key, etag: f.etag, fileRows: f.fileRows, auditRows: audit.get(`${f.key}\u0000${f.etag}`) })),
+    files: load.loaded.map((f) => {
+      const a = audit.get(`${f.key}\u0000${f.etag}`);
+      return { key: f.key, etag: f.etag, fileRows: f.fileRows, auditRows: a?.rows ?? undefined, committedLoads: a?.loads ?? 0, loadIds: a?.loadIds ?? [] };
+    }),
     quarantined: load.quarantined,
-    auditTotalRows: totals.length ? Number(totals[0]?.rows) : undefined,
+    attempts: attemptTotals.map((r) => ({ loadId: String(r.load_id), stagedRows: Number(r.staged), declaredRows: Number(r.declared) })),
     targetRows: Number(counts[0]?.total ?? 0),
     targetDistinctKeys: dataset.loadMode === 'upsert' ? Number(counts[0]?.distinct_keys ?? 0) : undefined,
+    auditedRows: dataset.loadMode === 'append' ? Number(counts[0]?.audited_rows ?? 0) : undefined,
+    notSettled: load.skipped.length,
+    retryable: load.retryable.length,
   };
   const verdict = judgeLoad(evidence);
   const fileTotal = evidence.files.reduce((s, f) => s + f.fileRows, 0);

@@ -17,6 +17,8 @@ export const SYNC_STATES = {
   discover: 'Discover',
   hasWork: 'HasWork',
   load: 'Load',
+  loadRunning: 'LoadRunning',
+  loadWait: 'LoadWait',
   verify: 'Verify',
   moreBatches: 'MoreBatches',
   nextBatch: 'NextBatch',
@@ -54,7 +56,8 @@ export interface SyncStateMachineProps {
  * Map, so the local runner executes the synthesized definition unchanged; DESIGN.md §6):
  *
  * ```
- * Inventory ─► ChecksumSample ─► Discover ─► HasWork ─(files > 0)─► Load ─► Verify ─► MoreBatches ─(hasMore)─► NextBatch ─► Discover
+ * Inventory ─► ChecksumSample ─► Discover ─► HasWork ─(files > 0)─► Load ─► LoadRunning ─► Verify ─► MoreBatches ─(hasMore)─► NextBatch ─► Discover
+ *                                                                             └(RUNNING)─► LoadWait ─► Load
  *                                                    └────(no files)──► Finish ◄──────────────┘ (done)
  * Finish ─► Succeeded
  * any task ─(Catch States.ALL → $.error)─► RecordFailure ─► SyncFailed (Error/Cause from $.error)
@@ -126,8 +129,18 @@ export class SyncStateMachine extends Construct {
     const moreBatches = new sfn.Choice(this, SYNC_STATES.moreBatches)
       .when(sfn.Condition.booleanEquals('$.hasMore', true), nextBatch)
       .otherwise(finish);
+    // A load whose statement outlives the Lambda's budget returns RUNNING: wait, then ask again
+    // (the load stage re-reads the ledger and the warehouse; it never submits twice).
+    const loadWait = new sfn.Wait(this, SYNC_STATES.loadWait, {
+      comment: 'A warehouse statement of the load is still running',
+      time: sfn.WaitTime.duration(Duration.seconds(10)),
+    });
+    loadWait.next(load);
+    const loadRunning = new sfn.Choice(this, SYNC_STATES.loadRunning)
+      .when(sfn.Condition.stringEquals('$.status', 'RUNNING'), loadWait)
+      .otherwise(verify.next(moreBatches));
     const hasWork = new sfn.Choice(this, SYNC_STATES.hasWork)
-      .when(sfn.Condition.numberGreaterThan('$.files', 0), load.next(verify).next(moreBatches))
+      .when(sfn.Condition.numberGreaterThan('$.files', 0), load.next(loadRunning))
       .otherwise(finish);
     const definition = inventory.next(checksumSample).next(discover).next(hasWork);
 

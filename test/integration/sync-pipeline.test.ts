@@ -71,19 +71,23 @@ describe('sync pipeline on the local runtime', () => {
     expect(run?.status).toBe('SUCCEEDED');
   });
 
-  it('quarantines a file whose columns do not match the target, naming the column, and loads none of its rows', async () => {
+  it('quarantines a file whose columns are in another order than the target, naming the column, and loads the rest of the batch', async () => {
     const ids = range(7001, 50);
-    const wrong = encodeParquet([
+    // Redshift's Parquet COPY maps by position: this file would load status into customer_id.
+    const reordered = encodeParquet([
       { name: 'order_id', type: 'INT64', data: ids.map(BigInt) },
-      { name: 'surprise', type: 'STRING', data: ids.map(() => 'x') },
+      { name: 'status', type: 'STRING', data: ids.map(() => 'x') },
+      { name: 'customer_id', type: 'INT64', data: ids.map(() => 1n) },
+      { name: 'amount', type: 'DECIMAL', precision: 12, scale: 2, data: ids.map(() => '1.00') },
+      { name: 'updated_at', type: 'TIMESTAMP', data: ids.map(() => new Date(0)) },
     ]);
     await uploadAndSettle(runtime, [
-      { key: 'orders/schema/wrong.parquet', body: wrong },
+      { key: 'orders/schema/reordered.parquet', body: reordered },
       { key: 'orders/schema/right.parquet', body: ordersFile(range(8001, 50), 0, 'new') },
     ]);
-    const [entry] = await ledgerEntries(runtime, 'orders/schema/wrong.parquet');
+    const [entry] = await ledgerEntries(runtime, 'orders/schema/reordered.parquet');
     expect(entry?.status).toBe('quarantined');
-    expect(entry?.reason).toContain("'surprise'");
+    expect(entry?.reason).toContain("column 2 is 'status' but the target's column 2 is 'customer_id'");
     const [r] = await query(runtime, 'SELECT COUNT(*) AS n FROM public.orders WHERE order_id BETWEEN 7001 AND 7050');
     expect(Number(r?.n)).toBe(0);
     const [ok] = await query(runtime, 'SELECT COUNT(*) AS n FROM public.orders WHERE order_id BETWEEN 8001 AND 8050');
@@ -133,5 +137,23 @@ describe('sync pipeline on the local runtime', () => {
     expect(await ordersState(runtime)).toEqual(before);
     const [auditAfter] = await query(runtime, 'SELECT COUNT(*) AS n FROM public.syncproof_loads');
     expect(Number(auditAfter?.n)).toBe(Number(auditBefore?.n));
+  });
+
+  // Last: the drifted file stays failed (retryable), so every later run of the dataset fails on it too.
+  it('fails the run on schema drift naming the column, and quarantines nothing', async () => {
+    const ids = range(9501, 50);
+    const drifted = encodeParquet([
+      { name: 'order_id', type: 'INT64', data: ids.map(BigInt) },
+      { name: 'surprise', type: 'STRING', data: ids.map(() => 'x') },
+    ]);
+    const executions = runtime.executions().length;
+    await uploadAndSettle(runtime, [{ key: 'orders/schema/drifted.parquet', body: drifted }]);
+    const [entry] = await ledgerEntries(runtime, 'orders/schema/drifted.parquet');
+    expect(entry?.status).toBe('failed');
+    expect(entry?.reason).toContain("'surprise'");
+    const failed = runtime.executions().slice(executions).find((e) => e.status === 'FAILED');
+    expect(failed?.cause).toContain("column 'surprise' (BYTE_ARRAY/STRING) not in target table public.orders");
+    const [r] = await query(runtime, 'SELECT COUNT(*) AS n FROM public.orders WHERE order_id BETWEEN 9501 AND 9550');
+    expect(Number(r?.n)).toBe(0);
   });
 });

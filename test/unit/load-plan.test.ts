@@ -1,6 +1,6 @@
 import { parseConfig } from '../../lambdas/core/config';
-import { columnMismatch, maxFilesPerTransaction, planLoad } from '../../lambdas/core/load-plan';
-import { parseCopyFromS3Parquet } from '../../lambdas/core/sql';
+import { batchValuesBytes, maxFilesPerTransaction, planLoad, usesManifest } from '../../lambdas/core/load-plan';
+import { parseCopyFromS3 } from '../../lambdas/core/sql';
 
 const base = {
   name: 'orders',
@@ -9,94 +9,92 @@ const base = {
   keyColumns: ['order_id'],
 };
 
-function plan(loadMode: 'upsert' | 'append') {
-  const [dataset] = parseConfig({ datasets: [{ ...base, loadMode, keyColumns: loadMode === 'upsert' ? ['order_id'] : [] }] }).datasets;
+function dataset(loadMode: 'upsert' | 'append', versionColumn?: string) {
+  return parseConfig({
+    datasets: [{ ...base, loadMode, keyColumns: loadMode === 'upsert' ? ['order_id'] : [], ...(versionColumn ? { versionColumn } : {}) }],
+  }).datasets[0]!;
+}
+
+const files = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ key: i === 1 ? "orders/it's b.parquet" : `orders/f${i}.parquet`, etag: `e${i}`, size: 1000 + i, fileRows: 10 + i }));
+
+function plan(ds: ReturnType<typeof dataset>, n = 2) {
   return planLoad({
-    dataset: dataset!,
+    dataset: ds,
     runId: 'run-1',
-    loadId: 'ld_abc',
+    loadId: 'ld_abc_1',
     bucket: 'data',
     iamRole: 'arn:aws:iam::1:role/copy',
-    files: [
-      { key: 'orders/a.parquet', etag: 'e1', columns: ['order_id', 'amount'], fileRows: 10 },
-      { key: "orders/it's b.parquet", etag: 'e2', columns: ['amount', 'order_id'], fileRows: 20 },
-    ],
+    files: files(n),
+    manifestKey: '_syncproof/copy-manifests/orders/ld_abc_1.json',
+    targetColumns: ['order_id', 'amount'],
   });
 }
 
 describe('planLoad', () => {
-  it('copies each file into staging, audits its row count, replaces by key, and writes one audit row last', () => {
-    const { statements } = plan('upsert');
-    expect(statements).toEqual([
-      'CREATE TEMP TABLE "syncproof_stage_ld_abc" (LIKE "sales"."orders")',
-      `COPY "syncproof_stage_ld_abc" ("order_id", "amount") FROM 's3://data/orders/a.parquet' IAM_ROLE 'arn:aws:iam::1:role/copy' FORMAT AS PARQUET`,
-      `INSERT INTO "public"."syncproof_load_files" (load_id, dataset, object_key, etag, "rows", file_rows) SELECT 'ld_abc', 'orders', 'orders/a.parquet', 'e1', COUNT(*), 10 FROM "syncproof_stage_ld_abc"`,
-      'DELETE FROM "sales"."orders" USING "syncproof_stage_ld_abc" WHERE "sales"."orders"."order_id" = "syncproof_stage_ld_abc"."order_id"',
-      'INSERT INTO "sales"."orders" ("order_id", "amount") SELECT "order_id", "amount" FROM "syncproof_stage_ld_abc"',
-      'DELETE FROM "syncproof_stage_ld_abc"',
-      `COPY "syncproof_stage_ld_abc" ("amount", "order_id") FROM 's3://data/orders/it''s b.parquet' IAM_ROLE 'arn:aws:iam::1:role/copy' FORMAT AS PARQUET`,
-      `INSERT INTO "public"."syncproof_load_files" (load_id, dataset, object_key, etag, "rows", file_rows) SELECT 'ld_abc', 'orders', 'orders/it''s b.parquet', 'e2', COUNT(*), 20 FROM "syncproof_stage_ld_abc"`,
-      'DELETE FROM "sales"."orders" USING "syncproof_stage_ld_abc" WHERE "sales"."orders"."order_id" = "syncproof_stage_ld_abc"."order_id"',
-      'INSERT INTO "sales"."orders" ("amount", "order_id") SELECT "amount", "order_id" FROM "syncproof_stage_ld_abc"',
-      'DELETE FROM "syncproof_stage_ld_abc"',
-      `INSERT INTO "public"."syncproof_loads" (load_id, dataset, run_id, files, "rows", loaded_at) SELECT 'ld_abc', 'orders', 'run-1', COUNT(*), COALESCE(SUM("rows"), 0), GETDATE() FROM "public"."syncproof_load_files" WHERE load_id = 'ld_abc'`,
-      'DROP TABLE "syncproof_stage_ld_abc"',
-    ]);
+  it('takes the same number of statements for 2 files as for 500 when one COPY reads a manifest', () => {
+    expect(plan(dataset('append'), 500).statements.length).toBe(plan(dataset('append'), 2).statements.length);
+    expect(plan(dataset('upsert', 'amount'), 500).statements.length).toBe(plan(dataset('upsert', 'amount'), 2).statements.length);
   });
 
-  it('does not delete by key in append mode', () => {
-    expect(plan('append').statements.some((s) => s.startsWith('DELETE FROM "sales"'))).toBe(false);
+  it('writes a manifest whose entries are mandatory and carry each file content_length', () => {
+    expect(plan(dataset('append')).manifest).toEqual({
+      entries: [
+        { url: 's3://data/orders/f0.parquet', mandatory: true, meta: { content_length: 1000 } },
+        { url: "s3://data/orders/it's b.parquet", mandatory: true, meta: { content_length: 1001 } },
+      ],
+    });
   });
 
-  it('maps each COPY statement index to its file, so a failure quarantines the right file', () => {
-    const { statements, copyStatementFile } = plan('upsert');
-    expect([...copyStatementFile.entries()].map(([i, f]) => [statements[i]?.slice(0, 4), f.etag])).toEqual([
-      ['COPY', 'e1'],
-      ['COPY', 'e2'],
-    ]);
+  it('locks the audit table first, so concurrent loads cannot both pass the guard', () => {
+    expect(plan(dataset('append')).statements[0]).toBe('LOCK "public"."syncproof_load_files"');
   });
 
-  it('builds COPY statements the Postgres-family adapters can parse back', () => {
-    const { statements } = plan('upsert');
-    expect(parseCopyFromS3Parquet(statements[6]!)).toEqual({
-      table: '"syncproof_stage_ld_abc"',
-      columns: ['amount', 'order_id'],
+  it('gates every write to the target on the guard', () => {
+    const writes = plan(dataset('upsert', 'amount')).statements.filter((s) => /^(INSERT INTO|DELETE FROM) "sales"/.test(s));
+    expect(writes).toHaveLength(2);
+    for (const w of writes) expect(w).toContain('(SELECT ok FROM "syncproof_verdict_ld_abc_1")');
+  });
+
+  it('copies each file into its own staging table for an upsert without a version column (rows keep their S3 order)', () => {
+    const { statements, copyStatements, manifest } = plan(dataset('upsert'), 3);
+    expect(manifest).toBeUndefined();
+    expect([...copyStatements.values()].map((f) => (f === 'batch' ? f : f.etag))).toEqual(['e0', 'e1', 'e2']);
+    expect(statements.find((s) => s.includes('ROW_NUMBER()'))).toContain('ORDER BY syncproof_ord DESC');
+  });
+
+  it('ranks by the version column, nulls oldest', () => {
+    expect(plan(dataset('upsert', 'amount')).statements.find((s) => s.includes('ROW_NUMBER()'))).toContain('ORDER BY "amount" DESC NULLS LAST');
+  });
+
+  it('builds COPY statements the Postgres-family adapters parse back, role included', () => {
+    const { statements, copyStatements } = plan(dataset('append'));
+    const [index] = [...copyStatements.keys()];
+    expect(parseCopyFromS3(statements[index!]!)).toEqual({
+      table: '"syncproof_stage_ld_abc_1"',
       bucket: 'data',
-      key: "orders/it's b.parquet",
-      iamRole: '',
+      key: '_syncproof/copy-manifests/orders/ld_abc_1.json',
+      iamRole: 'arn:aws:iam::1:role/copy',
+      manifest: true,
     });
   });
 });
 
 describe('maxFilesPerTransaction', () => {
-  const dataset = (loadMode: 'upsert' | 'append') =>
-    parseConfig({ datasets: [{ ...base, loadMode, keyColumns: loadMode === 'upsert' ? ['order_id'] : [] }] }).datasets[0]!;
-
-  it('fits a batch into the Redshift Data API limit of 40 statements per transaction', () => {
-    for (const mode of ['upsert', 'append'] as const) {
-      const n = maxFilesPerTransaction(dataset(mode), 40);
-      const files = Array.from({ length: n }, (_, i) => ({ key: `k${i}`, etag: 'e', columns: ['order_id', 'amount'], fileRows: 1 }));
-      const make = (count: number) =>
-        planLoad({ dataset: dataset(mode), runId: 'r', loadId: 'ld', bucket: 'b', iamRole: 'role', files: [...files, ...files].slice(0, count) });
-      expect(make(n).statements.length).toBeLessThanOrEqual(40);
-      expect(make(n + 1).statements.length).toBeGreaterThan(40);
-    }
+  it('fits a per-file batch into the Redshift Data API limit of 40 statements per transaction', () => {
+    const n = maxFilesPerTransaction(dataset('upsert'), 40);
+    expect(plan(dataset('upsert'), n).statements.length).toBeLessThanOrEqual(40);
+    expect(plan(dataset('upsert'), n + 1).statements.length).toBeGreaterThan(40);
   });
 
-  it('sets no cap when the warehouse has no statement limit', () => {
+  it('sets no file cap when one COPY reads a manifest, or without a statement limit', () => {
+    expect(usesManifest(dataset('append'))).toBe(true);
+    expect(maxFilesPerTransaction(dataset('append'), 40)).toBe(Number.POSITIVE_INFINITY);
     expect(maxFilesPerTransaction(dataset('upsert'), undefined)).toBe(Number.POSITIVE_INFINITY);
   });
-});
 
-describe('columnMismatch', () => {
-  it('accepts the same columns in another order', () => {
-    expect(columnMismatch(['b', 'a'], ['a', 'b'], 'public.t')).toBeUndefined();
-  });
-
-  it('names a column the target lacks and one the file lacks', () => {
-    expect(columnMismatch(['a', 'surprise'], ['a', 'b'], 'public.t')).toBe(
-      "column 'surprise' not in target table public.t; target column 'b' missing from the file; " +
-        'rewrite the file with the target\'s columns or change the table, then upload it again',
-    );
+  it('measures the batch VALUES statement, which the 100 KB statement limit bounds', () => {
+    const statement = plan(dataset('append'), 300).statements[2]!;
+    expect(batchValuesBytes(files(300))).toBeGreaterThanOrEqual(Buffer.byteLength(statement));
   });
 });

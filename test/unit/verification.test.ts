@@ -3,13 +3,16 @@ import { exitCodeFor, judgeLoad, worstStatus, type LoadEvidence } from '../../la
 const clean: LoadEvidence = {
   loadId: 'ld_1',
   files: [
-    { key: 'a', etag: '1', fileRows: 10, auditRows: 10 },
-    { key: 'b', etag: '2', fileRows: 5, auditRows: 5 },
+    { key: 'a', etag: '1', fileRows: 10, auditRows: 10, committedLoads: 1, loadIds: ['ld_1_a'] },
+    { key: 'b', etag: '2', fileRows: 5, auditRows: 5, committedLoads: 1, loadIds: ['ld_1_a'] },
   ],
   quarantined: [],
-  auditTotalRows: 15,
+  attempts: [{ loadId: 'ld_1_a', stagedRows: 15, declaredRows: 15 }],
   targetRows: 100,
   targetDistinctKeys: 100,
+  auditedRows: undefined,
+  notSettled: 0,
+  retryable: 0,
 };
 
 describe('judgeLoad', () => {
@@ -23,12 +26,28 @@ describe('judgeLoad', () => {
     expect(v.findings.map((f) => f.message)).toContain("'b': the file holds 5 rows, the warehouse loaded 4");
   });
 
-  it('fails when a loaded file has no audit row', () => {
-    expect(judgeLoad({ ...clean, files: [{ ...clean.files[0]!, auditRows: undefined }], auditTotalRows: 10 }).status).toBe('FAILED');
+  it('fails when a loaded file has no committed audit row', () => {
+    expect(judgeLoad({ ...clean, files: [{ ...clean.files[0]!, committedLoads: 0, loadIds: [] }] }).status).toBe('FAILED');
   });
 
-  it('fails when the audit total disagrees with the files', () => {
-    expect(judgeLoad({ ...clean, auditTotalRows: 16 }).status).toBe('FAILED');
+  it('fails naming the object when one object version is committed under two loads', () => {
+    const v = judgeLoad({ ...clean, files: [{ ...clean.files[0]!, committedLoads: 2, loadIds: ['ld_1_a', 'ld_2_b'] }] });
+    expect(v.status).toBe('FAILED');
+    expect(v.findings.map((f) => f.message)).toContain("'a' (ETag 1) is committed under 2 loads (ld_1_a, ld_2_b): its rows are in the target more than once");
+  });
+
+  it('fails when an append target holds other rows than its committed loads audited', () => {
+    const v = judgeLoad({ ...clean, targetDistinctKeys: undefined, targetRows: 30, auditedRows: 15 });
+    expect(v.status).toBe('FAILED');
+    expect(v.findings.map((f) => f.check)).toContain('append-rows');
+  });
+
+  it('fails when files of the batch did not load and stay retryable', () => {
+    expect(judgeLoad({ ...clean, retryable: 1 }).status).toBe('FAILED');
+  });
+
+  it('fails when an attempt staged other rows than its files declare', () => {
+    expect(judgeLoad({ ...clean, attempts: [{ loadId: 'ld_1_a', stagedRows: 16, declaredRows: 15 }] }).status).toBe('FAILED');
   });
 
   it('fails and counts duplicate keys in the target', () => {

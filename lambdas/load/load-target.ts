@@ -1,0 +1,240 @@
+import { INTERNAL_PREFIX, type DatasetConfig } from '../core/config';
+import type { TargetColumn } from '../core/column-check';
+import { BadFileError, TerminalError, TransientError, WarehouseStatementError, describeError } from '../core/errors';
+import {
+  AUDIT_FILES_TABLE,
+  AUDIT_LOADS_TABLE,
+  AUDIT_SCHEMA,
+  auditTableDdl,
+  copyManifestKey,
+  planLoad,
+  targetTableDdl,
+  type LoadViewKind,
+  type PlannedFile,
+} from '../core/load-plan';
+import { versionId, type AttemptOutcome, type CommittedFact } from '../core/load-protocol';
+import type { ObjectStore, StatementState, Warehouse } from '../core/ports';
+import { LOAD_VIEWS, qualifiedName, quoteLiteral } from '../core/sql';
+
+/** One load attempt: one warehouse transaction under its own load id. */
+export interface LoadAttempt {
+  readonly runId: string;
+  readonly loadId: string;
+  readonly files: readonly PlannedFile[];
+  readonly targetColumns: readonly string[];
+}
+
+/** A committed object version, with the rows its file declared. */
+export interface CommittedFile extends CommittedFact {
+  readonly fileRows: number;
+}
+
+/**
+ * The warehouse side of the load protocol: what was committed (read from the audit tables), and
+ * load attempts submitted, watched, cancelled and judged. The load stage drives it; a model of it
+ * in memory drives the fast-check tests of the same driver.
+ */
+export interface LoadTarget {
+  /** Creates the audit tables (and the target, when the dataset declares columns); the target's columns in order. */
+  prepare(): Promise<TargetColumn[]>;
+  /** Committed audit facts of these object versions, across every load (not only this run's). */
+  committed(files: readonly { key: string; etag: string }[]): Promise<Map<string, CommittedFile>>;
+  /** Submits the attempt; resolves once the warehouse took it (asynchronous) or once it ended. */
+  submit(attempt: LoadAttempt): Promise<StatementState>;
+  /** Where an attempt is; `unknown` when the warehouse knows no such statement. */
+  state(loadId: string): Promise<StatementState>;
+  cancel(loadId: string): Promise<void>;
+  /** How an ended attempt came out, read back from `syncproof_loads` and the load error views. */
+  outcome(loadId: string, ended: StatementState, files: readonly PlannedFile[]): Promise<AttemptOutcome>;
+}
+
+/** Object keys per audit query (IN lists stay far below the 100 KB statement limit). */
+const KEYS_PER_QUERY = 200;
+
+/** LoadTarget over the Warehouse port: Redshift through the Data API, or the Postgres family. */
+export class WarehouseLoadTarget implements LoadTarget {
+  /** Outcomes of attempts a synchronous warehouse ran in this process. */
+  private readonly ended = new Map<string, StatementState>();
+  private readonly errors = new Map<string, unknown>();
+
+  constructor(
+    private readonly wh: Warehouse,
+    private readonly dataset: DatasetConfig,
+    private readonly objects: ObjectStore,
+    private readonly iamRole: string,
+    private readonly views: LoadViewKind = 'serverless',
+  ) {}
+
+  async prepare(): Promise<TargetColumn[]> {
+    await this.wh.executeTransaction([...auditTableDdl(), ...targetTableDdl(this.dataset)], `ddl-${this.dataset.name}`);
+    const { schema, table } = this.dataset.target;
+    const rows = await this.wh.query(
+      'SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position',
+      { schema, table },
+    );
+    if (rows.length === 0) {
+      throw new TerminalError(
+        `target table ${schema}.${table} of dataset '${this.dataset.name}' does not exist; create it, or list its columns in the dataset configuration so syncproof creates it`,
+      );
+    }
+    return rows.map((r) => ({ name: String(r.column_name), type: String(r.data_type) }));
+  }
+
+  async committed(files: readonly { key: string; etag: string }[]): Promise<Map<string, CommittedFile>> {
+    const wanted = new Set(files.map((f) => versionId(f.key, f.etag)));
+    const keys = [...new Set(files.map((f) => f.key))];
+    const out = new Map<string, CommittedFile>();
+    for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
+      const list = keys.slice(i, i + KEYS_PER_QUERY).map(quoteLiteral).join(', ');
+      const rows = await this.wh.query(
+        `SELECT object_key, etag, MIN(load_id) AS load_id, MIN("rows") AS loaded_rows, MIN(file_rows) AS file_rows, COUNT(*) AS loads ` +
+          `FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_FILES_TABLE)} WHERE object_key IN (${list}) GROUP BY object_key, etag`,
+      );
+      for (const r of rows) {
+        const id = versionId(String(r.object_key), String(r.etag));
+        if (!wanted.has(id)) continue;
+        out.set(id, {
+          loadId: String(r.load_id),
+          rows: r.loaded_rows === null ? null : Number(r.loaded_rows),
+          fileRows: Number(r.file_rows),
+          loads: Number(r.loads),
+        });
+      }
+    }
+    return out;
+  }
+
+  async submit(attempt: LoadAttempt): Promise<StatementState> {
+    const manifestKey = copyManifestKey(INTERNAL_PREFIX, this.dataset.name, attempt.loadId);
+    const plan = planLoad({
+      dataset: this.dataset,
+      runId: attempt.runId,
+      loadId: attempt.loadId,
+      bucket: this.objects.bucket,
+      iamRole: this.iamRole,
+      files: attempt.files,
+      manifestKey,
+      targetColumns: attempt.targetColumns,
+      views: this.views,
+    });
+    if (plan.manifest) await this.objects.putJson(manifestKey, plan.manifest);
+    if (this.wh.statements) {
+      await this.wh.statements.submitTransaction(plan.statements, attempt.loadId, attempt.loadId);
+      return { status: 'running' };
+    }
+    let state: StatementState;
+    try {
+      await this.wh.executeTransaction(plan.statements, attempt.loadId);
+      state = { status: 'finished' };
+    } catch (error) {
+      if (error instanceof TransientError) {
+        // Connection lost or COMMIT unanswered: the transaction is over, its outcome is in the audit.
+        state = { status: 'unknown' };
+      } else {
+        state = {
+          status: 'failed',
+          error: describeError(error),
+          ...(error instanceof WarehouseStatementError && error.statementIndex !== undefined ? { statementIndex: error.statementIndex } : {}),
+          ...(error instanceof WarehouseStatementError && error.queryId !== undefined ? { queryId: error.queryId } : {}),
+        };
+      }
+      this.errors.set(attempt.loadId, error);
+    }
+    this.ended.set(attempt.loadId, state);
+    return state;
+  }
+
+  async state(loadId: string): Promise<StatementState> {
+    const statements = this.wh.statements;
+    if (!statements) return this.ended.get(loadId) ?? { status: 'unknown' };
+    const id = await statements.findByName(loadId);
+    return id === undefined ? { status: 'unknown' } : statements.describe(id);
+  }
+
+  async cancel(loadId: string): Promise<void> {
+    const statements = this.wh.statements;
+    const id = statements ? await statements.findByName(loadId) : undefined;
+    if (statements && id !== undefined) await statements.cancel(id);
+  }
+
+  async outcome(loadId: string, ended: StatementState, files: readonly PlannedFile[]): Promise<AttemptOutcome> {
+    const rows = await this.wh.query(
+      `SELECT status, "rows", expected_rows, audited_before, mismatched_files FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_LOADS_TABLE)} WHERE load_id = :loadId`,
+      { loadId },
+    );
+    const row = rows[0];
+    if (row?.status === 'committed') return { kind: 'committed' };
+    if (row?.status === 'refused') {
+      const alreadyLoaded = Number(row.audited_before);
+      const mismatched = Number(row.mismatched_files);
+      const staged = Number(row.rows);
+      const expected = Number(row.expected_rows);
+      const parts = [
+        alreadyLoaded > 0 ? `${alreadyLoaded} of its object versions were already loaded by another load` : '',
+        staged !== expected ? `the warehouse staged ${staged} rows where the files' footers declare ${expected}` : '',
+        mismatched > 0 ? `the load view reports other rows or another ETag for ${mismatched} file${mismatched > 1 ? 's' : ''}` : '',
+      ].filter(Boolean);
+      return {
+        kind: 'refused',
+        reason: `load ${loadId} merged nothing: ${parts.join('; ') || 'its guard refused it'}`,
+        alreadyLoaded,
+        contentMismatch: mismatched > 0 || staged !== expected,
+      };
+    }
+    if (ended.status !== 'failed') return { kind: 'not-committed' };
+    return this.classifyFailure(loadId, ended, files);
+  }
+
+  /** A file-specific COPY error quarantines that file; anything else fails the run (DESIGN.md §4). */
+  private async classifyFailure(
+    loadId: string,
+    failed: Extract<StatementState, { status: 'failed' }>,
+    files: readonly PlannedFile[],
+  ): Promise<AttemptOutcome> {
+    const local = this.errors.get(loadId);
+    if (local instanceof BadFileError && files.some((f) => f.key === local.key)) {
+      return { kind: 'file-errors', files: new Map([[this.idOfKey(files, local.key), local.message]]) };
+    }
+    if (isTransientText(failed.error)) return { kind: 'not-committed' };
+    if (failed.queryId !== undefined) {
+      const named = await this.loadErrors(failed.queryId, files);
+      if (named.size > 0) return { kind: 'file-errors', files: named };
+    }
+    return {
+      kind: 'failed',
+      reason: `load ${loadId} failed for a reason no single file causes, so nothing was quarantined: ${failed.error}. ` +
+        'Check the COPY role, its S3 and KMS permissions and the bucket, then run again',
+    };
+  }
+
+  /** Rows of the load error view for a failed COPY, by the file they name. */
+  private async loadErrors(queryId: number, files: readonly PlannedFile[]): Promise<Map<string, string>> {
+    const sql =
+      this.views === 'serverless'
+        ? `SELECT TRIM(file_name) AS file_name, line_number, TRIM(column_name) AS column_name, TRIM(error_message) AS message FROM ${LOAD_VIEWS.serverless.errors} WHERE query_id = :queryId`
+        : `SELECT TRIM(filename) AS file_name, line_number, TRIM(colname) AS column_name, TRIM(err_reason) AS message FROM ${LOAD_VIEWS.provisioned.errors} WHERE query = :queryId`;
+    const rows = await this.wh.query(sql, { queryId });
+    const out = new Map<string, string>();
+    const prefix = `s3://${this.objects.bucket}/`;
+    for (const r of rows) {
+      const name = String(r.file_name ?? '');
+      const key = name.startsWith(prefix) ? name.slice(prefix.length) : name;
+      if (!files.some((f) => f.key === key)) continue;
+      const where = [r.line_number !== null && r.line_number !== undefined ? `line ${String(r.line_number)}` : '', r.column_name ? `column '${String(r.column_name)}'` : '']
+        .filter(Boolean)
+        .join(', ');
+      out.set(this.idOfKey(files, key), `s3 object '${key}': the warehouse could not load it${where ? ` (${where})` : ''}: ${String(r.message ?? '')}`);
+    }
+    return out;
+  }
+
+  private idOfKey(files: readonly PlannedFile[], key: string): string {
+    const f = files.find((x) => x.key === key)!;
+    return versionId(f.key, f.etag);
+  }
+}
+
+/** Redshift's serializable-isolation (1023) and concurrent-transaction failures are worth retrying. */
+function isTransientText(text: string): boolean {
+  return /\b1023\b|serializable isolation|concurrent transaction|could not serialize|deadlock detected|TransientError/i.test(text);
+}
