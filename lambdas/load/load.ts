@@ -144,11 +144,12 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     // Facts.
     const entries = new Map<string, LedgerEntry | undefined>();
     for (const t of tracked) entries.set(t.id, await deps.ledger.get(t.file.key, t.file.etag));
-    committed = await lt.committed(batch.files);
     for (const e of entries.values()) {
       const attemptId = e?.lease?.attemptId;
       if (attemptId && !states.has(attemptId)) states.set(attemptId, await lt.state(attemptId));
     }
+    // After the statement states: a statement seen ended has its commit visible in the audit read next.
+    committed = await lt.committed(batch.files);
     // Decisions.
     const decisions = tracked.map((t) => {
       const ledger = entries.get(t.id);

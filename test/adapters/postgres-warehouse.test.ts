@@ -11,9 +11,9 @@ import {
   redactUrl,
   translateRedshiftSql,
 } from '../../lambdas/adapters/postgres-warehouse';
-import { BadFileError, ConfigurationError, TerminalError, TransientError, WarehouseStatementError } from '../../lambdas/core/errors';
+import { ConfigurationError, TerminalError, TransientError, WarehouseStatementError } from '../../lambdas/core/errors';
 import type { ObjectStore, Warehouse } from '../../lambdas/core/ports';
-import { copyFromS3Parquet } from '../../lambdas/core/sql';
+import { copyFromS3Parquet, copyFromS3ParquetManifest } from '../../lambdas/core/sql';
 import { MemoryObjectStore } from '../fixtures/memory-object-store';
 import { useTestDatabase } from '../support/postgres';
 
@@ -252,21 +252,63 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
     expect(await warehouse.query('SELECT id, name FROM public.orders ORDER BY id')).toEqual([{ id: 1, name: 'kept' }]);
   });
 
-  it('names the S3 key and the statement index when the database rejects a COPY', async () => {
-    await objects.put('orders/duplicate-keys.parquet', ordersFile([1n, 1n].map((id) => ({ id, name: 'dup', amount: '1.00', ts: null, flag: null, score: null }))));
+  it('names the S3 key, the statement index and the line when the database rejects a COPY, and records it in sys_load_error_detail', async () => {
+    const long = 'x'.repeat(300); // name is VARCHAR(256)
+    await objects.put('orders/too-long.parquet', ordersFile([1n, 2n].map((id) => ({ id, name: id === 2n ? long : 'ok', amount: '1.00', ts: null, flag: null, score: null }))));
 
-    const failing = warehouse.executeTransaction(
-      [copyOf('orders/duplicate-keys.parquet', '"public"."orders"')],
-      'dup',
-    );
+    const failing = warehouse.executeTransaction([copyOf('orders/too-long.parquet', '"public"."orders"')], 'long');
 
     await expect(failing).rejects.toThrow(
-      expect.objectContaining({ name: 'WarehouseStatementError', statementIndex: 0, message: expect.stringContaining("'orders/duplicate-keys.parquet'") }),
+      expect.objectContaining({ name: 'WarehouseStatementError', statementIndex: 0, message: expect.stringContaining("'orders/too-long.parquet'") }),
     );
+    const queryId = ((await failing.catch((e: unknown) => e)) as WarehouseStatementError).queryId;
+    expect(await orders()).toEqual([]);
+    const errors = await warehouse.query('SELECT TRIM(file_name) AS file_name, line_number FROM sys_load_error_detail WHERE query_id = :q', { q: queryId ?? -1 });
+    expect(errors).toEqual([{ file_name: `s3://${BUCKET}/orders/too-long.parquet`, line_number: 2 }]);
+  });
+
+  it('does not enforce declared primary keys, as Redshift does not', async () => {
+    await objects.put('orders/duplicate-keys.parquet', ordersFile([1n, 1n].map((id) => ({ id, name: 'dup', amount: '1.00', ts: null, flag: null, score: null }))));
+
+    await warehouse.executeTransaction([copyOf('orders/duplicate-keys.parquet', '"public"."orders"')], 'dup');
+
+    expect(await warehouse.query('SELECT COUNT(*) AS n FROM public.orders WHERE id = 1')).toEqual([{ n: 2 }]);
+  });
+
+  it('reports each file of a manifest COPY with its rows and ETag in sys_load_detail, under pg_last_copy_id()', async () => {
+    const a = await objects.put('orders/m-a.parquet', ordersFile([1n, 2n].map((id) => ({ id, name: 'a', amount: null, ts: null, flag: null, score: null }))));
+    const b = await objects.put('orders/m-b.parquet', ordersFile([3n].map((id) => ({ id, name: 'b', amount: null, ts: null, flag: null, score: null }))));
+    await objects.putJson('_syncproof/m.json', {
+      entries: [a, b].map((o, i) => ({ url: `s3://${BUCKET}/orders/m-${i ? 'b' : 'a'}.parquet`, mandatory: true, meta: { content_length: o.size } })),
+    });
+
+    await warehouse.executeTransaction(
+      [
+        copyFromS3ParquetManifest({ table: '"public"."orders"', bucket: BUCKET, manifestKey: '_syncproof/m.json', iamRole: IAM_ROLE }),
+        'CREATE TABLE public.seen AS SELECT TRIM(file_name) AS file_name, lines_scanned, TRIM(file_etag) AS file_etag FROM sys_load_detail WHERE query_id = pg_last_copy_id()',
+      ],
+      'manifest',
+    );
+
+    expect(await warehouse.query('SELECT COUNT(*) AS n FROM public.orders')).toEqual([{ n: 3 }]);
+    expect(await warehouse.query('SELECT * FROM public.seen ORDER BY file_name')).toEqual([
+      { file_name: `s3://${BUCKET}/orders/m-a.parquet`, lines_scanned: 2, file_etag: a.etag },
+      { file_name: `s3://${BUCKET}/orders/m-b.parquet`, lines_scanned: 1, file_etag: b.etag },
+    ]);
+    await warehouse.executeTransaction(['DROP TABLE public.seen'], 'drop');
+  });
+
+  it('refuses a manifest entry whose content_length differs from the object, naming the file', async () => {
+    const a = await objects.put('orders/m-len.parquet', ordersFile([1n].map((id) => ({ id, name: 'a', amount: null, ts: null, flag: null, score: null }))));
+    await objects.putJson('_syncproof/m-len.json', { entries: [{ url: `s3://${BUCKET}/orders/m-len.parquet`, mandatory: true, meta: { content_length: a.size + 1 } }] });
+
+    const failing = warehouse.executeTransaction([copyFromS3ParquetManifest({ table: '"public"."orders"', bucket: BUCKET, manifestKey: '_syncproof/m-len.json', iamRole: IAM_ROLE })], 'len');
+
+    await expect(failing).rejects.toThrow(expect.objectContaining({ name: 'WarehouseStatementError', message: expect.stringContaining('content_length') }));
     expect(await orders()).toEqual([]);
   });
 
-  it('raises BadFileError with the key for a corrupt Parquet file and commits nothing', async () => {
+  it('fails the COPY naming the key for a corrupt Parquet file, caused by BadFileError, and commits nothing', async () => {
     await objects.put('orders/corrupt.parquet', new TextEncoder().encode('this is not parquet at all, just text'));
 
     const failing = warehouse.executeTransaction(
@@ -274,12 +316,12 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
       'corrupt',
     );
 
-    await expect(failing).rejects.toBeInstanceOf(BadFileError);
-    await expect(failing).rejects.toThrow(expect.objectContaining({ key: 'orders/corrupt.parquet' }));
+    await expect(failing).rejects.toBeInstanceOf(WarehouseStatementError);
+    await expect(failing).rejects.toThrow(expect.objectContaining({ statementIndex: 2, cause: expect.objectContaining({ name: 'BadFileError', key: 'orders/corrupt.parquet' }) }));
     expect(await orders()).toEqual([]);
   });
 
-  it('raises BadFileError when a data page fails in the middle of a COPY, commits nothing and stays usable', async () => {
+  it('fails the COPY when a data page fails in the middle of it, commits nothing and stays usable', async () => {
     const ids = Array.from({ length: 150_000 }, (_, i) => BigInt(i + 1));
     const bytes = encodeParquet(
       [
@@ -299,7 +341,9 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
       'late',
     );
 
-    await expect(failing).rejects.toThrow(expect.objectContaining({ name: 'BadFileError', key: 'orders/corrupt-late.parquet' }));
+    await expect(failing).rejects.toThrow(
+      expect.objectContaining({ name: 'WarehouseStatementError', cause: expect.objectContaining({ name: 'BadFileError', key: 'orders/corrupt-late.parquet' }) }),
+    );
     expect(await warehouse.query('SELECT COUNT(*) AS n FROM public.orders')).toEqual([{ n: 0 }]);
   });
 

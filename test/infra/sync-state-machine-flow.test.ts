@@ -40,7 +40,7 @@ describe('SyncStateMachine flow', () => {
       ]),
     );
     const execution = new StateMachine(definition as never, { validationOptions: { checkArn: false } }).run(input as never, {
-      overrides: { taskResourceLocalHandlers: local as never, retryIntervalOverrides: { Inventory: 0, ChecksumSample: 0, Discover: 0, Load: 0, Verify: 0, Finish: 0, RecordFailure: 0 } },
+      overrides: { taskResourceLocalHandlers: local as never, retryIntervalOverrides: { Inventory: 0, ChecksumSample: 0, Discover: 0, Load: 0, Verify: 0, Finish: 0, RecordFailure: 0 }, waitTimeOverrides: { LoadWait: 0 } },
       context: { Execution: { Name: 'run-1', Input: input } } as never,
     });
     try {
@@ -71,13 +71,25 @@ describe('SyncStateMachine flow', () => {
     let batch = 0;
     const { calls } = await run({
       Discover: () => ({ runId: 'run-1', dataset: 'orders', files: 2, batchUri: `s3://b/_syncproof/batch-${++batch}.json`, hasMore: batch < 2 }),
-      Load: (p) => ({ ...p, loadId: `load-${batch}` }),
+      Load: (p) => ({ ...p, loadId: `load-${batch}`, status: 'DONE' }),
       Verify: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED', reportUri: 's3://b/r.json', hasMore: p.hasMore }),
       Finish: record,
     });
     expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'Discover', 'Load', 'Verify', 'Finish']);
     expect(calls[5]).toEqual(['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }]);
     expect(calls[3]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/batch-1.json', files: 2 });
+  });
+
+  it('waits and calls Load again with its own output while a warehouse statement is still running', async () => {
+    let loads = 0;
+    const { calls } = await run({
+      Discover: () => ({ runId: 'run-1', dataset: 'orders', files: 1, batchUri: 's3://b/_syncproof/b.json', hasMore: false }),
+      Load: (p) => ({ ...p, loadId: 'load-1', status: ++loads < 3 ? 'RUNNING' : 'DONE' }),
+      Verify: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED', reportUri: 's3://b/r.json', hasMore: false }),
+      Finish: record,
+    });
+    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Load', 'Load', 'Verify', 'Finish']);
+    expect(calls[4]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/b.json', status: 'RUNNING', loadId: 'load-1' });
   });
 
   it('retries a TransientError and carries on', async () => {
@@ -97,7 +109,7 @@ describe('SyncStateMachine flow', () => {
   it('records a failed verification and fails the execution with its error', async () => {
     const { calls, error } = await run({
       Discover: () => ({ runId: 'run-1', dataset: 'orders', files: 1, batchUri: 's3://b/_syncproof/b.json', hasMore: false }),
-      Load: (p) => ({ ...p, loadId: 'load-1' }),
+      Load: (p) => ({ ...p, loadId: 'load-1', status: 'DONE' }),
       Verify: () => {
         throw new StageError('TerminalError', 'row counts differ: 10 in files, 9 in the warehouse');
       },

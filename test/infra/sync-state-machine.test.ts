@@ -22,7 +22,7 @@ describe('SyncStateMachine definition', () => {
     expect(properties.StateMachineType).toBe('STANDARD');
     expect(definition.StartAt).toBe('Inventory');
     expect(Object.keys(definition.States).sort()).toEqual(
-      ['Inventory', 'ChecksumSample', 'Discover', 'HasWork', 'Load', 'Verify', 'MoreBatches', 'NextBatch', 'Finish', 'Succeeded', 'RecordFailure', 'SyncFailed'].sort(),
+      ['Inventory', 'ChecksumSample', 'Discover', 'HasWork', 'Load', 'LoadRunning', 'LoadWait', 'Verify', 'MoreBatches', 'NextBatch', 'Finish', 'Succeeded', 'RecordFailure', 'SyncFailed'].sort(),
     );
   });
 
@@ -72,8 +72,14 @@ describe('SyncStateMachine definition', () => {
     });
   });
 
-  it('hands the whole state to Load and then Verify', () => {
-    expect(state('Load')).toMatchObject({ Parameters: { 'Payload.$': '$' }, OutputPath: '$.Payload', Next: 'Verify' });
+  it('hands the whole state to Load and then Verify, waiting and asking Load again while it is RUNNING', () => {
+    expect(state('Load')).toMatchObject({ Parameters: { 'Payload.$': '$' }, OutputPath: '$.Payload', Next: 'LoadRunning' });
+    expect(state('LoadRunning')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.status', StringEquals: 'RUNNING', Next: 'LoadWait' }],
+      Default: 'Verify',
+    });
+    expect(state('LoadWait')).toMatchObject({ Type: 'Wait', Seconds: 10, Next: 'Load' });
     expect(state('Verify')).toMatchObject({ Parameters: { 'Payload.$': '$' }, OutputPath: '$.Payload', Next: 'MoreBatches' });
   });
 
