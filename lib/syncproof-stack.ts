@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { formatIssues, INTERNAL_PREFIX, syncproofConfigSchema, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
+import { INTERNAL_PREFIX, parseConfig, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
 import { ENV } from '../lambdas/core/env';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { EventTriggers } from './constructs/event-triggers';
@@ -192,11 +192,7 @@ export class SyncproofStack extends Stack {
  * ConfigurationError that lists every problem, each with its field path.
  */
 function validateProps(props: SyncproofStackProps): SyncproofConfig {
-  const parsed = syncproofConfigSchema.safeParse(props.config);
-  if (!parsed.success) {
-    throw new ConfigurationError(`SyncproofStack props.config is invalid: ${formatIssues(parsed.error)}`);
-  }
-  const config = parsed.data;
+  const config = parseConfig(props.config, 'SyncproofStack props.config');
   const problems: string[] = [];
   const r = config.redshift;
   if (r?.dbUser && r.workgroupName) problems.push('redshift.dbUser: the Data API takes a database user for provisioned clusters only; remove it for Serverless');

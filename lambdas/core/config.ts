@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError, InvalidInputError } from './errors';
+import { nearestName } from './nearest-name';
 import { parseSampleSpec } from './sampling';
 
 /** Reserved key prefix for syncproof's own objects (batches, reports); never a dataset prefix. */
@@ -46,14 +47,15 @@ export const scheduleExpressionSchema = z
 /** The default verification schedule of a dataset. */
 export const DEFAULT_VERIFY_SCHEDULE = 'rate(1 day)';
 
-export const columnSchema = z.object({
+/** One target column. Unknown keys are refused, like every object of the configuration. */
+export const columnSchema = z.strictObject({
   name: identifier,
   type: columnTypeSchema,
 });
 
-/** One dataset: which S3 prefix feeds which warehouse table, and how. */
+/** One dataset: which S3 prefix feeds which warehouse table, and how. Unknown keys are refused. */
 export const datasetSchema = z
-  .object({
+  .strictObject({
     name: z
       .string()
       .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 chars of a-z, 0-9 and -, starting with a letter'),
@@ -62,7 +64,7 @@ export const datasetSchema = z
       .min(1)
       .regex(/^[^/].*\/$/, "must not start with '/' and must end with '/'")
       .refine((p) => !p.startsWith(INTERNAL_PREFIX), `must not start with '${INTERNAL_PREFIX}'`),
-    target: z.object({ schema: identifier, table: identifier }),
+    target: z.strictObject({ schema: identifier, table: identifier }),
     keyColumns: z.array(identifier).default([]),
     loadMode: z.enum(['upsert', 'append']).default('upsert'),
     format: z.enum(['parquet', 'csv']).default('parquet'),
@@ -110,9 +112,9 @@ export const datasetSchema = z
 
 export type DatasetConfig = z.infer<typeof datasetSchema>;
 
-/** Redshift connection for the deployed stack (the local runtime ignores it). */
+/** Redshift connection for the deployed stack (the local runtime ignores it). Unknown keys are refused. */
 export const redshiftSchema = z
-  .object({
+  .strictObject({
     database: z.string().min(1),
     workgroupName: z.string().min(1).optional(),
     clusterIdentifier: z.string().min(1).optional(),
@@ -127,8 +129,12 @@ export const redshiftSchema = z
 
 export type RedshiftConfig = z.infer<typeof redshiftSchema>;
 
+/**
+ * The whole configuration file. Every object in it is strict: an unknown or misspelt key is an
+ * error (named with its path and the nearest valid name by {@link formatIssues}), never ignored.
+ */
 export const syncproofConfigSchema = z
-  .object({
+  .strictObject({
     datasets: z.array(datasetSchema).min(1),
     redshift: redshiftSchema.optional(),
     /** Most files one load transaction takes; the state machine loops for the rest. */
@@ -150,15 +156,63 @@ export const syncproofConfigSchema = z
 export type SyncproofConfig = z.infer<typeof syncproofConfigSchema>;
 export type SyncproofConfigInput = z.input<typeof syncproofConfigSchema>;
 
-/** Formats zod issues as `path: message` lines so a user can find the field. */
-export function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+/**
+ * Formats zod issues as `path: message` lines, joined by `; `, so a user can find the field.
+ *
+ * An unknown key (a strict object's `unrecognized_keys` issue) becomes one line per key, at the
+ * key's own path (`datasets.0.versionColum: unknown key; did you mean 'versionColumn'?`). Given
+ * the schema that was parsed, the line names the nearest valid key at that level, or lists the
+ * valid keys when none is close.
+ */
+export function formatIssues(error: z.ZodError, schema?: z.core.$ZodType): string {
+  return error.issues.flatMap((issue) => issueLines(issue, schema)).join('; ');
 }
 
-/** Parses a configuration object; throws ConfigurationError naming every bad field. */
+function issueLines(issue: z.core.$ZodIssue, schema: z.core.$ZodType | undefined): string[] {
+  if (issue.code !== 'unrecognized_keys') return [`${pathText(issue.path)}: ${issue.message}`];
+  const valid = schema ? keysAt(schema, issue.path) : [];
+  return issue.keys.map((key) => `${pathText([...issue.path, key])}: ${unknownKeyMessage(key, valid)}`);
+}
+
+function pathText(path: readonly PropertyKey[]): string {
+  return path.length ? path.map(String).join('.') : '(root)';
+}
+
+function unknownKeyMessage(key: string, valid: readonly string[]): string {
+  if (valid.length === 0) return 'unknown key';
+  const nearest = nearestName(key, valid);
+  return nearest ? `unknown key; did you mean '${nearest}'?` : `unknown key; valid keys here: ${valid.join(', ')}`;
+}
+
+/** The keys of the object schema that `path` leads to in `schema`, or none if it leads to no object. */
+function keysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
+  let node: z.core.$ZodType | undefined = schema;
+  for (const segment of path) node = node && childAt(unwrapped(node), segment);
+  const target = node && unwrapped(node);
+  return target instanceof z.ZodObject ? Object.keys(target.shape) : [];
+}
+
+function childAt(node: z.core.$ZodType, segment: PropertyKey): z.core.$ZodType | undefined {
+  if (node instanceof z.ZodArray && typeof segment === 'number') return node.element;
+  if (node instanceof z.ZodObject && typeof segment === 'string') return node.shape[segment];
+  return undefined;
+}
+
+function unwrapped(schema: z.core.$ZodType): z.core.$ZodType {
+  let node = schema;
+  while (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodNullable) node = node.unwrap();
+  return node;
+}
+
+/**
+ * Parses a configuration object; throws ConfigurationError naming every bad field, including
+ * every unknown key with the nearest valid name (see {@link formatIssues}). The CDK app (through
+ * `loadConfigFile`), the stack's own props check and the stage Lambdas (from their environment)
+ * all validate here.
+ */
 export function parseConfig(raw: unknown, source = 'configuration'): SyncproofConfig {
   const result = syncproofConfigSchema.safeParse(raw);
-  if (!result.success) throw new ConfigurationError(`${source} is invalid: ${formatIssues(result.error)}`);
+  if (!result.success) throw new ConfigurationError(`${source} is invalid: ${formatIssues(result.error, syncproofConfigSchema)}`);
   return result.data;
 }
 

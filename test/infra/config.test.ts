@@ -11,6 +11,18 @@ import { buildStack, exampleConfig } from './support';
 const dataset = (): SyncproofConfig['datasets'][number] => exampleConfig().datasets[0] as SyncproofConfig['datasets'][number];
 const synthWith = (config: unknown) => () => new SyncproofStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bad', { config: config as SyncproofConfig });
 
+/** Runs the CDK app entry (what `cdk synth -c config=<path>` runs) with context `config` = `path`. */
+function synthApp(path: string): void {
+  const saved = process.env.CDK_CONTEXT_JSON;
+  process.env.CDK_CONTEXT_JSON = JSON.stringify({ config: path, 'aws:cdk:bundling-stacks': [] });
+  try {
+    jest.isolateModules(() => require('../../bin/syncproof-app'));
+  } finally {
+    if (saved === undefined) delete process.env.CDK_CONTEXT_JSON;
+    else process.env.CDK_CONTEXT_JSON = saved;
+  }
+}
+
 describe('configuration at synth', () => {
   it('loads the example configuration that cdk.json names', () => {
     expect(exampleConfig()).toMatchObject({
@@ -72,6 +84,11 @@ describe('configuration at synth', () => {
     it('says when the file is not JSON', () => {
       const path = file('broken.json', '{ "datasets": [');
       expect(() => loadConfigFile(path)).toThrow(new RegExp(`configuration file ${path} is not valid JSON`));
+    });
+
+    it('refuses at synth a configuration file with a misspelt key, naming its path and the nearest valid key', () => {
+      const path = file('misspelt.json', JSON.stringify({ ...exampleConfig(), datasets: [{ ...dataset(), versionColum: 'updated_at' }] }));
+      expect(() => synthApp(path)).toThrow(`${path} is invalid: datasets.0.versionColum: unknown key; did you mean 'versionColumn'?`);
     });
 
     it('says when the file cannot be read', () => {

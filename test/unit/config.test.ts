@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigurationError } from '../../lambdas/core/errors';
-import { datasetForKey, parseConfig } from '../../lambdas/core/config';
+import { datasetForKey, datasetSchema, parseConfig } from '../../lambdas/core/config';
 
 const dataset = {
   name: 'orders',
@@ -31,6 +33,55 @@ describe('parseConfig', () => {
 
   it('names the source of the configuration in its error', () => {
     expect(() => parseConfig({}, 'my.config.json')).toThrow(/^my\.config\.json is invalid/);
+  });
+
+  it('names the expected type and the path when versionColumn is a number', () => {
+    expect(() => parseConfig({ datasets: [{ ...dataset, versionColumn: 5 }] })).toThrow('datasets.0.versionColumn: Invalid input: expected string, received number');
+  });
+});
+
+describe('parseConfig and unknown keys', () => {
+  const columns = [{ name: 'order_id', type: 'BIGINT' }];
+  const redshift = { workgroupName: 'wg', database: 'dev', copyRoleArn: 'arn:aws:iam::1:role/copy' };
+
+  it.each([
+    ['the top level', { datasets: [dataset], maxFilesPerBatc: 50 }, "maxFilesPerBatc: unknown key; did you mean 'maxFilesPerBatch'?"],
+    ['a dataset', { datasets: [{ ...dataset, versionColum: 'updated_at' }] }, "datasets.0.versionColum: unknown key; did you mean 'versionColumn'?"],
+    ['a dataset, by case only', { datasets: [{ ...dataset, loadmode: 'append' }] }, "datasets.0.loadmode: unknown key; did you mean 'loadMode'?"],
+    ['a target', { datasets: [{ ...dataset, target: { schema: 'public', tabel: 'orders' } }] }, "datasets.0.target.tabel: unknown key; did you mean 'table'?"],
+    ['a column', { datasets: [{ ...dataset, columns: [...columns, { nmae: 'amount', type: 'BIGINT' }] }] }, "datasets.0.columns.1.nmae: unknown key; did you mean 'name'?"],
+    ['the redshift block', { datasets: [dataset], redshift: { ...redshift, databse: 'dev' } }, "redshift.databse: unknown key; did you mean 'database'?"],
+  ])('refuses a misspelt key in %s, naming its path and the nearest valid key', (_level, raw, expected) => {
+    expect(() => parseConfig(raw)).toThrow(ConfigurationError);
+    expect(() => parseConfig(raw)).toThrow(expected);
+  });
+
+  it('lists the valid keys of the level when an unknown key is close to none', () => {
+    expect(() => parseConfig({ datasets: [{ ...dataset, owner: 'data-team' }] })).toThrow(
+      `datasets.0.owner: unknown key; valid keys here: ${Object.keys(datasetSchema.shape).join(', ')}`,
+    );
+  });
+
+  it('names every unknown key of one object at its own path', () => {
+    expect(() => parseConfig({ datasets: [{ ...dataset, versionColum: 'updated_at', schemadrift: 'fail' }] })).toThrow(
+      "datasets.0.versionColum: unknown key; did you mean 'versionColumn'?; datasets.0.schemadrift: unknown key; did you mean 'schemaDrift'?",
+    );
+  });
+
+  it('reports an unknown key together with the other problems of the configuration', () => {
+    const raw = { datasets: [{ ...dataset, keyColumns: [], versionColum: 'updated_at' }] };
+    expect(() => parseConfig(raw)).toThrow('datasets.0.versionColum: unknown key');
+    expect(() => parseConfig(raw)).toThrow('datasets.0.keyColumns: upsert needs at least one key column');
+  });
+
+  it('accepts the example configuration', () => {
+    const example: unknown = JSON.parse(readFileSync(join(__dirname, '..', '..', 'syncproof.config.example.json'), 'utf8'));
+    expect(parseConfig(example).datasets.map((d) => d.name)).toEqual(['orders']);
+  });
+
+  it('accepts its own output, which the stack hands the stage Lambdas as JSON', () => {
+    const parsed = parseConfig({ datasets: [{ ...dataset, columns, versionColumn: 'order_id', schemaDrift: 'add-columns' }], redshift });
+    expect(parseConfig(JSON.parse(JSON.stringify(parsed)))).toEqual(parsed);
   });
 });
 
