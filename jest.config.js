@@ -7,8 +7,9 @@ module.exports = {
   transform: {
     '^.+\\.[cm]?[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
   },
-  // hyparquet and hyparquet-writer ship ES modules only; let ts-jest turn them into CommonJS.
-  transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'],
+  // hyparquet, hyparquet-writer, hyparquet-compressors and its hysnappy ship ES modules only;
+  // let ts-jest turn them into CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer|hyparquet-compressors|hysnappy)/)'],
   moduleNameMapper: {
     '^hyparquet$': '<rootDir>/node_modules/hyparquet/src/node.js',
     '^hyparquet-writer$': '<rootDir>/node_modules/hyparquet-writer/src/node.js',

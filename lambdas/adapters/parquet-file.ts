@@ -5,12 +5,15 @@
  * Values are decoded into exact, SQL-ready JS values (see {@link ParquetValue}): DECIMALs become
  * decimal strings built from the raw unscaled integer (hyparquet alone would give a float),
  * INT64 stays `bigint`, timestamps become ISO-8601 UTC strings that keep micro/nanoseconds.
+ * Pages may use any codec in {@link SUPPORTED_CODECS} (see `parquet/codecs.ts`); a file using
+ * another (LZO) is refused from its footer before any page is decoded.
  */
 import { parquetMetadata, parquetRead, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, ColumnData, FileMetaData, ParquetParsers, SchemaElement, SchemaTree } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { BadFileError } from '../core/errors';
 import type { ObjectStore } from '../core/ports';
+import { DECOMPRESSORS, SUPPORTED_CODECS, checkCodecs } from './parquet/codecs';
 
 /** One top-level column of a Parquet file. */
 export interface ParquetColumn {
@@ -104,7 +107,8 @@ export async function readParquetInfo(store: ObjectStore, key: string, size: num
  * Decodes a whole Parquet file held in memory, column by column (no per-row objects), into the
  * exact values described by {@link ParquetValue}. `columns` selects and orders columns (all, in
  * file order, by default). Throws BadFileError for a corrupt or truncated file, corrupt data
- * pages, an unknown column name, or a nested column (lists, maps and structs are not loadable).
+ * pages, an unknown column name, a nested column (lists, maps and structs are not loadable), or
+ * a selected column compressed with a codec outside {@link SUPPORTED_CODECS}.
  */
 export async function decodeParquet(key: string, bytes: Uint8Array, columns?: readonly string[]): Promise<DecodedParquet> {
   const prepared = prepareRead(key, bytes, columns, false);
@@ -152,7 +156,8 @@ export interface ParquetCsv {
  *
  * `columns` are matched by name (exactly, else case-insensitively) and emitted in that order.
  * With `exactColumns`, a file column not in `columns` is a BadFileError too (as Redshift rejects
- * a COPY whose column list and Parquet file differ).
+ * a COPY whose column list and Parquet file differ). So is a column compressed with a codec
+ * outside {@link SUPPORTED_CODECS}, raised by this call (from the footer), before any chunk.
  */
 export async function parquetToCsv(
   key: string,
@@ -412,6 +417,7 @@ function prepareRead(key: string, bytes: Uint8Array, columns: readonly string[] 
       throw new BadFileError(key, `has column${extra.length > 1 ? 's' : ''} ${extra.map((n) => `'${n}'`).join(', ')} that the COPY column list does not name; rewrite the file with the target's columns`);
     }
   }
+  checkCodecs(key, metadata, selected.map((e) => e.name));
   const rowCount = Number(metadata.num_rows);
   const kinds = new Map(selected.map((e) => [e, valueKind(e)]));
   // Strip the annotations converted here, so hyparquet hands over raw integers.
@@ -491,6 +497,7 @@ async function readColumns(
     rowStart,
     rowEnd,
     parsers: PARSERS,
+    compressors: DECOMPRESSORS,
     onChunk: (chunk) => {
       const list = out.get(chunk.columnName);
       if (list) list.push(chunk);
