@@ -129,14 +129,25 @@ export class DynamoDbLedgerStore implements LedgerStore {
     }
   }
 
-  async claim(key: string, etag: string, fence: number, lease: Omit<Lease, 'attemptId'>, now: string): Promise<number | undefined> {
+  async claim(key: string, etag: string, fence: number, lease: Omit<Lease, 'attemptId'>, now: string, readAttemptId?: string): Promise<number | undefined> {
     const next = fence + 1;
+    const attempt = readAttemptId === undefined ? 'attribute_not_exists(attemptId)' : 'attemptId = :attempt';
     const ok = await this.update(
       key,
       etag,
       'SET #s = :loading, #f = :next, loadId = :loadId, leaseExpiresAt = :expires, claimedAt = :now, updatedAt = :now REMOVE #reason, attemptId',
-      `attribute_exists(objectKey) AND ${fenceIs(fence)} AND #s IN (:discovered, :failed, :loading)`,
-      { ':fence': fence, ':next': next, ':loading': 'loading', ':discovered': 'discovered', ':failed': 'failed', ':loadId': lease.loadId, ':expires': lease.expiresAt, ':now': now },
+      `attribute_exists(objectKey) AND ${fenceIs(fence)} AND #s IN (:discovered, :failed, :loading) AND ${attempt}`,
+      {
+        ':fence': fence,
+        ':next': next,
+        ':loading': 'loading',
+        ':discovered': 'discovered',
+        ':failed': 'failed',
+        ':loadId': lease.loadId,
+        ':expires': lease.expiresAt,
+        ':now': now,
+        ...(readAttemptId === undefined ? {} : { ':attempt': readAttemptId }),
+      },
       `claiming '${key}' for load ${lease.loadId}`,
     );
     return ok ? next : undefined;

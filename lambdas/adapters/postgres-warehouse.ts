@@ -301,6 +301,8 @@ function isTransient(error: unknown): boolean {
   const e = error as DbError;
   if (typeof e?.code === 'string' && (TRANSIENT_CODES.has(e.code) || e.code.startsWith('08'))) return true;
   const message = String(e?.message ?? '');
+  // Two sessions creating the same table or schema at once: one loses on a catalog index; retrying finds it made.
+  if (e?.code === '23505' && /"pg_(?:type_typname_nsp|class_relname_nsp|namespace_nspname)_index"/.test(message)) return true;
   return /Connection terminated|connection error and is not queryable|Client was closed|timeout exceeded when trying to connect/i.test(message);
 }
 

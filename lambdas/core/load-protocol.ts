@@ -79,7 +79,7 @@ export type FileAction =
   | { readonly kind: 'held'; readonly by: string }
   | { readonly kind: 'await'; readonly attemptId: string }
   | { readonly kind: 'cancel'; readonly attemptId: string }
-  | { readonly kind: 'claim'; readonly fence: number }
+  | { readonly kind: 'claim'; readonly fence: number; readonly attemptId?: string }
   | { readonly kind: 'inconsistent'; readonly reason: string };
 
 /** True when the lease of a `loading` entry has run out at `now`. */
@@ -117,7 +117,7 @@ export function decideFile(facts: FileFacts, asker: Asker): FileAction {
         // Never take over while the holder's statement may still commit.
         return mine ? { kind: 'await', attemptId } : { kind: 'cancel', attemptId };
       }
-      return { kind: 'claim', fence: ledger.fence };
+      return { kind: 'claim', fence: ledger.fence, ...(attemptId !== undefined ? { attemptId } : {}) };
     }
   }
 }

@@ -120,8 +120,10 @@ export interface LedgerStore {
    * `discovered | failed | loading` carrying `fence` → `loading(lease)` with fence + 1; returns the
    * new fence, or undefined when the entry moved since it was read. Whether a `loading` entry may be
    * taken over is the protocol's decision (lambdas/core/load-protocol.ts), made on facts read before.
+   * `readAttemptId` is the lease's attempt as read (undefined: none): a claim never overwrites an
+   * attempt written ahead after that read, so a statement submitted meanwhile is never forgotten.
    */
-  claim(key: string, etag: string, fence: number, lease: Omit<Lease, 'attemptId'>, now: string): Promise<number | undefined>;
+  claim(key: string, etag: string, fence: number, lease: Omit<Lease, 'attemptId'>, now: string, readAttemptId?: string): Promise<number | undefined>;
   /** Write-ahead of a submission: `loading(fence)` → same, with `lease.attemptId`. */
   recordAttempt(at: Fenced, attemptId: string, now: string): Promise<boolean>;
   /** Any state but `loaded`, still carrying `fence` → `loaded` by `loadedBy`, with the warehouse's row count. */

@@ -66,7 +66,15 @@ export class WarehouseLoadTarget implements LoadTarget {
   ) {}
 
   async prepare(): Promise<TargetColumn[]> {
-    await this.wh.executeTransaction([...auditTableDdl(), ...targetTableDdl(this.dataset)], `ddl-${this.dataset.name}`);
+    // Concurrent loads create the same tables: the loser of that race retries and finds them made.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.wh.executeTransaction([...auditTableDdl(), ...targetTableDdl(this.dataset)], `ddl-${this.dataset.name}`);
+        break;
+      } catch (error) {
+        if (!(error instanceof TransientError) || attempt >= 3) throw error;
+      }
+    }
     const { schema, table } = this.dataset.target;
     const rows = await this.wh.query(
       'SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position',

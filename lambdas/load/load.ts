@@ -163,7 +163,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     states.clear();
 
     const waitFor = new Set<string>();
-    const claimable: { t: Tracked; fence: number }[] = [];
+    const claimable: { t: Tracked; fence: number; attemptId?: string }[] = [];
     for (const { t, ledger, action } of decisions) {
       switch (action.kind) {
         case 'done':
@@ -184,7 +184,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
           waitFor.add(action.attemptId);
           break;
         case 'claim':
-          claimable.push({ t, fence: action.fence });
+          claimable.push({ t, fence: action.fence, attemptId: action.attemptId });
           break;
         case 'inconsistent':
           throw new TerminalError(`ledger entry of s3 object '${t.file.key}' (ETag ${t.file.etag}) is inconsistent: ${action.reason}; inspect it with 'syncproof ledger show'`);
@@ -205,8 +205,9 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
 
     // Claim, then check what was claimed; only checked files go into the attempt.
     const claimed: { t: Tracked; at: Fenced }[] = [];
-    for (const { t, fence } of claimable) {
-      const next = await deps.ledger.claim(t.file.key, t.file.etag, fence, { loadId, expiresAt: new Date(deps.clock.now().getTime() + LEASE_MS).toISOString() }, nowIso());
+    for (const { t, fence, attemptId } of claimable) {
+      const lease = { loadId, expiresAt: new Date(deps.clock.now().getTime() + LEASE_MS).toISOString() };
+      const next = await deps.ledger.claim(t.file.key, t.file.etag, fence, lease, nowIso(), attemptId);
       if (next !== undefined) claimed.push({ t, at: { key: t.file.key, etag: t.file.etag, fence: next } });
     }
     const planned: { t: Tracked; at: Fenced; file: PlannedFile }[] = [];

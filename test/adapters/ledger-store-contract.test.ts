@@ -60,6 +60,14 @@ describe.each(stores)('LedgerStore contract: %s', (_name, make) => {
     expect(await ledger.get(key, 'e1')).toMatchObject({ status: 'loading', fence: 2, lease: { loadId: 'ld_b' } });
   });
 
+  it('refuses a claim that would forget an attempt written ahead after the claimer read the entry', async () => {
+    await ledger.claim(key, 'e1', 0, LEASE, NOW);
+    // The claimer read the expired lease without an attempt; its holder then wrote one ahead.
+    await ledger.recordAttempt({ key, etag: 'e1', fence: 1 }, 'ld_a_1', NOW);
+    expect(await ledger.claim(key, 'e1', 1, { ...LEASE, loadId: 'ld_b' }, NOW)).toBeUndefined();
+    expect(await ledger.claim(key, 'e1', 1, { ...LEASE, loadId: 'ld_b' }, NOW, 'ld_a_1')).toBe(2);
+  });
+
   it('writes the attempt ahead into the lease, and clears it when the entry settles', async () => {
     await ledger.claim(key, 'e1', 0, LEASE, NOW);
     const at = { key, etag: 'e1', fence: 1 };
@@ -87,7 +95,7 @@ describe.each(stores)('LedgerStore contract: %s', (_name, make) => {
     const released = await ledger.get(key, 'e1');
     expect(released).toMatchObject({ status: 'discovered', fence: 1 });
     expect(released?.reason).toBeUndefined();
-    await ledger.claim(key, 'e1', 1, LEASE, NOW);
+    expect(await ledger.claim(key, 'e1', 1, LEASE, NOW)).toBe(2);
     await ledger.markLoaded({ key, etag: 'e1', fence: 2 }, 'ld_a_2', 1, NOW);
     expect(await ledger.release(key, 'e1', NOW)).toBe(false);
   });

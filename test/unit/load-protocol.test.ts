@@ -34,7 +34,7 @@ describe('decideFile', () => {
     [
       'takes over an expired lease whose statement ended without committing',
       { ledger: entry({ status: 'loading', lease: { loadId: 'ld_x', expiresAt: expired, attemptId: 'ld_x_1' } }), committed: undefined, statement: 'failed' },
-      { kind: 'claim', fence: 3 },
+      { kind: 'claim', fence: 3, attemptId: 'ld_x_1' },
     ],
     [
       'takes over an expired lease that never submitted',
@@ -44,7 +44,7 @@ describe('decideFile', () => {
     [
       'claims its own lease again once its statement ended (a retry of the same load)',
       { ledger: entry({ status: 'loading', lease: { loadId: 'ld_me', expiresAt: live, attemptId: 'ld_me_1' } }), committed: undefined, statement: 'aborted' },
-      { kind: 'claim', fence: 3 },
+      { kind: 'claim', fence: 3, attemptId: 'ld_me_1' },
     ],
   ])('%s', (_name, facts, expected) => {
     expect(decideFile(facts, me)).toEqual(expected);

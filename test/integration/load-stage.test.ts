@@ -1,0 +1,221 @@
+/**
+ * The load stage (runLoad) against a real PostgreSQL server with a pool of 4 connections, so two
+ * loads really run at once. Keys are declared but not enforced (as on Redshift), so only the
+ * protocol and its in-transaction guard stand between a retry and a double load. Every assertion
+ * reads back the warehouse, the ledger or S3.
+ */
+import { ParquetInspector } from '../../lambdas/adapters/parquet-inspector';
+import { encodeParquet } from '../../lambdas/adapters/parquet-file';
+import { PostgresServerWarehouse } from '../../lambdas/adapters/postgres-warehouse';
+import { parseConfig, type SyncproofConfig } from '../../lambdas/core/config';
+import type { LedgerStore, Warehouse } from '../../lambdas/core/ports';
+import type { StageDeps } from '../../lambdas/core/stage-deps';
+import { runLoad } from '../../lambdas/load/load';
+import { WarehouseLoadTarget } from '../../lambdas/load/load-target';
+import { MemoryRuns } from '../fixtures/integrity-object-store';
+import { MemoryLedgerStore } from '../fixtures/memory-ledger-store';
+import { MemoryObjectStore } from '../fixtures/memory-object-store';
+import { useTestDatabase } from '../support/postgres';
+
+const databaseUrl = useTestDatabase();
+const T0 = Date.parse('2026-03-01T00:00:00.000Z');
+
+const CONFIG: SyncproofConfig = parseConfig({
+  datasets: [
+    {
+      name: 'events',
+      prefix: 'events/',
+      target: { schema: 'public', table: 'events' },
+      loadMode: 'append',
+      columns: [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'note', type: 'VARCHAR(32)' },
+      ],
+    },
+    {
+      name: 'items',
+      prefix: 'items/',
+      target: { schema: 'public', table: 'items' },
+      keyColumns: ['id'],
+      versionColumn: 'updated_at',
+      columns: [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'note', type: 'VARCHAR(32)' },
+        { name: 'updated_at', type: 'TIMESTAMP' },
+      ],
+    },
+  ],
+});
+
+function eventsFile(ids: number[], note: string): Uint8Array {
+  return encodeParquet([
+    { name: 'id', type: 'INT64', data: ids.map(BigInt) },
+    { name: 'note', type: 'STRING', data: ids.map(() => note) },
+  ]);
+}
+
+function itemsFile(ids: number[], note: string, at: number): Uint8Array {
+  return encodeParquet([
+    { name: 'id', type: 'INT64', data: ids.map(BigInt) },
+    { name: 'note', type: 'STRING', data: ids.map(() => note) },
+    { name: 'updated_at', type: 'TIMESTAMP', data: ids.map(() => new Date(at)) },
+  ]);
+}
+
+describe('load stage on a PostgreSQL server', () => {
+  let objects: MemoryObjectStore;
+  let warehouse: Warehouse;
+  let ledger: MemoryLedgerStore;
+  let clock: number;
+  let batches = 0;
+
+  const deps = (over: Partial<StageDeps> = {}): StageDeps => ({
+    config: CONFIG,
+    objects,
+    ledger,
+    runs: new MemoryRuns(),
+    warehouse: async () => warehouse,
+    files: new ParquetInspector(objects),
+    clock: { now: () => new Date(clock) },
+    copyRoleArn: 'arn:aws:iam::000000000000:role/copy',
+    log: { info: () => undefined, warn: () => undefined },
+    ...over,
+  });
+
+  async function upload(key: string, body: Uint8Array): Promise<{ key: string; etag: string; size: number; lastModified: string }> {
+    const o = await objects.put(key, body);
+    await ledger.discover({ dataset: key.split('/')[0]!, key, etag: o.etag, size: o.size, lastModified: o.lastModified }, new Date(clock).toISOString());
+    return { key, etag: o.etag, size: o.size, lastModified: o.lastModified };
+  }
+
+  async function batch(dataset: string, runId: string, files: { key: string; etag: string; size: number; lastModified: string }[]) {
+    const key = `_syncproof/batches/${dataset}/${runId}/${++batches}.json`;
+    await objects.putJson(key, { runId, dataset, files });
+    return { runId, dataset, batchUri: `s3://${objects.bucket}/${key}`, files: files.length, hasMore: false };
+  }
+
+  const count = async (sql: string) => Number((await warehouse.query(sql))[0]?.n);
+
+  beforeAll(async () => {
+    objects = new MemoryObjectStore('data');
+    warehouse = await PostgresServerWarehouse.open(databaseUrl(), { objects }, { maxConnections: 4 });
+  });
+  afterAll(async () => {
+    await warehouse?.close();
+  });
+  beforeEach(async () => {
+    ledger = new MemoryLedgerStore();
+    clock = T0;
+    await warehouse.executeTransaction(['DROP TABLE IF EXISTS public.events', 'DROP TABLE IF EXISTS public.items', 'DROP TABLE IF EXISTS public.syncproof_load_files', 'DROP TABLE IF EXISTS public.syncproof_loads'], 'reset');
+  });
+
+  it('loads each object version once when two executions load overlapping batches at the same time', async () => {
+    const files = [];
+    for (let i = 0; i < 6; i++) files.push(await upload(`events/f${i}.parquet`, eventsFile([i * 10 + 1, i * 10 + 2, i * 10 + 3], `f${i}`)));
+    const a = await batch('events', 'run-a', files.slice(0, 4));
+    const b = await batch('events', 'run-b', files.slice(2));
+
+    const [outA, outB] = await Promise.all([runLoad(a, deps()), runLoad(b, deps())]);
+
+    expect(await count('SELECT COUNT(*) AS n FROM public.events')).toBe(18);
+    expect(await count('SELECT COUNT(*) AS n FROM (SELECT id FROM public.events GROUP BY id HAVING COUNT(*) > 1) d')).toBe(0);
+    expect(await count('SELECT COUNT(*) AS n FROM (SELECT object_key, etag FROM public.syncproof_load_files GROUP BY 1, 2 HAVING COUNT(*) > 1) d')).toBe(0);
+    for (const f of files) expect((await ledger.get(f.key, f.etag))?.status).toBe('loaded');
+    // Files one load left to the other are reported, not claimed twice.
+    expect(outA.filesLoaded + outB.filesLoaded).toBeGreaterThanOrEqual(6);
+  });
+
+  it('merges nothing when a transaction finds its object version already committed by another load (the I1 guard)', async () => {
+    const f = await upload('events/guard.parquet', eventsFile([1, 2], 'guard'));
+    const target = new WarehouseLoadTarget(warehouse, CONFIG.datasets[0]!, objects, 'arn:aws:iam::000000000000:role/copy');
+    const columns = (await target.prepare()).map((c) => c.name);
+    const file = { key: f.key, etag: f.etag, size: f.size, fileRows: 2 };
+
+    expect(await target.submit({ runId: 'r1', loadId: 'ld_guard_1', files: [file], targetColumns: columns })).toEqual({ status: 'finished' });
+    expect(await target.submit({ runId: 'r2', loadId: 'ld_guard_2', files: [file], targetColumns: columns })).toEqual({ status: 'finished' });
+
+    expect(await count('SELECT COUNT(*) AS n FROM public.events')).toBe(2);
+    expect(await target.outcome('ld_guard_2', { status: 'finished' }, [file])).toMatchObject({ kind: 'refused', alreadyLoaded: 1, contentMismatch: false });
+    expect([...(await target.committed([f])).values()]).toEqual([{ loadId: 'ld_guard_1', rows: 2, fileRows: 2, loads: 1 }]);
+  });
+
+  it('settles from the audit, without merging again, an object version an earlier execution committed when the ledger forgot it', async () => {
+    const f = await upload('events/once.parquet', eventsFile([1, 2], 'once'));
+    await runLoad(await batch('events', 'run-1', [f]), deps());
+    const first = await ledger.get(f.key, f.etag);
+    // The ledger loses the fact (restored from an old backup, or an operator reset it by hand).
+    ledger.set({ ...first!, status: 'discovered', loadedBy: undefined });
+
+    const again = await runLoad(await batch('events', 'run-2', [f]), deps());
+
+    expect(await count('SELECT COUNT(*) AS n FROM public.events')).toBe(2);
+    expect(await count('SELECT COUNT(*) AS n FROM public.syncproof_load_files')).toBe(1);
+    expect(await ledger.get(f.key, f.etag)).toMatchObject({ status: 'loaded', loadedBy: first?.loadedBy });
+    expect(again.filesLoaded).toBe(1);
+  });
+
+  it('settles from the audit, without loading again, a load whose process died after COMMIT and before the ledger', async () => {
+    const f = await upload('events/crash.parquet', eventsFile([1, 2, 3], 'crash'));
+    const input = await batch('events', 'run-crash', [f]);
+    const crashing: LedgerStore = Object.assign(Object.create(ledger) as LedgerStore, {
+      markLoaded: async () => {
+        throw new Error('process killed after COMMIT');
+      },
+    });
+    await expect(runLoad(input, deps({ ledger: crashing }))).rejects.toThrow('process killed after COMMIT');
+    expect((await ledger.get(f.key, f.etag))?.status).toBe('loading');
+
+    // Step Functions retries the task with the same input.
+    await runLoad(input, deps());
+
+    expect(await count('SELECT COUNT(*) AS n FROM public.events')).toBe(3);
+    expect(await ledger.get(f.key, f.etag)).toMatchObject({ status: 'loaded', rows: 3 });
+  });
+
+  it('quarantines a file overwritten after it was checked, naming the ETag, and loads none of the new bytes under the old version (I5)', async () => {
+    const f = await upload('events/swap.parquet', eventsFile([1, 2], 'old'));
+    const good = await upload('events/good.parquet', eventsFile([10, 11], 'good'));
+    const inspector = new ParquetInspector(objects);
+    const swapping = {
+      inspect: async (key: string, size: number, etag?: string) => {
+        const info = await inspector.inspect(key, size, etag);
+        // Same size, other bytes: the manifest's content_length cannot tell them apart.
+        if (key === f.key) await objects.put(key, eventsFile([1, 2], 'new'));
+        return info;
+      },
+    };
+
+    await runLoad(await batch('events', 'run-swap', [f, good]), deps({ files: swapping }));
+
+    expect(await count("SELECT COUNT(*) AS n FROM public.events WHERE note = 'new'")).toBe(0);
+    expect(await count("SELECT COUNT(*) AS n FROM public.events WHERE note = 'good'")).toBe(2);
+    // The COPY read the new bytes; its guard saw another ETag in the load view and merged nothing.
+    expect(await count("SELECT COUNT(*) AS n FROM public.syncproof_loads WHERE status = 'refused' AND mismatched_files = 1")).toBe(1);
+    const entry = await ledger.get(f.key, f.etag);
+    expect(entry?.status).toBe('quarantined');
+    expect(entry?.reason).toContain(`is no longer version ${f.etag}: it was overwritten after discovery`);
+  });
+
+  it('keeps the newest version of a key by its version column when the older file commits last (I4)', async () => {
+    const newer = await upload('items/newer.parquet', itemsFile([1, 2], 'newer', T0 + 3_600_000));
+    const older = await upload('items/older.parquet', itemsFile([2, 3], 'older', T0));
+
+    await runLoad(await batch('items', 'run-new', [newer]), deps());
+    await runLoad(await batch('items', 'run-old', [older]), deps());
+
+    expect(await warehouse.query('SELECT id, note FROM public.items ORDER BY id')).toEqual([
+      { id: 1, note: 'newer' },
+      { id: 2, note: 'newer' },
+      { id: 3, note: 'older' },
+    ]);
+  });
+
+  it('keeps the newest version of a key when both versions arrive in one batch, whatever their order', async () => {
+    const older = await upload('items/b-older.parquet', itemsFile([7], 'older', T0));
+    const newer = await upload('items/b-newer.parquet', itemsFile([7], 'newer', T0 + 1000));
+
+    await runLoad(await batch('items', 'run-both', [newer, older]), deps());
+
+    expect(await warehouse.query('SELECT id, note FROM public.items')).toEqual([{ id: 7, note: 'newer' }]);
+  });
+});
