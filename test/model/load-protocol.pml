@@ -191,11 +191,12 @@ inline load_attempt(f, id, crashable, timeouts, txmayfail) {
        UNKNOWN_STATEMENT
     fi
   }
-  /* STEP 3 take over: CAS(fence == read fence) → fence + 1, status stays, lease renewed */
+  /* STEP 3 take over: CAS(fence == read fence AND attempt as read) → fence + 1, status stays, lease
+     renewed (lambdas/core/load-protocol.ts: decideFile → claim with readAttemptId) */
   MAY_CRASH;
   atomic {
     if
-    :: lg_fence[f] == r_fence ->
+    :: lg_fence[f] == r_fence && lg_sub[f] == r_sub ->
        lg_fence[f]++; lg_exp[f] = false; mine = lg_fence[f];
        printf("STEP 3 take over: attempt %d holds %d with fence %d\n", id, f, mine)
     :: else -> goto attempt_done
@@ -204,11 +205,12 @@ inline load_attempt(f, id, crashable, timeouts, txmayfail) {
   goto settle;
 
 claim:
-  /* STEP 5 claim: CAS(fence == read fence AND status as read) */
+  /* STEP 5 claim: CAS(fence == read fence AND status as read AND attempt as read): a claim never
+     forgets an attempt its holder wrote ahead after this read (LedgerStore.claim readAttemptId) */
   MAY_CRASH;
   atomic {
     if
-    :: lg_fence[f] == r_fence && lg_status[f] == r_status ->
+    :: lg_fence[f] == r_fence && lg_status[f] == r_status && lg_sub[f] == r_sub ->
        lg_status[f] = loading; lg_fence[f]++; lg_sub[f] = NONE; lg_exp[f] = false; mine = lg_fence[f];
        printf("STEP 5 claim: attempt %d claims %d (was %e) with fence %d\n", id, f, r_status, mine)
     :: else -> goto attempt_done
