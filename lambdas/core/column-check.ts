@@ -82,3 +82,31 @@ export function checkFileColumns(file: readonly FileColumn[], target: readonly T
   }
   return { kind: 'ok' };
 }
+
+/** The Redshift column type a new Parquet column becomes under `schemaDrift: add-columns`; undefined when none loads. */
+export function redshiftTypeFor(parquetType: string): string | undefined {
+  const t = parquetType.toUpperCase();
+  const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
+  if (decimal) return Number(decimal[1]) <= 38 ? `DECIMAL(${decimal[1]},${decimal[2]})` : undefined;
+  if (t === 'BOOLEAN') return 'BOOLEAN';
+  if (/^U?INT(8|16)$/.test(t)) return 'SMALLINT';
+  if (t === 'INT32') return 'INTEGER';
+  if (t === 'UINT32' || t === 'INT64') return 'BIGINT';
+  if (t === 'FLOAT') return 'REAL';
+  if (t === 'DOUBLE') return 'DOUBLE PRECISION';
+  if (t === 'DATE') return 'DATE';
+  if (/^TIMESTAMP/.test(t) || t === 'INT96') return 'TIMESTAMP';
+  if (/STRING|UTF8|ENUM|JSON|UUID/.test(t)) return 'VARCHAR(65535)';
+  return undefined;
+}
+
+/** New columns to add for a drifted file, or undefined when one of them has no loadable type. */
+export function columnsToAdd(added: readonly FileColumn[]): { name: string; type: string }[] | undefined {
+  const out: { name: string; type: string }[] = [];
+  for (const c of added) {
+    const type = redshiftTypeFor(c.type);
+    if (!type || !/^[a-z_][a-z0-9_]{0,126}$/.test(c.name)) return undefined;
+    out.push({ name: c.name, type });
+  }
+  return out;
+}

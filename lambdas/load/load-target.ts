@@ -14,7 +14,7 @@ import {
 } from '../core/load-plan';
 import { versionId, type AttemptOutcome, type CommittedFact } from '../core/load-protocol';
 import type { ObjectStore, StatementState, Warehouse } from '../core/ports';
-import { LOAD_VIEWS, qualifiedName, quoteLiteral } from '../core/sql';
+import { LOAD_VIEWS, qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
 
 /** One load attempt: one warehouse transaction under its own load id. */
 export interface LoadAttempt {
@@ -37,6 +37,8 @@ export interface CommittedFile extends CommittedFact {
 export interface LoadTarget {
   /** Creates the audit tables (and the target, when the dataset declares columns); the target's columns in order. */
   prepare(): Promise<TargetColumn[]>;
+  /** Adds nullable columns at the end of the target (`schemaDrift: add-columns`). */
+  addColumns(columns: readonly { name: string; type: string }[]): Promise<void>;
   /** Committed audit facts of these object versions, across every load (not only this run's). */
   committed(files: readonly { key: string; etag: string }[]): Promise<Map<string, CommittedFile>>;
   /** Submits the attempt; resolves once the warehouse took it (asynchronous) or once it ended. */
@@ -86,6 +88,14 @@ export class WarehouseLoadTarget implements LoadTarget {
       );
     }
     return rows.map((r) => ({ name: String(r.column_name), type: String(r.data_type) }));
+  }
+
+  async addColumns(columns: readonly { name: string; type: string }[]): Promise<void> {
+    const table = qualifiedName(this.dataset.target.schema, this.dataset.target.table);
+    // One statement each: Redshift's ALTER TABLE adds one column at a time.
+    for (const c of columns) {
+      await this.wh.executeTransaction([`ALTER TABLE ${table} ADD COLUMN ${quoteIdent(c.name)} ${c.type}`], `add-${this.dataset.name}-${c.name}`);
+    }
   }
 
   async committed(files: readonly { key: string; etag: string }[]): Promise<Map<string, CommittedFile>> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { checkFileColumns, type TargetColumn } from '../core/column-check';
+import { checkFileColumns, columnsToAdd, type FileColumn, type TargetColumn } from '../core/column-check';
 import { INTERNAL_PREFIX, requireDataset, schemaDriftOf } from '../core/config';
 import { BadFileError, ObjectChangedError, TerminalError } from '../core/errors';
 import { loadIdFor } from '../core/ids';
@@ -97,7 +97,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
   const lt = target ?? new WarehouseLoadTarget(await deps.warehouse(), dataset, deps.objects, deps.copyRoleArn, deps.loadViews);
   const started = Date.now();
   const remaining = deps.remainingTimeMs ?? (() => 900_000 - (Date.now() - started));
-  const targetColumns = await lt.prepare();
+  let targetColumns = await lt.prepare();
   const targetName = `${dataset.target.schema}.${dataset.target.table}`;
 
   const tracked: Tracked[] = batch.files.map((file) => ({ file, id: versionId(file.key, file.etag) }));
@@ -213,7 +213,17 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     const planned: { t: Tracked; at: Fenced; file: PlannedFile }[] = [];
     let drift: string | undefined;
     for (const c of claimed) {
-      const verdict = await checkFile(deps, c.t.file, targetColumns, targetName);
+      let verdict = await checkFile(deps, c.t.file, targetColumns, targetName);
+      if (verdict.kind === 'drift' && schemaDriftOf(dataset) === 'add-columns' && verdict.missing.length === 0) {
+        const added = columnsToAdd(verdict.added);
+        if (added) {
+          // New columns are nullable and go last, where positional COPY expects them.
+          await lt.addColumns(added);
+          targetColumns = await lt.prepare();
+          deps.log.info('added columns to the target', { columns: added.map((a) => a.name), key: c.t.file.key });
+          verdict = await checkFile(deps, c.t.file, targetColumns, targetName);
+        }
+      }
       if (verdict.kind === 'ok') planned.push({ ...c, file: { key: c.t.file.key, etag: c.t.file.etag, size: c.t.file.size, fileRows: verdict.rows } });
       else if (verdict.kind === 'quarantine') await quarantine(c.t, c.at, verdict.reason);
       else {
@@ -223,7 +233,11 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     }
     if (drift !== undefined && schemaDriftOf(dataset) === 'fail') {
       for (const p of planned) await deps.ledger.markFailed(p.at, `not loaded: another file of its batch has schema drift (${drift})`, nowIso());
-      throw new TerminalError(`dataset '${dataset.name}': ${drift}. Nothing was quarantined; change the table (or set "schemaDrift": "add-columns"), then run again`);
+      throw new TerminalError(`dataset '${dataset.name}': ${drift}. Nothing was quarantined; change the table (or set "schemaDrift": "add-columns" for new columns), then run again`);
+    }
+    if (drift !== undefined) {
+      for (const p of planned) await deps.ledger.markFailed(p.at, `not loaded: another file of its batch has schema drift that add-columns cannot absorb (${drift})`, nowIso());
+      throw new TerminalError(`dataset '${dataset.name}': ${drift}. "schemaDrift": "add-columns" adds new columns only (at the end of the file, of a type Redshift loads from Parquet); nothing was quarantined`);
     }
     if (planned.length === 0) continue;
     // After a content mismatch in a larger batch, files go one by one until the culprit is found.
@@ -264,7 +278,10 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
   }
 }
 
-type FileCheck = { kind: 'ok'; rows: number } | { kind: 'quarantine'; reason: string } | { kind: 'drift'; reason: string };
+type FileCheck =
+  | { kind: 'ok'; rows: number }
+  | { kind: 'quarantine'; reason: string }
+  | { kind: 'drift'; reason: string; added: readonly FileColumn[]; missing: readonly string[] };
 
 /** Footer readable and pinned to the discovered ETag, columns in the target's order and types. */
 async function checkFile(deps: StageDeps, file: BatchFile, target: readonly TargetColumn[], targetName: string): Promise<FileCheck> {
@@ -273,7 +290,7 @@ async function checkFile(deps: StageDeps, file: BatchFile, target: readonly Targ
     const verdict = checkFileColumns(info.columns, target, targetName);
     if (verdict.kind === 'ok') return { kind: 'ok', rows: info.rows };
     const reason = `s3 object '${file.key}': ${verdict.reason}`;
-    return verdict.kind === 'order' ? { kind: 'quarantine', reason } : { kind: 'drift', reason };
+    return verdict.kind === 'order' ? { kind: 'quarantine', reason } : { kind: 'drift', reason, added: verdict.added, missing: verdict.missing };
   } catch (error) {
     if (error instanceof ObjectChangedError || error instanceof BadFileError) return { kind: 'quarantine', reason: error.message };
     throw error;

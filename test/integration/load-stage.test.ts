@@ -33,6 +33,17 @@ const CONFIG: SyncproofConfig = parseConfig({
       ],
     },
     {
+      name: 'wide',
+      prefix: 'wide/',
+      target: { schema: 'public', table: 'wide' },
+      loadMode: 'append',
+      schemaDrift: 'add-columns',
+      columns: [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'note', type: 'VARCHAR(32)' },
+      ],
+    },
+    {
       name: 'items',
       prefix: 'items/',
       target: { schema: 'public', table: 'items' },
@@ -106,7 +117,7 @@ describe('load stage on a PostgreSQL server', () => {
   beforeEach(async () => {
     ledger = new MemoryLedgerStore();
     clock = T0;
-    await warehouse.executeTransaction(['DROP TABLE IF EXISTS public.events', 'DROP TABLE IF EXISTS public.items', 'DROP TABLE IF EXISTS public.syncproof_load_files', 'DROP TABLE IF EXISTS public.syncproof_loads'], 'reset');
+    await warehouse.executeTransaction(['DROP TABLE IF EXISTS public.events', 'DROP TABLE IF EXISTS public.items', 'DROP TABLE IF EXISTS public.wide', 'DROP TABLE IF EXISTS public.syncproof_load_files', 'DROP TABLE IF EXISTS public.syncproof_loads'], 'reset');
   });
 
   it('loads each object version once when two executions load overlapping batches at the same time', async () => {
@@ -217,5 +228,34 @@ describe('load stage on a PostgreSQL server', () => {
     await runLoad(await batch('items', 'run-both', [newer, older]), deps());
 
     expect(await warehouse.query('SELECT id, note FROM public.items')).toEqual([{ id: 7, note: 'newer' }]);
+  });
+
+  it('adds a new column at the end of the target under schemaDrift add-columns, and loads the file', async () => {
+    const before = await upload('wide/before.parquet', eventsFile([1], 'before'));
+    await runLoad(await batch('wide', 'run-w1', [before]), deps());
+    const wider = await upload(
+      'wide/wider.parquet',
+      encodeParquet([
+        { name: 'id', type: 'INT64', data: [2n] },
+        { name: 'note', type: 'STRING', data: ['wider'] },
+        { name: 'score', type: 'DOUBLE', data: [1.5] },
+      ]),
+    );
+
+    await runLoad(await batch('wide', 'run-w2', [wider]), deps());
+
+    expect(await warehouse.query('SELECT id, note, score FROM public.wide ORDER BY id')).toEqual([
+      { id: 1, note: 'before', score: null },
+      { id: 2, note: 'wider', score: 1.5 },
+    ]);
+    expect((await ledger.get(wider.key, wider.etag))?.status).toBe('loaded');
+  });
+
+  it('fails the run, quarantining nothing, when a file lacks a target column even under add-columns', async () => {
+    const narrow = await upload('wide/narrow.parquet', encodeParquet([{ name: 'id', type: 'INT64', data: [3n] }]));
+
+    await expect(runLoad(await batch('wide', 'run-w3', [narrow]), deps())).rejects.toThrow("target column 'note' missing from the file");
+
+    expect(await ledger.get(narrow.key, narrow.etag)).toMatchObject({ status: 'failed' });
   });
 });
