@@ -9,6 +9,13 @@ export const AUDIT_FILES_TABLE = 'syncproof_load_files';
 /** Schema holding the audit tables. */
 export const AUDIT_SCHEMA = 'public';
 
+/**
+ * Per upsert key of a dataset without a version column: the S3 order of the file whose row the
+ * target holds, so a file older in S3 order never overwrites a newer one, whatever order they
+ * commit in (I4). Written in the same transaction as the merge.
+ */
+export const KEY_ORDER_TABLE = 'syncproof_key_order';
+
 /** Where the manifest of a load attempt's COPY is written (under syncproof's own prefix). */
 export function copyManifestKey(internalPrefix: string, dataset: string, loadId: string): string {
   return `${internalPrefix}copy-manifests/${dataset}/${loadId}.json`;
@@ -21,6 +28,8 @@ export interface PlannedFile {
   readonly size: number;
   /** Rows the file's own metadata (Parquet footer) declares. */
   readonly fileRows: number;
+  /** Its S3 order (see {@link s3OrderOf}); needed for an upsert without a version column. */
+  readonly s3Order?: string;
 }
 
 /** Which system view reports per-file COPY rows: Redshift Serverless or a provisioned cluster. */
@@ -62,7 +71,17 @@ export function auditTableDdl(): string[] {
       'load_id VARCHAR(64) NOT NULL, dataset VARCHAR(64) NOT NULL, object_key VARCHAR(1024) NOT NULL, ' +
       'etag VARCHAR(128) NOT NULL, "rows" BIGINT, file_rows BIGINT NOT NULL, bytes BIGINT NOT NULL, ' +
       'PRIMARY KEY (load_id, object_key, etag))',
+    `CREATE TABLE IF NOT EXISTS ${qualifiedName(AUDIT_SCHEMA, KEY_ORDER_TABLE)} (` +
+      'dataset VARCHAR(64) NOT NULL, row_key VARCHAR(4096) NOT NULL, s3_order VARCHAR(1200) NOT NULL, PRIMARY KEY (dataset, row_key))',
   ];
+}
+
+/**
+ * A file's position in S3 order as a sortable string: LastModified, then the event sequencer
+ * (hex, left-padded so longer ones compare as AWS documents), then the key.
+ */
+export function s3OrderOf(file: { key: string; lastModified: string; sequencer?: string }): string {
+  return `${file.lastModified}|${(file.sequencer ?? '').toUpperCase().padStart(32, '0')}|${file.key}`;
 }
 
 /** DDL for the target table when the dataset declares its columns. */
@@ -151,7 +170,8 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
     rowsSource = `(SELECT COALESCE(SUM(lines), 0) AS staged_rows FROM ${scan})`;
     // One staging table for the merge, each row tagged with its file's position in S3 order.
     statements.push(
-      `CREATE TEMP TABLE ${stage} AS ` + stages.map((s, i) => `SELECT ${cols}, ${i + 1} AS syncproof_ord FROM ${s}`).join(' UNION ALL '),
+      `CREATE TEMP TABLE ${stage} AS ` +
+        stages.map((s, i) => `SELECT ${cols}, CAST(${quoteLiteral(files[i]!.s3Order ?? String(i).padStart(8, '0'))} AS VARCHAR(1200)) AS syncproof_ord FROM ${s}`).join(' UNION ALL '),
     );
     temps.push(stage);
   }
@@ -169,24 +189,36 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
 
   if (dataset.loadMode === 'upsert') {
     const keys = dataset.keyColumns.map(quoteIdent);
-    const order = dataset.versionColumn ? `${quoteIdent(dataset.versionColumn)} DESC NULLS LAST` : 'syncproof_ord DESC';
-    temps.push(newest);
-    statements.push(
-      `CREATE TEMP TABLE ${newest} AS SELECT ${cols} FROM (SELECT ${cols}, ROW_NUMBER() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${order}) AS syncproof_rn ` +
-        `FROM ${stage}) ranked WHERE syncproof_rn = 1`,
-    );
     const match = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
     const v = dataset.versionColumn ? quoteIdent(dataset.versionColumn) : undefined;
+    const ranked = v ? cols : `${cols}, syncproof_ord`;
+    const order = v ? `${v} DESC NULLS LAST` : 'syncproof_ord DESC';
+    temps.push(newest);
     statements.push(
-      `DELETE FROM ${target} USING ${newest} WHERE ${match(target, newest)}` +
-        (v ? ` AND (${target}.${v} IS NULL OR ${target}.${v} <= ${newest}.${v})` : '') +
-        ` AND ${ok}`,
+      `CREATE TEMP TABLE ${newest} AS SELECT ${ranked} FROM (SELECT ${ranked}, ROW_NUMBER() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${order}) AS syncproof_rn ` +
+        `FROM ${stage}) ranked WHERE syncproof_rn = 1`,
     );
-    const newer = v ? ` AND (t.${v} > n.${v} OR (n.${v} IS NULL AND t.${v} IS NOT NULL))` : '';
-    statements.push(
-      `INSERT INTO ${target} (${cols}) SELECT ${input.targetColumns.map((c) => `n.${quoteIdent(c)}`).join(', ')} FROM ${newest} n WHERE ${ok}` +
-        (v ? ` AND NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${match('t', 'n')}${newer})` : ''),
-    );
+    const nCols = input.targetColumns.map((c) => `n.${quoteIdent(c)}`).join(', ');
+    if (v) {
+      statements.push(`DELETE FROM ${target} USING ${newest} WHERE ${match(target, newest)} AND (${target}.${v} IS NULL OR ${target}.${v} <= ${newest}.${v}) AND ${ok}`);
+      const newer = ` AND (t.${v} > n.${v} OR (n.${v} IS NULL AND t.${v} IS NOT NULL))`;
+      statements.push(`INSERT INTO ${target} (${cols}) SELECT ${nCols} FROM ${newest} n WHERE ${ok} AND NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${match('t', 'n')}${newer})`);
+    } else {
+      // No version column: the key's S3 order, kept beside the target, decides.
+      const order = qualifiedName(AUDIT_SCHEMA, KEY_ORDER_TABLE);
+      const winners = t('winners');
+      temps.push(winners);
+      const keyText = (alias: string) => keys.map((k) => `COALESCE(CAST(${alias}.${k} AS VARCHAR(1024)), '')`).join(` || CHR(31) || `);
+      const ds = quoteLiteral(dataset.name);
+      statements.push(
+        `CREATE TEMP TABLE ${winners} AS SELECT n.* FROM ${newest} n LEFT JOIN ${order} o ON o.dataset = ${ds} AND o.row_key = ${keyText('n')} ` +
+          'WHERE o.row_key IS NULL OR o.s3_order <= n.syncproof_ord',
+      );
+      statements.push(`DELETE FROM ${target} USING ${winners} WHERE ${match(target, winners)} AND ${ok}`);
+      statements.push(`INSERT INTO ${target} (${cols}) SELECT ${nCols} FROM ${winners} n WHERE ${ok}`);
+      statements.push(`DELETE FROM ${order} USING ${winners} w WHERE ${order}.dataset = ${ds} AND ${order}.row_key = ${keyText('w')} AND ${ok}`);
+      statements.push(`INSERT INTO ${order} (dataset, row_key, s3_order) SELECT ${ds}, ${keyText('w')}, w.syncproof_ord FROM ${winners} w WHERE ${ok}`);
+    }
   } else {
     statements.push(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${stage} WHERE ${ok}`);
   }
@@ -205,7 +237,7 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
 }
 
 /** Statements planLoad emits around the files, and per file without a manifest. */
-const FIXED_STATEMENTS = 12;
+const FIXED_STATEMENTS = 15;
 const STATEMENTS_PER_FILE_WITHOUT_MANIFEST = 2;
 
 /**

@@ -4,7 +4,7 @@ import { checkFileColumns, columnsToAdd, type FileColumn, type TargetColumn } fr
 import { INTERNAL_PREFIX, requireDataset, schemaDriftOf } from '../core/config';
 import { BadFileError, ObjectChangedError, TerminalError } from '../core/errors';
 import { loadIdFor } from '../core/ids';
-import type { PlannedFile } from '../core/load-plan';
+import { s3OrderOf, type PlannedFile } from '../core/load-plan';
 import { LEASE_MS, decideFile, settleFile, versionId, type AttemptOutcome } from '../core/load-protocol';
 import type { Fenced, LedgerEntry, StatementState } from '../core/ports';
 import { keyInBucket } from '../core/s3-uri';
@@ -109,6 +109,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
   const maxRounds = tracked.length * 2 + 4;
   let oneByOne = false;
   const reasons = new Map<string, string>();
+  const sequencers = new Map<string, string>();
 
   const output = async (status: 'DONE' | 'RUNNING'): Promise<LoadOutput> => {
     const loaded: LoadedFile[] = [];
@@ -143,7 +144,11 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
   for (let round = 0; round < maxRounds; round++) {
     // Facts.
     const entries = new Map<string, LedgerEntry | undefined>();
-    for (const t of tracked) entries.set(t.id, await deps.ledger.get(t.file.key, t.file.etag));
+    for (const t of tracked) {
+      const entry = await deps.ledger.get(t.file.key, t.file.etag);
+      entries.set(t.id, entry);
+      if (entry?.sequencer) sequencers.set(t.id, entry.sequencer);
+    }
     for (const e of entries.values()) {
       const attemptId = e?.lease?.attemptId;
       if (attemptId && !states.has(attemptId)) states.set(attemptId, await lt.state(attemptId));
@@ -224,7 +229,10 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
           verdict = await checkFile(deps, c.t.file, targetColumns, targetName);
         }
       }
-      if (verdict.kind === 'ok') planned.push({ ...c, file: { key: c.t.file.key, etag: c.t.file.etag, size: c.t.file.size, fileRows: verdict.rows } });
+      if (verdict.kind === 'ok') {
+        const file = c.t.file;
+        planned.push({ ...c, file: { key: file.key, etag: file.etag, size: file.size, fileRows: verdict.rows, s3Order: s3OrderOf({ ...file, sequencer: sequencers.get(c.t.id) }) } });
+      }
       else if (verdict.kind === 'quarantine') await quarantine(c.t, c.at, verdict.reason);
       else {
         drift ??= verdict.reason;

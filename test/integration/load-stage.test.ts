@@ -44,6 +44,16 @@ const CONFIG: SyncproofConfig = parseConfig({
       ],
     },
     {
+      name: 'plain',
+      prefix: 'plain/',
+      target: { schema: 'public', table: 'plain' },
+      keyColumns: ['id'],
+      columns: [
+        { name: 'id', type: 'BIGINT' },
+        { name: 'note', type: 'VARCHAR(32)' },
+      ],
+    },
+    {
       name: 'items',
       prefix: 'items/',
       target: { schema: 'public', table: 'items' },
@@ -117,7 +127,7 @@ describe('load stage on a PostgreSQL server', () => {
   beforeEach(async () => {
     ledger = new MemoryLedgerStore();
     clock = T0;
-    await warehouse.executeTransaction(['DROP TABLE IF EXISTS public.events', 'DROP TABLE IF EXISTS public.items', 'DROP TABLE IF EXISTS public.wide', 'DROP TABLE IF EXISTS public.syncproof_load_files', 'DROP TABLE IF EXISTS public.syncproof_loads'], 'reset');
+    await warehouse.executeTransaction(['DROP TABLE IF EXISTS public.events', 'DROP TABLE IF EXISTS public.items', 'DROP TABLE IF EXISTS public.wide', 'DROP TABLE IF EXISTS public.plain', 'DROP TABLE IF EXISTS public.syncproof_key_order', 'DROP TABLE IF EXISTS public.syncproof_load_files', 'DROP TABLE IF EXISTS public.syncproof_loads'], 'reset');
   });
 
   it('loads each object version once when two executions load overlapping batches at the same time', async () => {
@@ -257,5 +267,28 @@ describe('load stage on a PostgreSQL server', () => {
     await expect(runLoad(await batch('wide', 'run-w3', [narrow]), deps())).rejects.toThrow("target column 'note' missing from the file");
 
     expect(await ledger.get(narrow.key, narrow.etag)).toMatchObject({ status: 'failed' });
+  });
+
+  it('keeps the file newest in S3 order for an upsert without a version column, when the older file commits last (I4)', async () => {
+    const newer = { ...(await upload('plain/newer.parquet', eventsFile([1, 2], 'newer'))), lastModified: '2026-02-02T00:00:00.000Z' };
+    const older = { ...(await upload('plain/older.parquet', eventsFile([2, 3], 'older'))), lastModified: '2026-02-01T00:00:00.000Z' };
+
+    await runLoad(await batch('plain', 'run-pn', [newer]), deps());
+    await runLoad(await batch('plain', 'run-po', [older]), deps());
+
+    expect(await warehouse.query('SELECT id, note FROM public.plain ORDER BY id')).toEqual([
+      { id: 1, note: 'newer' },
+      { id: 2, note: 'newer' },
+      { id: 3, note: 'older' },
+    ]);
+  });
+
+  it('keeps the later file in S3 order when both versions of a key are in one batch without a version column', async () => {
+    const a = { ...(await upload('plain/a.parquet', eventsFile([5], 'first'))), lastModified: '2026-02-01T00:00:00.000Z' };
+    const b = { ...(await upload('plain/b.parquet', eventsFile([5], 'second'))), lastModified: '2026-02-01T00:00:01.000Z' };
+
+    await runLoad(await batch('plain', 'run-pab', [b, a]), deps());
+
+    expect(await warehouse.query('SELECT id, note FROM public.plain')).toEqual([{ id: 5, note: 'second' }]);
   });
 });
