@@ -21,9 +21,17 @@ export function sdkErrorInfo(error: unknown): SdkErrorInfo {
     $retryable?: unknown;
     $metadata?: { httpStatusCode?: unknown };
   };
+  const message = typeof e.message === 'string' ? e.message : '';
+  // The SDK's retry middleware replaces a thrown value that is not an Error of its own realm (a
+  // socket error crossing a vm context, e.g. Jest's sandbox) by `new Error("AWS SDK error wrapper
+  // for <String(value)>")`: only "<name>: <message>" of the original survives.
+  const wrapped = /^AWS SDK error wrapper for ([A-Za-z]\w*)(?:: ([\s\S]*))?$/.exec(message);
+  if (wrapped && (e.name === undefined || e.name === 'Error')) {
+    return { name: wrapped[1]!, message: wrapped[2] ?? '', retryable: false };
+  }
   return {
     name: typeof e.name === 'string' && e.name ? e.name : 'Error',
-    message: typeof e.message === 'string' ? e.message : '',
+    message,
     code: typeof e.code === 'string' ? e.code : undefined,
     retryable: e.$retryable !== undefined && e.$retryable !== null && e.$retryable !== false,
     httpStatusCode: typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined,

@@ -624,6 +624,12 @@ describe('RedshiftDataWarehouse error translation', () => {
     await expect(warehouse().executeTransaction(['SELECT 1'], 'ld_abc')).rejects.toBeInstanceOf(TransientError);
   });
 
+  it("turns the SDK's wrapper of a socket error from another realm (AWS SDK error wrapper for TimeoutError: …) into TransientError", async () => {
+    rd.on(BatchExecuteStatementCommand).rejects(Object.assign(new Error('AWS SDK error wrapper for TimeoutError: socket hang up'), { $metadata: {} }));
+
+    await expect(warehouse().executeTransaction(['SELECT 1'], 'ld_abc')).rejects.toBeInstanceOf(TransientError);
+  });
+
   it('turns an error the SDK marks $retryable into TransientError', async () => {
     rd.on(ExecuteStatementCommand).rejects(sdkError('SomethingNew', { $retryable: { throttling: false } }));
 
