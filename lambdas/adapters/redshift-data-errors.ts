@@ -12,6 +12,7 @@ export interface SdkErrorInfo {
   readonly httpStatusCode?: number;
 }
 
+/** Reads name, message, code, retryability and HTTP status off anything an SDK call threw. */
 export function sdkErrorInfo(error: unknown): SdkErrorInfo {
   if (typeof error !== 'object' || error === null) return { name: 'Error', message: String(error), retryable: false };
   const e = error as {
@@ -75,6 +76,7 @@ export function isTransientStatementError(text: string): boolean {
   return TRANSIENT_STATEMENT_TEXT.test(text);
 }
 
+/** True for SDK errors worth retrying: throttling, capacity, service faults, network, 1023 text. */
 export function isTransientSdkError(info: SdkErrorInfo): boolean {
   if (TRANSIENT_NAMES.has(info.name) || info.retryable) return true;
   if (info.code !== undefined && TRANSIENT_CODES.has(info.code)) return true;

@@ -25,6 +25,7 @@ import { DataApiError } from './protocol';
 import { encodeResult } from './results';
 import { ENDED, setStatus, type StatementRecord, type StatementStore } from './statements';
 
+/** What {@link StatementExecutor} runs statements with. */
 export interface ExecutorOptions {
   readonly warehouse: Warehouse;
   readonly store: StatementStore;
@@ -63,6 +64,7 @@ function redshiftErrorText(error: unknown): string {
   return /^ERROR:/.test(text) ? text : `ERROR: ${text}`;
 }
 
+/** The statements' scheduler and runner of one local Data API server (see the module doc). */
 export class StatementExecutor {
   private readonly queue: StatementRecord[] = [];
   private readonly running = new Map<string, Promise<void>>();
@@ -120,7 +122,7 @@ export class StatementExecutor {
       const record = this.queue.shift()!;
       const run = this.run(record).finally(() => {
         this.running.delete(record.id);
-        this.ended.get(record.id)?.resolve();
+        this.settle(record.id);
         this.pump();
       });
       this.running.set(record.id, run);
@@ -262,6 +264,11 @@ export class StatementExecutor {
     const at = this.o.now();
     for (const sub of record.subs) setStatus(sub, 'ABORTED', at);
     setStatus(record, 'ABORTED', at);
-    this.ended.get(record.id)?.resolve();
+    this.settle(record.id);
+  }
+
+  private settle(id: string): void {
+    this.ended.get(id)?.resolve();
+    this.ended.delete(id);
   }
 }

@@ -120,6 +120,16 @@ export class LocalDataApiFaults {
     this.failures.push({ matcher, failure: { index, message } });
   }
 
+  /** Faults armed and not yet used (holds not yet taken, lost replies, failures, failing or throttled calls). */
+  armed(): number {
+    return (
+      this.holds.filter((h) => h.active === undefined && !h.released).length +
+      this.lostReplies.length +
+      this.failures.length +
+      this.callFailures.reduce((n, f) => n + f.remaining, 0)
+    );
+  }
+
   /** Disarms everything and releases held statements. */
   reset(): void {
     this.release();

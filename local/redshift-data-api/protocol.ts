@@ -49,6 +49,7 @@ export class DataApiError extends Error {
   }
 }
 
+/** True for an operation this endpoint answers. */
 export function isOperation(name: string): name is Operation {
   return (OPERATIONS as readonly string[]).includes(name);
 }
@@ -102,6 +103,7 @@ export function toWireJson(value: unknown): string {
 
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
+/** Answers 200 with `body` as AWS JSON 1.1. */
 export function sendResult(response: ServerResponse, requestId: string, body: unknown): void {
   const text = toWireJson(body);
   response.writeHead(200, {
@@ -112,6 +114,7 @@ export function sendResult(response: ServerResponse, requestId: string, body: un
   response.end(text);
 }
 
+/** Answers the error's HTTP status with the Data API's error shape. */
 export function sendError(response: ServerResponse, requestId: string, error: DataApiError): void {
   // Both spellings: the model names the member `Message`; the SDK reads `message` first.
   const text = toWireJson({ __type: error.type, message: error.message, Message: error.message, ...error.members });

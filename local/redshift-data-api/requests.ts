@@ -148,6 +148,7 @@ export interface ListRequest {
   readonly clusterIdentifier?: string;
 }
 
+/** A ListStatements request, validated. */
 export function listRequestOf(body: Record<string, unknown>): ListRequest {
   const status = optionalString(body, 'Status') ?? 'FINISHED';
   if (!LIST_STATUSES.has(status)) throw invalid(`Status must be one of ${[...LIST_STATUSES].join(', ')}, got ${status}`);

@@ -18,6 +18,8 @@ import type { Row, SqlValue } from '../../lambdas/core/ports';
 export interface StoredResult {
   readonly columns: readonly ColumnMetadata[];
   readonly records: readonly (readonly Field[])[];
+  /** Bytes of the records as JSON (DescribeStatement's ResultSize). */
+  readonly size: number;
 }
 
 const ISO_TIMESTAMP = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)\.(\d{3}|\d{6})Z$/;
@@ -72,7 +74,7 @@ export function encodeResult(rows: readonly Row[]): StoredResult {
     tableName: '',
   }));
   const records = rows.map((row) => names.map((name, i) => field(row[name] ?? null, kinds[i]!)));
-  return { columns, records };
+  return { columns, records, size: Buffer.byteLength(JSON.stringify(records)) };
 }
 
 /** One GetStatementResult page. */

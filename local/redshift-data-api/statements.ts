@@ -50,6 +50,7 @@ export interface StatementRecord extends SubStatement {
   startedAt?: number;
 }
 
+/** Statuses a statement never leaves. */
 export const ENDED: ReadonlySet<StatementStatus> = new Set(['FINISHED', 'FAILED', 'ABORTED']);
 
 /** How long a ClientToken names the same statement (Data API: 8 hours). */
@@ -144,6 +145,7 @@ export class StatementStore {
     return [...this.byId.values()].sort((a, b) => b.seq - a.seq);
   }
 
+  /** Statements not yet ended (SUBMITTED, PICKED, STARTED). */
   active(): number {
     let n = 0;
     for (const r of this.byId.values()) if (!ENDED.has(r.status)) n++;
@@ -166,7 +168,7 @@ function subStatementData(sub: SubStatement): Record<string, unknown> {
     UpdatedAt: sub.updatedAt,
     HasResultSet: sub.hasResultSet,
     ResultRows: sub.resultRows,
-    ResultSize: sub.result ? Buffer.byteLength(JSON.stringify(sub.result.records)) : sub.hasResultSet ? 0 : -1,
+    ResultSize: sub.result ? sub.result.size : sub.hasResultSet ? 0 : -1,
     ...(sub.duration !== undefined ? { Duration: sub.duration } : { Duration: -1 }),
     ...(sub.error !== undefined ? { Error: sub.error } : {}),
     ...(sub.queryId !== undefined ? { RedshiftQueryId: sub.queryId } : {}),

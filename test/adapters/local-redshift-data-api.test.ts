@@ -404,18 +404,22 @@ describe('local Redshift Data API: faults', () => {
 
     await warehouse.executeTransaction(["INSERT INTO public.t VALUES (1, 'retried')"], 'ld_retried');
 
+    expect(api.faults.armed()).toBe(0);
     expect(await rows()).toEqual([{ id: 1, name: 'retried' }]);
   });
 
-  it('answers DescribeStatement with errors after the commit: the caller errs, a later describe shows FINISHED, the rows are there once', async () => {
+  it('answers DescribeStatement with an error while the statement commits: the caller errs, a later describe shows FINISHED, the rows are there once', async () => {
     api.faults.failNextCalls('DescribeStatement', 1);
     const impatient = dataApiWarehouse(noRetryClient());
 
     const error = await caught(impatient.executeTransaction(["INSERT INTO public.t VALUES (1, 'described')"], 'ld_described'));
     const listed = await client.send(new ListStatementsCommand({ Status: 'ALL', MaxResults: 1 }));
+    const id = listed.Statements![0]!.Id!;
+    await ended(id);
 
     expect(error).toBeInstanceOf(TransientError);
-    expect(await statementsOf(warehouse).describe(listed.Statements![0]!.Id!)).toEqual({ status: 'finished' });
+    expect(api.faults.armed()).toBe(0);
+    expect(await statementsOf(warehouse).describe(id)).toEqual({ status: 'finished' });
     expect(await rows()).toEqual([{ id: 1, name: 'described' }]);
   });
 
@@ -437,5 +441,128 @@ describe('local Redshift Data API: faults', () => {
     expect(error).toBeInstanceOf(TransientError);
     expect((error as Error).message).toContain('ThrottlingException');
     expect(error).not.toBeInstanceOf(TerminalError);
+  });
+});
+
+/** Wraps the backing warehouse so each transaction waits, once started, until the test opens the gate. */
+class GatedWarehouse implements Warehouse {
+  private readonly waiting: (() => void)[] = [];
+  private readonly watchers: { count: number; resolve: () => void }[] = [];
+  private opened = false;
+  entered = 0;
+
+  constructor(private readonly inner: Warehouse) {}
+
+  async executeTransaction(statements: readonly string[], clientToken: string): Promise<void> {
+    this.entered += 1;
+    for (const w of this.watchers.filter((x) => this.entered >= x.count)) w.resolve();
+    if (!this.opened) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return this.inner.executeTransaction(statements, clientToken);
+  }
+
+  query: Warehouse['query'] = (sql, params) => this.inner.query(sql, params);
+
+  async close(): Promise<void> {}
+
+  /** Resolves once `count` transactions are executing (waiting at the gate). */
+  whenEntered(count: number): Promise<void> {
+    if (this.entered >= count) return Promise.resolve();
+    return new Promise((resolve) => this.watchers.push({ count, resolve }));
+  }
+
+  open(): void {
+    this.opened = true;
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+}
+
+describe('local Redshift Data API: execution', () => {
+  const servers: LocalRedshiftDataApi[] = [];
+  const clients: RedshiftDataClient[] = [];
+
+  async function serve(options: Partial<Parameters<typeof startLocalRedshiftDataApi>[0]> = {}) {
+    const server = await startLocalRedshiftDataApi({ warehouse: backing, copyRoles: [COPY_ROLE], ...options });
+    servers.push(server);
+    const c = server.client({ maxAttempts: 1 });
+    clients.push(c);
+    return { server, client: c, warehouse: dataApiWarehouse(c) };
+  }
+
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.stop();
+    for (const c of clients.splice(0)) c.destroy();
+  });
+
+  it('executes statements concurrently up to its concurrency; the next one waits SUBMITTED until a slot frees', async () => {
+    const gated = new GatedWarehouse(backing);
+    const { client: c, warehouse: wh } = await serve({ warehouse: gated, concurrency: 2 });
+    const ids = [];
+    for (let i = 1; i <= 3; i++) ids.push(await statementsOf(wh).submitTransaction([`INSERT INTO public.t VALUES (${i}, 'c')`], `c${i}`, `c${i}`));
+
+    await gated.whenEntered(2);
+    const whileGated = [];
+    for (const id of ids) whileGated.push((await c.send(new DescribeStatementCommand({ Id: id }))).Status);
+    gated.open();
+    for (const id of ids) await ended(id, c);
+
+    expect(whileGated).toEqual(['STARTED', 'STARTED', 'SUBMITTED']);
+    expect(gated.entered).toBe(3);
+    expect(await backing.query('SELECT COUNT(*) AS n FROM public.t')).toEqual([{ n: 3 }]);
+  });
+
+  it('accepts CancelStatement of a statement already executing and reports it FINISHED once the warehouse committed it', async () => {
+    const gated = new GatedWarehouse(backing);
+    const { client: c, warehouse: wh } = await serve({ warehouse: gated });
+    const id = await statementsOf(wh).submitTransaction(["INSERT INTO public.t VALUES (1, 'committed')"], 'late-cancel', 'late-cancel');
+    await gated.whenEntered(1);
+
+    const answer = await c.send(new CancelStatementCommand({ Id: id }));
+    gated.open();
+
+    expect(answer.Status).toBe(true);
+    expect((await ended(id, c)).Status).toBe('FINISHED');
+    expect(await rows()).toEqual([{ id: 1, name: 'committed' }]);
+  });
+
+  it('forgets a ClientToken after 8 hours: the same token then submits, and runs, a new statement', async () => {
+    let clock = Date.parse('2026-03-01T00:00:00Z');
+    const { client: c } = await serve({ now: () => new Date(clock) });
+    const input = { ...TARGET, Sqls: ["INSERT INTO public.t VALUES (1, 'again')"], ClientToken: 'token-8h' };
+
+    const first = await c.send(new BatchExecuteStatementCommand(input));
+    await ended(first.Id!, c);
+    clock += 8 * 60 * 60 * 1000 - 1;
+    const within = await c.send(new BatchExecuteStatementCommand(input));
+    clock += 2;
+    const after = await c.send(new BatchExecuteStatementCommand(input));
+    await ended(after.Id!, c);
+
+    expect(within.Id).toBe(first.Id);
+    expect(after.Id).not.toBe(first.Id);
+    expect(await backing.query('SELECT COUNT(*) AS n FROM public.t')).toEqual([{ n: 2 }]);
+  });
+
+  it('refuses a submit beyond its active statements with ActiveStatementsExceededException, which the adapter raises as TransientError', async () => {
+    const { server, warehouse: wh } = await serve({ maxActiveStatements: 1 });
+    const held = server.faults.holdNext();
+    await statementsOf(wh).submitTransaction(["INSERT INTO public.t VALUES (1, 'active')"], 'a1', 'a1');
+    await held.started;
+
+    const error = await caught(statementsOf(wh).submitTransaction(["INSERT INTO public.t VALUES (2, 'refused')"], 'a2', 'a2'));
+    held.release();
+
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toContain('ActiveStatementsExceededException');
+  });
+
+  it('lets a statement held for some milliseconds run once they have passed', async () => {
+    const { server, client: c, warehouse: wh } = await serve();
+    const held = server.faults.holdNext('delayed', { ms: 20 });
+    const id = await statementsOf(wh).submitTransaction(["INSERT INTO public.t VALUES (1, 'delayed')"], 'delayed', 'delayed');
+
+    await held.started;
+
+    expect((await ended(id, c)).Status).toBe('FINISHED');
+    expect(await rows()).toEqual([{ id: 1, name: 'delayed' }]);
   });
 });
