@@ -1,7 +1,9 @@
 /**
  * What the Redshift Data API throws or reports, classified for DESIGN.md §9: worth retrying
- * (TransientError) or not (TerminalError), with a hint of what to check. Pure.
+ * (TransientError) or not (TerminalError), with a hint of what to check; and which part of a
+ * FAILED batch failed. Pure.
  */
+import type { DescribeStatementResponse } from '@aws-sdk/client-redshift-data';
 
 /** The parts of an SDK (or Node.js socket) error that classification reads. */
 export interface SdkErrorInfo {
@@ -118,4 +120,23 @@ export function redactDataApiText(text: string, secretArn: string | undefined): 
     /\b(CREDENTIALS|ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PASSWORD|MASTER_SYMMETRIC_KEY)(\s+(?:AS\s+)?)'(?:[^']|'')*'/gi,
     "$1$2'<redacted>'",
   );
+}
+
+/**
+ * The failed part of a FAILED statement: for a batch, the first FAILED sub-statement, its
+ * zero-based index (from its `<id>:<n>` suffix, else its position; undefined when outside
+ * `count` statements), error text and RedshiftQueryId; otherwise the statement's own.
+ */
+export function failedSubStatement(
+  described: DescribeStatementResponse,
+  count: number | undefined,
+): { index?: number; id?: string; error?: string; queryId?: number } {
+  const subs = described.SubStatements ?? [];
+  const failedAt = subs.findIndex((s) => s.Status === 'FAILED');
+  const failed = failedAt >= 0 ? subs[failedAt] : undefined;
+  if (!failed) return { id: described.Id, error: described.Error, queryId: described.RedshiftQueryId };
+  const suffix = failed.Id ? /:(\d+)$/.exec(failed.Id) : null;
+  const candidate = suffix ? Number(suffix[1]) - 1 : failedAt;
+  const index = candidate >= 0 && (count === undefined || candidate < count) ? candidate : undefined;
+  return { index, id: failed.Id, error: failed.Error ?? described.Error, queryId: failed.RedshiftQueryId };
 }

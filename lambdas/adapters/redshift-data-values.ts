@@ -1,7 +1,8 @@
 /**
- * Values across the Redshift Data API: `:name` parameters out (strings only), Field unions in.
+ * Values across the Redshift Data API: `:name` parameters and ClientTokens out, Field unions in.
  * Used by RedshiftDataWarehouse; pure, no SDK calls.
  */
+import { createHash } from 'node:crypto';
 import type { ColumnMetadata, Field, SqlParameter } from '@aws-sdk/client-redshift-data';
 import { TerminalError } from '../core/errors';
 import type { SqlValue } from '../core/ports';
@@ -120,4 +121,22 @@ export function isoFromRedshiftTimestamp(text: string): string {
   if (offsetMinutes === 0) return `${y}-${mo}-${d}T${h}:${mi}:${s}.${digits}Z`;
   const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) - offsetMinutes * 60_000;
   return `${new Date(utc).toISOString().slice(0, 19)}.${digits}Z`;
+}
+
+/** ClientToken maximum length in the Data API. */
+const MAX_CLIENT_TOKEN_LENGTH = 64;
+
+/**
+ * `clientToken` made unique per batch and generation, at most 64 characters (the Data API's
+ * limit): its first 31 characters, `-`, and 32 hex digits of a SHA-256 over the token, the
+ * statements and, from generation 1 on, the generation (generation 0 keeps the digest of
+ * token and statements alone).
+ */
+export function dataApiClientToken(clientToken: string, statements: readonly string[], generation = 0): string {
+  const hash = createHash('sha256').update(clientToken).update('\u0000');
+  for (const s of statements) hash.update(s).update('\u0000');
+  if (generation > 0) hash.update(`generation ${generation}`);
+  const suffix = hash.digest('hex').slice(0, 32);
+  const prefix = clientToken.slice(0, MAX_CLIENT_TOKEN_LENGTH - suffix.length - 1);
+  return prefix ? `${prefix}-${suffix}` : suffix;
 }

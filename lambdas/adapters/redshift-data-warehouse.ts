@@ -6,7 +6,6 @@
  * `DescribeStatement` until it ends, then its rows are paged with `GetStatementResult`. SDK errors
  * become TransientError / TerminalError (DESIGN.md §9); the SDK's own retries stay in place.
  */
-import { createHash } from 'node:crypto';
 import {
   BatchExecuteStatementCommand,
   CancelStatementCommand,
@@ -21,6 +20,7 @@ import {
 import { ConfigurationError, TerminalError, TransientError, WarehouseStatementError } from '../core/errors';
 import type { AsyncStatements, Row, SqlValue, StatementState, Warehouse } from '../core/ports';
 import {
+  failedSubStatement,
   isTransientSdkError,
   isTransientStatementError,
   isUnknownStatementError,
@@ -28,7 +28,7 @@ import {
   sdkErrorInfo,
   terminalHint,
 } from './redshift-data-errors';
-import { bindDataApiParameters, fieldValue } from './redshift-data-values';
+import { bindDataApiParameters, dataApiClientToken, fieldValue } from './redshift-data-values';
 
 /** How {@link RedshiftDataWarehouse} reaches its database. */
 export interface RedshiftDataWarehouseOptions {
@@ -58,13 +58,15 @@ export interface RedshiftDataWarehouseOptions {
 
 /** Statements per BatchExecuteStatement (the API's SqlList maximum). */
 export const MAX_BATCH_STATEMENTS = 40;
-/** ClientToken maximum length in the Data API. */
-const MAX_CLIENT_TOKEN_LENGTH = 64;
 /** Characters of a statement quoted in an error message. */
 const SQL_SNIPPET_LENGTH = 200;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** ClientToken generations one logical transaction may use (see executeTransaction). */
+const MAX_TOKEN_GENERATIONS = 20;
+/** Transient failures of statements submitted by one executeTransaction call before it gives up. */
+const MAX_FRESH_TRANSIENT_FAILURES = 3;
 /** ListStatements pages read by findByName before it gives up (100 statements a page). */
 const MAX_LIST_PAGES = 10;
 /** StatementName maximum length in the Data API. */
@@ -145,6 +147,14 @@ export class RedshiftDataWarehouse implements Warehouse {
    * different batch under the same `clientToken` (e.g. the load retrying without a quarantined
    * file) is a new request rather than a replay of the failed one.
    *
+   * The Data API answers a repeated ClientToken with the earlier statement, unrun, for 8 hours, so
+   * a transaction that FAILED transiently (serializable isolation, concurrent transaction; rolled
+   * back, nothing committed) would fail again on every retry under its token. It is therefore
+   * resubmitted under the token's next generation (the digest also covers a generation number);
+   * generations that an earlier call saw fail are walked past (their statements predate this call),
+   * and one call gives up after 3 fresh transient failures, or after 20 generations. A generation
+   * that FINISHED ends the walk, so a transaction never commits twice.
+   *
    * @throws WarehouseStatementError when Redshift reports the batch FAILED (index of the failing
    *   statement, its query id, Redshift's error text, the start of its SQL); TransientError when
    *   it FAILED on a serializable isolation violation or concurrent transaction, for throttling,
@@ -154,9 +164,26 @@ export class RedshiftDataWarehouse implements Warehouse {
    */
   async executeTransaction(statements: readonly string[], clientToken: string): Promise<void> {
     if (statements.length === 0) return;
-    const id = await this.submit(statements, clientToken, undefined);
-    const done = await this.waitFor(id);
-    if (done.Status === 'FAILED') throw this.batchFailure(done, statements);
+    const callStarted = Date.now();
+    let fresh = 0;
+    let last: Error | undefined;
+    for (let generation = 0; generation < MAX_TOKEN_GENERATIONS; generation++) {
+      const submitted = await this.submitBatch(statements, dataApiClientToken(clientToken, statements, generation), undefined);
+      const done = await this.waitFor(submitted.id);
+      if (done.Status !== 'FAILED') return;
+      const failure = this.batchFailure(done, statements);
+      if (!(failure instanceof TransientError)) throw failure;
+      last = failure;
+      // A statement created before this call is an earlier attempt's, answered again for its token.
+      const createdAt = submitted.createdAt ?? done.CreatedAt;
+      if (createdAt === undefined || createdAt.getTime() >= callStarted) fresh += 1;
+      if (fresh >= MAX_FRESH_TRANSIENT_FAILURES) throw failure;
+    }
+    throw new TransientError(
+      `Redshift rejected this transaction ${MAX_TOKEN_GENERATIONS} times on serializable isolation or concurrent transactions ` +
+        'within the ClientToken lifetime (8 hours); reduce concurrent writers of its tables, or retry later',
+      { cause: last },
+    );
   }
 
   /**
@@ -194,8 +221,20 @@ export class RedshiftDataWarehouse implements Warehouse {
   /** Nothing to release: the client belongs to the caller. */
   async close(): Promise<void> {}
 
-  /** BatchExecuteStatement; resolves with the statement id, without waiting for it to run. */
-  private async submit(statements: readonly string[], clientToken: string, name: string | undefined): Promise<string> {
+  /**
+   * BatchExecuteStatement under `clientToken`'s first generation (see executeTransaction); the id,
+   * without waiting. A caller whose transaction FAILED transiently resubmits under another token.
+   */
+  private async submit(statements: readonly string[], clientToken: string, name: string): Promise<string> {
+    return (await this.submitBatch(statements, dataApiClientToken(clientToken, statements, 0), name)).id;
+  }
+
+  /** BatchExecuteStatement with a ready ClientToken; the id and creation time, without waiting. */
+  private async submitBatch(
+    statements: readonly string[],
+    token: string,
+    name: string | undefined,
+  ): Promise<{ readonly id: string; readonly createdAt?: Date }> {
     if (statements.length === 0) throw new TerminalError('a Redshift Data API transaction needs at least one statement; nothing was submitted');
     if (statements.length > MAX_BATCH_STATEMENTS) {
       throw new TerminalError(
@@ -210,12 +249,12 @@ export class RedshiftDataWarehouse implements Warehouse {
         new BatchExecuteStatementCommand({
           ...this.target,
           Sqls: [...statements],
-          ClientToken: dataApiClientToken(clientToken, statements),
+          ClientToken: token,
           ...(name !== undefined ? { StatementName: name } : {}),
         }),
       ),
     );
-    return requireId(submitted.Id, 'BatchExecuteStatement');
+    return { id: requireId(submitted.Id, 'BatchExecuteStatement'), ...(submitted.CreatedAt ? { createdAt: submitted.CreatedAt } : {}) };
   }
 
   /**
@@ -395,35 +434,7 @@ export class RedshiftDataWarehouse implements Warehouse {
   }
 }
 
-/**
- * The failed part of a FAILED statement: for a batch, the first FAILED sub-statement, its
- * zero-based index (from its `<id>:<n>` suffix, else its position; undefined when outside
- * `count` statements), error text and RedshiftQueryId; otherwise the statement's own.
- */
-function failedSubStatement(
-  described: DescribeStatementResponse,
-  count: number | undefined,
-): { index?: number; id?: string; error?: string; queryId?: number } {
-  const subs = described.SubStatements ?? [];
-  const failedAt = subs.findIndex((s) => s.Status === 'FAILED');
-  const failed = failedAt >= 0 ? subs[failedAt] : undefined;
-  if (!failed) return { id: described.Id, error: described.Error, queryId: described.RedshiftQueryId };
-  const suffix = failed.Id ? /:(\d+)$/.exec(failed.Id) : null;
-  const candidate = suffix ? Number(suffix[1]) - 1 : failedAt;
-  const index = candidate >= 0 && (count === undefined || candidate < count) ? candidate : undefined;
-  return { index, id: failed.Id, error: failed.Error ?? described.Error, queryId: failed.RedshiftQueryId };
-}
-
 function requireId(id: string | undefined, operation: string): string {
   if (!id) throw new TransientError(`Redshift Data API ${operation} returned no statement id; retry`);
   return id;
-}
-
-/** `clientToken` made unique per batch and at most 64 characters (the Data API's limit). */
-function dataApiClientToken(clientToken: string, statements: readonly string[]): string {
-  const hash = createHash('sha256').update(clientToken).update('\u0000');
-  for (const s of statements) hash.update(s).update('\u0000');
-  const suffix = hash.digest('hex').slice(0, 32);
-  const prefix = clientToken.slice(0, MAX_CLIENT_TOKEN_LENGTH - suffix.length - 1);
-  return prefix ? `${prefix}-${suffix}` : suffix;
 }

@@ -433,6 +433,17 @@ describe('local Redshift Data API: faults', () => {
     expect(await rows()).toEqual([]);
   });
 
+  it('commits a transaction once when its first submission failed on a concurrent transaction: the adapter resubmits under a new ClientToken', async () => {
+    api.faults.failNextStatement(0, 'could not complete because of conflict with concurrent transaction', 'conflicted');
+
+    await warehouse.executeTransaction(["INSERT INTO public.t VALUES (1, 'conflicted')"], 'ld_conflict');
+    await warehouse.executeTransaction(["INSERT INTO public.t VALUES (1, 'conflicted')"], 'ld_conflict');
+    const listed = await client.send(new ListStatementsCommand({ Status: 'ALL', MaxResults: 2 }));
+
+    expect(listed.Statements?.map((x) => x.Status)).toEqual(['FINISHED', 'FAILED']);
+    expect(await rows()).toEqual([{ id: 1, name: 'conflicted' }]);
+  });
+
   it('throttles the next calls with ThrottlingException, which the adapter raises as TransientError', async () => {
     api.faults.throttle(1);
 

@@ -218,6 +218,57 @@ describe('RedshiftDataWarehouse.executeTransaction', () => {
     expect((error as Error).message).toContain(redshiftError);
   });
 
+  describe('when the batch FAILED transiently (rolled back; the Data API would answer its ClientToken with the same failure)', () => {
+    const conflict = 'ERROR: could not complete because of conflict with concurrent transaction';
+    const failed = (id: string) => ({ Id: id, Status: 'FAILED' as const, Error: conflict, SubStatements: [{ Id: `${id}:1`, Status: 'FAILED' as const, Error: conflict }] });
+
+    it('resubmits it under the next ClientToken generation and resolves once that one FINISHED', async () => {
+      rd.on(BatchExecuteStatementCommand).resolvesOnce({ Id: 'first', CreatedAt: new Date() }).resolves({ Id: 'second', CreatedAt: new Date() });
+      rd.on(DescribeStatementCommand, { Id: 'first' }).resolves(failed('first'));
+      rd.on(DescribeStatementCommand, { Id: 'second' }).resolves({ Id: 'second', Status: 'FINISHED' });
+
+      await warehouse().executeTransaction(statements, 'ld_abc');
+
+      expect(rd).toHaveReceivedCommandTimes(BatchExecuteStatementCommand, 2);
+      expect(batchInput(0).ClientToken).toMatch(/^ld_abc-[0-9a-f]{32}$/);
+      expect(batchInput(1).ClientToken).toMatch(/^ld_abc-[0-9a-f]{32}$/);
+      expect(batchInput(1).ClientToken).not.toBe(batchInput(0).ClientToken);
+      expect(batchInput(1).Sqls).toEqual(statements);
+    });
+
+    it('walks past generations whose statements failed before this call without counting them, and stops at the one that FINISHED', async () => {
+      const old = new Date(Date.now() - 60_000);
+      const batch = rd.on(BatchExecuteStatementCommand);
+      for (let g = 0; g < 5; g++) batch.resolvesOnce({ Id: `old-${g}`, CreatedAt: old });
+      batch.resolves({ Id: 'done', CreatedAt: old });
+      for (let g = 0; g < 5; g++) rd.on(DescribeStatementCommand, { Id: `old-${g}` }).resolves(failed(`old-${g}`));
+      rd.on(DescribeStatementCommand, { Id: 'done' }).resolves({ Id: 'done', Status: 'FINISHED' });
+
+      await warehouse().executeTransaction(statements, 'ld_abc');
+
+      expect(rd).toHaveReceivedCommandTimes(BatchExecuteStatementCommand, 6);
+      expect(new Set(rd.commandCalls(BatchExecuteStatementCommand).map((c) => c.args[0].input.ClientToken)).size).toBe(6);
+    });
+
+    it('gives up with TransientError after 3 transient failures of statements it submitted itself', async () => {
+      let n = 0;
+      rd.on(BatchExecuteStatementCommand).callsFake(() => Promise.resolve({ Id: `fresh-${++n}`, CreatedAt: new Date() }));
+      rd.on(DescribeStatementCommand).callsFake((input: { Id: string }) => Promise.resolve(failed(input.Id)));
+
+      const error = await caught(warehouse().executeTransaction(statements, 'ld_abc'));
+
+      expect(error).toBeInstanceOf(TransientError);
+      expect(rd).toHaveReceivedCommandTimes(BatchExecuteStatementCommand, 3);
+    });
+  });
+
+  it('does not resubmit a batch that FAILED on a statement error', async () => {
+    rd.on(DescribeStatementCommand).resolves({ Id: BATCH_ID, Status: 'FAILED', Error: 'ERROR: syntax error', SubStatements: [{ Id: `${BATCH_ID}:1`, Status: 'FAILED', Error: 'ERROR: syntax error' }] });
+
+    await expect(warehouse().executeTransaction(statements, 'ld_abc')).rejects.toBeInstanceOf(WarehouseStatementError);
+    expect(rd).toHaveReceivedCommandTimes(BatchExecuteStatementCommand, 1);
+  });
+
   it('throws TerminalError, not a statement error, when the batch is ABORTED', async () => {
     rd.on(DescribeStatementCommand).resolves({ Id: BATCH_ID, Status: 'ABORTED' });
 
