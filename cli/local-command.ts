@@ -38,6 +38,8 @@ export function localCommand(outcome: CommandOutcome): Command {
       const runtime = await LocalRuntime.start({
         config,
         warehouse: opts.warehouse,
+        // A PostgreSQL server given here is loaded directly; the embedded one behind the local Redshift Data API.
+        warehouseApi: opts.warehouse ? 'direct' : 'data-api',
         dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
         s3Port: opts.s3Port,
         bucket: opts.bucket,
@@ -52,7 +54,7 @@ export function localCommand(outcome: CommandOutcome): Command {
         `  bucket:       ${runtime.bucket}`,
         `  region:       ${runtime.region}`,
         `  credentials:  AWS_ACCESS_KEY_ID=${runtime.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${runtime.credentials.secretAccessKey}`,
-        `  warehouse:    ${opts.warehouse ? redactUrl(opts.warehouse) : 'embedded (PGlite)'}`,
+        `  warehouse:    ${opts.warehouse ? redactUrl(opts.warehouse) : `embedded (PGlite), via the local Redshift Data API at ${runtime.dataApi()?.endpoint ?? '?'}`}`,
         `  data:         ${opts.dataDir ? resolve(opts.dataDir) : 'temporary (removed on exit; use --data-dir to keep it)'}`,
         ...config.datasets.map(
           (d) => `  dataset ${d.name}: s3://${runtime.bucket}/${d.prefix} → ${d.target.schema}.${d.target.table} (${d.loadMode})`,

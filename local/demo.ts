@@ -4,6 +4,7 @@ import type { DatasetConfig, SyncproofConfig } from '../lambdas/core/config';
 import { AUDIT_FILES_TABLE, AUDIT_SCHEMA } from '../lambdas/core/load-plan';
 import { qualifiedName, quoteLiteral } from '../lambdas/core/sql';
 import { LocalRuntime, type ExecutionSummary } from './runtime';
+import type { WarehouseApi } from './local-warehouse';
 
 /** The demo's dataset: orders, upserted by order_id. */
 export const DEMO_DATASET: DatasetConfig = {
@@ -32,6 +33,11 @@ export interface DemoOptions {
   readonly files: number;
   /** postgres://… instead of the embedded warehouse. */
   readonly warehouse?: string;
+  /**
+   * How the stages reach the warehouse (see LocalRuntimeOptions.warehouseApi).
+   * @default 'direct' with `warehouse` (a PostgreSQL server is loaded directly), else 'data-api'
+   */
+  readonly warehouseApi?: WarehouseApi;
   /** Keep the local state (S3, DynamoDB, warehouse data dir) here. */
   readonly keep?: string;
   /** Write the report as JSON here. */
@@ -103,7 +109,8 @@ async function uploadAll(runtime: LocalRuntime, files: { key: string; body: Uint
  */
 export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const say = options.progress ?? (() => undefined);
-  const runtime = await LocalRuntime.start({ config: DEMO_CONFIG, warehouse: options.warehouse, dataDir: options.keep });
+  const warehouseApi = options.warehouseApi ?? (options.warehouse ? 'direct' : 'data-api');
+  const runtime = await LocalRuntime.start({ config: DEMO_CONFIG, warehouse: options.warehouse, warehouseApi, dataDir: options.keep });
   try {
     const ids1 = Array.from({ length: options.rows }, (_, i) => i + 1);
     const wave1 = split(ids1, options.files).map((ids, i) => ({ key: `orders/wave-1/part-${String(i).padStart(4, '0')}.parquet`, body: ordersFile(ids, 0, 'new') }));
@@ -141,7 +148,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       ...(e.status === 'FAILED' ? { error: `${e.error}: ${e.run?.error ?? e.cause}` } : {}),
     }));
     const report = {
-      warehouse: options.warehouse ? 'postgresql server' : 'embedded (PGlite)',
+      warehouse: `${options.warehouse ? 'postgresql server' : 'embedded (PGlite)'}${warehouseApi === 'data-api' ? ' via the local Redshift Data API' : ''}`,
       dataDir: options.keep ?? null,
       waves: [
         { files: wave1.length, rows: ids1.length, updatedRows: 0, newRows: ids1.length },

@@ -7,7 +7,6 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { createDocumentClient, createS3Client } from '../lambdas/adapters/clients';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import { ParquetInspector } from '../lambdas/adapters/parquet-inspector';
-import { openPostgresWarehouse } from '../lambdas/adapters/postgres-warehouse';
 import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { LOCAL_BINDINGS, logger, type LocalBindings } from '../lambdas/adapters/stage-handler';
 import type { SyncproofConfig } from '../lambdas/core/config';
@@ -33,6 +32,8 @@ import {
   type S3NotificationEvent,
 } from './emulators';
 import { matchesPattern } from './event-pattern';
+import { openLocalWarehouse, type LocalWarehouse, type WarehouseApi } from './local-warehouse';
+import type { LocalRedshiftDataApi } from './redshift-data-api/server';
 import {
   LOCAL_ACCOUNT,
   eventRules,
@@ -73,6 +74,12 @@ export interface LocalRuntimeOptions {
   readonly config: SyncproofConfig;
   /** `postgres://…` for a PostgreSQL server; @default embedded PGlite (in dataDir when given) */
   readonly warehouse?: string;
+  /**
+   * `data-api`: the stages reach the warehouse through the local Redshift Data API with the
+   * production RedshiftDataWarehouse adapter; `direct`: through the Postgres-family adapter.
+   * @default 'data-api'
+   */
+  readonly warehouseApi?: WarehouseApi;
   /** Keeps S3, DynamoDB and PGlite data here; a restart resumes from it. @default a temp dir, removed on stop */
   readonly dataDir?: string;
   /** @default a free port chosen at run time */
@@ -143,9 +150,11 @@ function taskStates(definition: Record<string, Json>): [string, Record<string, J
 
 /**
  * The pipeline on one machine: S3 (s3rver) and DynamoDB (dynalite) emulators on 127.0.0.1, the
- * embedded warehouse or a PostgreSQL server, and the SyncStateMachine and VerifyStateMachine that
- * CDK synthesizes, run by aws-local-stepfunctions with each Lambda task bound to its handler module. S3 writes are
- * routed through the template's own EventBridge rule patterns to the trigger handler.
+ * embedded warehouse or a PostgreSQL server — by default behind the local Redshift Data API, so
+ * the stages run the production RedshiftDataWarehouse adapter — and the SyncStateMachine and
+ * VerifyStateMachine that CDK synthesizes, run by aws-local-stepfunctions with each Lambda task
+ * bound to its handler module. S3 writes are routed through the template's own EventBridge rule
+ * patterns to the trigger handler.
  */
 export class LocalRuntime {
   readonly region = LOCAL_REGION;
@@ -162,7 +171,7 @@ export class LocalRuntime {
     private readonly options: LocalRuntimeOptions,
     private readonly s3: LocalS3,
     private readonly dynamo: LocalDynamoDb,
-    private readonly warehouseHandle: Promise<Warehouse>,
+    private readonly localWarehouse: LocalWarehouse,
     readonly deps: StageDeps,
     private readonly machines: Readonly<Record<MachineKind, BoundMachine>>,
     private readonly rules: readonly LocalRule[],
@@ -199,7 +208,16 @@ export class LocalRuntime {
     const objects = new S3ObjectStore(createS3Client({ ...overrides, s3: s3.endpoint }), bucket);
     const ddb = createDocumentClient({ ...overrides, dynamodb: dynamo.endpoint });
     const warehouseUrl = options.warehouse ?? `pglite:${join(root, 'warehouse')}`;
-    let warehouse: Promise<Warehouse> | undefined;
+    const copyRoleArn = `arn:aws:iam::${LOCAL_ACCOUNT}:role/syncproof-local-copy`;
+    const localWarehouse = await openLocalWarehouse({
+      url: warehouseUrl,
+      objects,
+      api: options.warehouseApi ?? 'data-api',
+      copyRoleArn,
+      region: LOCAL_REGION,
+      account: LOCAL_ACCOUNT,
+      credentials: LOCAL_CREDENTIALS,
+    });
     const deps: StageDeps = {
       config: options.config,
       objects,
@@ -207,12 +225,12 @@ export class LocalRuntime {
       runs: new DynamoDbRunStore(ddb, TABLES.runs),
       files: new ParquetInspector(objects),
       clock: systemClock,
-      copyRoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/syncproof-local-copy`,
+      copyRoleArn,
+      // As depsFromEnv: the Data API's limit is known without connecting.
+      maxStatementsPerTransaction: localWarehouse.maxStatementsPerTransaction,
       log: options.log ?? { info: () => undefined, warn: () => undefined },
-      warehouse: () => (warehouse ??= openPostgresWarehouse(warehouseUrl, { objects })),
+      warehouse: () => Promise.resolve(localWarehouse.stages),
     };
-    const warehouseHandle = deps.warehouse();
-    await warehouseHandle;
 
     const machines = stateMachines(template);
     const find = (kind: MachineKind) => machines.find((m) => m.logicalId.startsWith(MACHINE_NAMES[kind]));
@@ -255,7 +273,7 @@ export class LocalRuntime {
       options,
       s3,
       dynamo,
-      warehouseHandle,
+      localWarehouse,
       deps,
       { sync: bind(sync.definition), verify: bind(verify.definition) },
       eventRules(template, bucket),
@@ -407,9 +425,17 @@ export class LocalRuntime {
     }
   }
 
-  /** The warehouse this runtime loads into (for read-back). */
+  /**
+   * The warehouse this runtime loads into, directly (for read-back): the backing PGlite or
+   * PostgreSQL warehouse, also when the stages reach it through the local Data API.
+   */
   warehouse(): Promise<Warehouse> {
-    return this.warehouseHandle;
+    return Promise.resolve(this.localWarehouse.backing);
+  }
+
+  /** The local Redshift Data API the stages use (its endpoint and faults); undefined for `warehouseApi: 'direct'`. */
+  dataApi(): LocalRedshiftDataApi | undefined {
+    return this.localWarehouse.dataApi;
   }
 
   /** Stops accepting events, lets running executions finish, then stops the emulators. */
@@ -420,7 +446,7 @@ export class LocalRuntime {
     await this.chain;
     await this.s3.stop().catch(() => undefined);
     await this.dynamo.stop();
-    await (await this.warehouseHandle).close();
+    await this.localWarehouse.close();
     if (this.ownedDir) await rm(this.ownedDir, { recursive: true, force: true });
   }
 }

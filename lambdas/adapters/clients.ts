@@ -8,6 +8,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 export interface EndpointOverrides {
   readonly s3?: string;
   readonly dynamodb?: string;
+  /** Redshift Data API endpoint (the local Data API); AWS_ENDPOINT_URL_REDSHIFT_DATA works too. */
+  readonly redshiftData?: string;
   readonly region?: string;
   readonly credentials?: { accessKeyId: string; secretAccessKey: string };
 }
@@ -36,8 +38,13 @@ export function createDocumentClient(o: EndpointOverrides = {}): DynamoDBDocumen
   return DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-export function createRedshiftDataClient(): RedshiftDataClient {
-  return new RedshiftDataClient({});
+/** Redshift Data API client; with `redshiftData`, for that endpoint (the local Data API). */
+export function createRedshiftDataClient(o: EndpointOverrides = {}): RedshiftDataClient {
+  return new RedshiftDataClient({
+    ...(o.region ? { region: o.region } : {}),
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+    ...(o.redshiftData ? { endpoint: o.redshiftData } : {}),
+  });
 }
 
 export function createSfnClient(): SFNClient {

@@ -6,20 +6,29 @@
  * `DescribeStatement` until it ends, then its rows are paged with `GetStatementResult`. SDK errors
  * become TransientError / TerminalError (DESIGN.md §9); the SDK's own retries stay in place.
  */
-import { createHash } from 'node:crypto';
 import {
   BatchExecuteStatementCommand,
+  CancelStatementCommand,
   DescribeStatementCommand,
   ExecuteStatementCommand,
   GetStatementResultCommand,
+  ListStatementsCommand,
   type ColumnMetadata,
   type DescribeStatementResponse,
-  type Field,
   type RedshiftDataClient,
-  type SqlParameter,
 } from '@aws-sdk/client-redshift-data';
 import { ConfigurationError, TerminalError, TransientError, WarehouseStatementError } from '../core/errors';
-import type { Row, SqlValue, Warehouse } from '../core/ports';
+import type { AsyncStatements, Row, SqlValue, StatementState, Warehouse } from '../core/ports';
+import {
+  failedSubStatement,
+  isTransientSdkError,
+  isTransientStatementError,
+  isUnknownStatementError,
+  redactDataApiText,
+  sdkErrorInfo,
+  terminalHint,
+} from './redshift-data-errors';
+import { bindDataApiParameters, dataApiClientToken, fieldValue } from './redshift-data-values';
 
 /** How {@link RedshiftDataWarehouse} reaches its database. */
 export interface RedshiftDataWarehouseOptions {
@@ -49,28 +58,42 @@ export interface RedshiftDataWarehouseOptions {
 
 /** Statements per BatchExecuteStatement (the API's SqlList maximum). */
 export const MAX_BATCH_STATEMENTS = 40;
-/** ClientToken maximum length in the Data API. */
-const MAX_CLIENT_TOKEN_LENGTH = 64;
 /** Characters of a statement quoted in an error message. */
 const SQL_SNIPPET_LENGTH = 200;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** ClientToken generations one logical transaction may use (see executeTransaction). */
+const MAX_TOKEN_GENERATIONS = 20;
+/** Transient failures of statements submitted by one executeTransaction call before it gives up. */
+const MAX_FRESH_TRANSIENT_FAILURES = 3;
+/** ListStatements pages read by findByName before it gives up (100 statements a page). */
+const MAX_LIST_PAGES = 10;
+/** StatementName maximum length in the Data API. */
+const MAX_STATEMENT_NAME_LENGTH = 500;
+
 /**
  * Warehouse over the Redshift Data API.
  *
  * - `executeTransaction` submits one BatchExecuteStatement (one transaction, at most 40
- *   statements) and waits for it. A FAILED batch raises WarehouseStatementError with the
- *   zero-based index of the failing statement and Redshift's error text.
+ *   statements) and waits for it, through the same `statements.submitTransaction` and
+ *   DescribeStatement polling a caller of {@link AsyncStatements} uses. A FAILED batch raises
+ *   WarehouseStatementError with the zero-based index of the failing statement, Redshift's error
+ *   text and its RedshiftQueryId; a serializable isolation violation (Redshift error 1023) or a
+ *   conflict with a concurrent transaction raises TransientError instead (rolled back; retry).
  * - `query` binds `:name` parameters as Data API parameters. The API accepts neither NULL nor
  *   empty-string values, so `null` and `''` are written into the SQL as `NULL` and `''` instead.
  *   Values come back as SqlValues: BIGINT/INTEGER and floating types as numbers, BOOLEAN as
  *   booleans, DECIMAL/NUMERIC as numbers when exact in a double (≤ 15 significant digits, else
- *   their exact text), binary as base64, everything else (dates, timestamps, …) as Redshift's text.
+ *   their exact text), TIMESTAMP/TIMESTAMPTZ as ISO-8601 UTC text (`…T…Z`, as the Postgres-family
+ *   adapters return them), binary as base64, everything else (dates, times, …) as Redshift's text.
+ * - `statements` is the submit-then-poll access (DESIGN.md §4): a transaction submitted there may
+ *   commit after this process is gone, so its outcome is asked for (describe, findByName).
  * - Messages never contain the secret, credentials in SQL, or more than 200 characters of SQL.
  */
 export class RedshiftDataWarehouse implements Warehouse {
   readonly maxStatementsPerTransaction = MAX_BATCH_STATEMENTS;
+  readonly statements: AsyncStatements;
   private readonly client: RedshiftDataClient;
   private readonly target: {
     readonly Database: string;
@@ -109,6 +132,12 @@ export class RedshiftDataWarehouse implements Warehouse {
     this.pollIntervalMs = pollIntervalMs;
     this.timeoutMs = timeoutMs;
     this.sleep = options.sleep ?? defaultSleep;
+    this.statements = {
+      submitTransaction: (statements, clientToken, name) => this.submit(statements, clientToken, name),
+      describe: (id) => this.describe(id),
+      findByName: (name) => this.findByName(name),
+      cancel: (id) => this.cancel(id),
+    };
   }
 
   /**
@@ -118,35 +147,53 @@ export class RedshiftDataWarehouse implements Warehouse {
    * different batch under the same `clientToken` (e.g. the load retrying without a quarantined
    * file) is a new request rather than a replay of the failed one.
    *
+   * The Data API answers a repeated ClientToken with the earlier statement, unrun, for 8 hours, so
+   * a transaction that FAILED transiently (serializable isolation, concurrent transaction; rolled
+   * back, nothing committed) would fail again on every retry under its token. It is therefore
+   * resubmitted under the token's next generation (the digest also covers a generation number);
+   * generations that an earlier call saw fail are walked past (their statements predate this call),
+   * and one call gives up after 3 fresh transient failures, or after 20 generations. A generation
+   * that FINISHED ends the walk, so a transaction never commits twice.
+   *
    * @throws WarehouseStatementError when Redshift reports the batch FAILED (index of the failing
-   *   statement, Redshift's error text, the start of its SQL); TerminalError when it was ABORTED,
-   *   for more than 40 statements, or for SDK errors that retrying cannot fix; TransientError for
-   *   throttling, service faults and when it does not end within `timeoutMs`.
+   *   statement, its query id, Redshift's error text, the start of its SQL); TransientError when
+   *   it FAILED on a serializable isolation violation or concurrent transaction, for throttling,
+   *   service faults and when it does not end within `timeoutMs` (it may still commit: ask
+   *   `statements`); TerminalError when it was ABORTED, for more than 40 statements, or for SDK
+   *   errors that retrying cannot fix.
    */
   async executeTransaction(statements: readonly string[], clientToken: string): Promise<void> {
     if (statements.length === 0) return;
-    if (statements.length > MAX_BATCH_STATEMENTS) {
-      throw new TerminalError(
-        `a Redshift Data API transaction takes at most ${MAX_BATCH_STATEMENTS} statements, got ${statements.length}; split the batch into smaller ones`,
-      );
+    const callStarted = Date.now();
+    let fresh = 0;
+    let last: Error | undefined;
+    for (let generation = 0; generation < MAX_TOKEN_GENERATIONS; generation++) {
+      const submitted = await this.submitBatch(statements, dataApiClientToken(clientToken, statements, generation), undefined);
+      const done = await this.waitFor(submitted.id);
+      if (done.Status !== 'FAILED') return;
+      const failure = this.batchFailure(done, statements);
+      if (!(failure instanceof TransientError)) throw failure;
+      last = failure;
+      // A statement created before this call is an earlier attempt's, answered again for its token.
+      const createdAt = submitted.createdAt ?? done.CreatedAt;
+      if (createdAt === undefined || createdAt.getTime() >= callStarted) fresh += 1;
+      if (fresh >= MAX_FRESH_TRANSIENT_FAILURES) throw failure;
     }
-    const submitted = await this.call('BatchExecuteStatement', () =>
-      this.client.send(
-        new BatchExecuteStatementCommand({ ...this.target, Sqls: [...statements], ClientToken: dataApiClientToken(clientToken, statements) }),
-      ),
+    throw new TransientError(
+      `Redshift rejected this transaction ${MAX_TOKEN_GENERATIONS} times on serializable isolation or concurrent transactions ` +
+        'within the ClientToken lifetime (8 hours); reduce concurrent writers of its tables, or retry later',
+      { cause: last },
     );
-    const id = requireId(submitted.Id, 'BatchExecuteStatement');
-    const done = await this.waitFor(id);
-    if (done.Status === 'FAILED') throw this.batchFailure(done, statements);
   }
 
   /**
    * Runs one statement with `:name` parameters and returns all its rows, keyed by column name
    * (a later column of the same name wins). A statement without a result set returns `[]`.
    *
-   * @throws WarehouseStatementError (index undefined) when Redshift reports the statement FAILED;
-   *   TerminalError for a `:name` without a value, an ABORTED statement or SDK errors that
-   *   retrying cannot fix; TransientError as for executeTransaction.
+   * @throws WarehouseStatementError (index undefined, with the query id) when Redshift reports the
+   *   statement FAILED; TransientError when it failed on a serializable isolation violation or
+   *   concurrent transaction, or as for executeTransaction; TerminalError for a `:name` without a
+   *   value, an ABORTED statement or SDK errors that retrying cannot fix.
    */
   async query(sql: string, params?: Record<string, SqlValue>): Promise<Row[]> {
     const bound = bindDataApiParameters(sql, params ?? {});
@@ -162,10 +209,10 @@ export class RedshiftDataWarehouse implements Warehouse {
     const id = requireId(submitted.Id, 'ExecuteStatement');
     const done = await this.waitFor(id);
     if (done.Status === 'FAILED') {
-      throw new WarehouseStatementError(
-        `Redshift query failed: ${this.redact(done.Error ?? 'no error text')} (Data API statement ${id}). SQL: ${this.snippet(sql)}`,
-        undefined,
-      );
+      const text = this.redact(done.Error ?? 'no error text');
+      const message = `Redshift query failed: ${text} (Data API statement ${id}). SQL: ${this.snippet(sql)}`;
+      if (isTransientStatementError(text)) throw new TransientError(`${message}; retry`);
+      throw new WarehouseStatementError(message, undefined, { queryId: done.RedshiftQueryId });
     }
     if (!done.HasResultSet) return [];
     return this.readResult(id);
@@ -173,6 +220,125 @@ export class RedshiftDataWarehouse implements Warehouse {
 
   /** Nothing to release: the client belongs to the caller. */
   async close(): Promise<void> {}
+
+  /**
+   * BatchExecuteStatement under `clientToken`'s first generation (see executeTransaction); the id,
+   * without waiting. A caller whose transaction FAILED transiently resubmits under another token.
+   */
+  private async submit(statements: readonly string[], clientToken: string, name: string): Promise<string> {
+    return (await this.submitBatch(statements, dataApiClientToken(clientToken, statements, 0), name)).id;
+  }
+
+  /** BatchExecuteStatement with a ready ClientToken; the id and creation time, without waiting. */
+  private async submitBatch(
+    statements: readonly string[],
+    token: string,
+    name: string | undefined,
+  ): Promise<{ readonly id: string; readonly createdAt?: Date }> {
+    if (statements.length === 0) throw new TerminalError('a Redshift Data API transaction needs at least one statement; nothing was submitted');
+    if (statements.length > MAX_BATCH_STATEMENTS) {
+      throw new TerminalError(
+        `a Redshift Data API transaction takes at most ${MAX_BATCH_STATEMENTS} statements, got ${statements.length}; split the batch into smaller ones`,
+      );
+    }
+    if (name !== undefined && (name.length === 0 || name.length > MAX_STATEMENT_NAME_LENGTH)) {
+      throw new TerminalError(`a Redshift Data API statement name has 1-${MAX_STATEMENT_NAME_LENGTH} characters, got ${name.length}`);
+    }
+    const submitted = await this.call('BatchExecuteStatement', () =>
+      this.client.send(
+        new BatchExecuteStatementCommand({
+          ...this.target,
+          Sqls: [...statements],
+          ClientToken: token,
+          ...(name !== undefined ? { StatementName: name } : {}),
+        }),
+      ),
+    );
+    return { id: requireId(submitted.Id, 'BatchExecuteStatement'), ...(submitted.CreatedAt ? { createdAt: submitted.CreatedAt } : {}) };
+  }
+
+  /**
+   * DescribeStatement → StatementState: SUBMITTED, PICKED and STARTED are `running`; a FAILED
+   * batch names the failing sub-statement's index and query id; an id the Data API does not know
+   * (ResourceNotFoundException, ValidationException) is `unknown`.
+   */
+  private async describe(id: string): Promise<StatementState> {
+    let described: DescribeStatementResponse;
+    try {
+      described = await this.client.send(new DescribeStatementCommand({ Id: id }));
+    } catch (error) {
+      if (isUnknownStatementError(sdkErrorInfo(error))) return { status: 'unknown' };
+      throw this.translate('DescribeStatement', error);
+    }
+    switch (described.Status) {
+      case 'FINISHED':
+        return { status: 'finished' };
+      case 'ABORTED':
+        return { status: 'aborted' };
+      case 'FAILED': {
+        const failure = failedSubStatement(described, described.SubStatements?.length);
+        return {
+          status: 'failed',
+          error: this.redact(failure.error ?? 'no error text'),
+          ...(failure.index !== undefined ? { statementIndex: failure.index } : {}),
+          ...(failure.queryId !== undefined ? { queryId: failure.queryId } : {}),
+        };
+      }
+      default:
+        return { status: 'running' };
+    }
+  }
+
+  /**
+   * The newest statement named exactly `name` (ListStatements matches names by prefix, and lists
+   * only FINISHED statements unless asked for ALL). RoleLevel true: statements of every session of
+   * the caller's role, so another Lambda invocation finds what a crashed one submitted.
+   */
+  private async findByName(name: string): Promise<string | undefined> {
+    const scope = {
+      Database: this.target.Database,
+      ...(this.target.WorkgroupName ? { WorkgroupName: this.target.WorkgroupName } : {}),
+      ...(this.target.ClusterIdentifier ? { ClusterIdentifier: this.target.ClusterIdentifier } : {}),
+    };
+    let best: { id: string; createdAt: number } | undefined;
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const token = nextToken;
+      const listed = await this.call('ListStatements', () =>
+        this.client.send(
+          new ListStatementsCommand({
+            ...scope,
+            StatementName: name,
+            Status: 'ALL',
+            RoleLevel: true,
+            MaxResults: 100,
+            ...(token ? { NextToken: token } : {}),
+          }),
+        ),
+      );
+      for (const statement of listed.Statements ?? []) {
+        if (statement.StatementName !== name || !statement.Id) continue;
+        const createdAt = statement.CreatedAt?.getTime() ?? Number.NEGATIVE_INFINITY;
+        if (!best || createdAt > best.createdAt) best = { id: statement.Id, createdAt };
+      }
+      nextToken = listed.NextToken || undefined;
+      if (!nextToken) break;
+    }
+    return best?.id;
+  }
+
+  /**
+   * CancelStatement. A statement that has already ended (ValidationException: "Could not cancel
+   * a query that is already in … state") or is unknown is not an error: describe tells the outcome.
+   */
+  private async cancel(id: string): Promise<void> {
+    try {
+      await this.client.send(new CancelStatementCommand({ Id: id }));
+    } catch (error) {
+      if (isUnknownStatementError(sdkErrorInfo(error))) return;
+      throw this.translate('CancelStatement', error);
+    }
+  }
 
   /** Polls DescribeStatement until FINISHED, FAILED or ABORTED; throws on ABORTED and on timeout. */
   private async waitFor(id: string): Promise<DescribeStatementResponse> {
@@ -203,22 +369,18 @@ export class RedshiftDataWarehouse implements Warehouse {
     }
   }
 
-  private batchFailure(described: DescribeStatementResponse, statements: readonly string[]): WarehouseStatementError {
-    const subs = described.SubStatements ?? [];
-    const failedAt = subs.findIndex((s) => s.Status === 'FAILED');
-    const failed = failedAt >= 0 ? subs[failedAt] : undefined;
-    const suffix = failed?.Id ? /:(\d+)$/.exec(failed.Id) : null;
-    const candidate = suffix ? Number(suffix[1]) - 1 : failed ? failedAt : undefined;
-    const index = candidate !== undefined && candidate >= 0 && candidate < statements.length ? candidate : undefined;
-    const errorText = this.redact(failed?.Error ?? described.Error ?? 'no error text');
+  private batchFailure(described: DescribeStatementResponse, statements: readonly string[]): Error {
+    const failure = failedSubStatement(described, statements.length);
+    const index = failure.index;
+    const errorText = this.redact(failure.error ?? 'no error text');
     const sql = index !== undefined ? statements[index] : undefined;
     const where = index !== undefined ? `statement ${index} of ${statements.length}` : `one of ${statements.length} statements`;
-    return new WarehouseStatementError(
+    const message =
       `Redshift transaction failed at ${where}: ${errorText}; the whole transaction was rolled back ` +
-        `(Data API statement ${failed?.Id ?? described.Id ?? 'unknown'})` +
-        (sql !== undefined ? `. SQL: ${this.snippet(sql)}` : ''),
-      index,
-    );
+      `(Data API statement ${failure.id ?? described.Id ?? 'unknown'})` +
+      (sql !== undefined ? `. SQL: ${this.snippet(sql)}` : '');
+    if (isTransientStatementError(errorText)) return new TransientError(`${message}; retry`);
+    return new WarehouseStatementError(message, index, { queryId: failure.queryId });
   }
 
   private async readResult(id: string): Promise<Row[]> {
@@ -257,18 +419,12 @@ export class RedshiftDataWarehouse implements Warehouse {
     if (error instanceof TransientError || error instanceof TerminalError) return error;
     const info = sdkErrorInfo(error);
     const what = `Redshift Data API ${operation} failed: ${info.name}: ${this.redact(info.message)}`;
-    if (isTransient(info)) return new TransientError(`${what}; retry`, { cause: error });
+    if (isTransientSdkError(info)) return new TransientError(`${what}; retry`, { cause: error });
     return new TerminalError(`${what}; ${terminalHint(info.name)}`, { cause: error });
   }
 
-  /** Removes the secret, any Secrets Manager ARN and credential literals from `text`. */
   private redact(text: string): string {
-    let out = this.secretArn ? text.split(this.secretArn).join('<secret>') : text;
-    out = out.replace(/arn:aws[a-z-]*:secretsmanager:[^\s'",;)]+/g, '<secret>');
-    return out.replace(
-      /\b(CREDENTIALS|ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PASSWORD|MASTER_SYMMETRIC_KEY)(\s+(?:AS\s+)?)'(?:[^']|'')*'/gi,
-      "$1$2'<redacted>'",
-    );
+    return redactDataApiText(text, this.secretArn);
   }
 
   /** The first 200 characters of `sql`, redacted, on one line. */
@@ -278,192 +434,7 @@ export class RedshiftDataWarehouse implements Warehouse {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// requests
-
 function requireId(id: string | undefined, operation: string): string {
   if (!id) throw new TransientError(`Redshift Data API ${operation} returned no statement id; retry`);
   return id;
-}
-
-/** `clientToken` made unique per batch and at most 64 characters (the Data API's limit). */
-function dataApiClientToken(clientToken: string, statements: readonly string[]): string {
-  const hash = createHash('sha256').update(clientToken).update('\u0000');
-  for (const s of statements) hash.update(s).update('\u0000');
-  const suffix = hash.digest('hex').slice(0, 32);
-  const prefix = clientToken.slice(0, MAX_CLIENT_TOKEN_LENGTH - suffix.length - 1);
-  return prefix ? `${prefix}-${suffix}` : suffix;
-}
-
-/**
- * `:name` parameters → Data API parameters (string values). `null` and `''` cannot be sent (the
- * API requires a value of at least one character), so they are written into the SQL. Only names
- * that occur in code (not in literals, quoted identifiers or comments) are sent; a name without
- * a value is an error, as in the Postgres-family adapters.
- */
-function bindDataApiParameters(sql: string, params: Record<string, SqlValue>): { sql: string; parameters: SqlParameter[] } {
-  const parameters: SqlParameter[] = [];
-  const sent = new Set<string>();
-  let out = '';
-  let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const ch = sql[i]!;
-    const next = sql[i + 1];
-    let end = i + 1;
-    if (ch === "'" || ((ch === 'E' || ch === 'e') && next === "'" && !/[\w$]/.test(sql[i - 1] ?? ''))) {
-      const escapes = ch !== "'";
-      end = escapes ? i + 2 : i + 1;
-      for (; end < n; end++) {
-        if (escapes && sql[end] === '\\') end++;
-        else if (sql[end] === "'") {
-          if (sql[end + 1] === "'") end++;
-          else break;
-        }
-      }
-      end = Math.min(n, end + 1);
-    } else if (ch === '"') {
-      for (end = i + 1; end < n; end++) {
-        if (sql[end] === '"') {
-          if (sql[end + 1] === '"') end++;
-          else break;
-        }
-      }
-      end = Math.min(n, end + 1);
-    } else if (ch === '-' && next === '-') {
-      const newline = sql.indexOf('\n', i);
-      end = newline < 0 ? n : newline;
-    } else if (ch === '/' && next === '*') {
-      const close = sql.indexOf('*/', i + 2);
-      end = close < 0 ? n : close + 2;
-    } else if (ch === ':' && sql[i - 1] !== ':') {
-      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i + 1));
-      if (m) {
-        const name = m[0];
-        if (!Object.prototype.hasOwnProperty.call(params, name)) {
-          throw new TerminalError(`SQL parameter :${name} has no value; pass it in params`);
-        }
-        const value = params[name] ?? null;
-        if (value === null) out += 'NULL';
-        else if (value === '') out += "''";
-        else {
-          out += `:${name}`;
-          if (!sent.has(name)) {
-            sent.add(name);
-            parameters.push({ name, value: String(value) });
-          }
-        }
-        i += 1 + name.length;
-        continue;
-      }
-    }
-    out += sql.slice(i, end);
-    i = end;
-  }
-  return { sql: out, parameters };
-}
-
-// ---------------------------------------------------------------------------------------------
-// results
-
-const NUMERIC_TYPES = new Set(['numeric', 'decimal']);
-
-/** One Data API field → SqlValue (see {@link RedshiftDataWarehouse}). */
-function fieldValue(field: Field, column: ColumnMetadata | undefined): SqlValue {
-  if (field.isNull) return null;
-  if (field.longValue !== undefined) return field.longValue;
-  if (field.doubleValue !== undefined) return field.doubleValue;
-  if (field.booleanValue !== undefined) return field.booleanValue;
-  if (field.stringValue !== undefined) {
-    return NUMERIC_TYPES.has((column?.typeName ?? '').toLowerCase()) ? parseNumeric(field.stringValue) : field.stringValue;
-  }
-  if (field.blobValue !== undefined) return Buffer.from(field.blobValue).toString('base64');
-  return null;
-}
-
-/** Decimal text → number when at most 15 significant digits (exact as a double), else the text. */
-function parseNumeric(text: string): number | string {
-  if (!/^-?\d+(?:\.\d+)?$/.test(text)) return text;
-  const digits = text.replace(/^-/, '').replace('.', '').replace(/^0+/, '');
-  return digits.length <= 15 ? Number(text) : text;
-}
-
-// ---------------------------------------------------------------------------------------------
-// errors
-
-interface SdkErrorInfo {
-  readonly name: string;
-  readonly message: string;
-  readonly code?: string;
-  readonly retryable: boolean;
-  readonly httpStatusCode?: number;
-}
-
-function sdkErrorInfo(error: unknown): SdkErrorInfo {
-  if (typeof error !== 'object' || error === null) return { name: 'Error', message: String(error), retryable: false };
-  const e = error as {
-    name?: unknown;
-    message?: unknown;
-    code?: unknown;
-    $retryable?: unknown;
-    $metadata?: { httpStatusCode?: unknown };
-  };
-  return {
-    name: typeof e.name === 'string' && e.name ? e.name : 'Error',
-    message: typeof e.message === 'string' ? e.message : '',
-    code: typeof e.code === 'string' ? e.code : undefined,
-    retryable: e.$retryable !== undefined && e.$retryable !== null && e.$retryable !== false,
-    httpStatusCode: typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined,
-  };
-}
-
-/** Error names worth retrying: throttling, capacity, service faults, timeouts. */
-const TRANSIENT_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ActiveStatementsExceededException',
-  'ActiveSessionsExceededException',
-  'ActiveWaitingRequestsExceededException',
-  'InternalServerException',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'DatabaseConnectionException',
-  'ExecuteStatementException',
-  'BatchExecuteStatementException',
-  'QueryTimeoutException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-
-/** Node.js network error codes worth retrying. */
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED']);
-
-function isTransient(info: SdkErrorInfo): boolean {
-  if (TRANSIENT_NAMES.has(info.name) || info.retryable) return true;
-  if (info.code !== undefined && TRANSIENT_CODES.has(info.code)) return true;
-  const status = info.httpStatusCode;
-  return status !== undefined && (status >= 500 || status === 429);
-}
-
-function terminalHint(name: string): string {
-  switch (name) {
-    case 'ValidationException':
-      return 'check the database name, the workgroup name or cluster identifier, the secret or database user, and the SQL';
-    case 'ResourceNotFoundException':
-      return 'check that the workgroup or cluster exists in this account and region (statement results expire after 24 hours)';
-    case 'AccessDeniedException':
-    case 'UnrecognizedClientException':
-    case 'InvalidSignatureException':
-    case 'ExpiredTokenException':
-      return (
-        "check the caller's IAM permissions (redshift-data:*, redshift-serverless:GetCredentials or " +
-        'redshift:GetClusterCredentials, secretsmanager:GetSecretValue on the secret) and its credentials'
-      );
-    default:
-      return 'check the Redshift Data API settings: database, workgroup or cluster, credentials and permissions';
-  }
 }

@@ -1,8 +1,10 @@
 import {
   BatchExecuteStatementCommand,
+  CancelStatementCommand,
   DescribeStatementCommand,
   ExecuteStatementCommand,
   GetStatementResultCommand,
+  ListStatementsCommand,
   RedshiftDataClient,
   ResourceNotFoundException,
   ValidationException,
@@ -156,11 +158,17 @@ describe('RedshiftDataWarehouse.executeTransaction', () => {
         Status: 'FAILED',
         Error: redshiftError,
         SubStatements: [
-          { Id: `${BATCH_ID}:1`, Status: 'FINISHED' },
-          { Id: `${BATCH_ID}:2`, Status: 'FAILED', Error: redshiftError },
+          { Id: `${BATCH_ID}:1`, Status: 'FINISHED', RedshiftQueryId: 700 },
+          { Id: `${BATCH_ID}:2`, Status: 'FAILED', Error: redshiftError, RedshiftQueryId: 701 },
           { Id: `${BATCH_ID}:3`, Status: 'ABORTED' },
         ],
       });
+    });
+
+    it("carries the failing sub-statement's RedshiftQueryId as queryId", async () => {
+      const error = await caught(warehouse().executeTransaction(statements, 'ld_abc'));
+
+      expect((error as WarehouseStatementError).queryId).toBe(701);
     });
 
     it('throws WarehouseStatementError with the zero-based index of the failing sub-statement', async () => {
@@ -191,6 +199,74 @@ describe('RedshiftDataWarehouse.executeTransaction', () => {
       expect(error.message).toContain(longInsert.slice(0, 200));
       expect(error.message).not.toContain(longInsert.slice(0, 202));
     });
+  });
+
+  it.each([
+    'ERROR: 1023 DETAIL: Serializable isolation violation on table - 100123, transactions forming the cycle are: 4410, 4412 (pid:1073)',
+    'ERROR: could not complete because of conflict with concurrent transaction',
+  ])('throws TransientError, not a statement error, when the batch FAILED with %s', async (redshiftError) => {
+    rd.on(DescribeStatementCommand).resolves({
+      Id: BATCH_ID,
+      Status: 'FAILED',
+      Error: redshiftError,
+      SubStatements: [{ Id: `${BATCH_ID}:1`, Status: 'FAILED', Error: redshiftError }],
+    });
+
+    const error = await caught(warehouse().executeTransaction(statements, 'ld_abc'));
+
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).toContain(redshiftError);
+  });
+
+  describe('when the batch FAILED transiently (rolled back; the Data API would answer its ClientToken with the same failure)', () => {
+    const conflict = 'ERROR: could not complete because of conflict with concurrent transaction';
+    const failed = (id: string) => ({ Id: id, Status: 'FAILED' as const, Error: conflict, SubStatements: [{ Id: `${id}:1`, Status: 'FAILED' as const, Error: conflict }] });
+
+    it('resubmits it under the next ClientToken generation and resolves once that one FINISHED', async () => {
+      rd.on(BatchExecuteStatementCommand).resolvesOnce({ Id: 'first', CreatedAt: new Date() }).resolves({ Id: 'second', CreatedAt: new Date() });
+      rd.on(DescribeStatementCommand, { Id: 'first' }).resolves(failed('first'));
+      rd.on(DescribeStatementCommand, { Id: 'second' }).resolves({ Id: 'second', Status: 'FINISHED' });
+
+      await warehouse().executeTransaction(statements, 'ld_abc');
+
+      expect(rd).toHaveReceivedCommandTimes(BatchExecuteStatementCommand, 2);
+      expect(batchInput(0).ClientToken).toMatch(/^ld_abc-[0-9a-f]{32}$/);
+      expect(batchInput(1).ClientToken).toMatch(/^ld_abc-[0-9a-f]{32}$/);
+      expect(batchInput(1).ClientToken).not.toBe(batchInput(0).ClientToken);
+      expect(batchInput(1).Sqls).toEqual(statements);
+    });
+
+    it('walks past generations whose statements failed before this call without counting them, and stops at the one that FINISHED', async () => {
+      const old = new Date(Date.now() - 60_000);
+      const batch = rd.on(BatchExecuteStatementCommand);
+      for (let g = 0; g < 5; g++) batch.resolvesOnce({ Id: `old-${g}`, CreatedAt: old });
+      batch.resolves({ Id: 'done', CreatedAt: old });
+      for (let g = 0; g < 5; g++) rd.on(DescribeStatementCommand, { Id: `old-${g}` }).resolves(failed(`old-${g}`));
+      rd.on(DescribeStatementCommand, { Id: 'done' }).resolves({ Id: 'done', Status: 'FINISHED' });
+
+      await warehouse().executeTransaction(statements, 'ld_abc');
+
+      expect(rd).toHaveReceivedCommandTimes(BatchExecuteStatementCommand, 6);
+      expect(new Set(rd.commandCalls(BatchExecuteStatementCommand).map((c) => c.args[0].input.ClientToken)).size).toBe(6);
+    });
+
+    it('gives up with TransientError after 3 transient failures of statements it submitted itself', async () => {
+      let n = 0;
+      rd.on(BatchExecuteStatementCommand).callsFake(() => Promise.resolve({ Id: `fresh-${++n}`, CreatedAt: new Date() }));
+      rd.on(DescribeStatementCommand).callsFake((input: { Id: string }) => Promise.resolve(failed(input.Id)));
+
+      const error = await caught(warehouse().executeTransaction(statements, 'ld_abc'));
+
+      expect(error).toBeInstanceOf(TransientError);
+      expect(rd).toHaveReceivedCommandTimes(BatchExecuteStatementCommand, 3);
+    });
+  });
+
+  it('does not resubmit a batch that FAILED on a statement error', async () => {
+    rd.on(DescribeStatementCommand).resolves({ Id: BATCH_ID, Status: 'FAILED', Error: 'ERROR: syntax error', SubStatements: [{ Id: `${BATCH_ID}:1`, Status: 'FAILED', Error: 'ERROR: syntax error' }] });
+
+    await expect(warehouse().executeTransaction(statements, 'ld_abc')).rejects.toBeInstanceOf(WarehouseStatementError);
+    expect(rd).toHaveReceivedCommandTimes(BatchExecuteStatementCommand, 1);
   });
 
   it('throws TerminalError, not a statement error, when the batch is ABORTED', async () => {
@@ -366,6 +442,205 @@ describe('RedshiftDataWarehouse.query', () => {
     expect(error).toBeInstanceOf(WarehouseStatementError);
     expect((error as Error).message).toContain('ERROR: column "nope" does not exist');
   });
+
+  it('carries the RedshiftQueryId of a FAILED query as queryId', async () => {
+    rd.on(DescribeStatementCommand).resolves({ Id: QUERY_ID, Status: 'FAILED', Error: 'ERROR: column "nope" does not exist', RedshiftQueryId: 812 });
+
+    const error = await caught(warehouse().query('SELECT nope FROM t'));
+
+    expect((error as WarehouseStatementError).queryId).toBe(812);
+  });
+
+  it('throws TransientError when the query FAILED on a serializable isolation violation', async () => {
+    rd.on(DescribeStatementCommand).resolves({ Id: QUERY_ID, Status: 'FAILED', Error: 'ERROR: 1023 DETAIL: Serializable isolation violation on table - 1, transactions forming the cycle are: 2, 3' });
+
+    await expect(warehouse().query('UPDATE t SET a = 1')).rejects.toBeInstanceOf(TransientError);
+  });
+
+  it('returns TIMESTAMP and TIMESTAMPTZ text as ISO-8601 UTC, millisecond or microsecond precise', async () => {
+    rd.on(GetStatementResultCommand).resolves({
+      ColumnMetadata: [
+        { name: 'a', typeName: 'timestamp' },
+        { name: 'b', typeName: 'timestamp' },
+        { name: 'c', typeName: 'timestamptz' },
+        { name: 'd', typeName: 'date' },
+        { name: 'e', typeName: 'varchar' },
+      ],
+      Records: [
+        [
+          { stringValue: '2026-01-01 12:00:00' },
+          { stringValue: '2026-06-30 23:59:59.999999' },
+          { stringValue: '2026-01-01 02:00:00.25+02' },
+          { stringValue: '2026-01-01' },
+          { stringValue: '2026-01-01 12:00:00' },
+        ],
+      ],
+    });
+
+    const rows = await warehouse().query('SELECT a, b, c, d, e FROM t');
+
+    expect(rows).toEqual([
+      { a: '2026-01-01T12:00:00.000Z', b: '2026-06-30T23:59:59.999999Z', c: '2026-01-01T00:00:00.250Z', d: '2026-01-01', e: '2026-01-01 12:00:00' },
+    ]);
+  });
+});
+
+describe('RedshiftDataWarehouse.statements', () => {
+  const statements = ['INSERT INTO "public"."orders" SELECT * FROM "s"', 'DROP TABLE "s"'];
+
+  function asyncStatements() {
+    const s = warehouse().statements;
+    if (!s) throw new Error('RedshiftDataWarehouse must offer asynchronous statements');
+    return s;
+  }
+
+  describe('submitTransaction', () => {
+    beforeEach(() => {
+      rd.on(BatchExecuteStatementCommand).resolves({ Id: BATCH_ID });
+    });
+
+    it('sends one BatchExecuteStatement with the statements, client token and statement name, and returns its id without polling', async () => {
+      const id = await asyncStatements().submitTransaction(statements, 'ld_abc', 'syncproof-ld_abc');
+
+      expect(id).toBe(BATCH_ID);
+      expect(batchInput()).toEqual({
+        Sqls: statements,
+        ClientToken: expect.stringMatching(/^ld_abc-[0-9a-f]{32}$/),
+        StatementName: 'syncproof-ld_abc',
+        Database: 'analytics',
+        WorkgroupName: 'syncproof-wg',
+      });
+      expect(rd).not.toHaveReceivedCommand(DescribeStatementCommand);
+    });
+
+    it('sends the ClientToken executeTransaction sends for the same batch and token', async () => {
+      rd.on(DescribeStatementCommand).resolves({ Id: BATCH_ID, Status: 'FINISHED' });
+      const wh = warehouse();
+
+      await wh.statements!.submitTransaction(statements, 'ld_abc', 'syncproof-ld_abc');
+      await wh.executeTransaction(statements, 'ld_abc');
+
+      expect(batchInput(1).ClientToken).toBe(batchInput(0).ClientToken);
+    });
+
+    it('rejects more than 40 statements and an empty list with TerminalError before calling the Data API', async () => {
+      await expect(asyncStatements().submitTransaction(Array.from({ length: 41 }, () => 'SELECT 1'), 'ld_abc', 'n')).rejects.toBeInstanceOf(TerminalError);
+      await expect(asyncStatements().submitTransaction([], 'ld_abc', 'n')).rejects.toBeInstanceOf(TerminalError);
+      expect(rd).not.toHaveReceivedAnyCommand();
+    });
+  });
+
+  describe('describe', () => {
+    it.each(['SUBMITTED', 'PICKED', 'STARTED'] as const)('reports %s as running', async (status) => {
+      rd.on(DescribeStatementCommand).resolves({ Id: BATCH_ID, Status: status });
+
+      await expect(asyncStatements().describe(BATCH_ID)).resolves.toEqual({ status: 'running' });
+      expect(rd).toHaveReceivedCommandWith(DescribeStatementCommand, { Id: BATCH_ID });
+    });
+
+    it.each([
+      ['FINISHED', 'finished'],
+      ['ABORTED', 'aborted'],
+    ] as const)('reports %s as %s', async (status, state) => {
+      rd.on(DescribeStatementCommand).resolves({ Id: BATCH_ID, Status: status });
+
+      await expect(asyncStatements().describe(BATCH_ID)).resolves.toEqual({ status: state });
+    });
+
+    it("reports FAILED with the failing sub-statement's zero-based index, query id and redacted error", async () => {
+      rd.on(DescribeStatementCommand).resolves({
+        Id: BATCH_ID,
+        Status: 'FAILED',
+        Error: 'outer',
+        SubStatements: [
+          { Id: `${BATCH_ID}:1`, Status: 'FINISHED', RedshiftQueryId: 40 },
+          { Id: `${BATCH_ID}:2`, Status: 'FAILED', Error: `ERROR: permission denied (${SECRET_ARN})`, RedshiftQueryId: 41 },
+        ],
+      });
+
+      const state = await warehouse({ secretArn: SECRET_ARN }).statements!.describe(BATCH_ID);
+
+      expect(state).toEqual({ status: 'failed', error: 'ERROR: permission denied (<secret>)', statementIndex: 1, queryId: 41 });
+    });
+
+    it.each([
+      ['ResourceNotFoundException', () => new ResourceNotFoundException({ message: 'Query does not exist', Message: 'Query does not exist', ResourceId: BATCH_ID, $metadata: {} })],
+      ['ValidationException', () => new ValidationException({ message: 'Id is not a valid statement id', $metadata: {} })],
+    ])('reports an id the Data API answers %s for as unknown', async (_, error) => {
+      rd.on(DescribeStatementCommand).rejects(error());
+
+      await expect(asyncStatements().describe(BATCH_ID)).resolves.toEqual({ status: 'unknown' });
+    });
+
+    it('turns throttling into TransientError', async () => {
+      rd.on(DescribeStatementCommand).rejects(sdkError('ThrottlingException'));
+
+      await expect(asyncStatements().describe(BATCH_ID)).rejects.toBeInstanceOf(TransientError);
+    });
+  });
+
+  describe('findByName', () => {
+    it('lists statements of every status and session of the role under the name, scoped to the database and workgroup', async () => {
+      rd.on(ListStatementsCommand).resolves({ Statements: [] });
+
+      await asyncStatements().findByName('syncproof-ld_abc');
+
+      expect(rd).toHaveReceivedCommandTimes(ListStatementsCommand, 1);
+      expect(rd.commandCalls(ListStatementsCommand)[0]!.args[0].input).toEqual({
+        StatementName: 'syncproof-ld_abc',
+        Status: 'ALL',
+        RoleLevel: true,
+        MaxResults: 100,
+        Database: 'analytics',
+        WorkgroupName: 'syncproof-wg',
+      });
+    });
+
+    it('returns the newest statement whose name is exactly the name, across pages, ignoring names it only prefixes', async () => {
+      rd.on(ListStatementsCommand)
+        .resolvesOnce({
+          Statements: [
+            { Id: 'longer-name', StatementName: 'syncproof-ld_abc-2', CreatedAt: new Date('2026-01-03T00:00:00Z') },
+            { Id: 'older', StatementName: 'syncproof-ld_abc', CreatedAt: new Date('2026-01-01T00:00:00Z') },
+          ],
+          NextToken: 'page-2',
+        })
+        .resolvesOnce({ Statements: [{ Id: 'newer', StatementName: 'syncproof-ld_abc', CreatedAt: new Date('2026-01-02T00:00:00Z') }] });
+
+      const id = await asyncStatements().findByName('syncproof-ld_abc');
+
+      expect(id).toBe('newer');
+      expect(rd.commandCalls(ListStatementsCommand)[1]!.args[0].input).toEqual(expect.objectContaining({ NextToken: 'page-2' }));
+    });
+
+    it('returns undefined when no statement has the name', async () => {
+      rd.on(ListStatementsCommand).resolves({ Statements: [{ Id: 'other', StatementName: 'syncproof-ld_abcd' }] });
+
+      await expect(asyncStatements().findByName('syncproof-ld_abc')).resolves.toBeUndefined();
+    });
+  });
+
+  describe('cancel', () => {
+    it('sends CancelStatement with the id', async () => {
+      rd.on(CancelStatementCommand).resolves({ Status: true });
+
+      await asyncStatements().cancel(BATCH_ID);
+
+      expect(rd).toHaveReceivedCommandWith(CancelStatementCommand, { Id: BATCH_ID });
+    });
+
+    it('resolves when the statement has already ended (ValidationException), leaving the outcome to describe', async () => {
+      rd.on(CancelStatementCommand).rejects(new ValidationException({ message: `Could not cancel a query that is already in FINISHED state with ID: ${BATCH_ID}`, $metadata: {} }));
+
+      await expect(asyncStatements().cancel(BATCH_ID)).resolves.toBeUndefined();
+    });
+
+    it('turns throttling into TransientError', async () => {
+      rd.on(CancelStatementCommand).rejects(sdkError('ThrottlingException'));
+
+      await expect(asyncStatements().cancel(BATCH_ID)).rejects.toBeInstanceOf(TransientError);
+    });
+  });
 });
 
 describe('RedshiftDataWarehouse error translation', () => {
@@ -382,8 +657,26 @@ describe('RedshiftDataWarehouse error translation', () => {
     },
   );
 
+  it('turns an SDK error whose message reports a serializable isolation violation into TransientError', async () => {
+    rd.on(BatchExecuteStatementCommand).rejects(sdkError('BadRequestException', { message: 'ERROR: 1023 DETAIL: Serializable isolation violation on table - 1' }));
+
+    await expect(warehouse().executeTransaction(['SELECT 1'], 'ld_abc')).rejects.toBeInstanceOf(TransientError);
+  });
+
+  it('turns an SDK error whose message reports a conflict with a concurrent transaction into TransientError', async () => {
+    rd.on(ExecuteStatementCommand).rejects(sdkError('BadRequestException', { message: 'could not complete because of conflict with concurrent transaction' }));
+
+    await expect(warehouse().query('SELECT 1')).rejects.toBeInstanceOf(TransientError);
+  });
+
   it('turns a connection reset (code ECONNRESET) into TransientError', async () => {
     rd.on(BatchExecuteStatementCommand).rejects(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+
+    await expect(warehouse().executeTransaction(['SELECT 1'], 'ld_abc')).rejects.toBeInstanceOf(TransientError);
+  });
+
+  it("turns the SDK's wrapper of a socket error from another realm (AWS SDK error wrapper for TimeoutError: …) into TransientError", async () => {
+    rd.on(BatchExecuteStatementCommand).rejects(Object.assign(new Error('AWS SDK error wrapper for TimeoutError: socket hang up'), { $metadata: {} }));
 
     await expect(warehouse().executeTransaction(['SELECT 1'], 'ld_abc')).rejects.toBeInstanceOf(TransientError);
   });

@@ -1,0 +1,191 @@
+/**
+ * Fault injection for the local Redshift Data API (DESIGN.md §6: off unless a test asks). Each
+ * fault is armed for the next matching statement or call(s) and disarms itself once used:
+ * a statement held in STARTED (for some milliseconds or until released), a submit whose reply is
+ * lost after the statement committed, failing calls of an operation (e.g. DescribeStatement
+ * answering InternalServerException), a failed sub-statement at an index, and throttling.
+ */
+import { DataApiError, type DataApiErrorName, type Operation } from './protocol';
+
+/**
+ * Which statements a fault applies to: a string contained in, or a RegExp matching, any of the
+ * submitted statements, or a predicate over all of them. Undefined matches every statement.
+ */
+export type StatementMatcher = string | RegExp | ((sqls: readonly string[]) => boolean);
+
+function matches(matcher: StatementMatcher | undefined, sqls: readonly string[]): boolean {
+  if (matcher === undefined) return true;
+  if (typeof matcher === 'string') return sqls.some((s) => s.includes(matcher));
+  if (matcher instanceof RegExp) return sqls.some((s) => matcher.test(s));
+  return matcher(sqls);
+}
+
+/** A statement a test holds in STARTED before anything of it runs. */
+export interface HeldStatement {
+  /** Resolves with the statement's id once it is held (DescribeStatement says STARTED). */
+  readonly started: Promise<string>;
+  /** Lets it run (no-op once released, timed out or cancelled). */
+  release(): void;
+}
+
+/** A hold a running statement waits on; `release` also ends it early (cancel, stop). */
+export interface ActiveHold {
+  readonly done: Promise<void>;
+  release(): void;
+}
+
+interface PendingHold {
+  readonly matcher: StatementMatcher | undefined;
+  readonly ms: number | undefined;
+  readonly onStart: (id: string) => void;
+  /** Set once a statement took this hold. */
+  active?: ActiveHold;
+  released: boolean;
+}
+
+/** A sub-statement failure to inject: the statement at `index` fails with `message`. */
+export interface InjectedFailure {
+  readonly index: number;
+  readonly message: string;
+}
+
+/** The fault-injection API of one local Data API server; every fault is off until armed. */
+export class LocalDataApiFaults {
+  private holds: PendingHold[] = [];
+  private failures: { matcher: StatementMatcher | undefined; failure: InjectedFailure }[] = [];
+  private lostReplies: { operation: Operation; matcher: StatementMatcher | undefined }[] = [];
+  private callFailures: { operations: readonly Operation[] | undefined; remaining: number; type: DataApiErrorName; message: string }[] = [];
+
+  /**
+   * Holds the next statement matching `matcher` once it is STARTED, before its SQL runs, until
+   * {@link HeldStatement.release} or {@link release}, or for `ms` milliseconds when given. A held
+   * statement occupies a concurrency slot, and CancelStatement aborts it before anything runs.
+   */
+  holdNext(matcher?: StatementMatcher, options: { ms?: number } = {}): HeldStatement {
+    let onStart!: (id: string) => void;
+    const started = new Promise<string>((resolve) => {
+      onStart = resolve;
+    });
+    const hold: PendingHold = { matcher, ms: options.ms, onStart, released: false };
+    this.holds.push(hold);
+    return {
+      started,
+      release: () => {
+        hold.released = true;
+        hold.active?.release();
+        this.holds = this.holds.filter((h) => h !== hold || h.active !== undefined);
+      },
+    };
+  }
+
+  /** Releases every held statement and disarms holds no statement has taken yet. */
+  release(): void {
+    for (const hold of this.holds) {
+      hold.released = true;
+      hold.active?.release();
+    }
+    this.holds = [];
+  }
+
+  /**
+   * The next `operation` call (a submit) whose statements match: the statement is accepted and
+   * runs to its end (commit or failure), then the connection is destroyed without a reply, as a
+   * response lost in the network after the work was done.
+   */
+  loseNextReply(operation: 'BatchExecuteStatement' | 'ExecuteStatement' = 'BatchExecuteStatement', matcher?: StatementMatcher): void {
+    this.lostReplies.push({ operation, matcher });
+  }
+
+  /** The next `count` calls of `operation` answer `type` (default InternalServerException, HTTP 500). */
+  failNextCalls(operation: Operation, count: number, error: { type?: DataApiErrorName; message?: string } = {}): void {
+    this.callFailures.push({
+      operations: [operation],
+      remaining: count,
+      type: error.type ?? 'InternalServerException',
+      message: error.message ?? `injected ${error.type ?? 'InternalServerException'} for ${operation}`,
+    });
+  }
+
+  /** The next `count` calls (of `operations`, default any) answer ThrottlingException ("Rate exceeded"). */
+  throttle(count: number, operations?: readonly Operation[]): void {
+    this.callFailures.push({ operations, remaining: count, type: 'ThrottlingException', message: 'Rate exceeded' });
+  }
+
+  /**
+   * The next statement submission matching `matcher` fails at the (zero-based) statement `index`
+   * with `message`: the statements before it run and are rolled back, the ones after never run.
+   * The backing warehouse raises the error, so the reported index is the one it names.
+   */
+  failNextStatement(index: number, message: string, matcher?: StatementMatcher): void {
+    this.failures.push({ matcher, failure: { index, message } });
+  }
+
+  /** Faults armed and not yet used (holds not yet taken, lost replies, failures, failing or throttled calls). */
+  armed(): number {
+    return (
+      this.holds.filter((h) => h.active === undefined && !h.released).length +
+      this.lostReplies.length +
+      this.failures.length +
+      this.callFailures.reduce((n, f) => n + f.remaining, 0)
+    );
+  }
+
+  /** Disarms everything and releases held statements. */
+  reset(): void {
+    this.release();
+    this.failures = [];
+    this.lostReplies = [];
+    this.callFailures = [];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // used by the server
+
+  /** The error an armed call failure answers for this call, if any (and counts it). */
+  takeCallFailure(operation: Operation): DataApiError | undefined {
+    const armed = this.callFailures.find((f) => f.remaining > 0 && (!f.operations || f.operations.includes(operation)));
+    if (!armed) return undefined;
+    armed.remaining -= 1;
+    this.callFailures = this.callFailures.filter((f) => f.remaining > 0);
+    return new DataApiError(armed.type, armed.message);
+  }
+
+  /** True when the reply to this submit must be lost (and disarms that fault). */
+  takeLostReply(operation: Operation, sqls: readonly string[]): boolean {
+    const at = this.lostReplies.findIndex((l) => l.operation === operation && matches(l.matcher, sqls));
+    if (at < 0) return false;
+    this.lostReplies.splice(at, 1);
+    return true;
+  }
+
+  /** The injected failure for this submission, if one is armed (and disarms it). */
+  takeStatementFailure(sqls: readonly string[]): InjectedFailure | undefined {
+    const at = this.failures.findIndex((f) => matches(f.matcher, sqls));
+    if (at < 0) return undefined;
+    return this.failures.splice(at, 1)[0]!.failure;
+  }
+
+  /** The hold statement `id` must wait on as it starts, if one is armed for it. */
+  takeHold(id: string, sqls: readonly string[]): ActiveHold | undefined {
+    const hold = this.holds.find((h) => h.active === undefined && !h.released && matches(h.matcher, sqls));
+    if (!hold) return undefined;
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const timer = hold.ms !== undefined ? setTimeout(release, hold.ms) : undefined;
+    const active: ActiveHold = {
+      done,
+      release: () => {
+        if (timer) clearTimeout(timer);
+        release();
+      },
+    };
+    hold.active = active;
+    void done.then(() => {
+      this.holds = this.holds.filter((h) => h !== hold);
+    });
+    hold.onStart(id);
+    return active;
+  }
+}

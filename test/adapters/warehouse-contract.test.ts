@@ -1,0 +1,179 @@
+/**
+ * The Warehouse contract (lambdas/core/ports.ts), one suite for every adapter (DESIGN.md §4):
+ * PGlite, a PostgreSQL server, and the production RedshiftDataWarehouse over the local Redshift
+ * Data API (on PGlite). Assertions read data back through the warehouse under test.
+ */
+import type { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { encodeParquet } from '../../lambdas/adapters/parquet-file';
+import { PostgresServerWarehouse, openPostgresWarehouse } from '../../lambdas/adapters/postgres-warehouse';
+import { RedshiftDataWarehouse } from '../../lambdas/adapters/redshift-data-warehouse';
+import { WarehouseStatementError } from '../../lambdas/core/errors';
+import type { ObjectStore, Warehouse } from '../../lambdas/core/ports';
+import { copyFromS3Parquet } from '../../lambdas/core/sql';
+import { startLocalRedshiftDataApi, type LocalRedshiftDataApi } from '../../local/redshift-data-api/server';
+import { MemoryObjectStore } from '../fixtures/memory-object-store';
+import { useTestDatabase } from '../support/postgres';
+
+const BUCKET = 'syncproof-contract';
+const COPY_ROLE = 'arn:aws:iam::000000000000:role/syncproof-local-copy';
+
+interface Opened {
+  readonly warehouse: Warehouse;
+  close(): Promise<void>;
+}
+
+interface Backend {
+  readonly name: string;
+  open(objects: ObjectStore): Promise<Opened>;
+}
+
+const serverDatabaseUrl = useTestDatabase();
+
+const backends: Backend[] = [
+  {
+    name: 'PgliteWarehouse',
+    open: async (objects) => {
+      const warehouse = await openPostgresWarehouse('pglite:memory', { objects });
+      return { warehouse, close: () => warehouse.close() };
+    },
+  },
+  {
+    name: 'PostgresServerWarehouse',
+    open: async (objects) => {
+      const warehouse = await PostgresServerWarehouse.open(serverDatabaseUrl(), { objects });
+      return { warehouse, close: () => warehouse.close() };
+    },
+  },
+  {
+    name: 'RedshiftDataWarehouse over the local Data API',
+    open: async (objects) => {
+      const backing = await openPostgresWarehouse('pglite:memory', { objects });
+      const api: LocalRedshiftDataApi = await startLocalRedshiftDataApi({ warehouse: backing, copyRoles: [COPY_ROLE] });
+      const client: RedshiftDataClient = api.client();
+      const warehouse = new RedshiftDataWarehouse({ client, database: 'dev', workgroupName: 'syncproof-local', pollIntervalMs: 5 });
+      return {
+        warehouse,
+        close: async () => {
+          await api.stop();
+          client.destroy();
+          await backing.close();
+        },
+      };
+    },
+  },
+];
+
+describe.each(backends)('Warehouse contract: $name', (backend) => {
+  let objects: MemoryObjectStore;
+  let opened: Opened;
+  let warehouse: Warehouse;
+
+  beforeAll(async () => {
+    objects = new MemoryObjectStore(BUCKET);
+    opened = await backend.open(objects);
+    warehouse = opened.warehouse;
+  });
+
+  afterAll(async () => {
+    await opened?.close();
+  });
+
+  let resets = 0;
+  beforeEach(async () => {
+    // A fresh token each time: the Data API answers a repeated ClientToken with the earlier statement, unrun.
+    await warehouse.executeTransaction(
+      ['DROP TABLE IF EXISTS public.contract', 'CREATE TABLE public.contract (id BIGINT NOT NULL, name VARCHAR(100))'],
+      `reset-${++resets}`,
+    );
+  });
+
+  async function contents(): Promise<unknown[]> {
+    return warehouse.query('SELECT id, name FROM public.contract ORDER BY id');
+  }
+
+  it('commits every statement of a transaction', async () => {
+    await warehouse.executeTransaction(["INSERT INTO public.contract VALUES (1, 'a')", "INSERT INTO public.contract VALUES (2, 'b')", "UPDATE public.contract SET name = 'c' WHERE id = 2"], 'commit');
+
+    expect(await contents()).toEqual([
+      { id: 1, name: 'a' },
+      { id: 2, name: 'c' },
+    ]);
+  });
+
+  it('commits nothing of a transaction in which a statement fails, and names the failing statement index', async () => {
+    await warehouse.executeTransaction(["INSERT INTO public.contract VALUES (1, 'kept')"], 'seed');
+
+    const failing = warehouse.executeTransaction(
+      ["INSERT INTO public.contract VALUES (2, 'rolled back')", "UPDATE public.contract SET name = 'changed'", 'SELECT * FROM public.no_such_table', 'SELECT 1'],
+      'failing',
+    );
+
+    await expect(failing).rejects.toBeInstanceOf(WarehouseStatementError);
+    await expect(failing).rejects.toMatchObject({ statementIndex: 2, message: expect.stringContaining('no_such_table') });
+    expect(await contents()).toEqual([{ id: 1, name: 'kept' }]);
+  });
+
+  it('binds :name parameters, with null and the empty string kept apart', async () => {
+    await warehouse.executeTransaction(
+      ["INSERT INTO public.contract VALUES (1, NULL)", "INSERT INTO public.contract VALUES (2, '')", "INSERT INTO public.contract VALUES (3, 'O''Brien')"],
+      'seed',
+    );
+    const byName = (name: string | null) => warehouse.query('SELECT id FROM public.contract WHERE name IS NOT DISTINCT FROM :name ORDER BY id', { name });
+
+    expect(await byName(null)).toEqual([{ id: 1 }]);
+    expect(await byName('')).toEqual([{ id: 2 }]);
+    expect(await byName("O'Brien")).toEqual([{ id: 3 }]);
+    expect(await warehouse.query('SELECT :n::int + 1 AS next, :flag::boolean AS flag', { n: 41, flag: true })).toEqual([{ next: 42, flag: true }]);
+  });
+
+  it('returns values by type: integers and exact decimals as numbers, wider ones as exact text, booleans, ISO timestamps, dates and quoted text', async () => {
+    await warehouse.executeTransaction(
+      [
+        'DROP TABLE IF EXISTS public.typed',
+        'CREATE TABLE public.typed (i INT, b BIGINT, wide_b BIGINT, n NUMERIC(12,2), wide_n NUMERIC(20,2), f DOUBLE PRECISION, ok BOOLEAN, ts TIMESTAMP, ts_us TIMESTAMP, d DATE, s VARCHAR(100), nothing VARCHAR(10))',
+        "INSERT INTO public.typed VALUES (42, 9007199254740991, 9007199254740993, 12345.67, 123456789012345678.91, 0.5, true, '2026-01-02 03:04:05.678', '2026-01-02 03:04:05.123456', '2026-01-02', 'it''s \"quoted\", \\\\ too', NULL)",
+      ],
+      'typed',
+    );
+
+    const result = await warehouse.query('SELECT i, b, wide_b, n, wide_n, f, ok, ts, ts_us, d, s, nothing FROM public.typed');
+
+    expect(result).toEqual([
+      {
+        i: 42,
+        b: 9007199254740991,
+        wide_b: '9007199254740993',
+        n: 12345.67,
+        wide_n: '123456789012345678.91',
+        f: 0.5,
+        ok: true,
+        ts: '2026-01-02T03:04:05.678Z',
+        ts_us: '2026-01-02T03:04:05.123456Z',
+        d: '2026-01-02',
+        s: 'it\'s "quoted", \\\\ too',
+        nothing: null,
+      },
+    ]);
+  });
+
+  it('loads a Parquet object with COPY … FROM s3 … FORMAT AS PARQUET and reads it back', async () => {
+    await objects.put(
+      'contract/part-0.parquet',
+      encodeParquet([
+        { name: 'id', type: 'INT64', data: [1n, 2n, 2n ** 53n + 1n] },
+        { name: 'name', type: 'STRING', data: ['first', null, 'big, "quoted"'] },
+      ]),
+    );
+
+    await warehouse.executeTransaction(
+      [copyFromS3Parquet({ table: '"public"."contract"', columns: ['id', 'name'], bucket: BUCKET, key: 'contract/part-0.parquet', iamRole: COPY_ROLE })],
+      'copy',
+    );
+
+    expect(await contents()).toEqual([
+      { id: 1, name: 'first' },
+      { id: 2, name: null },
+      { id: '9007199254740993', name: 'big, "quoted"' },
+    ]);
+  });
+});
