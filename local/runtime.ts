@@ -80,6 +80,12 @@ export interface LocalRuntimeOptions {
    * @default 'data-api'
    */
   readonly warehouseApi?: WarehouseApi;
+  /**
+   * IAM role the stages name in COPY. The local Data API's cluster may assume only
+   * {@link LOCAL_COPY_ROLE}, so another role fails the COPY as Redshift does (for tests of a
+   * misconfigured deployment). @default LOCAL_COPY_ROLE
+   */
+  readonly copyRoleArn?: string;
   /** Keeps S3, DynamoDB and PGlite data here; a restart resumes from it. @default a temp dir, removed on stop */
   readonly dataDir?: string;
   /** @default a free port chosen at run time */
@@ -123,6 +129,9 @@ export interface ExecutionSummary {
    */
   readonly stateOutputBytes: Readonly<Record<string, number>>;
 }
+
+/** The IAM role the local Redshift cluster may assume for COPY. */
+export const LOCAL_COPY_ROLE = `arn:aws:iam::${LOCAL_ACCOUNT}:role/syncproof-local-copy`;
 
 const TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
 const TRIGGER_BATCH = 10;
@@ -208,12 +217,14 @@ export class LocalRuntime {
     const objects = new S3ObjectStore(createS3Client({ ...overrides, s3: s3.endpoint }), bucket);
     const ddb = createDocumentClient({ ...overrides, dynamodb: dynamo.endpoint });
     const warehouseUrl = options.warehouse ?? `pglite:${join(root, 'warehouse')}`;
-    const copyRoleArn = `arn:aws:iam::${LOCAL_ACCOUNT}:role/syncproof-local-copy`;
+    // The role the local cluster may assume; the stages name `options.copyRoleArn` in their COPYs.
+    const acceptedRole = LOCAL_COPY_ROLE;
+    const copyRoleArn = options.copyRoleArn ?? acceptedRole;
     const localWarehouse = await openLocalWarehouse({
       url: warehouseUrl,
       objects,
       api: options.warehouseApi ?? 'data-api',
-      copyRoleArn,
+      copyRoleArn: acceptedRole,
       region: LOCAL_REGION,
       account: LOCAL_ACCOUNT,
       credentials: LOCAL_CREDENTIALS,

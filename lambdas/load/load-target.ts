@@ -58,6 +58,8 @@ export class WarehouseLoadTarget implements LoadTarget {
   /** Outcomes of attempts a synchronous warehouse ran in this process. */
   private readonly ended = new Map<string, StatementState>();
   private readonly errors = new Map<string, unknown>();
+  /** Statement ids of attempts this process submitted (others are found by name). */
+  private readonly submitted = new Map<string, string>();
 
   constructor(
     private readonly wh: Warehouse,
@@ -137,7 +139,7 @@ export class WarehouseLoadTarget implements LoadTarget {
     });
     if (plan.manifest) await this.objects.putJson(manifestKey, plan.manifest);
     if (this.wh.statements) {
-      await this.wh.statements.submitTransaction(plan.statements, attempt.loadId, attempt.loadId);
+      this.submitted.set(attempt.loadId, await this.wh.statements.submitTransaction(plan.statements, attempt.loadId, attempt.loadId));
       return { status: 'running' };
     }
     let state: StatementState;
@@ -165,13 +167,13 @@ export class WarehouseLoadTarget implements LoadTarget {
   async state(loadId: string): Promise<StatementState> {
     const statements = this.wh.statements;
     if (!statements) return this.ended.get(loadId) ?? { status: 'unknown' };
-    const id = await statements.findByName(loadId);
+    const id = this.submitted.get(loadId) ?? (await statements.findByName(loadId));
     return id === undefined ? { status: 'unknown' } : statements.describe(id);
   }
 
   async cancel(loadId: string): Promise<void> {
     const statements = this.wh.statements;
-    const id = statements ? await statements.findByName(loadId) : undefined;
+    const id = statements ? (this.submitted.get(loadId) ?? (await statements.findByName(loadId))) : undefined;
     if (statements && id !== undefined) await statements.cancel(id);
   }
 

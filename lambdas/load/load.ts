@@ -71,7 +71,8 @@ export interface LoadOutput {
 
 /** Milliseconds kept in hand before the Lambda's deadline when waiting for the warehouse. */
 const BUDGET_RESERVE_MS = 30_000;
-const POLL_MS = 500;
+const POLL_FIRST_MS = 25;
+const POLL_MAX_MS = 1000;
 
 /** Everything one invocation of the load stage learns and decides, per batch file. */
 interface Tracked {
@@ -307,11 +308,12 @@ async function checkFile(deps: StageDeps, file: BatchFile, target: readonly Targ
 
 /** Polls an attempt until it ends or this invocation's budget runs out (then it is still `running`). */
 async function waitUntilEnded(lt: LoadTarget, attemptId: string, remaining: () => number): Promise<StatementState> {
-  for (;;) {
+  // Short statements end in milliseconds; long ones are polled less often, at most every second.
+  for (let pause = POLL_FIRST_MS; ; pause = Math.min(pause * 2, POLL_MAX_MS)) {
     const state = await lt.state(attemptId);
     if (state.status !== 'running') return state;
-    if (remaining() < BUDGET_RESERVE_MS + POLL_MS) return state;
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    if (remaining() < BUDGET_RESERVE_MS + pause) return state;
+    await new Promise((r) => setTimeout(r, pause));
   }
 }
 

@@ -157,3 +157,28 @@ describe('sync pipeline on the local runtime', () => {
     expect(Number(r?.n)).toBe(0);
   });
 });
+
+describe('a deployment whose COPY role the warehouse may not assume', () => {
+  let runtime: LocalRuntime;
+  beforeAll(async () => {
+    runtime = await startRuntime({ copyRoleArn: 'arn:aws:iam::000000000000:role/not-the-copy-role' });
+  });
+  afterAll(async () => {
+    await runtime?.stop();
+  });
+
+  it('fails the run naming the role, quarantines no file, and leaves every file retryable', async () => {
+    await uploadAndSettle(runtime, [
+      { key: 'orders/role/a.parquet', body: ordersFile(range(1, 10), 0, 'new') },
+      { key: 'orders/role/b.parquet', body: ordersFile(range(11, 10), 0, 'new') },
+    ]);
+    const failed = runtime.executions().filter((e) => e.status === 'FAILED');
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed[0]?.cause).toContain('arn:aws:iam::000000000000:role/not-the-copy-role');
+    for (const key of ['orders/role/a.parquet', 'orders/role/b.parquet']) {
+      const [entry] = await ledgerEntries(runtime, key);
+      expect(entry?.status).toBe('failed');
+    }
+    expect(await query(runtime, "SELECT COUNT(*) AS n FROM public.orders")).toEqual([{ n: 0 }]);
+  });
+});
