@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import { INTERNAL_PREFIX, parseConfig, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
 import { ENV } from '../lambdas/core/env';
 import { ConfigurationError } from '../lambdas/core/errors';
+import { EVENTS_PREFIX } from '../lambdas/core/execution-input';
 import { EventTriggers } from './constructs/event-triggers';
 import { Observability } from './constructs/observability';
 import { STAGE_NAMES, StageFunction, type StageName } from './constructs/stage-function';
@@ -33,6 +34,8 @@ type TableAccess = 'read' | 'readWrite';
 interface StageAccess {
   /** Read the data bucket and write under `_syncproof/`. */
   readonly bucket: boolean;
+  /** Write events documents under `_syncproof/events/` (and read nothing). */
+  readonly eventDocuments?: boolean;
   readonly ledger?: TableAccess;
   readonly runs?: TableAccess;
   readonly watermarks?: TableAccess;
@@ -41,8 +44,8 @@ interface StageAccess {
 }
 
 const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
-  // Starts executions only (granted by EventTriggers).
-  trigger: { bucket: false, warehouse: false },
+  // Starts executions (granted by EventTriggers); writes the events of large batches for Discover.
+  trigger: { bucket: false, eventDocuments: true, warehouse: false },
   // Lists the prefix, writes the batch object, registers files in the ledger, starts the run.
   discover: { bucket: true, ledger: 'readWrite', runs: 'readWrite', warehouse: false },
   // Reads the batch and the files, claims and settles ledger entries, loads.
@@ -167,6 +170,10 @@ export class SyncproofStack extends Stack {
         `Resource::${bucketArn}/${INTERNAL_PREFIX}*`,
       );
     }
+    if (access.eventDocuments && !access.bucket) {
+      this.bucket.grantPut(fn, `${EVENTS_PREFIX}*`);
+      wildcards.push('Action::s3:Abort*', `Resource::${nagAttribute(this.bucket, 'Arn')}/${EVENTS_PREFIX}*`);
+    }
     const tables: [dynamodb.Table, TableAccess | undefined][] = [
       [this.ledgerTable, access.ledger],
       [this.runsTable, access.runs],
@@ -181,7 +188,7 @@ export class SyncproofStack extends Stack {
     acknowledgeNag(
       stage.role,
       'AwsSolutions-IAM5',
-      "CDK grant* wildcards on this stack's own resources: the S3 read action groups (GetObject*, GetBucket*, List*) and multipart Abort*, the data bucket's objects (read) and only its _syncproof/ prefix (write), the ledger table's indexes.",
+      "CDK grant* wildcards on this stack's own resources: the S3 read action groups (GetObject*, GetBucket*, List*) and multipart Abort*, the data bucket's objects (read) and only its _syncproof/ prefix (write; the trigger only _syncproof/events/), the ledger table's indexes.",
       wildcards,
     );
   }

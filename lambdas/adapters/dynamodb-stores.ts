@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -7,7 +8,7 @@ import {
   paginateQuery,
 } from '@aws-sdk/lib-dynamodb';
 import { TerminalError, TransientError } from '../core/errors';
-import type { Fenced, Lease, LedgerEntry, LedgerStatus, LedgerStore, RunRecord, RunStatus, RunStore } from '../core/ports';
+import type { Fenced, Lease, LedgerEntry, LedgerKey, LedgerStatus, LedgerStore, RunRecord, RunStatus, RunStore } from '../core/ports';
 
 /** Name of the ledger's dataset index (see lib/constructs/storage.ts and local/dynamodb.ts). */
 export const LEDGER_DATASET_INDEX = 'byDataset';
@@ -84,16 +85,46 @@ function fenceIs(expected: number): string {
   return expected === 0 ? '(attribute_not_exists(#f) OR #f = :fence)' : '#f = :fence';
 }
 
+/** BatchGetItem's limit of keys per request. */
+export const BATCH_GET_MAX_KEYS = 100;
+/** How often getMany re-sends UnprocessedKeys before it gives up with a TransientError. */
+const UNPROCESSED_ROUNDS = 8;
+
+/** Options of {@link DynamoDbLedgerStore}. */
+export interface DynamoDbLedgerStoreOptions {
+  /**
+   * Waits between re-sends of UnprocessedKeys (tests pass a fake).
+   * @default setTimeout
+   */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Exponential backoff with full jitter: up to 50 ms × 2^(round−1), at most 2 s. */
+function unprocessedBackoffMs(round: number): number {
+  return Math.floor(Math.random() * Math.min(2000, 50 * 2 ** (round - 1)));
+}
+
+function ledgerId(key: string, etag: string): string {
+  return `${key}\u0000${etag}`;
+}
+
 /**
  * The file ledger in DynamoDB: one item per object version (PK `objectKey`, SK `etag`). Every
  * transition is one conditional UpdateItem, fenced by the entry's `fence`; no transactions
  * (DESIGN.md §5).
  */
 export class DynamoDbLedgerStore implements LedgerStore {
+  private readonly sleep: (ms: number) => Promise<void>;
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+    options: DynamoDbLedgerStoreOptions = {},
+  ) {
+    this.sleep = options.sleep ?? realSleep;
+  }
 
   async get(key: string, etag: string): Promise<LedgerEntry | undefined> {
     try {
@@ -104,6 +135,37 @@ export class DynamoDbLedgerStore implements LedgerStore {
     } catch (error) {
       throw translate(error, `reading ledger entry for '${key}'`);
     }
+  }
+
+  /**
+   * BatchGetItem with ConsistentRead, at most 100 distinct keys per request. Throttling and
+   * service errors are retried by the SDK client's retry strategy; keys DynamoDB returns as
+   * UnprocessedKeys (throughput, or the 16 MB response limit) are re-sent with backoff, up to 8
+   * rounds, then TransientError (the state machine retries the task).
+   */
+  async getMany(keys: readonly LedgerKey[]): Promise<(LedgerEntry | undefined)[]> {
+    const distinct = [...new Map(keys.map((k) => [ledgerId(k.key, k.etag), k])).values()];
+    const found = new Map<string, LedgerEntry>();
+    for (let i = 0; i < distinct.length; i += BATCH_GET_MAX_KEYS) {
+      let pending: Record<string, unknown>[] = distinct.slice(i, i + BATCH_GET_MAX_KEYS).map((k) => ({ objectKey: k.key, etag: k.etag }));
+      for (let round = 0; pending.length > 0; round += 1) {
+        if (round > 0) {
+          if (round > UNPROCESSED_ROUNDS) {
+            throw new TransientError(`reading ${pending.length} ledger entries: DynamoDB left them unprocessed ${UNPROCESSED_ROUNDS} times; retry later`);
+          }
+          await this.sleep(unprocessedBackoffMs(round));
+        }
+        let out;
+        try {
+          out = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }));
+        } catch (error) {
+          throw translate(error, `reading ${pending.length} ledger entries`);
+        }
+        for (const item of (out.Responses?.[this.tableName] ?? []) as LedgerItem[]) found.set(ledgerId(item.objectKey, item.etag), toEntry(item));
+        pending = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return keys.map((k) => found.get(ledgerId(k.key, k.etag)));
   }
 
   async discover(entry: Omit<LedgerEntry, 'status' | 'updatedAt' | 'fence' | 'lease'>, now: string): Promise<boolean> {

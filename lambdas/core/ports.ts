@@ -100,6 +100,12 @@ export interface LedgerEntry {
   readonly updatedAt: string;
 }
 
+/** Identifies one object version in the ledger. */
+export interface LedgerKey {
+  readonly key: string;
+  readonly etag: string;
+}
+
 /** A fenced write: it applies only while the entry still carries `fence` (and, for most, is `loading`). */
 export interface Fenced {
   readonly key: string;
@@ -114,6 +120,13 @@ export interface Fenced {
  */
 export interface LedgerStore {
   get(key: string, etag: string): Promise<LedgerEntry | undefined>;
+  /**
+   * Consistent reads of many object versions at once: the result is aligned with `keys`
+   * (undefined where the ledger has no entry; a repeated key gets the same entry). Callers bound
+   * `keys` by their page size, so memory stays bounded; adapters split them into as many requests
+   * as their backend takes (DynamoDB: 100 keys per BatchGetItem).
+   */
+  getMany(keys: readonly LedgerKey[]): Promise<(LedgerEntry | undefined)[]>;
   /** Records a new object version as `discovered` (fence 0); false when it is already in the ledger. */
   discover(entry: Omit<LedgerEntry, 'status' | 'updatedAt' | 'fence' | 'lease'>, now: string): Promise<boolean>;
   /**

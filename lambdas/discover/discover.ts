@@ -1,20 +1,16 @@
-import { maxFilesPerTransaction } from '../core/load-plan';
 import { z } from 'zod';
-import { INTERNAL_PREFIX, checksumSampleSchema, formatIssues, requireDataset } from '../core/config';
+import { INTERNAL_PREFIX, formatIssues, requireDataset } from '../core/config';
 import { InvalidInputError } from '../core/errors';
-import { leaseExpired } from '../core/load-protocol';
-import type { LedgerEntry, LedgerStatus, ObjectSummary } from '../core/ports';
+import { executionInputSchema } from '../core/execution-input';
+import { maxFilesPerTransaction } from '../core/load-plan';
+import type { ObjectSummary } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
+import { CandidateSelection, type LedgerCheck } from './candidates';
+import { eventCandidates, eventObjectsOf } from './event-run';
+import { reconcileCandidates } from './reconcile-run';
 
-/** What an operator (console, CLI) or the trigger passes to the SyncStateMachine. */
-export const executionInputSchema = z
-  .object({
-    dataset: z.string({ error: 'required: the name of a configured dataset' }).min(1),
-    trigger: z.record(z.string(), z.unknown()).optional(),
-    /** Overrides the dataset's `checksumSample` for this run's ChecksumSample stage. */
-    checksumSample: checksumSampleSchema.optional(),
-  })
-  .strict();
+/** The execution input's schema (lambdas/core/execution-input.ts), under the name it always had here. */
+export { executionInputSchema };
 
 export const discoverInputSchema = z.object({
   input: z.unknown(),
@@ -22,14 +18,24 @@ export const discoverInputSchema = z.object({
 });
 export type DiscoverInput = z.input<typeof discoverInputSchema>;
 
-export interface BatchFile extends ObjectSummary {}
+/** One file of a batch; `sequencer` is the S3 event sequencer when an event reported it. */
+export interface BatchFile extends ObjectSummary {
+  readonly sequencer?: string;
+}
 
 /** The batch object written to S3 and passed by reference. */
 export interface BatchDocument {
   readonly runId: string;
   readonly dataset: string;
+  /** In S3 order: LastModified, then sequencer, then key (lambdas/core/s3-order.ts). */
   readonly files: readonly BatchFile[];
 }
+
+/**
+ * `event`: only the object versions the trigger's events named were looked at; `reconcile`: the
+ * whole prefix was listed.
+ */
+export type DiscoverMode = 'event' | 'reconcile';
 
 export interface DiscoverOutput {
   readonly runId: string;
@@ -37,56 +43,57 @@ export interface DiscoverOutput {
   readonly files: number;
   readonly batchUri: string | null;
   readonly hasMore: boolean;
+  /** Object versions recorded in the ledger by this invocation. */
   readonly discovered: number;
-}
-
-const LOADABLE: ReadonlySet<LedgerStatus> = new Set(['discovered', 'failed']);
-
-function extensionFor(format: 'parquet' | 'csv'): string {
-  return format === 'parquet' ? '.parquet' : '.csv';
+  readonly mode: DiscoverMode;
+  /** Object versions checked against the ledger (event run: one per event key still present; reconcile: every data file listed). */
+  readonly checked: number;
 }
 
 /**
- * Lists the dataset prefix, records new object versions in the ledger, and writes the next batch
- * (oldest first, at most `maxFilesPerBatch`) to S3. Objects already loaded or quarantined are
- * skipped; a `loading` entry whose lease expired is offered again (the load stage takes it over
- * only once the statement its holder submitted has ended, lambdas/core/load-protocol.ts).
+ * Finds the dataset's object versions that still need loading, records new ones in the ledger,
+ * and writes the next batch (S3 order, at most `maxFilesPerBatch` and what one warehouse
+ * transaction takes) to S3.
+ *
+ * An event run (the trigger passed its events' object versions) looks only at those: O(k) HEADs
+ * and ledger calls for k events, no listing and no read of the whole ledger. A reconcile run (no
+ * events: console, CLI or schedule, or `mode: 'reconcile'`) pages through the prefix's listing
+ * and checks each page with one batched ledger read. Loaded and quarantined versions are skipped;
+ * a `loading` entry whose lease expired is offered again (the load stage takes it over only once
+ * the statement its holder submitted has ended, lambdas/core/load-protocol.ts).
  */
 export async function runDiscover(raw: DiscoverInput, deps: StageDeps): Promise<DiscoverOutput> {
   const envelope = discoverInputSchema.parse(raw);
   const parsed = executionInputSchema.safeParse(envelope.input);
   if (!parsed.success) {
     throw new InvalidInputError(
-      `invalid execution input: ${formatIssues(parsed.error)}; start the execution with {"dataset": "<name>"}`,
+      `invalid execution input: ${formatIssues(parsed.error)}; start the execution with {"dataset": "<name>"} (add "mode": "reconcile" to list the whole prefix)`,
     );
   }
-  const dataset = requireDataset(deps.config, parsed.data.dataset);
+  const input = parsed.data;
+  const dataset = requireDataset(deps.config, input.dataset);
   const { runId } = envelope;
   const now = deps.clock.now();
   const nowIso = now.toISOString();
   await deps.runs.start({ runId, dataset: dataset.name, status: 'RUNNING', startedAt: nowIso, updatedAt: nowIso, stages: {} });
 
-  const known = new Map<string, LedgerEntry>();
-  for await (const e of deps.ledger.listDataset(dataset.name)) known.set(`${e.key}\u0000${e.etag}`, e);
-
-  const ext = extensionFor(dataset.format);
-  const candidates: ObjectSummary[] = [];
-  let discovered = 0;
-  for await (const o of deps.objects.list(dataset.prefix)) {
-    if (o.key.endsWith('/') || o.key.startsWith(INTERNAL_PREFIX) || !o.key.toLowerCase().endsWith(ext)) continue;
-    const entry = known.get(`${o.key}\u0000${o.etag}`);
-    if (!entry) {
-      if (await deps.ledger.discover({ dataset: dataset.name, key: o.key, etag: o.etag, size: o.size, lastModified: o.lastModified }, nowIso)) {
-        discovered += 1;
-      }
-      candidates.push(o);
-    } else if (LOADABLE.has(entry.status) || (entry.status === 'loading' && leaseExpired(entry, now))) {
-      candidates.push(o);
-    }
-  }
-  candidates.sort((a, b) => (a.lastModified === b.lastModified ? (a.key < b.key ? -1 : 1) : a.lastModified < b.lastModified ? -1 : 1));
   // One batch is one warehouse transaction, so it never holds more files than that can take.
-  const batch = candidates.slice(0, Math.min(deps.config.maxFilesPerBatch, maxFilesPerTransaction(dataset, deps.maxStatementsPerTransaction)));
+  const selection = new CandidateSelection(Math.min(deps.config.maxFilesPerBatch, maxFilesPerTransaction(dataset, deps.maxStatementsPerTransaction)));
+  const check: LedgerCheck = { ledger: deps.ledger, dataset: dataset.name, now };
+  const events = input.mode === 'reconcile' ? undefined : await eventObjectsOf(input.trigger, dataset, deps.objects);
+  let mode: DiscoverMode;
+  let counts: { checked: number; recorded: number };
+  if (events) {
+    mode = 'event';
+    const c = await eventCandidates(events, dataset, deps.objects, check, selection);
+    if (c.superseded > 0 || c.gone > 0) deps.log.info('event objects changed since their events', { superseded: c.superseded, gone: c.gone, events: c.events });
+    counts = c;
+  } else {
+    mode = 'reconcile';
+    counts = await reconcileCandidates(dataset, deps.objects, check, selection);
+  }
+
+  const batch = selection.selected;
   let batchUri: string | null = null;
   if (batch.length > 0) {
     const seq = nowIso.replace(/[:.]/g, '-');
@@ -100,8 +107,10 @@ export async function runDiscover(raw: DiscoverInput, deps: StageDeps): Promise<
     dataset: dataset.name,
     files: batch.length,
     batchUri,
-    hasMore: candidates.length > batch.length,
-    discovered,
+    hasMore: selection.total > batch.length,
+    discovered: counts.recorded,
+    mode,
+    checked: counts.checked,
   };
   deps.log.info('discovered', { ...output });
   return output;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checksumSampleSchema, formatIssues, requireDataset, type DatasetConfig, type SyncproofConfig } from '../core/config';
 import { InvalidInputError } from '../core/errors';
-import { executionInputSchema } from '../discover/discover';
+import { executionInputSchema } from '../core/execution-input';
 
 /**
  * Which workflow runs a verification stage: `sync` (SyncStateMachine, before the loads: files

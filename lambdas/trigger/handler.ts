@@ -22,7 +22,7 @@ export const handler = async (event: SQSEvent, context?: unknown): Promise<SQSBa
   try {
     const result = await runTrigger(events, {
       config: deps.config,
-      bucket: deps.objects.bucket,
+      objects: deps.objects,
       starter: local?.starter ?? starterFromEnv(),
     });
     logger.info('triggered', { ...result });

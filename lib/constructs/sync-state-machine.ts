@@ -69,6 +69,9 @@ export interface SyncStateMachineProps {
  * the execution input), and fail the execution — nothing loaded — only when a file's size or
  * sampled checksum contradicts its manifest (`IntegrityCheckFailedError`).
  *
+ * Discover takes the execution input from the context (`$$.Execution.Input`) on every pass of the
+ * loop, so the later batches of an event-triggered run still look at the trigger's objects only.
+ *
  * Every other task is a `lambda:invoke` whose result's `Payload` becomes the state (except
  * RecordFailure, which keeps its input so that `$.error` reaches SyncFailed). Every task retries
  * `TransientError` three times (2 s, backoff 2) on top of the Lambda service-error retries, and
@@ -107,10 +110,12 @@ export class SyncStateMachine extends Construct {
     };
     const inventory = verification(SYNC_STATES.inventory, props.inventoryFunction);
     const checksumSample = verification(SYNC_STATES.checksumSample, props.checksumFunction);
+    // Every Discover of the loop gets the execution input itself: an event run stays an event run
+    // on its later batches (the trigger's objects or eventsUri), instead of reconciling the prefix.
     const discover = stage(
       SYNC_STATES.discover,
       props.discoverFunction,
-      sfn.TaskInput.fromObject({ input: sfn.JsonPath.entirePayload, runId: sfn.JsonPath.executionName }),
+      sfn.TaskInput.fromObject({ input: sfn.JsonPath.objectAt('$$.Execution.Input'), runId: sfn.JsonPath.executionName }),
     );
     const load = stage(SYNC_STATES.load, props.loadFunction, sfn.TaskInput.fromJsonPathAt('$'));
     const verify = stage(SYNC_STATES.verify, props.verifyFunction, sfn.TaskInput.fromJsonPathAt('$'));

@@ -45,7 +45,7 @@ describe('IAM least privilege', () => {
   it('lets stages write objects only under _syncproof/', () => {
     const writes = allowedIdentityStatements(template).filter((s) => s.Action.some((a) => /^s3:(Put|Delete|Abort|Restore|Replicate)/.test(a)));
     expect(writes.length).toBeGreaterThan(0);
-    for (const s of writes) expect(s.Resource).toEqual([`#{${bucketId}.Arn}/_syncproof/*`]);
+    for (const s of writes) expect([`#{${bucketId}.Arn}/_syncproof/*`, `#{${bucketId}.Arn}/_syncproof/events/*`]).toContain(s.Resource.join());
   });
 
   it('grants DynamoDB access only on the stack tables and their indexes', () => {
@@ -85,9 +85,12 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('gives the trigger no access to the bucket, the tables or the warehouse', () => {
+  it('lets the trigger write only events documents: no reads, no other objects, no tables, no warehouse', () => {
     const trigger = statementsOfStage(template, 'trigger');
-    expect([...actionsOf(trigger, 's3'), ...actionsOf(trigger, 'dynamodb'), ...actionsOf(trigger, 'redshift-data')]).toEqual([]);
+    const s3 = trigger.filter((s) => s.Action.some((a) => a.startsWith('s3:')));
+    expect(s3.flatMap((s) => s.Resource)).toEqual([`#{${bucketId}.Arn}/_syncproof/events/*`]);
+    expect(actionsOf(trigger, 's3').filter((a) => !/^s3:(PutObject|Abort)/.test(a))).toEqual([]);
+    expect([...actionsOf(trigger, 'dynamodb'), ...actionsOf(trigger, 'redshift-data')]).toEqual([]);
   });
 
   it('lets only the load and verify stages use the Redshift Data API', () => {

@@ -80,6 +80,22 @@ describe('SyncStateMachine flow', () => {
     expect(calls[3]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/batch-1.json', files: 2 });
   });
 
+  it("gives every Discover of the loop the trigger's objects, so later batches stay event runs", async () => {
+    const input = { dataset: 'orders', trigger: { source: 's3', objects: 1, events: [{ key: 'orders/a.parquet', etag: 'e', size: 1 }] } };
+    let batch = 0;
+    const { calls } = await run(
+      {
+        Discover: () => ({ runId: 'run-1', dataset: 'orders', files: 1, batchUri: `s3://b/_syncproof/batch-${++batch}.json`, hasMore: batch < 3 }),
+        Load: (p) => ({ ...p, loadId: `load-${batch}`, status: 'DONE' }),
+        Verify: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED', reportUri: 's3://b/r.json', hasMore: p.hasMore }),
+        Finish: record,
+      },
+      input,
+    );
+    const discovers = calls.filter(([state]) => state === 'Discover').map(([, payload]) => payload);
+    expect(discovers).toEqual([1, 2, 3].map(() => ({ input, runId: 'run-1' })));
+  });
+
   it('waits and calls Load again with its own output while a warehouse statement is still running', async () => {
     let loads = 0;
     const { calls } = await run({

@@ -60,8 +60,8 @@ describe('SyncStateMachine definition', () => {
     }
   });
 
-  it('passes the execution input and name to Discover and continues with its Payload', () => {
-    expect(state('Discover')).toMatchObject({ Parameters: { Payload: { 'input.$': '$', 'runId.$': '$$.Execution.Name' } }, OutputPath: '$.Payload', Next: 'HasWork' });
+  it('passes the execution input (from the context, on every batch) and name to Discover and continues with its Payload', () => {
+    expect(state('Discover')).toMatchObject({ Parameters: { Payload: { 'input.$': '$$.Execution.Input', 'runId.$': '$$.Execution.Name' } }, OutputPath: '$.Payload', Next: 'HasWork' });
   });
 
   it('loads only when Discover found files, else finishes', () => {

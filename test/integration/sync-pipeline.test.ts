@@ -33,6 +33,12 @@ describe('sync pipeline on the local runtime', () => {
     expect(Number(audit?.n)).toBe(2000);
   });
 
+  it("records an uploaded file from its own event (an event run), with the event's sequencer", async () => {
+    const entries = [...(await ledgerEntries(runtime, 'orders/base/a.parquet')), ...(await ledgerEntries(runtime, 'orders/base/b.parquet'))];
+    // Only an event run knows a sequencer; a reconcile run (a listing) records none.
+    expect(entries.map((e) => e.sequencer)).toEqual([expect.stringMatching(/^[0-9A-Fa-f]+$/), expect.stringMatching(/^[0-9A-Fa-f]+$/)]);
+  });
+
   it('adds no rows and leaves the ledger unchanged when an already loaded object is announced again', async () => {
     const before = await ledgerEntries(runtime, 'orders/base/a.parquet');
     const executions = runtime.executions().length;

@@ -1,0 +1,106 @@
+import type { DatasetConfig } from '../core/config';
+import { formatIssues } from '../core/config';
+import { InvalidInputError } from '../core/errors';
+import { EVENTS_PREFIX, eventsDocumentSchema, type EventObject, type S3Trigger } from '../core/execution-input';
+import type { ObjectStore, ObjectSummary } from '../core/ports';
+import { keyInBucket } from '../core/s3-uri';
+import { LEDGER_PAGE, checkPage, isDataObject, type Candidate, type CandidateSelection, type LedgerCheck } from './candidates';
+
+/** HEAD requests an event run keeps in flight at once. */
+const HEAD_CONCURRENCY = 16;
+
+/** What an event run looked at. */
+export interface EventCounts {
+  /** Data files of the dataset the events named. */
+  readonly events: number;
+  /** Current object versions checked against the ledger (one per key still present). */
+  readonly checked: number;
+  /** Versions the ledger did not hold, now recorded as `discovered`. */
+  readonly recorded: number;
+  /** Events whose version the key no longer holds (overwritten since; an event without an ETag never counts). */
+  readonly superseded: number;
+  /** Keys that no longer exist. */
+  readonly gone: number;
+}
+
+/**
+ * The object versions the trigger passed, inline or from the events document at `eventsUri`
+ * (which must be this dataset's, under `_syncproof/events/<dataset>/`); undefined when the trigger
+ * passed none (the run reconciles instead).
+ */
+export async function eventObjectsOf(trigger: S3Trigger | undefined, dataset: DatasetConfig, objects: ObjectStore): Promise<readonly EventObject[] | undefined> {
+  if (trigger?.events) return trigger.events;
+  if (!trigger?.eventsUri) return undefined;
+  const key = keyInBucket(trigger.eventsUri, objects.bucket);
+  const home = `${EVENTS_PREFIX}${dataset.name}/`;
+  if (!key.startsWith(home)) throw new InvalidInputError(`trigger.eventsUri '${trigger.eventsUri}' is not an events document of dataset '${dataset.name}' (expected a key under '${home}')`);
+  const parsed = eventsDocumentSchema.safeParse(await objects.getJson(key));
+  if (!parsed.success) throw new InvalidInputError(`events document ${trigger.eventsUri} is invalid: ${formatIssues(parsed.error)}`);
+  const doc = parsed.data;
+  if (doc.dataset !== dataset.name) throw new InvalidInputError(`events document ${trigger.eventsUri} is for dataset '${doc.dataset}', not '${dataset.name}'`);
+  if (doc.objects.length !== trigger.objects) {
+    throw new InvalidInputError(`events document ${trigger.eventsUri} holds ${doc.objects.length} objects, the execution input says ${trigger.objects}`);
+  }
+  return doc.objects;
+}
+
+/**
+ * An event run: HEADs each key the events named (current ETag, size, LastModified) and checks
+ * only those versions against the ledger, so a run for k new files costs k HEADs, ⌈k/100⌉ batched
+ * ledger reads and at most k ledger writes, whatever the prefix holds.
+ *
+ * An overwritten key: the version its event named cannot be read any more (reads are by key and
+ * ETag), so it is not recorded; the version the key holds now is recorded (without the event's
+ * sequencer, which belongs to the other version) and offered, and its own event, arriving before
+ * or after, finds it in the ledger. A key that no longer exists is skipped. Nothing is ever
+ * recorded under an ETag the HEAD did not return.
+ */
+export async function eventCandidates(
+  events: readonly EventObject[],
+  dataset: DatasetConfig,
+  objects: ObjectStore,
+  check: LedgerCheck,
+  selection: CandidateSelection,
+): Promise<EventCounts> {
+  const byKey = new Map<string, EventObject[]>();
+  let named = 0;
+  for (const e of events) {
+    if (!isDataObject(e.key, dataset)) continue;
+    named += 1;
+    byKey.set(e.key, [...(byKey.get(e.key) ?? []), e]);
+  }
+  const keys = [...byKey.keys()].sort();
+  const heads = await headAll(keys, objects);
+  const versions: Candidate[] = [];
+  let superseded = 0;
+  let gone = 0;
+  for (const key of keys) {
+    const eventsOfKey = byKey.get(key)!;
+    const head = heads.get(key);
+    if (!head) {
+      gone += 1;
+      continue;
+    }
+    const same = eventsOfKey.filter((e) => e.etag === head.etag);
+    superseded += eventsOfKey.filter((e) => e.etag !== '' && e.etag !== head.etag).length;
+    const sequencer = same.find((e) => e.sequencer)?.sequencer;
+    versions.push({ key, etag: head.etag, size: head.size, lastModified: head.lastModified, ...(sequencer ? { sequencer } : {}) });
+  }
+  let recorded = 0;
+  for (let i = 0; i < versions.length; i += LEDGER_PAGE) recorded += await checkPage(versions.slice(i, i + LEDGER_PAGE), check, selection);
+  return { events: named, checked: versions.length, recorded, superseded, gone };
+}
+
+/** HEADs every key, at most {@link HEAD_CONCURRENCY} at a time. */
+async function headAll(keys: readonly string[], objects: ObjectStore): Promise<Map<string, ObjectSummary | undefined>> {
+  const heads = new Map<string, ObjectSummary | undefined>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < keys.length) {
+      const key = keys[next++]!;
+      heads.set(key, await objects.head(key));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, keys.length) }, worker));
+  return heads;
+}
