@@ -28,7 +28,7 @@ export interface PlannedFile {
   readonly size: number;
   /** Rows the file's own metadata (Parquet footer) declares. */
   readonly fileRows: number;
-  /** Its S3 order (see {@link s3OrderOf}); needed for an upsert without a version column. */
+  /** Its S3 order (lambdas/core/s3-order.ts s3OrderKey); needed for an upsert without a version column. */
   readonly s3Order?: string;
 }
 
@@ -74,14 +74,6 @@ export function auditTableDdl(): string[] {
     `CREATE TABLE IF NOT EXISTS ${qualifiedName(AUDIT_SCHEMA, KEY_ORDER_TABLE)} (` +
       'dataset VARCHAR(64) NOT NULL, row_key VARCHAR(4096) NOT NULL, s3_order VARCHAR(1200) NOT NULL, PRIMARY KEY (dataset, row_key))',
   ];
-}
-
-/**
- * A file's position in S3 order as a sortable string: LastModified, then the event sequencer
- * (hex, left-padded so longer ones compare as AWS documents), then the key.
- */
-export function s3OrderOf(file: { key: string; lastModified: string; sequencer?: string }): string {
-  return `${file.lastModified}|${(file.sequencer ?? '').toUpperCase().padStart(32, '0')}|${file.key}`;
 }
 
 /** DDL for the target table when the dataset declares its columns. */

@@ -44,3 +44,17 @@ export function compareS3Order(a: S3Ordered, b: S3Ordered): number {
   if (bySequencer !== 0) return bySequencer;
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
+
+/** Width sequencers are right-padded to in {@link s3OrderKey} (S3's are 16–20 hex digits). */
+const SEQUENCER_WIDTH = 40;
+
+/**
+ * S3 order as one string that sorts (by code unit) exactly as {@link compareS3Order}: for the
+ * warehouse, which compares it in SQL (syncproof_key_order). LastModified as UTC milliseconds,
+ * then the sequencer right-padded (a missing one sorts first), then the key.
+ */
+export function s3OrderKey(o: S3Ordered): string {
+  const t = String(instant(o.lastModified)).padStart(16, '0');
+  const seq = o.sequencer === undefined ? '0' : `1${o.sequencer.toUpperCase().padEnd(SEQUENCER_WIDTH, '0')}`;
+  return `${t}|${seq}|${o.key}`;
+}

@@ -4,7 +4,8 @@ import { checkFileColumns, columnsToAdd, type FileColumn, type TargetColumn } fr
 import { INTERNAL_PREFIX, requireDataset, schemaDriftOf } from '../core/config';
 import { BadFileError, ObjectChangedError, TerminalError } from '../core/errors';
 import { loadIdFor } from '../core/ids';
-import { s3OrderOf, type PlannedFile } from '../core/load-plan';
+import type { PlannedFile } from '../core/load-plan';
+import { s3OrderKey } from '../core/s3-order';
 import { LEASE_MS, decideFile, settleFile, versionId, type AttemptOutcome } from '../core/load-protocol';
 import type { Fenced, LedgerEntry, StatementState } from '../core/ports';
 import { keyInBucket } from '../core/s3-uri';
@@ -232,7 +233,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
       }
       if (verdict.kind === 'ok') {
         const file = c.t.file;
-        planned.push({ ...c, file: { key: file.key, etag: file.etag, size: file.size, fileRows: verdict.rows, s3Order: s3OrderOf({ ...file, sequencer: sequencers.get(c.t.id) }) } });
+        planned.push({ ...c, file: { key: file.key, etag: file.etag, size: file.size, fileRows: verdict.rows, s3Order: s3OrderKey({ ...file, sequencer: file.sequencer ?? sequencers.get(c.t.id) }) } });
       }
       else if (verdict.kind === 'quarantine') await quarantine(c.t, c.at, verdict.reason);
       else {
