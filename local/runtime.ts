@@ -117,7 +117,9 @@ export interface ExecutionSummary {
   readonly stateOutputBytes: Readonly<Record<string, number>>;
 }
 
-const TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
+/** The local runtime's DynamoDB table names (in dynalite, under `<dataDir>/dynamodb`). */
+export const LOCAL_TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
+const TABLES = LOCAL_TABLES;
 const TRIGGER_BATCH = 10;
 const TRIGGER_WINDOW_MS = 200;
 
@@ -175,6 +177,11 @@ export class LocalRuntime {
 
   get bucket(): string {
     return this.s3.bucket;
+  }
+
+  /** The DynamoDB emulator's endpoint (`syncproof ledger --endpoint` reaches a running runtime through it). */
+  get dynamoDbEndpoint(): string {
+    return this.dynamo.endpoint;
   }
 
   /** Starts everything; resolves when the runtime accepts uploads. */
