@@ -143,7 +143,7 @@ function label(e: LedgerEntry): string {
 /** Why one entry cannot be retried, or undefined when it can (failed or quarantined). */
 export function refusal(e: LedgerEntry, now: Date): string | undefined {
   if (e.status === 'loaded') {
-    return `refused: ${label(e)} is loaded (${rowsText(e.rows)}, by ${e.loadedBy ?? '?'}); syncproof never loads an object version twice. To load the content again, upload it as a new object version`;
+    return `refused: ${label(e)} is loaded (${rowsText(e.rows)}, by ${e.loadedBy ?? '?'}); syncproof never loads an object version twice, so there is nothing to retry`;
   }
   if (e.status === 'loading') {
     const lease = e.lease ? `by ${e.lease.loadId}, lease ${leaseExpired(e, now) ? 'expired' : 'expires'} at ${e.lease.expiresAt}` : 'with no lease recorded';
