@@ -51,6 +51,7 @@ export function localCommand(outcome: CommandOutcome): Command {
       const lines = [
         'syncproof local runtime is ready',
         `  S3 endpoint:  ${runtime.s3Endpoint}`,
+        `  DynamoDB:     ${runtime.dynamoDbEndpoint} (for syncproof ledger --endpoint)`,
         `  bucket:       ${runtime.bucket}`,
         `  region:       ${runtime.region}`,
         `  credentials:  AWS_ACCESS_KEY_ID=${runtime.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${runtime.credentials.secretAccessKey}`,

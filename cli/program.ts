@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { demoCommand } from './demo-command';
+import { ledgerCommand } from './ledger-command';
 import { localCommand } from './local-command';
 import { verifyLocalCommand } from './verify-local-command';
 
@@ -25,6 +26,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
     .showHelpAfterError();
   program.addCommand(demoCommand(outcome));
   program.addCommand(localCommand(outcome));
+  program.addCommand(ledgerCommand());
   program.addCommand(verifyLocalCommand(outcome));
   return program;
 }

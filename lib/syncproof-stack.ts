@@ -1,4 +1,4 @@
-import { Annotations, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -8,6 +8,7 @@ import { INTERNAL_PREFIX, parseConfig, verifyScheduleOf, type SyncproofConfig } 
 import { ENV } from '../lambdas/core/env';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { EVENTS_PREFIX } from '../lambdas/core/execution-input';
+import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
 import { EventTriggers } from './constructs/event-triggers';
 import { Observability } from './constructs/observability';
 import { STAGE_NAMES, StageFunction, type StageName } from './constructs/stage-function';
@@ -104,6 +105,10 @@ export class SyncproofStack extends Stack {
     this.ledgerTable = storage.ledgerTable;
     this.runsTable = storage.runsTable;
     this.watermarksTable = storage.watermarksTable;
+    // Stable keys (STACK_OUTPUTS): `syncproof ledger --stack` finds the tables through them.
+    new CfnOutput(this, STACK_OUTPUTS.ledgerTable, { value: this.ledgerTable.tableName, description: 'syncproof file ledger table' });
+    new CfnOutput(this, STACK_OUTPUTS.runsTable, { value: this.runsTable.tableName, description: 'syncproof run records table' });
+    new CfnOutput(this, STACK_OUTPUTS.bucket, { value: this.bucket.bucketName, description: 'syncproof data bucket' });
 
     const environment: Record<string, string> = {
       [ENV.bucket]: this.bucket.bucketName,

@@ -133,7 +133,9 @@ export interface ExecutionSummary {
 /** The IAM role the local Redshift cluster may assume for COPY. */
 export const LOCAL_COPY_ROLE = `arn:aws:iam::${LOCAL_ACCOUNT}:role/syncproof-local-copy`;
 
-const TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
+/** The local runtime's DynamoDB table names (in dynalite, under `<dataDir>/dynamodb`). */
+export const LOCAL_TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
+const TABLES = LOCAL_TABLES;
 const TRIGGER_BATCH = 10;
 const TRIGGER_WINDOW_MS = 200;
 
@@ -193,6 +195,11 @@ export class LocalRuntime {
 
   get bucket(): string {
     return this.s3.bucket;
+  }
+
+  /** The DynamoDB emulator's endpoint (`syncproof ledger --endpoint` reaches a running runtime through it). */
+  get dynamoDbEndpoint(): string {
+    return this.dynamo.endpoint;
   }
 
   /** Starts everything; resolves when the runtime accepts uploads. */

@@ -6,6 +6,7 @@ import {
   PutCommand,
   UpdateCommand,
   paginateQuery,
+  paginateScan,
 } from '@aws-sdk/lib-dynamodb';
 import { TerminalError, TransientError } from '../core/errors';
 import type { Fenced, Lease, LedgerEntry, LedgerKey, LedgerStatus, LedgerStore, RunRecord, RunStatus, RunStore } from '../core/ports';
@@ -305,6 +306,45 @@ export class DynamoDbLedgerStore implements LedgerStore {
     } catch (error) {
       throw translate(error, `listing the ledger of dataset '${dataset}'`);
     }
+  }
+  async *versions(key: string): AsyncIterable<LedgerEntry> {
+    try {
+      for await (const page of paginateQuery(
+        { client: this.client },
+        {
+          TableName: this.tableName,
+          KeyConditionExpression: 'objectKey = :k',
+          ExpressionAttributeValues: { ':k': key },
+          ConsistentRead: true,
+        },
+      )) {
+        for (const item of page.Items ?? []) yield toEntry(item as LedgerItem);
+      }
+    } catch (error) {
+      throw translate(error, `reading the ledger versions of '${key}'`);
+    }
+  }
+
+  /**
+   * Dataset names seen in the first `maxItems` entries of a scan, sorted, and whether the scan
+   * stopped early (then the list may be incomplete). For operators' hints, never for decisions.
+   */
+  async sampleDatasets(maxItems: number): Promise<{ readonly names: string[]; readonly complete: boolean }> {
+    const names = new Set<string>();
+    let seen = 0;
+    try {
+      for await (const page of paginateScan(
+        { client: this.client, pageSize: Math.min(maxItems, 1000) },
+        { TableName: this.tableName, ProjectionExpression: 'dataset' },
+      )) {
+        for (const item of page.Items ?? []) names.add(String(item.dataset));
+        seen += page.Count ?? 0;
+        if (seen >= maxItems && page.LastEvaluatedKey) return { names: [...names].sort(), complete: false };
+      }
+    } catch (error) {
+      throw translate(error, 'listing the datasets in the ledger');
+    }
+    return { names: [...names].sort(), complete: true };
   }
 }
 

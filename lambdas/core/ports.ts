@@ -149,6 +149,8 @@ export interface LedgerStore {
   release(key: string, etag: string, now: string): Promise<boolean>;
   /** Every entry of a dataset. */
   listDataset(dataset: string): AsyncIterable<LedgerEntry>;
+  /** Every version (ETag) of one object key, whatever its dataset, in ETag order. */
+  versions(key: string): AsyncIterable<LedgerEntry>;
 }
 
 export type RunStatus = 'RUNNING' | 'NO_WORK' | 'PASSED' | 'PASSED_PARTIAL' | 'PASSED_WITH_WARNINGS' | 'FAILED';

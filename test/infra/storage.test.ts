@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { dataBucketId, policyStatements, resources, templateOf } from './support';
+import { STACK_OUTPUTS } from '../../lambdas/core/stack-outputs';
+import { dataBucketId, logicalIdOf, policyStatements, resources, templateOf } from './support';
 
 describe('storage', () => {
   let template: Template;
@@ -78,5 +79,15 @@ describe('storage', () => {
     for (const [id, r] of Object.entries(template.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>)) {
       if (r.Type === 'AWS::DynamoDB::Table' || id === bucketId) expect([id, r.DeletionPolicy]).toEqual([id, 'Retain']);
     }
+  });
+
+  it('outputs the ledger and runs table names and the data bucket name under stable keys', () => {
+    const keyedBy = (hash: string) => (r: { Properties?: Record<string, unknown> }) =>
+      (r.Properties?.KeySchema as { AttributeName: string; KeyType: string }[] | undefined)?.some((k) => k.KeyType === 'HASH' && k.AttributeName === hash) ?? false;
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs[STACK_OUTPUTS.ledgerTable]?.Value).toEqual({ Ref: logicalIdOf(template, 'AWS::DynamoDB::Table', keyedBy('objectKey')) });
+    expect(outputs[STACK_OUTPUTS.runsTable]?.Value).toEqual({ Ref: logicalIdOf(template, 'AWS::DynamoDB::Table', keyedBy('runId')) });
+    expect(outputs[STACK_OUTPUTS.bucket]?.Value).toEqual({ Ref: bucketId });
+    expect(STACK_OUTPUTS).toEqual({ ledgerTable: 'LedgerTableName', runsTable: 'RunsTableName', bucket: 'BucketName' });
   });
 });

@@ -1,0 +1,203 @@
+import { Command, Option } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { LedgerEntry, LedgerStatus } from '../lambdas/core/ports';
+import { nearestName } from '../lambdas/core/nearest-name';
+import { CliError } from './errors';
+import {
+  LEDGER_STATES,
+  byKeyThenEtag,
+  countStates,
+  decideRetry,
+  formatList,
+  formatShow,
+  normalizeEtag,
+  oneLine,
+  viewOf,
+} from './ledger-format';
+import { ledgerFailure, openLedgerTarget, type LedgerTarget, type LedgerTargetDescription, type LedgerTargetOptions } from './ledger-target';
+
+/** Datasets scanned for, at most, when a dataset name is unknown (a hint, not a full scan of a large ledger). */
+const DATASET_HINT_ITEMS = 10_000;
+
+type TargetFlags = Pick<LedgerTargetOptions, 'dataDir' | 'endpoint' | 'stack' | 'region'>;
+
+/** The target flags every ledger command takes: exactly one of --data-dir, --endpoint, --stack. */
+function withTargetOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--data-dir <dir>', 'the --data-dir of `syncproof local` (while it is not running)').conflicts(['endpoint', 'stack']))
+    .addOption(new Option('--endpoint <url>', 'the DynamoDB endpoint a running `syncproof local` printed').conflicts(['dataDir', 'stack']))
+    .addOption(new Option('--stack <name>', "a deployed stack (e.g. 'Syncproof'); AWS credentials from the default chain").conflicts(['dataDir', 'endpoint']))
+    .addOption(new Option('--region <region>', 'AWS region of --stack (default: $AWS_REGION)'))
+    .exitOverride();
+}
+
+/** Opens the target, runs `work`, closes it; DynamoDB failures become one-line CliErrors. */
+async function onLedger<T>(flags: TargetFlags, work: (target: LedgerTarget) => Promise<T>): Promise<T> {
+  // The SDK's multi-line Node-version notice would bury the output; set the variable to 'false' to see it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const target = await openLedgerTarget({ dataDir: flags.dataDir, endpoint: flags.endpoint, stack: flags.stack, region: flags.region });
+  try {
+    return await work(target);
+  } catch (error) {
+    throw ledgerFailure(error, target.description);
+  } finally {
+    await target.close();
+  }
+}
+
+/** `the local state in DIR`, `stack 'S' (table T in R)`…, for messages. */
+export function whereText(d: LedgerTargetDescription): string {
+  if (d.kind === 'data-dir') return `the local state in ${d.dataDir}`;
+  if (d.kind === 'endpoint') return `the local runtime at ${d.endpoint}`;
+  return `stack '${d.stack}' (table ${d.table} in ${d.region})`;
+}
+
+async function collect(entries: AsyncIterable<LedgerEntry>): Promise<LedgerEntry[]> {
+  const out: LedgerEntry[] = [];
+  for await (const e of entries) out.push(e);
+  return out;
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  try {
+    await writeFile(resolve(file), `${JSON.stringify(value, null, 2)}\n`);
+  } catch (error) {
+    throw new CliError(`cannot write --json to '${file}' (${(error as { code?: string }).code ?? 'error'}); check the path`);
+  }
+}
+
+function requireObjectKey(key: string): string {
+  const m = /^s3:\/\/[^/]+\/(.+)$/.exec(key);
+  if (m) throw new CliError(`give the object key without s3://BUCKET/, e.g. '${m[1]}'`);
+  if (key.length === 0) throw new CliError('the object key is empty');
+  return key;
+}
+
+/** Exit 3 for a dataset without entries, with the closest dataset name the ledger holds. */
+async function unknownDataset(target: LedgerTarget, dataset: string): Promise<CliError> {
+  const known = await target.ledger.sampleDatasets(DATASET_HINT_ITEMS);
+  const near = nearestName(dataset, known.names);
+  const listed = known.names.length === 0 ? 'the ledger is empty' : `datasets in the ledger: ${known.names.join(', ')}${known.complete ? '' : ', …'}`;
+  return new CliError(
+    `no ledger entries for dataset '${dataset}' in ${whereText(target.description)}: unknown dataset, or none of its files discovered yet` +
+      `${near && near !== dataset ? `; did you mean '${near}'?` : ''} (${listed})`,
+  );
+}
+
+interface ListFlags extends TargetFlags {
+  state?: LedgerStatus;
+  json?: string;
+}
+
+function listCommand(): Command {
+  return withTargetOptions(
+    new Command('list')
+      .description('list the ledger entries of a dataset, sorted by key, with a count per state')
+      .argument('<dataset>', 'dataset name (as in the configuration)')
+      .addOption(new Option('--state <state>', 'only entries in this state').choices(LEDGER_STATES))
+      .option('--json <file>', 'also write the entries and counts as JSON to this file'),
+  ).action(async (dataset: string, flags: ListFlags) => {
+    await onLedger(flags, async (target) => {
+      const now = new Date();
+      const entries = (await collect(target.ledger.listDataset(dataset))).sort(byKeyThenEtag);
+      if (entries.length === 0) throw await unknownDataset(target, dataset);
+      const counts = countStates(entries);
+      const shown = entries.filter((e) => flags.state === undefined || e.status === flags.state).map((e) => viewOf(e, now));
+      if (flags.json) {
+        await writeJson(flags.json, {
+          command: 'ledger list',
+          at: now.toISOString(),
+          target: target.description,
+          dataset,
+          state: flags.state ?? null,
+          counts,
+          total: entries.length,
+          entries: shown,
+        });
+      }
+      process.stdout.write(`${formatList(dataset, shown, counts, flags.state)}\n`);
+    });
+  });
+}
+
+interface ShowFlags extends TargetFlags {
+  etag?: string;
+  json?: string;
+}
+
+function showCommand(): Command {
+  return withTargetOptions(
+    new Command('show')
+      .description('show every version (ETag) of an object key with all its ledger fields')
+      .argument('<key>', 'S3 object key (without s3://BUCKET/)')
+      .option('--etag <etag>', 'only this version')
+      .option('--json <file>', 'also write the versions as JSON to this file'),
+  ).action(async (rawKey: string, flags: ShowFlags) => {
+    const key = requireObjectKey(rawKey);
+    const etag = flags.etag === undefined ? undefined : normalizeEtag(flags.etag);
+    await onLedger(flags, async (target) => {
+      const now = new Date();
+      const all = await collect(target.ledger.versions(key));
+      if (all.length === 0) throw new CliError(`no ledger entry for '${key}' in ${whereText(target.description)}; check the key (\`syncproof ledger list DATASET\` lists them)`);
+      const versions = all
+        .filter((e) => etag === undefined || e.etag === etag)
+        .sort((a, b) => (a.lastModified === b.lastModified ? byKeyThenEtag(a, b) : a.lastModified < b.lastModified ? -1 : 1))
+        .map((e) => viewOf(e, now));
+      if (versions.length === 0) throw new CliError(`'${key}' has no version with ETag ${etag}; its versions: ${all.map((e) => e.etag).join(', ')}`);
+      if (flags.json) await writeJson(flags.json, { command: 'ledger show', at: now.toISOString(), target: target.description, key, etag: etag ?? null, versions });
+      process.stdout.write(`${formatShow(key, versions)}\n`);
+    });
+  });
+}
+
+interface RetryFlags extends TargetFlags {
+  etag?: string;
+}
+
+function retryCommand(): Command {
+  return withTargetOptions(
+    new Command('retry')
+      .description('release a failed or quarantined entry so the next run loads it (refuses loaded and loading entries: exit 2)')
+      .argument('<dataset>', 'dataset name')
+      .argument('<key>', 'S3 object key (without s3://BUCKET/)')
+      .option('--etag <etag>', 'the version to retry (needed when the key has several failed or quarantined versions)'),
+  ).action(async (dataset: string, rawKey: string, flags: RetryFlags) => {
+    const key = requireObjectKey(rawKey);
+    const etag = flags.etag === undefined ? undefined : normalizeEtag(flags.etag);
+    await onLedger(flags, async (target) => {
+      const decision = decideRetry(dataset, key, etag, await collect(target.ledger.versions(key)), new Date());
+      if (decision.action === 'error') throw new CliError(decision.message, 3);
+      if (decision.action === 'refuse') throw new CliError(decision.message, 2);
+      if (decision.action === 'none') {
+        process.stdout.write(`${decision.message}\n`);
+        return;
+      }
+      const before = decision.entry;
+      if (!(await target.ledger.release(before.key, before.etag, new Date().toISOString()))) {
+        // The entry moved between the read and the conditional write (a run claimed it, or another retry).
+        const now = await target.ledger.get(before.key, before.etag);
+        throw new CliError(`'${key}' (ETag ${before.etag}) changed while retrying: it is now ${now?.status ?? 'gone'}; run \`syncproof ledger show ${key}\``, 2);
+      }
+      const after = await target.ledger.get(before.key, before.etag);
+      process.stdout.write(
+        `released '${key}' (ETag ${before.etag}): ${before.status} → ${after?.status ?? '?'}; the next run of dataset '${dataset}' loads it\n` +
+          `  it was ${before.status}: ${oneLine(before.reason ?? '(no reason recorded)')}\n`,
+      );
+    });
+  });
+}
+
+/**
+ * `syncproof ledger list|show|retry`: the file ledger for operators, on the local state
+ * (`--data-dir`), a running local runtime (`--endpoint`) or a deployed stack (`--stack`).
+ * Exit codes: 0 ok, 2 refused (retry of a loaded or loading entry), 3 error.
+ */
+export function ledgerCommand(): Command {
+  return new Command('ledger')
+    .description('inspect the file ledger and retry failed or quarantined files')
+    .exitOverride()
+    .addCommand(listCommand())
+    .addCommand(showCommand())
+    .addCommand(retryCommand());
+}

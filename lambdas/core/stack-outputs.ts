@@ -1,0 +1,15 @@
+/**
+ * CloudFormation output keys of the deployed stack, shared by the stack (lib/syncproof-stack.ts,
+ * which declares them) and the CLI (which reads them with DescribeStacks to find the tables).
+ * They are a contract with operators' tooling: renaming one breaks `--stack` lookups.
+ */
+export const STACK_OUTPUTS = {
+  /** Name of the file-ledger table. */
+  ledgerTable: 'LedgerTableName',
+  /** Name of the run-records table. */
+  runsTable: 'RunsTableName',
+  /** Name of the data bucket. */
+  bucket: 'BucketName',
+} as const;
+
+export type StackOutputKey = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS];
