@@ -128,6 +128,8 @@ export interface ExecutionSummary {
    * its largest pass). Step Functions caps state data at 256 KiB; syncproof keeps it small.
    */
   readonly stateOutputBytes: Readonly<Record<string, number>>;
+  /** State transitions (states entered) over the execution, as Step Functions bills them. */
+  readonly transitions: number;
 }
 
 /** The IAM role the local Redshift cluster may assume for COPY. */
@@ -348,8 +350,10 @@ export class LocalRuntime {
       } as never,
     });
     const stateOutputBytes: Record<string, number> = {};
+    let transitions = 0;
     const watching = (async () => {
       for await (const event of execution.eventLogs) {
+        if (event.type === 'StateEntered') transitions += 1;
         if (event.type !== 'StateExited') continue;
         const bytes = Buffer.byteLength(JSON.stringify(event.state.output ?? null), 'utf8');
         stateOutputBytes[event.state.name] = Math.max(stateOutputBytes[event.state.name] ?? 0, bytes);
@@ -358,12 +362,12 @@ export class LocalRuntime {
     let summary: ExecutionSummary;
     try {
       const output = await execution.result;
-      summary = { name, input, machine: kind, stateOutputBytes, status: 'SUCCEEDED', output };
+      summary = { name, input, machine: kind, stateOutputBytes, transitions, status: 'SUCCEEDED', output };
     } catch (error) {
       // aws-local-stepfunctions throws ExecutionError; its `cause` is the Fail state's error,
       // whose name and message are the execution's Error and Cause.
       const e = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
-      summary = { name, input, machine: kind, stateOutputBytes, status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
+      summary = { name, input, machine: kind, stateOutputBytes, transitions, status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
     }
     await watching;
     summary = { ...summary, run: await this.deps.runs.get(name) };

@@ -53,6 +53,8 @@ export interface LocalRedshiftDataApi {
   client(config?: Partial<RedshiftDataClientConfig>): RedshiftDataClient;
   /** Fault injection; everything is off until armed. */
   readonly faults: LocalDataApiFaults;
+  /** Submissions accepted so far (ClientToken replays excluded) and the SQL statements they held. */
+  stats(): { readonly submissions: number; readonly sqlStatements: number };
   /** Stops listening, aborts queued and held statements, and waits for executing ones to end. */
   stop(): Promise<void>;
 }
@@ -211,6 +213,7 @@ export async function startLocalRedshiftDataApi(options: LocalRedshiftDataApiOpt
   return {
     endpoint,
     faults,
+    stats: () => ({ ...store.counts }),
     client: (config = {}) =>
       new RedshiftDataClient({
         endpoint,

@@ -72,6 +72,8 @@ export class StatementStore {
   private readonly byToken = new Map<string, { id: string; expiresAt: number }>();
   private readonly withResults: StatementRecord[] = [];
   private seq = 0;
+  /** Submissions accepted (not replays of a ClientToken) and the SQL statements they held. */
+  readonly counts = { submissions: 0, sqlStatements: 0 };
 
   constructor(
     private readonly now: () => Date,
@@ -114,6 +116,8 @@ export class StatementStore {
       ...(submission.clientToken !== undefined ? { clientToken: submission.clientToken } : {}),
     };
     this.byId.set(id, record);
+    this.counts.submissions += 1;
+    this.counts.sqlStatements += submission.sqls.length;
     if (submission.clientToken !== undefined) {
       this.byToken.set(submission.clientToken, { id, expiresAt: at.getTime() + CLIENT_TOKEN_TTL_MS });
     }
