@@ -146,11 +146,11 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
   for (let round = 0; round < maxRounds; round++) {
     // Facts.
     const entries = new Map<string, LedgerEntry | undefined>();
-    for (const t of tracked) {
+    await inParallel(tracked, async (t) => {
       const entry = await deps.ledger.get(t.file.key, t.file.etag);
       entries.set(t.id, entry);
       if (entry?.sequencer) sequencers.set(t.id, entry.sequencer);
-    }
+    });
     for (const e of entries.values()) {
       const attemptId = e?.lease?.attemptId;
       if (attemptId && !states.has(attemptId)) states.set(attemptId, await lt.state(attemptId));
@@ -211,16 +211,17 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     }
 
     // Claim, then check what was claimed; only checked files go into the attempt.
-    const claimed: { t: Tracked; at: Fenced }[] = [];
-    for (const { t, fence, attemptId } of claimable) {
+    const claims = await inParallel(claimable, async ({ t, fence, attemptId }) => {
       const lease = { loadId, expiresAt: new Date(deps.clock.now().getTime() + LEASE_MS).toISOString() };
       const next = await deps.ledger.claim(t.file.key, t.file.etag, fence, lease, nowIso(), attemptId);
-      if (next !== undefined) claimed.push({ t, at: { key: t.file.key, etag: t.file.etag, fence: next } });
-    }
+      return next === undefined ? undefined : { t, at: { key: t.file.key, etag: t.file.etag, fence: next } };
+    });
+    const claimed = claims.filter((c): c is { t: Tracked; at: Fenced } => c !== undefined);
+    const checks = await inParallel(claimed, (c) => checkFile(deps, c.t.file, targetColumns, targetName));
     const planned: { t: Tracked; at: Fenced; file: PlannedFile }[] = [];
     let drift: string | undefined;
-    for (const c of claimed) {
-      let verdict = await checkFile(deps, c.t.file, targetColumns, targetName);
+    for (const [i, c] of claimed.entries()) {
+      let verdict = checks[i]!;
       if (verdict.kind === 'drift' && schemaDriftOf(dataset) === 'add-columns' && verdict.missing.length === 0) {
         const added = columnsToAdd(verdict.added);
         if (added) {
@@ -254,8 +255,8 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     if (oneByOne) planned.splice(1);
 
     const attemptId = `${loadId}_${randomBytes(4).toString('hex')}`;
-    const recorded = [];
-    for (const p of planned) if (await deps.ledger.recordAttempt(p.at, attemptId, nowIso())) recorded.push(p);
+    const written = await inParallel(planned, (p) => deps.ledger.recordAttempt(p.at, attemptId, nowIso()));
+    const recorded = planned.filter((_, i) => written[i]);
     if (recorded.length === 0) continue;
     attempts.push(attemptId);
     const files = recorded.map((p) => p.file);
@@ -264,9 +265,9 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     if (state.status === 'running') return output('RUNNING');
 
     const outcome = await lt.outcome(attemptId, state, files);
-    committed = await lt.committed(files);
+    committed = await lt.committed(batch.files);
     let failure: string | undefined;
-    for (const p of recorded) {
+    await inParallel(recorded, async (p) => {
       const settled = settleFile(p.t.id, committed.get(p.t.id), outcome, recorded.length === 1);
       if (settled.kind === 'loaded') await deps.ledger.markLoaded(p.at, settled.loadId, settled.rows, nowIso());
       else if (settled.kind === 'quarantine') await quarantine(p.t, p.at, settled.reason);
@@ -275,10 +276,12 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
         reasons.set(p.t.id, settled.reason);
         if (settled.kind === 'fail') failure = settled.reason;
       }
-    }
+    });
     logOutcome(deps, attemptId, outcome);
     if (outcome.kind === 'refused' && outcome.contentMismatch) oneByOne = true;
     if (failure !== undefined) throw new TerminalError(failure);
+    // Settled by the facts just read: another round would only read them again.
+    if (tracked.every((t) => committed.has(t.id) || quarantined.has(t.id) || skipped.has(t.id))) return output('DONE');
   }
   committed = await lt.committed(batch.files);
   return output('DONE');
@@ -286,6 +289,16 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
   async function quarantine(t: Tracked, at: Fenced, reason: string): Promise<void> {
     if (await deps.ledger.markQuarantined(at, reason, nowIso())) quarantined.set(t.id, { key: t.file.key, etag: t.file.etag, reason });
   }
+}
+
+/** Ledger and S3 calls per file run this many at a time (each is one small request). */
+const PARALLEL_CALLS = 16;
+
+/** `fn` over `items`, at most PARALLEL_CALLS at a time; results in item order. */
+async function inParallel<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += PARALLEL_CALLS) out.push(...(await Promise.all(items.slice(i, i + PARALLEL_CALLS).map(fn))));
+  return out;
 }
 
 type FileCheck =
