@@ -20,7 +20,7 @@ export type WarehouseApi = 'data-api' | 'direct';
 export const LOCAL_REDSHIFT = { database: 'dev', workgroupName: 'syncproof-local' } as const;
 
 /** Milliseconds between the stages' DescribeStatement polls of the local Data API. */
-const DATA_API_POLL_MS = 50;
+const DATA_API_POLL_MS = 10;
 
 export interface LocalWarehouseOptions {
   /** `pglite:<dir>`, `pglite:memory` or `postgres://…` (see openPostgresWarehouse). */

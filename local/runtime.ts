@@ -11,7 +11,7 @@ import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { LOCAL_BINDINGS, logger, type LocalBindings } from '../lambdas/adapters/stage-handler';
 import type { SyncproofConfig } from '../lambdas/core/config';
 import { InvalidInputError } from '../lambdas/core/errors';
-import { systemClock, type RunRecord, type Warehouse } from '../lambdas/core/ports';
+import { systemClock, type Clock, type RunRecord, type Warehouse } from '../lambdas/core/ports';
 import type { StageDeps, StageLog } from '../lambdas/core/stage-deps';
 import * as checksumHandler from '../lambdas/checksum/handler';
 import * as discoverHandler from '../lambdas/discover/handler';
@@ -86,6 +86,8 @@ export interface LocalRuntimeOptions {
    * misconfigured deployment). @default LOCAL_COPY_ROLE
    */
   readonly copyRoleArn?: string;
+  /** The stages' clock (tests move it to expire leases). @default the system clock */
+  readonly clock?: Clock;
   /** Keeps S3, DynamoDB and PGlite data here; a restart resumes from it. @default a temp dir, removed on stop */
   readonly dataDir?: string;
   /** @default a free port chosen at run time */
@@ -244,7 +246,7 @@ export class LocalRuntime {
       ledger: new DynamoDbLedgerStore(ddb, TABLES.ledger),
       runs: new DynamoDbRunStore(ddb, TABLES.runs),
       files: new ParquetInspector(objects),
-      clock: systemClock,
+      clock: options.clock ?? systemClock,
       copyRoleArn,
       // As depsFromEnv: the Data API's limit is known without connecting.
       maxStatementsPerTransaction: localWarehouse.maxStatementsPerTransaction,

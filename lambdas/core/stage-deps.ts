@@ -41,6 +41,8 @@ export interface StageDeps {
    * waiting for the warehouse before it runs out and continues in the next invocation.
    */
   readonly remainingTimeMs?: () => number;
+  /** Fault injection for tests (test/faults); absent, and so off, everywhere else. */
+  readonly faults?: StageFaults;
   readonly log: StageLog;
 }
 
@@ -48,4 +50,22 @@ export interface StageDeps {
 export interface StageLog {
   info(message: string, extra?: Record<string, unknown>): void;
   warn(message: string, extra?: Record<string, unknown>): void;
+}
+
+/**
+ * The load protocol's side-effect boundaries, where a test may crash the stage (as a Lambda killed
+ * there would stop): after the claims, after the attempt is written ahead, after the statement is
+ * submitted and before it is polled, after it ended and before any ledger write, and between the
+ * ledger writes that settle it.
+ */
+export type CrashPoint = 'after-claim' | 'after-write-ahead' | 'after-submit' | 'after-end' | 'mid-settle';
+
+export interface StageFaults {
+  /** Throws to crash the stage at `point`, or returns to go on. */
+  crash(point: CrashPoint): void;
+  /**
+   * Holds the stage just before it submits an attempt already written ahead — a Lambda frozen
+   * there while its lease expires and another load takes over, then waking to submit (a zombie).
+   */
+  pauseBeforeSubmit?(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import {
   AUDIT_FILES_TABLE,
   AUDIT_LOADS_TABLE,
   AUDIT_SCHEMA,
+  KEY_ORDER_TABLE,
   auditTableDdl,
   copyManifestKey,
   planLoad,
@@ -13,7 +14,7 @@ import {
   type PlannedFile,
 } from '../core/load-plan';
 import { versionId, type AttemptOutcome, type CommittedFact } from '../core/load-protocol';
-import type { ObjectStore, StatementState, Warehouse } from '../core/ports';
+import type { ObjectStore, Row, StatementState, Warehouse } from '../core/ports';
 import { LOAD_VIEWS, qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
 
 /** One load attempt: one warehouse transaction under its own load id. */
@@ -70,33 +71,44 @@ export class WarehouseLoadTarget implements LoadTarget {
   ) {}
 
   async prepare(): Promise<TargetColumn[]> {
-    // Concurrent loads create the same tables: the loser of that race retries and finds them made.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.wh.executeTransaction([...auditTableDdl(), ...targetTableDdl(this.dataset)], `ddl-${this.dataset.name}`);
-        break;
-      } catch (error) {
-        if (!(error instanceof TransientError) || attempt >= 3) throw error;
-      }
-    }
     const { schema, table } = this.dataset.target;
-    const rows = await this.wh.query(
-      'SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position',
-      { schema, table },
-    );
-    if (rows.length === 0) {
+    const read = () =>
+      this.wh.query(
+        'SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns ' +
+          "WHERE (table_schema = :schema AND table_name = :table) OR (table_schema = :audit AND table_name IN ('syncproof_loads', 'syncproof_load_files', 'syncproof_key_order')) " +
+          'ORDER BY table_schema, table_name, ordinal_position',
+        { schema, table, audit: AUDIT_SCHEMA },
+      );
+    const targetOf = (rows: Row[]) => rows.filter((r) => r.table_schema === schema && r.table_name === table);
+    let rows = await read();
+    const tables = new Set(rows.map((r) => `${String(r.table_schema)}.${String(r.table_name)}`));
+    const audited = [AUDIT_LOADS_TABLE, AUDIT_FILES_TABLE, KEY_ORDER_TABLE].every((t) => tables.has(`${AUDIT_SCHEMA}.${t}`));
+    if (!audited || (targetOf(rows).length === 0 && this.dataset.columns)) {
+      // Concurrent loads create the same tables: the loser of that race retries and finds them made.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.wh.executeTransaction([...auditTableDdl(), ...targetTableDdl(this.dataset)], `ddl-${this.dataset.name}-${Date.now()}`);
+          break;
+        } catch (error) {
+          if (!(error instanceof TransientError) || attempt >= 3) throw error;
+        }
+      }
+      rows = await read();
+    }
+    const target = targetOf(rows);
+    if (target.length === 0) {
       throw new TerminalError(
         `target table ${schema}.${table} of dataset '${this.dataset.name}' does not exist; create it, or list its columns in the dataset configuration so syncproof creates it`,
       );
     }
-    return rows.map((r) => ({ name: String(r.column_name), type: String(r.data_type) }));
+    return target.map((r) => ({ name: String(r.column_name), type: String(r.data_type) }));
   }
 
   async addColumns(columns: readonly { name: string; type: string }[]): Promise<void> {
     const table = qualifiedName(this.dataset.target.schema, this.dataset.target.table);
     // One statement each: Redshift's ALTER TABLE adds one column at a time.
     for (const c of columns) {
-      await this.wh.executeTransaction([`ALTER TABLE ${table} ADD COLUMN ${quoteIdent(c.name)} ${c.type}`], `add-${this.dataset.name}-${c.name}`);
+      await this.wh.executeTransaction([`ALTER TABLE ${table} ADD COLUMN ${quoteIdent(c.name)} ${c.type}`], `add-${this.dataset.name}-${c.name}-${Date.now()}`);
     }
   }
 

@@ -217,6 +217,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
       return next === undefined ? undefined : { t, at: { key: t.file.key, etag: t.file.etag, fence: next } };
     });
     const claimed = claims.filter((c): c is { t: Tracked; at: Fenced } => c !== undefined);
+    if (claimed.length > 0) deps.faults?.crash('after-claim');
     const checks = await inParallel(claimed, (c) => checkFile(deps, c.t.file, targetColumns, targetName));
     const planned: { t: Tracked; at: Fenced; file: PlannedFile }[] = [];
     let drift: string | undefined;
@@ -258,16 +259,22 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     const written = await inParallel(planned, (p) => deps.ledger.recordAttempt(p.at, attemptId, nowIso()));
     const recorded = planned.filter((_, i) => written[i]);
     if (recorded.length === 0) continue;
+    deps.faults?.crash('after-write-ahead');
+    await deps.faults?.pauseBeforeSubmit?.();
     attempts.push(attemptId);
     const files = recorded.map((p) => p.file);
     let state = await lt.submit({ runId: input.runId, loadId: attemptId, files, targetColumns: targetColumns.map((c) => c.name) });
+    deps.faults?.crash('after-submit');
     if (state.status === 'running') state = await waitUntilEnded(lt, attemptId, remaining);
     if (state.status === 'running') return output('RUNNING');
 
+    deps.faults?.crash('after-end');
     const outcome = await lt.outcome(attemptId, state, files);
     committed = await lt.committed(batch.files);
     let failure: string | undefined;
+    let settles = 0;
     await inParallel(recorded, async (p) => {
+      if (settles++ > 0) deps.faults?.crash('mid-settle');
       const settled = settleFile(p.t.id, committed.get(p.t.id), outcome, recorded.length === 1);
       if (settled.kind === 'loaded') await deps.ledger.markLoaded(p.at, settled.loadId, settled.rows, nowIso());
       else if (settled.kind === 'quarantine') await quarantine(p.t, p.at, settled.reason);
