@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
@@ -11,7 +12,7 @@ import { openPostgresWarehouse } from '../lambdas/adapters/postgres-warehouse';
 import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { LOCAL_BINDINGS, logger, type LocalBindings } from '../lambdas/adapters/stage-handler';
 import type { SyncproofConfig } from '../lambdas/core/config';
-import { InvalidInputError } from '../lambdas/core/errors';
+import { InvalidInputError, TransientError } from '../lambdas/core/errors';
 import { systemClock, type RunRecord, type Warehouse } from '../lambdas/core/ports';
 import type { StageDeps, StageLog } from '../lambdas/core/stage-deps';
 import * as checksumHandler from '../lambdas/checksum/handler';
@@ -32,38 +33,48 @@ import {
   type LocalS3,
   type S3NotificationEvent,
 } from './emulators';
+import { eventDeliveryPolicy, type EventDeliveryOptions } from './event-delivery';
 import { matchesPattern } from './event-pattern';
+import { EventQueue, type QueueMessage } from './event-queue';
+import { ExecutionJournal, type JournaledExecution, type MachineKind } from './execution-journal';
+import { invokeLambda, type LocalHandler } from './lambda-sandbox';
+import { reconcileExecutionName, unannouncedObjects } from './reconcile';
 import {
   LOCAL_ACCOUNT,
   eventRules,
   functionStages,
+  functionTimeouts,
   stateMachines,
   synthesizeTemplate,
   type Json,
   type LocalRule,
 } from './template';
 
-type Handler = (event: never, context?: unknown) => Promise<unknown>;
-
 /** Stage name (SYNCPROOF_STAGE in the template) → the handler module a Lambda of that stage runs. */
-const STAGE_HANDLERS: Record<string, Handler> = {
-  discover: discoverHandler.handler as Handler,
-  load: loadHandler.handler as Handler,
-  verify: verifyHandler.handler as Handler,
-  record: recordHandler.handler as Handler,
-  trigger: triggerHandler.handler as Handler,
-  inventory: inventoryHandler.handler as Handler,
-  checksum: checksumHandler.handler as Handler,
+const STAGE_HANDLERS: Record<string, LocalHandler> = {
+  discover: discoverHandler.handler as LocalHandler,
+  load: loadHandler.handler as LocalHandler,
+  verify: verifyHandler.handler as LocalHandler,
+  record: recordHandler.handler as LocalHandler,
+  trigger: triggerHandler.handler as LocalHandler,
+  inventory: inventoryHandler.handler as LocalHandler,
+  checksum: checksumHandler.handler as LocalHandler,
 };
 
-/** The two workflows the stack defines. */
-export type MachineKind = 'sync' | 'verify';
+export type { MachineKind };
 
 const MACHINE_NAMES: Record<MachineKind, string> = { sync: 'SyncStateMachine', verify: 'VerifyStateMachine' };
 
+/** Entry state of a restarted execution: a Pass that hands the journaled state input on. */
+const RESUME_STATE = 'SyncproofLocalResume';
+
 interface BoundMachine {
+  readonly definition: Record<string, Json>;
   readonly machine: StateMachine;
-  readonly taskOverrides: Record<string, (input: Record<string, Json>) => Promise<unknown>>;
+  /** Task state name → the Lambda it invokes (logical id) and that Lambda's stage. */
+  readonly tasks: ReadonlyMap<string, { readonly logicalId: string; readonly stage: string }>;
+  /** Top-level state names: where the journal records progress and a restart may re-enter. */
+  readonly topStates: ReadonlySet<string>;
   readonly retryOverrides: Record<string, number>;
   /** Wait states shortened (ms): the loop they drive is the same, only the clock is faster. */
   readonly waitOverrides: Record<string, number>;
@@ -73,7 +84,11 @@ export interface LocalRuntimeOptions {
   readonly config: SyncproofConfig;
   /** `postgres://…` for a PostgreSQL server; @default embedded PGlite (in dataDir when given) */
   readonly warehouse?: string;
-  /** Keeps S3, DynamoDB and PGlite data here; a restart resumes from it. @default a temp dir, removed on stop */
+  /**
+   * Keeps S3, DynamoDB, PGlite data, the event queue (`queue/`) and the running executions
+   * (`executions/`) here; a restart resumes from it (see {@link LocalRuntime.start}).
+   * @default a temp dir, removed on stop
+   */
   readonly dataDir?: string;
   /** @default a free port chosen at run time */
   readonly s3Port?: number;
@@ -92,6 +107,31 @@ export interface LocalRuntimeOptions {
    * @default false
    */
   readonly s3InChildProcess?: boolean;
+  /**
+   * How S3 events reach the trigger: at least once, possibly duplicated, reordered and late, as
+   * in AWS (see {@link EventDeliveryOptions} for the default and the fault hooks).
+   * @default the AWS-like policy with a random seed ({@link LocalRuntime.eventDeliverySeed})
+   */
+  readonly eventDelivery?: EventDeliveryOptions;
+  /**
+   * Executions running at once; more wait for a slot (Step Functions has no such limit that
+   * matters here: this bounds the memory of one process, not the concurrency tests see).
+   * @default 16
+   */
+  readonly maxConcurrentExecutions?: number;
+  /**
+   * Multiplies every Lambda's configured timeout (the template's `Timeout`) to give stages a
+   * shorter budget in tests: `getRemainingTimeInMillis()` counts down from timeout × scale, and
+   * an invocation that outlives it fails with `Sandbox.Timedout`.
+   * @default 1
+   */
+  readonly timeBudgetScale?: number;
+  /**
+   * Replaces the handler of a stage (by SYNCPROOF_STAGE name: `load`, `discover`, …) for tests:
+   * hooks, stalls, fault injection. The replacement gets the same event and Lambda context, and
+   * may call the real handler module. @default the stages' handler modules
+   */
+  readonly stageHandlers?: Readonly<Partial<Record<string, LocalHandler>>>;
   /** Called when an execution ends. */
   readonly onExecution?: (execution: ExecutionSummary) => void;
   /** @default silent */
@@ -115,19 +155,15 @@ export interface ExecutionSummary {
    * its largest pass). Step Functions caps state data at 256 KiB; syncproof keeps it small.
    */
   readonly stateOutputBytes: Readonly<Record<string, number>>;
+  /** Set when the execution was restarted from the journal: the state it re-entered. */
+  readonly restartedAt?: string;
 }
 
 const TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
 const TRIGGER_BATCH = 10;
 const TRIGGER_WINDOW_MS = 200;
-
-/** Lambda errors reach Step Functions as `{errorType, errorMessage, trace}` JSON in Cause. */
-function asLambdaError(error: unknown): Error {
-  const e = error instanceof Error ? error : new Error(String(error));
-  const wrapped = new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] }));
-  wrapped.name = e.name;
-  return wrapped;
-}
+/** `<dataDir>/runtime.json`: whether the last process on the data dir stopped cleanly. */
+const STATE_FILE = 'runtime.json';
 
 function taskStates(definition: Record<string, Json>): [string, Record<string, Json>][] {
   const out: [string, Record<string, Json>][] = [];
@@ -141,31 +177,81 @@ function taskStates(definition: Record<string, Json>): [string, Record<string, J
   return out;
 }
 
+const VALIDATION = { validationOptions: { checkArn: false, checkPaths: false } };
+
+/** Counts the top-level state entries (and retries) the journal has recorded, for the task wrappers. */
+class StateProgress {
+  private readonly counts = new Map<string, number>();
+  private waiters: { state: string; count: number; resolve: () => void }[] = [];
+  private closed = false;
+
+  advance(state: string): void {
+    this.counts.set(state, (this.counts.get(state) ?? 0) + 1);
+    this.wake();
+  }
+
+  /** Resolves once `state` was entered or retried `count` times (or the event log ended). */
+  reached(state: string, count: number): Promise<void> {
+    if (this.closed || (this.counts.get(state) ?? 0) >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ state, count, resolve }));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    const ready = this.waiters.filter((w) => this.closed || (this.counts.get(w.state) ?? 0) >= w.count);
+    this.waiters = this.waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
+  }
+}
+
 /**
  * The pipeline on one machine: S3 (s3rver) and DynamoDB (dynalite) emulators on 127.0.0.1, the
  * embedded warehouse or a PostgreSQL server, and the SyncStateMachine and VerifyStateMachine that
- * CDK synthesizes, run by aws-local-stepfunctions with each Lambda task bound to its handler module. S3 writes are
- * routed through the template's own EventBridge rule patterns to the trigger handler.
+ * CDK synthesizes, run by aws-local-stepfunctions with each Lambda task bound to its handler
+ * module. S3 writes are routed through the template's own EventBridge rule patterns to a queue
+ * that feeds the trigger handler.
+ *
+ * Where correctness depends on it, it behaves like AWS, never more kindly (DESIGN.md §6):
+ * - executions run concurrently, like Step Functions' (bounded only by `maxConcurrentExecutions`);
+ *   names are unique across running and ended executions, also across restarts on one data dir;
+ * - S3 events are delivered at least once, possibly duplicated, reordered and late
+ *   ({@link EventDeliveryOptions}), in batches of 10 with partial-batch failures and five receives;
+ * - each Lambda invocation has its function's configured timeout as its budget (`Sandbox.Timedout`
+ *   past it; the handler is abandoned, not killed);
+ * - it is as durable as SQS and Step Functions: a killed process loses no accepted upload and no
+ *   running execution (see {@link LocalRuntime.start}).
  */
 export class LocalRuntime {
   readonly region = LOCAL_REGION;
   readonly credentials = LOCAL_CREDENTIALS;
-  private readonly names = new Map<string, ExecutionSummary | 'running'>();
+  /** Taken names: an execution of this process (running or its summary), or one that ended earlier. */
+  private readonly names = new Map<string, ExecutionSummary | 'running' | 'ended'>();
+  private readonly running = new Map<string, Promise<ExecutionSummary>>();
   private readonly finished: ExecutionSummary[] = [];
-  private chain: Promise<unknown> = Promise.resolve();
-  private pendingEvents: Record<string, Json>[] = [];
-  private flushTimer: NodeJS.Timeout | undefined;
-  private inFlight = 0;
+  private readonly slotWaiters: (() => void)[] = [];
+  private active = 0;
+  private queue: EventQueue | undefined;
   private stopped = false;
 
   private constructor(
     private readonly options: LocalRuntimeOptions,
+    private readonly root: string,
     private readonly s3: LocalS3,
     private readonly dynamo: LocalDynamoDb,
     private readonly warehouseHandle: Promise<Warehouse>,
     readonly deps: StageDeps,
     private readonly machines: Readonly<Record<MachineKind, BoundMachine>>,
     private readonly rules: readonly LocalRule[],
+    /** Lambda logical id → its budget per invocation, ms. */
+    private readonly budgets: ReadonlyMap<string, number>,
+    private readonly triggerFunction: string,
+    private readonly journal: ExecutionJournal,
+    /** The seed of the event delivery policy (replay a failure with it). */
+    readonly eventDeliverySeed: number,
     private readonly ownedDir: string | undefined,
   ) {}
 
@@ -177,7 +263,21 @@ export class LocalRuntime {
     return this.s3.bucket;
   }
 
-  /** Starts everything; resolves when the runtime accepts uploads. */
+  /**
+   * Starts everything; resolves when the runtime accepts uploads. On a `dataDir` an earlier
+   * process left (stopped or killed):
+   * - queue messages not yet processed are delivered again (at least once);
+   * - executions that were running start again under the same name and input, and re-enter the
+   *   top-level state they were in with that state's input (the task it ran is invoked again, as a
+   *   Retry would); states they completed are not run again. In AWS the execution would simply go
+   *   on; re-entering its last state is the local approximation, and it needs the stages to be
+   *   idempotent, which is what the load protocol is for. An execution journaled before it entered
+   *   any state starts from the top;
+   * - when the last process did not stop cleanly (or the data dir predates the queue), objects
+   *   under a dataset prefix with no ledger entry and no queued message (the event of a PUT cut by
+   *   the crash between storing the object and queueing its event) start one reconcile execution
+   *   `{dataset}` per dataset, named by {@link reconcileExecutionName}.
+   */
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
     logger.setLogLevel('WARN');
     const ownedDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'syncproof-local-'));
@@ -185,7 +285,8 @@ export class LocalRuntime {
     await mkdir(root, { recursive: true });
     const bucket = options.bucket ?? 'syncproof-local';
     const template = synthesizeTemplate(options.config);
-
+    const scale = options.timeBudgetScale ?? 1;
+    if (!(scale > 0)) throw new InvalidInputError(`timeBudgetScale must be above 0, got ${scale}`);
     if (options.s3InChildProcess && options.s3Events !== false) {
       throw new InvalidInputError('s3InChildProcess needs s3Events: false: the S3 emulator\'s events cannot reach the trigger from a child process');
     }
@@ -221,66 +322,72 @@ export class LocalRuntime {
     if (!sync) throw new Error('the synthesized template has no state machine');
     if (!verify) throw new Error('the synthesized template has no VerifyStateMachine');
     const stages = functionStages(template);
-    let runtime: LocalRuntime | undefined;
+    const budgets = new Map([...functionTimeouts(template)].map(([id, seconds]) => [id, seconds * 1000 * scale]));
+    const triggerFunction = [...stages].find(([, stage]) => stage === 'trigger')?.[0];
+    if (!triggerFunction) throw new Error('the synthesized template has no trigger Lambda');
     const bind = (definition: Record<string, Json>): BoundMachine => {
-      const taskOverrides: Record<string, (input: Record<string, Json>) => Promise<unknown>> = {};
+      const tasks = new Map<string, { logicalId: string; stage: string }>();
       const retryOverrides: Record<string, number> = {};
       for (const [stateName, state] of taskStates(definition)) {
         const params = (state.Parameters ?? {}) as Record<string, Json>;
         const fn = String(params.FunctionName ?? state.Resource ?? '');
         const logicalId = fn.split(':').pop() ?? '';
         const stage = stages.get(logicalId);
-        const handler = stage ? STAGE_HANDLERS[stage] : undefined;
-        if (!handler) throw new Error(`task state '${stateName}' invokes '${fn}', which is no syncproof stage Lambda`);
+        if (!stage || !STAGE_HANDLERS[stage]) throw new Error(`task state '${stateName}' invokes '${fn}', which is no syncproof stage Lambda`);
         retryOverrides[stateName] = 20;
-        taskOverrides[stateName] = async (input) => {
-          const payload = 'Payload' in input ? input.Payload : input;
-          try {
-            const result = await handler(payload as never, (runtime as LocalRuntime).lambdaContext(logicalId));
-            // lambda:invoke returns the function's result under Payload (DESIGN.md §6).
-            return { Payload: result ?? null, StatusCode: 200, ExecutedVersion: '$LATEST' };
-          } catch (error) {
-            throw asLambdaError(error);
-          }
-        };
+        tasks.set(stateName, { logicalId, stage });
       }
       const waitOverrides: Record<string, number> = {};
-      for (const [name, state] of Object.entries((definition.States ?? {}) as Record<string, Record<string, Json>>)) {
+      const states = (definition.States ?? {}) as Record<string, Record<string, Json>>;
+      for (const [name, state] of Object.entries(states)) {
         if (state.Type === 'Wait') waitOverrides[name] = 250;
       }
-      const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
-      return { machine, taskOverrides, retryOverrides, waitOverrides };
+      const machine = new StateMachine(definition as never, VALIDATION);
+      return { definition, machine, tasks, topStates: new Set(Object.keys(states)), retryOverrides, waitOverrides };
     };
-    runtime = new LocalRuntime(
+
+    const queueDir = join(root, 'queue');
+    const queueExisted = existsSync(queueDir);
+    const stateFile = join(root, STATE_FILE);
+    const previous = await readFile(stateFile, 'utf8').then((t) => (JSON.parse(t) as { state?: string }).state, () => undefined);
+    await writeFile(stateFile, JSON.stringify({ state: 'running', pid: process.pid, startedAt: new Date().toISOString() }));
+    const { journal, running, finished } = await ExecutionJournal.open(join(root, 'executions'));
+    const policy = eventDeliveryPolicy(options.eventDelivery);
+    const runtime = new LocalRuntime(
       options,
+      root,
       s3,
       dynamo,
       warehouseHandle,
       deps,
       { sync: bind(sync.definition), verify: bind(verify.definition) },
       eventRules(template, bucket),
+      budgets,
+      triggerFunction,
+      journal,
+      policy.seed,
       ownedDir,
     );
-    if (!options.s3InChildProcess) s3.onEvent((event) => runtime?.route(event));
+    for (const name of finished) runtime.names.set(name, 'ended');
+    for (const e of running) runtime.names.set(e.name, 'running');
+    runtime.queue = EventQueue.open({
+      dir: queueDir,
+      policy,
+      deliver: (batch) => runtime.deliver(batch),
+      batchSize: TRIGGER_BATCH,
+      windowMs: TRIGGER_WINDOW_MS,
+      onError: (error) => deps.log.warn('the local event queue could not update a message', { error: String(error) }),
+    }).queue;
+    if (!options.s3InChildProcess) s3.onEvent((event) => runtime.route(event));
+    for (const e of running) runtime.restart(e);
+    if (options.dataDir && options.s3Events !== false && (previous !== 'stopped' || !queueExisted)) await runtime.reconcile();
     return runtime;
-  }
-
-  /** The Lambda context a handler gets: this runtime's deps ride along under LOCAL_BINDINGS. */
-  private lambdaContext(functionName: string): Record<string | symbol, unknown> {
-    const bindings: LocalBindings = {
-      stageDeps: this.deps,
-      starter: { start: (name, input) => this.startExecutionAsync(name, input) },
-    };
-    return { functionName, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 900_000, [LOCAL_BINDINGS]: bindings };
   }
 
   /** Starts a SyncStateMachine execution and waits for it, like the console's "Start execution". */
   async startExecution(input: unknown, name: string = randomUUID(), kind: MachineKind = 'sync'): Promise<ExecutionSummary> {
     if (this.names.has(name)) throw Object.assign(new Error(`Execution Already Exists: '${name}'`), { name: 'ExecutionAlreadyExists' });
-    this.names.set(name, 'running');
-    const run = this.chain.then(() => this.execute(name, input, kind));
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.launch(name, input, kind).done;
   }
 
   /**
@@ -292,16 +399,143 @@ export class LocalRuntime {
     return this.startExecution(input, options.name ?? `verify-${dataset}-${randomUUID()}`, 'verify');
   }
 
-  private async startExecutionAsync(name: string, input: unknown): Promise<'started' | 'duplicate'> {
+  /** Executions that have ended in this process, in the order they ended. */
+  executions(): readonly ExecutionSummary[] {
+    return this.finished;
+  }
+
+  /** Makes the events held by the `hold` fault hook visible to the trigger. */
+  releaseHeldEvents(): void {
+    this.queue?.release();
+  }
+
+  /** Messages that failed five receives (the dead-letter queue). */
+  deadLetters(): readonly QueueMessage[] {
+    return this.queue?.deadLetters() ?? [];
+  }
+
+  /**
+   * Resolves when no execution runs and the queue has nothing left to deliver but held events
+   * (release them with {@link releaseHeldEvents}).
+   */
+  async waitForIdle(): Promise<void> {
+    for (;;) {
+      if (this.running.size > 0) {
+        await Promise.allSettled([...this.running.values()]);
+        continue;
+      }
+      if (this.queue && !this.queue.idle()) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** The warehouse this runtime loads into (for read-back). */
+  warehouse(): Promise<Warehouse> {
+    return this.warehouseHandle;
+  }
+
+  /**
+   * Stops delivering events (undelivered messages stay in the queue for the next start), lets the
+   * triggers in flight and every running execution finish, then stops the emulators.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.queue?.stop();
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+    await this.s3.stop().catch(() => undefined);
+    await this.dynamo.stop();
+    await (await this.warehouseHandle).close();
+    if (this.ownedDir) await rm(this.ownedDir, { recursive: true, force: true });
+    else await writeFile(join(this.root, STATE_FILE), JSON.stringify({ state: 'stopped', stoppedAt: new Date().toISOString() }));
+  }
+
+  /** Registers and journals an execution, then runs it when a slot is free. */
+  private launch(
+    name: string,
+    input: unknown,
+    kind: MachineKind,
+    restart?: { readonly state?: JournaledExecution['state'] },
+  ): { journaled: Promise<void>; done: Promise<ExecutionSummary> } {
+    this.names.set(name, 'running');
+    const record: JournaledExecution = { name, machine: kind, input };
+    const journaled = restart ? Promise.resolve() : this.journal.begin(record);
+    const done = journaled.then(
+      () => this.execute(record, restart),
+      (error: unknown) => {
+        this.names.delete(name);
+        throw error;
+      },
+    );
+    this.running.set(name, done);
+    const forget = () => {
+      this.running.delete(name);
+    };
+    done.then(forget, forget);
+    return { journaled, done };
+  }
+
+  /** Starts a journaled execution again: at its last top-level state, else from the top. */
+  private restart(e: JournaledExecution): void {
+    const state = e.state && this.machines[e.machine]?.topStates.has(e.state.name) ? e.state : undefined;
+    this.launch(e.name, e.input, e.machine, { state }).done.catch(() => undefined);
+  }
+
+  /** The trigger's ExecutionStarter: resolves once the execution is journaled (then SQS may delete the message). */
+  private async startFromTrigger(name: string, input: unknown): Promise<'started' | 'duplicate'> {
     if (this.names.has(name)) return 'duplicate';
-    void this.startExecution(input, name).catch(() => undefined);
+    if (this.stopped) throw new TransientError('the local runtime is stopping; the message stays in the queue for the next start');
+    const { journaled, done } = this.launch(name, input, 'sync');
+    done.catch(() => undefined);
+    await journaled;
     return 'started';
   }
 
-  private async execute(name: string, input: unknown, kind: MachineKind): Promise<ExecutionSummary> {
+  private async execute(record: JournaledExecution, restart?: { readonly state?: JournaledExecution['state'] }): Promise<ExecutionSummary> {
+    const limit = this.options.maxConcurrentExecutions ?? 16;
+    while (this.active >= limit) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    this.active += 1;
+    try {
+      return await this.run(record, restart);
+    } finally {
+      this.active -= 1;
+      this.slotWaiters.shift()?.();
+    }
+  }
+
+  private async run(record: JournaledExecution, restart?: { readonly state?: JournaledExecution['state'] }): Promise<ExecutionSummary> {
+    const { name, input, machine: kind } = record;
     const bound = this.machines[kind];
-    const execution = bound.machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: bound.taskOverrides as never, retryIntervalOverrides: bound.retryOverrides, waitTimeOverrides: bound.waitOverrides },
+    const progress = new StateProgress();
+    const taskOverrides: Record<string, (input: Record<string, Json>) => Promise<unknown>> = {};
+    for (const [stateName, task] of bound.tasks) {
+      let calls = 0;
+      taskOverrides[stateName] = async (taskInput) => {
+        calls += 1;
+        // The state's entry is on disk before its Lambda runs: a restart re-enters this state.
+        if (bound.topStates.has(stateName)) await progress.reached(stateName, calls);
+        const payload = 'Payload' in taskInput ? taskInput.Payload : taskInput;
+        const result = await this.invoke(task.logicalId, task.stage, payload);
+        // lambda:invoke returns the function's result under Payload (DESIGN.md §6).
+        return { Payload: result ?? null, StatusCode: 200, ExecutedVersion: '$LATEST' };
+      };
+    }
+    const resume = restart?.state;
+    const machine = resume
+      ? new StateMachine(
+          {
+            ...bound.definition,
+            StartAt: RESUME_STATE,
+            States: { ...(bound.definition.States as Record<string, Json>), [RESUME_STATE]: { Type: 'Pass', Result: resume.input as Json, Next: resume.name } },
+          } as never,
+          VALIDATION,
+        )
+      : bound.machine;
+    const execution = machine.run(input as never, {
+      overrides: { taskResourceLocalHandlers: taskOverrides as never, retryIntervalOverrides: bound.retryOverrides, waitTimeOverrides: bound.waitOverrides },
       context: {
         Execution: {
           Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${MACHINE_NAMES[kind]}:${name}`,
@@ -314,11 +548,21 @@ export class LocalRuntime {
     const stateOutputBytes: Record<string, number> = {};
     const watching = (async () => {
       for await (const event of execution.eventLogs) {
-        if (event.type !== 'StateExited') continue;
-        const bytes = Buffer.byteLength(JSON.stringify(event.state.output ?? null), 'utf8');
-        stateOutputBytes[event.state.name] = Math.max(stateOutputBytes[event.state.name] ?? 0, bytes);
+        if (event.type === 'StateExited' && event.state.name !== RESUME_STATE) {
+          const bytes = Buffer.byteLength(JSON.stringify(event.state.output ?? null), 'utf8');
+          stateOutputBytes[event.state.name] = Math.max(stateOutputBytes[event.state.name] ?? 0, bytes);
+        }
+        if ((event.type !== 'StateEntered' && event.type !== 'StateRetried') || event.index !== undefined || !bound.topStates.has(event.state.name)) continue;
+        if (event.type === 'StateEntered') {
+          await this.journal.enter(record, event.state.name, event.state.input).catch((error: unknown) => {
+            this.deps.log.warn('could not journal a state transition; a restart re-enters an earlier state', { execution: name, error: String(error) });
+          });
+        }
+        progress.advance(event.state.name);
       }
-    })().catch(() => undefined);
+    })()
+      .catch(() => undefined)
+      .finally(() => progress.close());
     let summary: ExecutionSummary;
     try {
       const output = await execution.result;
@@ -330,21 +574,28 @@ export class LocalRuntime {
       summary = { name, input, machine: kind, stateOutputBytes, status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
     }
     await watching;
+    if (restart) summary = { ...summary, restartedAt: resume?.name ?? String(bound.definition.StartAt) };
     summary = { ...summary, run: await this.deps.runs.get(name) };
+    await this.journal.end(name, summary.status);
     this.names.set(name, summary);
     this.finished.push(summary);
     this.options.onExecution?.(summary);
     return summary;
   }
 
-  /** Executions that have ended, oldest first. */
-  executions(): readonly ExecutionSummary[] {
-    return this.finished;
+  /** Invokes a stage's handler as its Lambda, with that Lambda's time budget. */
+  private invoke(logicalId: string, stage: string, event: unknown): Promise<unknown> {
+    const handler = this.options.stageHandlers?.[stage] ?? (STAGE_HANDLERS[stage] as LocalHandler);
+    const bindings: LocalBindings = {
+      stageDeps: this.deps,
+      starter: { start: (name, input) => this.startFromTrigger(name, input) },
+    };
+    return invokeLambda(handler, event, { functionName: logicalId, timeoutMs: this.budgets.get(logicalId) ?? 3000, extra: { [LOCAL_BINDINGS]: bindings } });
   }
 
-  /** S3 notification → EventBridge "Object Created" events → the template's rules → trigger batches. */
+  /** S3 notification → EventBridge "Object Created" events → the template's rules → the queue. */
   private route(notification: S3NotificationEvent): void {
-    if (this.stopped || this.options.s3Events === false) return;
+    if (this.options.s3Events === false) return;
     for (const r of notification.Records) {
       if (!r.eventName.startsWith('ObjectCreated')) continue;
       const event: Record<string, Json> = {
@@ -363,64 +614,34 @@ export class LocalRuntime {
           reason: r.eventName.replace('ObjectCreated:', '') + 'Object',
         },
       };
-      if (this.rules.some((rule) => matchesPattern(rule.pattern, event))) this.pendingEvents.push(event);
-    }
-    if (this.pendingEvents.length >= TRIGGER_BATCH) this.flush();
-    else if (this.pendingEvents.length > 0 && !this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), TRIGGER_WINDOW_MS);
-  }
-
-  /** Delivers events to the trigger handler, as SQS would: in batches of up to 10. */
-  private flush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    while (this.pendingEvents.length > 0) {
-      const batch = this.pendingEvents.splice(0, TRIGGER_BATCH);
-      this.deliver(batch, 1);
+      if (this.rules.some((rule) => matchesPattern(rule.pattern, event))) this.queue?.enqueue(event, r.s3.object.key);
     }
   }
 
-  private deliver(batch: Record<string, Json>[], attempt: number): void {
+  /** One trigger invocation for a batch of queue messages; resolves with the failed message ids. */
+  private async deliver(batch: readonly QueueMessage[]): Promise<ReadonlySet<string>> {
     const sqsEvent = {
-      Records: batch.map((body) => ({ messageId: String(body.id), body: JSON.stringify(body), eventSource: 'aws:sqs' })),
+      Records: batch.map((m) => ({
+        messageId: m.id,
+        body: JSON.stringify(m.body),
+        eventSource: 'aws:sqs',
+        attributes: { ApproximateReceiveCount: String(m.receiveCount) },
+      })),
     } as unknown as SQSEvent;
-    this.inFlight += 1;
-    (STAGE_HANDLERS.trigger as Handler)(sqsEvent as never, this.lambdaContext('trigger'))
-      .then((response) => {
-        const failed = new Set(((response as { batchItemFailures?: { itemIdentifier: string }[] })?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-        const retry = batch.filter((b) => failed.has(String(b.id)));
-        // SQS would redeliver after the visibility timeout; five receives, then the DLQ.
-        if (retry.length > 0 && attempt < 5 && !this.stopped) setTimeout(() => this.deliver(retry, attempt + 1), 100 * attempt);
-      })
-      .finally(() => {
-        this.inFlight -= 1;
-      });
+    const response = (await this.invoke(this.triggerFunction, 'trigger', sqsEvent)) as { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
+    return new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
   }
 
-  /** Resolves when no event is buffered, no trigger is running and no execution is queued. */
-  async waitForIdle(): Promise<void> {
-    for (;;) {
-      if (this.pendingEvents.length > 0) this.flush();
-      await new Promise((r) => setTimeout(r, TRIGGER_WINDOW_MS + 50));
-      await this.chain;
-      const running = [...this.names.values()].some((v) => v === 'running');
-      if (this.pendingEvents.length === 0 && this.inFlight === 0 && !running) return;
+  /** Starts a reconcile execution per dataset whose objects lost their events (see {@link start}). */
+  private async reconcile(): Promise<void> {
+    const queued = this.queue?.pendingKeys() ?? new Set<string>();
+    for (const dataset of this.options.config.datasets) {
+      const lost = await unannouncedObjects(this.deps, dataset, this.rules, queued);
+      if (lost.length === 0) continue;
+      const name = reconcileExecutionName(dataset.name, lost);
+      if (this.names.has(name)) continue;
+      this.deps.log.warn('objects without a ledger entry or a queued event; starting a reconcile execution', { dataset: dataset.name, objects: lost.length, execution: name });
+      this.launch(name, { dataset: dataset.name, trigger: { source: 'reconcile', objects: lost.length } }, 'sync').done.catch(() => undefined);
     }
-  }
-
-  /** The warehouse this runtime loads into (for read-back). */
-  warehouse(): Promise<Warehouse> {
-    return this.warehouseHandle;
-  }
-
-  /** Stops accepting events, lets running executions finish, then stops the emulators. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    await this.chain;
-    await this.s3.stop().catch(() => undefined);
-    await this.dynamo.stop();
-    await (await this.warehouseHandle).close();
-    if (this.ownedDir) await rm(this.ownedDir, { recursive: true, force: true });
   }
 }
