@@ -4,17 +4,15 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
-import { StateMachine } from 'aws-local-stepfunctions';
 import { createDocumentClient, createS3Client } from '../lambdas/adapters/clients';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import { ParquetInspector } from '../lambdas/adapters/parquet-inspector';
 import { openPostgresWarehouse } from '../lambdas/adapters/postgres-warehouse';
 import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { LOCAL_BINDINGS, logger, type LocalBindings } from '../lambdas/adapters/stage-handler';
-import type { SyncproofConfig } from '../lambdas/core/config';
 import { InvalidInputError, TransientError } from '../lambdas/core/errors';
-import { systemClock, type RunRecord, type Warehouse } from '../lambdas/core/ports';
-import type { StageDeps, StageLog } from '../lambdas/core/stage-deps';
+import { systemClock, type Warehouse } from '../lambdas/core/ports';
+import type { StageDeps } from '../lambdas/core/stage-deps';
 import * as checksumHandler from '../lambdas/checksum/handler';
 import * as discoverHandler from '../lambdas/discover/handler';
 import * as inventoryHandler from '../lambdas/inventory/handler';
@@ -33,12 +31,14 @@ import {
   type LocalS3,
   type S3NotificationEvent,
 } from './emulators';
-import { eventDeliveryPolicy, type EventDeliveryOptions } from './event-delivery';
+import { eventDeliveryPolicy } from './event-delivery';
 import { matchesPattern } from './event-pattern';
 import { EventQueue, type QueueMessage } from './event-queue';
 import { ExecutionJournal, type JournaledExecution, type MachineKind } from './execution-journal';
 import { invokeLambda, type LocalHandler } from './lambda-sandbox';
+import { bindMachine, runMachine, type BoundMachine } from './machine-runner';
 import { reconcileExecutionName, unannouncedObjects } from './reconcile';
+import type { ExecutionSummary, LocalRuntimeOptions } from './runtime-options';
 import {
   LOCAL_ACCOUNT,
   eventRules,
@@ -61,152 +61,15 @@ const STAGE_HANDLERS: Record<string, LocalHandler> = {
   checksum: checksumHandler.handler as LocalHandler,
 };
 
-export type { MachineKind };
+export type { ExecutionSummary, LocalRuntimeOptions, MachineKind };
 
 const MACHINE_NAMES: Record<MachineKind, string> = { sync: 'SyncStateMachine', verify: 'VerifyStateMachine' };
-
-/** Entry state of a restarted execution: a Pass that hands the journaled state input on. */
-const RESUME_STATE = 'SyncproofLocalResume';
-
-interface BoundMachine {
-  readonly definition: Record<string, Json>;
-  readonly machine: StateMachine;
-  /** Task state name → the Lambda it invokes (logical id) and that Lambda's stage. */
-  readonly tasks: ReadonlyMap<string, { readonly logicalId: string; readonly stage: string }>;
-  /** Top-level state names: where the journal records progress and a restart may re-enter. */
-  readonly topStates: ReadonlySet<string>;
-  readonly retryOverrides: Record<string, number>;
-  /** Wait states shortened (ms): the loop they drive is the same, only the clock is faster. */
-  readonly waitOverrides: Record<string, number>;
-}
-
-export interface LocalRuntimeOptions {
-  readonly config: SyncproofConfig;
-  /** `postgres://…` for a PostgreSQL server; @default embedded PGlite (in dataDir when given) */
-  readonly warehouse?: string;
-  /**
-   * Keeps S3, DynamoDB, PGlite data, the event queue (`queue/`) and the running executions
-   * (`executions/`) here; a restart resumes from it (see {@link LocalRuntime.start}).
-   * @default a temp dir, removed on stop
-   */
-  readonly dataDir?: string;
-  /** @default a free port chosen at run time */
-  readonly s3Port?: number;
-  /** @default 'syncproof-local' */
-  readonly bucket?: string;
-  /**
-   * Route S3 "Object Created" events to the trigger (false: uploads start nothing; executions
-   * start only by hand — for scheduled-verification runs and tests that stage objects).
-   * @default true
-   */
-  readonly s3Events?: boolean;
-  /**
-   * Run the S3 emulator in a child process (uses the second core; keeps the emulator's memory out
-   * of this process's measurements). S3 events cannot cross the process boundary: requires
-   * `s3Events: false`.
-   * @default false
-   */
-  readonly s3InChildProcess?: boolean;
-  /**
-   * How S3 events reach the trigger: at least once, possibly duplicated, reordered and late, as
-   * in AWS (see {@link EventDeliveryOptions} for the default and the fault hooks).
-   * @default the AWS-like policy with a random seed ({@link LocalRuntime.eventDeliverySeed})
-   */
-  readonly eventDelivery?: EventDeliveryOptions;
-  /**
-   * Executions running at once; more wait for a slot (Step Functions has no such limit that
-   * matters here: this bounds the memory of one process, not the concurrency tests see).
-   * @default 16
-   */
-  readonly maxConcurrentExecutions?: number;
-  /**
-   * Multiplies every Lambda's configured timeout (the template's `Timeout`) to give stages a
-   * shorter budget in tests: `getRemainingTimeInMillis()` counts down from timeout × scale, and
-   * an invocation that outlives it fails with `Sandbox.Timedout`.
-   * @default 1
-   */
-  readonly timeBudgetScale?: number;
-  /**
-   * Replaces the handler of a stage (by SYNCPROOF_STAGE name: `load`, `discover`, …) for tests:
-   * hooks, stalls, fault injection. The replacement gets the same event and Lambda context, and
-   * may call the real handler module. @default the stages' handler modules
-   */
-  readonly stageHandlers?: Readonly<Partial<Record<string, LocalHandler>>>;
-  /** Called when an execution ends. */
-  readonly onExecution?: (execution: ExecutionSummary) => void;
-  /** @default silent */
-  readonly log?: StageLog;
-}
-
-export interface ExecutionSummary {
-  readonly name: string;
-  readonly input: unknown;
-  readonly status: 'SUCCEEDED' | 'FAILED';
-  readonly output?: unknown;
-  /** The execution's error name and cause when it failed. */
-  readonly error?: string;
-  readonly cause?: string;
-  /** The run record the pipeline wrote, read back from DynamoDB. */
-  readonly run?: RunRecord;
-  /** Which workflow ran. */
-  readonly machine: MachineKind;
-  /**
-   * Largest output of each state, in bytes of JSON, over the execution (a looping state counts
-   * its largest pass). Step Functions caps state data at 256 KiB; syncproof keeps it small.
-   */
-  readonly stateOutputBytes: Readonly<Record<string, number>>;
-  /** Set when the execution was restarted from the journal: the state it re-entered. */
-  readonly restartedAt?: string;
-}
 
 const TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
 const TRIGGER_BATCH = 10;
 const TRIGGER_WINDOW_MS = 200;
 /** `<dataDir>/runtime.json`: whether the last process on the data dir stopped cleanly. */
 const STATE_FILE = 'runtime.json';
-
-function taskStates(definition: Record<string, Json>): [string, Record<string, Json>][] {
-  const out: [string, Record<string, Json>][] = [];
-  const states = (definition.States ?? {}) as Record<string, Record<string, Json>>;
-  for (const [name, state] of Object.entries(states)) {
-    if (state.Type === 'Task') out.push([name, state]);
-    for (const branch of (state.Branches ?? []) as Record<string, Json>[]) out.push(...taskStates(branch));
-    const inner = (state.ItemProcessor ?? state.Iterator) as Record<string, Json> | undefined;
-    if (inner) out.push(...taskStates(inner));
-  }
-  return out;
-}
-
-const VALIDATION = { validationOptions: { checkArn: false, checkPaths: false } };
-
-/** Counts the top-level state entries (and retries) the journal has recorded, for the task wrappers. */
-class StateProgress {
-  private readonly counts = new Map<string, number>();
-  private waiters: { state: string; count: number; resolve: () => void }[] = [];
-  private closed = false;
-
-  advance(state: string): void {
-    this.counts.set(state, (this.counts.get(state) ?? 0) + 1);
-    this.wake();
-  }
-
-  /** Resolves once `state` was entered or retried `count` times (or the event log ended). */
-  reached(state: string, count: number): Promise<void> {
-    if (this.closed || (this.counts.get(state) ?? 0) >= count) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ state, count, resolve }));
-  }
-
-  close(): void {
-    this.closed = true;
-    this.wake();
-  }
-
-  private wake(): void {
-    const ready = this.waiters.filter((w) => this.closed || (this.counts.get(w.state) ?? 0) >= w.count);
-    this.waiters = this.waiters.filter((w) => !ready.includes(w));
-    for (const w of ready) w.resolve();
-  }
-}
 
 /**
  * The pipeline on one machine: S3 (s3rver) and DynamoDB (dynalite) emulators on 127.0.0.1, the
@@ -325,26 +188,7 @@ export class LocalRuntime {
     const budgets = new Map([...functionTimeouts(template)].map(([id, seconds]) => [id, seconds * 1000 * scale]));
     const triggerFunction = [...stages].find(([, stage]) => stage === 'trigger')?.[0];
     if (!triggerFunction) throw new Error('the synthesized template has no trigger Lambda');
-    const bind = (definition: Record<string, Json>): BoundMachine => {
-      const tasks = new Map<string, { logicalId: string; stage: string }>();
-      const retryOverrides: Record<string, number> = {};
-      for (const [stateName, state] of taskStates(definition)) {
-        const params = (state.Parameters ?? {}) as Record<string, Json>;
-        const fn = String(params.FunctionName ?? state.Resource ?? '');
-        const logicalId = fn.split(':').pop() ?? '';
-        const stage = stages.get(logicalId);
-        if (!stage || !STAGE_HANDLERS[stage]) throw new Error(`task state '${stateName}' invokes '${fn}', which is no syncproof stage Lambda`);
-        retryOverrides[stateName] = 20;
-        tasks.set(stateName, { logicalId, stage });
-      }
-      const waitOverrides: Record<string, number> = {};
-      const states = (definition.States ?? {}) as Record<string, Record<string, Json>>;
-      for (const [name, state] of Object.entries(states)) {
-        if (state.Type === 'Wait') waitOverrides[name] = 250;
-      }
-      const machine = new StateMachine(definition as never, VALIDATION);
-      return { definition, machine, tasks, topStates: new Set(Object.keys(states)), retryOverrides, waitOverrides };
-    };
+    const bind = (definition: Record<string, Json>): BoundMachine => bindMachine(definition, stages, (stage) => stage in STAGE_HANDLERS);
 
     const queueDir = join(root, 'queue');
     const queueExisted = existsSync(queueDir);
@@ -481,7 +325,9 @@ export class LocalRuntime {
   /** Starts a journaled execution again: at its last top-level state, else from the top. */
   private restart(e: JournaledExecution): void {
     const state = e.state && this.machines[e.machine]?.topStates.has(e.state.name) ? e.state : undefined;
-    this.launch(e.name, e.input, e.machine, { state }).done.catch(() => undefined);
+    this.launch(e.name, e.input, e.machine, { state }).done.catch((error: unknown) => {
+      this.deps.log.warn('could not restart a journaled execution; the next start tries again', { execution: e.name, error: String(error) });
+    });
   }
 
   /** The trigger's ExecutionStarter: resolves once the execution is journaled (then SQS may delete the message). */
@@ -508,74 +354,18 @@ export class LocalRuntime {
 
   private async run(record: JournaledExecution, restart?: { readonly state?: JournaledExecution['state'] }): Promise<ExecutionSummary> {
     const { name, input, machine: kind } = record;
-    const bound = this.machines[kind];
-    const progress = new StateProgress();
-    const taskOverrides: Record<string, (input: Record<string, Json>) => Promise<unknown>> = {};
-    for (const [stateName, task] of bound.tasks) {
-      let calls = 0;
-      taskOverrides[stateName] = async (taskInput) => {
-        calls += 1;
-        // The state's entry is on disk before its Lambda runs: a restart re-enters this state.
-        if (bound.topStates.has(stateName)) await progress.reached(stateName, calls);
-        const payload = 'Payload' in taskInput ? taskInput.Payload : taskInput;
-        const result = await this.invoke(task.logicalId, task.stage, payload);
-        // lambda:invoke returns the function's result under Payload (DESIGN.md §6).
-        return { Payload: result ?? null, StatusCode: 200, ExecutedVersion: '$LATEST' };
-      };
-    }
-    const resume = restart?.state;
-    const machine = resume
-      ? new StateMachine(
-          {
-            ...bound.definition,
-            StartAt: RESUME_STATE,
-            States: { ...(bound.definition.States as Record<string, Json>), [RESUME_STATE]: { Type: 'Pass', Result: resume.input as Json, Next: resume.name } },
-          } as never,
-          VALIDATION,
-        )
-      : bound.machine;
-    const execution = machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: taskOverrides as never, retryIntervalOverrides: bound.retryOverrides, waitTimeOverrides: bound.waitOverrides },
-      context: {
-        Execution: {
-          Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${MACHINE_NAMES[kind]}:${name}`,
-          Name: name,
-          Input: input,
-          StartTime: new Date().toISOString(),
-        },
-      } as never,
+    const result = await runMachine(this.machines[kind], {
+      executionArn: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${MACHINE_NAMES[kind]}:${name}`,
+      name,
+      input,
+      restart,
+      entered: (state, stateInput) =>
+        this.journal.enter(record, state, stateInput).catch((error: unknown) => {
+          this.deps.log.warn('could not journal a state transition; a restart re-enters an earlier state', { execution: name, error: String(error) });
+        }),
+      invoke: (logicalId, stage, payload) => this.invoke(logicalId, stage, payload),
     });
-    const stateOutputBytes: Record<string, number> = {};
-    const watching = (async () => {
-      for await (const event of execution.eventLogs) {
-        if (event.type === 'StateExited' && event.state.name !== RESUME_STATE) {
-          const bytes = Buffer.byteLength(JSON.stringify(event.state.output ?? null), 'utf8');
-          stateOutputBytes[event.state.name] = Math.max(stateOutputBytes[event.state.name] ?? 0, bytes);
-        }
-        if ((event.type !== 'StateEntered' && event.type !== 'StateRetried') || event.index !== undefined || !bound.topStates.has(event.state.name)) continue;
-        if (event.type === 'StateEntered') {
-          await this.journal.enter(record, event.state.name, event.state.input).catch((error: unknown) => {
-            this.deps.log.warn('could not journal a state transition; a restart re-enters an earlier state', { execution: name, error: String(error) });
-          });
-        }
-        progress.advance(event.state.name);
-      }
-    })()
-      .catch(() => undefined)
-      .finally(() => progress.close());
-    let summary: ExecutionSummary;
-    try {
-      const output = await execution.result;
-      summary = { name, input, machine: kind, stateOutputBytes, status: 'SUCCEEDED', output };
-    } catch (error) {
-      // aws-local-stepfunctions throws ExecutionError; its `cause` is the Fail state's error,
-      // whose name and message are the execution's Error and Cause.
-      const e = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
-      summary = { name, input, machine: kind, stateOutputBytes, status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
-    }
-    await watching;
-    if (restart) summary = { ...summary, restartedAt: resume?.name ?? String(bound.definition.StartAt) };
-    summary = { ...summary, run: await this.deps.runs.get(name) };
+    const summary: ExecutionSummary = { name, input, machine: kind, ...result, run: await this.deps.runs.get(name) };
     await this.journal.end(name, summary.status);
     this.names.set(name, summary);
     this.finished.push(summary);

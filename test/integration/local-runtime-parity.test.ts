@@ -1,38 +1,10 @@
-import { encodeParquet } from '../../lambdas/adapters/parquet-file';
-import { parseConfig, type SyncproofConfig } from '../../lambdas/core/config';
 import type { LedgerEntry, RunRecord } from '../../lambdas/core/ports';
 import * as discoverHandler from '../../lambdas/discover/handler';
 import * as loadHandler from '../../lambdas/load/handler';
 import * as triggerHandler from '../../lambdas/trigger/handler';
-import { DEMO_DATASET } from '../../local/demo';
 import { LAMBDA_TIMEOUT_ERROR, type LocalHandler } from '../../local/lambda-sandbox';
 import type { LocalRuntime } from '../../local/runtime';
-import { ordersFile, query, range, startRuntime } from './support';
-
-/** Orders (upsert by order_id) and events (append: a double load shows as doubled rows). */
-export const PARITY_CONFIG: SyncproofConfig = parseConfig({
-  datasets: [
-    DEMO_DATASET,
-    {
-      name: 'events',
-      prefix: 'events/',
-      target: { schema: 'public', table: 'events' },
-      loadMode: 'append',
-      columns: [
-        { name: 'event_id', type: 'BIGINT' },
-        { name: 'kind', type: 'VARCHAR(16)' },
-      ],
-    },
-  ],
-  maxFilesPerBatch: 100,
-});
-
-export function eventsFile(ids: readonly number[]): Uint8Array {
-  return encodeParquet([
-    { name: 'event_id', type: 'INT64', data: ids.map((id) => BigInt(id)) },
-    { name: 'kind', type: 'STRING', data: ids.map(() => 'click') },
-  ]);
-}
+import { PARITY_CONFIG, eventsFile, ordersFile, query, range, startRuntime } from './support';
 
 async function ledger(runtime: LocalRuntime, dataset: string): Promise<LedgerEntry[]> {
   const out: LedgerEntry[] = [];
