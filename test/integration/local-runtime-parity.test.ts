@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LedgerEntry, RunRecord } from '../../lambdas/core/ports';
 import * as discoverHandler from '../../lambdas/discover/handler';
 import * as loadHandler from '../../lambdas/load/handler';
@@ -186,5 +189,31 @@ describe('local runtime parity with AWS: at-least-once, reordered, late S3 event
     expect(received.get('events/late/a.parquet')).toBe(1);
     expect((await ledger(runtime, 'events')).find((e) => e.key === 'events/late/a.parquet')?.status).toBe('loaded');
     expect(await tableState(runtime, 'events', 'event_id')).toEqual({ rows: 70, ids: 70, maxPerId: 1 });
+  });
+});
+
+describe('local runtime parity with AWS: a data dir whose event queue was lost', () => {
+  it('starts a reconcile execution that loads the objects with neither a ledger entry nor a queued event', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'syncproof-reconcile-test-'));
+    try {
+      const first = await startRuntime({ config: PARITY_CONFIG, dataDir, eventDelivery: { hold: () => true } });
+      await first.deps.objects.put('orders/lost/a.parquet', ordersFile(range(9000, 10), 0, 'new'));
+      await first.waitForIdle(); // its event is held: nothing loads
+      expect(await ledger(first, 'orders')).toEqual([]);
+      await first.stop();
+      await rm(join(dataDir, 'queue'), { recursive: true, force: true });
+
+      const second = await startRuntime({ config: PARITY_CONFIG, dataDir });
+      try {
+        await second.waitForIdle();
+        expect(second.executions().map((e) => e.name)).toEqual([expect.stringMatching(/^reconcile-orders-[0-9a-f]{24}$/)]);
+        expect((await ledger(second, 'orders')).map((e) => [e.key, e.status])).toEqual([['orders/lost/a.parquet', 'loaded']]);
+        expect(await tableState(second, 'orders', 'order_id')).toEqual({ rows: 10, ids: 10, maxPerId: 1 });
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
