@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SQSEvent } from 'aws-lambda';
 import { createDocumentClient, createS3Client } from '../lambdas/adapters/clients';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import { ParquetInspector } from '../lambdas/adapters/parquet-inspector';
@@ -38,6 +37,7 @@ import { ExecutionJournal, type JournaledExecution, type MachineKind } from './e
 import { invokeLambda, type LocalHandler } from './lambda-sandbox';
 import { bindMachine, runMachine, type BoundMachine } from './machine-runner';
 import { reconcileExecutionName, unannouncedObjects } from './reconcile';
+import { objectCreatedEvents, sqsEvent } from './s3-events';
 import type { ExecutionSummary, LocalRuntimeOptions } from './runtime-options';
 import {
   LOCAL_ACCOUNT,
@@ -386,39 +386,14 @@ export class LocalRuntime {
   /** S3 notification → EventBridge "Object Created" events → the template's rules → the queue. */
   private route(notification: S3NotificationEvent): void {
     if (this.options.s3Events === false) return;
-    for (const r of notification.Records) {
-      if (!r.eventName.startsWith('ObjectCreated')) continue;
-      const event: Record<string, Json> = {
-        version: '0',
-        id: randomUUID(),
-        'detail-type': 'Object Created',
-        source: 'aws.s3',
-        account: LOCAL_ACCOUNT,
-        time: r.eventTime,
-        region: LOCAL_REGION,
-        resources: [`arn:aws:s3:::${r.s3.bucket.name}`],
-        detail: {
-          version: '0',
-          bucket: { name: r.s3.bucket.name },
-          object: { key: r.s3.object.key, size: r.s3.object.size ?? 0, etag: r.s3.object.eTag ?? '', sequencer: r.s3.object.sequencer ?? '' },
-          reason: r.eventName.replace('ObjectCreated:', '') + 'Object',
-        },
-      };
-      if (this.rules.some((rule) => matchesPattern(rule.pattern, event))) this.queue?.enqueue(event, r.s3.object.key);
+    for (const { event, key } of objectCreatedEvents(notification)) {
+      if (this.rules.some((rule) => matchesPattern(rule.pattern, event))) this.queue?.enqueue(event, key);
     }
   }
 
   /** One trigger invocation for a batch of queue messages; resolves with the failed message ids. */
   private async deliver(batch: readonly QueueMessage[]): Promise<ReadonlySet<string>> {
-    const sqsEvent = {
-      Records: batch.map((m) => ({
-        messageId: m.id,
-        body: JSON.stringify(m.body),
-        eventSource: 'aws:sqs',
-        attributes: { ApproximateReceiveCount: String(m.receiveCount) },
-      })),
-    } as unknown as SQSEvent;
-    const response = (await this.invoke(this.triggerFunction, 'trigger', sqsEvent)) as { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
+    const response = (await this.invoke(this.triggerFunction, 'trigger', sqsEvent(batch))) as { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
     return new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
   }
 
