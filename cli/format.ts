@@ -30,7 +30,8 @@ export function executionLine(e: ExecutionSummary): string {
   const dataset = e.run?.dataset ?? String((e.input as { dataset?: unknown } | null)?.dataset ?? '?');
   const status = e.status === 'FAILED' ? 'FAILED' : (e.run?.status ?? 'UNKNOWN');
   const t = runTotals(e.run);
-  const base = `${new Date().toISOString()} ${dataset} ${e.name} ${status}: ${t.filesLoaded} files loaded, ${t.filesQuarantined} quarantined, ${t.rows} rows`;
+  const restarted = e.restartedAt ? ` (restarted at ${e.restartedAt})` : '';
+  const base = `${new Date().toISOString()} ${dataset} ${e.name}${restarted} ${status}: ${t.filesLoaded} files loaded, ${t.filesQuarantined} quarantined, ${t.rows} rows`;
   if (e.status === 'FAILED') return `${base} — ${e.error ?? 'error'}: ${e.run?.error ?? e.cause ?? ''}`;
   if (e.run?.reportUri) return `${base}; report ${e.run.reportUri}`;
   return base;

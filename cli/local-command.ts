@@ -6,6 +6,12 @@ import { CliError } from './errors';
 import { executionLine, redactUrl } from './format';
 import type { CommandOutcome } from './program';
 
+function seed(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n >= 2 ** 31) throw new InvalidArgumentError(`--event-seed must be an integer from 0 to 2147483647, got '${value}'`);
+  return n;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`--s3-port must be 1-65535, got '${value}'`);
@@ -14,7 +20,10 @@ function port(value: string): number {
 
 /**
  * `syncproof local`: the runtime for the user's own datasets, kept running. Prints where to upload
- * and one line per triggered run; Ctrl-C lets running executions finish, then stops.
+ * and one line per triggered run; Ctrl-C lets running executions finish, then stops. S3 events
+ * arrive at least once, possibly duplicated and reordered, as in AWS (the banner prints the seed;
+ * `--event-seed` replays it). `--exit-when-idle` drains instead: it delivers what the queue holds,
+ * lets every execution (restarted ones too) end, then stops — for scripts and crash recovery.
  */
 export function localCommand(outcome: CommandOutcome): Command {
   return new Command('local')
@@ -24,8 +33,10 @@ export function localCommand(outcome: CommandOutcome): Command {
     .option('--s3-port <port>', 'S3 endpoint port (default: a free port)', port)
     .option('--data-dir <dir>', 'keep S3, DynamoDB and warehouse data here; a restart resumes from it')
     .option('--bucket <name>', 'bucket name', 'syncproof-local')
+    .option('--event-seed <n>', 'seed of the S3 event delivery (duplicates, delays, order); default: random', seed)
+    .option('--exit-when-idle', 'stop once no event is queued and no execution runs (after restarting those a killed process left)')
     .exitOverride()
-    .action(async (opts: { config: string; warehouse?: string; s3Port?: number; dataDir?: string; bucket: string }) => {
+    .action(async (opts: { config: string; warehouse?: string; s3Port?: number; dataDir?: string; bucket: string; eventSeed?: number; exitWhenIdle?: boolean }) => {
       let config;
       try {
         config = loadConfigFile(resolve(opts.config));
@@ -43,6 +54,7 @@ export function localCommand(outcome: CommandOutcome): Command {
         dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
         s3Port: opts.s3Port,
         bucket: opts.bucket,
+        eventDelivery: opts.eventSeed === undefined ? undefined : { seed: opts.eventSeed },
         onExecution: (e) => {
           process.stdout.write(`${executionLine(e)}\n`);
           if (e.status === 'FAILED' || e.run?.status === 'FAILED') outcome.exitCode = 2;
@@ -57,13 +69,21 @@ export function localCommand(outcome: CommandOutcome): Command {
         `  credentials:  AWS_ACCESS_KEY_ID=${runtime.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${runtime.credentials.secretAccessKey}`,
         `  warehouse:    ${opts.warehouse ? redactUrl(opts.warehouse) : `embedded (PGlite), via the local Redshift Data API at ${runtime.dataApi()?.endpoint ?? '?'}`}`,
         `  data:         ${opts.dataDir ? resolve(opts.dataDir) : 'temporary (removed on exit; use --data-dir to keep it)'}`,
+        `  S3 events:    at least once, possibly duplicated and reordered (--event-seed ${runtime.eventDeliverySeed})`,
         ...config.datasets.map(
           (d) => `  dataset ${d.name}: s3://${runtime.bucket}/${d.prefix} → ${d.target.schema}.${d.target.table} (${d.loadMode})`,
         ),
         `  upload with:  aws --endpoint-url ${runtime.s3Endpoint} s3 cp FILE s3://${runtime.bucket}/${config.datasets[0]?.prefix ?? ''}`,
-        'Press Ctrl-C to stop.',
+        opts.exitWhenIdle ? 'Stops when idle.' : 'Press Ctrl-C to stop.',
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
+      if (opts.exitWhenIdle) {
+        await runtime.waitForIdle();
+        process.stdout.write('idle: no event queued, no execution running; stopping\n');
+        await runtime.stop();
+        process.stdout.write('stopped\n');
+        return;
+      }
       await new Promise<void>((done) => {
         let stopping = false;
         const stop = () => {

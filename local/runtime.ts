@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SQSEvent } from 'aws-lambda';
-import { StateMachine } from 'aws-local-stepfunctions';
 import { createDocumentClient, createS3Client } from '../lambdas/adapters/clients';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import { ParquetInspector } from '../lambdas/adapters/parquet-inspector';
 import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { LOCAL_BINDINGS, logger, type LocalBindings } from '../lambdas/adapters/stage-handler';
-import type { SyncproofConfig } from '../lambdas/core/config';
-import { InvalidInputError } from '../lambdas/core/errors';
-import { systemClock, type Clock, type RunRecord, type Warehouse } from '../lambdas/core/ports';
-import type { StageDeps, StageLog } from '../lambdas/core/stage-deps';
+import { InvalidInputError, TransientError } from '../lambdas/core/errors';
+import { systemClock, type Warehouse } from '../lambdas/core/ports';
+import { openLocalWarehouse, type LocalWarehouse } from './local-warehouse';
+import type { LocalRedshiftDataApi } from './redshift-data-api/server';
+import type { StageDeps } from '../lambdas/core/stage-deps';
 import * as checksumHandler from '../lambdas/checksum/handler';
 import * as discoverHandler from '../lambdas/discover/handler';
 import * as inventoryHandler from '../lambdas/inventory/handler';
@@ -31,108 +31,40 @@ import {
   type LocalS3,
   type S3NotificationEvent,
 } from './emulators';
+import { eventDeliveryPolicy } from './event-delivery';
 import { matchesPattern } from './event-pattern';
-import { openLocalWarehouse, type LocalWarehouse, type WarehouseApi } from './local-warehouse';
-import type { LocalRedshiftDataApi } from './redshift-data-api/server';
+import { EventQueue, type QueueMessage } from './event-queue';
+import { ExecutionJournal, type JournaledExecution, type MachineKind } from './execution-journal';
+import { invokeLambda, type LocalHandler } from './lambda-sandbox';
+import { bindMachine, runMachine, type BoundMachine } from './machine-runner';
+import { reconcileExecutionName, unannouncedObjects } from './reconcile';
+import { objectCreatedEvents, sqsEvent } from './s3-events';
+import type { ExecutionSummary, LocalRuntimeOptions } from './runtime-options';
 import {
   LOCAL_ACCOUNT,
   eventRules,
   functionStages,
+  functionTimeouts,
   stateMachines,
   synthesizeTemplate,
   type Json,
   type LocalRule,
 } from './template';
 
-type Handler = (event: never, context?: unknown) => Promise<unknown>;
-
 /** Stage name (SYNCPROOF_STAGE in the template) → the handler module a Lambda of that stage runs. */
-const STAGE_HANDLERS: Record<string, Handler> = {
-  discover: discoverHandler.handler as Handler,
-  load: loadHandler.handler as Handler,
-  verify: verifyHandler.handler as Handler,
-  record: recordHandler.handler as Handler,
-  trigger: triggerHandler.handler as Handler,
-  inventory: inventoryHandler.handler as Handler,
-  checksum: checksumHandler.handler as Handler,
+const STAGE_HANDLERS: Record<string, LocalHandler> = {
+  discover: discoverHandler.handler as LocalHandler,
+  load: loadHandler.handler as LocalHandler,
+  verify: verifyHandler.handler as LocalHandler,
+  record: recordHandler.handler as LocalHandler,
+  trigger: triggerHandler.handler as LocalHandler,
+  inventory: inventoryHandler.handler as LocalHandler,
+  checksum: checksumHandler.handler as LocalHandler,
 };
 
-/** The two workflows the stack defines. */
-export type MachineKind = 'sync' | 'verify';
+export type { ExecutionSummary, LocalRuntimeOptions, MachineKind };
 
 const MACHINE_NAMES: Record<MachineKind, string> = { sync: 'SyncStateMachine', verify: 'VerifyStateMachine' };
-
-interface BoundMachine {
-  readonly machine: StateMachine;
-  readonly taskOverrides: Record<string, (input: Record<string, Json>) => Promise<unknown>>;
-  readonly retryOverrides: Record<string, number>;
-  /** Wait states shortened (ms): the loop they drive is the same, only the clock is faster. */
-  readonly waitOverrides: Record<string, number>;
-}
-
-export interface LocalRuntimeOptions {
-  readonly config: SyncproofConfig;
-  /** `postgres://…` for a PostgreSQL server; @default embedded PGlite (in dataDir when given) */
-  readonly warehouse?: string;
-  /**
-   * `data-api`: the stages reach the warehouse through the local Redshift Data API with the
-   * production RedshiftDataWarehouse adapter; `direct`: through the Postgres-family adapter.
-   * @default 'data-api'
-   */
-  readonly warehouseApi?: WarehouseApi;
-  /**
-   * IAM role the stages name in COPY. The local Data API's cluster may assume only
-   * {@link LOCAL_COPY_ROLE}, so another role fails the COPY as Redshift does (for tests of a
-   * misconfigured deployment). @default LOCAL_COPY_ROLE
-   */
-  readonly copyRoleArn?: string;
-  /** The stages' clock (tests move it to expire leases). @default the system clock */
-  readonly clock?: Clock;
-  /** Keeps S3, DynamoDB and PGlite data here; a restart resumes from it. @default a temp dir, removed on stop */
-  readonly dataDir?: string;
-  /** @default a free port chosen at run time */
-  readonly s3Port?: number;
-  /** @default 'syncproof-local' */
-  readonly bucket?: string;
-  /**
-   * Route S3 "Object Created" events to the trigger (false: uploads start nothing; executions
-   * start only by hand — for scheduled-verification runs and tests that stage objects).
-   * @default true
-   */
-  readonly s3Events?: boolean;
-  /**
-   * Run the S3 emulator in a child process (uses the second core; keeps the emulator's memory out
-   * of this process's measurements). S3 events cannot cross the process boundary: requires
-   * `s3Events: false`.
-   * @default false
-   */
-  readonly s3InChildProcess?: boolean;
-  /** Called when an execution ends. */
-  readonly onExecution?: (execution: ExecutionSummary) => void;
-  /** @default silent */
-  readonly log?: StageLog;
-}
-
-export interface ExecutionSummary {
-  readonly name: string;
-  readonly input: unknown;
-  readonly status: 'SUCCEEDED' | 'FAILED';
-  readonly output?: unknown;
-  /** The execution's error name and cause when it failed. */
-  readonly error?: string;
-  readonly cause?: string;
-  /** The run record the pipeline wrote, read back from DynamoDB. */
-  readonly run?: RunRecord;
-  /** Which workflow ran. */
-  readonly machine: MachineKind;
-  /**
-   * Largest output of each state, in bytes of JSON, over the execution (a looping state counts
-   * its largest pass). Step Functions caps state data at 256 KiB; syncproof keeps it small.
-   */
-  readonly stateOutputBytes: Readonly<Record<string, number>>;
-  /** State transitions (states entered) over the execution, as Step Functions bills them. */
-  readonly transitions: number;
-}
 
 /** The IAM role the local Redshift cluster may assume for COPY. */
 export const LOCAL_COPY_ROLE = `arn:aws:iam::${LOCAL_ACCOUNT}:role/syncproof-local-copy`;
@@ -142,54 +74,53 @@ export const LOCAL_TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs'
 const TABLES = LOCAL_TABLES;
 const TRIGGER_BATCH = 10;
 const TRIGGER_WINDOW_MS = 200;
-
-/** Lambda errors reach Step Functions as `{errorType, errorMessage, trace}` JSON in Cause. */
-function asLambdaError(error: unknown): Error {
-  const e = error instanceof Error ? error : new Error(String(error));
-  const wrapped = new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] }));
-  wrapped.name = e.name;
-  return wrapped;
-}
-
-function taskStates(definition: Record<string, Json>): [string, Record<string, Json>][] {
-  const out: [string, Record<string, Json>][] = [];
-  const states = (definition.States ?? {}) as Record<string, Record<string, Json>>;
-  for (const [name, state] of Object.entries(states)) {
-    if (state.Type === 'Task') out.push([name, state]);
-    for (const branch of (state.Branches ?? []) as Record<string, Json>[]) out.push(...taskStates(branch));
-    const inner = (state.ItemProcessor ?? state.Iterator) as Record<string, Json> | undefined;
-    if (inner) out.push(...taskStates(inner));
-  }
-  return out;
-}
+/** `<dataDir>/runtime.json`: whether the last process on the data dir stopped cleanly. */
+const STATE_FILE = 'runtime.json';
 
 /**
  * The pipeline on one machine: S3 (s3rver) and DynamoDB (dynalite) emulators on 127.0.0.1, the
- * embedded warehouse or a PostgreSQL server — by default behind the local Redshift Data API, so
- * the stages run the production RedshiftDataWarehouse adapter — and the SyncStateMachine and
- * VerifyStateMachine that CDK synthesizes, run by aws-local-stepfunctions with each Lambda task
- * bound to its handler module. S3 writes are routed through the template's own EventBridge rule
- * patterns to the trigger handler.
+ * embedded warehouse or a PostgreSQL server, and the SyncStateMachine and VerifyStateMachine that
+ * CDK synthesizes, run by aws-local-stepfunctions with each Lambda task bound to its handler
+ * module. S3 writes are routed through the template's own EventBridge rule patterns to a queue
+ * that feeds the trigger handler.
+ *
+ * Where correctness depends on it, it behaves like AWS, never more kindly (DESIGN.md §6):
+ * - executions run concurrently, like Step Functions' (bounded only by `maxConcurrentExecutions`);
+ *   names are unique across running and ended executions, also across restarts on one data dir;
+ * - S3 events are delivered at least once, possibly duplicated, reordered and late
+ *   ({@link EventDeliveryOptions}), in batches of 10 with partial-batch failures and five receives;
+ * - each Lambda invocation has its function's configured timeout as its budget (`Sandbox.Timedout`
+ *   past it; the handler is abandoned, not killed);
+ * - it is as durable as SQS and Step Functions: a killed process loses no accepted upload and no
+ *   running execution (see {@link LocalRuntime.start}).
  */
 export class LocalRuntime {
   readonly region = LOCAL_REGION;
   readonly credentials = LOCAL_CREDENTIALS;
-  private readonly names = new Map<string, ExecutionSummary | 'running'>();
+  /** Taken names: an execution of this process (running or its summary), or one that ended earlier. */
+  private readonly names = new Map<string, ExecutionSummary | 'running' | 'ended'>();
+  private readonly running = new Map<string, Promise<ExecutionSummary>>();
   private readonly finished: ExecutionSummary[] = [];
-  private chain: Promise<unknown> = Promise.resolve();
-  private pendingEvents: Record<string, Json>[] = [];
-  private flushTimer: NodeJS.Timeout | undefined;
-  private inFlight = 0;
+  private readonly slotWaiters: (() => void)[] = [];
+  private active = 0;
+  private queue: EventQueue | undefined;
   private stopped = false;
 
   private constructor(
     private readonly options: LocalRuntimeOptions,
+    private readonly root: string,
     private readonly s3: LocalS3,
     private readonly dynamo: LocalDynamoDb,
     private readonly localWarehouse: LocalWarehouse,
     readonly deps: StageDeps,
     private readonly machines: Readonly<Record<MachineKind, BoundMachine>>,
     private readonly rules: readonly LocalRule[],
+    /** Lambda logical id → its budget per invocation, ms. */
+    private readonly budgets: ReadonlyMap<string, number>,
+    private readonly triggerFunction: string,
+    private readonly journal: ExecutionJournal,
+    /** The seed of the event delivery policy (replay a failure with it). */
+    readonly eventDeliverySeed: number,
     private readonly ownedDir: string | undefined,
   ) {}
 
@@ -201,12 +132,21 @@ export class LocalRuntime {
     return this.s3.bucket;
   }
 
-  /** The DynamoDB emulator's endpoint (`syncproof ledger --endpoint` reaches a running runtime through it). */
-  get dynamoDbEndpoint(): string {
-    return this.dynamo.endpoint;
-  }
-
-  /** Starts everything; resolves when the runtime accepts uploads. */
+  /**
+   * Starts everything; resolves when the runtime accepts uploads. On a `dataDir` an earlier
+   * process left (stopped or killed):
+   * - queue messages not yet processed are delivered again (at least once);
+   * - executions that were running start again under the same name and input, and re-enter the
+   *   top-level state they were in with that state's input (the task it ran is invoked again, as a
+   *   Retry would); states they completed are not run again. In AWS the execution would simply go
+   *   on; re-entering its last state is the local approximation, and it needs the stages to be
+   *   idempotent, which is what the load protocol is for. An execution journaled before it entered
+   *   any state starts from the top;
+   * - when the last process did not stop cleanly (or the data dir predates the queue), objects
+   *   under a dataset prefix with no ledger entry and no queued message (the event of a PUT cut by
+   *   the crash between storing the object and queueing its event) start one reconcile execution
+   *   `{dataset}` per dataset, named by {@link reconcileExecutionName}.
+   */
   static async start(options: LocalRuntimeOptions): Promise<LocalRuntime> {
     logger.setLogLevel('WARN');
     const ownedDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'syncproof-local-'));
@@ -214,7 +154,8 @@ export class LocalRuntime {
     await mkdir(root, { recursive: true });
     const bucket = options.bucket ?? 'syncproof-local';
     const template = synthesizeTemplate(options.config);
-
+    const scale = options.timeBudgetScale ?? 1;
+    if (!(scale > 0)) throw new InvalidInputError(`timeBudgetScale must be above 0, got ${scale}`);
     if (options.s3InChildProcess && options.s3Events !== false) {
       throw new InvalidInputError('s3InChildProcess needs s3Events: false: the S3 emulator\'s events cannot reach the trigger from a child process');
     }
@@ -261,66 +202,53 @@ export class LocalRuntime {
     if (!sync) throw new Error('the synthesized template has no state machine');
     if (!verify) throw new Error('the synthesized template has no VerifyStateMachine');
     const stages = functionStages(template);
-    let runtime: LocalRuntime | undefined;
-    const bind = (definition: Record<string, Json>): BoundMachine => {
-      const taskOverrides: Record<string, (input: Record<string, Json>) => Promise<unknown>> = {};
-      const retryOverrides: Record<string, number> = {};
-      for (const [stateName, state] of taskStates(definition)) {
-        const params = (state.Parameters ?? {}) as Record<string, Json>;
-        const fn = String(params.FunctionName ?? state.Resource ?? '');
-        const logicalId = fn.split(':').pop() ?? '';
-        const stage = stages.get(logicalId);
-        const handler = stage ? STAGE_HANDLERS[stage] : undefined;
-        if (!handler) throw new Error(`task state '${stateName}' invokes '${fn}', which is no syncproof stage Lambda`);
-        retryOverrides[stateName] = 20;
-        taskOverrides[stateName] = async (input) => {
-          const payload = 'Payload' in input ? input.Payload : input;
-          try {
-            const result = await handler(payload as never, (runtime as LocalRuntime).lambdaContext(logicalId));
-            // lambda:invoke returns the function's result under Payload (DESIGN.md §6).
-            return { Payload: result ?? null, StatusCode: 200, ExecutedVersion: '$LATEST' };
-          } catch (error) {
-            throw asLambdaError(error);
-          }
-        };
-      }
-      const waitOverrides: Record<string, number> = {};
-      for (const [name, state] of Object.entries((definition.States ?? {}) as Record<string, Record<string, Json>>)) {
-        if (state.Type === 'Wait') waitOverrides[name] = 250;
-      }
-      const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
-      return { machine, taskOverrides, retryOverrides, waitOverrides };
-    };
-    runtime = new LocalRuntime(
+    const budgets = new Map([...functionTimeouts(template)].map(([id, seconds]) => [id, seconds * 1000 * scale]));
+    const triggerFunction = [...stages].find(([, stage]) => stage === 'trigger')?.[0];
+    if (!triggerFunction) throw new Error('the synthesized template has no trigger Lambda');
+    const bind = (definition: Record<string, Json>): BoundMachine => bindMachine(definition, stages, (stage) => stage in STAGE_HANDLERS);
+
+    const queueDir = join(root, 'queue');
+    const queueExisted = existsSync(queueDir);
+    const stateFile = join(root, STATE_FILE);
+    const previous = await readFile(stateFile, 'utf8').then((t) => (JSON.parse(t) as { state?: string }).state, () => undefined);
+    await writeFile(stateFile, JSON.stringify({ state: 'running', pid: process.pid, startedAt: new Date().toISOString() }));
+    const { journal, running, finished } = await ExecutionJournal.open(join(root, 'executions'));
+    const policy = eventDeliveryPolicy(options.eventDelivery);
+    const runtime = new LocalRuntime(
       options,
+      root,
       s3,
       dynamo,
       localWarehouse,
       deps,
       { sync: bind(sync.definition), verify: bind(verify.definition) },
       eventRules(template, bucket),
+      budgets,
+      triggerFunction,
+      journal,
+      policy.seed,
       ownedDir,
     );
-    if (!options.s3InChildProcess) s3.onEvent((event) => runtime?.route(event));
+    for (const name of finished) runtime.names.set(name, 'ended');
+    for (const e of running) runtime.names.set(e.name, 'running');
+    runtime.queue = EventQueue.open({
+      dir: queueDir,
+      policy,
+      deliver: (batch) => runtime.deliver(batch),
+      batchSize: TRIGGER_BATCH,
+      windowMs: TRIGGER_WINDOW_MS,
+      onError: (error) => deps.log.warn('the local event queue could not update a message', { error: String(error) }),
+    }).queue;
+    if (!options.s3InChildProcess) s3.onEvent((event) => runtime.route(event));
+    for (const e of running) runtime.restart(e);
+    if (options.dataDir && options.s3Events !== false && (previous !== 'stopped' || !queueExisted)) await runtime.reconcile();
     return runtime;
-  }
-
-  /** The Lambda context a handler gets: this runtime's deps ride along under LOCAL_BINDINGS. */
-  private lambdaContext(functionName: string): Record<string | symbol, unknown> {
-    const bindings: LocalBindings = {
-      stageDeps: this.deps,
-      starter: { start: (name, input) => this.startExecutionAsync(name, input) },
-    };
-    return { functionName, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 900_000, [LOCAL_BINDINGS]: bindings };
   }
 
   /** Starts a SyncStateMachine execution and waits for it, like the console's "Start execution". */
   async startExecution(input: unknown, name: string = randomUUID(), kind: MachineKind = 'sync'): Promise<ExecutionSummary> {
     if (this.names.has(name)) throw Object.assign(new Error(`Execution Already Exists: '${name}'`), { name: 'ExecutionAlreadyExists' });
-    this.names.set(name, 'running');
-    const run = this.chain.then(() => this.execute(name, input, kind));
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.launch(name, input, kind).done;
   }
 
   /**
@@ -332,120 +260,36 @@ export class LocalRuntime {
     return this.startExecution(input, options.name ?? `verify-${dataset}-${randomUUID()}`, 'verify');
   }
 
-  private async startExecutionAsync(name: string, input: unknown): Promise<'started' | 'duplicate'> {
-    if (this.names.has(name)) return 'duplicate';
-    void this.startExecution(input, name).catch(() => undefined);
-    return 'started';
-  }
-
-  private async execute(name: string, input: unknown, kind: MachineKind): Promise<ExecutionSummary> {
-    const bound = this.machines[kind];
-    const execution = bound.machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: bound.taskOverrides as never, retryIntervalOverrides: bound.retryOverrides, waitTimeOverrides: bound.waitOverrides },
-      context: {
-        Execution: {
-          Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${MACHINE_NAMES[kind]}:${name}`,
-          Name: name,
-          Input: input,
-          StartTime: new Date().toISOString(),
-        },
-      } as never,
-    });
-    const stateOutputBytes: Record<string, number> = {};
-    let transitions = 0;
-    const watching = (async () => {
-      for await (const event of execution.eventLogs) {
-        if (event.type === 'StateEntered') transitions += 1;
-        if (event.type !== 'StateExited') continue;
-        const bytes = Buffer.byteLength(JSON.stringify(event.state.output ?? null), 'utf8');
-        stateOutputBytes[event.state.name] = Math.max(stateOutputBytes[event.state.name] ?? 0, bytes);
-      }
-    })().catch(() => undefined);
-    let summary: ExecutionSummary;
-    try {
-      const output = await execution.result;
-      summary = { name, input, machine: kind, stateOutputBytes, transitions, status: 'SUCCEEDED', output };
-    } catch (error) {
-      // aws-local-stepfunctions throws ExecutionError; its `cause` is the Fail state's error,
-      // whose name and message are the execution's Error and Cause.
-      const e = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
-      summary = { name, input, machine: kind, stateOutputBytes, transitions, status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
-    }
-    await watching;
-    summary = { ...summary, run: await this.deps.runs.get(name) };
-    this.names.set(name, summary);
-    this.finished.push(summary);
-    this.options.onExecution?.(summary);
-    return summary;
-  }
-
-  /** Executions that have ended, oldest first. */
+  /** Executions that have ended in this process, in the order they ended. */
   executions(): readonly ExecutionSummary[] {
     return this.finished;
   }
 
-  /** S3 notification → EventBridge "Object Created" events → the template's rules → trigger batches. */
-  private route(notification: S3NotificationEvent): void {
-    if (this.stopped || this.options.s3Events === false) return;
-    for (const r of notification.Records) {
-      if (!r.eventName.startsWith('ObjectCreated')) continue;
-      const event: Record<string, Json> = {
-        version: '0',
-        id: randomUUID(),
-        'detail-type': 'Object Created',
-        source: 'aws.s3',
-        account: LOCAL_ACCOUNT,
-        time: r.eventTime,
-        region: LOCAL_REGION,
-        resources: [`arn:aws:s3:::${r.s3.bucket.name}`],
-        detail: {
-          version: '0',
-          bucket: { name: r.s3.bucket.name },
-          object: { key: r.s3.object.key, size: r.s3.object.size ?? 0, etag: r.s3.object.eTag ?? '', sequencer: r.s3.object.sequencer ?? '' },
-          reason: r.eventName.replace('ObjectCreated:', '') + 'Object',
-        },
-      };
-      if (this.rules.some((rule) => matchesPattern(rule.pattern, event))) this.pendingEvents.push(event);
-    }
-    if (this.pendingEvents.length >= TRIGGER_BATCH) this.flush();
-    else if (this.pendingEvents.length > 0 && !this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), TRIGGER_WINDOW_MS);
+  /** Makes the events held by the `hold` fault hook visible to the trigger. */
+  releaseHeldEvents(): void {
+    this.queue?.release();
   }
 
-  /** Delivers events to the trigger handler, as SQS would: in batches of up to 10. */
-  private flush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    while (this.pendingEvents.length > 0) {
-      const batch = this.pendingEvents.splice(0, TRIGGER_BATCH);
-      this.deliver(batch, 1);
-    }
+  /** Messages that failed five receives (the dead-letter queue). */
+  deadLetters(): readonly QueueMessage[] {
+    return this.queue?.deadLetters() ?? [];
   }
 
-  private deliver(batch: Record<string, Json>[], attempt: number): void {
-    const sqsEvent = {
-      Records: batch.map((body) => ({ messageId: String(body.id), body: JSON.stringify(body), eventSource: 'aws:sqs' })),
-    } as unknown as SQSEvent;
-    this.inFlight += 1;
-    (STAGE_HANDLERS.trigger as Handler)(sqsEvent as never, this.lambdaContext('trigger'))
-      .then((response) => {
-        const failed = new Set(((response as { batchItemFailures?: { itemIdentifier: string }[] })?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-        const retry = batch.filter((b) => failed.has(String(b.id)));
-        // SQS would redeliver after the visibility timeout; five receives, then the DLQ.
-        if (retry.length > 0 && attempt < 5 && !this.stopped) setTimeout(() => this.deliver(retry, attempt + 1), 100 * attempt);
-      })
-      .finally(() => {
-        this.inFlight -= 1;
-      });
-  }
-
-  /** Resolves when no event is buffered, no trigger is running and no execution is queued. */
+  /**
+   * Resolves when no execution runs and the queue has nothing left to deliver but held events
+   * (release them with {@link releaseHeldEvents}).
+   */
   async waitForIdle(): Promise<void> {
     for (;;) {
-      if (this.pendingEvents.length > 0) this.flush();
-      await new Promise((r) => setTimeout(r, TRIGGER_WINDOW_MS + 50));
-      await this.chain;
-      const running = [...this.names.values()].some((v) => v === 'running');
-      if (this.pendingEvents.length === 0 && this.inFlight === 0 && !running) return;
+      if (this.running.size > 0) {
+        await Promise.allSettled([...this.running.values()]);
+        continue;
+      }
+      if (this.queue && !this.queue.idle()) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      return;
     }
   }
 
@@ -462,15 +306,137 @@ export class LocalRuntime {
     return this.localWarehouse.dataApi;
   }
 
-  /** Stops accepting events, lets running executions finish, then stops the emulators. */
+  /** The DynamoDB emulator's endpoint (`syncproof ledger --endpoint` reaches a running runtime through it). */
+  get dynamoDbEndpoint(): string {
+    return this.dynamo.endpoint;
+  }
+
+  /**
+   * Stops delivering events (undelivered messages stay in the queue for the next start), lets the
+   * triggers in flight and every running execution finish, then stops the emulators.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    await this.chain;
+    await this.queue?.stop();
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
     await this.s3.stop().catch(() => undefined);
     await this.dynamo.stop();
     await this.localWarehouse.close();
     if (this.ownedDir) await rm(this.ownedDir, { recursive: true, force: true });
+    else await writeFile(join(this.root, STATE_FILE), JSON.stringify({ state: 'stopped', stoppedAt: new Date().toISOString() }));
+  }
+
+  /** Registers and journals an execution, then runs it when a slot is free. */
+  private launch(
+    name: string,
+    input: unknown,
+    kind: MachineKind,
+    restart?: { readonly state?: JournaledExecution['state'] },
+  ): { journaled: Promise<void>; done: Promise<ExecutionSummary> } {
+    this.names.set(name, 'running');
+    const record: JournaledExecution = { name, machine: kind, input };
+    const journaled = restart ? Promise.resolve() : this.journal.begin(record);
+    const done = journaled.then(
+      () => this.execute(record, restart),
+      (error: unknown) => {
+        this.names.delete(name);
+        throw error;
+      },
+    );
+    this.running.set(name, done);
+    const forget = () => {
+      this.running.delete(name);
+    };
+    done.then(forget, forget);
+    return { journaled, done };
+  }
+
+  /** Starts a journaled execution again: at its last top-level state, else from the top. */
+  private restart(e: JournaledExecution): void {
+    const state = e.state && this.machines[e.machine]?.topStates.has(e.state.name) ? e.state : undefined;
+    this.launch(e.name, e.input, e.machine, { state }).done.catch((error: unknown) => {
+      this.deps.log.warn('could not restart a journaled execution; the next start tries again', { execution: e.name, error: String(error) });
+    });
+  }
+
+  /** The trigger's ExecutionStarter: resolves once the execution is journaled (then SQS may delete the message). */
+  private async startFromTrigger(name: string, input: unknown): Promise<'started' | 'duplicate'> {
+    if (this.names.has(name)) return 'duplicate';
+    if (this.stopped) throw new TransientError('the local runtime is stopping; the message stays in the queue for the next start');
+    const { journaled, done } = this.launch(name, input, 'sync');
+    done.catch(() => undefined);
+    await journaled;
+    return 'started';
+  }
+
+  private async execute(record: JournaledExecution, restart?: { readonly state?: JournaledExecution['state'] }): Promise<ExecutionSummary> {
+    const limit = this.options.maxConcurrentExecutions ?? 16;
+    while (this.active >= limit) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    this.active += 1;
+    try {
+      return await this.run(record, restart);
+    } finally {
+      this.active -= 1;
+      this.slotWaiters.shift()?.();
+    }
+  }
+
+  private async run(record: JournaledExecution, restart?: { readonly state?: JournaledExecution['state'] }): Promise<ExecutionSummary> {
+    const { name, input, machine: kind } = record;
+    const result = await runMachine(this.machines[kind], {
+      executionArn: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${MACHINE_NAMES[kind]}:${name}`,
+      name,
+      input,
+      restart,
+      entered: (state, stateInput) =>
+        this.journal.enter(record, state, stateInput).catch((error: unknown) => {
+          this.deps.log.warn('could not journal a state transition; a restart re-enters an earlier state', { execution: name, error: String(error) });
+        }),
+      invoke: (logicalId, stage, payload) => this.invoke(logicalId, stage, payload),
+    });
+    const summary: ExecutionSummary = { name, input, machine: kind, ...result, run: await this.deps.runs.get(name) };
+    await this.journal.end(name, summary.status);
+    this.names.set(name, summary);
+    this.finished.push(summary);
+    this.options.onExecution?.(summary);
+    return summary;
+  }
+
+  /** Invokes a stage's handler as its Lambda, with that Lambda's time budget. */
+  private invoke(logicalId: string, stage: string, event: unknown): Promise<unknown> {
+    const handler = this.options.stageHandlers?.[stage] ?? (STAGE_HANDLERS[stage] as LocalHandler);
+    const bindings: LocalBindings = {
+      stageDeps: this.deps,
+      starter: { start: (name, input) => this.startFromTrigger(name, input) },
+    };
+    return invokeLambda(handler, event, { functionName: logicalId, timeoutMs: this.budgets.get(logicalId) ?? 3000, extra: { [LOCAL_BINDINGS]: bindings } });
+  }
+
+  /** S3 notification → EventBridge "Object Created" events → the template's rules → the queue. */
+  private route(notification: S3NotificationEvent): void {
+    if (this.options.s3Events === false) return;
+    for (const { event, key } of objectCreatedEvents(notification)) {
+      if (this.rules.some((rule) => matchesPattern(rule.pattern, event))) this.queue?.enqueue(event, key);
+    }
+  }
+
+  /** One trigger invocation for a batch of queue messages; resolves with the failed message ids. */
+  private async deliver(batch: readonly QueueMessage[]): Promise<ReadonlySet<string>> {
+    const response = (await this.invoke(this.triggerFunction, 'trigger', sqsEvent(batch))) as { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
+    return new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+  }
+
+  /** Starts a reconcile execution per dataset whose objects lost their events (see {@link start}). */
+  private async reconcile(): Promise<void> {
+    const queued = this.queue?.pendingKeys() ?? new Set<string>();
+    for (const dataset of this.options.config.datasets) {
+      const lost = await unannouncedObjects(this.deps, dataset, this.rules, queued);
+      if (lost.length === 0) continue;
+      const name = reconcileExecutionName(dataset.name, lost);
+      if (this.names.has(name)) continue;
+      this.deps.log.warn('objects without a ledger entry or a queued event; starting a reconcile execution', { dataset: dataset.name, objects: lost.length, execution: name });
+      this.launch(name, { dataset: dataset.name, trigger: { source: 'reconcile', objects: lost.length } }, 'sync').done.catch(() => undefined);
+    }
   }
 }

@@ -91,6 +91,20 @@ export function functionStages(template: CfnTemplate): Map<string, string> {
   return out;
 }
 
+/**
+ * Configured timeout of each Lambda, in seconds (the function's `Timeout` property; Lambda's
+ * default of 3 s when the template sets none). The local runtime counts each invocation's
+ * `getRemainingTimeInMillis()` down from it.
+ */
+export function functionTimeouts(template: CfnTemplate): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [id, r] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    const timeout = r.Properties?.Timeout;
+    out.set(id, typeof timeout === 'number' ? timeout : 3);
+  }
+  return out;
+}
+
 export interface LocalStateMachine {
   readonly logicalId: string;
   readonly definition: Record<string, Json>;

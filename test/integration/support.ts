@@ -1,12 +1,44 @@
-import type { SyncproofConfig } from '../../lambdas/core/config';
+import { encodeParquet } from '../../lambdas/adapters/parquet-file';
+import { parseConfig, type SyncproofConfigInput, type SyncproofConfig } from '../../lambdas/core/config';
 import type { LedgerEntry, Row } from '../../lambdas/core/ports';
-import { DEMO_CONFIG, ordersFile } from '../../local/demo';
+import { DEMO_CONFIG, DEMO_DATASET, ordersFile } from '../../local/demo';
 import { LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime';
 
 export { ordersFile };
 
 /** The demo dataset's configuration: orders upserted by order_id into public.orders. */
 export const ORDERS_CONFIG: SyncproofConfig = DEMO_CONFIG;
+
+/**
+ * Orders (upsert by order_id) and events (append: a double load shows as doubled rows), as the
+ * JSON a user writes.
+ */
+export const PARITY_CONFIG_INPUT: SyncproofConfigInput = {
+  datasets: [
+    DEMO_DATASET,
+    {
+      name: 'events',
+      prefix: 'events/',
+      target: { schema: 'public', table: 'events' },
+      loadMode: 'append',
+      columns: [
+        { name: 'event_id', type: 'BIGINT' },
+        { name: 'kind', type: 'VARCHAR(16)' },
+      ],
+    },
+  ],
+  maxFilesPerBatch: 100,
+};
+
+export const PARITY_CONFIG: SyncproofConfig = parseConfig(PARITY_CONFIG_INPUT);
+
+/** One Parquet file of the events dataset with ids `ids`. */
+export function eventsFile(ids: readonly number[]): Uint8Array {
+  return encodeParquet([
+    { name: 'event_id', type: 'INT64', data: ids.map((id) => BigInt(id)) },
+    { name: 'kind', type: 'STRING', data: ids.map(() => 'click') },
+  ]);
+}
 
 export function range(from: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => from + i);

@@ -98,6 +98,34 @@ export class CliProcess {
     return this.exited;
   }
 
+  /**
+   * SIGKILLs the whole process group (the CLI re-executes itself under the legacy OpenSSL
+   * provider, so the runtime is a grandchild) and resolves once no process of it is left.
+   */
+  async crash(): Promise<void> {
+    const pid = this.child.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    await this.exited;
+    for (;;) {
+      try {
+        process.kill(-pid, 0);
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Resolves with the exit code once the process has exited by itself. */
+  exit(): Promise<number | null> {
+    return this.exited;
+  }
+
   /** Kills the process if it still runs (for afterAll). */
   kill(): void {
     if (this.child.exitCode !== null || this.child.pid === undefined) return;

@@ -1,0 +1,184 @@
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { JournaledExecution } from './execution-journal';
+import type { Json } from './template';
+
+/** Entry state of a restarted execution: a Pass that hands the journaled state input on. */
+const RESUME_STATE = 'SyncproofLocalResume';
+
+const VALIDATION = { validationOptions: { checkArn: false, checkPaths: false } };
+
+/** A synthesized state machine definition, ready to run with its Lambda tasks bound to stages. */
+export interface BoundMachine {
+  readonly definition: Record<string, Json>;
+  readonly machine: StateMachine;
+  /** Task state name → the Lambda it invokes (logical id) and that Lambda's stage. */
+  readonly tasks: ReadonlyMap<string, { readonly logicalId: string; readonly stage: string }>;
+  /** Top-level state names: where the journal records progress and a restart may re-enter. */
+  readonly topStates: ReadonlySet<string>;
+  readonly retryOverrides: Record<string, number>;
+  /** Wait states shortened (ms): the loop they drive is the same, only the clock is faster. */
+  readonly waitOverrides: Record<string, number>;
+}
+
+function taskStates(definition: Record<string, Json>): [string, Record<string, Json>][] {
+  const out: [string, Record<string, Json>][] = [];
+  const states = (definition.States ?? {}) as Record<string, Record<string, Json>>;
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Task') out.push([name, state]);
+    for (const branch of (state.Branches ?? []) as Record<string, Json>[]) out.push(...taskStates(branch));
+    const inner = (state.ItemProcessor ?? state.Iterator) as Record<string, Json> | undefined;
+    if (inner) out.push(...taskStates(inner));
+  }
+  return out;
+}
+
+/**
+ * Validates `definition` and binds each Task state to the stage of the Lambda it invokes (by
+ * logical id, `stages` from the template); throws naming a task that invokes no stage Lambda.
+ * Retry intervals are shortened to 20 ms and Wait states to 250 ms (same loops, faster clock).
+ */
+export function bindMachine(definition: Record<string, Json>, stages: ReadonlyMap<string, string>, known: (stage: string) => boolean): BoundMachine {
+  const tasks = new Map<string, { logicalId: string; stage: string }>();
+  const retryOverrides: Record<string, number> = {};
+  for (const [stateName, state] of taskStates(definition)) {
+    const params = (state.Parameters ?? {}) as Record<string, Json>;
+    const fn = String(params.FunctionName ?? state.Resource ?? '');
+    const logicalId = fn.split(':').pop() ?? '';
+    const stage = stages.get(logicalId);
+    if (!stage || !known(stage)) throw new Error(`task state '${stateName}' invokes '${fn}', which is no syncproof stage Lambda`);
+    retryOverrides[stateName] = 20;
+    tasks.set(stateName, { logicalId, stage });
+  }
+  const waitOverrides: Record<string, number> = {};
+  const states = (definition.States ?? {}) as Record<string, Record<string, Json>>;
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Wait') waitOverrides[name] = 250;
+  }
+  const machine = new StateMachine(definition as never, VALIDATION);
+  return { definition, machine, tasks, topStates: new Set(Object.keys(states)), retryOverrides, waitOverrides };
+}
+
+/** Counts the top-level state entries (and retries) the journal has recorded, for the task wrappers. */
+class StateProgress {
+  private readonly counts = new Map<string, number>();
+  private waiters: { state: string; count: number; resolve: () => void }[] = [];
+  private closed = false;
+
+  advance(state: string): void {
+    this.counts.set(state, (this.counts.get(state) ?? 0) + 1);
+    this.wake();
+  }
+
+  /** Resolves once `state` was entered or retried `count` times (or the event log ended). */
+  reached(state: string, count: number): Promise<void> {
+    if (this.closed || (this.counts.get(state) ?? 0) >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ state, count, resolve }));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    const ready = this.waiters.filter((w) => this.closed || (this.counts.get(w.state) ?? 0) >= w.count);
+    this.waiters = this.waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
+  }
+}
+
+/** One execution to run. */
+export interface MachineRunRequest {
+  readonly executionArn: string;
+  readonly name: string;
+  readonly input: unknown;
+  /** A restart from the journal: re-enter `state` (with its input), or from the top without one. */
+  readonly restart?: { readonly state?: JournaledExecution['state'] };
+  /** Persists that a top-level state was entered with this raw input; awaited before its task runs. */
+  readonly entered: (state: string, input: unknown) => Promise<void>;
+  /** Invokes the stage Lambda of a task with the task's payload; rejects with the Lambda's error. */
+  readonly invoke: (logicalId: string, stage: string, payload: unknown) => Promise<unknown>;
+}
+
+/** How an execution ended, as Step Functions reports it. */
+export interface MachineRunResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+  /** Largest output of each state, in bytes of JSON. */
+  readonly stateOutputBytes: Readonly<Record<string, number>>;
+  /** States entered (transitions, as Step Functions bills them). */
+  readonly transitions: number;
+  /** Set for a restart: the state it re-entered. */
+  readonly restartedAt?: string;
+}
+
+/**
+ * Runs one execution of `bound`. Every top-level state entry is persisted (`entered`) before the
+ * state's Lambda is invoked — the k-th invocation of a task waits for the k-th entry-or-retry of
+ * its state in the execution's event log — so a restart never re-enters a state before the one
+ * whose side effects may have happened. A restart at a state starts at a Pass that outputs the
+ * journaled input and goes to that state (`$$.Execution.Input` stays the execution's input).
+ */
+export async function runMachine(bound: BoundMachine, request: MachineRunRequest): Promise<MachineRunResult> {
+  const progress = new StateProgress();
+  const taskOverrides: Record<string, (input: Record<string, Json>) => Promise<unknown>> = {};
+  for (const [stateName, task] of bound.tasks) {
+    let calls = 0;
+    taskOverrides[stateName] = async (taskInput) => {
+      calls += 1;
+      if (bound.topStates.has(stateName)) await progress.reached(stateName, calls);
+      const payload = 'Payload' in taskInput ? taskInput.Payload : taskInput;
+      const result = await request.invoke(task.logicalId, task.stage, payload);
+      // lambda:invoke returns the function's result under Payload (DESIGN.md §6).
+      return { Payload: result ?? null, StatusCode: 200, ExecutedVersion: '$LATEST' };
+    };
+  }
+  const resume = request.restart?.state;
+  const machine = resume
+    ? new StateMachine(
+        {
+          ...bound.definition,
+          StartAt: RESUME_STATE,
+          States: { ...(bound.definition.States as Record<string, Json>), [RESUME_STATE]: { Type: 'Pass', Result: resume.input as Json, Next: resume.name } },
+        } as never,
+        // bindMachine validated the definition; the new entry leaves the states before the resumed
+        // one unreachable, which validation would refuse.
+        { validationOptions: { noValidate: true } },
+      )
+    : bound.machine;
+  const execution = machine.run(request.input as never, {
+    overrides: { taskResourceLocalHandlers: taskOverrides as never, retryIntervalOverrides: bound.retryOverrides, waitTimeOverrides: bound.waitOverrides },
+    context: { Execution: { Id: request.executionArn, Name: request.name, Input: request.input, StartTime: new Date().toISOString() } } as never,
+  });
+  const stateOutputBytes: Record<string, number> = {};
+  let transitions = 0;
+  const watching = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type === 'StateEntered' && event.state.name !== RESUME_STATE) transitions += 1;
+      if (event.type === 'StateExited' && event.state.name !== RESUME_STATE) {
+        const bytes = Buffer.byteLength(JSON.stringify(event.state.output ?? null), 'utf8');
+        stateOutputBytes[event.state.name] = Math.max(stateOutputBytes[event.state.name] ?? 0, bytes);
+      }
+      if ((event.type !== 'StateEntered' && event.type !== 'StateRetried') || event.index !== undefined || !bound.topStates.has(event.state.name)) continue;
+      if (event.type === 'StateEntered') await request.entered(event.state.name, event.state.input);
+      progress.advance(event.state.name);
+    }
+  })()
+    .catch(() => undefined)
+    .finally(() => progress.close());
+  let result: MachineRunResult;
+  try {
+    const output = await execution.result;
+    result = { stateOutputBytes, transitions, status: 'SUCCEEDED', output };
+  } catch (error) {
+    // aws-local-stepfunctions throws ExecutionError; its `cause` is the Fail state's error,
+    // whose name and message are the execution's Error and Cause.
+    const e = error as { name?: string; message?: string; cause?: { name?: string; message?: string } };
+    result = { stateOutputBytes, transitions, status: 'FAILED', error: e.cause?.name ?? e.name, cause: e.cause?.message ?? e.message };
+  }
+  await watching;
+  result = { ...result, transitions };
+  return request.restart ? { ...result, restartedAt: resume?.name ?? String(bound.definition.StartAt) } : result;
+}

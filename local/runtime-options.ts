@@ -1,0 +1,103 @@
+import type { SyncproofConfig } from '../lambdas/core/config';
+import type { Clock, RunRecord } from '../lambdas/core/ports';
+import type { StageLog } from '../lambdas/core/stage-deps';
+import type { EventDeliveryOptions } from './event-delivery';
+import type { MachineKind } from './execution-journal';
+import type { LocalHandler } from './lambda-sandbox';
+import type { WarehouseApi } from './local-warehouse';
+
+/** Options of `LocalRuntime.start`. */
+export interface LocalRuntimeOptions {
+  readonly config: SyncproofConfig;
+  /** `postgres://…` for a PostgreSQL server; @default embedded PGlite (in dataDir when given) */
+  readonly warehouse?: string;
+  /**
+   * `data-api`: the stages reach the warehouse through the local Redshift Data API with the
+   * production RedshiftDataWarehouse adapter; `direct`: through the Postgres-family adapter.
+   * @default 'data-api'
+   */
+  readonly warehouseApi?: WarehouseApi;
+  /**
+   * IAM role the stages name in COPY. The local Data API's cluster may assume only
+   * LOCAL_COPY_ROLE (local/runtime.ts), so another role fails the COPY as Redshift does (for tests
+   * of a misconfigured deployment). @default LOCAL_COPY_ROLE
+   */
+  readonly copyRoleArn?: string;
+  /** The stages' clock (tests move it to expire leases). @default the system clock */
+  readonly clock?: Clock;
+  /**
+   * Keeps S3, DynamoDB, PGlite data, the event queue (`queue/`) and the running executions
+   * (`executions/`) here; a restart resumes from it (see {@link LocalRuntime.start}).
+   * @default a temp dir, removed on stop
+   */
+  readonly dataDir?: string;
+  /** @default a free port chosen at run time */
+  readonly s3Port?: number;
+  /** @default 'syncproof-local' */
+  readonly bucket?: string;
+  /**
+   * Route S3 "Object Created" events to the trigger (false: uploads start nothing; executions
+   * start only by hand — for scheduled-verification runs and tests that stage objects).
+   * @default true
+   */
+  readonly s3Events?: boolean;
+  /**
+   * Run the S3 emulator in a child process (uses the second core; keeps the emulator's memory out
+   * of this process's measurements). S3 events cannot cross the process boundary: requires
+   * `s3Events: false`.
+   * @default false
+   */
+  readonly s3InChildProcess?: boolean;
+  /**
+   * How S3 events reach the trigger: at least once, possibly duplicated, reordered and late, as
+   * in AWS (see {@link EventDeliveryOptions} for the default and the fault hooks).
+   * @default the AWS-like policy with a random seed ({@link LocalRuntime.eventDeliverySeed})
+   */
+  readonly eventDelivery?: EventDeliveryOptions;
+  /**
+   * Executions running at once; more wait for a slot (Step Functions has no such limit that
+   * matters here: this bounds the memory of one process, not the concurrency tests see).
+   * @default 16
+   */
+  readonly maxConcurrentExecutions?: number;
+  /**
+   * Multiplies every Lambda's configured timeout (the template's `Timeout`) to give stages a
+   * shorter budget in tests: `getRemainingTimeInMillis()` counts down from timeout × scale, and
+   * an invocation that outlives it fails with `Sandbox.Timedout`.
+   * @default 1
+   */
+  readonly timeBudgetScale?: number;
+  /**
+   * Replaces the handler of a stage (by SYNCPROOF_STAGE name: `load`, `discover`, …) for tests:
+   * hooks, stalls, fault injection. The replacement gets the same event and Lambda context, and
+   * may call the real handler module. @default the stages' handler modules
+   */
+  readonly stageHandlers?: Readonly<Partial<Record<string, LocalHandler>>>;
+  /** Called when an execution ends. */
+  readonly onExecution?: (execution: ExecutionSummary) => void;
+  /** @default silent */
+  readonly log?: StageLog;
+}
+
+export interface ExecutionSummary {
+  readonly name: string;
+  readonly input: unknown;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly output?: unknown;
+  /** The execution's error name and cause when it failed. */
+  readonly error?: string;
+  readonly cause?: string;
+  /** The run record the pipeline wrote, read back from DynamoDB. */
+  readonly run?: RunRecord;
+  /** Which workflow ran. */
+  readonly machine: MachineKind;
+  /**
+   * Largest output of each state, in bytes of JSON, over the execution (a looping state counts
+   * its largest pass). Step Functions caps state data at 256 KiB; syncproof keeps it small.
+   */
+  readonly stateOutputBytes: Readonly<Record<string, number>>;
+  /** State transitions (states entered) over the execution, as Step Functions bills them. */
+  readonly transitions: number;
+  /** Set when the execution was restarted from the journal: the state it re-entered. */
+  readonly restartedAt?: string;
+}
