@@ -5,9 +5,21 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { TRANSIENT_ERROR_NAMES } from '../../lambdas/core/errors';
 
-/** Retries a task on the transient error names the stages throw (2 s, then 4 s; 3 attempts). */
+/**
+ * Errors Lambda reports when the function itself died: killed, out of memory, or past its timeout.
+ * Every stage is idempotent (the load protocol re-reads the ledger and the warehouse), so a crashed
+ * invocation is retried with the same input, and the load finds its own lease again at once instead
+ * of leaving its files leased until a later execution takes them over.
+ */
+export const LAMBDA_CRASH_ERRORS = ['Lambda.Unknown', 'Sandbox.Timedout', 'States.Timeout'] as const;
+
+/**
+ * Retries a task on the transient error names the stages throw (2 s, then 4 s; 3 attempts), and on
+ * a crashed invocation (10 s, then 20 s; 2 attempts).
+ */
 export function retryTransient(task: tasks.LambdaInvoke): tasks.LambdaInvoke {
   task.addRetry({ errors: [...TRANSIENT_ERROR_NAMES], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+  task.addRetry({ errors: [...LAMBDA_CRASH_ERRORS], interval: Duration.seconds(10), maxAttempts: 2, backoffRate: 2 });
   return task;
 }
 
@@ -35,6 +47,7 @@ export function failurePath(scope: Construct, names: { readonly record: string; 
       // Keep the state (with $.error) and put the record Lambda's answer beside it.
       resultSelector: { 'Payload.$': '$.Payload' },
       resultPath: '$.recorded',
+      taskTimeout: sfn.Timeout.duration(Duration.minutes(15)),
     }),
   );
   // Recording failed too: still fail with the original error, which $.error holds.

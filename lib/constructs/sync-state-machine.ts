@@ -89,7 +89,15 @@ export class SyncStateMachine extends Construct {
     const recordFailure = failurePath(this, { record: SYNC_STATES.recordFailure, failed: SYNC_STATES.failed }, props.recordFunction);
 
     const stage = (name: string, fn: lambda.IFunction, payload: sfn.TaskInput): tasks.LambdaInvoke => {
-      const task = retryTransient(new tasks.LambdaInvoke(this, name, { lambdaFunction: fn, payload, outputPath: '$.Payload' }));
+      const task = retryTransient(
+        new tasks.LambdaInvoke(this, name, {
+          lambdaFunction: fn,
+          payload,
+          outputPath: '$.Payload',
+          // The stage Lambdas' own timeout, so Step Functions never stops a task before its Lambda's budget.
+          taskTimeout: sfn.Timeout.duration(Duration.minutes(15)),
+        }),
+      );
       task.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
       return task;
     };

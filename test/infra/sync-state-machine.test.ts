@@ -38,6 +38,9 @@ describe('SyncStateMachine definition', () => {
       const retry = task.Retry as { ErrorEquals: string[]; MaxAttempts: number; IntervalSeconds: number; BackoffRate: number }[];
       expect([name, retry.find((r) => r.ErrorEquals.includes('TransientError'))]).toEqual([name, { ErrorEquals: ['TransientError'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }]);
       expect([name, retry.some((r) => r.ErrorEquals.includes('Lambda.ServiceException'))]).toEqual([name, true]);
+      // A crashed or timed-out invocation is retried with the same input: the load finds its own lease again.
+      expect([name, retry.find((r) => r.ErrorEquals.includes('Lambda.Unknown'))?.ErrorEquals]).toEqual([name, ['Lambda.Unknown', 'Sandbox.Timedout', 'States.Timeout']]);
+      expect([name, task.TimeoutSeconds]).toEqual([name, 900]);
       const catches = task.Catch as { ErrorEquals: string[] }[];
       expect([name, catches.some((c) => c.ErrorEquals.includes('States.ALL'))]).toEqual([name, true]);
     }
