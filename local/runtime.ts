@@ -436,7 +436,7 @@ export class LocalRuntime {
       const name = reconcileExecutionName(dataset.name, lost);
       if (this.names.has(name)) continue;
       this.deps.log.warn('objects without a ledger entry or a queued event; starting a reconcile execution', { dataset: dataset.name, objects: lost.length, execution: name });
-      this.launch(name, { dataset: dataset.name, trigger: { source: 'reconcile', objects: lost.length } }, 'sync').done.catch(() => undefined);
+      this.launch(name, { dataset: dataset.name, mode: 'reconcile' }, 'sync').done.catch(() => undefined);
     }
   }
 }
