@@ -320,6 +320,15 @@ function describeStatement(statement: string | undefined, copy: ParsedCopyFromS3
   return oneLine.length > 80 ? `${oneLine.slice(0, 77)}...` : oneLine;
 }
 
+/**
+ * `CREATE … IF NOT EXISTS` racing another session's: PostgreSQL may still answer "already exists"
+ * (42P07 relation, 42P06 schema, 42710 object); retrying finds it made.
+ */
+function lostCreateRace(error: unknown, statement: string | undefined): boolean {
+  const code = (error as DbError)?.code;
+  return (code === '42P07' || code === '42P06' || code === '42710') && /^\s*CREATE\b[^;]*\bIF\s+NOT\s+EXISTS\b/i.test(statement ?? '');
+}
+
 /** Maps a failure inside a transaction to the project's taxonomy. */
 function transactionError(error: unknown, index: number, statements: readonly string[]): Error {
   if (error instanceof BadFileError || error instanceof TransientError || error instanceof WarehouseStatementError) return error;
@@ -330,7 +339,7 @@ function transactionError(error: unknown, index: number, statements: readonly st
     : index < 0
       ? 'BEGIN'
       : 'COMMIT';
-  if (isTransient(error)) {
+  if (isTransient(error) || lostCreateRace(error, statement)) {
     const outcome = index < statements.length ? 'nothing was committed' : 'the outcome is unknown, check the audit table';
     return new TransientError(`warehouse ${what} failed: ${databaseText(error)}; ${outcome}; retry`, { cause: error });
   }

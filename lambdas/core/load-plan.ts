@@ -174,8 +174,10 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
       '(a.audited_before = 0 AND s.staged_rows = e.expected_rows AND m.file_mismatches = 0) AS ok FROM ' +
       `(SELECT COUNT(*) AS audited_before FROM ${batch} b JOIN ${auditFiles} f ON f.object_key = b.object_key AND f.etag = b.etag) a CROSS JOIN ` +
       `${rowsSource} s CROSS JOIN (SELECT COALESCE(SUM(file_rows), 0) AS expected_rows FROM ${batch}) e CROSS JOIN ` +
+      // A file missing from a load view that reports this COPY is a mismatch; a view that reports
+      // nothing inside the transaction leaves the per-file check to Verify, after commit.
       `(SELECT COUNT(*) AS file_mismatches FROM ${batch} b LEFT JOIN ${scan} x ON x.file_name = ${fileUri} ` +
-      'WHERE x.file_name IS NULL OR x.lines <> b.file_rows OR (x.file_etag IS NOT NULL AND x.file_etag <> b.etag)) m',
+      `WHERE (x.file_name IS NULL AND EXISTS (SELECT 1 FROM ${scan})) OR x.lines <> b.file_rows OR (x.file_etag IS NOT NULL AND x.file_etag <> b.etag)) m`,
   );
   const ok = `(SELECT ok FROM ${verdict})`;
 

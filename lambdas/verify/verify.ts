@@ -70,6 +70,23 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
       audit.set(id, { rows: r.rows === null ? a.rows : Number(r.rows), loads: a.loads + 1, loadIds: [...a.loadIds, String(r.load_id)] });
     }
   }
+  // Where the load view did not answer inside the transaction (rows NULL), ask it now, after commit,
+  // by the COPY's query id: the warehouse's own per-file count, summed over splits.
+  const unreported = [...new Set(load.loaded.filter((f) => audit.get(`${f.key}\u0000${f.etag}`)?.rows === null).map((f) => f.loadedBy))];
+  if (unreported.length > 0) {
+    const [view, query, name] = deps.loadViews === 'provisioned' ? ['stl_load_commits', 'query', 'filename'] : ['sys_load_detail', 'query_id', 'file_name'];
+    const lines = await wh.query(
+      `SELECT TRIM(d.${name}) AS file_name, SUM(d.lines_scanned) AS lines FROM ${auditLoads} l JOIN ${view} d ON d.${query} = l.copy_query_id ` +
+        `WHERE l.load_id IN (${unreported.map(quoteLiteral).join(', ')}) GROUP BY TRIM(d.${name})`,
+    );
+    const byUri = new Map(lines.map((r) => [String(r.file_name), Number(r.lines)]));
+    for (const f of load.loaded) {
+      const id = `${f.key}\u0000${f.etag}`;
+      const a = audit.get(id);
+      const n = byUri.get(`s3://${deps.objects.bucket}/${f.key}`);
+      if (a && a.rows === null && n !== undefined) audit.set(id, { ...a, rows: n });
+    }
+  }
   // Each load attempt that holds a file of this batch: its staged rows against its files' footers.
   const attempts = [...new Set(load.loaded.map((f) => f.loadedBy))];
   const attemptTotals = attempts.length

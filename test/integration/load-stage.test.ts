@@ -12,6 +12,7 @@ import type { LedgerStore, Warehouse } from '../../lambdas/core/ports';
 import type { StageDeps } from '../../lambdas/core/stage-deps';
 import { runLoad } from '../../lambdas/load/load';
 import { WarehouseLoadTarget } from '../../lambdas/load/load-target';
+import { runVerify } from '../../lambdas/verify/verify';
 import { MemoryRuns } from '../fixtures/integrity-object-store';
 import { MemoryLedgerStore } from '../fixtures/memory-ledger-store';
 import { MemoryObjectStore } from '../fixtures/memory-object-store';
@@ -290,5 +291,18 @@ describe('load stage on a PostgreSQL server', () => {
     await runLoad(await batch('plain', 'run-pab', [b, a]), deps());
 
     expect(await warehouse.query('SELECT id, note FROM public.plain')).toEqual([{ id: 5, note: 'second' }]);
+  });
+
+  it('reads each file\'s rows from the load view after commit when the transaction could not see them, and fails on a difference', async () => {
+    const f = await upload('events/late-view.parquet', eventsFile([1, 2, 3], 'late'));
+    const out = await runLoad(await batch('events', 'run-view', [f]), deps());
+    // As on a Redshift where sys_load_detail answers only after commit: the audit has no rows yet.
+    await warehouse.executeTransaction([`UPDATE public.syncproof_load_files SET "rows" = NULL WHERE object_key = '${f.key}'`], `null-${Date.now()}`);
+    const verifyInput = { runId: 'run-view', dataset: 'events', loadId: out.loadId, loadUri: out.loadUri!, hasMore: false };
+
+    expect(await runVerify(verifyInput, deps())).toMatchObject({ status: 'PASSED' });
+
+    await warehouse.executeTransaction([`UPDATE syncproof_system.sys_load_detail SET lines_scanned = 2 WHERE file_name = 's3://data/${f.key}'`], `view-${Date.now()}`);
+    await expect(runVerify(verifyInput, deps())).rejects.toThrow("'events/late-view.parquet': the file holds 3 rows, the warehouse loaded 2");
   });
 });
