@@ -169,6 +169,8 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     });
     states.clear();
 
+    // What another live load holds is judged afresh each round (its holder may have let go).
+    skipped.clear();
     const waitFor = new Set<string>();
     const claimable: { t: Tracked; fence: number; attemptId?: string }[] = [];
     for (const { t, ledger, action } of decisions) {
