@@ -56,7 +56,10 @@ export interface LoadEvidence {
   readonly targetDistinctKeys: number | undefined;
   /** Append datasets: rows audited under every committed load of the dataset; undefined for upsert. */
   readonly auditedRows: number | undefined;
-  /** Batch files left to another live load (they are judged by that load). */
+  /**
+   * Batch files left to another live load (a duplicate or overlapping event started both): that
+   * load's own run proves them, so they are reported here but judge nothing.
+   */
   readonly notSettled: number;
   /** Batch files that did not load in this run and stay `failed` (retryable). */
   readonly retryable: number;
@@ -116,9 +119,6 @@ export function judgeLoad(e: LoadEvidence): Verdict {
   }
   if (e.retryable > 0) {
     findings.push({ level: 'error', check: 'not-loaded', message: `${e.retryable} files of the batch did not load; they stay failed (retryable) for the next run` });
-  }
-  if (e.notSettled > 0) {
-    findings.push({ level: 'warning', check: 'not-settled', message: `${e.notSettled} files of the batch are held by another load and are judged by it` });
   }
   const status: VerificationStatus = findings.some((f) => f.level === 'error')
     ? 'FAILED'

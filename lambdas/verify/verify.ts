@@ -120,7 +120,9 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
   const fileTotal = evidence.files.reduce((s, f) => s + f.fileRows, 0);
   const summary =
     `${dataset.name} load ${input.loadId}: ${verdict.status} — ${evidence.files.length} files (${fileTotal} rows) loaded, ` +
-    `${evidence.quarantined.length} quarantined; target ${evidence.targetRows} rows, ${verdict.duplicateKeys} duplicate keys`;
+    `${evidence.quarantined.length} quarantined` +
+    (evidence.notSettled > 0 ? `, ${evidence.notSettled} left to another live load (its own run proves them)` : '') +
+    `; target ${evidence.targetRows} rows, ${verdict.duplicateKeys} duplicate keys`;
   const now = deps.clock.now().toISOString();
   const report: LoadReport = {
     runId: input.runId,
