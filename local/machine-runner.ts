@@ -1,3 +1,5 @@
+// aws-local-stepfunctions needs Promise.withResolvers (Node >= 22); on Node 20 core-js provides it, for every user of the runner.
+import 'core-js/actual/promise/with-resolvers';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { JournaledExecution } from './execution-journal';
 import type { Json } from './template';
