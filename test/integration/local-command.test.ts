@@ -1,40 +1,18 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { ordersFile } from '../../local/demo';
-import { CliProcess } from '../support/cli';
+import { CliProcess, connectToLocal, type LocalEndpoint } from '../support/cli';
 import { useTestDatabase } from '../support/postgres';
 import { range } from './support';
 
 /** The README's example configuration, as a user would pass it. */
 const EXAMPLE_CONFIG = join(__dirname, '..', '..', 'syncproof.config.example.json');
 
-interface Endpoint {
-  readonly client: S3Client;
-  readonly bucket: string;
-}
 
-/** Reads the endpoint, bucket, region and credentials `syncproof local` prints, as a user would. */
-async function connect(proc: CliProcess): Promise<Endpoint> {
-  await proc.waitFor(/Press Ctrl-C to stop\./);
-  const field = (name: string) => new RegExp(`^\\s+${name}:\\s+(\\S+)`, 'm').exec(proc.stdout)?.[1];
-  const creds = /AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+)/.exec(proc.stdout);
-  const endpoint = field('S3 endpoint');
-  const bucket = field('bucket');
-  const region = field('region');
-  if (!endpoint || !bucket || !region || !creds) throw new Error(`syncproof local printed no endpoint:\n${proc.stdout}`);
-  const client = new S3Client({
-    endpoint,
-    region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: creds[1]!, secretAccessKey: creds[2]! },
-  });
-  return { client, bucket };
-}
-
-async function upload(e: Endpoint, key: string, body: Uint8Array): Promise<void> {
+async function upload(e: LocalEndpoint, key: string, body: Uint8Array): Promise<void> {
   await e.client.send(new PutObjectCommand({ Bucket: e.bucket, Key: key, Body: body }));
 }
 
@@ -91,7 +69,7 @@ describe('syncproof local, as a separate process', () => {
 
   it('loads files uploaded with the AWS SDK, prints a status line per run, stops on Ctrl-C, and resumes from --data-dir', async () => {
     const first = start();
-    const s3 = await connect(first);
+    const s3 = await connectToLocal(first);
     expect(first.stdout).toContain(new URL(databaseUrl()).pathname); // which database, yes
     expect(first.stdout + first.stderr).not.toContain(SECRET); // its password, never
     await upload(s3, 'orders/a.parquet', ordersFile(range(1, 500), 0, 'new'));
@@ -107,7 +85,7 @@ describe('syncproof local, as a separate process', () => {
 
     // A restart on the same data dir keeps the ledger: only the new object loads.
     const second = start();
-    const s3again = await connect(second);
+    const s3again = await connectToLocal(second);
     const mark = second.stdout.length;
     await upload(s3again, 'orders/c.parquet', ordersFile(range(1, 100), 1, 'updated'));
     // Events arrive at least once: a copy of an earlier event may still start a run that finds no

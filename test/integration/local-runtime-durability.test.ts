@@ -1,4 +1,4 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,25 +7,9 @@ import { DynamoDbLedgerStore } from '../../lambdas/adapters/dynamodb-stores';
 import { openPostgresWarehouse } from '../../lambdas/adapters/postgres-warehouse';
 import type { LedgerEntry, ObjectStore, Row } from '../../lambdas/core/ports';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamoDb } from '../../local/emulators';
-import { CliProcess } from '../support/cli';
+import { CliProcess, connectToLocal } from '../support/cli';
 import { PARITY_CONFIG_INPUT, eventsFile, ordersFile, range } from './support';
 
-interface Endpoint {
-  readonly client: S3Client;
-  readonly bucket: string;
-}
-
-/** Reads the endpoint and credentials `syncproof local` prints, as a user would. */
-async function connect(proc: CliProcess): Promise<Endpoint> {
-  await proc.waitFor(/Press Ctrl-C to stop\./);
-  const field = (name: string) => new RegExp(`^\\s+${name}:\\s+(\\S+)`, 'm').exec(proc.stdout)?.[1];
-  const creds = /AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+)/.exec(proc.stdout);
-  const endpoint = field('S3 endpoint');
-  const bucket = field('bucket');
-  if (!endpoint || !bucket || !creds) throw new Error(`syncproof local printed no endpoint:\n${proc.stdout}`);
-  const client = new S3Client({ endpoint, region: LOCAL_REGION, forcePathStyle: true, credentials: { accessKeyId: creds[1]!, secretAccessKey: creds[2]! } });
-  return { client, bucket };
-}
 
 /** The warehouse and ledger a stopped `syncproof local --data-dir` left, read back from its files. */
 async function readBack(dataDir: string): Promise<{ rows: (sql: string) => Promise<Row[]>; ledger: LedgerEntry[]; close(): Promise<void> }> {
@@ -71,7 +55,7 @@ describe('syncproof local --data-dir survives SIGKILL', () => {
     let events = 0;
     for (const round of range(0, 2)) {
       const proc = start();
-      const s3 = await connect(proc);
+      const s3 = await connectToLocal(proc);
       const mark = proc.stdout.length;
       const uploads: Promise<unknown>[] = [];
       for (const i of range(0, 4)) {

@@ -1,6 +1,7 @@
 /** Runs the `syncproof` command as a separate process, the way a user does. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 
 const ENTRY = join(__dirname, '..', '..', 'bin', 'syncproof.cjs');
 
@@ -135,4 +136,28 @@ export class CliProcess {
       // already gone
     }
   }
+}
+
+/** The S3 endpoint of a running `syncproof local`, as it printed it. */
+export interface LocalEndpoint {
+  readonly client: S3Client;
+  readonly bucket: string;
+}
+
+/** Reads the endpoint, bucket, region and credentials `syncproof local` prints, as a user would. */
+export async function connectToLocal(proc: CliProcess): Promise<LocalEndpoint> {
+  await proc.waitFor(/Press Ctrl-C to stop\./);
+  const field = (name: string) => new RegExp(`^\\s+${name}:\\s+(\\S+)`, 'm').exec(proc.stdout)?.[1];
+  const creds = /AWS_ACCESS_KEY_ID=(\S+) AWS_SECRET_ACCESS_KEY=(\S+)/.exec(proc.stdout);
+  const endpoint = field('S3 endpoint');
+  const bucket = field('bucket');
+  const region = field('region');
+  if (!endpoint || !bucket || !region || !creds) throw new Error(`syncproof local printed no endpoint:\n${proc.stdout}`);
+  const client = new S3Client({
+    endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: creds[1]!, secretAccessKey: creds[2]! },
+  });
+  return { client, bucket };
 }
