@@ -76,8 +76,32 @@ export class WarehouseStatementError extends TerminalError {
   readonly queryId: number | undefined;
 }
 
+/**
+ * The source database cannot be reached (connection refused, reset or timed out, too many
+ * connections, server shutting down): retried with backoff by the state machine, then the run
+ * fails with this message. Never carries the password (sources redact their URL).
+ */
+export class SourceUnavailableError extends TransientError {
+  override readonly name = 'SourceUnavailableError';
+}
+
+/** The source refused the credentials or a privilege: terminal, not retried; the message names the user, never the password. */
+export class SourceAccessDeniedError extends TerminalError {
+  override readonly name = 'SourceAccessDeniedError';
+}
+
+/** A source table, or a column the dataset names, does not exist (it was dropped or renamed). */
+export class SourceTableMissingError extends TerminalError {
+  override readonly name = 'SourceTableMissingError';
+}
+
+/** The source rejected a query for another reason; the message carries the engine's code and text. */
+export class SourceQueryError extends TerminalError {
+  override readonly name = 'SourceQueryError';
+}
+
 /** Names that a state machine retries (see lib/constructs/sync-state-machine.ts). */
-export const TRANSIENT_ERROR_NAMES = ['TransientError'] as const;
+export const TRANSIENT_ERROR_NAMES = ['TransientError', 'SourceUnavailableError'] as const;
 
 /** Formats any thrown value as a one-line message, without stack traces. */
 export function describeError(error: unknown): string {
