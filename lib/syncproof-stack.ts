@@ -47,6 +47,10 @@ interface StageAccess {
 const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
   // Starts executions (granted by EventTriggers); writes the events of large batches for Discover.
   trigger: { bucket: false, eventDocuments: true, warehouse: false },
+  // Reads the watermark, writes chunks, manifests and its documents under _syncproof/, reads its source's secret.
+  extract: { bucket: true, watermarks: 'read', warehouse: false },
+  // Reads the run's extraction document and ledger entries, moves the watermark, records its stage.
+  commit: { bucket: true, ledger: 'read', runs: 'readWrite', watermarks: 'readWrite', warehouse: false },
   // Lists the prefix, writes the batch object, registers files in the ledger, starts the run.
   discover: { bucket: true, ledger: 'readWrite', runs: 'readWrite', warehouse: false },
   // Reads the batch and the files, claims and settles ledger entries, loads.
@@ -132,6 +136,8 @@ export class SyncproofStack extends Stack {
 
     this.observability = new Observability(this, 'Observability');
     this.syncStateMachine = new SyncStateMachine(this, 'SyncStateMachine', {
+      extractFunction: stages.extract.function,
+      commitFunction: stages.commit.function,
       inventoryFunction: stages.inventory.function,
       checksumFunction: stages.checksum.function,
       discoverFunction: stages.discover.function,
@@ -150,7 +156,8 @@ export class SyncproofStack extends Stack {
 
     this.eventTriggers = new EventTriggers(this, 'EventTriggers', {
       bucket: this.bucket,
-      prefixes: config.datasets.map((d) => d.prefix),
+      // A dataset with a source writes under _syncproof/: its files never start another run.
+      prefixes: config.datasets.filter((d) => !d.source).map((d) => d.prefix),
       trigger: stages.trigger,
       syncStateMachine: this.syncStateMachine,
     });

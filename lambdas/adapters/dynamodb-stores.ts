@@ -23,7 +23,7 @@ const TRANSIENT_DDB = new Set([
   'TimeoutError',
 ]);
 
-function translate(error: unknown, what: string): Error {
+export function translate(error: unknown, what: string): Error {
   const e = error as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
   if (TRANSIENT_DDB.has(e.name ?? '') || e.$retryable || (e.$metadata?.httpStatusCode ?? 0) >= 500 || e.code === 'ECONNRESET' || e.code === 'ECONNREFUSED') {
     return new TransientError(`${what}: ${e.name ?? 'error'}; retry later`, { cause: error });
@@ -32,7 +32,7 @@ function translate(error: unknown, what: string): Error {
   return new TerminalError(`${what}: ${message}`, { cause: error });
 }
 
-function isConditionFailure(error: unknown): boolean {
+export function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as { name?: string }).name === 'ConditionalCheckFailedException';
 }
 

@@ -175,10 +175,20 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array | string, contentType?: string): Promise<ObjectSummary> {
+  async put(key: string, body: Uint8Array | string, contentType?: string, options: { readonly checksums?: ObjectChecksums } = {}): Promise<ObjectSummary> {
+    const checksums = options.checksums ?? {};
+    const metadata = Object.fromEntries(Object.entries(checksums).filter(([, v]) => v !== undefined).map(([name, v]) => [`${METADATA_CHECKSUM_PREFIX}${name}`, String(v)]));
     try {
       const out = await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          ...(checksums.md5 ? { ContentMD5: Buffer.from(checksums.md5, 'hex').toString('base64') } : {}),
+          ...(checksums.crc64nvme ? { ChecksumAlgorithm: 'CRC64NVME' as const, ChecksumCRC64NVME: checksums.crc64nvme } : {}),
+          ...(Object.keys(metadata).length ? { Metadata: metadata } : {}),
+        }),
       );
       return {
         key,

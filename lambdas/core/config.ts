@@ -53,17 +53,75 @@ export const columnSchema = z.strictObject({
   type: columnTypeSchema,
 });
 
+/** Where a dataset with a `source` writes its extracted files (a prefix syncproof owns; no upload event starts a run for it). */
+export function extractPrefix(dataset: string): string {
+  return `${INTERNAL_PREFIX}extracts/${dataset}/`;
+}
+
+/**
+ * A window length: a duration (`'30s'`, `'5m'`, `'2h'`, `'1d'`, `'250ms'`) for a date or time
+ * cursor, or a whole number (`1000` or `'1000'`) for an integer cursor. `0` means none.
+ */
+export const windowSchema = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^\d+(ms|s|m|h|d)?$/, "must be a duration such as '30s', '5m', '2h' or '1d' (time cursors), or a whole number (integer cursors)"),
+]);
+
+/** The rows per chunk (one Parquet file) an extraction writes by default. */
+export const DEFAULT_CHUNK_ROWS = 75_000;
+
+/**
+ * The database a dataset is extracted from (issue #8). Unknown keys are refused. Exactly one of
+ * `url` (local runs: `mysql://user:pass@host:3306/db`, `postgres://…`, or `pglite:<dir>` for an
+ * embedded PGlite source) and `secretArn` (AWS: a Secrets Manager secret in the RDS format,
+ * `{username, password, host, port, dbname}`).
+ */
+export const sourceSchema = z
+  .strictObject({
+    engine: z.enum(['mysql', 'postgres']),
+    url: z
+      .string()
+      .regex(/^(mysql|mariadb|postgres|postgresql|pglite):/, "must be a mysql://, postgres:// or pglite: URL")
+      .optional(),
+    secretArn: z.string().startsWith('arn:').optional(),
+    /** `database.table` (MySQL) or `schema.table` (PostgreSQL). */
+    table: z.string().regex(/^[^.\s]+\.[^.\s]+$/, "must be 'database.table' (MySQL) or 'schema.table' (PostgreSQL)"),
+    /** The column whose value grows when a row is inserted or updated (`updated_at`), or an auto-increment id. */
+    cursorColumn: z.string().min(1),
+    /** @default the table's primary key (a table without one needs a unique key named here) */
+    keyColumns: z.array(z.string().min(1)).min(1).optional(),
+    /** Rows whose cursor is newer than the run's start minus `lag` wait for the next run (late-committing transactions). @default 0 */
+    lag: windowSchema.optional(),
+    /** Each run re-reads this window behind the watermark; the upsert absorbs rows read twice. @default 0 */
+    lookback: windowSchema.optional(),
+    /** Rows per chunk (one Parquet file). @default 75000 */
+    limit: z.number().int().min(1).max(10_000_000).optional(),
+    /** Most chunks per run: a run moves at most limit × maxChunks rows. @default unbounded */
+    maxChunks: z.number().int().min(1).optional(),
+    /** MySQL `TINYINT(1)` columns that hold flags and load as BOOLEAN (the others stay SMALLINT). */
+    booleanColumns: z.array(z.string().min(1)).optional(),
+  })
+  .refine((s) => (s.url === undefined) !== (s.secretArn === undefined), {
+    message: 'set exactly one of url (local runs) or secretArn (AWS: a Secrets Manager secret)',
+  });
+
+export type SourceConfig = z.infer<typeof sourceSchema>;
+
 /** One dataset: which S3 prefix feeds which warehouse table, and how. Unknown keys are refused. */
 export const datasetSchema = z
   .strictObject({
     name: z
       .string()
       .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 chars of a-z, 0-9 and -, starting with a letter'),
+    /** The S3 prefix whose files feed the table; not given for a dataset with a `source` (see {@link extractPrefix}). */
     prefix: z
       .string()
       .min(1)
       .regex(/^[^/].*\/$/, "must not start with '/' and must end with '/'")
-      .refine((p) => !p.startsWith(INTERNAL_PREFIX), `must not start with '${INTERNAL_PREFIX}'`),
+      .refine((p) => !p.startsWith(INTERNAL_PREFIX), `must not start with '${INTERNAL_PREFIX}'`)
+      .optional(),
+    /** A database the dataset is extracted from (then no `prefix`, `columns` or `keyColumns`: they come from the table). */
+    source: sourceSchema.optional(),
     target: z.strictObject({ schema: identifier, table: identifier }),
     keyColumns: z.array(identifier).default([]),
     loadMode: z.enum(['upsert', 'append']).default('upsert'),
@@ -96,6 +154,18 @@ export const datasetSchema = z
     schemaDrift: z.enum(['fail', 'add-columns']).optional(),
   })
   .superRefine((d, ctx) => {
+    if (d.source) {
+      const owned = `a dataset with a source writes its files under '${extractPrefix(d.name)}' and takes its columns and keys from the source table`;
+      if (d.prefix !== undefined) ctx.addIssue({ code: 'custom', path: ['prefix'], message: `remove it: ${owned}` });
+      if (d.columns !== undefined) ctx.addIssue({ code: 'custom', path: ['columns'], message: `remove it: ${owned}` });
+      if (d.keyColumns.length > 0) ctx.addIssue({ code: 'custom', path: ['keyColumns'], message: `move it to source.keyColumns: ${owned}` });
+      if (d.loadMode !== 'upsert') ctx.addIssue({ code: 'custom', path: ['loadMode'], message: 'a dataset with a source loads by upsert (re-read rows replace their older versions)' });
+      if (d.versionColumn !== undefined) ctx.addIssue({ code: 'custom', path: ['versionColumn'], message: 'remove it: the source cursor column orders versions' });
+      return;
+    }
+    if (d.prefix === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['prefix'], message: "required: the S3 prefix whose files feed the table (e.g. 'orders/'), unless the dataset has a source" });
+    }
     if (d.loadMode === 'upsert' && d.keyColumns.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['keyColumns'], message: 'upsert needs at least one key column' });
     }
@@ -108,7 +178,8 @@ export const datasetSchema = z
         ctx.addIssue({ code: 'custom', path: ['versionColumn'], message: `version column '${d.versionColumn}' is not in columns` });
       }
     }
-  });
+  })
+  .transform((d) => ({ ...d, prefix: d.prefix ?? extractPrefix(d.name) }));
 
 export type DatasetConfig = z.infer<typeof datasetSchema>;
 
@@ -200,8 +271,11 @@ function childAt(node: z.core.$ZodType, segment: PropertyKey): z.core.$ZodType |
 
 function unwrapped(schema: z.core.$ZodType): z.core.$ZodType {
   let node = schema;
-  while (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodNullable) node = node.unwrap();
-  return node;
+  for (;;) {
+    if (node instanceof z.ZodOptional || node instanceof z.ZodDefault || node instanceof z.ZodNullable) node = node.unwrap();
+    else if (node instanceof z.ZodPipe) node = node.in;
+    else return node;
+  }
 }
 
 /**

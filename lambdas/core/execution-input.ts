@@ -65,14 +65,20 @@ export const s3TriggerSchema = z
 export type S3Trigger = z.infer<typeof s3TriggerSchema>;
 
 /**
- * What an operator (console, CLI) or the trigger passes to the SyncStateMachine. `mode:
- * 'reconcile'` asks for a full listing of the dataset's prefix even when the trigger passed events.
+ * What an operator (console, CLI), a schedule or the trigger passes to the SyncStateMachine.
+ * `mode: 'reconcile'` asks for a full listing of the dataset's prefix even when the trigger passed
+ * events; `'incremental'` (the default for a dataset with a source) extracts what changed since
+ * the watermark.
  */
 export const executionInputSchema = z
   .object({
     dataset: z.string({ error: 'required: the name of a configured dataset' }).min(1),
     trigger: s3TriggerSchema.optional(),
-    mode: z.literal('reconcile').optional(),
+    mode: z.enum(['reconcile', 'incremental']).optional(),
+    /** A dataset with a source: rows per chunk for this run (overrides source.limit). */
+    limit: z.number().int().min(1).max(10_000_000).optional(),
+    /** A dataset with a source: most chunks this run writes (overrides source.maxChunks). */
+    maxChunks: z.number().int().min(1).optional(),
     /** Overrides the dataset's `checksumSample` for this run's ChecksumSample stage. */
     checksumSample: checksumSampleSchema.optional(),
   })

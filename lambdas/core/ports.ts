@@ -58,7 +58,12 @@ export interface ObjectStore {
    * ObjectChangedError when the key now holds another.
    */
   getBytes(key: string, range?: ByteRange, options?: { ifMatch?: string }): Promise<Uint8Array>;
-  put(key: string, body: Uint8Array | string, contentType?: string): Promise<ObjectSummary>;
+  /**
+   * Writes an object. With `checksums`, S3 is asked to check and store them (`ChecksumCRC64NVME`,
+   * `Content-MD5`) and they are also written to user metadata (`syncproof-<algorithm>`), so the
+   * integrity checks can verify the object without downloading it.
+   */
+  put(key: string, body: Uint8Array | string, contentType?: string, options?: { readonly checksums?: ObjectChecksums }): Promise<ObjectSummary>;
   putJson(key: string, value: unknown): Promise<void>;
   getJson(key: string): Promise<unknown>;
 }

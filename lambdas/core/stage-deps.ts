@@ -1,5 +1,7 @@
 import type { FileColumn } from './column-check';
-import type { SyncproofConfig } from './config';
+import type { DatasetConfig, SyncproofConfig } from './config';
+import type { SourceDatabase } from './source';
+import type { WatermarkStore } from './watermark';
 import type { Clock, LedgerStore, ObjectStore, RunStore, Warehouse } from './ports';
 
 /** What a file format reader tells about one object without reading its data. */
@@ -41,6 +43,13 @@ export interface StageDeps {
    * waiting for the warehouse before it runs out and continues in the next invocation.
    */
   readonly remainingTimeMs?: () => number;
+  /** Watermarks of datasets with a source (the extract stage and the watermark commit need them). */
+  readonly watermarks?: WatermarkStore;
+  /**
+   * Opens a connection to a dataset's source database (its URL locally, its Secrets Manager
+   * secret in AWS); the caller closes it.
+   */
+  readonly sources?: (dataset: DatasetConfig) => Promise<SourceDatabase>;
   /** Fault injection for tests (test/faults); absent, and so off, everywhere else. */
   readonly faults?: StageFaults;
   readonly log: StageLog;

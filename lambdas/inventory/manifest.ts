@@ -17,7 +17,8 @@
  * list the same key, the manifest whose key sorts last wins.
  */
 import { z } from 'zod';
-import { INTERNAL_PREFIX, formatIssues, type DatasetConfig } from '../core/config';
+import { formatIssues, type DatasetConfig } from '../core/config';
+import { manifestPrefix } from '../core/manifests';
 import { TerminalError } from '../core/errors';
 import type { ObjectChecksums, ObjectStore } from '../core/ports';
 
@@ -46,10 +47,7 @@ export const manifestSchema = z.object({
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
-/** Where a dataset's manifests live. */
-export function manifestPrefix(dataset: string): string {
-  return `${INTERNAL_PREFIX}manifests/${dataset}/`;
-}
+export { manifestPrefix };
 
 /** A manifest is unreadable or does not match the format above. */
 export class InvalidManifestError extends TerminalError {

@@ -9,6 +9,7 @@ import { s3OrderKey } from '../core/s3-order';
 import { LEASE_MS, decideFile, settleFile, versionId, type AttemptOutcome } from '../core/load-protocol';
 import type { Fenced, LedgerEntry, StatementState } from '../core/ports';
 import { keyInBucket } from '../core/s3-uri';
+import { loadableDataset } from '../core/source-schema';
 import type { StageDeps } from '../core/stage-deps';
 import type { BatchDocument, BatchFile } from '../discover/discover';
 import { WarehouseLoadTarget, type CommittedFile, type LoadTarget } from './load-target';
@@ -92,7 +93,7 @@ interface Tracked {
  */
 export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarget): Promise<LoadOutput> {
   const input = loadInputSchema.parse(raw);
-  const dataset = requireDataset(deps.config, input.dataset);
+  const dataset = await loadableDataset(requireDataset(deps.config, input.dataset), deps.objects);
   const loadId = loadIdFor(input.runId, input.batchUri);
   const batch = (await deps.objects.getJson(keyInBucket(input.batchUri, deps.objects.bucket))) as BatchDocument;
   const nowIso = () => deps.clock.now().toISOString();

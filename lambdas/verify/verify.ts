@@ -4,6 +4,7 @@ import { TerminalError } from '../core/errors';
 import { AUDIT_FILES_TABLE, AUDIT_LOADS_TABLE, AUDIT_SCHEMA } from '../core/load-plan';
 import { keyInBucket } from '../core/s3-uri';
 import { qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
+import { loadableDataset } from '../core/source-schema';
 import type { StageDeps } from '../core/stage-deps';
 import { judgeLoad, worstStatus, type LoadEvidence, type Verdict, type VerificationStatus } from '../core/verification';
 import type { LoadResultDocument } from '../load/load';
@@ -52,7 +53,7 @@ export class VerificationFailedError extends TerminalError {
  */
 export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<VerifyOutput> {
   const input = verifyInputSchema.parse(raw);
-  const dataset = requireDataset(deps.config, input.dataset);
+  const dataset = await loadableDataset(requireDataset(deps.config, input.dataset), deps.objects);
   const load = (await deps.objects.getJson(keyInBucket(input.loadUri, deps.objects.bucket))) as LoadResultDocument;
   const wh = await deps.warehouse();
 

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { acknowledgeNag } from './nag-acknowledgements';
 
 /** The pipeline stages; each has a Lambda whose code is `lambdas/<stage>/handler.ts`. */
-export const STAGE_NAMES = ['trigger', 'discover', 'load', 'verify', 'record', 'inventory', 'checksum'] as const;
+export const STAGE_NAMES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum'] as const;
 
 /** One of {@link STAGE_NAMES}. */
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -24,9 +24,14 @@ const PROJECT_ROOT = join(__dirname, '..', '..');
 /** Where the stage handlers live: `<root>/<stage>/handler.ts`. */
 export const DEFAULT_LAMBDAS_DIR = join(PROJECT_ROOT, 'lambdas');
 
-/** Lambda memory (MiB) per stage: the load stage decodes Parquet to plan and check its COPY. */
+/**
+ * Lambda memory (MiB) per stage: the load stage decodes Parquet to plan and check its COPY; the
+ * extract stage holds a chunk's rows (75,000 by default) and its Parquet file at once.
+ */
 const DEFAULT_MEMORY_MIB: Readonly<Record<StageName, number>> = {
   trigger: 1024,
+  extract: 3008,
+  commit: 1024,
   discover: 1024,
   load: 3008,
   verify: 1024,
@@ -36,11 +41,14 @@ const DEFAULT_MEMORY_MIB: Readonly<Record<StageName, number>> = {
 };
 
 /**
- * Lambda timeout per stage: load and verify wait for the warehouse, inventory lists whole prefixes
- * and checksum may download sampled files, so they get the maximum.
+ * Lambda timeout per stage: load and verify wait for the warehouse, inventory lists whole prefixes,
+ * checksum may download sampled files and extract writes chunks until its budget runs low (then
+ * continues in the next invocation), so they get the maximum.
  */
 const DEFAULT_TIMEOUT: Readonly<Record<StageName, Duration>> = {
   trigger: Duration.minutes(1),
+  extract: Duration.minutes(15),
+  commit: Duration.minutes(1),
   discover: Duration.minutes(1),
   load: Duration.minutes(15),
   verify: Duration.minutes(15),

@@ -12,6 +12,9 @@ import { acknowledgeNag, nagAttribute } from './nag-acknowledgements';
  * they are part of the contract: rename only together with them.
  */
 export const SYNC_STATES = {
+  extract: 'Extract',
+  extractMore: 'ExtractMore',
+  extractNext: 'ExtractNext',
   inventory: 'Inventory',
   checksumSample: 'ChecksumSample',
   discover: 'Discover',
@@ -22,6 +25,7 @@ export const SYNC_STATES = {
   verify: 'Verify',
   moreBatches: 'MoreBatches',
   nextBatch: 'NextBatch',
+  commit: 'CommitWatermark',
   finish: 'Finish',
   succeeded: 'Succeeded',
   recordFailure: 'RecordFailure',
@@ -30,6 +34,10 @@ export const SYNC_STATES = {
 
 /** Properties of {@link SyncStateMachine}. */
 export interface SyncStateMachineProps {
+  /** Extracts a dataset's source into Parquet chunks (stage `extract`); a dataset without a source skips it. */
+  readonly extractFunction: lambda.IFunction;
+  /** Moves a dataset's watermark once its run is proven (stage `commit`). */
+  readonly commitFunction: lambda.IFunction;
   /** Inventories the dataset against its manifests and ledger, once per execution (stage `inventory`). */
   readonly inventoryFunction: lambda.IFunction;
   /** Verifies a seeded sample of the files about to be loaded (stage `checksum`). */
@@ -56,12 +64,18 @@ export interface SyncStateMachineProps {
  * Map, so the local runner executes the synthesized definition unchanged; DESIGN.md §6):
  *
  * ```
- * Inventory ─► ChecksumSample ─► Discover ─► HasWork ─(files > 0)─► Load ─► LoadRunning ─► Verify ─► MoreBatches ─(hasMore)─► NextBatch ─► Discover
- *                                                                             └(RUNNING)─► LoadWait ─► Load
- *                                                    └────(no files)──► Finish ◄──────────────┘ (done)
- * Finish ─► Succeeded
+ * Extract ─► ExtractMore ─(MORE)─► ExtractNext ─► ExtractMore
+ *                        └────────► Inventory ─► ChecksumSample ─► Discover ─► HasWork ─(files > 0)─► Load ─► LoadRunning ─► Verify ─► MoreBatches ─(hasMore)─► NextBatch ─► Discover
+ *                                                                                                           └(RUNNING)─► LoadWait ─► Load
+ *                                                                                  └────(no files)──► CommitWatermark ◄──────────────┘ (done)
+ * CommitWatermark ─► Finish ─► Succeeded
  * any task ─(Catch States.ALL → $.error)─► RecordFailure ─► SyncFailed (Error/Cause from $.error)
  * ```
+ *
+ * Extract (a dataset with a source; the others return `SKIPPED` at once) writes the run's chunks,
+ * looping through ExtractNext while an invocation's budget runs out before the run is done; its
+ * result stays in `$.extract`. CommitWatermark moves the watermark of a dataset with a source once
+ * every batch was verified (it proves the run's files loaded; the others return `SKIPPED`).
  *
  * Inventory and ChecksumSample run once per execution, before anything is loaded (the loop goes
  * back to Discover only), in `sync` mode: they store their findings and report in S3 and their
@@ -106,7 +120,7 @@ export class SyncStateMachine extends Construct {
       const task = retryTransient(
         new tasks.LambdaInvoke(this, name, {
           lambdaFunction: fn,
-          payload: sfn.TaskInput.fromObject({ input: sfn.JsonPath.entirePayload, runId: sfn.JsonPath.executionName, mode: 'sync' }),
+          payload: sfn.TaskInput.fromObject({ input: sfn.JsonPath.objectAt('$$.Execution.Input'), runId: sfn.JsonPath.executionName, mode: 'sync' }),
           // The outputs are in the run record; the state stays the execution input for Discover.
           resultPath: sfn.JsonPath.DISCARD,
           // The stage Lambdas' own timeout; without it the local runner stops a task after 60 s.
@@ -116,6 +130,25 @@ export class SyncStateMachine extends Construct {
       task.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
       return task;
     };
+    const extractTask = (name: string, continuation: boolean): tasks.LambdaInvoke => {
+      const task = retryTransient(
+        new tasks.LambdaInvoke(this, name, {
+          lambdaFunction: props.extractFunction,
+          payload: sfn.TaskInput.fromObject({
+            input: sfn.JsonPath.objectAt('$$.Execution.Input'),
+            runId: sfn.JsonPath.executionName,
+            ...(continuation ? { continuation: sfn.JsonPath.objectAt('$.extract.result.continuation') } : {}),
+          }),
+          resultSelector: { 'status.$': '$.Payload.status', 'result.$': '$.Payload' },
+          resultPath: '$.extract',
+          taskTimeout: sfn.Timeout.duration(Duration.minutes(15)),
+        }),
+      );
+      task.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+      return task;
+    };
+    const extract = extractTask(SYNC_STATES.extract, false);
+    const extractNext = extractTask(SYNC_STATES.extractNext, true);
     const inventory = verification(SYNC_STATES.inventory, props.inventoryFunction);
     const checksumSample = verification(SYNC_STATES.checksumSample, props.checksumFunction);
     // Every Discover of the loop gets the execution input itself: an event run stays an event run
@@ -137,11 +170,22 @@ export class SyncStateMachine extends Construct {
       parameters: { dataset: sfn.JsonPath.stringAt('$.dataset') },
     });
 
+    const commit = retryTransient(
+      new tasks.LambdaInvoke(this, SYNC_STATES.commit, {
+        lambdaFunction: props.commitFunction,
+        payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.executionName, dataset: sfn.JsonPath.stringAt('$$.Execution.Input.dataset') }),
+        resultSelector: { 'status.$': '$.Payload.status' },
+        resultPath: '$.commit',
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(15)),
+      }),
+    );
+    commit.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
     finish.next(new sfn.Succeed(this, SYNC_STATES.succeeded));
+    commit.next(finish);
     nextBatch.next(discover);
     const moreBatches = new sfn.Choice(this, SYNC_STATES.moreBatches)
       .when(sfn.Condition.booleanEquals('$.hasMore', true), nextBatch)
-      .otherwise(finish);
+      .otherwise(commit);
     // A load whose statement outlives the Lambda's budget returns RUNNING: wait, then ask again
     // (the load stage re-reads the ledger and the warehouse; it never submits twice).
     const loadWait = new sfn.Wait(this, SYNC_STATES.loadWait, {
@@ -154,8 +198,13 @@ export class SyncStateMachine extends Construct {
       .otherwise(verify.next(moreBatches));
     const hasWork = new sfn.Choice(this, SYNC_STATES.hasWork)
       .when(sfn.Condition.numberGreaterThan('$.files', 0), load.next(loadRunning))
-      .otherwise(finish);
-    const definition = inventory.next(checksumSample).next(discover).next(hasWork);
+      .otherwise(commit);
+    inventory.next(checksumSample).next(discover).next(hasWork);
+    const extractMore = new sfn.Choice(this, SYNC_STATES.extractMore)
+      .when(sfn.Condition.stringEquals('$.extract.status', 'MORE'), extractNext)
+      .otherwise(inventory);
+    extractNext.next(extractMore);
+    const definition = extract.next(extractMore);
 
     this.stateMachine = new sfn.StateMachine(this, 'Resource', {
       comment: 'syncproof: inventory and checksum-sample one dataset, discover, load and verify batches of its new files, then record the run',
@@ -172,7 +221,7 @@ export class SyncStateMachine extends Construct {
       'CDK-generated: X-Ray trace/sampling and CloudWatch Logs delivery actions support no resource-level permissions, so they are on *.',
       ['Resource::*'],
     );
-    const functions = [props.inventoryFunction, props.checksumFunction, props.discoverFunction, props.loadFunction, props.verifyFunction, props.recordFunction];
+    const functions = [props.extractFunction, props.commitFunction, props.inventoryFunction, props.checksumFunction, props.discoverFunction, props.loadFunction, props.verifyFunction, props.recordFunction];
     acknowledgeNag(
       this.stateMachine,
       'AwsSolutions-IAM5',

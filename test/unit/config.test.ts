@@ -58,7 +58,7 @@ describe('parseConfig and unknown keys', () => {
 
   it('lists the valid keys of the level when an unknown key is close to none', () => {
     expect(() => parseConfig({ datasets: [{ ...dataset, owner: 'data-team' }] })).toThrow(
-      `datasets.0.owner: unknown key; valid keys here: ${Object.keys(datasetSchema.shape).join(', ')}`,
+      `datasets.0.owner: unknown key; valid keys here: ${Object.keys(datasetSchema.in.shape).join(', ')}`,
     );
   });
 

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { requireDataset } from '../core/config';
+import { ConfigurationError, TerminalError } from '../core/errors';
+import { extractionDocumentKey, extractionDocumentSchema, type ExtractionDocument } from '../core/extraction';
+import { comparePositions, type Position } from '../core/keyset';
+import { schemaDocumentKey, schemaDocumentSchema } from '../core/source-schema';
+import type { StageDeps } from '../core/stage-deps';
+import type { WatermarkRecord, WatermarkRun } from '../core/watermark';
+
+export const commitInputSchema = z.object({ runId: z.string().min(1), dataset: z.string().min(1) });
+export type CommitInput = z.input<typeof commitInputSchema>;
+
+export type CommitOutput =
+  | { readonly status: 'SKIPPED' }
+  | {
+      readonly status: 'MOVED' | 'UNCHANGED';
+      readonly version: number;
+      readonly position: Position | null;
+      readonly rows: number;
+      readonly loadedRows: number;
+      readonly note?: string;
+    };
+
+/** The run's files are not all proven loaded: the watermark stays where it was. */
+export class WatermarkNotProvenError extends TerminalError {
+  override readonly name = 'VerificationFailedError';
+}
+
+/** How often the commit re-reads a watermark another run moved meanwhile. */
+const MAX_RACES = 5;
+
+/**
+ * Moves a dataset's watermark to the last row its run extracted — only once that run is proven in
+ * the warehouse (invariant I6): every file the run's extraction wrote is `loaded` in the ledger,
+ * with the rows the warehouse counted equal to the rows written. Runs after Verify passed every
+ * batch. The write is conditional on the version the run read at its start; when another run moved
+ * the watermark meanwhile, this one moves it further only if it is ahead, and never backwards.
+ * The record holds this run's counts only (absolute, never accumulated).
+ */
+export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<CommitOutput> {
+  const input = commitInputSchema.parse(raw);
+  const dataset = requireDataset(deps.config, input.dataset);
+  if (!dataset.source) return { status: 'SKIPPED' };
+  if (!deps.watermarks) throw new ConfigurationError('the commit stage has no watermark store configured; redeploy the stack');
+  const docKey = extractionDocumentKey(dataset.name, input.runId);
+  const doc = extractionDocumentSchema.parse(await deps.objects.getJson(docKey));
+  const schema = schemaDocumentSchema.parse(await deps.objects.getJson(schemaDocumentKey(dataset.name)));
+  const loadedRows = await proveLoaded(doc, deps);
+
+  const now = deps.clock.now().toISOString();
+  const lastRun: WatermarkRun = {
+    runId: input.runId,
+    mode: doc.mode,
+    startedAt: doc.startedAt,
+    endedAt: now,
+    status: doc.warnings.length > 0 || doc.nullCursorRows > 0 || Object.keys(doc.zeroDates).length > 0 ? 'PASSED_WITH_WARNINGS' : 'PASSED',
+    extraction: { rows: doc.rows, files: doc.files.length, bytes: doc.bytes, nullCursorRows: doc.nullCursorRows, zeroDates: doc.zeroDates, hasMore: doc.hasMore, end: doc.end },
+    loadedRows,
+    filesUri: `s3://${deps.objects.bucket}/${docKey}`,
+  };
+
+  const recorded = async (output: CommitOutput): Promise<CommitOutput> => {
+    await deps.runs.update(input.runId, { stage: 'commit', output, dataset: dataset.name }, now);
+    return output;
+  };
+  let expected = doc.watermark.version;
+  let base: Position | undefined = doc.watermark.position;
+  let note: string | undefined;
+  for (let race = 0; race <= MAX_RACES; race++) {
+    // A run that only re-read its lookback window ends behind the watermark: keep the watermark.
+    const target = doc.last && (!base || comparePositions(schema.cursorKind, doc.last, base) > 0) ? doc.last : base;
+    const next: WatermarkRecord = {
+      dataset: dataset.name,
+      version: expected + 1,
+      ...(target ? { position: { cursor: target.cursor, key: [...target.key] } } : {}),
+      strategy: 'keyset',
+      lastRun: note ? { ...lastRun, note } : lastRun,
+      updatedAt: now,
+    };
+    if (await deps.watermarks.put(next, expected)) {
+      deps.log.info('watermark moved', { version: next.version, rows: doc.rows, loadedRows });
+      return recorded({ status: 'MOVED', version: next.version, position: target ?? null, rows: doc.rows, loadedRows, ...(note ? { note } : {}) });
+    }
+    const current = await deps.watermarks.get(dataset.name);
+    const currentPos = current?.position;
+    if (currentPos && doc.last && comparePositions(schema.cursorKind, currentPos, doc.last) >= 0) {
+      const why = `run ${current?.lastRun?.runId ?? '(unknown)'} moved the watermark to or past this run's last row meanwhile; it stays there`;
+      deps.log.info('watermark not moved', { reason: why });
+      return recorded({ status: 'UNCHANGED', version: current!.version, position: currentPos, rows: doc.rows, loadedRows, note: why });
+    }
+    if (currentPos && doc.watermark.position && comparePositions(schema.cursorKind, currentPos, doc.watermark.position) < 0) {
+      const why = `the watermark was set back (to ${currentPos.cursor}) while this run ran; it is left as set`;
+      return recorded({ status: 'UNCHANGED', version: current!.version, position: currentPos, rows: doc.rows, loadedRows, note: why });
+    }
+    // Another run moved it, but less far than this one, whose rows from its own start on are proven.
+    expected = current?.version ?? 0;
+    base = currentPos;
+    note = `moved after run ${current?.lastRun?.runId ?? '(unknown)'}, which committed while this run ran`;
+  }
+  throw new TerminalError(`the watermark of dataset '${dataset.name}' kept changing under this run (${MAX_RACES} concurrent writes); run again`);
+}
+
+/** Every file of the extraction loaded, with the warehouse's row count equal to the rows written; returns the rows loaded. */
+async function proveLoaded(doc: ExtractionDocument, deps: StageDeps): Promise<number> {
+  const entries = await deps.ledger.getMany(doc.files.map((f) => ({ key: f.key, etag: f.etag })));
+  const problems: string[] = [];
+  let loaded = 0;
+  doc.files.forEach((f, i) => {
+    const e = entries[i];
+    if (!e) problems.push(`${f.key} was never discovered`);
+    else if (e.status !== 'loaded') problems.push(`${f.key} is ${e.status}${e.reason ? ` (${e.reason})` : ''}`);
+    else if (e.rows !== null && e.rows !== undefined && e.rows !== f.rows) problems.push(`${f.key}: the warehouse counted ${e.rows} rows, the extraction wrote ${f.rows}`);
+    else loaded += e.rows ?? f.rows;
+  });
+  if (problems.length > 0) {
+    throw new WatermarkNotProvenError(
+      `dataset '${doc.dataset}': the watermark was not moved, because ${problems.length} of the run's ${doc.files.length} files are not proven loaded: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}. The next run extracts the same rows again`,
+    );
+  }
+  return loaded;
+}

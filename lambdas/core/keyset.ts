@@ -1,0 +1,224 @@
+/**
+ * Keyset extraction, written once per dialect (DESIGN.md §4) and tested on the real engines.
+ *
+ * A run reads the window `(cursor, key…) > (:c, :k…) AND cursor < :end ORDER BY cursor, key…
+ * LIMIT n`, chunk after chunk, each chunk starting strictly after the last row of the one before:
+ * rows sharing a cursor value across a chunk boundary are ordered by their key, so none is lost
+ * or read twice. `:end` is fixed once per run, from the source's own clock read inside the
+ * snapshot, minus `lag`; `lookback` moves the first chunk's start back to `cursor >= :c - lookback`
+ * (the upsert absorbs rows read again). Rows whose cursor is NULL are never read (counted instead).
+ * Pure.
+ */
+import { InvalidInputError } from './errors';
+import type { SourceEngine, SourceParam, SourceValue } from './source';
+import type { CursorKind, SchemaColumn, SchemaDocument } from './source-schema';
+
+/** A keyset position: the cursor and key values of a row, as the source printed them. */
+export interface Position {
+  readonly cursor: string;
+  readonly key: readonly string[];
+}
+
+/** Where a chunk starts. */
+export type ChunkStart =
+  | { readonly kind: 'beginning' }
+  | { readonly kind: 'after'; readonly position: Position }
+  /** Lookback: every row from this cursor value on (inclusive), whatever its key. */
+  | { readonly kind: 'from-cursor'; readonly cursor: string };
+
+export interface SourceQuery {
+  readonly sql: string;
+  readonly params: SourceParam[];
+}
+
+function quote(engine: SourceEngine, name: string): string {
+  return engine === 'mysql' ? `\`${name.replace(/`/g, '``')}\`` : `"${name.replace(/"/g, '""')}"`;
+}
+
+/** `db`.`table` / "schema"."table". */
+export function qualifiedTable(engine: SourceEngine, table: string): string {
+  const dot = table.indexOf('.');
+  return `${quote(engine, table.slice(0, dot))}.${quote(engine, table.slice(dot + 1))}`;
+}
+
+const PG_CASTS = new Set(['int2', 'int4', 'int8', 'numeric', 'date', 'timestamp', 'timestamptz', 'text', 'varchar', 'bpchar', 'uuid']);
+
+/** Builds placeholders with the casts that make a text parameter compare as the column's type. */
+class Params {
+  readonly values: SourceParam[] = [];
+  constructor(private readonly engine: SourceEngine) {}
+
+  add(column: Pick<SchemaColumn, 'dataType' | 'columnType'>, value: SourceParam): string {
+    this.values.push(value);
+    if (this.engine === 'postgres') {
+      const n = `$${this.values.length}`;
+      return PG_CASTS.has(column.columnType) ? `${n}::${column.columnType}` : n;
+    }
+    const t = column.dataType;
+    if (['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'year'].includes(t)) {
+      // A string compared with an integer column would be compared as a double, inexactly beyond 2^53.
+      return /unsigned/i.test(column.columnType) ? 'CAST(? AS UNSIGNED)' : 'CAST(? AS SIGNED)';
+    }
+    if (t === 'decimal' || t === 'numeric') return 'CAST(? AS DECIMAL(65,30))';
+    if (t === 'date') return 'CAST(? AS DATE)';
+    if (t === 'datetime' || t === 'timestamp') return 'CAST(? AS DATETIME(6))';
+    return '?';
+  }
+}
+
+function columnOf(schema: SchemaDocument, source: string): SchemaColumn {
+  const c = schema.columns.find((x) => x.source === source);
+  if (!c) throw new InvalidInputError(`column '${source}' is not in the schema of dataset '${schema.dataset}'`);
+  return c;
+}
+
+/** The columns a chunk selects: every column the source still has, in target order. */
+export function selectedColumns(schema: SchemaDocument): SchemaColumn[] {
+  return schema.columns.filter((c) => !c.dropped);
+}
+
+/** `(c, k1, k2) > (:c, :k1, :k2)` expanded, so MySQL and MariaDB use the index: `c > :c OR (c = :c AND (k1 > :k1 OR …))`. */
+function after(engine: SourceEngine, schema: SchemaDocument, p: Params, position: Position): string {
+  const cols = [schema.cursorColumn, ...schema.keyColumns].map((s) => columnOf(schema, s));
+  const values = [position.cursor, ...position.key];
+  if (values.length !== cols.length) {
+    throw new InvalidInputError(`the watermark of dataset '${schema.dataset}' has ${position.key.length} key value(s), but the key is (${schema.keyColumns.join(', ')}); set it again with syncproof watermark set`);
+  }
+  const build = (i: number): string => {
+    const col = quote(engine, cols[i]!.source);
+    const gt = `${col} > ${p.add(cols[i]!, values[i]!)}`;
+    if (i === cols.length - 1) return gt;
+    return `(${gt} OR (${col} = ${p.add(cols[i]!, values[i]!)} AND ${build(i + 1)}))`;
+  };
+  // The leading `cursor >= :c` is implied by the expansion; stated, it lets the planner range-scan.
+  const cursor = cols[0]!;
+  return `${quote(engine, cursor.source)} >= ${p.add(cursor, position.cursor)} AND ${build(0)}`;
+}
+
+/** One chunk: at most `limit` rows after `start` with cursor < `end`, in keyset order. */
+export function chunkQuery(schema: SchemaDocument, start: ChunkStart, end: string, limit: number): SourceQuery {
+  const engine = schema.engine;
+  const p = new Params(engine);
+  const cursor = columnOf(schema, schema.cursorColumn);
+  const where: string[] = [];
+  if (start.kind === 'after') where.push(after(engine, schema, p, start.position));
+  if (start.kind === 'from-cursor') where.push(`${quote(engine, cursor.source)} >= ${p.add(cursor, start.cursor)}`);
+  where.push(`${quote(engine, cursor.source)} < ${p.add(cursor, end)}`);
+  const order = [schema.cursorColumn, ...schema.keyColumns].map((c) => quote(engine, c)).join(', ');
+  const list = selectedColumns(schema).map((c) => quote(engine, c.source)).join(', ');
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError(`limit must be a positive whole number of rows, got ${limit}`);
+  return { sql: `SELECT ${list} FROM ${qualifiedTable(engine, schema.table)} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${limit}`, params: p.values };
+}
+
+/** Rows whose cursor is NULL: never extracted (policy `exclude`), counted in every run's report. */
+export function nullCursorQuery(schema: SchemaDocument): SourceQuery {
+  return { sql: `SELECT COUNT(*) FROM ${qualifiedTable(schema.engine, schema.table)} WHERE ${quote(schema.engine, schema.cursorColumn)} IS NULL`, params: [] };
+}
+
+/** Rows at or behind a position (`(cursor, key) <= position`): compared with the warehouse to find rows committed behind the watermark. */
+export function countThroughQuery(schema: SchemaDocument, cursorBefore: string): SourceQuery {
+  const p = new Params(schema.engine);
+  const cursor = columnOf(schema, schema.cursorColumn);
+  return { sql: `SELECT COUNT(*) FROM ${qualifiedTable(schema.engine, schema.table)} WHERE ${quote(schema.engine, cursor.source)} < ${p.add(cursor, cursorBefore)}`, params: p.values };
+}
+
+/**
+ * The run's `:end`, read in the snapshot: for a time cursor the source's clock (UTC) minus `lag`
+ * microseconds, as `YYYY-MM-DD HH:MM:SS.ffffff`; for an integer cursor `MAX(cursor) + 1 - lag`
+ * (NULL when the table is empty).
+ */
+export function endQuery(schema: SchemaDocument, lag: bigint): SourceQuery {
+  const engine = schema.engine;
+  if (schema.cursorKind === 'time') {
+    return engine === 'mysql'
+      ? { sql: "SELECT DATE_FORMAT(UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND, '%Y-%m-%d %H:%i:%s.%f')", params: [lag.toString()] }
+      : { sql: "SELECT to_char((now() AT TIME ZONE 'UTC') - ($1::bigint * interval '1 microsecond'), 'YYYY-MM-DD HH24:MI:SS.US')", params: [lag.toString()] };
+  }
+  const c = quote(engine, schema.cursorColumn);
+  const t = qualifiedTable(engine, schema.table);
+  return engine === 'mysql'
+    ? { sql: `SELECT CAST(MAX(${c}) + 1 - CAST(? AS SIGNED) AS CHAR) FROM ${t}`, params: [lag.toString()] }
+    : { sql: `SELECT (MAX(${c}) + 1 - $1::bigint)::text FROM ${t}`, params: [lag.toString()] };
+}
+
+const UNIT_MICROS: Record<string, bigint> = { ms: 1000n, s: 1_000_000n, m: 60_000_000n, h: 3_600_000_000n, d: 86_400_000_000n };
+
+/**
+ * A `lag` / `lookback` setting as microseconds (time cursor) or a count (integer cursor). A
+ * duration for an integer cursor, or a bare number other than 0 for a time cursor, is refused.
+ */
+export function parseWindow(value: string | number | undefined, kind: CursorKind, what: string): bigint {
+  if (value === undefined) return 0n;
+  const text = String(value);
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text);
+  if (!m) throw new InvalidInputError(`${what} '${text}' is not a duration ('30s', '5m') or a whole number`);
+  const n = BigInt(m[1]!);
+  if (kind === 'integer') {
+    if (m[2]) throw new InvalidInputError(`${what} '${text}' is a duration, but the cursor is an integer column; give a number of ids instead (e.g. 1000)`);
+    return n;
+  }
+  if (!m[2] && n !== 0n) throw new InvalidInputError(`${what} '${text}' has no unit, but the cursor is a date/time column; add one ('${text}s', '${text}m')`);
+  return n * (m[2] ? UNIT_MICROS[m[2]]! : 0n);
+}
+
+/**
+ * Microseconds since the epoch of a source time text (`YYYY-MM-DD[ HH:MM:SS[.ffffff]][+00[:00]|Z]`,
+ * UTC unless it carries another offset).
+ */
+export function timeMicros(text: string): bigint {
+  const m = /^(-?\d{4,})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/.exec(text.trim());
+  if (!m) throw new InvalidInputError(`'${text}' is not a date/time cursor value (YYYY-MM-DD HH:MM:SS[.ffffff])`);
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0));
+  let micros = BigInt(ms) * 1000n + BigInt((m[7] ?? '').padEnd(6, '0').slice(0, 6) || '0');
+  const zone = m[8];
+  if (zone && zone !== 'Z') {
+    const z = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+    const offset = (BigInt(z[2]!) * 60n + BigInt(z[3] ?? '0')) * 60_000_000n;
+    micros = z[1] === '+' ? micros - offset : micros + offset;
+  }
+  return micros;
+}
+
+/** Microseconds since the epoch → `YYYY-MM-DD HH:MM:SS.ffffff` (UTC). */
+export function formatMicros(micros: bigint): string {
+  let ms = micros / 1000n;
+  let rem = micros % 1000n;
+  if (rem < 0n) {
+    rem += 1000n;
+    ms -= 1n;
+  }
+  const iso = new Date(Number(ms)).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}${rem.toString().padStart(3, '0')}`;
+}
+
+/** The first chunk's start of a run: after the watermark, or `lookback` before it. */
+export function firstChunkStart(kind: CursorKind, watermark: Position | undefined, lookback: bigint): ChunkStart {
+  if (!watermark) return { kind: 'beginning' };
+  if (lookback === 0n) return { kind: 'after', position: watermark };
+  const cursor = kind === 'time' ? formatMicros(timeMicros(watermark.cursor) - lookback) : (BigInt(watermark.cursor) - lookback).toString();
+  return { kind: 'from-cursor', cursor };
+}
+
+/** A value of a cursor or key column as a position holds it. */
+export function positionText(value: SourceValue): string {
+  if (value === null) throw new InvalidInputError('a cursor or key value is NULL');
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  return String(value);
+}
+
+/** Compares two positions in keyset order (cursor by its kind; keys as integers when both are, else by code point). */
+export function comparePositions(kind: CursorKind, a: Position, b: Position): number {
+  const cursor = kind === 'time' ? cmp(timeMicros(a.cursor), timeMicros(b.cursor)) : cmp(BigInt(a.cursor), BigInt(b.cursor));
+  if (cursor !== 0) return cursor;
+  for (let i = 0; i < Math.max(a.key.length, b.key.length); i++) {
+    const x = a.key[i] ?? '';
+    const y = b.key[i] ?? '';
+    const c = /^-?\d+$/.test(x) && /^-?\d+$/.test(y) ? cmp(BigInt(x), BigInt(y)) : x < y ? -1 : x > y ? 1 : 0;
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+function cmp(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,264 @@
+/**
+ * Type mapping from a source column (MySQL/MariaDB or PostgreSQL) to the Parquet the extract
+ * stage writes and the Redshift column it loads into. The README's "Type mapping" table is this
+ * module; keep the two together. Pure.
+ */
+import type { SourceColumn, SourceEngine, SourceValue } from './source';
+
+/** Redshift's longest VARCHAR, in bytes. */
+export const MAX_VARCHAR_BYTES = 65_535;
+/** Redshift's longest VARBYTE, in bytes. */
+export const MAX_VARBYTE_BYTES = 1_024_000;
+/** Redshift's largest DECIMAL precision. */
+export const MAX_DECIMAL_PRECISION = 38;
+
+/** How a column is written to Parquet (the types `encodeParquet` takes). */
+export interface ParquetSpec {
+  readonly type: 'INT32' | 'INT64' | 'DECIMAL' | 'FLOAT' | 'DOUBLE' | 'BOOLEAN' | 'DATE' | 'TIMESTAMP' | 'STRING' | 'BYTES';
+  readonly precision?: number;
+  readonly scale?: number;
+  /** TIMESTAMP: the value is a UTC instant (MySQL TIMESTAMP, PostgreSQL timestamptz), not a wall-clock time. */
+  readonly adjustedToUtc?: boolean;
+}
+
+/**
+ * How values of a column are converted (see {@link convertValue}):
+ * `int` (number), `bigint` (exact), `decimal` (exact text), `float`, `bool`, `bit` (bytes → integer),
+ * `date` and `timestamp` (text; MySQL zero dates become NULL and are counted), `text` (checked
+ * against the column's byte limit), `bytes` (checked likewise).
+ */
+export type ValueRule = 'int' | 'bigint' | 'decimal' | 'float' | 'bool' | 'bit' | 'date' | 'timestamp' | 'text' | 'bytes';
+
+/** One source column, mapped. Persisted per dataset (lambdas/core/source-schema.ts). */
+export interface MappedType {
+  readonly parquet: ParquetSpec;
+  /** The Redshift column type (`BIGINT`, `DECIMAL(12,2)`, `VARCHAR(400)`, `TIMESTAMPTZ`, …). */
+  readonly redshift: string;
+  readonly rule: ValueRule;
+  /** VARCHAR/VARBYTE: the most bytes a value may have; longer values are an error, never cut. */
+  readonly maxBytes?: number;
+  /** Said once per extraction when the mapping loses something (precision > 38 → VARCHAR). */
+  readonly warning?: string;
+}
+
+export type TypeMapping = { readonly ok: true; readonly type: MappedType } | { readonly ok: false; readonly reason: string };
+
+/** Options of a dataset's source that change the mapping. */
+export interface MappingOptions {
+  /** MySQL TINYINT(1) columns that load as BOOLEAN (source names). */
+  readonly booleanColumns?: ReadonlySet<string>;
+}
+
+const BYTES_PER_CHAR: Record<string, number> = { utf8mb4: 4, utf8mb3: 3, utf8: 3, utf16: 4, utf16le: 4, utf32: 4, ucs2: 2, latin1: 1, ascii: 1, binary: 1 };
+
+/** VARCHAR bytes for `chars` characters of `charset` (unknown charsets count 4 bytes a character), capped at 65,535. */
+export function varcharBytes(chars: number | null, charset: string | null): number {
+  if (chars === null) return MAX_VARCHAR_BYTES;
+  const per = BYTES_PER_CHAR[(charset ?? '').toLowerCase()] ?? 4;
+  return Math.max(1, Math.min(MAX_VARCHAR_BYTES, chars * per));
+}
+
+function varchar(bytes: number, warning?: string): MappedType {
+  return { parquet: { type: 'STRING' }, redshift: `VARCHAR(${bytes})`, rule: 'text', maxBytes: bytes, ...(warning ? { warning } : {}) };
+}
+
+function varbyte(bytes: number | null): MappedType {
+  const n = Math.max(1, Math.min(MAX_VARBYTE_BYTES, bytes ?? MAX_VARBYTE_BYTES));
+  return { parquet: { type: 'BYTES' }, redshift: `VARBYTE(${n})`, rule: 'bytes', maxBytes: n };
+}
+
+function decimal(precision: number, scale: number, where: string): MappedType {
+  if (precision > MAX_DECIMAL_PRECISION) {
+    // sign, digits, point
+    return varchar(precision + 2, `${where} is DECIMAL(${precision},${scale}); Redshift's DECIMAL holds at most ${MAX_DECIMAL_PRECISION} digits, so it loads as VARCHAR(${precision + 2}) text`);
+  }
+  return { parquet: { type: 'DECIMAL', precision, scale }, redshift: `DECIMAL(${precision},${scale})`, rule: 'decimal' };
+}
+
+const SMALLINT: MappedType = { parquet: { type: 'INT32' }, redshift: 'SMALLINT', rule: 'int' };
+const INTEGER: MappedType = { parquet: { type: 'INT32' }, redshift: 'INTEGER', rule: 'int' };
+const BIGINT: MappedType = { parquet: { type: 'INT64' }, redshift: 'BIGINT', rule: 'bigint' };
+const REAL: MappedType = { parquet: { type: 'FLOAT' }, redshift: 'REAL', rule: 'float' };
+const DOUBLE: MappedType = { parquet: { type: 'DOUBLE' }, redshift: 'DOUBLE PRECISION', rule: 'float' };
+const BOOLEAN: MappedType = { parquet: { type: 'BOOLEAN' }, redshift: 'BOOLEAN', rule: 'bool' };
+const DATE: MappedType = { parquet: { type: 'DATE' }, redshift: 'DATE', rule: 'date' };
+const WALL_CLOCK: MappedType = { parquet: { type: 'TIMESTAMP', adjustedToUtc: false }, redshift: 'TIMESTAMP', rule: 'timestamp' };
+/** TIME as text: Redshift cannot load TIME from Parquet. MySQL's range is -838:59:59.999999. */
+const TIME_TEXT = varchar(24);
+
+/** Maps one column; `where` names it in messages (`db.table.column`). */
+export function mapSourceType(engine: SourceEngine, column: SourceColumn, where: string, options: MappingOptions = {}): TypeMapping {
+  const type = engine === 'mysql' ? mapMysql(column, where, options) : mapPostgres(column, where);
+  if (type) return { ok: true, type };
+  return {
+    ok: false,
+    reason: `${where} has type ${column.columnType} (${column.dataType}), which syncproof cannot load into Redshift; exclude the column from the source (a view without it) or cast it to a supported type`,
+  };
+}
+
+function mapMysql(c: SourceColumn, where: string, options: MappingOptions): MappedType | undefined {
+  const unsigned = /\bunsigned\b/i.test(c.columnType);
+  switch (c.dataType) {
+    case 'tinyint':
+      if (options.booleanColumns?.has(c.name)) return BOOLEAN;
+      return SMALLINT;
+    case 'smallint':
+      return unsigned ? INTEGER : SMALLINT;
+    case 'mediumint':
+      return INTEGER;
+    case 'int':
+    case 'integer':
+      return unsigned ? BIGINT : INTEGER;
+    case 'bigint':
+      return unsigned ? decimal(20, 0, where) : BIGINT;
+    case 'decimal':
+    case 'numeric':
+      return decimal(c.numericPrecision ?? 10, c.numericScale ?? 0, where);
+    case 'float':
+      return REAL;
+    case 'double':
+    case 'real':
+      return DOUBLE;
+    case 'bit':
+      return (c.numericPrecision ?? 1) === 1 ? { ...BOOLEAN, rule: 'bit' } : { ...BIGINT, rule: 'bit' };
+    case 'year':
+      return SMALLINT;
+    case 'date':
+      return DATE;
+    case 'datetime':
+      return WALL_CLOCK;
+    case 'timestamp':
+      // Read in a +00:00 session: the values are UTC.
+      return { ...WALL_CLOCK, parquet: { type: 'TIMESTAMP', adjustedToUtc: true } };
+    case 'time':
+      return TIME_TEXT;
+    case 'char':
+    case 'varchar':
+    case 'tinytext':
+    case 'text':
+    case 'mediumtext':
+    case 'longtext':
+    case 'enum':
+    case 'set':
+      return varchar(varcharBytes(c.maxLength, c.charset));
+    case 'json':
+      return varchar(MAX_VARCHAR_BYTES);
+    case 'binary':
+    case 'varbinary':
+    case 'tinyblob':
+    case 'blob':
+    case 'mediumblob':
+    case 'longblob':
+      return varbyte(c.maxLength);
+    default:
+      return undefined;
+  }
+}
+
+function mapPostgres(c: SourceColumn, where: string): MappedType | undefined {
+  switch (c.dataType) {
+    case 'smallint':
+      return SMALLINT;
+    case 'integer':
+      return INTEGER;
+    case 'bigint':
+      return BIGINT;
+    case 'numeric':
+      if (c.numericPrecision === null) {
+        return varchar(MAX_VARCHAR_BYTES, `${where} is NUMERIC without a precision, which Redshift's DECIMAL cannot hold exactly, so it loads as VARCHAR text; declare NUMERIC(p,s) with p ≤ 38 to load it as DECIMAL`);
+      }
+      return decimal(c.numericPrecision, c.numericScale ?? 0, where);
+    case 'real':
+      return REAL;
+    case 'double precision':
+      return DOUBLE;
+    case 'boolean':
+      return BOOLEAN;
+    case 'date':
+      return DATE;
+    case 'timestamp without time zone':
+      return WALL_CLOCK;
+    case 'timestamp with time zone':
+      return { parquet: { type: 'TIMESTAMP', adjustedToUtc: true }, redshift: 'TIMESTAMPTZ', rule: 'timestamp' };
+    case 'time without time zone':
+    case 'time with time zone':
+      return TIME_TEXT;
+    case 'interval':
+      return varchar(64);
+    case 'character':
+    case 'character varying':
+      return varchar(varcharBytes(c.maxLength, 'utf8mb4'));
+    case 'text':
+      return varchar(MAX_VARCHAR_BYTES);
+    case 'uuid':
+      return varchar(36);
+    case 'json':
+    case 'jsonb':
+      return varchar(MAX_VARCHAR_BYTES);
+    case 'bytea':
+      return varbyte(null);
+    case 'user-defined':
+      // Enum labels are at most 63 bytes; citext is unbounded text.
+      return c.columnType === 'citext' ? varchar(MAX_VARCHAR_BYTES) : varchar(63);
+    default:
+      return undefined;
+  }
+}
+
+/** A value that becomes NULL because MySQL stored a zero or partial date (`0000-00-00`, `2024-00-10`). */
+export const ZERO_DATE = Symbol('zero date');
+
+const ZERO_DATE_PATTERN = /^(0000-|\d{4}-00-|\d{4}-\d{2}-00)/;
+
+/** Why a value cannot be written; the caller names table, column and key. */
+export class ValueError extends Error {}
+
+const encoder = new TextEncoder();
+
+/**
+ * Converts one source value to what `encodeParquet` takes for the mapped type, or {@link ZERO_DATE}.
+ * Throws ValueError for a value the column cannot hold (a string longer than its VARCHAR bytes).
+ */
+export function convertValue(type: MappedType, value: SourceValue): unknown {
+  if (value === null) return null;
+  switch (type.rule) {
+    case 'int':
+      return typeof value === 'number' ? value : Number(value);
+    case 'bigint':
+      return typeof value === 'bigint' ? value : BigInt(value as string | number);
+    case 'decimal':
+      return typeof value === 'string' ? value : String(value);
+    case 'float':
+      return typeof value === 'number' ? value : Number(value);
+    case 'bool':
+      return typeof value === 'boolean' ? value : Number(value) !== 0;
+    case 'bit': {
+      const bytes = value instanceof Uint8Array ? value : encoder.encode(String(value));
+      let n = 0n;
+      for (const b of bytes) n = (n << 8n) | BigInt(b);
+      return type.parquet.type === 'BOOLEAN' ? n !== 0n : n;
+    }
+    case 'date':
+    case 'timestamp': {
+      const text = String(value);
+      if (ZERO_DATE_PATTERN.test(text)) return ZERO_DATE;
+      return text;
+    }
+    case 'text': {
+      const text = value instanceof Uint8Array ? new TextDecoder().decode(value) : typeof value === 'string' ? value : String(value);
+      const max = type.maxBytes ?? MAX_VARCHAR_BYTES;
+      // A UTF-16 length within max/3 is within max bytes (at most 3 bytes per UTF-16 unit).
+      if (text.length * 3 > max) {
+        const bytes = Buffer.byteLength(text, 'utf8');
+        if (bytes > max) throw new ValueError(`is ${bytes} bytes long, more than the ${max} bytes of its ${type.redshift} column`);
+      }
+      return text;
+    }
+    case 'bytes': {
+      const bytes = value instanceof Uint8Array ? value : encoder.encode(String(value));
+      const max = type.maxBytes ?? MAX_VARBYTE_BYTES;
+      if (bytes.length > max) throw new ValueError(`is ${bytes.length} bytes long, more than the ${max} bytes of its ${type.redshift} column`);
+      return bytes;
+    }
+  }
+}

@@ -1,0 +1,245 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { encodeParquet, type ParquetColumnInput } from '../adapters/parquet-file';
+import { StreamingDigest } from '../core/checksums';
+import { DEFAULT_CHUNK_ROWS, formatIssues, requireDataset, type DatasetConfig } from '../core/config';
+import { ConfigurationError, InvalidInputError, TerminalError } from '../core/errors';
+import { executionInputSchema } from '../core/execution-input';
+import {
+  extractionDocumentKey,
+  extractionDocumentSchema,
+  chunkStartSchema,
+  type ExtractedFile,
+  type ExtractionDocument,
+} from '../core/extraction';
+import { chunkQuery, endQuery, firstChunkStart, nullCursorQuery, parseWindow, positionText, selectedColumns, type ChunkStart, type Position } from '../core/keyset';
+import { manifestPrefix } from '../core/manifests';
+import type { SourceSession, SourceValue } from '../core/source';
+import { resolveSourceSchema, schemaDocumentKey, schemaDocumentSchema, tableRef, type SchemaDocument } from '../core/source-schema';
+import { ValueError, ZERO_DATE, convertValue } from '../core/source-types';
+import type { StageDeps } from '../core/stage-deps';
+
+export const extractInputSchema = z.object({
+  input: z.unknown(),
+  runId: z.string().min(1),
+  /** Present when an earlier invocation of this run returned `MORE`. */
+  continuation: z.strictObject({ documentKey: z.string(), next: chunkStartSchema }).optional(),
+});
+export type ExtractInput = z.input<typeof extractInputSchema>;
+
+export type ExtractOutput =
+  /** The dataset has no source: nothing to extract (an S3-fed dataset). */
+  | { readonly status: 'SKIPPED' }
+  /** The Lambda's budget ran low: call again with `continuation`. */
+  | { readonly status: 'MORE'; readonly continuation: { readonly documentKey: string; readonly next: ChunkStart }; readonly rows: number; readonly files: number }
+  | { readonly status: 'DONE'; readonly documentKey: string; readonly rows: number; readonly files: number; readonly hasMore: boolean };
+
+/** An invocation stops starting chunks when less than this plus twice its slowest chunk remains. */
+const BUDGET_RESERVE_MS = 30_000;
+
+/** A source value the mapping refuses: names the table, column and row key, and what to do. */
+export class SourceValueError extends TerminalError {
+  override readonly name = 'SourceValueError';
+}
+
+/** The run's Parquet files: under the dataset's extract prefix, one folder per run. */
+export function chunkKey(dataset: DatasetConfig, runId: string, chunk: number): string {
+  return `${dataset.prefix}${runId}/chunk-${String(chunk).padStart(6, '0')}.parquet`;
+}
+
+/**
+ * Extracts what changed in a dataset's source since its watermark into Parquet chunks on S3
+ * (lambdas/core/keyset.ts has the window rules). The first invocation maps the table (persisting
+ * the column names), reads the watermark, and fixes the run's `:end` in its snapshot; every
+ * invocation writes chunks until the run is done (caught up, or limit × maxChunks) or the Lambda's
+ * budget runs low, and then returns `MORE` with a continuation. Each chunk is one Parquet file,
+ * uploaded with checksums S3 checks and stores, plus a manifest. The watermark is not moved here:
+ * the commit does that once the run's loads are verified.
+ */
+export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<ExtractOutput> {
+  const started = Date.now();
+  const envelope = extractInputSchema.parse(raw);
+  const parsed = executionInputSchema.safeParse(envelope.input);
+  if (!parsed.success) throw new InvalidInputError(`invalid execution input: ${formatIssues(parsed.error)}`);
+  const input = parsed.data;
+  const dataset = requireDataset(deps.config, input.dataset);
+  const source = dataset.source;
+  if (!source) return { status: 'SKIPPED' };
+  if (!deps.sources || !deps.watermarks) throw new ConfigurationError('the extract stage has no source or watermark store configured; redeploy the stack');
+  const remaining = deps.remainingTimeMs ?? (() => 900_000 - (Date.now() - started));
+  const runId = envelope.runId;
+  const documentKey = extractionDocumentKey(dataset.name, runId);
+  const now = (): string => deps.clock.now().toISOString();
+
+  const db = await deps.sources(dataset);
+  try {
+    const schemaKey = schemaDocumentKey(dataset.name);
+    let schema: SchemaDocument;
+    let doc: ExtractionDocument;
+    let next: ChunkStart;
+    if (envelope.continuation) {
+      doc = extractionDocumentSchema.parse(await deps.objects.getJson(envelope.continuation.documentKey));
+      schema = schemaDocumentSchema.parse(await deps.objects.getJson(schemaKey));
+      next = envelope.continuation.next;
+    } else {
+      const persisted = await readSchema(deps, schemaKey);
+      const resolved = resolveSourceSchema(dataset, await db.describeTable(tableRef(source)), persisted);
+      schema = resolved.schema;
+      if (resolved.changed) await deps.objects.putJson(schemaKey, schema);
+      for (const w of resolved.warnings) deps.log.warn('type mapping', { warning: w });
+      const watermark = await deps.watermarks.get(dataset.name);
+      const lag = parseWindow(source.lag, schema.cursorKind, 'source.lag');
+      const lookback = parseWindow(source.lookback, schema.cursorKind, 'source.lookback');
+      const bound = endQuery(schema, lag);
+      const { end, nullCursorRows } = await db.snapshot(async (s) => ({
+        end: scalar(await s.query(bound.sql, bound.params)),
+        nullCursorRows: Number(scalar(await s.query(nullCursorQuery(schema).sql, [])) ?? 0),
+      }));
+      next = firstChunkStart(schema.cursorKind, watermark?.position, lookback);
+      doc = {
+        dataset: dataset.name,
+        runId,
+        mode: input.mode ?? 'incremental',
+        startedAt: now(),
+        updatedAt: now(),
+        end,
+        watermark: { version: watermark?.version ?? 0, ...(watermark?.position ? { position: { cursor: watermark.position.cursor, key: [...watermark.position.key] } } : {}) },
+        limit: input.limit ?? source.limit ?? DEFAULT_CHUNK_ROWS,
+        maxChunks: input.maxChunks ?? source.maxChunks ?? null,
+        next,
+        files: [],
+        rows: 0,
+        bytes: 0,
+        nullCursorRows,
+        zeroDates: {},
+        warnings: [...resolved.warnings],
+        done: end === null,
+        hasMore: false,
+      };
+      if (nullCursorRows > 0) deps.log.warn('rows with a NULL cursor are not extracted', { nullCursorRows, cursorColumn: schema.cursorColumn });
+    }
+
+    let slowest = 0;
+    if (!doc.done) {
+      await db.snapshot(async (session) => {
+        while (!doc.done) {
+          if (doc.files.length > 0 && remaining() < BUDGET_RESERVE_MS + 2 * slowest) return;
+          const t0 = Date.now();
+          doc = await extractChunk(session, schema, dataset, doc, runId, deps);
+          slowest = Math.max(slowest, Date.now() - t0);
+        }
+      });
+    }
+    doc = { ...doc, updatedAt: now() };
+    await deps.objects.putJson(documentKey, doc);
+    deps.log.info('extracted', { rows: doc.rows, files: doc.files.length, done: doc.done, hasMore: doc.hasMore });
+    if (!doc.done) return { status: 'MORE', continuation: { documentKey, next: doc.next }, rows: doc.rows, files: doc.files.length };
+    return { status: 'DONE', documentKey, rows: doc.rows, files: doc.files.length, hasMore: doc.hasMore };
+  } finally {
+    await db.close();
+  }
+}
+
+async function readSchema(deps: StageDeps, key: string): Promise<SchemaDocument | undefined> {
+  if (!(await deps.objects.head(key))) return undefined;
+  return schemaDocumentSchema.parse(await deps.objects.getJson(key));
+}
+
+function scalar(rows: SourceValue[][]): string | null {
+  const v = rows[0]?.[0];
+  return v === null || v === undefined ? null : positionText(v);
+}
+
+/** Reads one chunk, writes its Parquet file and manifest, and returns the document advanced past it. */
+async function extractChunk(session: SourceSession, schema: SchemaDocument, dataset: DatasetConfig, doc: ExtractionDocument, runId: string, deps: StageDeps): Promise<ExtractionDocument> {
+  const query = chunkQuery(schema, doc.next, doc.end!, doc.limit);
+  const rows = await session.query(query.sql, query.params);
+  const chunkNo = doc.files.length + 1;
+  const reachedMax = doc.maxChunks !== null && chunkNo >= doc.maxChunks;
+  if (rows.length === 0) return { ...doc, done: true, hasMore: false };
+
+  const selected = selectedColumns(schema);
+  const index = new Map(selected.map((c, i) => [c.source, i]));
+  const positionOf = (row: SourceValue[]): Position => ({
+    cursor: positionText(row[index.get(schema.cursorColumn)!]!),
+    key: schema.keyColumns.map((k) => positionText(row[index.get(k)!]!)),
+  });
+  const zeroDates = { ...doc.zeroDates };
+  const columns: ParquetColumnInput[] = schema.columns.map((c) => {
+    const at = index.get(c.source);
+    const data = new Array<unknown>(rows.length);
+    if (c.dropped || at === undefined) data.fill(null);
+    else {
+      for (let r = 0; r < rows.length; r++) {
+        let v: unknown;
+        try {
+          v = convertValue(c.type, rows[r]![at]!);
+        } catch (error) {
+          if (!(error instanceof ValueError)) throw error;
+          throw new SourceValueError(
+            `${schema.table}.${c.source} of the row with key (${positionOf(rows[r]!).key.join(', ')}) ${error.message}; Redshift would reject or cut it, so nothing of this run was loaded: shorten the value, or widen the target column and ${schemaDocumentKey(schema.dataset)}`,
+          );
+        }
+        if (v === ZERO_DATE) {
+          if (!c.nullable) {
+            throw new SourceValueError(
+              `${schema.table}.${c.source} of the row with key (${positionOf(rows[r]!).key.join(', ')}) is the zero date '${String(rows[r]![at])}' in a NOT NULL column; Redshift has no zero date and the column cannot be NULL: fix the row (or make the column nullable); nothing of this run was loaded`,
+            );
+          }
+          zeroDates[c.name] = (zeroDates[c.name] ?? 0) + 1;
+          v = null;
+        }
+        data[r] = v;
+      }
+    }
+    const p = c.type.parquet;
+    return { name: c.name, type: p.type, precision: p.precision, scale: p.scale, adjustedToUtc: p.adjustedToUtc, nullable: true, data } as ParquetColumnInput;
+  });
+
+  const body = encodeParquet(columns);
+  const hashing = new StreamingDigest({ checksums: ['crc64nvme'] });
+  hashing.update(body);
+  const digest = await hashing.digestAsync();
+  const key = chunkKey(dataset, runId, chunkNo);
+  const put = await deps.objects.put(key, body, 'application/vnd.apache.parquet', { checksums: { md5: digest.checksums.md5, crc64nvme: digest.checksums.crc64nvme! } });
+  const first = positionOf(rows[0]!);
+  const last = positionOf(rows[rows.length - 1]!);
+  const file: ExtractedFile = { key, etag: put.etag, size: body.byteLength, rows: rows.length, first, last };
+  await deps.objects.putJson(`${manifestPrefix(dataset.name)}${runId}-chunk-${String(chunkNo).padStart(6, '0')}.json`, {
+    dataset: dataset.name,
+    files: [
+      {
+        key,
+        size: body.byteLength,
+        rows: rows.length,
+        checksums: { md5: digest.checksums.md5, crc64nvme: digest.checksums.crc64nvme },
+        minCursor: first.cursor,
+        maxCursor: last.cursor,
+        firstKey: first.key,
+        lastKey: last.key,
+        schemaHash: schemaHash(schema),
+        runId,
+      },
+    ],
+  });
+  const full = rows.length === doc.limit;
+  return {
+    ...doc,
+    files: [...doc.files, file],
+    rows: doc.rows + rows.length,
+    bytes: doc.bytes + body.byteLength,
+    zeroDates,
+    last,
+    next: { kind: 'after', position: last },
+    done: !full || reachedMax,
+    hasMore: full && reachedMax,
+  };
+}
+
+/** Hash of the target columns (names and types, in order): which schema a file was written with. */
+export function schemaHash(schema: SchemaDocument): string {
+  return createHash('sha256')
+    .update(JSON.stringify(schema.columns.map((c) => [c.name, c.type.redshift])))
+    .digest('hex')
+    .slice(0, 16);
+}
