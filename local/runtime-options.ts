@@ -1,4 +1,5 @@
-import type { SyncproofConfig } from '../lambdas/core/config';
+import type { DatasetConfig, SyncproofConfig } from '../lambdas/core/config';
+import type { SourceDatabase } from '../lambdas/core/source';
 import type { Clock, RunRecord } from '../lambdas/core/ports';
 import type { StageLog } from '../lambdas/core/stage-deps';
 import type { EventDeliveryOptions } from './event-delivery';
@@ -73,6 +74,11 @@ export interface LocalRuntimeOptions {
    * may call the real handler module. @default the stages' handler modules
    */
   readonly stageHandlers?: Readonly<Partial<Record<string, LocalHandler>>>;
+  /**
+   * Opens the source database of a dataset with a `source` (tests and the demo pass an embedded
+   * PGlite source here). @default the dataset's `source.url` (lambdas/adapters/sources.ts)
+   */
+  readonly sources?: (dataset: DatasetConfig) => Promise<SourceDatabase>;
   /** Called when an execution ends. */
   readonly onExecution?: (execution: ExecutionSummary) => void;
   /** @default silent */

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDocumentClient, createS3Client } from '../lambdas/adapters/clients';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
+import { DynamoDbWatermarkStore } from '../lambdas/adapters/dynamodb-watermark-store';
+import { openSource } from '../lambdas/adapters/sources';
 import { ParquetInspector } from '../lambdas/adapters/parquet-inspector';
 import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { LOCAL_BINDINGS, logger, type LocalBindings } from '../lambdas/adapters/stage-handler';
@@ -14,6 +16,8 @@ import { openLocalWarehouse, type LocalWarehouse } from './local-warehouse';
 import type { LocalRedshiftDataApi } from './redshift-data-api/server';
 import type { StageDeps } from '../lambdas/core/stage-deps';
 import * as checksumHandler from '../lambdas/checksum/handler';
+import * as commitHandler from '../lambdas/commit/handler';
+import * as extractHandler from '../lambdas/extract/handler';
 import * as discoverHandler from '../lambdas/discover/handler';
 import * as inventoryHandler from '../lambdas/inventory/handler';
 import * as loadHandler from '../lambdas/load/handler';
@@ -53,6 +57,8 @@ import {
 
 /** Stage name (SYNCPROOF_STAGE in the template) → the handler module a Lambda of that stage runs. */
 const STAGE_HANDLERS: Record<string, LocalHandler> = {
+  extract: extractHandler.handler as LocalHandler,
+  commit: commitHandler.handler as LocalHandler,
   discover: discoverHandler.handler as LocalHandler,
   load: loadHandler.handler as LocalHandler,
   verify: verifyHandler.handler as LocalHandler,
@@ -186,6 +192,8 @@ export class LocalRuntime {
       objects,
       ledger: new DynamoDbLedgerStore(ddb, TABLES.ledger),
       runs: new DynamoDbRunStore(ddb, TABLES.runs),
+      watermarks: new DynamoDbWatermarkStore(ddb, TABLES.watermarks),
+      sources: options.sources ?? ((dataset) => openSource(dataset)),
       files: new ParquetInspector(objects),
       clock: options.clock ?? systemClock,
       copyRoleArn,

@@ -6,6 +6,8 @@ import { systemClock, type ExecutionStarter, type Warehouse } from '../core/port
 import type { StageDeps, StageLog } from '../core/stage-deps';
 import { createDocumentClient, createRedshiftDataClient, createS3Client, createSfnClient } from './clients';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from './dynamodb-stores';
+import { DynamoDbWatermarkStore } from './dynamodb-watermark-store';
+import { openSource } from './sources';
 import { ParquetInspector } from './parquet-inspector';
 import { openPostgresWarehouse } from './postgres-warehouse';
 import { MAX_BATCH_STATEMENTS, RedshiftDataWarehouse } from './redshift-data-warehouse';
@@ -56,6 +58,8 @@ export function depsFromEnv(): StageDeps {
     objects,
     ledger: new DynamoDbLedgerStore(ddb, requireEnv(ENV.ledgerTable)),
     runs: new DynamoDbRunStore(ddb, requireEnv(ENV.runsTable)),
+    watermarks: new DynamoDbWatermarkStore(ddb, requireEnv(ENV.watermarksTable)),
+    sources: openSource,
     files: new ParquetInspector(objects),
     clock: systemClock,
     copyRoleArn: config.redshift?.copyRoleArn ?? '',
