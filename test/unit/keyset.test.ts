@@ -1,0 +1,66 @@
+import { chunkQuery, comparePositions, endQuery, firstChunkStart, formatMicros, parseWindow, timeMicros } from '../../lambdas/core/keyset';
+import type { SchemaDocument } from '../../lambdas/core/source-schema';
+
+function schema(engine: 'mysql' | 'postgres'): SchemaDocument {
+  const t = { parquet: { type: 'INT64' as const }, redshift: 'BIGINT', rule: 'bigint' as const };
+  return {
+    dataset: 'orders',
+    engine,
+    table: 'shop.orders',
+    columns: [
+      { source: 'tenant', name: 'tenant', dataType: 'int', columnType: engine === 'mysql' ? 'int(11)' : 'int4', nullable: false, type: t },
+      { source: 'id', name: 'id', dataType: 'bigint', columnType: engine === 'mysql' ? 'bigint(20) unsigned' : 'int8', nullable: false, type: t },
+      { source: 'updated_at', name: 'updated_at', dataType: engine === 'mysql' ? 'datetime' : 'timestamp without time zone', columnType: engine === 'mysql' ? 'datetime(6)' : 'timestamp', nullable: true, type: t },
+      { source: 'gone', name: 'gone', dataType: 'int', columnType: 'int', nullable: true, type: t, dropped: true },
+    ],
+    keyColumns: ['tenant', 'id'],
+    cursorColumn: 'updated_at',
+    cursorKind: 'time',
+  };
+}
+
+describe('keyset chunk queries', () => {
+  it('reads strictly after (cursor, key…) with composite keys on MySQL, with exact casts', () => {
+    const q = chunkQuery(schema('mysql'), { kind: 'after', position: { cursor: '2024-01-01 00:00:00.000000', key: ['1', '18446744073709551615'] } }, '2024-02-01 00:00:00.000000', 100);
+    expect(q.sql).toBe(
+      'SELECT `tenant`, `id`, `updated_at` FROM `shop`.`orders` WHERE `updated_at` >= CAST(? AS DATETIME(6)) AND (`updated_at` > CAST(? AS DATETIME(6)) OR (`updated_at` = CAST(? AS DATETIME(6)) AND (`tenant` > CAST(? AS SIGNED) OR (`tenant` = CAST(? AS SIGNED) AND `id` > CAST(? AS UNSIGNED))))) AND `updated_at` < CAST(? AS DATETIME(6)) ORDER BY `updated_at`, `tenant`, `id` LIMIT 100',
+    );
+    expect(q.params).toEqual(['2024-01-01 00:00:00.000000', '2024-01-01 00:00:00.000000', '2024-01-01 00:00:00.000000', '1', '1', '18446744073709551615', '2024-02-01 00:00:00.000000']);
+  });
+
+  it('uses numbered, typed placeholders on PostgreSQL', () => {
+    const q = chunkQuery(schema('postgres'), { kind: 'from-cursor', cursor: '2024-01-01 00:00:00' }, '2024-02-01 00:00:00', 5);
+    expect(q.sql).toBe('SELECT "tenant", "id", "updated_at" FROM "shop"."orders" WHERE "updated_at" >= $1::timestamp AND "updated_at" < $2::timestamp ORDER BY "updated_at", "tenant", "id" LIMIT 5');
+  });
+
+  it('reads the time bound from the source clock in the snapshot, minus lag', () => {
+    expect(endQuery(schema('mysql'), 30_000_000n)).toEqual({ sql: "SELECT DATE_FORMAT(UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND, '%Y-%m-%d %H:%i:%s.%f')", params: ['30000000'] });
+  });
+});
+
+describe('windows and positions', () => {
+  it('parses durations for time cursors and counts for integer cursors', () => {
+    expect(parseWindow('5m', 'time', 'lag')).toBe(300_000_000n);
+    expect(parseWindow(1000, 'integer', 'lag')).toBe(1000n);
+    expect(parseWindow(undefined, 'time', 'lag')).toBe(0n);
+    expect(() => parseWindow('5', 'time', 'source.lag')).toThrow("source.lag '5' has no unit");
+    expect(() => parseWindow('5m', 'integer', 'source.lag')).toThrow(/is a duration, but the cursor is an integer column/);
+  });
+
+  it('moves the first chunk back by the lookback, inclusive', () => {
+    expect(firstChunkStart('time', { cursor: '2024-01-01 00:10:00.5', key: ['7'] }, 600_000_000n)).toEqual({ kind: 'from-cursor', cursor: '2024-01-01 00:00:00.500000' });
+    expect(firstChunkStart('integer', { cursor: '500', key: ['500'] }, 100n)).toEqual({ kind: 'from-cursor', cursor: '400' });
+    expect(firstChunkStart('time', { cursor: '2024-01-01 00:10:00', key: ['7'] }, 0n)).toEqual({ kind: 'after', position: { cursor: '2024-01-01 00:10:00', key: ['7'] } });
+  });
+
+  it('reads PostgreSQL timestamptz text with its offset as the same instant', () => {
+    expect(timeMicros('2024-01-01 05:30:00+05:30')).toBe(timeMicros('2024-01-01 00:00:00'));
+    expect(formatMicros(timeMicros('1970-01-01 00:00:00.000001'))).toBe('1970-01-01 00:00:00.000001');
+    expect(formatMicros(timeMicros('1969-12-31 23:59:59.999999'))).toBe('1969-12-31 23:59:59.999999');
+  });
+
+  it('orders positions by cursor, then by integer keys numerically', () => {
+    expect(comparePositions('time', { cursor: '2024-01-01 00:00:00.5+00', key: ['9'] }, { cursor: '2024-01-01 00:00:00.500000', key: ['10'] })).toBeLessThan(0);
+    expect(comparePositions('integer', { cursor: '10', key: [] }, { cursor: '9', key: [] })).toBeGreaterThan(0);
+  });
+});
