@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { demoCommand } from './demo-command';
 import { ledgerCommand } from './ledger-command';
 import { localCommand } from './local-command';
+import { syncCommand } from './sync-command';
 import { verifyLocalCommand } from './verify-local-command';
 
 /** Where a command leaves the process exit code. */
@@ -27,6 +28,7 @@ export function buildProgram(outcome: CommandOutcome): Command {
   program.addCommand(demoCommand(outcome));
   program.addCommand(localCommand(outcome));
   program.addCommand(ledgerCommand());
+  program.addCommand(syncCommand(outcome));
   program.addCommand(verifyLocalCommand(outcome));
   return program;
 }

@@ -15,6 +15,7 @@ import { systemClock, type Warehouse } from '../lambdas/core/ports';
 import { openLocalWarehouse, type LocalWarehouse } from './local-warehouse';
 import type { LocalRedshiftDataApi } from './redshift-data-api/server';
 import type { StageDeps } from '../lambdas/core/stage-deps';
+import type { WatermarkStore } from '../lambdas/core/watermark';
 import * as checksumHandler from '../lambdas/checksum/handler';
 import * as commitHandler from '../lambdas/commit/handler';
 import * as extractHandler from '../lambdas/extract/handler';
@@ -266,6 +267,11 @@ export class LocalRuntime {
   async startVerification(dataset: string, options: { checksumSample?: string; name?: string } = {}): Promise<ExecutionSummary> {
     const input = options.checksumSample === undefined ? { dataset } : { dataset, checksumSample: options.checksumSample };
     return this.startExecution(input, options.name ?? `verify-${dataset}-${randomUUID()}`, 'verify');
+  }
+
+  /** The watermarks of datasets with a source (the local DynamoDB table). */
+  watermarks(): WatermarkStore {
+    return this.deps.watermarks!;
   }
 
   /** Executions that have ended in this process, in the order they ended. */

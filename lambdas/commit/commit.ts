@@ -60,7 +60,9 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
   };
 
   const recorded = async (output: CommitOutput): Promise<CommitOutput> => {
-    await deps.runs.update(input.runId, { stage: 'commit', output, dataset: dataset.name }, now);
+    // Rows the run could not extract (NULL cursors, zero dates) or a lossy mapping are warnings of the run.
+    const warn = lastRun.status === 'PASSED_WITH_WARNINGS' ? { status: 'PASSED_WITH_WARNINGS' as const } : {};
+    await deps.runs.update(input.runId, { stage: 'commit', output, dataset: dataset.name, ...warn }, now);
     return output;
   };
   let expected = doc.watermark.version;

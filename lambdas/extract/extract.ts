@@ -132,6 +132,9 @@ export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<Ex
     }
     doc = { ...doc, updatedAt: now() };
     await deps.objects.putJson(documentKey, doc);
+    const stats = { rows: doc.rows, files: doc.files.length, bytes: doc.bytes, hasMore: doc.hasMore, nullCursorRows: doc.nullCursorRows, zeroDates: doc.zeroDates, end: doc.end, documentUri: `s3://${deps.objects.bucket}/${documentKey}` };
+    await deps.runs.start({ runId, dataset: dataset.name, status: 'RUNNING', startedAt: doc.startedAt, updatedAt: doc.updatedAt, stages: {} });
+    await deps.runs.update(runId, { stage: 'extract', output: stats, dataset: dataset.name }, doc.updatedAt);
     deps.log.info('extracted', { rows: doc.rows, files: doc.files.length, done: doc.done, hasMore: doc.hasMore });
     if (!doc.done) return { status: 'MORE', continuation: { documentKey, next: doc.next }, rows: doc.rows, files: doc.files.length };
     return { status: 'DONE', documentKey, rows: doc.rows, files: doc.files.length, hasMore: doc.hasMore };

@@ -1,0 +1,114 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { loadConfigFile } from '../lib/config';
+import { requireDataset } from '../lambdas/core/config';
+import type { RunRecord } from '../lambdas/core/ports';
+import { LocalRuntime } from '../local/runtime';
+import type { ExecutionSummary } from '../local/runtime-options';
+import { CliError } from './errors';
+import { redactUrl } from './format';
+import type { CommandOutcome } from './program';
+import { positiveInt } from './program';
+
+const MODES = ['incremental', 'reconcile'] as const;
+
+function mode(value: string): (typeof MODES)[number] {
+  if (!(MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`--mode must be one of ${MODES.join(', ')}, got '${value}'`);
+  return value as (typeof MODES)[number];
+}
+
+/** What `syncproof sync` reports (also written with --json). */
+export interface SyncReport {
+  readonly dataset: string;
+  readonly execution: string;
+  readonly executionStatus: ExecutionSummary['status'];
+  readonly status: RunRecord['status'] | 'ERROR';
+  readonly error?: string;
+  readonly extract?: unknown;
+  readonly commit?: unknown;
+  readonly watermark?: unknown;
+}
+
+/** Exit code of a run: 0 passed (or nothing to do), 1 passed with warnings, 2 failed, as `verify-local`. */
+export function syncExitCode(report: SyncReport): number {
+  if (report.executionStatus === 'FAILED' || report.status === 'FAILED') return 2;
+  if (report.status === 'PASSED_WITH_WARNINGS' || report.status === 'PASSED_PARTIAL') return 1;
+  return 0;
+}
+
+/**
+ * `syncproof sync DATASET`: one SyncStateMachine execution on the local runtime (state kept in
+ * `--data-dir`), waited for; prints the run's status, what it extracted and loaded, and where the
+ * watermark stands.
+ */
+export function syncCommand(outcome: CommandOutcome): Command {
+  return new Command('sync')
+    .description('run one sync of a dataset on the local runtime and wait for it (extract → load → verify → watermark)')
+    .argument('<dataset>', 'a dataset of the configuration')
+    .requiredOption('--config <file>', 'dataset configuration (the same JSON file the CDK app deploys)')
+    .option('--data-dir <dir>', 'keep S3, DynamoDB and warehouse state here (the watermark lives in it); default: temporary')
+    .option('--warehouse <url>', 'postgres://… to load into a PostgreSQL server instead of the embedded one')
+    .option('--mode <mode>', `${MODES.join(' | ')}`, mode)
+    .option('--limit <n>', 'rows per chunk for this run', positiveInt('--limit'))
+    .option('--max-chunks <n>', 'most chunks for this run (at most limit × max-chunks rows)', positiveInt('--max-chunks'))
+    .option('--json <file>', 'also write the report as JSON to this file')
+    .exitOverride()
+    .action(async (dataset: string, opts: { config: string; dataDir?: string; warehouse?: string; mode?: string; limit?: number; maxChunks?: number; json?: string }) => {
+      let config;
+      try {
+        config = loadConfigFile(resolve(opts.config));
+        requireDataset(config, dataset);
+      } catch (error) {
+        throw new CliError(error instanceof Error ? error.message : String(error));
+      }
+      if (opts.warehouse && !/^postgres(ql)?:\/\//.test(opts.warehouse)) throw new CliError(`--warehouse must be a postgres:// URL, got '${redactUrl(opts.warehouse)}'`);
+      const runtime = await LocalRuntime.start({
+        config,
+        warehouse: opts.warehouse,
+        warehouseApi: opts.warehouse ? 'direct' : 'data-api',
+        dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
+        s3Events: false,
+      });
+      let report: SyncReport;
+      try {
+        const input = { dataset, ...(opts.mode ? { mode: opts.mode } : {}), ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.maxChunks ? { maxChunks: opts.maxChunks } : {}) };
+        const execution = await runtime.startExecution(input, `sync-${dataset}-${Date.now()}`);
+        const watermark = await runtime.watermarks().get(dataset);
+        const stages = execution.run?.stages ?? {};
+        report = {
+          dataset,
+          execution: execution.name,
+          executionStatus: execution.status,
+          status: execution.run?.status ?? (execution.status === 'FAILED' ? 'FAILED' : 'NO_WORK'),
+          ...(execution.error ? { error: `${execution.error}: ${execution.cause ?? ''}` } : {}),
+          extract: stages.extract,
+          commit: stages.commit,
+          watermark,
+        };
+      } finally {
+        await runtime.stop();
+      }
+      process.stdout.write(`${formatSyncReport(report)}\n`);
+      if (opts.json) await writeFile(resolve(opts.json), `${JSON.stringify(report, null, 2)}\n`);
+      outcome.exitCode = syncExitCode(report);
+    });
+}
+
+/** The human summary of a sync. */
+export function formatSyncReport(r: SyncReport): string {
+  const lines = [`sync ${r.dataset}: ${r.status} (execution ${r.execution} ${r.executionStatus})`];
+  if (r.error) lines.push(`  error: ${r.error}`);
+  const extract = r.extract as { rows?: number; files?: number; hasMore?: boolean; nullCursorRows?: number; zeroDates?: Record<string, number> } | undefined;
+  if (extract) {
+    lines.push(`  extracted: ${extract.rows ?? 0} rows in ${extract.files ?? 0} files${extract.hasMore ? ' (limit × max-chunks reached: run again for the rest)' : ''}`);
+    if (extract.nullCursorRows) lines.push(`  not extracted: ${extract.nullCursorRows} rows whose cursor is NULL`);
+    for (const [column, n] of Object.entries(extract.zeroDates ?? {})) lines.push(`  zero dates loaded as NULL: ${n} in ${column}`);
+  }
+  const commit = r.commit as { status?: string; loadedRows?: number; note?: string } | undefined;
+  if (commit && commit.status !== 'SKIPPED') lines.push(`  loaded: ${commit.loadedRows ?? 0} rows; watermark ${commit.status === 'MOVED' ? 'moved' : 'not moved'}${commit.note ? ` (${commit.note})` : ''}`);
+  const wm = r.watermark as { version?: number; position?: { cursor: string; key: string[] } } | undefined;
+  if (wm) lines.push(`  watermark: ${wm.position ? `(${wm.position.cursor}, ${wm.position.key.join(', ')})` : 'none'}, version ${wm.version}`);
+  else if (r.status !== 'FAILED') lines.push('  watermark: none');
+  return lines.join('\n');
+}
