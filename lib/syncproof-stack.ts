@@ -49,8 +49,9 @@ const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
   trigger: { bucket: false, eventDocuments: true, warehouse: false },
   // Reads the watermark, writes chunks, manifests and its documents under _syncproof/, reads its source's secret.
   extract: { bucket: true, watermarks: 'read', warehouse: false },
-  // Reads the run's extraction document and ledger entries, moves the watermark, records its stage.
-  commit: { bucket: true, ledger: 'read', runs: 'readWrite', watermarks: 'readWrite', warehouse: false },
+  // Reads the run's extraction document and ledger entries, counts rows behind the watermark in the
+  // source and the warehouse, moves the watermark, records its stage.
+  commit: { bucket: true, ledger: 'read', runs: 'readWrite', watermarks: 'readWrite', warehouse: true },
   // Lists the prefix, writes the batch object, registers files in the ledger, starts the run.
   discover: { bucket: true, ledger: 'readWrite', runs: 'readWrite', warehouse: false },
   // Reads the batch and the files, claims and settles ledger entries, loads.

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { requireDataset } from '../core/config';
+import { requireDataset, type DatasetConfig } from '../core/config';
 import { ConfigurationError, TerminalError } from '../core/errors';
 import { extractionDocumentKey, extractionDocumentSchema, type ExtractionDocument } from '../core/extraction';
-import { comparePositions, type Position } from '../core/keyset';
-import { schemaDocumentKey, schemaDocumentSchema } from '../core/source-schema';
+import { comparePositions, countThroughQuery, type Position } from '../core/keyset';
+import { schemaDocumentKey, schemaDocumentSchema, type SchemaDocument } from '../core/source-schema';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
 import type { StageDeps } from '../core/stage-deps';
 import type { WatermarkRecord, WatermarkRun } from '../core/watermark';
 
@@ -26,6 +27,41 @@ export class WatermarkNotProvenError extends TerminalError {
   override readonly name = 'VerificationFailedError';
 }
 
+/** The source holds rows behind the watermark that the warehouse lacks (committed late, outside `lag`). */
+export class RowsBehindWatermarkError extends TerminalError {
+  override readonly name = 'VerificationFailedError';
+}
+
+function behindMessage(dataset: string, cursor: string, before: string, n: number): string {
+  return `dataset '${dataset}': at least ${n} source rows with ${cursor} < '${before}' (behind the watermark) are not in the warehouse: they were committed after a run had read past their cursor, later than source.lag allows; raise source.lag or source.lookback, and reset the watermark (syncproof watermark reset ${dataset}) to extract them`;
+}
+
+/**
+ * Rows behind the previous watermark that the source has and the warehouse lacks, at least:
+ * count(source rows with cursor < W) − count(target rows with cursor < W). Every source row behind
+ * W was loaded by an earlier run with that cursor, and a row updated since has a newer cursor on
+ * both sides once its run ended, so without late rows the source's count never exceeds the
+ * warehouse's (deletes and rows updated after this run's end only lower the source's side).
+ */
+async function rowsMissingBehind(dataset: DatasetConfig, schema: SchemaDocument, before: string, deps: StageDeps): Promise<number> {
+  if (!deps.sources) return 0;
+  const query = countThroughQuery(schema, before);
+  const db = await deps.sources(dataset);
+  let sourceRows: number;
+  try {
+    sourceRows = await db.snapshot(async (s) => Number((await s.query(query.sql, query.params))[0]?.[0] ?? 0));
+  } finally {
+    await db.close();
+  }
+  const cursor = schema.columns.find((c) => c.source === schema.cursorColumn)!;
+  const wh = await deps.warehouse();
+  const rows = await wh.query(
+    `SELECT COUNT(*) AS n FROM ${qualifiedName(dataset.target.schema, dataset.target.table)} WHERE ${quoteIdent(cursor.name)} < CAST(${quoteLiteral(before)} AS ${cursor.type.redshift})`,
+  );
+  const warehouseRows = Number(rows[0]?.n ?? 0);
+  return Math.max(0, sourceRows - warehouseRows);
+}
+
 /** How often the commit re-reads a watermark another run moved meanwhile. */
 const MAX_RACES = 5;
 
@@ -46,6 +82,7 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
   const doc = extractionDocumentSchema.parse(await deps.objects.getJson(docKey));
   const schema = schemaDocumentSchema.parse(await deps.objects.getJson(schemaDocumentKey(dataset.name)));
   const loadedRows = await proveLoaded(doc, deps);
+  const behind = doc.watermark.position ? await rowsMissingBehind(dataset, schema, doc.watermark.position.cursor, deps) : 0;
 
   const now = deps.clock.now().toISOString();
   const lastRun: WatermarkRun = {
@@ -53,16 +90,20 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
     mode: doc.mode,
     startedAt: doc.startedAt,
     endedAt: now,
-    status: doc.warnings.length > 0 || doc.nullCursorRows > 0 || Object.keys(doc.zeroDates).length > 0 ? 'PASSED_WITH_WARNINGS' : 'PASSED',
+    status: behind > 0 ? 'FAILED' : doc.warnings.length > 0 || doc.nullCursorRows > 0 || Object.keys(doc.zeroDates).length > 0 ? 'PASSED_WITH_WARNINGS' : 'PASSED',
     extraction: { rows: doc.rows, files: doc.files.length, bytes: doc.bytes, nullCursorRows: doc.nullCursorRows, zeroDates: doc.zeroDates, hasMore: doc.hasMore, end: doc.end },
     loadedRows,
     filesUri: `s3://${deps.objects.bucket}/${docKey}`,
+    ...(behind > 0 ? { note: behindMessage(dataset.name, schema.cursorColumn, doc.watermark.position!.cursor, behind) } : {}),
   };
 
   const recorded = async (output: CommitOutput): Promise<CommitOutput> => {
     // Rows the run could not extract (NULL cursors, zero dates) or a lossy mapping are warnings of the run.
     const warn = lastRun.status === 'PASSED_WITH_WARNINGS' ? { status: 'PASSED_WITH_WARNINGS' as const } : {};
     await deps.runs.update(input.runId, { stage: 'commit', output, dataset: dataset.name, ...warn }, now);
+    // The run's own rows are proven and the watermark moved past them; rows the source holds behind
+    // it that the warehouse lacks are a failure of the dataset, reported loudly.
+    if (behind > 0) throw new RowsBehindWatermarkError(behindMessage(dataset.name, schema.cursorColumn, doc.watermark.position!.cursor, behind));
     return output;
   };
   let expected = doc.watermark.version;
