@@ -7,12 +7,12 @@
  * connections (install-db ~0.5 s, then the server ~0.2 s; up to ~2.3 s when the disk is busy);
  * restarting on an existing `dataDir` ~0.2 s; a clean stop ~50 ms.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
-import { freePort } from './postgres-server';
+import { exec, freePort } from './postgres-server';
 
 export interface MariadbServerOptions {
   /** Where the data lives; an existing one is reused and kept on stop. @default a new temp dir, removed on stop */
@@ -46,15 +46,6 @@ export function findMariadbBinaries(): { server: string; installDb: string } | u
   const server = findExecutable(['mariadbd', 'mysqld']);
   const installDb = findExecutable(['mariadb-install-db', 'mysql_install_db']);
   return server && installDb ? { server, installDb } : undefined;
-}
-
-function exec(file: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(file, [...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${file} failed: ${String(stderr || stdout || error.message).trim()}`, { cause: error }));
-      else resolve();
-    });
-  });
 }
 
 function tail(file: string): string {
