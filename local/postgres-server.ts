@@ -91,7 +91,8 @@ function runner(): Runner {
   };
 }
 
-function exec(file: string, args: readonly string[]): Promise<string> {
+/** Runs a tool to completion (2 min at most) and resolves its stdout; rejects with its stderr. Shared with local/mariadb-server.ts. */
+export function exec(file: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(file, [...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${file} ${args.join(' ')} failed: ${String(stderr || stdout || error.message).trim()}`, { cause: error }));
