@@ -4,22 +4,37 @@
  * binaries (Debian/Ubuntu: `apt-get install postgresql`); no Docker.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { Client } from 'pg';
 
 export interface PostgresServerOptions {
   /** Where the cluster lives; kept on stop. @default a new temp dir, removed on stop */
   readonly dataDir?: string;
   /** TCP port on 127.0.0.1. @default a free port chosen at start */
   readonly port?: number;
+  /**
+   * TCP connections must authenticate with a password (`scram-sha-256` in pg_hba.conf, which is
+   * rewritten, also in a reused `dataDir`); the Unix socket stays trusted. The `postgres`
+   * superuser gets a new random password, returned in `password` and in `url`. Lets tests check
+   * that wrong credentials are refused, which trust auth never does.
+   * @default false (trust auth, no password)
+   */
+  readonly passwordAuth?: boolean;
 }
 
 export interface PostgresServer {
-  /** `postgres://postgres@127.0.0.1:<port>/postgres` (trust auth, no password). */
+  /**
+   * `postgres://postgres@127.0.0.1:<port>/postgres` (trust auth, no password), or
+   * `postgres://postgres:<password>@127.0.0.1:<port>/postgres` with `passwordAuth`.
+   */
   readonly url: string;
   readonly port: number;
+  /** The `postgres` user's password with `passwordAuth`; undefined under trust auth. */
+  readonly password?: string;
   /** `pg_ctl stop -m fast`, then removes the temp dir (a given `dataDir` is kept). Idempotent. */
   stop(): Promise<void>;
 }
@@ -105,10 +120,33 @@ function chownTree(path: string, user: string): void {
   execFileSync('chown', ['-R', `${user}:`, path], { stdio: 'ignore' });
 }
 
+/** Password over TCP, trust on the Unix socket (how {@link setPostgresPassword} gets in). */
+const PASSWORD_HBA = [
+  '# written by syncproof local/postgres-server.ts (passwordAuth)',
+  'local all all trust',
+  'host all all 127.0.0.1/32 scram-sha-256',
+  'host all all ::1/128 scram-sha-256',
+  '',
+].join('\n');
+
+/** Sets the `postgres` user's password through the trusted Unix socket; returns it. */
+async function setPostgresPassword(socketDir: string, port: number): Promise<string> {
+  const password = randomBytes(18).toString('base64url');
+  const client = new Client({ host: socketDir, port, user: 'postgres', database: 'postgres' });
+  await client.connect();
+  try {
+    await client.query(`ALTER ROLE postgres PASSWORD '${password}'`);
+  } finally {
+    await client.end();
+  }
+  return password;
+}
+
 /**
  * Starts a PostgreSQL server: `initdb` (trust auth, `-U postgres`, `--no-sync`, UTF8) into a temp
  * dir (or `dataDir`, reusing an existing cluster there), then `pg_ctl -w start` listening on
  * 127.0.0.1 only, with its Unix socket in the temp dir, `fsync=off`. Creates nothing else.
+ * With `passwordAuth`, TCP connections need the `postgres` password it sets (see the option).
  * Throws when initdb/pg_ctl are not installed (`apt-get install postgresql`).
  * The server is stopped (`-m immediate`) if the process exits without calling `stop()`.
  */
@@ -136,6 +174,8 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     if (!existsSync(join(dataDir, 'PG_VERSION'))) {
       await run.run(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
     }
+    // An existing pg_hba.conf belongs to the postgres OS user; overwriting it keeps its owner.
+    if (options.passwordAuth) writeFileSync(join(dataDir, 'pg_hba.conf'), PASSWORD_HBA);
     let port = options.port ?? (await freePort());
     for (let attempt = 0; ; attempt++) {
       const serverOptions = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off`;
@@ -160,9 +200,18 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
       cleanup();
     };
     process.once('exit', stopSync);
+    let password: string | undefined;
+    try {
+      if (options.passwordAuth) password = await setPostgresPassword(socketDir, port);
+    } catch (error) {
+      stopSync();
+      process.removeListener('exit', stopSync);
+      throw error;
+    }
     return {
-      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      url: password === undefined ? `postgres://postgres@127.0.0.1:${port}/postgres` : `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
       port,
+      ...(password === undefined ? {} : { password }),
       stop: async () => {
         if (stopped) return;
         stopped = true;

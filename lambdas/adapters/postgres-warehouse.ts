@@ -19,6 +19,7 @@ import { BadFileError, ConfigurationError, TransientError, WarehouseStatementErr
 import type { ObjectStore, Row, SqlValue, Warehouse } from '../core/ports';
 import { parseCopyFromS3, quoteIdent, type ParsedCopyFromS3 } from '../core/sql';
 import { CopyExecutor, SYSTEM_DDL, copyStatements } from './postgres-copy';
+import { loadPglite } from './pglite-loader';
 import { bindNamedParameters, translateRedshiftSql } from './postgres-sql';
 
 export { bindNamedParameters, translateRedshiftSql } from './postgres-sql';
@@ -411,30 +412,6 @@ export class PostgresServerWarehouse extends PostgresFamilyWarehouse {
 
 // ---------------------------------------------------------------------------------------------
 // PGlite
-
-/**
- * Loads PGlite through Node's own module loader. PGlite's start-up calls `import()` (node:module,
- * fs/promises), which throws inside Jest's module sandbox unless Node runs with
- * --experimental-vm-modules, and Jest also substitutes `require`, `process` and
- * `process.getBuiltinModule`. A function made by the constructor of a host-realm function
- * (`Buffer`, which Jest passes through) evaluates in the host realm, where `process` is Node's
- * own; outside Jest this is simply `process`. Loading it
- * this way also keeps PGlite, a local-only dependency whose WebAssembly files cannot be bundled,
- * out of esbuild bundles.
- */
-function loadPglite(): typeof import('@electric-sql/pglite') {
-  type HostProcess = { getBuiltinModule?: (id: 'node:module') => typeof import('node:module') };
-  let host: HostProcess = process as HostProcess;
-  try {
-    const HostFunction = (Buffer as unknown as { constructor: FunctionConstructor }).constructor;
-    host = (new HostFunction('return process')() as HostProcess | undefined) ?? host;
-  } catch {
-    // keep this realm's process
-  }
-  const nodeModule = host.getBuiltinModule?.('node:module');
-  const load = nodeModule ? nodeModule.createRequire(__filename) : require;
-  return load('@electric-sql/pglite') as typeof import('@electric-sql/pglite');
-}
 
 /**
  * Warehouse over PGlite (embedded PostgreSQL in WebAssembly). PGlite has one connection, so every
