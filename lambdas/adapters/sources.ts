@@ -7,6 +7,7 @@ import type { DatasetConfig } from '../core/config';
 import { ConfigurationError, SourceAccessDeniedError } from '../core/errors';
 import type { SourceDatabase } from '../core/source';
 import { MysqlSource } from './mysql-source';
+import { loadPglite } from './pglite-loader';
 import { PgliteSource, PostgresSource } from './postgres-source';
 
 /** The fields of an RDS-format secret that name a database (`username`, `password`, `host`, `port`, `dbname`). */
@@ -42,6 +43,23 @@ async function secretUrl(dataset: DatasetConfig, secretArn: string): Promise<str
   return urlFromSecret(dataset.source!.engine, secret as DatabaseSecret, secretArn);
 }
 
+/** An embedded PGlite database in `dir` (the demo's source) as a source; closing the source closes it. */
+async function openPgliteSource(dir: string): Promise<SourceDatabase> {
+  const { PGlite } = loadPglite();
+  const db = await PGlite.create({ dataDir: dir });
+  const source = new PgliteSource(db);
+  return {
+    engine: source.engine,
+    describeTable: (ref) => source.describeTable(ref),
+    listTables: (schema) => source.listTables(schema),
+    snapshot: (fn) => source.snapshot(fn),
+    close: async () => {
+      await source.close();
+      await db.close();
+    },
+  };
+}
+
 /** Opens the source of `dataset` (which must have one); the caller closes it. */
 export async function openSource(dataset: DatasetConfig): Promise<SourceDatabase> {
   const source = dataset.source;
@@ -49,7 +67,7 @@ export async function openSource(dataset: DatasetConfig): Promise<SourceDatabase
   const url = source.url ?? (await secretUrl(dataset, source.secretArn!));
   if (url.startsWith('pglite:')) {
     if (source.engine !== 'postgres') throw new ConfigurationError(`dataset '${dataset.name}': a pglite: source is PostgreSQL; set source.engine to 'postgres'`);
-    return PgliteSource.open(url.slice('pglite:'.length));
+    return openPgliteSource(url.slice('pglite:'.length));
   }
   const mysqlUrl = /^(mysql|mariadb):/.test(url);
   if (mysqlUrl !== (source.engine === 'mysql')) {
