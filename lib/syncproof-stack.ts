@@ -91,7 +91,7 @@ export class SyncproofStack extends Stack {
   /** The stage Lambdas, by stage name. */
   readonly functions: Readonly<Record<StageName, lambda.Function>>;
   /** EventBridge rule, queue and dead-letter queue that feed the trigger. */
-  readonly eventTriggers: EventTriggers;
+  readonly eventTriggers?: EventTriggers;
   /** Log group and alarms. */
   readonly observability: Observability;
 
@@ -155,16 +155,19 @@ export class SyncproofStack extends Stack {
       schedules: config.datasets.map((d) => ({ dataset: d.name, expression: verifyScheduleOf(d) })),
     });
 
-    this.eventTriggers = new EventTriggers(this, 'EventTriggers', {
-      bucket: this.bucket,
-      // A dataset with a source writes under _syncproof/: its files never start another run.
-      prefixes: config.datasets.filter((d) => !d.source).map((d) => d.prefix),
-      trigger: stages.trigger,
-      syncStateMachine: this.syncStateMachine,
-    });
-
+    // A dataset with a source writes under _syncproof/: its files never start another run. A stack
+    // of such datasets only has no upload trigger at all (runs start from schedules, console, CLI).
+    const uploadPrefixes = config.datasets.filter((d) => !d.source).map((d) => d.prefix);
+    if (uploadPrefixes.length > 0) {
+      this.eventTriggers = new EventTriggers(this, 'EventTriggers', {
+        bucket: this.bucket,
+        prefixes: uploadPrefixes,
+        trigger: stages.trigger,
+        syncStateMachine: this.syncStateMachine,
+      });
+      this.observability.alarmOnDeadLetters(this.eventTriggers.deadLetterQueue);
+    }
     this.observability.alarmOnFailedExecutions(this.syncStateMachine);
-    this.observability.alarmOnDeadLetters(this.eventTriggers.deadLetterQueue);
   }
 
   private grantStageAccess(stage: StageFunction, access: StageAccess): void {

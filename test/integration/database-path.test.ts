@@ -58,7 +58,23 @@ function range(from: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => from + i);
 }
 
-describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine) => {
+/**
+ * Scenario groups: each group gets its own runtime, because a stack's configuration travels in a
+ * Lambda environment variable (3 KB for all datasets; see the note on issue #8).
+ */
+const GROUPS: Record<string, readonly string[]> = {
+  windows: ['orders', 'ties', 'composite', 'capped', 'budget', 'names'],
+  safety: ['verifyfail', 'racing', 'late', 'behind', 'dropped'],
+};
+
+describe.each<[Engine, string]>([
+  ['mysql', 'windows'],
+  ['mysql', 'safety'],
+  ['postgres', 'windows'],
+  ['postgres', 'safety'],
+])('the database path on %s (%s)', (engine, group) => {
+  const inGroup = (name: string) => GROUPS[group]!.includes(name);
+  const test = (name: string, dataset: string, fn: () => Promise<void>) => (inGroup(dataset) ? it(name, fn) : it.skip(name, fn));
   let db: TestSourceDb;
   let runtime: LocalRuntime;
   const extractCalls = new Map<string, number>();
@@ -69,7 +85,7 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
   beforeAll(async () => {
     db = await startTestSource(engine);
     for (const [name, s] of Object.entries(SCENARIOS)) {
-      if (name === 'names') continue;
+      if (name === 'names' || !inGroup(name)) continue;
       if (name === 'composite') {
         const time = engine === 'mysql' ? 'DATETIME(6)' : 'TIMESTAMP(6)';
         await db.exec(`CREATE TABLE composite (tenant INT NOT NULL, id BIGINT NOT NULL, note VARCHAR(20), updated_at ${time} NOT NULL, PRIMARY KEY (tenant, id))`);
@@ -79,10 +95,10 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
     }
     const q = engine === 'mysql' ? '`' : '"';
     const time = engine === 'mysql' ? 'DATETIME(6)' : 'TIMESTAMP(6)';
-    await db.exec(`CREATE TABLE names (id BIGINT NOT NULL PRIMARY KEY, ${q}190_time${q} INT, ${q}User${q} VARCHAR(10), ${q}select${q} VARCHAR(10), ${q}Updated At${q} ${time} NOT NULL)`);
+    if (inGroup('names')) await db.exec(`CREATE TABLE names (id BIGINT NOT NULL PRIMARY KEY, ${q}190_time${q} INT, ${q}User${q} VARCHAR(10), ${q}select${q} VARCHAR(10), ${q}Updated At${q} ${time} NOT NULL)`);
 
     const config: SyncproofConfig = parseConfig({
-      datasets: Object.entries(SCENARIOS).map(([name, s]) => ({
+      datasets: Object.entries(SCENARIOS).filter(([name]) => inGroup(name)).map(([name, s]) => ({
         name,
         target: { schema: 'public', table: `${engine}_${name}` },
         source: { engine, url: db.url, table: `${db.schema}.${s.table}`, cursorColumn: 'updated_at', ...s.source },
@@ -128,7 +144,7 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
     return extractionDocumentSchema.parse(await runtime.deps.objects.getJson(extractionDocumentKey(dataset, execution.name)));
   }
 
-  it('extracts, loads and verifies a table, then only the rows changed and inserted since the watermark', async () => {
+  test('extracts, loads and verifies a table, then only the rows changed and inserted since the watermark', 'orders', async () => {
     await db.exec(insertOrders('orders', range(1, 50).map((i) => [i, `c${i}`, `${i}.25`, ts(i)] as const)));
     const first = await sync('orders');
     expect(first).toMatchObject({ status: 'SUCCEEDED', run: { status: 'PASSED' } });
@@ -146,7 +162,7 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
     expect(formatMicros(timeMicros(wm!.position!.cursor))).toBe(ts(101));
   });
 
-  it('never loses or doubles rows that share a cursor value across chunk boundaries', async () => {
+  test('never loses or doubles rows that share a cursor value across chunk boundaries', 'ties', async () => {
     await db.exec(insertOrders('ties', range(1, 8).map((i) => [i, `c${i}`, '1.00', ts(5)] as const)));
     const run = await sync('ties');
     expect(run.run?.status).toBe('PASSED');
@@ -159,7 +175,7 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
     expect(await warehouseRows('ties')).toEqual(await sourceRows('ties'));
   });
 
-  it('reads composite keys across chunk boundaries with >= on the first key column', async () => {
+  test('reads composite keys across chunk boundaries with >= on the first key column', 'composite', async () => {
     await db.exec(
       `INSERT INTO composite (tenant, id, note, updated_at) VALUES (1, 1, 'a', '${ts(1)}'), (1, 2, 'b', '${ts(1)}'), (2, 1, 'c', '${ts(1)}'), (2, 2, 'd', '${ts(1)}'), (1, 3, 'e', '${ts(1)}')`,
     );
@@ -170,7 +186,7 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
     expect((await extraction(run, 'composite')).files.map((f) => f.last.key)).toEqual([['1', '2'], ['1', '3'], ['2', '2']]);
   });
 
-  it('moves exactly limit × maxChunks rows per run and says more are left', async () => {
+  test('moves exactly limit × maxChunks rows per run and says more are left', 'capped', async () => {
     await db.exec(insertOrders('capped', range(1, 10).map((i) => [i, `c${i}`, '2.00', ts(i)] as const)));
     const first = await sync('capped');
     const doc = await extraction(first, 'capped');
@@ -186,7 +202,7 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
     expect(await extraction(await sync('capped', { limit: 1, maxChunks: 2 }), 'capped')).toMatchObject({ rows: 2, hasMore: true });
   });
 
-  it('continues across Lambda invocations when the budget runs low, with the same end bound', async () => {
+  test('continues across Lambda invocations when the budget runs low, with the same end bound', 'budget', async () => {
     await db.exec(insertOrders('budget', range(1, 5).map((i) => [i, `c${i}`, '3.00', ts(i)] as const)));
     const before = extractCalls.get('budget') ?? 0;
     const run = await sync('budget');
@@ -197,7 +213,7 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
     expect(await warehouseRows('budget')).toEqual(await sourceRows('budget'));
   });
 
-  it('does not move the watermark when verification fails', async () => {
+  test('does not move the watermark when verification fails', 'verifyfail', async () => {
     await db.exec(insertOrders('verifyfail', range(1, 4).map((i) => [i, `c${i}`, '1.00', ts(i)] as const)));
     expect((await sync('verifyfail')).run?.status).toBe('PASSED');
     const before = await runtime.watermarks().get('verifyfail');
@@ -216,7 +232,7 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
     expect((await runtime.watermarks().get('verifyfail'))?.position?.key).toEqual(['5']);
   });
 
-  it('never moves the watermark backwards under two concurrent runs', async () => {
+  test('never moves the watermark backwards under two concurrent runs', 'racing', async () => {
     await db.exec(insertOrders('racing', range(1, 12).map((i) => [i, `c${i}`, '1.00', ts(i)] as const)));
     const [a, b] = await Promise.all([sync('racing'), sync('racing')]);
     expect([a.status, b.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
@@ -228,7 +244,7 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
     expect((await runtime.watermarks().get('racing'))?.position?.key).toEqual(['12']);
   });
 
-  it('picks up a row committed late inside lag on the next run', async () => {
+  test('picks up a row committed late inside lag on the next run', 'late', async () => {
     const now = engine === 'mysql' ? 'UTC_TIMESTAMP(6)' : "(now() AT TIME ZONE 'UTC')";
     await db.exec(`INSERT INTO late (id, customer, amount, updated_at) VALUES (1, 'old', '1.00', '${ts(0)}')`);
     // Stamped "now": inside the 3 s lag, so this run leaves it for the next one.
@@ -241,7 +257,7 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
     expect(await warehouseRows('late')).toEqual(await sourceRows('late'));
   });
 
-  it('reports rows inserted behind the watermark, outside lag, as a failed run', async () => {
+  test('reports rows inserted behind the watermark, outside lag, as a failed run', 'behind', async () => {
     await db.exec(insertOrders('behind', range(1, 3).map((i) => [i, `c${i}`, '1.00', ts(100 + i)] as const)));
     expect((await sync('behind')).run?.status).toBe('PASSED');
     await db.exec(insertOrders('behind', [[4, 'late', '1.00', ts(50)], [5, 'new', '1.00', ts(200)]]));
@@ -253,7 +269,7 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
     expect((await warehouseRows('behind')).map((r) => r.split('|')[0])).toEqual(['1', '2', '3', '5']);
   });
 
-  it('fails clearly when the table was dropped between runs, keeping what was loaded', async () => {
+  test('fails clearly when the table was dropped between runs, keeping what was loaded', 'dropped', async () => {
     await db.exec(insertOrders('dropped', [[1, 'a', '1.00', ts(1)]]));
     expect((await sync('dropped')).run?.status).toBe('PASSED');
     await db.exec('DROP TABLE dropped');
@@ -263,7 +279,7 @@ describe.each<Engine>(['mysql', 'postgres'])('the database path on %s', (engine)
     expect(await warehouseRows('dropped')).toEqual(['1|a|1.00|' + ts(1)]);
   });
 
-  it('keeps sanitized column names stable across runs and schema changes', async () => {
+  test('keeps sanitized column names stable across runs and schema changes', 'names', async () => {
     const q = engine === 'mysql' ? '`' : '"';
     await db.exec(`INSERT INTO names (id, ${q}190_time${q}, ${q}User${q}, ${q}select${q}, ${q}Updated At${q}) VALUES (1, 190, 'u', 's', '${ts(1)}')`);
     expect((await sync('names')).run?.status).toBe('PASSED');
