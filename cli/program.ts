@@ -3,6 +3,7 @@ import { demoCommand } from './demo-command';
 import { ledgerCommand } from './ledger-command';
 import { localCommand } from './local-command';
 import { verifyLocalCommand } from './verify-local-command';
+import { watermarkCommand } from './watermark-command';
 
 /** Where a command leaves the process exit code. */
 export interface CommandOutcome {
@@ -28,5 +29,6 @@ export function buildProgram(outcome: CommandOutcome): Command {
   program.addCommand(localCommand(outcome));
   program.addCommand(ledgerCommand());
   program.addCommand(verifyLocalCommand(outcome));
+  program.addCommand(watermarkCommand());
   return program;
 }
