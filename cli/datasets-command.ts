@@ -9,7 +9,7 @@ import { redactUrl, type SourceDatabase, type SourceEngine, type TableRef } from
 import { resolveSourceSchema, type ResolvedSchema } from '../lambdas/core/source-schema';
 import { CliError } from './errors';
 import { writeFileAtomically } from './json-file';
-import { engineOfUrl, onSource, type SourceCommandDeps } from './source-url';
+import { SOURCE_URL_HELP, engineOfUrl, onSource, type SourceCommandDeps } from './source-url';
 
 /** The configuration file as read: its JSON as written (written back unchanged but for the new dataset). */
 interface ConfigFile {
@@ -148,7 +148,7 @@ function addCommand(deps: SourceCommandDeps): Command {
   return new Command('add')
     .description('add a dataset for a source table to a configuration file, after the checks a run makes (the table exists, has a key, the cursor and every column type are usable)')
     .argument('<name>', 'dataset name (1-40 chars of a-z, 0-9 and -)')
-    .requiredOption('--source <url>', 'the database: mysql://user:pass@host:3306/db, postgres://user:pass@host:5432/db or pglite:DIR (stored as source.url)')
+    .requiredOption('--source <url>', `${SOURCE_URL_HELP} (stored as source.url)`)
     .requiredOption('--table <table>', "the table: 'db.table' (MySQL), 'schema.table' (PostgreSQL); a bare name is in the URL's database, or public")
     .option('--cursor <column>', 'the column that grows on every insert and update (default: a suggestion, printed)')
     .option('--key <column...>', 'key columns (default: the primary key); a unique key for a table without one')

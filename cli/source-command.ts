@@ -3,7 +3,7 @@ import { suggestCursor, type CursorSuggestion } from '../lambdas/core/cursor-sug
 import { formatBytes } from '../lambdas/core/local-sync';
 import { redactUrl, type SourceTableSummary } from '../lambdas/core/source';
 import { writeJsonReport } from './json-file';
-import { onSource, type SourceCommandDeps } from './source-url';
+import { SOURCE_URL_HELP, onSource, type SourceCommandDeps } from './source-url';
 
 /** One table of `source tables`, as printed and written to `--json`. */
 export interface TableListing {
@@ -60,7 +60,7 @@ interface TablesFlags {
 function tablesCommand(deps: SourceCommandDeps): Command {
   return new Command('tables')
     .description("list a source database's tables: estimated rows, bytes, primary key and a suggested cursor column")
-    .requiredOption('--source <url>', 'the database: mysql://user:pass@host:3306/db, postgres://user:pass@host:5432/db or pglite:DIR')
+    .requiredOption('--source <url>', SOURCE_URL_HELP)
     .option('--schema <schema>', 'only this schema (MySQL: database)')
     .option('--json <file>', 'also write the tables as JSON to this file')
     .exitOverride()

@@ -5,6 +5,9 @@
 import { redactUrl, type SourceDatabase, type SourceEngine } from '../lambdas/core/source';
 import { CliError } from './errors';
 
+/** The help of a `--source <url>` option. */
+export const SOURCE_URL_HELP = 'the database: mysql://user:pass@host:3306/db, postgres://user:pass@host:5432/db or pglite:DIR';
+
 /** Opens the source database a URL names; the caller closes it. */
 export type OpenSourceUrl = (url: string) => Promise<SourceDatabase>;
 

@@ -2,31 +2,24 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDocumentClient, createS3Client } from '../../lambdas/adapters/clients';
+import { createS3Client } from '../../lambdas/adapters/clients';
 import { DynamoDbWatermarkStore } from '../../lambdas/adapters/dynamodb-watermark-store';
 import { S3ObjectStore } from '../../lambdas/adapters/s3-object-store';
 import { extractionDocumentKey, type ExtractionDocument } from '../../lambdas/core/extraction';
 import type { WatermarkRecord, WatermarkRun } from '../../lambdas/core/watermark';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, startLocalDynamoDb, startLocalS3 } from '../../local/emulators';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../../local/emulators';
 import { LOCAL_TABLES } from '../../local/runtime';
 import { CliError } from '../../cli/errors';
 import { WATERMARK_RACE, setWatermark } from '../../cli/watermark-command';
 import { runCli } from '../support/cli';
+import { withLocalDynamoDb } from '../support/local-state';
 
 const BUCKET = 'syncproof-local';
 const UPDATED = '2024-06-01T12:00:00.000Z';
 
 /** Opens dynalite on the data dir the way `syncproof local` does, runs `work`, closes it. */
-async function withWatermarks<T>(dataDir: string, work: (store: DynamoDbWatermarkStore, endpoint: string, client: DynamoDBDocumentClient) => Promise<T>): Promise<T> {
-  const dynamo = await startLocalDynamoDb({ path: join(dataDir, 'dynamodb') });
-  const client = createDocumentClient({ dynamodb: dynamo.endpoint, region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS } });
-  try {
-    await ensureTables(dynamo.endpoint, LOCAL_TABLES);
-    return await work(new DynamoDbWatermarkStore(client, LOCAL_TABLES.watermarks), dynamo.endpoint, client);
-  } finally {
-    client.destroy();
-    await dynamo.stop();
-  }
+function withWatermarks<T>(dataDir: string, work: (store: DynamoDbWatermarkStore, endpoint: string, client: DynamoDBDocumentClient) => Promise<T>): Promise<T> {
+  return withLocalDynamoDb(dataDir, (client, endpoint) => work(new DynamoDbWatermarkStore(client, LOCAL_TABLES.watermarks), endpoint, client));
 }
 
 function run(runId: string, rows: number, files: number, extra: Partial<WatermarkRun> = {}): WatermarkRun {
