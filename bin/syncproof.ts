@@ -1,24 +1,2 @@
-import { buildProgram } from '../cli/program';
-import { CliError } from '../cli/errors';
-
-/**
- * CLI entry (package.json "bin" runs it through bin/syncproof.cjs). Resolves to the exit code:
- * 0 passed, 1 passed with warnings, 2 failed, 3 error (bad arguments, unreachable services).
- */
-export async function main(argv: readonly string[]): Promise<number> {
-  const outcome = { exitCode: 0 };
-  const program = buildProgram(outcome);
-  try {
-    await program.parseAsync([...argv]);
-    return outcome.exitCode;
-  } catch (error) {
-    if (error instanceof CliError) {
-      process.stderr.write(`syncproof: ${error.message}\n`);
-      return error.exitCode;
-    }
-    const e = error as { code?: string };
-    if (e.code?.startsWith('commander.')) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 3;
-    process.stderr.write(`syncproof: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
-    return 3;
-  }
-}
+/** CLI entry (package.json "bin" runs it through bin/syncproof.cjs): see {@link main}. */
+export { main } from '../cli/main';

@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { DynamoDbLedgerStore } from '../lambdas/adapters/dynamodb-stores';
 import type { LedgerEntry, LedgerStatus } from '../lambdas/core/ports';
 import { nearestName } from '../lambdas/core/nearest-name';
 import { CliError } from './errors';
@@ -15,56 +14,22 @@ import {
   oneLine,
   viewOf,
 } from './ledger-format';
-import { ledgerFailure, openLedgerTarget, type LedgerTarget, type LedgerTargetDescription, type LedgerTargetOptions } from './ledger-target';
+import { writeJsonReport } from './json-file';
+import type { LedgerTarget } from './ledger-target';
+import { onStateTable, whereText, withTargetOptions, type TargetFlags } from './state-target';
 
 /** Datasets scanned for, at most, when a dataset name is unknown (a hint, not a full scan of a large ledger). */
 const DATASET_HINT_ITEMS = 10_000;
 
-type TargetFlags = Pick<LedgerTargetOptions, 'dataDir' | 'endpoint' | 'stack' | 'region'>;
-
-/** The target flags every ledger command takes: exactly one of --data-dir, --endpoint, --stack. */
-function withTargetOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--data-dir <dir>', 'the --data-dir of `syncproof local` (while it is not running)').conflicts(['endpoint', 'stack']))
-    .addOption(new Option('--endpoint <url>', 'the DynamoDB endpoint a running `syncproof local` printed').conflicts(['dataDir', 'stack']))
-    .addOption(new Option('--stack <name>', "a deployed stack (e.g. 'Syncproof'); AWS credentials from the default chain").conflicts(['dataDir', 'endpoint']))
-    .addOption(new Option('--region <region>', 'AWS region of --stack (default: $AWS_REGION)'))
-    .exitOverride();
-}
-
-/** Opens the target, runs `work`, closes it; DynamoDB failures become one-line CliErrors. */
-async function onLedger<T>(flags: TargetFlags, work: (target: LedgerTarget) => Promise<T>): Promise<T> {
-  // The SDK's multi-line Node-version notice would bury the output; set the variable to 'false' to see it.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const target = await openLedgerTarget({ dataDir: flags.dataDir, endpoint: flags.endpoint, stack: flags.stack, region: flags.region });
-  try {
-    return await work(target);
-  } catch (error) {
-    throw ledgerFailure(error, target.description);
-  } finally {
-    await target.close();
-  }
-}
-
-/** `the local state in DIR`, `stack 'S' (table T in R)`…, for messages. */
-export function whereText(d: LedgerTargetDescription): string {
-  if (d.kind === 'data-dir') return `the local state in ${d.dataDir}`;
-  if (d.kind === 'endpoint') return `the local runtime at ${d.endpoint}`;
-  return `stack '${d.stack}' (table ${d.table} in ${d.region})`;
+/** Opens the ledger, runs `work`, closes it; DynamoDB failures become one-line CliErrors. */
+function onLedger<T>(flags: TargetFlags, work: (target: LedgerTarget) => Promise<T>): Promise<T> {
+  return onStateTable(flags, 'ledger', (t) => work({ ledger: new DynamoDbLedgerStore(t.client, t.table), description: t.description, close: () => t.close() }));
 }
 
 async function collect(entries: AsyncIterable<LedgerEntry>): Promise<LedgerEntry[]> {
   const out: LedgerEntry[] = [];
   for await (const e of entries) out.push(e);
   return out;
-}
-
-async function writeJson(file: string, value: unknown): Promise<void> {
-  try {
-    await writeFile(resolve(file), `${JSON.stringify(value, null, 2)}\n`);
-  } catch (error) {
-    throw new CliError(`cannot write --json to '${file}' (${(error as { code?: string }).code ?? 'error'}); check the path`);
-  }
 }
 
 function requireObjectKey(key: string): string {
@@ -105,7 +70,7 @@ function listCommand(): Command {
       const counts = countStates(entries);
       const shown = entries.filter((e) => flags.state === undefined || e.status === flags.state).map((e) => viewOf(e, now));
       if (flags.json) {
-        await writeJson(flags.json, {
+        await writeJsonReport(flags.json, {
           command: 'ledger list',
           at: now.toISOString(),
           target: target.description,
@@ -145,7 +110,7 @@ function showCommand(): Command {
         .sort((a, b) => (a.lastModified === b.lastModified ? byKeyThenEtag(a, b) : a.lastModified < b.lastModified ? -1 : 1))
         .map((e) => viewOf(e, now));
       if (versions.length === 0) throw new CliError(`'${key}' has no version with ETag ${etag}; its versions: ${all.map((e) => e.etag).join(', ')}`);
-      if (flags.json) await writeJson(flags.json, { command: 'ledger show', at: now.toISOString(), target: target.description, key, etag: etag ?? null, versions });
+      if (flags.json) await writeJsonReport(flags.json, { command: 'ledger show', at: now.toISOString(), target: target.description, key, etag: etag ?? null, versions });
       process.stdout.write(`${formatShow(key, versions)}\n`);
     });
   });

@@ -1,34 +1,13 @@
-import { access } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ClassicLevel } from 'classic-level';
-import { createDocumentClient } from '../lambdas/adapters/clients';
 import { DynamoDbLedgerStore } from '../lambdas/adapters/dynamodb-stores';
-import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from '../local/emulators';
-import { LOCAL_TABLES } from '../local/runtime';
-import { CliError } from './errors';
-import { redactUrl } from './format';
+import { openStateTarget, type StateTargetDescription, type StateTargetOptions } from './state-target';
 
-/** Which ledger a `syncproof ledger` command reads: exactly one of the three. */
-export interface LedgerTargetOptions {
-  /** The `--data-dir` of `syncproof local` (opened in this process; that runtime must not be running). */
-  readonly dataDir?: string;
-  /** The DynamoDB endpoint a running `syncproof local` printed. */
-  readonly endpoint?: string;
-  /** A deployed stack: its ledger table comes from the stack's `LedgerTableName` output. */
-  readonly stack?: string;
-  /** AWS region for `stack`. @default $AWS_REGION, else $AWS_DEFAULT_REGION */
-  readonly region?: string;
-}
+export { TARGET_FLAGS, describeAwsError } from './state-target';
+
+/** Which ledger a `syncproof ledger` command reads: exactly one of the three (see {@link StateTargetOptions}). */
+export type LedgerTargetOptions = StateTargetOptions;
 
 /** Where the ledger was found, as reports show it (no credentials). */
-export type LedgerTargetDescription =
-  | { readonly kind: 'data-dir'; readonly dataDir: string; readonly table: string }
-  | { readonly kind: 'endpoint'; readonly endpoint: string; readonly table: string }
-  | { readonly kind: 'stack'; readonly stack: string; readonly region: string; readonly table: string };
+export type LedgerTargetDescription = StateTargetDescription;
 
 /** An opened ledger; `close` releases the client and, for a data dir, the embedded emulator. */
 export interface LedgerTarget {
@@ -37,154 +16,8 @@ export interface LedgerTarget {
   close(): Promise<void>;
 }
 
-/** The flags, for messages. */
-export const TARGET_FLAGS = '--data-dir DIR (the state of `syncproof local`), --endpoint URL (a running `syncproof local`) or --stack NAME (a deployed stack)';
-
-/** Opens the ledger the options name. Throws CliError (exit 3) naming what to fix. */
+/** Opens the ledger the options name (the stack's `LedgerTableName` output). Throws CliError (exit 3) naming what to fix. */
 export async function openLedgerTarget(options: LedgerTargetOptions): Promise<LedgerTarget> {
-  const given = [options.dataDir, options.endpoint, options.stack].filter((v) => v !== undefined).length;
-  if (given !== 1) throw new CliError(`${given === 0 ? 'no ledger named' : 'name only one ledger'}: give exactly one of ${TARGET_FLAGS}`);
-  if (options.region !== undefined && options.stack === undefined) throw new CliError('--region applies to --stack only');
-  if (options.dataDir !== undefined) return openDataDir(options.dataDir);
-  if (options.endpoint !== undefined) return openEndpoint(options.endpoint);
-  return openStack(options.stack as string, options.region);
-}
-
-/** A document client on the local emulator's region and credentials (dynalite accepts any). */
-function localClient(endpoint: string): DynamoDBDocumentClient {
-  return createDocumentClient({ dynamodb: endpoint, region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS } });
-}
-
-/** Fails with `missing` when the table does not exist; other errors pass through. */
-async function requireTable(client: DynamoDBDocumentClient, table: string, missing: string): Promise<void> {
-  try {
-    await client.send(new DescribeTableCommand({ TableName: table }));
-  } catch (error) {
-    if ((error as { name?: string }).name === 'ResourceNotFoundException') throw new CliError(missing);
-    throw error;
-  }
-}
-
-/**
- * Opens `<dataDir>/dynamodb` in this process. dynalite reports a locked LevelDB only as a crash on
- * its first request, so the lock is probed first by opening (and closing) the database directly.
- */
-async function openDataDir(dataDir: string): Promise<LedgerTarget> {
-  const root = resolve(dataDir);
-  const path = join(root, 'dynamodb');
-  try {
-    await access(root);
-  } catch {
-    throw new CliError(`--data-dir '${dataDir}' does not exist; give the directory that \`syncproof local --data-dir\` keeps its state in`);
-  }
-  const probe = new ClassicLevel(path, { createIfMissing: false });
-  try {
-    await probe.open();
-  } catch (error) {
-    const e = error as { cause?: { code?: string; message?: string }; message?: string };
-    if (e.cause?.code === 'LEVEL_LOCKED') {
-      throw new CliError(
-        `the local state in '${dataDir}' is in use: its DynamoDB data is locked, most likely by a running \`syncproof local --data-dir ${dataDir}\`. ` +
-          'Stop it (Ctrl-C) and run this again, or leave it running and pass --endpoint with the DynamoDB endpoint it printed instead of --data-dir',
-      );
-    }
-    if (/does not exist/.test(e.cause?.message ?? '')) {
-      throw new CliError(`no DynamoDB state in '${dataDir}' (no ${join(dataDir, 'dynamodb')}); give the --data-dir that \`syncproof local\` used`);
-    }
-    throw new CliError(`cannot open the DynamoDB state in '${dataDir}': ${e.cause?.message ?? e.message ?? String(error)}`);
-  }
-  await probe.close();
-
-  let dynamo: LocalDynamoDb | undefined;
-  let client: DynamoDBDocumentClient | undefined;
-  const close = async () => {
-    client?.destroy();
-    await dynamo?.stop();
-  };
-  try {
-    dynamo = await startLocalDynamoDb({ path });
-    client = localClient(dynamo.endpoint);
-    await requireTable(client, LOCAL_TABLES.ledger, `'${dataDir}' holds no ledger yet; run \`syncproof local --data-dir ${dataDir}\` once to create it`);
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  return { ledger: new DynamoDbLedgerStore(client, LOCAL_TABLES.ledger), description: { kind: 'data-dir', dataDir: root, table: LOCAL_TABLES.ledger }, close };
-}
-
-async function openEndpoint(endpoint: string): Promise<LedgerTarget> {
-  if (!/^https?:\/\/[^\s/]+/.test(endpoint)) throw new CliError(`--endpoint must be an http(s):// URL, got '${redactUrl(endpoint)}'`);
-  const client = localClient(endpoint);
-  try {
-    await requireTable(client, LOCAL_TABLES.ledger, `the DynamoDB at ${redactUrl(endpoint)} has no table '${LOCAL_TABLES.ledger}'; is it the endpoint \`syncproof local\` printed?`);
-  } catch (error) {
-    client.destroy();
-    if (error instanceof CliError) throw error;
-    throw new CliError(`cannot reach DynamoDB at ${redactUrl(endpoint)} (${describeAwsError(error)}); is \`syncproof local\` running? It prints its DynamoDB endpoint when ready`);
-  }
-  return {
-    ledger: new DynamoDbLedgerStore(client, LOCAL_TABLES.ledger),
-    description: { kind: 'endpoint', endpoint: redactUrl(endpoint), table: LOCAL_TABLES.ledger },
-    close: async () => client.destroy(),
-  };
-}
-
-/** `name: first line of message`, or the network code; never request details. */
-export function describeAwsError(error: unknown): string {
-  const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string } };
-  const code = e.code ?? e.cause?.code;
-  if (code && /^E[A-Z]+$/.test(code)) return code;
-  return `${e.name ?? 'Error'}${e.message ? `: ${e.message.split('\n')[0]}` : ''}`;
-}
-
-/** One line for a failed AWS call: credentials, permissions and region problems say what to set. */
-function awsFailure(error: unknown, what: string, permission: string, region: string): string {
-  const e = error as { name?: string; message?: string };
-  if (e.name === 'CredentialsProviderError' || (/credential/i.test(e.message ?? '') && !/denied/i.test(e.message ?? ''))) {
-    return `${what}: no AWS credentials found; set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`;
-  }
-  if (['UnrecognizedClientException', 'InvalidClientTokenId', 'ExpiredToken', 'ExpiredTokenException', 'SignatureDoesNotMatch'].includes(e.name ?? '')) {
-    return `${what}: AWS rejected the credentials (${e.name}); refresh them (AWS_PROFILE, or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN)`;
-  }
-  if (e.name === 'AccessDenied' || e.name === 'AccessDeniedException') return `${what}: access denied; the credentials need ${permission}`;
-  return `${what} in ${region} failed: ${describeAwsError(error)}`;
-}
-
-async function openStack(stack: string, regionOption: string | undefined): Promise<LedgerTarget> {
-  const region = regionOption ?? (process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined);
-  if (!region) throw new CliError('no AWS region for --stack; pass --region or set AWS_REGION');
-  const cloudFormation = new CloudFormationClient({ region });
-  let outputs: { OutputKey?: string; OutputValue?: string }[];
-  try {
-    const out = await cloudFormation.send(new DescribeStacksCommand({ StackName: stack }));
-    outputs = out.Stacks?.[0]?.Outputs ?? [];
-  } catch (error) {
-    const e = error as { name?: string; message?: string };
-    if (e.name === 'ValidationError' && /does not exist/.test(e.message ?? '')) {
-      throw new CliError(`stack '${stack}' does not exist in ${region}; check --stack (the CDK app deploys 'Syncproof') and --region`);
-    }
-    throw new CliError(awsFailure(error, `reading stack '${stack}'`, 'cloudformation:DescribeStacks', region));
-  } finally {
-    cloudFormation.destroy();
-  }
-  const table = outputs.find((o) => o.OutputKey === STACK_OUTPUTS.ledgerTable)?.OutputValue;
-  if (!table) {
-    throw new CliError(`stack '${stack}' has no ${STACK_OUTPUTS.ledgerTable} output; it was deployed by an older syncproof: deploy this version (npx cdk deploy) and run again`);
-  }
-  const client = createDocumentClient({ region });
-  const ledger = new DynamoDbLedgerStore(client, table);
-  return {
-    ledger,
-    description: { kind: 'stack', stack, region, table },
-    close: async () => client.destroy(),
-  };
-}
-
-/** Turns a DynamoDB failure while using a target into a CliError naming what to fix. */
-export function ledgerFailure(error: unknown, target: LedgerTargetDescription): CliError {
-  if (error instanceof CliError) return error;
-  const cause = (error as { cause?: unknown }).cause ?? error;
-  const where = target.kind === 'stack' ? `table ${target.table} of stack '${target.stack}'` : `the local ledger`;
-  const region = target.kind === 'stack' ? target.region : LOCAL_REGION;
-  return new CliError(awsFailure(cause, `reading ${where}`, 'dynamodb:GetItem, Query, Scan and UpdateItem on the ledger table and its indexes', region));
+  const target = await openStateTarget(options, 'ledger');
+  return { ledger: new DynamoDbLedgerStore(target.client, target.table), description: target.description, close: () => target.close() };
 }

@@ -1,9 +1,14 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { datasetsCommand } from './datasets-command';
 import { demoCommand } from './demo-command';
 import { ledgerCommand } from './ledger-command';
 import { localCommand } from './local-command';
+import { sourceCommand } from './source-command';
+import { openSourceUrl } from './source-connect';
+import type { SourceCommandDeps } from './source-url';
 import { syncCommand } from './sync-command';
 import { verifyLocalCommand } from './verify-local-command';
+import { watermarkCommand } from './watermark-command';
 
 /** Where a command leaves the process exit code. */
 export interface CommandOutcome {
@@ -19,8 +24,11 @@ export function positiveInt(name: string) {
   };
 }
 
-/** The `syncproof` command line. Each command calls the same cores and adapters as the Lambdas. */
-export function buildProgram(outcome: CommandOutcome): Command {
+/**
+ * The `syncproof` command line. Each command calls the same cores and adapters as the Lambdas;
+ * `deps` opens source databases (tests pass an in-memory one).
+ */
+export function buildProgram(outcome: CommandOutcome, deps: SourceCommandDeps = { openSource: openSourceUrl }): Command {
   const program = new Command('syncproof')
     .description('Keep Amazon Redshift in proven sync with its sources')
     .exitOverride()
@@ -30,5 +38,8 @@ export function buildProgram(outcome: CommandOutcome): Command {
   program.addCommand(ledgerCommand());
   program.addCommand(syncCommand(outcome));
   program.addCommand(verifyLocalCommand(outcome));
+  program.addCommand(watermarkCommand());
+  program.addCommand(sourceCommand(deps));
+  program.addCommand(datasetsCommand(deps));
   return program;
 }

@@ -110,8 +110,9 @@ export class SyncproofStack extends Stack {
     this.ledgerTable = storage.ledgerTable;
     this.runsTable = storage.runsTable;
     this.watermarksTable = storage.watermarksTable;
-    // Stable keys (STACK_OUTPUTS): `syncproof ledger --stack` finds the tables through them.
+    // Stable keys (STACK_OUTPUTS): `syncproof ledger|watermark --stack` finds the tables through them.
     new CfnOutput(this, STACK_OUTPUTS.ledgerTable, { value: this.ledgerTable.tableName, description: 'syncproof file ledger table' });
+    new CfnOutput(this, STACK_OUTPUTS.watermarksTable, { value: this.watermarksTable.tableName, description: 'syncproof watermarks table' });
     new CfnOutput(this, STACK_OUTPUTS.runsTable, { value: this.runsTable.tableName, description: 'syncproof run records table' });
     new CfnOutput(this, STACK_OUTPUTS.bucket, { value: this.bucket.bucketName, description: 'syncproof data bucket' });
 

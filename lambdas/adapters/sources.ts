@@ -60,18 +60,20 @@ async function openPgliteSource(dir: string): Promise<SourceDatabase> {
   };
 }
 
+/** Opens a source by URL: `mysql://`/`mariadb://` (mysql2), `postgres://`/`postgresql://` (pg), `pglite:<dir>` (embedded). */
+export async function openSourceUrl(url: string): Promise<SourceDatabase> {
+  if (url.startsWith('pglite:')) return openPgliteSource(url.slice('pglite:'.length));
+  return /^(mysql|mariadb):/.test(url) ? MysqlSource.connect(url.replace(/^mariadb:/, 'mysql:')) : PostgresSource.connect(url);
+}
+
 /** Opens the source of `dataset` (which must have one); the caller closes it. */
 export async function openSource(dataset: DatasetConfig): Promise<SourceDatabase> {
   const source = dataset.source;
   if (!source) throw new ConfigurationError(`dataset '${dataset.name}' has no source`);
   const url = source.url ?? (await secretUrl(dataset, source.secretArn!));
-  if (url.startsWith('pglite:')) {
-    if (source.engine !== 'postgres') throw new ConfigurationError(`dataset '${dataset.name}': a pglite: source is PostgreSQL; set source.engine to 'postgres'`);
-    return openPgliteSource(url.slice('pglite:'.length));
-  }
   const mysqlUrl = /^(mysql|mariadb):/.test(url);
   if (mysqlUrl !== (source.engine === 'mysql')) {
     throw new ConfigurationError(`dataset '${dataset.name}': source.engine is '${source.engine}' but its URL is ${mysqlUrl ? 'a MySQL' : 'a PostgreSQL'} URL; make them agree`);
   }
-  return mysqlUrl ? MysqlSource.connect(url.replace(/^mariadb:/, 'mysql:')) : PostgresSource.connect(url);
+  return openSourceUrl(url);
 }

@@ -223,7 +223,8 @@ export const syncproofConfigSchema = z
       if (seen.has(d.name)) ctx.addIssue({ code: 'custom', path: ['datasets', i, 'name'], message: `duplicate dataset name '${d.name}'` });
       seen.set(d.name, i);
       c.datasets.forEach((o, j) => {
-        if (i !== j && d.prefix.startsWith(o.prefix)) {
+        // A dataset that failed its own checks reaches here untransformed: a source dataset has no prefix yet.
+        if (i !== j && typeof d.prefix === 'string' && typeof o.prefix === 'string' && d.prefix.startsWith(o.prefix)) {
           ctx.addIssue({ code: 'custom', path: ['datasets', i, 'prefix'], message: `prefix '${d.prefix}' overlaps dataset '${o.name}' ('${o.prefix}')` });
         }
       });

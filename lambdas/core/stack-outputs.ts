@@ -6,6 +6,8 @@
 export const STACK_OUTPUTS = {
   /** Name of the file-ledger table. */
   ledgerTable: 'LedgerTableName',
+  /** Name of the watermarks table (`syncproof watermark --stack`). */
+  watermarksTable: 'WatermarksTableName',
   /** Name of the run-records table. */
   runsTable: 'RunsTableName',
   /** Name of the data bucket. */

@@ -26,7 +26,8 @@ export interface WatermarkRun {
   readonly mode: string;
   readonly startedAt: string;
   readonly endedAt: string;
-  readonly status: 'PASSED' | 'PASSED_WITH_WARNINGS' | 'FAILED';
+  /** `RESET`: the record of `syncproof watermark reset` (position removed, every count zeroed). */
+  readonly status: 'PASSED' | 'PASSED_WITH_WARNINGS' | 'FAILED' | 'RESET';
   readonly extraction: ExtractionStats;
   /** Rows the warehouse counted for the run's files (load views). */
   readonly loadedRows: number;

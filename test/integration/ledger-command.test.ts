@@ -1,12 +1,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDocumentClient } from '../../lambdas/adapters/clients';
 import { DynamoDbLedgerStore } from '../../lambdas/adapters/dynamodb-stores';
 import type { LedgerEntry } from '../../lambdas/core/ports';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, startLocalDynamoDb } from '../../local/emulators';
 import { LOCAL_TABLES } from '../../local/runtime';
 import { runCli } from '../support/cli';
+import { withLocalDynamoDb } from '../support/local-state';
 
 const NOW = '2024-06-01T12:00:00.000Z';
 /** Leases far from any clock the test may run at: one never expires, one always has. */
@@ -15,16 +14,8 @@ const PAST = '2000-01-01T00:00:00.000Z';
 const QUARANTINE_REASON = 'orders/b.parquet: column amount is DECIMAL(10,2) in the table, STRING in the file; fix the file and upload it again';
 
 /** Opens dynalite on the data dir the way `syncproof local` does, runs `work`, closes it again. */
-async function withLedger<T>(dataDir: string, work: (ledger: DynamoDbLedgerStore, endpoint: string) => Promise<T>): Promise<T> {
-  const dynamo = await startLocalDynamoDb({ path: join(dataDir, 'dynamodb') });
-  const client = createDocumentClient({ dynamodb: dynamo.endpoint, region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS } });
-  try {
-    await ensureTables(dynamo.endpoint, LOCAL_TABLES);
-    return await work(new DynamoDbLedgerStore(client, LOCAL_TABLES.ledger), dynamo.endpoint);
-  } finally {
-    client.destroy();
-    await dynamo.stop();
-  }
+function withLedger<T>(dataDir: string, work: (ledger: DynamoDbLedgerStore, endpoint: string) => Promise<T>): Promise<T> {
+  return withLocalDynamoDb(dataDir, (client, endpoint) => work(new DynamoDbLedgerStore(client, LOCAL_TABLES.ledger), endpoint));
 }
 
 async function seed(ledger: DynamoDbLedgerStore): Promise<void> {

@@ -26,6 +26,10 @@ describe('parseConfig', () => {
     [{ datasets: [{ ...dataset, columns: [{ name: 'id', type: 'BIGINT' }] }] }, "key column 'order_id' is not in columns"],
     [{ datasets: [{ ...dataset, columns: [{ name: 'order_id', type: 'TEXTISH' }] }] }, 'datasets.0.columns.0.type'],
     [{ datasets: [] }, 'datasets:'],
+    [
+      { datasets: [dataset, { name: 'Bad', source: { engine: 'mysql', url: 'mysql://h/db', table: 'db.t', cursorColumn: 'u' }, target: { schema: 'public', table: 't' } }] },
+      'datasets.1.name: must be 1-40 chars',
+    ],
   ])('rejects %j naming the field', (raw, expected) => {
     expect(() => parseConfig(raw, 'test.json')).toThrow(ConfigurationError);
     expect(() => parseConfig(raw, 'test.json')).toThrow(expected);
