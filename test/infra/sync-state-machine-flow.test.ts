@@ -8,6 +8,9 @@ import { syncDefinition, templateOf, type Definition } from './support';
  */
 type Handler = (payload: Record<string, unknown>) => unknown;
 
+/** The Task states, whose retry intervals the runs set to 0. */
+const TASKS = ['Extract', 'ExtractNext', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'CommitWatermark', 'Finish', 'RecordFailure'];
+
 class StageError extends Error {
   constructor(name: string, message: string) {
     super(message);
@@ -24,13 +27,16 @@ describe('SyncStateMachine flow', () => {
     definition = JSON.parse(raw) as Definition;
   });
 
+  // An S3-fed dataset: nothing to extract, no watermark to move.
+  const extract: Handler = () => ({ status: 'SKIPPED' });
   const inventory: Handler = (p) => ({ runId: p.runId, dataset: 'orders', mode: p.mode, status: 'PASSED', findings: 0 });
   const checksum: Handler = (p) => ({ runId: p.runId, dataset: 'orders', mode: p.mode, status: 'PASSED', sampled: 1 });
+  const commit: Handler = () => ({ status: 'SKIPPED' });
 
   async function run(handlers: Record<string, Handler>, input: unknown = { dataset: 'orders' }) {
     const calls: [string, Record<string, unknown>][] = [];
     const local = Object.fromEntries(
-      Object.entries({ Inventory: inventory, ChecksumSample: checksum, ...handlers }).map(([state, handler]) => [
+      Object.entries({ Extract: extract, Inventory: inventory, ChecksumSample: checksum, CommitWatermark: commit, ...handlers }).map(([state, handler]) => [
         state,
         async (effective: Record<string, unknown>) => {
           const payload = effective.Payload as Record<string, unknown>;
@@ -40,7 +46,11 @@ describe('SyncStateMachine flow', () => {
       ]),
     );
     const execution = new StateMachine(definition as never, { validationOptions: { checkArn: false } }).run(input as never, {
-      overrides: { taskResourceLocalHandlers: local as never, retryIntervalOverrides: { Inventory: 0, ChecksumSample: 0, Discover: 0, Load: 0, Verify: 0, Finish: 0, RecordFailure: 0 }, waitTimeOverrides: { LoadWait: 0 } },
+      overrides: {
+        taskResourceLocalHandlers: local as never,
+        retryIntervalOverrides: Object.fromEntries(TASKS.map((task) => [task, 0])),
+        waitTimeOverrides: { LoadWait: 0 },
+      },
       context: { Execution: { Name: 'run-1', Input: input } } as never,
     });
     try {
@@ -59,9 +69,11 @@ describe('SyncStateMachine flow', () => {
       Finish: record,
     });
     expect(calls).toEqual([
+      ['Extract', { input: { dataset: 'orders' }, runId: 'run-1' }],
       ['Inventory', { input: { dataset: 'orders' }, runId: 'run-1', mode: 'sync' }],
       ['ChecksumSample', { input: { dataset: 'orders' }, runId: 'run-1', mode: 'sync' }],
       ['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }],
+      ['CommitWatermark', { runId: 'run-1', dataset: 'orders' }],
       ['Finish', { outcome: 'completed', runId: 'run-1', dataset: 'orders' }],
     ]);
     expect(output).toEqual({ runId: 'run-1', dataset: 'orders', status: 'PASSED' });
@@ -75,9 +87,9 @@ describe('SyncStateMachine flow', () => {
       Verify: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED', reportUri: 's3://b/r.json', hasMore: p.hasMore }),
       Finish: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'Discover', 'Load', 'Verify', 'Finish']);
-    expect(calls[5]).toEqual(['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }]);
-    expect(calls[3]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/batch-1.json', files: 2 });
+    expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'Discover', 'Load', 'Verify', 'CommitWatermark', 'Finish']);
+    expect(calls[6]).toEqual(['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }]);
+    expect(calls[4]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/batch-1.json', files: 2 });
   });
 
   it("gives every Discover of the loop the trigger's objects, so later batches stay event runs", async () => {
@@ -104,8 +116,8 @@ describe('SyncStateMachine flow', () => {
       Verify: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED', reportUri: 's3://b/r.json', hasMore: false }),
       Finish: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Load', 'Load', 'Verify', 'Finish']);
-    expect(calls[4]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/b.json', status: 'RUNNING', loadId: 'load-1' });
+    expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Load', 'Load', 'Verify', 'CommitWatermark', 'Finish']);
+    expect(calls[5]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/b.json', status: 'RUNNING', loadId: 'load-1' });
   });
 
   it('retries a TransientError and carries on', async () => {
@@ -118,7 +130,7 @@ describe('SyncStateMachine flow', () => {
       },
       Finish: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Discover', 'Discover', 'Finish']);
+    expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'Discover', 'Discover', 'Discover', 'CommitWatermark', 'Finish']);
     expect(output).toMatchObject({ status: 'PASSED' });
   });
 
@@ -131,8 +143,8 @@ describe('SyncStateMachine flow', () => {
       },
       RecordFailure: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'RecordFailure']);
-    expect(calls[5]?.[1]).toEqual({
+    expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'RecordFailure']);
+    expect(calls[6]?.[1]).toEqual({
       outcome: 'failed',
       runId: 'run-1',
       input: { dataset: 'orders' },
@@ -150,7 +162,7 @@ describe('SyncStateMachine flow', () => {
         throw new StageError('TerminalError', 'runs table unreachable');
       },
     });
-    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'RecordFailure']);
+    expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'Discover', 'RecordFailure']);
     expect(error).toMatchObject({ name: 'ConfigurationError', message: "unknown dataset 'nope'" });
   });
 
@@ -161,7 +173,7 @@ describe('SyncStateMachine flow', () => {
       },
       RecordFailure: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'RecordFailure']);
+    expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'RecordFailure']);
     expect(error).toMatchObject({ name: 'IntegrityCheckFailedError' });
   });
 });
