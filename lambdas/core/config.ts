@@ -113,12 +113,16 @@ export const datasetSchema = z
     name: z
       .string()
       .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be 1-40 chars of a-z, 0-9 and -, starting with a letter'),
-    /** The S3 prefix whose files feed the table; not given for a dataset with a `source` (see {@link extractPrefix}). */
+    /**
+     * The S3 prefix whose files feed the table; not given for a dataset with a `source` (parsing
+     * sets it to {@link extractPrefix}, and accepts exactly that value again, so that a parsed
+     * configuration parses again: the stack re-validates it and the stages read it from their
+     * environment).
+     */
     prefix: z
       .string()
       .min(1)
       .regex(/^[^/].*\/$/, "must not start with '/' and must end with '/'")
-      .refine((p) => !p.startsWith(INTERNAL_PREFIX), `must not start with '${INTERNAL_PREFIX}'`)
       .optional(),
     /** A database the dataset is extracted from (then no `prefix`, `columns` or `keyColumns`: they come from the table). */
     source: sourceSchema.optional(),
@@ -156,7 +160,7 @@ export const datasetSchema = z
   .superRefine((d, ctx) => {
     if (d.source) {
       const owned = `a dataset with a source writes its files under '${extractPrefix(d.name)}' and takes its columns and keys from the source table`;
-      if (d.prefix !== undefined) ctx.addIssue({ code: 'custom', path: ['prefix'], message: `remove it: ${owned}` });
+      if (d.prefix !== undefined && d.prefix !== extractPrefix(d.name)) ctx.addIssue({ code: 'custom', path: ['prefix'], message: `remove it: ${owned}` });
       if (d.columns !== undefined) ctx.addIssue({ code: 'custom', path: ['columns'], message: `remove it: ${owned}` });
       if (d.keyColumns.length > 0) ctx.addIssue({ code: 'custom', path: ['keyColumns'], message: `move it to source.keyColumns: ${owned}` });
       if (d.loadMode !== 'upsert') ctx.addIssue({ code: 'custom', path: ['loadMode'], message: 'a dataset with a source loads by upsert (re-read rows replace their older versions)' });
@@ -165,6 +169,8 @@ export const datasetSchema = z
     }
     if (d.prefix === undefined) {
       ctx.addIssue({ code: 'custom', path: ['prefix'], message: "required: the S3 prefix whose files feed the table (e.g. 'orders/'), unless the dataset has a source" });
+    } else if (d.prefix.startsWith(INTERNAL_PREFIX)) {
+      ctx.addIssue({ code: 'custom', path: ['prefix'], message: `must not start with '${INTERNAL_PREFIX}'` });
     }
     if (d.loadMode === 'upsert' && d.keyColumns.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['keyColumns'], message: 'upsert needs at least one key column' });

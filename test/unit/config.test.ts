@@ -31,6 +31,27 @@ describe('parseConfig', () => {
     expect(() => parseConfig(raw, 'test.json')).toThrow(expected);
   });
 
+  describe('a dataset with a source', () => {
+    const extracted = {
+      name: 'customers',
+      source: { engine: 'mysql', url: 'mysql://u:p@127.0.0.1:3306/crm', table: 'crm.customers', cursorColumn: 'updated_at' },
+      target: { schema: 'public', table: 'customers' },
+    };
+
+    it('gets its extract prefix under _syncproof/', () => {
+      expect(parseConfig({ datasets: [extracted] }).datasets[0]?.prefix).toBe('_syncproof/extracts/customers/');
+    });
+
+    it('parses again unchanged once parsed, as the stack and the stages parse the parsed configuration', () => {
+      const once = parseConfig({ datasets: [dataset, extracted] });
+      expect(parseConfig(JSON.parse(JSON.stringify(once)))).toEqual(once);
+    });
+
+    it('refuses a prefix other than its extract prefix', () => {
+      expect(() => parseConfig({ datasets: [{ ...extracted, prefix: 'customers/' }] })).toThrow("datasets.0.prefix: remove it: a dataset with a source writes its files under '_syncproof/extracts/customers/'");
+    });
+  });
+
   it('names the source of the configuration in its error', () => {
     expect(() => parseConfig({}, 'my.config.json')).toThrow(/^my\.config\.json is invalid/);
   });
