@@ -20,15 +20,25 @@ import {
 const STAGES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum'];
 
 const actionsOf = (statements: Statement[], service: string): string[] => statements.flatMap((s) => s.Action).filter((a) => a.startsWith(`${service}:`));
+/** The actions of `statements` on a table (or its indexes). */
+const actionsOnTable = (statements: Statement[], tableId: string): string[] =>
+  statements.filter((s) => s.Resource.some((r) => r.startsWith(`#{${tableId}.Arn}`))).flatMap((s) => s.Action);
+const isTableWrite = (action: string): boolean => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(action);
+const tableWithKey = (template: Template, key: string): string =>
+  logicalIdOf(template, 'AWS::DynamoDB::Table', (r) => (r.Properties?.KeySchema as { AttributeName: string }[]).some((k) => k.AttributeName === key));
 
 describe('IAM least privilege', () => {
   let template: Template;
   let bucketId: string;
   let tableIds: string[];
+  let ledgerId: string;
+  let watermarksId: string;
   beforeAll(() => {
     template = templateOf();
     bucketId = dataBucketId(template);
     tableIds = resources(template, 'AWS::DynamoDB::Table').map(([id]) => id);
+    ledgerId = tableWithKey(template, 'objectKey');
+    watermarksId = tableWithKey(template, 'dataset');
   });
 
   it('allows no action `*` or `service:*` in any policy', () => {
@@ -75,17 +85,41 @@ describe('IAM least privilege', () => {
   });
 
   it('lets inventory and checksum read the bucket, write only _syncproof/, read (never write) the ledger, and record runs', () => {
-    const ledgerId = logicalIdOf(template, 'AWS::DynamoDB::Table', (r) => JSON.stringify(r.Properties?.KeySchema).includes('objectKey'));
     for (const stage of ['inventory', 'checksum']) {
       const statements = statementsOfStage(template, stage);
       const s3Writes = statements.filter((s) => s.Action.some((a) => /^s3:(Put|Delete)/.test(a)));
       expect([stage, s3Writes.flatMap((s) => s.Resource)]).toEqual([stage, [`#{${bucketId}.Arn}/_syncproof/*`]]);
       expect([stage, actionsOf(statements, 's3').filter((a) => a.startsWith('s3:Delete'))]).toEqual([stage, []]);
-      const ledgerActions = statements.filter((s) => s.Resource.some((r) => r.startsWith(`#{${ledgerId}.Arn}`))).flatMap((s) => s.Action);
-      expect([stage, ledgerActions.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))]).toEqual([stage, []]);
+      const ledgerActions = actionsOnTable(statements, ledgerId);
+      expect([stage, ledgerActions.filter(isTableWrite)]).toEqual([stage, []]);
       expect([stage, ledgerActions]).toEqual([stage, expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem'])]);
       expect([stage, actionsOf(statements, 'redshift-data')]).toEqual([stage, []]);
     }
+  });
+
+  it('lets the extract stage read the watermarks but never write them', () => {
+    const actions = actionsOnTable(statementsOfStage(template, 'extract'), watermarksId);
+    expect(actions).toContain('dynamodb:GetItem');
+    expect(actions.filter(isTableWrite)).toEqual([]);
+  });
+
+  it('keeps the extract stage away from the ledger', () => {
+    expect(actionsOnTable(statementsOfStage(template, 'extract'), ledgerId)).toEqual([]);
+  });
+
+  it('lets the commit stage read and put the watermarks', () => {
+    expect(actionsOnTable(statementsOfStage(template, 'commit'), watermarksId)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem']));
+  });
+
+  it('lets the commit stage read the ledger but never write it', () => {
+    const actions = actionsOnTable(statementsOfStage(template, 'commit'), ledgerId);
+    expect(actions).toContain('dynamodb:BatchGetItem');
+    expect(actions.filter(isTableWrite)).toEqual([]);
+  });
+
+  it('lets no stage but commit and record write the watermarks', () => {
+    const writers = STAGES.filter((stage) => actionsOnTable(statementsOfStage(template, stage), watermarksId).some(isTableWrite));
+    expect(writers).toEqual(['commit', 'record']);
   });
 
   it('lets the trigger write only events documents: no reads, no other objects, no tables, no warehouse', () => {
