@@ -35,8 +35,11 @@ describe('SyncStateMachine flow', () => {
 
   async function run(handlers: Record<string, Handler>, input: unknown = { dataset: 'orders' }) {
     const calls: [string, Record<string, unknown>][] = [];
+    const byState: Record<string, Handler> = { Extract: extract, Inventory: inventory, ChecksumSample: checksum, CommitWatermark: commit, ...handlers };
+    // Extract and ExtractNext invoke the same Lambda.
+    byState.ExtractNext ??= byState.Extract!;
     const local = Object.fromEntries(
-      Object.entries({ Extract: extract, Inventory: inventory, ChecksumSample: checksum, CommitWatermark: commit, ...handlers }).map(([state, handler]) => [
+      Object.entries(byState).map(([state, handler]) => [
         state,
         async (effective: Record<string, unknown>) => {
           const payload = effective.Payload as Record<string, unknown>;
@@ -62,6 +65,7 @@ describe('SyncStateMachine flow', () => {
   }
 
   const record: Handler = (p) => ({ runId: p.runId, dataset: p.dataset ?? 'orders', status: p.outcome === 'failed' ? 'FAILED' : 'PASSED' });
+  const statesOf = (calls: [string, unknown][]): string[] => calls.map(([state]) => state);
 
   it('finishes without loading when Discover finds no files', async () => {
     const { calls, output } = await run({
@@ -175,5 +179,105 @@ describe('SyncStateMachine flow', () => {
     });
     expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'RecordFailure']);
     expect(error).toMatchObject({ name: 'IntegrityCheckFailedError' });
+  });
+
+  describe('database path', () => {
+    const discoverNothing: Handler = () => ({ runId: 'run-1', dataset: 'orders', files: 0, batchUri: null, hasMore: false });
+    const discoverOneBatch: Handler = () => ({ runId: 'run-1', dataset: 'orders', files: 1, batchUri: 's3://b/_syncproof/b.json', hasMore: false });
+    const loadDone: Handler = (p) => ({ ...p, loadId: 'load-1', status: 'DONE' });
+    const verifyPassed: Handler = (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED', reportUri: 's3://b/r.json', hasMore: p.hasMore });
+    const extracted: Handler = () => ({ status: 'DONE', documentKey: '_syncproof/extractions/orders/run-1.json', rows: 10, files: 1, hasMore: false });
+    const moved: Handler = () => ({ status: 'MOVED', version: 2, position: { cursor: '2026-01-02', key: ['10'] }, rows: 10, loadedRows: 10 });
+    const fail = (name: string, message: string): Handler => () => {
+      throw new StageError(name, message);
+    };
+
+    it('goes from Extract straight to Inventory when the extract returns SKIPPED', async () => {
+      const { calls } = await run({ Extract: () => ({ status: 'SKIPPED' }), Discover: discoverNothing, Finish: record });
+      expect(statesOf(calls).slice(0, 2)).toEqual(['Extract', 'Inventory']);
+      expect(statesOf(calls)).not.toContain('ExtractNext');
+    });
+
+    it("calls the extract again with the previous invocation's continuation and the execution input while it returns MORE", async () => {
+      const input = { dataset: 'orders', mode: 'incremental', limit: 1000 };
+      const continuation = (n: number) => ({ documentKey: '_syncproof/extractions/orders/run-1.json', next: { kind: 'after', position: { cursor: `2026-01-0${n}`, key: [String(n)] } } });
+      let invocations = 0;
+      const { calls } = await run(
+        {
+          Extract: () => (++invocations < 3 ? { status: 'MORE', continuation: continuation(invocations), rows: 1000 * invocations, files: invocations } : extracted({})),
+          Discover: discoverNothing,
+          Finish: record,
+        },
+        input,
+      );
+      expect(calls.filter(([state]) => state.startsWith('Extract'))).toEqual([
+        ['Extract', { input, runId: 'run-1' }],
+        ['ExtractNext', { input, runId: 'run-1', continuation: continuation(1) }],
+        ['ExtractNext', { input, runId: 'run-1', continuation: continuation(2) }],
+      ]);
+      expect(statesOf(calls)[3]).toBe('Inventory');
+    });
+
+    it('retries the extract while the source is unavailable, then carries on', async () => {
+      let attempts = 0;
+      const { calls, output } = await run({
+        Extract: () => (++attempts < 3 ? fail('SourceUnavailableError', 'connect ECONNREFUSED 10.0.0.5:3306')({}) : extracted({})),
+        Discover: discoverNothing,
+        Finish: record,
+      });
+      expect(statesOf(calls).slice(0, 4)).toEqual(['Extract', 'Extract', 'Extract', 'Inventory']);
+      expect(output).toMatchObject({ status: 'PASSED' });
+    });
+
+    it("commits the watermark with the run id and the execution's dataset after the last batch's Verify", async () => {
+      let batch = 0;
+      const { calls } = await run({
+        Extract: extracted,
+        Discover: () => ({ runId: 'run-1', dataset: 'orders', files: 1, batchUri: `s3://b/_syncproof/batch-${++batch}.json`, hasMore: batch < 2 }),
+        Load: loadDone,
+        Verify: verifyPassed,
+        CommitWatermark: moved,
+        Finish: record,
+      });
+      expect(statesOf(calls).slice(-4)).toEqual(['Load', 'Verify', 'CommitWatermark', 'Finish']);
+      expect(calls.filter(([state]) => state === 'CommitWatermark')).toEqual([['CommitWatermark', { runId: 'run-1', dataset: 'orders' }]]);
+      expect(statesOf(calls).filter((state) => state === 'Verify')).toHaveLength(2);
+    });
+
+    it('commits the watermark with the run id and the dataset when Discover finds no files', async () => {
+      const { calls } = await run({ Extract: extracted, Discover: discoverNothing, CommitWatermark: moved, Finish: record });
+      expect(calls.slice(-3)).toEqual([
+        ['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }],
+        ['CommitWatermark', { runId: 'run-1', dataset: 'orders' }],
+        ['Finish', { outcome: 'completed', runId: 'run-1', dataset: 'orders' }],
+      ]);
+    });
+
+    it.each([
+      ['Verify', 'VerificationFailedError', { Load: loadDone, Verify: fail('VerificationFailedError', 'orders: 10 rows in the files, 9 in the warehouse') }],
+      ['Load', 'WarehouseStatementError', { Load: fail('WarehouseStatementError', 'COPY failed: column count mismatch') }],
+    ])('never commits the watermark when %s fails: the execution fails through RecordFailure with its %s', async (failing, errorName, handlers) => {
+      const { calls, error } = await run({ Extract: extracted, Discover: discoverOneBatch, CommitWatermark: moved, RecordFailure: record, ...handlers });
+      expect(statesOf(calls).slice(-2)).toEqual([failing, 'RecordFailure']);
+      expect(statesOf(calls)).not.toContain('CommitWatermark');
+      expect(error?.name).toBe(errorName);
+    });
+
+    it('fails the execution through RecordFailure, without reaching Finish, when CommitWatermark cannot prove the run loaded', async () => {
+      const cause = "dataset 'orders': the watermark was not moved, because 1 of the run's 1 files are not proven loaded";
+      const { calls, error } = await run({
+        Extract: extracted,
+        Discover: discoverOneBatch,
+        Load: loadDone,
+        Verify: verifyPassed,
+        CommitWatermark: fail('VerificationFailedError', cause),
+        RecordFailure: record,
+        Finish: record,
+      });
+      expect(statesOf(calls).slice(-2)).toEqual(['CommitWatermark', 'RecordFailure']);
+      expect(calls.at(-1)?.[1]).toMatchObject({ outcome: 'failed', runId: 'run-1', error: { Error: 'VerificationFailedError', Cause: cause } });
+      expect(statesOf(calls)).not.toContain('Finish');
+      expect(error).toMatchObject({ name: 'VerificationFailedError', message: cause });
+    });
   });
 });

@@ -86,6 +86,50 @@ describe('SyncStateMachine definition', () => {
     }
   });
 
+  it('starts with Extract, given the execution input and name, and keeps its status and result beside the state in $.extract', () => {
+    expect(state('Extract')).toMatchObject({
+      Parameters: { Payload: { 'input.$': '$$.Execution.Input', 'runId.$': '$$.Execution.Name' } },
+      ResultSelector: { 'status.$': '$.Payload.status', 'result.$': '$.Payload' },
+      ResultPath: '$.extract',
+      Next: 'ExtractMore',
+    });
+    expect(state('Extract').OutputPath).toBeUndefined();
+  });
+
+  it('extracts again through ExtractNext while the extract returns MORE, else goes to Inventory', () => {
+    expect(state('ExtractMore')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.extract.status', StringEquals: 'MORE', Next: 'ExtractNext' }],
+      Default: 'Inventory',
+    });
+    expect(state('ExtractNext').Next).toBe('ExtractMore');
+  });
+
+  it("hands ExtractNext the previous invocation's continuation with the execution input and name", () => {
+    expect(state('ExtractNext')).toMatchObject({
+      Parameters: { Payload: { 'input.$': '$$.Execution.Input', 'runId.$': '$$.Execution.Name', 'continuation.$': '$.extract.result.continuation' } },
+      ResultSelector: { 'status.$': '$.Payload.status', 'result.$': '$.Payload' },
+      ResultPath: '$.extract',
+    });
+  });
+
+  it("commits the watermark with the run id and the execution input's dataset, keeps the state for Finish, then finishes", () => {
+    expect(state('CommitWatermark')).toMatchObject({
+      Parameters: { Payload: { 'runId.$': '$$.Execution.Name', 'dataset.$': '$$.Execution.Input.dataset' } },
+      ResultSelector: { 'status.$': '$.Payload.status' },
+      ResultPath: '$.commit',
+      Next: 'Finish',
+    });
+    expect(state('CommitWatermark').OutputPath).toBeUndefined();
+  });
+
+  it('retries SourceUnavailableError (2 s, 3 attempts, backoff 2) in Extract and ExtractNext only, the tasks that read a source', () => {
+    const retriers = Object.entries(definition.States)
+      .filter(([, s]) => s.Type === 'Task')
+      .flatMap(([name, s]) => (s.Retry as { ErrorEquals: string[] }[]).filter((r) => r.ErrorEquals.includes('SourceUnavailableError')).map((r) => [name, r]));
+    expect(retriers).toEqual(['Extract', 'ExtractNext'].map((name) => [name, { ErrorEquals: ['SourceUnavailableError'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }]));
+  });
+
   it('inventories and checksum-samples once, in sync mode, before Discover, with the execution input from the context, keeping the state', () => {
     for (const [name, next] of [['Inventory', 'ChecksumSample'], ['ChecksumSample', 'Discover']] as const) {
       const task = state(name);
