@@ -90,8 +90,11 @@ export class SyncproofStack extends Stack {
   readonly verifyStateMachine: VerifyStateMachine;
   /** The stage Lambdas, by stage name. */
   readonly functions: Readonly<Record<StageName, lambda.Function>>;
-  /** EventBridge rule, queue and dead-letter queue that feed the trigger. */
-  readonly eventTriggers?: EventTriggers;
+  /**
+   * EventBridge rule, queue and dead-letter queue that feed the trigger; none when every dataset
+   * has a source (no upload starts a run then, and an event pattern cannot match an empty prefix list).
+   */
+  readonly eventTriggers: EventTriggers | undefined;
   /** Log group and alarms. */
   readonly observability: Observability;
 
@@ -156,19 +159,20 @@ export class SyncproofStack extends Stack {
       schedules: config.datasets.map((d) => ({ dataset: d.name, expression: verifyScheduleOf(d) })),
     });
 
-    // A dataset with a source writes under _syncproof/: its files never start another run. A stack
-    // of such datasets only has no upload trigger at all (runs start from schedules, console, CLI).
+    // A dataset with a source writes under _syncproof/: its files never start another run.
     const uploadPrefixes = config.datasets.filter((d) => !d.source).map((d) => d.prefix);
-    if (uploadPrefixes.length > 0) {
-      this.eventTriggers = new EventTriggers(this, 'EventTriggers', {
-        bucket: this.bucket,
-        prefixes: uploadPrefixes,
-        trigger: stages.trigger,
-        syncStateMachine: this.syncStateMachine,
-      });
-      this.observability.alarmOnDeadLetters(this.eventTriggers.deadLetterQueue);
-    }
+    this.eventTriggers =
+      uploadPrefixes.length > 0
+        ? new EventTriggers(this, 'EventTriggers', {
+            bucket: this.bucket,
+            prefixes: uploadPrefixes,
+            trigger: stages.trigger,
+            syncStateMachine: this.syncStateMachine,
+          })
+        : undefined;
+
     this.observability.alarmOnFailedExecutions(this.syncStateMachine);
+    if (this.eventTriggers) this.observability.alarmOnDeadLetters(this.eventTriggers.deadLetterQueue);
   }
 
   private grantStageAccess(stage: StageFunction, access: StageAccess): void {

@@ -100,8 +100,15 @@ export class SourceQueryError extends TerminalError {
   override readonly name = 'SourceQueryError';
 }
 
-/** Names that a state machine retries (see lib/constructs/sync-state-machine.ts). */
-export const TRANSIENT_ERROR_NAMES = ['TransientError', 'SourceUnavailableError'] as const;
+/** Names that every state-machine task retries (see lib/constructs/failure-path.ts). */
+export const TRANSIENT_ERROR_NAMES = ['TransientError'] as const;
+
+/**
+ * Names that only the tasks reading a source database retry (Extract, ExtractNext): Step Functions
+ * matches the literal `name`, not the class hierarchy, so a {@link SourceUnavailableError} is not
+ * caught by a `TransientError` retrier.
+ */
+export const SOURCE_TRANSIENT_ERROR_NAMES = ['SourceUnavailableError'] as const;
 
 /** Formats any thrown value as a one-line message, without stack traces. */
 export function describeError(error: unknown): string {

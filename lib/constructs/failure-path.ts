@@ -3,7 +3,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { TRANSIENT_ERROR_NAMES } from '../../lambdas/core/errors';
+import { SOURCE_TRANSIENT_ERROR_NAMES, TRANSIENT_ERROR_NAMES } from '../../lambdas/core/errors';
 
 /**
  * Errors Lambda reports when the function itself died: killed, out of memory, or past its timeout.
@@ -20,6 +20,15 @@ export const LAMBDA_CRASH_ERRORS = ['Lambda.Unknown', 'Sandbox.Timedout', 'State
 export function retryTransient(task: tasks.LambdaInvoke): tasks.LambdaInvoke {
   task.addRetry({ errors: [...TRANSIENT_ERROR_NAMES], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
   task.addRetry({ errors: [...LAMBDA_CRASH_ERRORS], interval: Duration.seconds(10), maxAttempts: 2, backoffRate: 2 });
+  return task;
+}
+
+/**
+ * Retries a task that reads a source database also on the source's outage names (2 s, then 4 s;
+ * 3 attempts). Only such tasks get it: no other stage talks to a source.
+ */
+export function retrySourceUnavailable(task: tasks.LambdaInvoke): tasks.LambdaInvoke {
+  task.addRetry({ errors: [...SOURCE_TRANSIENT_ERROR_NAMES], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
   return task;
 }
 

@@ -68,12 +68,12 @@ export interface StageFunctionProps {
   readonly environment: Readonly<Record<string, string>>;
   /**
    * Memory in MiB (128–10240).
-   * @default 3008 for `load`, 1024 for the other stages
+   * @default 3008 for `extract` and `load`, 1024 for the other stages
    */
   readonly memorySize?: number;
   /**
    * Function timeout (at most 15 minutes).
-   * @default 15 minutes for `load`, `verify`, `inventory` and `checksum`, 1 minute for the other stages
+   * @default 15 minutes for `extract`, `load`, `verify`, `inventory` and `checksum`, 1 minute for the other stages
    */
   readonly timeout?: Duration;
   /**

@@ -4,7 +4,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { failurePath, retryTransient } from './failure-path';
+import { failurePath, retrySourceUnavailable, retryTransient } from './failure-path';
 import { acknowledgeNag, nagAttribute } from './nag-acknowledgements';
 
 /**
@@ -87,9 +87,11 @@ export interface SyncStateMachineProps {
  * loop, so the later batches of an event-triggered run still look at the trigger's objects only.
  *
  * Every other task is a `lambda:invoke` whose result's `Payload` becomes the state (except
- * RecordFailure, which keeps its input so that `$.error` reaches SyncFailed). Every task retries
+ * Extract, ExtractNext and CommitWatermark, whose results go beside it to `$.extract` and
+ * `$.commit`, and RecordFailure, which keeps its input so that `$.error` reaches SyncFailed). Every task retries
  * `TransientError` three times (2 s, backoff 2) on top of the Lambda service-error retries, and
- * catches everything into RecordFailure.
+ * catches everything into RecordFailure; Extract and ExtractNext, the only tasks that read a
+ * source, also retry `SourceUnavailableError`, with the same policy.
  */
 export class SyncStateMachine extends Construct {
   /** The state machine. */
@@ -144,6 +146,7 @@ export class SyncStateMachine extends Construct {
           taskTimeout: sfn.Timeout.duration(Duration.minutes(15)),
         }),
       );
+      retrySourceUnavailable(task);
       task.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
       return task;
     };

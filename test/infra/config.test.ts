@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { ConfigurationError } from '../../lambdas/core/errors';
-import { loadConfigFile, type SyncproofConfig } from '../../lib/config';
+import { loadConfigFile, parseConfig, type SyncproofConfig } from '../../lib/config';
 import { SyncproofStack } from '../../lib/syncproof-stack';
-import { buildStack, exampleConfig } from './support';
+import { ENV } from '../../lambdas/core/env';
+import { buildStack, configWithDatasets, exampleConfig, functionIdOf, sourceDataset, templateOf } from './support';
 
 const dataset = (): SyncproofConfig['datasets'][number] => exampleConfig().datasets[0] as SyncproofConfig['datasets'][number];
 const synthWith = (config: unknown) => () => new SyncproofStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bad', { config: config as SyncproofConfig });
@@ -29,6 +30,18 @@ describe('configuration at synth', () => {
       datasets: [{ name: 'orders', prefix: 'orders/', target: { schema: 'public', table: 'orders' }, keyColumns: ['order_id'], loadMode: 'upsert', format: 'parquet' }],
       redshift: { workgroupName: 'syncproof', database: 'dev', copyRoleArn: 'arn:aws:iam::123456789012:role/syncproof-redshift-copy' },
     });
+  });
+
+  it('synthesizes a configuration whose only dataset has a source, without a prefix or columns', () => {
+    expect(() => templateOf(configWithDatasets(sourceDataset()))).not.toThrow();
+  });
+
+  it('hands the stages a configuration with a source dataset that they can parse again', () => {
+    const config = configWithDatasets(exampleConfig().datasets[0], sourceDataset());
+    const template = templateOf(config);
+    const fn = template.findResources('AWS::Lambda::Function')[functionIdOf(template, 'extract')];
+    const variables = (fn?.Properties?.Environment as { Variables: Record<string, string> }).Variables;
+    expect(parseConfig(JSON.parse(variables[ENV.config]!), ENV.config)).toEqual(config);
   });
 
   it('rejects an upsert dataset without key columns, naming the field', () => {

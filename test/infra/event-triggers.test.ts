@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { SyncproofConfig } from '../../lib/config';
-import { dataBucketId, exampleConfig, functionIdOf, logicalIdOf, policyStatements, templateOf } from './support';
+import { configWithDatasets, dataBucketId, exampleConfig, functionIdOf, logicalIdOf, policyStatements, resources, sourceDataset, templateOf, type Json } from './support';
 
 describe('event triggers', () => {
   let template: Template;
@@ -28,6 +28,18 @@ describe('event triggers', () => {
     templateOf(config).hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({ detail: Match.objectLike({ object: { key: [{ prefix: 'orders/' }, { prefix: 'crm/customers/' }] } }) }),
     });
+  });
+
+  it('matches the prefix of an uploaded dataset only, not the extract prefix of a dataset with a source', () => {
+    const config = configWithDatasets(exampleConfig().datasets[0], sourceDataset());
+    const patterns = resources(templateOf(config), 'AWS::Events::Rule').flatMap(([, r]) => (r.Properties?.EventPattern ? [r.Properties.EventPattern] : []));
+    expect(patterns.map((p) => (p as { detail: { object: { key: Json } } }).detail.object.key)).toEqual([[{ prefix: 'orders/' }]]);
+  });
+
+  it('creates no S3 event rule and no queue when every dataset has a source', () => {
+    const template = templateOf(configWithDatasets(sourceDataset()));
+    expect(resources(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties?.EventPattern)).toEqual([]);
+    expect(resources(template, 'AWS::SQS::Queue')).toEqual([]);
   });
 
   it('feeds the trigger in batches of 10 within 5 seconds, reporting partial batch failures', () => {

@@ -16,16 +16,29 @@ import {
   type Statement,
 } from './support';
 
+/** Every stage, spelt out here so that a stage added to the stack without a test of its access shows up. */
+const STAGES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum'];
+
 const actionsOf = (statements: Statement[], service: string): string[] => statements.flatMap((s) => s.Action).filter((a) => a.startsWith(`${service}:`));
+/** The actions of `statements` on a table (or its indexes). */
+const actionsOnTable = (statements: Statement[], tableId: string): string[] =>
+  statements.filter((s) => s.Resource.some((r) => r.startsWith(`#{${tableId}.Arn}`))).flatMap((s) => s.Action);
+const isTableWrite = (action: string): boolean => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(action);
+const tableWithKey = (template: Template, key: string): string =>
+  logicalIdOf(template, 'AWS::DynamoDB::Table', (r) => (r.Properties?.KeySchema as { AttributeName: string }[]).some((k) => k.AttributeName === key));
 
 describe('IAM least privilege', () => {
   let template: Template;
   let bucketId: string;
   let tableIds: string[];
+  let ledgerId: string;
+  let watermarksId: string;
   beforeAll(() => {
     template = templateOf();
     bucketId = dataBucketId(template);
     tableIds = resources(template, 'AWS::DynamoDB::Table').map(([id]) => id);
+    ledgerId = tableWithKey(template, 'objectKey');
+    watermarksId = tableWithKey(template, 'dataset');
   });
 
   it('allows no action `*` or `service:*` in any policy', () => {
@@ -62,7 +75,7 @@ describe('IAM least privilege', () => {
     expect(starts.flatMap((s) => s.Resource).sort()).toEqual([`#{${sync}}`, `#{${verify}}`].sort());
     expect(actionsOf(statementsOfStage(template, 'trigger'), 'states')).toEqual(['states:StartExecution']);
     expect(statementsOfStage(template, 'trigger').flatMap((s) => s.Resource).filter((r) => r.includes('StateMachine'))).toEqual([`#{${sync}}`]);
-    for (const stage of ['discover', 'load', 'verify', 'record', 'inventory', 'checksum']) expect(actionsOf(statementsOfStage(template, stage), 'states')).toEqual([]);
+    for (const stage of STAGES.filter((s) => s !== 'trigger')) expect([stage, actionsOf(statementsOfStage(template, stage), 'states')]).toEqual([stage, []]);
     const verifyStarter = starts.find((s) => s.Resource.includes(`#{${verify}}`));
     const rolePolicy = template.findResources('AWS::IAM::Policy')[verifyStarter!.policy];
     const [role] = (rolePolicy?.Properties?.Roles as { Ref: string }[]).map((r) => r.Ref);
@@ -72,17 +85,41 @@ describe('IAM least privilege', () => {
   });
 
   it('lets inventory and checksum read the bucket, write only _syncproof/, read (never write) the ledger, and record runs', () => {
-    const ledgerId = logicalIdOf(template, 'AWS::DynamoDB::Table', (r) => JSON.stringify(r.Properties?.KeySchema).includes('objectKey'));
     for (const stage of ['inventory', 'checksum']) {
       const statements = statementsOfStage(template, stage);
       const s3Writes = statements.filter((s) => s.Action.some((a) => /^s3:(Put|Delete)/.test(a)));
       expect([stage, s3Writes.flatMap((s) => s.Resource)]).toEqual([stage, [`#{${bucketId}.Arn}/_syncproof/*`]]);
       expect([stage, actionsOf(statements, 's3').filter((a) => a.startsWith('s3:Delete'))]).toEqual([stage, []]);
-      const ledgerActions = statements.filter((s) => s.Resource.some((r) => r.startsWith(`#{${ledgerId}.Arn}`))).flatMap((s) => s.Action);
-      expect([stage, ledgerActions.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))]).toEqual([stage, []]);
+      const ledgerActions = actionsOnTable(statements, ledgerId);
+      expect([stage, ledgerActions.filter(isTableWrite)]).toEqual([stage, []]);
       expect([stage, ledgerActions]).toEqual([stage, expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem'])]);
       expect([stage, actionsOf(statements, 'redshift-data')]).toEqual([stage, []]);
     }
+  });
+
+  it('lets the extract stage read the watermarks but never write them', () => {
+    const actions = actionsOnTable(statementsOfStage(template, 'extract'), watermarksId);
+    expect(actions).toContain('dynamodb:GetItem');
+    expect(actions.filter(isTableWrite)).toEqual([]);
+  });
+
+  it('keeps the extract stage away from the ledger', () => {
+    expect(actionsOnTable(statementsOfStage(template, 'extract'), ledgerId)).toEqual([]);
+  });
+
+  it('lets the commit stage read and put the watermarks', () => {
+    expect(actionsOnTable(statementsOfStage(template, 'commit'), watermarksId)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem']));
+  });
+
+  it('lets the commit stage read the ledger but never write it', () => {
+    const actions = actionsOnTable(statementsOfStage(template, 'commit'), ledgerId);
+    expect(actions).toContain('dynamodb:BatchGetItem');
+    expect(actions.filter(isTableWrite)).toEqual([]);
+  });
+
+  it('lets no stage but commit and record write the watermarks', () => {
+    const writers = STAGES.filter((stage) => actionsOnTable(statementsOfStage(template, stage), watermarksId).some(isTableWrite));
+    expect(writers).toEqual(['commit', 'record']);
   });
 
   it('lets the trigger write only events documents: no reads, no other objects, no tables, no warehouse', () => {
@@ -94,12 +131,12 @@ describe('IAM least privilege', () => {
   });
 
   it('lets only the load and verify stages use the Redshift Data API', () => {
-    const users = ['trigger', 'discover', 'load', 'verify', 'record', 'inventory', 'checksum'].filter((stage) => actionsOf(statementsOfStage(template, stage), 'redshift-data').length > 0);
+    const users = STAGES.filter((stage) => actionsOf(statementsOfStage(template, stage), 'redshift-data').length > 0);
     expect(users).toEqual(['load', 'verify']);
   });
 
   it('lets each stage write only to its own log group', () => {
-    for (const stage of ['trigger', 'discover', 'load', 'verify', 'record', 'inventory', 'checksum']) {
+    for (const stage of STAGES) {
       const logs = statementsOfStage(template, stage).filter((s) => s.Action.some((a) => a.startsWith('logs:')));
       const fn = template.findResources('AWS::Lambda::Function')[functionIdOf(template, stage)];
       const logGroup = (fn?.Properties?.LoggingConfig?.LogGroup as { Ref: string }).Ref;
@@ -108,8 +145,8 @@ describe('IAM least privilege', () => {
   });
 
   it('runs every stage under a role of its own, without AWS managed policies', () => {
-    const roles = ['trigger', 'discover', 'load', 'verify', 'record', 'inventory', 'checksum'].map((stage) => roleOfFunction(template, functionIdOf(template, stage)));
-    expect(new Set(roles).size).toBe(7);
+    const roles = STAGES.map((stage) => roleOfFunction(template, functionIdOf(template, stage)));
+    expect(new Set(roles).size).toBe(STAGES.length);
     for (const [, role] of resources(template, 'AWS::IAM::Role')) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../lambdas/core/env';
 import { exampleConfig, functionIdOf, resources, templateOf, type Json } from './support';
 
-const STAGES = ['trigger', 'discover', 'load', 'verify', 'record', 'inventory', 'checksum'];
+const STAGES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum'];
 
 describe('stage functions', () => {
   let template: Template;
@@ -45,16 +45,28 @@ describe('stage functions', () => {
     for (const stage of STAGES.filter((s) => s !== 'trigger')) expect(env(stage)[ENV.syncStateMachineArn]).toBeUndefined();
   });
 
-  it('gives load, verify, inventory and checksum 15 minutes, the others 1 minute', () => {
-    expect(Object.fromEntries(STAGES.map((s) => [s, props(s).Timeout]))).toEqual({ trigger: 60, discover: 60, load: 900, verify: 900, record: 60, inventory: 900, checksum: 900 });
+  it('gives extract, load, verify, inventory and checksum 15 minutes, the others 1 minute', () => {
+    expect(Object.fromEntries(STAGES.map((s) => [s, props(s).Timeout]))).toEqual({
+      trigger: 60,
+      extract: 900,
+      discover: 60,
+      load: 900,
+      verify: 900,
+      commit: 60,
+      record: 60,
+      inventory: 900,
+      checksum: 900,
+    });
   });
 
-  it('gives load 3008 MiB and the others 1024 MiB', () => {
+  it('gives extract and load 3008 MiB and the others 1024 MiB', () => {
     expect(Object.fromEntries(STAGES.map((s) => [s, props(s).MemorySize]))).toEqual({
       trigger: 1024,
+      extract: 3008,
       discover: 1024,
       load: 3008,
       verify: 1024,
+      commit: 1024,
       record: 1024,
       inventory: 1024,
       checksum: 1024,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { loadConfigFile, type SyncproofConfig } from '../../lib/config';
+import { loadConfigFile, parseConfig, type SyncproofConfig } from '../../lib/config';
 import { SyncproofStack } from '../../lib/syncproof-stack';
 
 /** The repository root (cdk.json, the example configuration). */
@@ -11,6 +11,23 @@ export const REPO_ROOT = join(__dirname, '..', '..');
 /** The example configuration that cdk.json points at. */
 export function exampleConfig(): SyncproofConfig {
   return loadConfigFile(join(REPO_ROOT, 'syncproof.config.example.json'));
+}
+
+/**
+ * A dataset extracted from a MySQL table, as a configuration file states it: no prefix, no
+ * columns and no key columns (they come from the table).
+ */
+export function sourceDataset(): Record<string, unknown> {
+  return {
+    name: 'customers',
+    source: { engine: 'mysql', secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:crm-AbCdEf', table: 'crm.customers', cursorColumn: 'updated_at' },
+    target: { schema: 'public', table: 'customers' },
+  };
+}
+
+/** The example configuration with these datasets instead of its own, parsed as the CDK app parses a file. */
+export function configWithDatasets(...datasets: unknown[]): SyncproofConfig {
+  return parseConfig({ ...exampleConfig(), datasets });
 }
 
 /** cdk.json's context (feature flags) without `config`, so tests synthesize what `cdk synth` does. */

@@ -8,6 +8,9 @@ import { syncDefinition, templateOf, type Definition } from './support';
  */
 type Handler = (payload: Record<string, unknown>) => unknown;
 
+/** The Task states, whose retry intervals the runs set to 0. */
+const TASKS = ['Extract', 'ExtractNext', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'CommitWatermark', 'Finish', 'RecordFailure'];
+
 class StageError extends Error {
   constructor(name: string, message: string) {
     super(message);
@@ -24,13 +27,19 @@ describe('SyncStateMachine flow', () => {
     definition = JSON.parse(raw) as Definition;
   });
 
+  // An S3-fed dataset: nothing to extract, no watermark to move.
+  const extract: Handler = () => ({ status: 'SKIPPED' });
   const inventory: Handler = (p) => ({ runId: p.runId, dataset: 'orders', mode: p.mode, status: 'PASSED', findings: 0 });
   const checksum: Handler = (p) => ({ runId: p.runId, dataset: 'orders', mode: p.mode, status: 'PASSED', sampled: 1 });
+  const commit: Handler = () => ({ status: 'SKIPPED' });
 
   async function run(handlers: Record<string, Handler>, input: unknown = { dataset: 'orders' }) {
     const calls: [string, Record<string, unknown>][] = [];
+    const byState: Record<string, Handler> = { Extract: extract, Inventory: inventory, ChecksumSample: checksum, CommitWatermark: commit, ...handlers };
+    // Extract and ExtractNext invoke the same Lambda.
+    byState.ExtractNext ??= byState.Extract!;
     const local = Object.fromEntries(
-      Object.entries({ Inventory: inventory, ChecksumSample: checksum, ...handlers }).map(([state, handler]) => [
+      Object.entries(byState).map(([state, handler]) => [
         state,
         async (effective: Record<string, unknown>) => {
           const payload = effective.Payload as Record<string, unknown>;
@@ -40,7 +49,11 @@ describe('SyncStateMachine flow', () => {
       ]),
     );
     const execution = new StateMachine(definition as never, { validationOptions: { checkArn: false } }).run(input as never, {
-      overrides: { taskResourceLocalHandlers: local as never, retryIntervalOverrides: { Inventory: 0, ChecksumSample: 0, Discover: 0, Load: 0, Verify: 0, Finish: 0, RecordFailure: 0 }, waitTimeOverrides: { LoadWait: 0 } },
+      overrides: {
+        taskResourceLocalHandlers: local as never,
+        retryIntervalOverrides: Object.fromEntries(TASKS.map((task) => [task, 0])),
+        waitTimeOverrides: { LoadWait: 0 },
+      },
       context: { Execution: { Name: 'run-1', Input: input } } as never,
     });
     try {
@@ -52,6 +65,7 @@ describe('SyncStateMachine flow', () => {
   }
 
   const record: Handler = (p) => ({ runId: p.runId, dataset: p.dataset ?? 'orders', status: p.outcome === 'failed' ? 'FAILED' : 'PASSED' });
+  const statesOf = (calls: [string, unknown][]): string[] => calls.map(([state]) => state);
 
   it('finishes without loading when Discover finds no files', async () => {
     const { calls, output } = await run({
@@ -59,9 +73,11 @@ describe('SyncStateMachine flow', () => {
       Finish: record,
     });
     expect(calls).toEqual([
+      ['Extract', { input: { dataset: 'orders' }, runId: 'run-1' }],
       ['Inventory', { input: { dataset: 'orders' }, runId: 'run-1', mode: 'sync' }],
       ['ChecksumSample', { input: { dataset: 'orders' }, runId: 'run-1', mode: 'sync' }],
       ['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }],
+      ['CommitWatermark', { runId: 'run-1', dataset: 'orders' }],
       ['Finish', { outcome: 'completed', runId: 'run-1', dataset: 'orders' }],
     ]);
     expect(output).toEqual({ runId: 'run-1', dataset: 'orders', status: 'PASSED' });
@@ -75,9 +91,9 @@ describe('SyncStateMachine flow', () => {
       Verify: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED', reportUri: 's3://b/r.json', hasMore: p.hasMore }),
       Finish: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'Discover', 'Load', 'Verify', 'Finish']);
-    expect(calls[5]).toEqual(['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }]);
-    expect(calls[3]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/batch-1.json', files: 2 });
+    expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'Discover', 'Load', 'Verify', 'CommitWatermark', 'Finish']);
+    expect(calls[6]).toEqual(['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }]);
+    expect(calls[4]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/batch-1.json', files: 2 });
   });
 
   it("gives every Discover of the loop the trigger's objects, so later batches stay event runs", async () => {
@@ -104,8 +120,8 @@ describe('SyncStateMachine flow', () => {
       Verify: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED', reportUri: 's3://b/r.json', hasMore: false }),
       Finish: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Load', 'Load', 'Verify', 'Finish']);
-    expect(calls[4]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/b.json', status: 'RUNNING', loadId: 'load-1' });
+    expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Load', 'Load', 'Verify', 'CommitWatermark', 'Finish']);
+    expect(calls[5]?.[1]).toMatchObject({ batchUri: 's3://b/_syncproof/b.json', status: 'RUNNING', loadId: 'load-1' });
   });
 
   it('retries a TransientError and carries on', async () => {
@@ -118,7 +134,7 @@ describe('SyncStateMachine flow', () => {
       },
       Finish: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Discover', 'Discover', 'Finish']);
+    expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'Discover', 'Discover', 'Discover', 'CommitWatermark', 'Finish']);
     expect(output).toMatchObject({ status: 'PASSED' });
   });
 
@@ -131,8 +147,8 @@ describe('SyncStateMachine flow', () => {
       },
       RecordFailure: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'RecordFailure']);
-    expect(calls[5]?.[1]).toEqual({
+    expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'RecordFailure']);
+    expect(calls[6]?.[1]).toEqual({
       outcome: 'failed',
       runId: 'run-1',
       input: { dataset: 'orders' },
@@ -150,7 +166,7 @@ describe('SyncStateMachine flow', () => {
         throw new StageError('TerminalError', 'runs table unreachable');
       },
     });
-    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'Discover', 'RecordFailure']);
+    expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'Discover', 'RecordFailure']);
     expect(error).toMatchObject({ name: 'ConfigurationError', message: "unknown dataset 'nope'" });
   });
 
@@ -161,7 +177,107 @@ describe('SyncStateMachine flow', () => {
       },
       RecordFailure: record,
     });
-    expect(calls.map(([state]) => state)).toEqual(['Inventory', 'ChecksumSample', 'RecordFailure']);
+    expect(calls.map(([state]) => state)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'RecordFailure']);
     expect(error).toMatchObject({ name: 'IntegrityCheckFailedError' });
+  });
+
+  describe('database path', () => {
+    const discoverNothing: Handler = () => ({ runId: 'run-1', dataset: 'orders', files: 0, batchUri: null, hasMore: false });
+    const discoverOneBatch: Handler = () => ({ runId: 'run-1', dataset: 'orders', files: 1, batchUri: 's3://b/_syncproof/b.json', hasMore: false });
+    const loadDone: Handler = (p) => ({ ...p, loadId: 'load-1', status: 'DONE' });
+    const verifyPassed: Handler = (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED', reportUri: 's3://b/r.json', hasMore: p.hasMore });
+    const extracted: Handler = () => ({ status: 'DONE', documentKey: '_syncproof/extractions/orders/run-1.json', rows: 10, files: 1, hasMore: false });
+    const moved: Handler = () => ({ status: 'MOVED', version: 2, position: { cursor: '2026-01-02', key: ['10'] }, rows: 10, loadedRows: 10 });
+    const fail = (name: string, message: string): Handler => () => {
+      throw new StageError(name, message);
+    };
+
+    it('goes from Extract straight to Inventory when the extract returns SKIPPED', async () => {
+      const { calls } = await run({ Extract: () => ({ status: 'SKIPPED' }), Discover: discoverNothing, Finish: record });
+      expect(statesOf(calls).slice(0, 2)).toEqual(['Extract', 'Inventory']);
+      expect(statesOf(calls)).not.toContain('ExtractNext');
+    });
+
+    it("calls the extract again with the previous invocation's continuation and the execution input while it returns MORE", async () => {
+      const input = { dataset: 'orders', mode: 'incremental', limit: 1000 };
+      const continuation = (n: number) => ({ documentKey: '_syncproof/extractions/orders/run-1.json', next: { kind: 'after', position: { cursor: `2026-01-0${n}`, key: [String(n)] } } });
+      let invocations = 0;
+      const { calls } = await run(
+        {
+          Extract: () => (++invocations < 3 ? { status: 'MORE', continuation: continuation(invocations), rows: 1000 * invocations, files: invocations } : extracted({})),
+          Discover: discoverNothing,
+          Finish: record,
+        },
+        input,
+      );
+      expect(calls.filter(([state]) => state.startsWith('Extract'))).toEqual([
+        ['Extract', { input, runId: 'run-1' }],
+        ['ExtractNext', { input, runId: 'run-1', continuation: continuation(1) }],
+        ['ExtractNext', { input, runId: 'run-1', continuation: continuation(2) }],
+      ]);
+      expect(statesOf(calls)[3]).toBe('Inventory');
+    });
+
+    it('retries the extract while the source is unavailable, then carries on', async () => {
+      let attempts = 0;
+      const { calls, output } = await run({
+        Extract: () => (++attempts < 3 ? fail('SourceUnavailableError', 'connect ECONNREFUSED 10.0.0.5:3306')({}) : extracted({})),
+        Discover: discoverNothing,
+        Finish: record,
+      });
+      expect(statesOf(calls).slice(0, 4)).toEqual(['Extract', 'Extract', 'Extract', 'Inventory']);
+      expect(output).toMatchObject({ status: 'PASSED' });
+    });
+
+    it("commits the watermark with the run id and the execution's dataset after the last batch's Verify", async () => {
+      let batch = 0;
+      const { calls } = await run({
+        Extract: extracted,
+        Discover: () => ({ runId: 'run-1', dataset: 'orders', files: 1, batchUri: `s3://b/_syncproof/batch-${++batch}.json`, hasMore: batch < 2 }),
+        Load: loadDone,
+        Verify: verifyPassed,
+        CommitWatermark: moved,
+        Finish: record,
+      });
+      expect(statesOf(calls).slice(-4)).toEqual(['Load', 'Verify', 'CommitWatermark', 'Finish']);
+      expect(calls.filter(([state]) => state === 'CommitWatermark')).toEqual([['CommitWatermark', { runId: 'run-1', dataset: 'orders' }]]);
+      expect(statesOf(calls).filter((state) => state === 'Verify')).toHaveLength(2);
+    });
+
+    it('commits the watermark with the run id and the dataset when Discover finds no files', async () => {
+      const { calls } = await run({ Extract: extracted, Discover: discoverNothing, CommitWatermark: moved, Finish: record });
+      expect(calls.slice(-3)).toEqual([
+        ['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }],
+        ['CommitWatermark', { runId: 'run-1', dataset: 'orders' }],
+        ['Finish', { outcome: 'completed', runId: 'run-1', dataset: 'orders' }],
+      ]);
+    });
+
+    it.each([
+      ['Verify', 'VerificationFailedError', { Load: loadDone, Verify: fail('VerificationFailedError', 'orders: 10 rows in the files, 9 in the warehouse') }],
+      ['Load', 'WarehouseStatementError', { Load: fail('WarehouseStatementError', 'COPY failed: column count mismatch') }],
+    ])('never commits the watermark when %s fails: the execution fails through RecordFailure with its %s', async (failing, errorName, handlers) => {
+      const { calls, error } = await run({ Extract: extracted, Discover: discoverOneBatch, CommitWatermark: moved, RecordFailure: record, ...handlers });
+      expect(statesOf(calls).slice(-2)).toEqual([failing, 'RecordFailure']);
+      expect(statesOf(calls)).not.toContain('CommitWatermark');
+      expect(error?.name).toBe(errorName);
+    });
+
+    it('fails the execution through RecordFailure, without reaching Finish, when CommitWatermark cannot prove the run loaded', async () => {
+      const cause = "dataset 'orders': the watermark was not moved, because 1 of the run's 1 files are not proven loaded";
+      const { calls, error } = await run({
+        Extract: extracted,
+        Discover: discoverOneBatch,
+        Load: loadDone,
+        Verify: verifyPassed,
+        CommitWatermark: fail('VerificationFailedError', cause),
+        RecordFailure: record,
+        Finish: record,
+      });
+      expect(statesOf(calls).slice(-2)).toEqual(['CommitWatermark', 'RecordFailure']);
+      expect(calls.at(-1)?.[1]).toMatchObject({ outcome: 'failed', runId: 'run-1', error: { Error: 'VerificationFailedError', Cause: cause } });
+      expect(statesOf(calls)).not.toContain('Finish');
+      expect(error).toMatchObject({ name: 'VerificationFailedError', message: cause });
+    });
   });
 });

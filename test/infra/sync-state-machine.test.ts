@@ -1,7 +1,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { functionIdOf, syncDefinition, templateOf, type Definition, type State } from './support';
 
-const TASKS = ['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'Finish', 'RecordFailure'];
+const TASKS = ['Extract', 'ExtractNext', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'CommitWatermark', 'Finish', 'RecordFailure'];
 
 describe('SyncStateMachine definition', () => {
   let template: Template;
@@ -20,9 +20,28 @@ describe('SyncStateMachine definition', () => {
 
   it('is a Standard workflow with exactly the contract states', () => {
     expect(properties.StateMachineType).toBe('STANDARD');
-    expect(definition.StartAt).toBe('Inventory');
+    expect(definition.StartAt).toBe('Extract');
     expect(Object.keys(definition.States).sort()).toEqual(
-      ['Inventory', 'ChecksumSample', 'Discover', 'HasWork', 'Load', 'LoadRunning', 'LoadWait', 'Verify', 'MoreBatches', 'NextBatch', 'Finish', 'Succeeded', 'RecordFailure', 'SyncFailed'].sort(),
+      [
+        'Extract',
+        'ExtractMore',
+        'ExtractNext',
+        'Inventory',
+        'ChecksumSample',
+        'Discover',
+        'HasWork',
+        'Load',
+        'LoadRunning',
+        'LoadWait',
+        'Verify',
+        'MoreBatches',
+        'NextBatch',
+        'CommitWatermark',
+        'Finish',
+        'Succeeded',
+        'RecordFailure',
+        'SyncFailed',
+      ].sort(),
     );
   });
 
@@ -47,7 +66,19 @@ describe('SyncStateMachine definition', () => {
   });
 
   it('invokes each stage with lambda:invoke and the Fn::GetAtt ARN of its function', () => {
-    const expected: Record<string, string> = { Inventory: 'inventory', ChecksumSample: 'checksum', Discover: 'discover', Load: 'load', Verify: 'verify', Finish: 'record', RecordFailure: 'record' };
+    const expected: Record<string, string> = {
+      Extract: 'extract',
+      ExtractNext: 'extract',
+      Inventory: 'inventory',
+      ChecksumSample: 'checksum',
+      Discover: 'discover',
+      Load: 'load',
+      Verify: 'verify',
+      CommitWatermark: 'commit',
+      Finish: 'record',
+      RecordFailure: 'record',
+    };
+    expect(Object.keys(expected).sort()).toEqual([...TASKS].sort());
     for (const [name, stage] of Object.entries(expected)) {
       const task = state(name);
       expect([name, task.Resource]).toEqual([name, 'arn:#{AWS::Partition}:states:::lambda:invoke']);
@@ -55,10 +86,54 @@ describe('SyncStateMachine definition', () => {
     }
   });
 
-  it('inventories and checksum-samples once, in sync mode, before Discover, keeping the execution input as the state', () => {
+  it('starts with Extract, given the execution input and name, and keeps its status and result beside the state in $.extract', () => {
+    expect(state('Extract')).toMatchObject({
+      Parameters: { Payload: { 'input.$': '$$.Execution.Input', 'runId.$': '$$.Execution.Name' } },
+      ResultSelector: { 'status.$': '$.Payload.status', 'result.$': '$.Payload' },
+      ResultPath: '$.extract',
+      Next: 'ExtractMore',
+    });
+    expect(state('Extract').OutputPath).toBeUndefined();
+  });
+
+  it('extracts again through ExtractNext while the extract returns MORE, else goes to Inventory', () => {
+    expect(state('ExtractMore')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.extract.status', StringEquals: 'MORE', Next: 'ExtractNext' }],
+      Default: 'Inventory',
+    });
+    expect(state('ExtractNext').Next).toBe('ExtractMore');
+  });
+
+  it("hands ExtractNext the previous invocation's continuation with the execution input and name", () => {
+    expect(state('ExtractNext')).toMatchObject({
+      Parameters: { Payload: { 'input.$': '$$.Execution.Input', 'runId.$': '$$.Execution.Name', 'continuation.$': '$.extract.result.continuation' } },
+      ResultSelector: { 'status.$': '$.Payload.status', 'result.$': '$.Payload' },
+      ResultPath: '$.extract',
+    });
+  });
+
+  it("commits the watermark with the run id and the execution input's dataset, keeps the state for Finish, then finishes", () => {
+    expect(state('CommitWatermark')).toMatchObject({
+      Parameters: { Payload: { 'runId.$': '$$.Execution.Name', 'dataset.$': '$$.Execution.Input.dataset' } },
+      ResultSelector: { 'status.$': '$.Payload.status' },
+      ResultPath: '$.commit',
+      Next: 'Finish',
+    });
+    expect(state('CommitWatermark').OutputPath).toBeUndefined();
+  });
+
+  it('retries SourceUnavailableError (2 s, 3 attempts, backoff 2) in Extract and ExtractNext only, the tasks that read a source', () => {
+    const retriers = Object.entries(definition.States)
+      .filter(([, s]) => s.Type === 'Task')
+      .flatMap(([name, s]) => (s.Retry as { ErrorEquals: string[] }[]).filter((r) => r.ErrorEquals.includes('SourceUnavailableError')).map((r) => [name, r]));
+    expect(retriers).toEqual(['Extract', 'ExtractNext'].map((name) => [name, { ErrorEquals: ['SourceUnavailableError'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }]));
+  });
+
+  it('inventories and checksum-samples once, in sync mode, before Discover, with the execution input from the context, keeping the state', () => {
     for (const [name, next] of [['Inventory', 'ChecksumSample'], ['ChecksumSample', 'Discover']] as const) {
       const task = state(name);
-      expect([name, task]).toMatchObject([name, { Parameters: { Payload: { 'input.$': '$', 'runId.$': '$$.Execution.Name', mode: 'sync' } }, ResultPath: null, Next: next }]);
+      expect([name, task]).toMatchObject([name, { Parameters: { Payload: { 'input.$': '$$.Execution.Input', 'runId.$': '$$.Execution.Name', mode: 'sync' } }, ResultPath: null, Next: next }]);
       expect([name, task.OutputPath]).toEqual([name, undefined]);
     }
   });
@@ -67,11 +142,11 @@ describe('SyncStateMachine definition', () => {
     expect(state('Discover')).toMatchObject({ Parameters: { Payload: { 'input.$': '$$.Execution.Input', 'runId.$': '$$.Execution.Name' } }, OutputPath: '$.Payload', Next: 'HasWork' });
   });
 
-  it('loads only when Discover found files, else finishes', () => {
+  it('loads only when Discover found files, else commits the watermark', () => {
     expect(state('HasWork')).toEqual({
       Type: 'Choice',
       Choices: [{ Variable: '$.files', NumericGreaterThan: 0, Next: 'Load' }],
-      Default: 'Finish',
+      Default: 'CommitWatermark',
     });
   });
 
@@ -86,11 +161,11 @@ describe('SyncStateMachine definition', () => {
     expect(state('Verify')).toMatchObject({ Parameters: { 'Payload.$': '$' }, OutputPath: '$.Payload', Next: 'MoreBatches' });
   });
 
-  it('loops to Discover with only the dataset while more batches wait', () => {
+  it('loops to Discover with only the dataset while more batches wait, else commits the watermark', () => {
     expect(state('MoreBatches')).toEqual({
       Type: 'Choice',
       Choices: [{ Variable: '$.hasMore', BooleanEquals: true, Next: 'NextBatch' }],
-      Default: 'Finish',
+      Default: 'CommitWatermark',
     });
     expect(state('NextBatch')).toMatchObject({ Type: 'Pass', Parameters: { 'dataset.$': '$.dataset' }, Next: 'Discover' });
   });
@@ -105,7 +180,7 @@ describe('SyncStateMachine definition', () => {
   });
 
   it('sends caught errors to RecordFailure under $.error', () => {
-    for (const name of ['Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'Finish']) {
+    for (const name of TASKS.filter((t) => t !== 'RecordFailure')) {
       expect([name, state(name).Catch]).toEqual([name, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }]]);
     }
   });
