@@ -155,6 +155,10 @@ export interface ParquetCsv {
  * - timestamps as ISO-8601 UTC with their micro/nanoseconds (`Z` is ignored by TIMESTAMP and
  *   exact for TIMESTAMPTZ); DATE as `YYYY-MM-DD`; booleans `t`/`f`; binary as `\x…` hex (bytea).
  *
+ * An un-annotated BYTE_ARRAY is text (UTF-8, quoted) unless its name is in `binaryColumns` (the
+ * file columns that load into bytea, Redshift's VARBYTE): then it is `\x…` hex. A negative zero
+ * DOUBLE or FLOAT is `-0`, which PostgreSQL keeps.
+ *
  * `columns` are matched by name (exactly, else case-insensitively) and emitted in that order.
  * With `exactColumns`, a file column not in `columns` is a BadFileError too (as Redshift rejects
  * a COPY whose column list and Parquet file differ). So is a column compressed with a codec
@@ -164,9 +168,9 @@ export async function parquetToCsv(
   key: string,
   bytes: Uint8Array,
   columns: readonly string[],
-  options: { exactColumns?: boolean; chunkBytes?: number } = {},
+  options: { exactColumns?: boolean; chunkBytes?: number; binaryColumns?: readonly string[] } = {},
 ): Promise<ParquetCsv> {
-  const prepared = prepareRead(key, bytes, columns, options.exactColumns ?? false);
+  const prepared = prepareRead(key, bytes, columns, options.exactColumns ?? false, options.binaryColumns);
   return { columns: prepared.names, rowCount: prepared.rowCount, chunks: csvChunks(prepared, options.chunkBytes ?? 1024 * 1024) };
 }
 
@@ -313,6 +317,8 @@ interface PreparedRead {
   readonly kinds: Map<SchemaElement, ValueKind>;
   readonly stripped: FileMetaData;
   readonly file: AsyncBuffer;
+  /** Un-annotated BYTE_ARRAY columns read as bytes (for bytea targets) rather than as UTF-8 text. */
+  readonly bytes: ReadonlySet<SchemaElement>;
   /** Whole row groups, merged up to at least READ_RANGE_ROWS rows each. */
   readonly ranges: { start: number; end: number }[];
 }
@@ -343,7 +349,7 @@ const PARSERS: Partial<ParquetParsers> = {
   jsonFromBytes: (bytes: Uint8Array) => bytes && textDecoder.decode(bytes),
 };
 
-function prepareRead(key: string, bytes: Uint8Array, columns: readonly string[] | undefined, exact: boolean): PreparedRead {
+function prepareRead(key: string, bytes: Uint8Array, columns: readonly string[] | undefined, exact: boolean, binary: readonly string[] = []): PreparedRead {
   if (bytes.length < 12) throw new BadFileError(key, `only ${bytes.length} bytes, too short to be a Parquet file; ${ACTION}`);
   checkMagic(key, bytes, bytes);
   const metadata = parseFooter(key, bytes);
@@ -397,14 +403,15 @@ function prepareRead(key: string, bytes: Uint8Array, columns: readonly string[] 
   if (end !== rowCount) {
     throw new BadFileError(key, `its row groups hold ${end} rows but the footer says ${rowCount}: the footer is corrupt; ${ACTION}`);
   }
-  return { key, names, rowCount, selected, kinds, stripped, file: asyncBuffer(bytes), ranges };
+  const asBytes = new Set(selected.filter((e, i) => e.type === 'BYTE_ARRAY' && !e.converted_type && !e.logical_type && binary.includes(names[i]!)));
+  return { key, names, rowCount, selected, kinds, stripped, file: asyncBuffer(bytes), bytes: asBytes, ranges };
 }
 
 /** Decodes rows [start, end) (row-group aligned) of the selected columns into raw values. */
 async function readRange(prepared: PreparedRead, start: number, end: number): Promise<RawColumn[]> {
   const { key, selected, kinds, stripped, file } = prepared;
-  // An un-annotated BYTE_ARRAY is decoded as UTF-8 unless utf8 is off, so binary DECIMALs get their own pass.
-  const binary = [...new Set(selected.filter((e) => isDecimal(e) && e.type === 'BYTE_ARRAY').map((e) => e.name))];
+  // An un-annotated BYTE_ARRAY is decoded as UTF-8 unless utf8 is off, so binary DECIMALs and bytes get their own pass.
+  const binary = [...new Set(selected.filter((e) => (isDecimal(e) && e.type === 'BYTE_ARRAY') || prepared.bytes.has(e)).map((e) => e.name))];
   const textual = [...new Set(selected.map((e) => e.name).filter((n) => !binary.includes(n)))];
   const chunks = new Map<string, ColumnData[]>();
   try {
@@ -812,6 +819,7 @@ function writeField(w: CsvWriter, kind: number, v: unknown, scale: number): void
         case 'string':
           return w.quoted(v);
         case 'number':
+          if (v === 0 && 1 / v < 0) return w.ascii('-0');
           return Number.isSafeInteger(v) ? w.int(v) : w.ascii(String(v));
         case 'bigint':
           return v <= MAX_SAFE && v >= -MAX_SAFE ? w.int(Number(v)) : w.ascii(v.toString());
