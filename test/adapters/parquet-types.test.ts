@@ -4,20 +4,15 @@
  * writer, and a COPY into each Postgres-family warehouse (PGlite, a PostgreSQL server, the local
  * Redshift Data API) read back value by value as text.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parquetMetadata, parquetReadObjects, parquetSchema, snappyUncompress } from 'hyparquet';
 import { decodeParquet, encodeParquet, readParquetInfo, type ParquetColumnInput } from '../../lambdas/adapters/parquet-file';
 import { snappyCompress } from '../../lambdas/adapters/parquet/snappy';
-import { PostgresServerWarehouse, openPostgresWarehouse } from '../../lambdas/adapters/postgres-warehouse';
-import { RedshiftDataWarehouse } from '../../lambdas/adapters/redshift-data-warehouse';
 import { checkFileColumns } from '../../lambdas/core/column-check';
-import type { ObjectStore, SqlValue, Warehouse } from '../../lambdas/core/ports';
+import type { SqlValue } from '../../lambdas/core/ports';
 import { copyFromS3Parquet } from '../../lambdas/core/sql';
-import { startLocalRedshiftDataApi } from '../../local/redshift-data-api/server';
 import { MemoryObjectStore } from '../fixtures/memory-object-store';
 import { useTestDatabase } from '../support/postgres';
+import { warehouseBackends, type OpenedWarehouse } from '../support/warehouses';
 
 const BUCKET = 'syncproof-types';
 const IAM_ROLE = 'arn:aws:iam::000000000000:role/syncproof-local-copy';
@@ -362,52 +357,11 @@ describe('snappyCompress', () => {
 // ---------------------------------------------------------------------------------------------
 // Into the warehouse
 
-interface Backend {
-  readonly name: string;
-  /** The warehouse loads go through, and the one read back from (the same, except over the Data API). */
-  open(objects: ObjectStore): Promise<{ warehouse: Warehouse; close(): Promise<void> }>;
-}
-
-const serverDatabaseUrl = useTestDatabase();
-
-const backends: Backend[] = [
-  {
-    name: 'PGlite',
-    open: async (objects) => {
-      const dir = mkdtempSync(join(tmpdir(), 'syncproof-types-'));
-      const warehouse = await openPostgresWarehouse(`pglite:${dir}`, { objects });
-      return { warehouse, close: async () => (await warehouse.close(), rmSync(dir, { recursive: true, force: true })) };
-    },
-  },
-  {
-    name: 'PostgreSQL server',
-    open: async (objects) => {
-      const warehouse = await PostgresServerWarehouse.open(serverDatabaseUrl(), { objects }, { maxConnections: 2 });
-      return { warehouse, close: () => warehouse.close() };
-    },
-  },
-  {
-    name: 'local Redshift Data API on PGlite',
-    open: async (objects) => {
-      const backing = await openPostgresWarehouse('pglite:memory', { objects });
-      const api = await startLocalRedshiftDataApi({ warehouse: backing, copyRoles: [IAM_ROLE] });
-      const client = api.client();
-      const warehouse = new RedshiftDataWarehouse({ client, database: 'dev', workgroupName: 'syncproof-local', pollIntervalMs: 5 });
-      return {
-        warehouse,
-        close: async () => {
-          await api.stop();
-          client.destroy();
-          await backing.close();
-        },
-      };
-    },
-  },
-];
+const backends = warehouseBackends(useTestDatabase(), IAM_ROLE);
 
 describe.each(backends)('COPY of every type into $name', (backend) => {
   let objects: MemoryObjectStore;
-  let opened: { warehouse: Warehouse; close(): Promise<void> };
+  let opened: OpenedWarehouse;
   let rows: Record<string, SqlValue>[];
 
   beforeAll(async () => {

@@ -118,13 +118,26 @@ class Int64Range {
   }
 }
 
-/** Min/max by a comparison (numbers, bigints, strings, bytes). */
-class Range<T> {
+/** The min/max of a column chunk's values. */
+interface ValueRange<T> {
+  readonly has: boolean;
+  readonly min: T;
+  readonly max: T;
+  update(v: T): void;
+  reset(): void;
+}
+
+/** Min/max by a comparison (numbers, bigints, bytes). */
+class Range<T> implements ValueRange<T> {
   has = false;
   min!: T;
   max!: T;
 
   constructor(private readonly less: (a: T, b: T) => boolean) {}
+
+  reset(): void {
+    this.has = false;
+  }
 
   update(v: T): void {
     if (!this.has) {
@@ -169,12 +182,30 @@ abstract class BaseWriter implements ColumnWriter {
   abstract statistics(): { min_value?: MinMaxType; max_value?: MinMaxType };
 }
 
-/** INT64 columns and INT64-backed annotations (TIMESTAMP, DECIMAL up to 18 digits). */
-abstract class Int64Writer extends BaseWriter {
-  protected range = new Int64Range();
+/** A writer whose min/max are the values it was given (or, via `statistics`, derived from them). */
+abstract class RangedWriter<T> extends BaseWriter {
+  constructor(
+    element: SchemaElement,
+    protected readonly range: ValueRange<T>,
+  ) {
+    super(element);
+  }
 
   startChunk(): void {
-    this.range = new Int64Range();
+    this.range.reset();
+  }
+
+  statistics(): { min_value?: MinMaxType; max_value?: MinMaxType } {
+    return this.range.has ? { min_value: this.range.min as MinMaxType, max_value: this.range.max as MinMaxType } : {};
+  }
+}
+
+/** INT64 columns and INT64-backed annotations (TIMESTAMP, DECIMAL up to 18 digits). */
+abstract class Int64Writer extends BaseWriter {
+  protected readonly range = new Int64Range();
+
+  startChunk(): void {
+    this.range.has = false;
   }
 
   put(sink: Sink, v: unknown): void {
@@ -264,20 +295,14 @@ class Decimal64Writer extends Int64Writer {
 }
 
 /** DECIMAL up to 9 digits (INT32) or more than 18 (FIXED_LEN_BYTE_ARRAY, big-endian two's complement). */
-class DecimalWriter extends BaseWriter {
-  private range = new Range<number | bigint>(numberLess);
-
+class DecimalWriter extends RangedWriter<number | bigint> {
   constructor(
     element: SchemaElement,
     private readonly precision: number,
     private readonly scale: number,
     private readonly width: number,
   ) {
-    super(element);
-  }
-
-  startChunk(): void {
-    this.range = new Range<number | bigint>(numberLess);
+    super(element, new Range<number | bigint>(numberLess));
   }
 
   put(sink: Sink, v: unknown): void {
@@ -313,18 +338,12 @@ class DecimalWriter extends BaseWriter {
 }
 
 /** INT32 columns and DATE (days since the epoch). */
-class Int32Writer extends BaseWriter {
-  private range = new Range<number>(numberLess);
-
+class Int32Writer extends RangedWriter<number> {
   constructor(
     element: SchemaElement,
     private readonly date: boolean,
   ) {
-    super(element);
-  }
-
-  startChunk(): void {
-    this.range = new Range<number>(numberLess);
+    super(element, new Range<number>(numberLess));
   }
 
   put(sink: Sink, v: unknown): void {
@@ -342,25 +361,15 @@ class Int32Writer extends BaseWriter {
     sink.pos += 4;
     this.range.update(n);
   }
-
-  statistics(): { min_value?: number; max_value?: number } {
-    return this.range.has ? { min_value: this.range.min, max_value: this.range.max } : {};
-  }
 }
 
 /** DOUBLE and FLOAT; NaN is written but left out of min/max (Parquet's rule), -0/+0 normalized. */
-class FloatingWriter extends BaseWriter {
-  private range = new Range<number>(numberLess);
-
+class FloatingWriter extends RangedWriter<number> {
   constructor(
     element: SchemaElement,
     private readonly single: boolean,
   ) {
-    super(element);
-  }
-
-  startChunk(): void {
-    this.range = new Range<number>(numberLess);
+    super(element, new Range<number>(numberLess));
   }
 
   put(sink: Sink, v: unknown): void {
@@ -426,12 +435,16 @@ class BooleanWriter extends BaseWriter {
 }
 
 /** Min/max of strings; a value whose first code unit lies strictly between theirs is neither. */
-class StringRange {
+class StringRange implements ValueRange<string> {
   has = false;
   min = '';
   max = '';
   private minFirst = 0;
   private maxFirst = 0;
+
+  reset(): void {
+    this.has = false;
+  }
 
   update(s: string): void {
     const first = s.charCodeAt(0);
@@ -451,11 +464,9 @@ class StringRange {
 }
 
 /** STRING: 4-byte length, then UTF-8 (ASCII copied by hand, the rest by Buffer#write). */
-class StringWriter extends BaseWriter {
-  private range = new StringRange();
-
-  startChunk(): void {
-    this.range = new StringRange();
+class StringWriter extends RangedWriter<string> {
+  constructor(element: SchemaElement) {
+    super(element, new StringRange());
   }
 
   put(sink: Sink, v: unknown): void {
@@ -479,18 +490,12 @@ class StringWriter extends BaseWriter {
     sink.pos = p;
     this.range.update(s);
   }
-
-  statistics(): { min_value?: string; max_value?: string } {
-    return this.range.has ? { min_value: this.range.min, max_value: this.range.max } : {};
-  }
 }
 
 /** BYTES: 4-byte length, then the bytes. */
-class BytesWriter extends BaseWriter {
-  private range = new Range<Uint8Array>(bytesLess);
-
-  startChunk(): void {
-    this.range = new Range<Uint8Array>(bytesLess);
+class BytesWriter extends RangedWriter<Uint8Array> {
+  constructor(element: SchemaElement) {
+    super(element, new Range<Uint8Array>(bytesLess));
   }
 
   put(sink: Sink, v: unknown): void {
@@ -500,10 +505,6 @@ class BytesWriter extends BaseWriter {
     sink.buf.set(v, sink.pos + 4);
     sink.pos += 4 + v.length;
     this.range.update(v);
-  }
-
-  statistics(): { min_value?: Uint8Array; max_value?: Uint8Array } {
-    return this.range.has ? { min_value: this.range.min, max_value: this.range.max } : {};
   }
 }
 
