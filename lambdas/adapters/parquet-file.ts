@@ -1,6 +1,6 @@
 /**
- * Parquet reading and writing with hyparquet / hyparquet-writer (pure JS; DESIGN.md §7 rules out
- * @dsnp/parquetjs, which corrupts DECIMALs).
+ * Parquet reading with hyparquet (pure JS; DESIGN.md §7 rules out @dsnp/parquetjs, which corrupts
+ * DECIMALs); writing is in ./parquet/encode.ts, re-exported here.
  *
  * Values are decoded into exact, SQL-ready JS values (see {@link ParquetValue}): DECIMALs become
  * decimal strings built from the raw unscaled integer (hyparquet alone would give a float),
