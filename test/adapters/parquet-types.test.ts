@@ -4,9 +4,8 @@
  * writer, and a COPY into each Postgres-family warehouse (PGlite, a PostgreSQL server, the local
  * Redshift Data API) read back value by value as text.
  */
-import { parquetMetadata, parquetReadObjects, parquetSchema, snappyUncompress } from 'hyparquet';
+import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { decodeParquet, encodeParquet, readParquetInfo, type ParquetColumnInput } from '../../lambdas/adapters/parquet-file';
-import { snappyCompress } from '../../lambdas/adapters/parquet/snappy';
 import { checkFileColumns } from '../../lambdas/core/column-check';
 import type { SqlValue } from '../../lambdas/core/ports';
 import { copyFromS3Parquet } from '../../lambdas/core/sql';
@@ -299,10 +298,10 @@ describe('encodeParquet: values read back from the file', () => {
     expect(Array.from(out.data[2]!)).toEqual(flags);
   });
 
-  it('writes the same values uncompressed when asked', async () => {
-    const bytes = encodeParquet([{ name: 's', type: 'STRING', data: ['a', null, 'b'] }], { codec: 'UNCOMPRESSED' });
+  it.each(['SNAPPY', 'GZIP', 'UNCOMPRESSED'] as const)('writes the same values with codec %s when asked', async (codec) => {
+    const bytes = encodeParquet([{ name: 's', type: 'STRING', data: ['a', null, 'b'] }], { codec });
 
-    expect(parquetMetadata(bytes.buffer as ArrayBuffer).row_groups[0]!.columns[0]!.meta_data!.codec).toBe('UNCOMPRESSED');
+    expect(parquetMetadata(bytes.buffer as ArrayBuffer).row_groups[0]!.columns[0]!.meta_data!.codec).toBe(codec);
     expect(Array.from((await decodeParquet('u.parquet', bytes)).data[0]!)).toEqual(['a', null, 'b']);
   });
 });
@@ -331,26 +330,6 @@ describe('encodeParquet: refusals (a RangeError naming the column and row, never
 
   it('refuses adjustedToUtc on a column that is not a TIMESTAMP', () => {
     expect(() => encodeParquet([{ name: 'c', type: 'DATE', adjustedToUtc: true, data: [] }])).toThrow(RangeError);
-  });
-});
-
-describe('snappyCompress', () => {
-  let seed = 7;
-  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-
-  it.each([
-    ['empty', new Uint8Array(0)],
-    ['shorter than the hashing margin', new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])],
-    ['random bytes (incompressible)', Uint8Array.from({ length: 200_000 }, () => random() * 256)],
-    ['a long run of zeros', new Uint8Array(300_000)],
-    ['a small alphabet', Uint8Array.from({ length: 100_000 }, () => random() * 3)],
-    ['a repeating pattern longer than 64 KiB apart', Uint8Array.from({ length: 140_000 }, (_, i) => (i * 7919) % 65_521 & 0xff)],
-  ])('compresses %s into bytes Snappy decompresses back exactly', (_name, input) => {
-    const output = new Uint8Array(input.length);
-
-    snappyUncompress(snappyCompress(input), output);
-
-    expect(Buffer.from(output).equals(Buffer.from(input))).toBe(true);
   });
 });
 
