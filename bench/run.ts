@@ -9,6 +9,7 @@
  * Figure 3 — verify-local list + diff (bench/list-diff.ts) against `rclone check` / `rclone lsf`,
  * and the bytes a `--detailed` run downloads when S3 holds checksum evidence.
  * Figure 4 — burst (benchBurst): 10,000 small objects as S3 events through the local runtime.
+ * Figure 5 — the extraction's Parquet writer (bench/parquet-encode.ts) against `psql \copy TO STDOUT`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -30,6 +31,7 @@ import { startPostgresServer } from '../local/postgres-server';
 import { LOCAL_COPY_ROLE, LOCAL_TABLES, LocalRuntime } from '../local/runtime';
 import { benchChecksums } from './checksums';
 import { benchListDiff } from './list-diff';
+import { benchParquetEncode } from './parquet-encode';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const FILES = Number(process.env.BENCH_FILES ?? 100);
@@ -195,6 +197,7 @@ const FIGURES: Record<string, () => Promise<string[]>> = {
   checksums: benchChecksums,
   list: benchListDiff,
   burst: benchBurst,
+  encode: () => benchParquetEncode(ROWS),
 };
 
 async function main(): Promise<void> {

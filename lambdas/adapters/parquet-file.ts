@@ -1,6 +1,6 @@
 /**
- * Parquet reading and writing with hyparquet / hyparquet-writer (pure JS; DESIGN.md §7 rules out
- * @dsnp/parquetjs, which corrupts DECIMALs).
+ * Parquet reading with hyparquet (pure JS; DESIGN.md §7 rules out @dsnp/parquetjs, which corrupts
+ * DECIMALs); writing is in ./parquet/encode.ts, re-exported here.
  *
  * Values are decoded into exact, SQL-ready JS values (see {@link ParquetValue}): DECIMALs become
  * decimal strings built from the raw unscaled integer (hyparquet alone would give a float),
@@ -10,10 +10,11 @@
  */
 import { parquetMetadata, parquetRead, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, ColumnData, FileMetaData, ParquetParsers, SchemaElement, SchemaTree } from 'hyparquet';
-import { parquetWriteBuffer } from 'hyparquet-writer';
 import { BadFileError } from '../core/errors';
 import type { ObjectStore } from '../core/ports';
 import { DECOMPRESSORS, SUPPORTED_CODECS, checkCodecs } from './parquet/codecs';
+
+export { encodeParquet, type EncodeParquetOptions, type ParquetColumnInput } from './parquet/encode';
 
 /** One top-level column of a Parquet file. */
 export interface ParquetColumn {
@@ -154,6 +155,10 @@ export interface ParquetCsv {
  * - timestamps as ISO-8601 UTC with their micro/nanoseconds (`Z` is ignored by TIMESTAMP and
  *   exact for TIMESTAMPTZ); DATE as `YYYY-MM-DD`; booleans `t`/`f`; binary as `\x…` hex (bytea).
  *
+ * An un-annotated BYTE_ARRAY is text (UTF-8, quoted) unless its name is in `binaryColumns` (the
+ * file columns that load into bytea, Redshift's VARBYTE): then it is `\x…` hex. A negative zero
+ * DOUBLE or FLOAT is `-0`, which PostgreSQL keeps.
+ *
  * `columns` are matched by name (exactly, else case-insensitively) and emitted in that order.
  * With `exactColumns`, a file column not in `columns` is a BadFileError too (as Redshift rejects
  * a COPY whose column list and Parquet file differ). So is a column compressed with a codec
@@ -163,9 +168,9 @@ export async function parquetToCsv(
   key: string,
   bytes: Uint8Array,
   columns: readonly string[],
-  options: { exactColumns?: boolean; chunkBytes?: number } = {},
+  options: { exactColumns?: boolean; chunkBytes?: number; binaryColumns?: readonly string[] } = {},
 ): Promise<ParquetCsv> {
-  const prepared = prepareRead(key, bytes, columns, options.exactColumns ?? false);
+  const prepared = prepareRead(key, bytes, columns, options.exactColumns ?? false, options.binaryColumns);
   return { columns: prepared.names, rowCount: prepared.rowCount, chunks: csvChunks(prepared, options.chunkBytes ?? 1024 * 1024) };
 }
 
@@ -197,52 +202,6 @@ function* csvRange(key: string, cols: readonly RawColumn[], rows: number, chunkB
   }
   if (w.pos > 0) yield w.take();
 }
-
-/** A column to write: values in `data`, `null`/`undefined` for nulls. */
-export interface ParquetColumnInput {
-  readonly name: string;
-  /**
-   * - `INT64`: bigint or integer number; `INT32`, `DOUBLE`: number; `BOOLEAN`; `STRING`: string.
-   * - `TIMESTAMP` (written as INT64 TIMESTAMP_MICROS, UTC): Date, ISO-8601 string (micro-second
-   *   digits kept; no zone means UTC), or bigint microseconds since the epoch.
-   * - `DECIMAL` (`precision` default 38, `scale` default 0; INT32 up to 9 digits, INT64 up to 18,
-   *   else FIXED_LEN_BYTE_ARRAY): the value itself as a decimal string (`'12345678.91'`, exact),
-   *   number or bigint. More fractional digits than `scale`, or more digits than `precision`,
-   *   throw a RangeError rather than round.
-   */
-  readonly type: 'INT64' | 'INT32' | 'DOUBLE' | 'STRING' | 'BOOLEAN' | 'TIMESTAMP' | 'DECIMAL';
-  readonly precision?: number;
-  readonly scale?: number;
-  /** @default true */
-  readonly nullable?: boolean;
-  readonly data: readonly unknown[];
-}
-
-/**
- * Writes columns to Parquet bytes (snappy, statistics on); used by the demo generator, tests and
- * the bench. All columns must have the same length. `rowGroupSize` is in rows
- * (@default hyparquet-writer's [1000, 100000]).
- */
-export function encodeParquet(columns: readonly ParquetColumnInput[], options: { rowGroupSize?: number } = {}): Uint8Array {
-  const rows = columns[0]?.data.length ?? 0;
-  const schema: WriterSchema = [{ name: 'root', num_children: columns.length }];
-  const columnData = columns.map((c) => {
-    if (c.data.length !== rows) throw new RangeError(`column '${c.name}' has ${c.data.length} values, expected ${rows}`);
-    const repetition_type = c.nullable === false ? 'REQUIRED' : 'OPTIONAL';
-    const { element, data } = encodeColumn(c);
-    schema.push({ ...element, name: c.name, repetition_type } as WriterSchema[number]);
-    return { name: c.name, data, nullable: c.nullable !== false };
-  });
-  const buffer = parquetWriteBuffer({
-    columnData,
-    schema,
-    ...(options.rowGroupSize ? { rowGroupSize: options.rowGroupSize } : {}),
-  });
-  return new Uint8Array(buffer);
-}
-
-/** hyparquet-writer bundles its own hyparquet version, whose SchemaElement type is distinct. */
-type WriterSchema = NonNullable<Parameters<typeof parquetWriteBuffer>[0]['schema']>;
 
 // ---------------------------------------------------------------------------------------------
 // footer
@@ -358,6 +317,8 @@ interface PreparedRead {
   readonly kinds: Map<SchemaElement, ValueKind>;
   readonly stripped: FileMetaData;
   readonly file: AsyncBuffer;
+  /** Un-annotated BYTE_ARRAY columns read as bytes (for bytea targets) rather than as UTF-8 text. */
+  readonly bytes: ReadonlySet<SchemaElement>;
   /** Whole row groups, merged up to at least READ_RANGE_ROWS rows each. */
   readonly ranges: { start: number; end: number }[];
 }
@@ -388,7 +349,7 @@ const PARSERS: Partial<ParquetParsers> = {
   jsonFromBytes: (bytes: Uint8Array) => bytes && textDecoder.decode(bytes),
 };
 
-function prepareRead(key: string, bytes: Uint8Array, columns: readonly string[] | undefined, exact: boolean): PreparedRead {
+function prepareRead(key: string, bytes: Uint8Array, columns: readonly string[] | undefined, exact: boolean, binary: readonly string[] = []): PreparedRead {
   if (bytes.length < 12) throw new BadFileError(key, `only ${bytes.length} bytes, too short to be a Parquet file; ${ACTION}`);
   checkMagic(key, bytes, bytes);
   const metadata = parseFooter(key, bytes);
@@ -442,14 +403,15 @@ function prepareRead(key: string, bytes: Uint8Array, columns: readonly string[] 
   if (end !== rowCount) {
     throw new BadFileError(key, `its row groups hold ${end} rows but the footer says ${rowCount}: the footer is corrupt; ${ACTION}`);
   }
-  return { key, names, rowCount, selected, kinds, stripped, file: asyncBuffer(bytes), ranges };
+  const asBytes = new Set(selected.filter((e, i) => e.type === 'BYTE_ARRAY' && !e.converted_type && !e.logical_type && binary.includes(names[i]!)));
+  return { key, names, rowCount, selected, kinds, stripped, file: asyncBuffer(bytes), bytes: asBytes, ranges };
 }
 
 /** Decodes rows [start, end) (row-group aligned) of the selected columns into raw values. */
 async function readRange(prepared: PreparedRead, start: number, end: number): Promise<RawColumn[]> {
   const { key, selected, kinds, stripped, file } = prepared;
-  // An un-annotated BYTE_ARRAY is decoded as UTF-8 unless utf8 is off, so binary DECIMALs get their own pass.
-  const binary = [...new Set(selected.filter((e) => isDecimal(e) && e.type === 'BYTE_ARRAY').map((e) => e.name))];
+  // An un-annotated BYTE_ARRAY is decoded as UTF-8 unless utf8 is off, so binary DECIMALs and bytes get their own pass.
+  const binary = [...new Set(selected.filter((e) => (isDecimal(e) && e.type === 'BYTE_ARRAY') || prepared.bytes.has(e)).map((e) => e.name))];
   const textual = [...new Set(selected.map((e) => e.name).filter((n) => !binary.includes(n)))];
   const chunks = new Map<string, ColumnData[]>();
   try {
@@ -857,6 +819,7 @@ function writeField(w: CsvWriter, kind: number, v: unknown, scale: number): void
         case 'string':
           return w.quoted(v);
         case 'number':
+          if (v === 0 && 1 / v < 0) return w.ascii('-0');
           return Number.isSafeInteger(v) ? w.int(v) : w.ascii(String(v));
         case 'bigint':
           return v <= MAX_SAFE && v >= -MAX_SAFE ? w.int(Number(v)) : w.ascii(v.toString());
@@ -889,88 +852,4 @@ function writeField(w: CsvWriter, kind: number, v: unknown, scale: number): void
     default:
       return w.ascii(VALUE_CONVERTERS[KIND_BY_CODE[kind]!](v, scale) as string);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// encoding
-
-function encodeColumn(c: ParquetColumnInput): { element: Omit<SchemaElement, 'name'>; data: unknown[] } {
-  const map = (f: (v: unknown) => unknown) => c.data.map((v) => (v === null || v === undefined ? null : f(v)));
-  switch (c.type) {
-    case 'INT64':
-      return { element: { type: 'INT64' }, data: map((v) => (typeof v === 'bigint' ? v : BigInt(v as number))) };
-    case 'INT32':
-      return { element: { type: 'INT32' }, data: map((v) => Number(v)) };
-    case 'DOUBLE':
-      return { element: { type: 'DOUBLE' }, data: map((v) => Number(v)) };
-    case 'BOOLEAN':
-      return { element: { type: 'BOOLEAN' }, data: map((v) => Boolean(v)) };
-    case 'STRING':
-      return { element: { type: 'BYTE_ARRAY', converted_type: 'UTF8' }, data: map((v) => String(v)) };
-    case 'TIMESTAMP':
-      return { element: { type: 'INT64', converted_type: 'TIMESTAMP_MICROS' }, data: map(microsFromValue) };
-    case 'DECIMAL': {
-      const precision = c.precision ?? 38;
-      const scale = c.scale ?? 0;
-      if (precision < 1 || precision > 76 || scale < 0 || scale > precision) {
-        throw new RangeError(`column '${c.name}': DECIMAL(${precision},${scale}) is not a valid precision and scale`);
-      }
-      const physical: Omit<SchemaElement, 'name'> =
-        precision <= 9
-          ? { type: 'INT32' }
-          : precision <= 18
-            ? { type: 'INT64' }
-            : { type: 'FIXED_LEN_BYTE_ARRAY', type_length: Math.ceil((Math.log2(10 ** precision) + 1) / 8) };
-      return {
-        element: { ...physical, converted_type: 'DECIMAL', precision, scale },
-        data: map((v) => unscaledFromValue(c.name, v, precision, scale)),
-      };
-    }
-  }
-}
-
-function microsFromValue(v: unknown): bigint {
-  if (typeof v === 'bigint') return v;
-  if (v instanceof Date) {
-    const ms = v.getTime();
-    if (Number.isNaN(ms)) throw new RangeError('TIMESTAMP value is an invalid Date');
-    return BigInt(ms) * 1000n;
-  }
-  if (typeof v === 'string') {
-    const m = /^(.*?\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d(?::?\d\d)?)?$/i.exec(v.trim());
-    if (!m) throw new RangeError(`TIMESTAMP value '${v}' is not an ISO-8601 timestamp`);
-    const digits = (m[2] ?? '').padEnd(6, '0');
-    const ms = Date.parse(`${m[1]!.replace(' ', 'T')}.${digits.slice(0, 3)}${m[3] ?? 'Z'}`);
-    if (Number.isNaN(ms)) throw new RangeError(`TIMESTAMP value '${v}' is not an ISO-8601 timestamp`);
-    return BigInt(ms) * 1000n + BigInt(Number(digits.slice(3, 6)));
-  }
-  if (typeof v === 'number') return BigInt(Math.round(v)) * 1000n;
-  throw new RangeError(`TIMESTAMP value of type ${typeof v} is not a Date, ISO string or bigint`);
-}
-
-/** A decimal value (string, number or bigint) → its unscaled integer at `scale`, exactly. */
-function unscaledFromValue(column: string, v: unknown, precision: number, scale: number): bigint {
-  let unscaled: bigint;
-  if (typeof v === 'bigint') {
-    unscaled = v * 10n ** BigInt(scale);
-  } else {
-    const text = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v).trim();
-    const m = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
-    if (!m || (m[2] ?? '') + (m[3] ?? '') === '') throw new RangeError(`column '${column}': '${String(v)}' is not a decimal number`);
-    const frac = m[3] ?? '';
-    const shift = Number(m[4] ?? 0) - frac.length + scale;
-    let digits = `${m[2] ?? ''}${frac}`.replace(/^0+(?=\d)/, '');
-    if (shift >= 0) digits += '0'.repeat(shift);
-    else {
-      const dropped = digits.slice(shift);
-      if (/[^0]/.test(dropped.padStart(-shift, '0'))) {
-        throw new RangeError(`column '${column}': ${String(v)} has more than ${scale} fractional digits for DECIMAL(${precision},${scale})`);
-      }
-      digits = digits.slice(0, shift) || '0';
-    }
-    unscaled = BigInt(digits) * (m[1] === '-' ? -1n : 1n);
-  }
-  const abs = unscaled < 0n ? -unscaled : unscaled;
-  if (abs >= 10n ** BigInt(precision)) throw new RangeError(`column '${column}': ${String(v)} does not fit DECIMAL(${precision},${scale})`);
-  return unscaled;
 }

@@ -43,6 +43,8 @@ interface CopyFile {
   readonly mandatory: boolean;
   /** `meta.content_length` of a manifest entry. */
   readonly contentLength?: number;
+  /** Positions of the target columns of type bytea (VARBYTE): un-annotated BYTE_ARRAY goes there as bytes, not text. */
+  readonly byteaPositions: ReadonlySet<number>;
 }
 
 /** A file read and decoding, ready to stream. */
@@ -108,8 +110,11 @@ export class CopyExecutor {
     if (copy.bucket !== this.objects.bucket) {
       throw fail(undefined, `it reads bucket '${copy.bucket}', but this warehouse reads bucket '${this.objects.bucket}'; point the warehouse at the right bucket`);
     }
-    const files = copy.manifest ? await this.manifestFiles(copy, fail) : [{ key: copy.key, mandatory: true }];
-    const columns = copy.columns ?? (await tableColumns(session, copy.table));
+    const table = await tableColumns(session, copy.table);
+    const columns = copy.columns ?? table.map((c) => c.name);
+    const typeOf = new Map(table.map((c) => [c.name, c.type]));
+    const byteaPositions = new Set(columns.flatMap((name, i) => ((typeOf.get(name) ?? typeOf.get(name.toLowerCase())) === 'bytea' ? [i] : [])));
+    const files = copy.manifest ? await this.manifestFiles(copy, byteaPositions, fail) : [{ key: copy.key, mandatory: true, byteaPositions }];
     for (const file of files) this.queue.push({ index, file });
     for (let n = 0; n < files.length; n++) {
       const prepared = await this.take(index, fail);
@@ -147,7 +152,11 @@ export class CopyExecutor {
     }
   }
 
-  private async manifestFiles(copy: ParsedCopyFromS3, fail: (key: string | undefined, message: string, cause?: unknown) => Error): Promise<CopyFile[]> {
+  private async manifestFiles(
+    copy: ParsedCopyFromS3,
+    byteaPositions: ReadonlySet<number>,
+    fail: (key: string | undefined, message: string, cause?: unknown) => Error,
+  ): Promise<CopyFile[]> {
     let manifest: unknown;
     try {
       manifest = await this.objects.getJson(copy.key);
@@ -164,7 +173,7 @@ export class CopyExecutor {
       const length = e.meta?.content_length;
       // Redshift needs content_length for every Parquet manifest entry.
       if (typeof length !== 'number') throw fail(m[2], `manifest entry ${i} has no meta.content_length, which a Parquet COPY requires`);
-      return { key: m[2]!, mandatory: e.mandatory === true, contentLength: length };
+      return { key: m[2]!, mandatory: e.mandatory === true, contentLength: length, byteaPositions };
     });
   }
 
@@ -209,7 +218,8 @@ export class CopyExecutor {
       throw error;
     }
     const names = fileColumns(file.key, bytes);
-    const csv = await parquetToCsv(file.key, bytes, names, { exactColumns: true });
+    const binaryColumns = names.filter((_, i) => file.byteaPositions.has(i));
+    const csv = await parquetToCsv(file.key, bytes, names, { exactColumns: true, binaryColumns });
     return { file, etag: head.etag, bytes: bytes.byteLength, rows: csv.rowCount, columns: names, chunks: bufferAhead(csv.chunks, this.prefetchBytes) };
   }
 }
@@ -226,13 +236,13 @@ function fileColumns(key: string, bytes: Uint8Array): string[] {
   }
 }
 
-/** Column names of a (possibly temporary) table, in table order. */
-async function tableColumns(session: CopySession, table: string): Promise<string[]> {
+/** Columns of a (possibly temporary) table, in table order, with their type names (`bytea`, `integer`, …). */
+async function tableColumns(session: CopySession, table: string): Promise<{ name: string; type: string }[]> {
   const rows = await session.query(
-    'SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum',
+    'SELECT attname, format_type(atttypid, NULL) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum',
     [table],
   );
-  return rows.map((r) => String(r.attname));
+  return rows.map((r) => ({ name: String(r.attname), type: String(r.type) }));
 }
 
 /**

@@ -12,7 +12,10 @@ export interface FileColumn {
 
 export interface TargetColumn {
   readonly name: string;
-  /** information_schema `data_type` (`integer`, `character varying`, `numeric`, …). */
+  /**
+   * information_schema `data_type` (`integer`, `character varying`, `numeric`, `timestamp with time
+   * zone`, …; VARBYTE is `binary varying` on Redshift, `bytea` on PostgreSQL).
+   */
   readonly type: string;
 }
 
@@ -29,6 +32,9 @@ export type ColumnVerdict =
   | { readonly kind: 'drift'; readonly reason: string; readonly added: readonly FileColumn[]; readonly missing: readonly string[] };
 
 const INTEGER_TARGETS = ['smallint', 'integer', 'bigint'];
+const TEXT_TARGETS = ['character varying', 'character', 'text'];
+/** VARBYTE as Redshift's information_schema names it, and PostgreSQL's bytea standing in for it. */
+const BINARY_TARGETS = ['binary varying', 'varbyte', 'bytea'];
 
 /**
  * Target types each Parquet type loads into on Redshift (the Spectrum conversion rules COPY uses).
@@ -45,7 +51,9 @@ function loadableInto(parquetType: string): readonly string[] | undefined {
   if (t === 'DATE') return ['date'];
   if (/^TIMESTAMP/.test(t) || t === 'INT96') return ['timestamp without time zone', 'timestamp with time zone'];
   if (/^TIME/.test(t)) return [];
-  if (/STRING|UTF8|ENUM|JSON|UUID/.test(t)) return ['character varying', 'character', 'text'];
+  if (/STRING|UTF8|ENUM|JSON|UUID/.test(t)) return TEXT_TARGETS;
+  // Without an annotation: bytes into VARBYTE, or text into VARCHAR (older writers' strings).
+  if (t === 'BYTE_ARRAY') return [...BINARY_TARGETS, ...TEXT_TARGETS];
   return undefined;
 }
 
@@ -97,6 +105,7 @@ export function redshiftTypeFor(parquetType: string): string | undefined {
   if (t === 'DATE') return 'DATE';
   if (/^TIMESTAMP/.test(t) || t === 'INT96') return 'TIMESTAMP';
   if (/STRING|UTF8|ENUM|JSON|UUID/.test(t)) return 'VARCHAR(65535)';
+  if (t === 'BYTE_ARRAY') return 'VARBYTE(1024000)';
   return undefined;
 }
 

@@ -190,6 +190,31 @@ describe('parquetToCsv', () => {
     expect(await csvText(bytes, ['b'])).toBe('\\x0001abff\n\n');
   });
 
+  it('writes an un-annotated BYTE_ARRAY as bytea hex when its column loads into bytea', async () => {
+    const bytes = encodeParquet([{ name: 'b', type: 'BYTES', data: [new Uint8Array([0, 0x2c, 0x22, 0xff]), new Uint8Array(0), null] }]);
+
+    const csv = await parquetToCsv('k', bytes, ['b'], { binaryColumns: ['b'] });
+    const parts: Uint8Array[] = [];
+    for await (const chunk of csv.chunks) parts.push(chunk);
+
+    expect(Buffer.concat(parts).toString('utf8')).toBe('\\x002c22ff\n\\x\n\n');
+  });
+
+  it('writes an un-annotated BYTE_ARRAY as quoted UTF-8 text otherwise (older writers store strings so)', async () => {
+    const bytes = encodeParquet([{ name: 'b', type: 'BYTES', data: [Buffer.from('a,"b"'), null] }]);
+
+    expect(await csvText(bytes, ['b'])).toBe('"a,""b"""\n\n');
+  });
+
+  it('writes a negative zero DOUBLE or FLOAT as -0', async () => {
+    const bytes = encodeParquet([
+      { name: 'd', type: 'DOUBLE', data: [-0, 0] },
+      { name: 'f', type: 'FLOAT', data: [-0, 0] },
+    ]);
+
+    expect(await csvText(bytes, ['d', 'f'])).toBe('-0,-0\n0,0\n');
+  });
+
   it('emits every row of a multi-row-group file once, in order, across chunks', async () => {
     const ids = Array.from({ length: 150_000 }, (_, i) => BigInt(i));
     const bytes = encodeParquet([{ name: 'id', type: 'INT64', data: ids }], { rowGroupSize: 40_000 });

@@ -42,6 +42,13 @@ describe('translateRedshiftSql', () => {
     ],
     ['VARCHAR(MAX)', 'CREATE TEMP TABLE t (s VARCHAR(MAX), n NVARCHAR(20))', 'CREATE TEMP TABLE t (s VARCHAR(65535), n VARCHAR(20))'],
     ['BACKUP NO', 'CREATE TABLE IF NOT EXISTS t (id INT) BACKUP NO', 'CREATE TABLE IF NOT EXISTS t (id INT)'],
+    [
+      'VARBYTE, VARBINARY and BINARY VARYING (with or without a length) as BYTEA',
+      'CREATE TABLE t (a VARBYTE(64), b VARBYTE, c VARBINARY(10), d BINARY VARYING(5) ENCODE zstd)',
+      'CREATE TABLE t (a BYTEA, b BYTEA, c BYTEA, d BYTEA)',
+    ],
+    ['TIMESTAMPTZ, REAL, SMALLINT, DECIMAL(38,10) pass through', 'CREATE TABLE t (a TIMESTAMPTZ, b REAL, c SMALLINT, d DECIMAL(38,10))', 'CREATE TABLE t (a TIMESTAMPTZ, b REAL, c SMALLINT, d DECIMAL(38,10))'],
+    ['a VARBYTE outside DDL is untouched', "SELECT 'VARBYTE(3)' AS v", "SELECT 'VARBYTE(3)' AS v"],
     ['ALTER TABLE … ENCODE', 'ALTER TABLE t ADD COLUMN c INT ENCODE az64', 'ALTER TABLE t ADD COLUMN c INT'],
     ['a column named like an option, quoted', 'CREATE TABLE t ("encode" INT, "sortkey" INT)', 'CREATE TABLE t ("encode" INT, "sortkey" INT)'],
     ['encode() outside DDL is untouched', "SELECT encode(sha256('x'), 'hex')", "SELECT encode(sha256('x'), 'hex')"],

@@ -3,69 +3,22 @@
  * PGlite, a PostgreSQL server, and the production RedshiftDataWarehouse over the local Redshift
  * Data API (on PGlite). Assertions read data back through the warehouse under test.
  */
-import type { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { encodeParquet } from '../../lambdas/adapters/parquet-file';
-import { PostgresServerWarehouse, openPostgresWarehouse } from '../../lambdas/adapters/postgres-warehouse';
-import { RedshiftDataWarehouse } from '../../lambdas/adapters/redshift-data-warehouse';
 import { WarehouseStatementError } from '../../lambdas/core/errors';
-import type { ObjectStore, Warehouse } from '../../lambdas/core/ports';
+import type { Warehouse } from '../../lambdas/core/ports';
 import { copyFromS3Parquet } from '../../lambdas/core/sql';
-import { startLocalRedshiftDataApi, type LocalRedshiftDataApi } from '../../local/redshift-data-api/server';
 import { MemoryObjectStore } from '../fixtures/memory-object-store';
 import { useTestDatabase } from '../support/postgres';
+import { warehouseBackends, type OpenedWarehouse } from '../support/warehouses';
 
 const BUCKET = 'syncproof-contract';
 const COPY_ROLE = 'arn:aws:iam::000000000000:role/syncproof-local-copy';
 
-interface Opened {
-  readonly warehouse: Warehouse;
-  close(): Promise<void>;
-}
-
-interface Backend {
-  readonly name: string;
-  open(objects: ObjectStore): Promise<Opened>;
-}
-
-const serverDatabaseUrl = useTestDatabase();
-
-const backends: Backend[] = [
-  {
-    name: 'PgliteWarehouse',
-    open: async (objects) => {
-      const warehouse = await openPostgresWarehouse('pglite:memory', { objects });
-      return { warehouse, close: () => warehouse.close() };
-    },
-  },
-  {
-    name: 'PostgresServerWarehouse',
-    open: async (objects) => {
-      const warehouse = await PostgresServerWarehouse.open(serverDatabaseUrl(), { objects });
-      return { warehouse, close: () => warehouse.close() };
-    },
-  },
-  {
-    name: 'RedshiftDataWarehouse over the local Data API',
-    open: async (objects) => {
-      const backing = await openPostgresWarehouse('pglite:memory', { objects });
-      const api: LocalRedshiftDataApi = await startLocalRedshiftDataApi({ warehouse: backing, copyRoles: [COPY_ROLE] });
-      const client: RedshiftDataClient = api.client();
-      const warehouse = new RedshiftDataWarehouse({ client, database: 'dev', workgroupName: 'syncproof-local', pollIntervalMs: 5 });
-      return {
-        warehouse,
-        close: async () => {
-          await api.stop();
-          client.destroy();
-          await backing.close();
-        },
-      };
-    },
-  },
-];
+const backends = warehouseBackends(useTestDatabase(), COPY_ROLE);
 
 describe.each(backends)('Warehouse contract: $name', (backend) => {
   let objects: MemoryObjectStore;
-  let opened: Opened;
+  let opened: OpenedWarehouse;
   let warehouse: Warehouse;
 
   beforeAll(async () => {

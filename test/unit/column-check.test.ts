@@ -1,4 +1,4 @@
-import { checkFileColumns } from '../../lambdas/core/column-check';
+import { checkFileColumns, redshiftTypeFor } from '../../lambdas/core/column-check';
 
 const target = [
   { name: 'id', type: 'bigint' },
@@ -27,9 +27,36 @@ describe('checkFileColumns', () => {
     expect(v.kind === 'order' && v.reason).toContain(message);
   });
 
+  it.each([
+    ['an un-annotated BYTE_ARRAY into VARBYTE (Redshift)', 'BYTE_ARRAY', 'binary varying'],
+    ['an un-annotated BYTE_ARRAY into bytea (PostgreSQL)', 'BYTE_ARRAY', 'bytea'],
+    ['an un-annotated BYTE_ARRAY into VARCHAR', 'BYTE_ARRAY', 'character varying'],
+    ['FLOAT into REAL', 'FLOAT', 'real'],
+    ['an INT32 into SMALLINT', 'INT32', 'smallint'],
+    ['a TIMESTAMP into TIMESTAMPTZ', 'TIMESTAMP_MICROS', 'timestamp with time zone'],
+    ['DECIMAL(38,10) into DECIMAL', 'DECIMAL(38,10)', 'numeric'],
+  ])('accepts %s', (_name, fileType, targetType) => {
+    expect(checkFileColumns([{ name: 'c', type: fileType }], [{ name: 'c', type: targetType }], 'public.t')).toEqual({ kind: 'ok' });
+  });
+
+  it('refuses an un-annotated BYTE_ARRAY into a number column', () => {
+    expect(checkFileColumns([{ name: 'c', type: 'BYTE_ARRAY' }], [{ name: 'c', type: 'integer' }], 'public.t').kind).toBe('order');
+  });
+
   it('reports schema drift naming the added column with its type and the missing one', () => {
     const v = checkFileColumns([{ name: 'id', type: 'INT64' }, { name: 'surprise', type: 'BYTE_ARRAY/STRING' }], target, 'public.t');
     expect(v).toMatchObject({ kind: 'drift', added: [{ name: 'surprise', type: 'BYTE_ARRAY/STRING' }], missing: ['name', 'day'] });
     expect(v.kind === 'drift' && v.reason).toBe("column 'surprise' (BYTE_ARRAY/STRING) not in target table public.t; target columns 'name', 'day' missing from the file");
+  });
+});
+
+describe('redshiftTypeFor', () => {
+  it.each([
+    ['BYTE_ARRAY', 'VARBYTE(1024000)'],
+    ['FLOAT', 'REAL'],
+    ['DECIMAL(38,10)', 'DECIMAL(38,10)'],
+    ['DECIMAL(39,2)', undefined],
+  ])('gives a new %s column the type %s', (parquetType, redshift) => {
+    expect(redshiftTypeFor(parquetType)).toBe(redshift);
   });
 });
