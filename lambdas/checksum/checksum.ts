@@ -20,7 +20,7 @@
  * verdict per sampled file; the stage output only counts and its URI.
  */
 import { z } from 'zod';
-import { INTERNAL_PREFIX, checksumSampleOf } from '../core/config';
+import { INTERNAL_PREFIX, checksumSampleOf, isDatasetKey } from '../core/config';
 import { ObjectChangedError } from '../core/errors';
 import { verifyObjectIntegrity, type IntegrityEvidence, type IntegrityVerdict } from '../core/integrity';
 import type { ObjectIntegrity, ObjectStore, ObjectSummary } from '../core/ports';
@@ -177,7 +177,7 @@ export async function runChecksumSample(raw: ChecksumInput, deps: StageDeps): Pr
   const sampler = new SeededSampler<ObjectSummary>(runId, capacity(spec));
   let population = 0;
   for await (const o of deps.objects.list(dataset.prefix)) {
-    if (o.key.startsWith(INTERNAL_PREFIX) || !isDataFile(o.key, dataset.format)) continue;
+    if (!isDatasetKey(dataset, o.key) || !isDataFile(o.key, dataset.format)) continue;
     if (loaded.has(`${o.key}\u0000${o.etag}`)) continue;
     population += 1;
     sampler.offer(o);

@@ -312,6 +312,15 @@ export function verifyScheduleOf(dataset: Pick<DatasetConfig, 'verifySchedule'>)
   return dataset.verifySchedule ?? DEFAULT_VERIFY_SCHEDULE;
 }
 
+/**
+ * Whether `key` is one of the dataset's own objects: under its prefix, and not one of syncproof's
+ * (`_syncproof/…`) unless the dataset's prefix is itself one syncproof owns (a dataset with a
+ * source: `_syncproof/extracts/<name>/`).
+ */
+export function isDatasetKey(dataset: Pick<DatasetConfig, 'prefix'>, key: string): boolean {
+  return key.startsWith(dataset.prefix) && (dataset.prefix.startsWith(INTERNAL_PREFIX) || !key.startsWith(INTERNAL_PREFIX));
+}
+
 /** Finds the dataset whose prefix holds `key`, if any. */
 export function datasetForKey(config: SyncproofConfig, key: string): DatasetConfig | undefined {
   return config.datasets.find((d) => key.startsWith(d.prefix));

@@ -3,7 +3,7 @@
  * a listing): check them against the ledger in batched reads, record the new ones, and keep the
  * oldest few in S3 order.
  */
-import { INTERNAL_PREFIX, type DatasetConfig } from '../core/config';
+import { isDatasetKey, type DatasetConfig } from '../core/config';
 import { leaseExpired } from '../core/load-protocol';
 import type { LedgerEntry, LedgerStatus, LedgerStore, ObjectSummary } from '../core/ports';
 import { compareS3Order } from '../core/s3-order';
@@ -30,7 +30,7 @@ export function offerable(entry: LedgerEntry, now: Date): boolean {
 /** Whether a key is one of the dataset's data files (not a folder marker, not syncproof's own, right format). */
 export function isDataObject(key: string, dataset: DatasetConfig): boolean {
   const ext = dataset.format === 'parquet' ? '.parquet' : '.csv';
-  return key.startsWith(dataset.prefix) && !key.endsWith('/') && !key.startsWith(INTERNAL_PREFIX) && key.toLowerCase().endsWith(ext);
+  return isDatasetKey(dataset, key) && !key.endsWith('/') && key.toLowerCase().endsWith(ext);
 }
 
 /**

@@ -17,7 +17,7 @@
  * as the listing meets them, so what remains at the end is what S3 no longer holds.
  */
 import { z } from 'zod';
-import { INTERNAL_PREFIX } from '../core/config';
+import { INTERNAL_PREFIX, isDatasetKey } from '../core/config';
 import type { LedgerStatus } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
 import { IntegrityCheckFailedError, judgeInventory, type Finding, type InventoryCounts, type VerificationStatus } from '../core/verification';
@@ -142,7 +142,7 @@ export async function runInventory(raw: InventoryInput, deps: StageDeps, options
   const counts = { missing: 0, unexpected: 0, sizeMismatch: 0, notLoaded: 0, loadedDeleted: 0, loadedOverwritten: 0 };
 
   for await (const o of deps.objects.list(dataset.prefix)) {
-    if (o.key.endsWith('/') || o.key.startsWith(INTERNAL_PREFIX)) continue;
+    if (o.key.endsWith('/') || !isDatasetKey(dataset, o.key)) continue;
     objects += 1;
     bytes += o.size;
     const expected = manifestSizes.get(o.key);
