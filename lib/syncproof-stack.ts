@@ -1,5 +1,6 @@
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -27,6 +28,13 @@ export interface SyncproofStackProps extends StackProps {
    * runtime needs no Redshift) but the deployed load and verify stages cannot reach a warehouse.
    */
   readonly config: SyncproofConfig;
+  /**
+   * Accept a dataset `source.url` that carries a password. A deployed stack refuses one: the
+   * configuration travels in every Lambda's environment and in the template, so the password
+   * would be readable there; use `source.secretArn`. The local runtime sets this (nothing is
+   * deployed there). @default false
+   */
+  readonly allowSourcePasswords?: boolean;
 }
 
 type TableAccess = 'read' | 'readWrite';
@@ -127,9 +135,20 @@ export class SyncproofStack extends Stack {
       [ENV.config]: JSON.stringify(config),
       [ENV.warehouse]: 'redshift-data',
     };
+    // The stages that open source databases run in the sources' network and may read their secrets.
+    const sourceStages: readonly StageName[] = ['extract', 'commit'];
     const stages = Object.fromEntries(
-      STAGE_NAMES.map((stage) => [stage, new StageFunction(this, `${pascal(stage)}Stage`, { stage, environment })]),
+      STAGE_NAMES.map((stage) => [
+        stage,
+        new StageFunction(this, `${pascal(stage)}Stage`, { stage, environment, ...(config.sourceNetwork && sourceStages.includes(stage) ? { network: config.sourceNetwork } : {}) }),
+      ]),
     ) as Record<StageName, StageFunction>;
+    const secretArns = [...new Set(config.datasets.flatMap((d) => (d.source?.secretArn ? [d.source.secretArn] : [])))];
+    if (secretArns.length > 0) {
+      for (const stage of sourceStages) {
+        stages[stage].role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secretArns }));
+      }
+    }
     this.functions = Object.fromEntries(STAGE_NAMES.map((s) => [s, stages[s].function])) as Record<StageName, lambda.Function>;
     for (const stage of STAGE_NAMES) this.grantStageAccess(stages[stage], STAGE_ACCESS[stage]);
     if (config.redshift) {
@@ -225,6 +244,14 @@ function validateProps(props: SyncproofStackProps): SyncproofConfig {
   const r = config.redshift;
   if (r?.dbUser && r.workgroupName) problems.push('redshift.dbUser: the Data API takes a database user for provisioned clusters only; remove it for Serverless');
   if (r?.dbUser && r.secretArn) problems.push('redshift.dbUser: set either dbUser or secretArn, not both');
+  if (!props.allowSourcePasswords) {
+    config.datasets.forEach((d, i) => {
+      const url = d.source?.url;
+      if (url && /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^@/]+@/i.test(url)) {
+        problems.push(`datasets.${i}.source.url: carries a password, which a deployed stack would keep in every Lambda's environment and in the template; store the credentials in Secrets Manager and set source.secretArn instead`);
+      }
+    });
+  }
   const configBytes = Buffer.byteLength(JSON.stringify(config), 'utf8');
   if (configBytes > LAMBDA_ENV_LIMIT_BYTES - ENV_HEADROOM_BYTES) {
     problems.push(

@@ -126,6 +126,10 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
     }
     const current = await deps.watermarks.get(dataset.name);
     const currentPos = current?.position;
+    if (current?.lastRun?.runId === input.runId) {
+      // A retry of this commit whose first write landed (a crashed invocation, a lost reply).
+      return recorded({ status: 'MOVED', version: current.version, position: currentPos ?? null, rows: doc.rows, loadedRows, ...(current.lastRun.note ? { note: current.lastRun.note } : {}) });
+    }
     if (currentPos && doc.last && comparePositions(schema.cursorKind, currentPos, doc.last) >= 0) {
       const why = `run ${current?.lastRun?.runId ?? '(unknown)'} moved the watermark to or past this run's last row meanwhile; it stays there`;
       deps.log.info('watermark not moved', { reason: why });

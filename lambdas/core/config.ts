@@ -216,6 +216,16 @@ export const syncproofConfigSchema = z
     redshift: redshiftSchema.optional(),
     /** Most files one load transaction takes; the state machine loops for the rest. */
     maxFilesPerBatch: z.number().int().min(1).max(1000).default(100),
+    /**
+     * Where the Lambdas that open source databases (extract, commit) run in AWS: subnets and
+     * security groups of the sources' VPC. Without it they run outside any VPC.
+     */
+    sourceNetwork: z
+      .strictObject({
+        subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id ('subnet-…')")).min(1),
+        securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, "must be a security group id ('sg-…')")).min(1),
+      })
+      .optional(),
   })
   .superRefine((c, ctx) => {
     const seen = new Map<string, number>();

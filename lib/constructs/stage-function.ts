@@ -86,6 +86,12 @@ export interface StageFunctionProps {
    * @default {@link DEFAULT_LAMBDAS_DIR} (the repository's `lambdas/`)
    */
   readonly lambdasDir?: string;
+  /**
+   * Subnets and security groups the function runs in (to reach a database in a VPC); the role
+   * gets the network-interface permissions Lambda needs there.
+   * @default no VPC
+   */
+  readonly network?: { readonly subnetIds: readonly string[]; readonly securityGroupIds: readonly string[] };
 }
 
 /**
@@ -163,6 +169,22 @@ export class StageFunction extends Construct {
         externalModules: [],
       },
     });
+
+    if (props.network) {
+      // The escape hatch takes subnet and security group ids as they are, with no VPC lookup (synth stays offline).
+      (this.function.node.defaultChild as lambda.CfnFunction).vpcConfig = {
+        subnetIds: [...props.network.subnetIds],
+        securityGroupIds: [...props.network.securityGroupIds],
+      };
+      // What AWSLambdaVPCAccessExecutionRole grants, inline: EC2 network-interface actions have no resource-level scoping.
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+          resources: ['*'],
+        }),
+      );
+      acknowledgeNag(this.role, 'AwsSolutions-IAM5', 'Lambda in a VPC: the EC2 network-interface actions Lambda needs support no resource-level permissions.', ['Resource::*']);
+    }
 
     acknowledgeNag(
       this.function,
