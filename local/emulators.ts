@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, ResourceNotFoundException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../lambdas/adapters/clients';
 import { LEDGER_DATASET_INDEX } from '../lambdas/adapters/dynamodb-stores';
 
@@ -408,12 +408,34 @@ export function tableDefinitions(names: LocalTableNames): CreateTableCommandInpu
 /** Creates the tables that do not exist yet (a restart with --data-dir keeps them). */
 export async function ensureTables(endpoint: string, names: LocalTableNames): Promise<void> {
   const client = createDocumentClient({ dynamodb: endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  for (const def of tableDefinitions(names)) {
+  const status = async (table: string): Promise<string | undefined> => {
     try {
-      await client.send(new DescribeTableCommand({ TableName: def.TableName }));
+      return (await client.send(new DescribeTableCommand({ TableName: table }))).Table?.TableStatus;
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException) && (error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+      return undefined;
+    }
+  };
+  const untilActive = async (table: string): Promise<string | undefined> => {
+    let s = await status(table);
+    for (let i = 0; i < 40 && s === 'CREATING'; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      s = await status(table);
+    }
+    return s;
+  };
+  for (const def of tableDefinitions(names)) {
+    let s = await untilActive(def.TableName!);
+    // dynalite turns a table ACTIVE on a timer after CreateTable: a process killed in between left
+    // it CREATING for good. Such a table never took a write, so it is created again.
+    if (s === 'CREATING') {
+      await client.send(new DeleteTableCommand({ TableName: def.TableName }));
+      s = await untilActive(def.TableName!);
+      if (s !== undefined) throw new Error(`local DynamoDB table ${def.TableName} is stuck in state ${s}; remove the dynamodb folder of the --data-dir`);
+    }
+    if (s === undefined) {
       await client.send(new CreateTableCommand(def));
+      await untilActive(def.TableName!);
     }
   }
   client.destroy();
