@@ -180,9 +180,10 @@ export async function runDatabaseStep(runtime: LocalRuntime, source: DemoSource,
   const waitMs = Math.max(0, Math.ceil(Number(late?.wait ?? 0) * 1000) + 100);
   say(`database: run 3 after the lag has passed (${waitMs} ms from now)`);
   await new Promise((r) => setTimeout(r, waitMs));
-  await run('the row committed inside lag', 1);
+  await run('the row inside lag', 1);
 
-  const [src, wh] = [await sourceLines(db), await warehouseLines(runtime, dataset)];
+  const src = await sourceLines(db);
+  const wh = await warehouseLines(runtime, dataset);
   const inSource = new Set(src);
   const equal = wh.filter((line) => inSource.has(line)).length;
   const keys = new Set(wh.map((line) => line.split('|')[0]));
