@@ -45,6 +45,7 @@ export function customersDataset(sourceDir: string): DatasetConfig {
   return dataset!;
 }
 
+/** One SyncStateMachine execution of the database step, as its extraction document tells it. */
 export interface DatabaseRunReport {
   /** What the run was for. */
   readonly purpose: string;
@@ -58,6 +59,7 @@ export interface DatabaseRunReport {
   readonly tiedBoundaries: readonly { readonly cursor: string; readonly before: readonly string[]; readonly after: readonly string[] }[];
 }
 
+/** The database step's evidence: everything but `runs` and `watermark` is read back from the source and the warehouse. */
 export interface DatabaseStepReport {
   readonly source: string;
   readonly target: string;
