@@ -9,11 +9,11 @@ import { redactUrl } from './format';
 /** `syncproof demo`: the whole pipeline on the embedded default, proven by reading back. */
 export function demoCommand(outcome: CommandOutcome): Command {
   return new Command('demo')
-    .description('run the demo pipeline locally: two waves of Parquet files, loaded and verified')
+    .description('run the demo pipeline locally: two waves of Parquet files, then an incremental database extraction, loaded and verified')
     .option('--rows <n>', 'rows in the first wave', positiveInt('--rows'), 200_000)
     .option('--files <n>', 'Parquet files in the first wave', positiveInt('--files'), 20)
     .option('--warehouse <url>', 'postgres://… to use a PostgreSQL server instead of the embedded warehouse')
-    .option('--keep <dir>', 'leave the local state (S3, DynamoDB, warehouse data) in this directory')
+    .option('--keep <dir>', 'leave the local state (S3, DynamoDB, warehouse and source data) in this directory')
     .option('--json <file>', 'also write the report as JSON to this file')
     .exitOverride()
     .action(async (opts: { rows: number; files: number; warehouse?: string; keep?: string; json?: string }) => {

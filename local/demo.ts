@@ -1,8 +1,11 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { encodeParquet } from '../lambdas/adapters/parquet-file';
 import type { DatasetConfig, SyncproofConfig } from '../lambdas/core/config';
 import { AUDIT_FILES_TABLE, AUDIT_SCHEMA } from '../lambdas/core/load-plan';
 import { qualifiedName, quoteLiteral } from '../lambdas/core/sql';
+import { formatDatabaseStep, openDemoSource, runDatabaseStep, type DatabaseStepReport } from './demo-database';
 import { LocalRuntime, type ExecutionSummary } from './runtime';
 import type { WarehouseApi } from './local-warehouse';
 
@@ -38,7 +41,7 @@ export interface DemoOptions {
    * @default 'direct' with `warehouse` (a PostgreSQL server is loaded directly), else 'data-api'
    */
   readonly warehouseApi?: WarehouseApi;
-  /** Keep the local state (S3, DynamoDB, warehouse data dir) here. */
+  /** Keep the local state (S3, DynamoDB, warehouse data dir, the database step's source in `source/`) here. */
   readonly keep?: string;
   /** Write the report as JSON here. */
   readonly json?: string;
@@ -63,6 +66,8 @@ export interface DemoReport {
   readonly filesUploaded: number;
   readonly filesLoaded: number;
   readonly runs: readonly { name: string; execution: string; status: string; error?: string }[];
+  /** The database step, after the S3 waves; its problems are also in `problems`. */
+  readonly database: DatabaseStepReport;
   readonly problems: readonly string[];
 }
 
@@ -105,13 +110,19 @@ async function uploadAll(runtime: LocalRuntime, files: { key: string; body: Uint
 /**
  * The demo: uploads a first wave of orders and a second wave that updates 5% of them and adds
  * new ones, lets S3 events drive the synthesized state machine, and then reads the warehouse
- * back. PASSED only when every count and the amount total agree with what was generated.
+ * back; then the database step (local/demo-database.ts) extracts an embedded PGlite table
+ * incrementally in three runs. PASSED only when every count and the amount total agree with what
+ * was generated and the database step's read-back agrees with its source.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const say = options.progress ?? (() => undefined);
   const warehouseApi = options.warehouseApi ?? (options.warehouse ? 'direct' : 'data-api');
-  const runtime = await LocalRuntime.start({ config: DEMO_CONFIG, warehouse: options.warehouse, warehouseApi, dataDir: options.keep });
+  const ownedSourceDir = options.keep ? undefined : await mkdtemp(join(tmpdir(), 'syncproof-demo-source-'));
+  const source = await openDemoSource(options.keep ? join(options.keep, 'source') : (ownedSourceDir as string));
+  const config: SyncproofConfig = { ...DEMO_CONFIG, datasets: [...DEMO_CONFIG.datasets, source.dataset] };
+  let runtime: LocalRuntime | undefined;
   try {
+    runtime = await LocalRuntime.start({ config, warehouse: options.warehouse, warehouseApi, dataDir: options.keep, sources: source.open });
     const ids1 = Array.from({ length: options.rows }, (_, i) => i + 1);
     const wave1 = split(ids1, options.files).map((ids, i) => ({ key: `orders/wave-1/part-${String(i).padStart(4, '0')}.parquet`, body: ordersFile(ids, 0, 'new') }));
     say(`wave 1: uploading ${wave1.length} files, ${ids1.length} rows to s3://${runtime.bucket}/orders/`);
@@ -173,11 +184,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     if (report.amountCentsPresent !== report.amountCentsExpected) problems.push(`amount total differs: expected ${report.amountCentsExpected} cents, present ${report.amountCentsPresent}`);
     if (report.filesLoaded !== report.filesUploaded) problems.push(`files: uploaded ${report.filesUploaded}, loaded ${report.filesLoaded}`);
     for (const r of runs) if (r.status !== 'PASSED' && r.status !== 'NO_WORK') problems.push(`run ${r.name}: ${r.status}${r.error ? ` (${r.error})` : ''}`);
-    const result: DemoReport = { status: problems.length ? 'FAILED' : 'PASSED', ...report, problems };
+
+    const database = await runDatabaseStep(runtime, source, say);
+    problems.push(...database.problems.map((p) => `database: ${p}`));
+    const result: DemoReport = { status: problems.length ? 'FAILED' : 'PASSED', ...report, database, problems };
     if (options.json) await writeFile(options.json, `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } finally {
-    await runtime.stop();
+    await runtime?.stop();
+    await source.db.close();
+    if (ownedSourceDir) await rm(ownedSourceDir, { recursive: true, force: true });
   }
 }
 
@@ -195,6 +211,7 @@ export function formatDemoReport(r: DemoReport): string {
     `  amount total    ${r.amountCentsPresent === r.amountCentsExpected ? 'matches' : 'DIFFERS'} (${centsToDecimal(r.amountCentsPresent)} of ${centsToDecimal(r.amountCentsExpected)})`,
     `  files loaded    ${r.filesLoaded} of ${r.filesUploaded}`,
     `  runs            ${r.runs.length} (${passedRuns} PASSED, ${idle} with nothing new, ${r.runs.length - passedRuns - idle} other)`,
+    ...formatDatabaseStep(r.database),
     ...(r.dataDir ? [`  local state     ${r.dataDir}`] : []),
     ...r.problems.map((p) => `  problem         ${p}`),
     `  status          ${r.status}`,
