@@ -49,7 +49,7 @@ describe('warehouse column names', () => {
 });
 
 describe('MySQL type mapping', () => {
-  it.each<[SourceColumn, string]>([
+  it.each(([
     [col('a', 'tinyint', 'tinyint(1)'), 'SMALLINT'],
     [col('a', 'int', 'int(10) unsigned'), 'BIGINT'],
     [col('a', 'int', 'int(11)'), 'INTEGER'],
@@ -68,7 +68,7 @@ describe('MySQL type mapping', () => {
     [col('a', 'blob', 'blob', { maxLength: 65535 }), 'VARBYTE(65535)'],
     [col('a', 'longblob', 'longblob', { maxLength: 4294967295 }), 'VARBYTE(1024000)'],
     [col('a', 'year'), 'SMALLINT'],
-  ])('maps %p to %p', (c, expected) => {
+  ] as [SourceColumn, string][]).map(([c, expected]) => ({ type: c.columnType, c, expected })))('maps $type to $expected', ({ c, expected }) => {
     expect(mysql(c)).toBe(expected);
   });
 
@@ -88,7 +88,7 @@ describe('MySQL type mapping', () => {
 });
 
 describe('PostgreSQL type mapping', () => {
-  it.each<[SourceColumn, string]>([
+  it.each(([
     [col('a', 'numeric', 'numeric', { numericPrecision: 38, numericScale: 10 }), 'DECIMAL(38,10)'],
     [col('a', 'numeric', 'numeric'), 'VARCHAR(65535)'],
     [col('a', 'timestamp with time zone', 'timestamptz'), 'TIMESTAMPTZ'],
@@ -97,7 +97,7 @@ describe('PostgreSQL type mapping', () => {
     [col('a', 'character varying', 'varchar', { maxLength: 10 }), 'VARCHAR(40)'],
     [col('a', 'uuid'), 'VARCHAR(36)'],
     [col('a', 'real', 'float4'), 'REAL'],
-  ])('maps %p to %p', (c, expected) => {
+  ] as [SourceColumn, string][]).map(([c, expected]) => ({ type: `${c.dataType} (${c.columnType})`, c, expected })))('maps $type to $expected', ({ c, expected }) => {
     expect(postgres(c)).toBe(expected);
   });
 
