@@ -12,6 +12,7 @@
  *   wall time against the full run of the same pipeline over the same table.
  * Where 6a/6b's time goes is measured by timing the source's queries and the object store's writes
  * during the run; convert / encode / checksum are split by re-running them on the first chunk.
+ * 6c times each stage's handler, so the note can say which stage an incremental run waits on.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,6 +21,14 @@ import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { Client } from 'pg';
 import { createDocumentClient, createS3Client } from '../lambdas/adapters/clients';
+import * as checksumHandler from '../lambdas/checksum/handler';
+import * as commitHandler from '../lambdas/commit/handler';
+import * as discoverHandler from '../lambdas/discover/handler';
+import * as extractHandler from '../lambdas/extract/handler';
+import * as inventoryHandler from '../lambdas/inventory/handler';
+import * as loadHandler from '../lambdas/load/handler';
+import * as recordHandler from '../lambdas/record/handler';
+import * as verifyHandler from '../lambdas/verify/handler';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import { DynamoDbWatermarkStore } from '../lambdas/adapters/dynamodb-watermark-store';
 import { encodeParquet, type ParquetColumnInput } from '../lambdas/adapters/parquet-file';
@@ -39,6 +48,7 @@ import { runExtract } from '../lambdas/extract/extract';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, startLocalDynamoDb, startLocalS3 } from '../local/emulators';
 import { startMariadbServer } from '../local/mariadb-server';
 import { startPostgresServer } from '../local/postgres-server';
+import type { LocalHandler } from '../local/lambda-sandbox';
 import { LOCAL_COPY_ROLE, LOCAL_TABLES, LocalRuntime } from '../local/runtime';
 
 const COLUMNS = 'id, customer_id, status, amount, updated_at, note';
@@ -50,7 +60,7 @@ const T0 = '2024-01-01 00:00:00';
 const postgresTable = (table: string, rows: number) => [
   `CREATE TABLE ${table} (id BIGINT PRIMARY KEY, customer_id BIGINT NOT NULL, status VARCHAR(16) NOT NULL, amount NUMERIC(12,2), updated_at TIMESTAMP(6) NOT NULL, note VARCHAR(40))`,
   `INSERT INTO ${table} SELECT i, (i * 7919) % 100000, (ARRAY['new','paid','shipped','cancelled'])[i % 4 + 1], ((i * 37) % 100000000) / 100.0,
-     timestamp '${T0}' + i * interval '1 millisecond', 'order ' || i || ' of customer ' || (i * 7919) % 100000 FROM generate_series(1, ${rows}) i`,
+     timestamp '${T0}' + i * interval '1 millisecond', 'order ' || i || ' of customer ' || (i * 7919) % 100000 FROM generate_series(1::bigint, ${rows}::bigint) i`,
   `CREATE INDEX ${table.replace('.', '_')}_cursor ON ${table} (updated_at, id)`,
   `ANALYZE ${table}`,
 ];
@@ -278,15 +288,42 @@ async function benchIncremental(url: string, rows: number): Promise<string[]> {
   const config: SyncproofConfig = parseConfig({
     datasets: [{ name: 'pipeline-orders', target: { schema: 'public', table: 'pipeline_orders' }, source: { engine: 'postgres', url, table: `public.${table}`, cursorColumn: 'updated_at', lookback: '1s' } }],
   });
-  const runtime = await LocalRuntime.start({ config, s3Events: false });
+  // Each stage's handler module, timed: seconds per stage of the execution running now.
+  let stageSeconds = new Map<string, number>();
+  const modules: Record<string, { handler: unknown }> = {
+    extract: extractHandler,
+    discover: discoverHandler,
+    load: loadHandler,
+    verify: verifyHandler,
+    commit: commitHandler,
+    record: recordHandler,
+    inventory: inventoryHandler,
+    checksum: checksumHandler,
+  };
+  const stageHandlers = Object.fromEntries(
+    Object.entries(modules).map(([stage, m]) => {
+      const timed: LocalHandler = async (event, context) => {
+        const t = process.hrtime.bigint();
+        try {
+          return await (m.handler as LocalHandler)(event, context);
+        } finally {
+          stageSeconds.set(stage, (stageSeconds.get(stage) ?? 0) + seconds(t));
+        }
+      };
+      return [stage, timed];
+    }),
+  );
+  const runtime = await LocalRuntime.start({ config, s3Events: false, stageHandlers });
   try {
     const sync = async (name: string) => {
+      stageSeconds = new Map();
       const t = process.hrtime.bigint();
       const e = await runtime.startExecution({ dataset: 'pipeline-orders' }, name);
       const took = seconds(t);
       if (e.status !== 'SUCCEEDED' || e.run?.status !== 'PASSED') throw new Error(`${name}: ${e.status} ${String(e.run?.status)} ${e.error ?? ''} ${e.cause ?? ''}`);
       const doc = extractionDocumentSchema.parse(await runtime.deps.objects.getJson(extractionDocumentKey('pipeline-orders', name)));
-      return { seconds: took, rows: doc.rows, files: doc.files.length };
+      const stages = [...stageSeconds].map(([stage, s]) => `${stage} ${s.toFixed(2)}`).join(', ');
+      return { seconds: took, rows: doc.rows, files: doc.files.length, stages };
     };
     const full = await sync('full');
     if (full.rows !== rows) throw new Error(`the full run read ${full.rows} rows, expected ${rows}`);
@@ -311,9 +348,11 @@ async function benchIncremental(url: string, rows: number): Promise<string[]> {
     return [
       `incremental run, whole pipeline on the local runtime (extract → load via the local Data API into PGlite → verify → commit), PostgreSQL source, ${rows} rows, lookback 1s:`,
       `  full run (first sync, ${full.files} chunks)        ${full.seconds.toFixed(1)} s  ${rate(rows, full.seconds)} end to end`,
+      `    seconds per stage: ${full.stages}`,
       `  changes: ${moved.rowCount} rows' updated_at moved, ${inserted} inserted; the 1s lookback holds ${lookbackRows} more`,
       `  rows read by the incremental run  ${incremental.rows} (changed + inserted + lookback = ${expected}; bound 2 × that = ${bound}: ${incremental.rows <= bound ? 'within' : 'OVER'})`,
       `  incremental run                  ${incremental.seconds.toFixed(2)} s`,
+      `    seconds per stage: ${incremental.stages}`,
       `  ratio                            ${((100 * incremental.seconds) / full.seconds).toFixed(2)}% of the full run (target ≤ 5%)`,
     ];
   } finally {
