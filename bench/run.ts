@@ -10,6 +10,8 @@
  * and the bytes a `--detailed` run downloads when S3 holds checksum evidence.
  * Figure 4 — burst (benchBurst): 10,000 small objects as S3 events through the local runtime.
  * Figure 5 — the extraction's Parquet writer (bench/parquet-encode.ts) against `psql \copy TO STDOUT`.
+ * Figure 6 — the database path (bench/extract.ts): runExtract from PostgreSQL and MariaDB against
+ * `psql \copy` / `mariadb -e`, and an incremental run through the whole pipeline against a full one.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -30,6 +32,7 @@ import { openLocalWarehouse } from '../local/local-warehouse';
 import { startPostgresServer } from '../local/postgres-server';
 import { LOCAL_COPY_ROLE, LOCAL_TABLES, LocalRuntime } from '../local/runtime';
 import { benchChecksums } from './checksums';
+import { benchExtract } from './extract';
 import { benchListDiff } from './list-diff';
 import { benchParquetEncode } from './parquet-encode';
 
@@ -198,6 +201,7 @@ const FIGURES: Record<string, () => Promise<string[]>> = {
   list: benchListDiff,
   burst: benchBurst,
   encode: () => benchParquetEncode(ROWS),
+  extract: () => benchExtract(ROWS),
 };
 
 async function main(): Promise<void> {
