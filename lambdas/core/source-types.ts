@@ -85,6 +85,11 @@ const DATE: MappedType = { parquet: { type: 'DATE' }, redshift: 'DATE', rule: 'd
 const WALL_CLOCK: MappedType = { parquet: { type: 'TIMESTAMP', adjustedToUtc: false }, redshift: 'TIMESTAMP', rule: 'timestamp' };
 /** TIME as text: Redshift cannot load TIME from Parquet. MySQL's range is -838:59:59.999999. */
 const TIME_TEXT = varchar(24);
+/**
+ * INTERVAL as text (the source session's IntervalStyle `postgres`); the longest PostgreSQL prints is
+ * 67 bytes: `-178956970 years -8 mons -2147483648 days -2562047788:00:54.775808`.
+ */
+const INTERVAL_TEXT = varchar(67);
 
 /** Maps one column; `where` names it in messages (`db.table.column`). */
 export function mapSourceType(engine: SourceEngine, column: SourceColumn, where: string, options: MappingOptions = {}): TypeMapping {
@@ -184,7 +189,7 @@ function mapPostgres(c: SourceColumn, where: string): MappedType | undefined {
     case 'time with time zone':
       return TIME_TEXT;
     case 'interval':
-      return varchar(64);
+      return INTERVAL_TEXT;
     case 'character':
     case 'character varying':
       return varchar(varcharBytes(c.maxLength, 'utf8mb4'));

@@ -97,6 +97,7 @@ describe('PostgreSQL type mapping', () => {
     [col('a', 'character varying', 'varchar', { maxLength: 10 }), 'VARCHAR(40)'],
     [col('a', 'uuid'), 'VARCHAR(36)'],
     [col('a', 'real', 'float4'), 'REAL'],
+    [col('a', 'interval'), 'VARCHAR(67)'],
   ])('maps %p to %p', (c, expected) => {
     expect(postgres(c)).toBe(expected);
   });
@@ -196,6 +197,16 @@ describe('source schema', () => {
     const changed = table({ columns: table().columns.map((c) => (c.name === '190_time' ? col('190_time', 'varchar', 'varchar(10)', { maxLength: 10, charset: 'utf8mb4' }) : c)) });
     expect(() => resolveSourceSchema(dataset(), changed, first)).toThrow(SourceSchemaError);
     expect(() => resolveSourceSchema(dataset(), changed, first)).toThrow('shop.orders.190_time was int(11) (INTEGER) and is now varchar(10) (VARCHAR(40))');
+  });
+
+  it('keeps a persisted VARCHAR whose source type is unchanged when the mapping resizes it', () => {
+    const withNote = table({ columns: [...table().columns, col('note', 'varchar', 'varchar(10)', { maxLength: 10, charset: 'utf8mb4' })] });
+    const first = resolveSourceSchema(dataset(), withNote).schema;
+    // As an earlier mapping persisted it (PostgreSQL INTERVAL was VARCHAR(64) before it was 67).
+    const earlier = { ...first, columns: first.columns.map((c) => (c.source === 'note' ? { ...c, type: { ...c.type, redshift: 'VARCHAR(30)', maxBytes: 30 } } : c)) };
+    const again = resolveSourceSchema(dataset(), withNote, earlier);
+    expect(again.schema.columns.find((c) => c.source === 'note')?.type).toMatchObject({ redshift: 'VARCHAR(30)', maxBytes: 30 });
+    expect(again.changed).toBe(false);
   });
 
   it('says the table was dropped when an earlier run saw it', () => {
