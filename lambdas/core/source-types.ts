@@ -215,14 +215,24 @@ export const ZERO_DATE = Symbol('zero date');
 
 const ZERO_DATE_PATTERN = /^(0000-|\d{4}-00-|\d{4}-\d{2}-00)/;
 
-/** Why a value cannot be written; the caller names table, column and key. */
-export class ValueError extends Error {}
+/** Why a value cannot be written; the caller names table, column and key. `advice` says what to do when widening the column would not help. */
+export class ValueError extends Error {
+  constructor(
+    message: string,
+    readonly advice?: string,
+  ) {
+    super(message);
+  }
+}
+
+const NOT_REPRESENTABLE = 'change the row, or exclude the column from the source (a view that casts it to text)';
 
 const encoder = new TextEncoder();
 
 /**
  * Converts one source value to what `encodeParquet` takes for the mapped type, or {@link ZERO_DATE}.
- * Throws ValueError for a value the column cannot hold (a string longer than its VARCHAR bytes).
+ * Throws ValueError for a value the column cannot hold: a string longer than its VARCHAR bytes, a
+ * NUMERIC NaN, a PostgreSQL date or timestamp outside the years 0001-9999 (infinity, BC).
  */
 export function convertValue(type: MappedType, value: SourceValue): unknown {
   if (value === null) return null;
@@ -231,8 +241,12 @@ export function convertValue(type: MappedType, value: SourceValue): unknown {
       return typeof value === 'number' ? value : Number(value);
     case 'bigint':
       return typeof value === 'bigint' ? value : BigInt(value as string | number);
-    case 'decimal':
-      return typeof value === 'string' ? value : String(value);
+    case 'decimal': {
+      const text = typeof value === 'string' ? value : String(value);
+      // PostgreSQL's NUMERIC(p,s) holds NaN; a DECIMAL has no such value.
+      if (text === 'NaN' || text.endsWith('Infinity')) throw new ValueError(`is ${text}, which its ${type.redshift} column cannot hold`, NOT_REPRESENTABLE);
+      return text;
+    }
     case 'float':
       return typeof value === 'number' ? value : Number(value);
     case 'bool':
@@ -247,6 +261,8 @@ export function convertValue(type: MappedType, value: SourceValue): unknown {
     case 'timestamp': {
       const text = String(value);
       if (ZERO_DATE_PATTERN.test(text)) return ZERO_DATE;
+      // PostgreSQL's infinity, BC dates and years past 9999: the Parquet file holds years 0001-9999.
+      if (text.charCodeAt(4) !== 0x2d || text.endsWith(' BC')) throw new ValueError(`is outside the years 0001 to 9999 (or infinite), which syncproof cannot write to its ${type.redshift} column`, NOT_REPRESENTABLE);
       return text;
     }
     case 'text': {

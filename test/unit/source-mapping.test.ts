@@ -124,6 +124,23 @@ describe('value conversion', () => {
     expect(() => convertValue(text(4), 'a😀')).toThrow('is 5 bytes long, more than the 4 bytes of its VARCHAR(4) column');
   });
 
+  it.each([
+    ['DATE', 'date', 'infinity'],
+    ['DATE', 'date', '-infinity'],
+    ['DATE', 'date', '4713-01-01 BC'],
+    ['DATE', 'date', '10000-01-01'],
+    ['TIMESTAMP', 'timestamp without time zone', '2024-01-01 00:00:00 BC'],
+    ['TIMESTAMPTZ', 'timestamp with time zone', 'infinity'],
+  ])('refuses a PostgreSQL %s the Parquet file cannot hold (%s %p)', (_t, dataType, text) => {
+    const m = mapSourceType('postgres', col('a', dataType), 'public.t.a');
+    expect(m.ok && (() => convertValue(m.type, text))).toThrow(ValueError);
+  });
+
+  it('refuses NUMERIC NaN for a DECIMAL column', () => {
+    const m = mapSourceType('postgres', col('a', 'numeric', 'numeric', { numericPrecision: 38, numericScale: 10 }), 'public.t.a');
+    expect(m.ok && (() => convertValue(m.type, 'NaN'))).toThrow('is NaN, which its DECIMAL(38,10) column cannot hold');
+  });
+
   it('keeps BIGINT exact beyond 2^53', () => {
     expect(convertValue({ parquet: { type: 'INT64' }, redshift: 'BIGINT', rule: 'bigint' }, '-9223372036854775808')).toBe(-9223372036854775808n);
   });
