@@ -167,7 +167,10 @@ export function resolveSourceSchema(dataset: DatasetConfig, table: SourceTable |
       continue;
     }
     const type = mapped.get(old.source)!;
-    if (type.redshift !== old.type.redshift || type.parquet.type !== old.type.parquet.type) {
+    // A mapping revision that only resizes the VARCHAR of an unchanged source type keeps the
+    // persisted (target) column; a value longer than it still fails the run.
+    const resized = now.dataType === old.dataType && now.columnType === old.columnType && type.parquet.type === 'STRING' && old.type.parquet.type === 'STRING';
+    if (!resized && (type.redshift !== old.type.redshift || type.parquet.type !== old.type.parquet.type)) {
       changes.push(`${where}.${old.source} was ${old.columnType} (${old.type.redshift}) and is now ${now.columnType} (${type.redshift})`);
     }
     columns.push({ source: old.source, name: old.name, dataType: now.dataType, columnType: now.columnType, nullable: now.nullable, type: old.type });

@@ -85,6 +85,11 @@ const DATE: MappedType = { parquet: { type: 'DATE' }, redshift: 'DATE', rule: 'd
 const WALL_CLOCK: MappedType = { parquet: { type: 'TIMESTAMP', adjustedToUtc: false }, redshift: 'TIMESTAMP', rule: 'timestamp' };
 /** TIME as text: Redshift cannot load TIME from Parquet. MySQL's range is -838:59:59.999999. */
 const TIME_TEXT = varchar(24);
+/**
+ * INTERVAL as text (the source session's IntervalStyle `postgres`); the longest PostgreSQL prints is
+ * 67 bytes: `-178956970 years -8 mons -2147483648 days -2562047788:00:54.775808`.
+ */
+const INTERVAL_TEXT = varchar(67);
 
 /** Maps one column; `where` names it in messages (`db.table.column`). */
 export function mapSourceType(engine: SourceEngine, column: SourceColumn, where: string, options: MappingOptions = {}): TypeMapping {
@@ -184,7 +189,7 @@ function mapPostgres(c: SourceColumn, where: string): MappedType | undefined {
     case 'time with time zone':
       return TIME_TEXT;
     case 'interval':
-      return varchar(64);
+      return INTERVAL_TEXT;
     case 'character':
     case 'character varying':
       return varchar(varcharBytes(c.maxLength, 'utf8mb4'));
@@ -210,14 +215,24 @@ export const ZERO_DATE = Symbol('zero date');
 
 const ZERO_DATE_PATTERN = /^(0000-|\d{4}-00-|\d{4}-\d{2}-00)/;
 
-/** Why a value cannot be written; the caller names table, column and key. */
-export class ValueError extends Error {}
+/** Why a value cannot be written; the caller names table, column and key. `advice` says what to do when widening the column would not help. */
+export class ValueError extends Error {
+  constructor(
+    message: string,
+    readonly advice?: string,
+  ) {
+    super(message);
+  }
+}
+
+const NOT_REPRESENTABLE = 'change the row, or exclude the column from the source (a view that casts it to text)';
 
 const encoder = new TextEncoder();
 
 /**
  * Converts one source value to what `encodeParquet` takes for the mapped type, or {@link ZERO_DATE}.
- * Throws ValueError for a value the column cannot hold (a string longer than its VARCHAR bytes).
+ * Throws ValueError for a value the column cannot hold: a string longer than its VARCHAR bytes, a
+ * NUMERIC NaN, a PostgreSQL date or timestamp outside the years 0001-9999 (infinity, BC).
  */
 export function convertValue(type: MappedType, value: SourceValue): unknown {
   if (value === null) return null;
@@ -226,8 +241,12 @@ export function convertValue(type: MappedType, value: SourceValue): unknown {
       return typeof value === 'number' ? value : Number(value);
     case 'bigint':
       return typeof value === 'bigint' ? value : BigInt(value as string | number);
-    case 'decimal':
-      return typeof value === 'string' ? value : String(value);
+    case 'decimal': {
+      const text = typeof value === 'string' ? value : String(value);
+      // PostgreSQL's NUMERIC(p,s) holds NaN; a DECIMAL has no such value.
+      if (text === 'NaN' || text.endsWith('Infinity')) throw new ValueError(`is ${text}, which its ${type.redshift} column cannot hold`, NOT_REPRESENTABLE);
+      return text;
+    }
     case 'float':
       return typeof value === 'number' ? value : Number(value);
     case 'bool':
@@ -242,6 +261,8 @@ export function convertValue(type: MappedType, value: SourceValue): unknown {
     case 'timestamp': {
       const text = String(value);
       if (ZERO_DATE_PATTERN.test(text)) return ZERO_DATE;
+      // PostgreSQL's infinity, BC dates and years past 9999: the Parquet file holds years 0001-9999.
+      if (text.charCodeAt(4) !== 0x2d || text.endsWith(' BC')) throw new ValueError(`is outside the years 0001 to 9999 (or infinite), which syncproof cannot write to its ${type.redshift} column`, NOT_REPRESENTABLE);
       return text;
     }
     case 'text': {

@@ -183,7 +183,7 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
         } catch (error) {
           if (!(error instanceof ValueError)) throw error;
           throw new SourceValueError(
-            `${schema.table}.${c.source} of the row with key (${positionOf(rows[r]!).key.join(', ')}) ${error.message}; Redshift would reject or cut it, so nothing of this run was loaded: shorten the value, or widen the target column and ${schemaDocumentKey(schema.dataset)}`,
+            `${schema.table}.${c.source} of the row with key (${positionOf(rows[r]!).key.join(', ')}) ${error.message}; Redshift would reject or cut it, so nothing of this run was loaded: ${error.advice ?? `shorten the value, or widen the target column and ${schemaDocumentKey(schema.dataset)}`}`,
           );
         }
         if (v === ZERO_DATE) {

@@ -97,6 +97,7 @@ describe('PostgreSQL type mapping', () => {
     [col('a', 'character varying', 'varchar', { maxLength: 10 }), 'VARCHAR(40)'],
     [col('a', 'uuid'), 'VARCHAR(36)'],
     [col('a', 'real', 'float4'), 'REAL'],
+    [col('a', 'interval'), 'VARCHAR(67)'],
   ] as [SourceColumn, string][]).map(([c, expected]) => ({ type: `${c.dataType} (${c.columnType})`, c, expected })))('maps $type to $expected', ({ c, expected }) => {
     expect(postgres(c)).toBe(expected);
   });
@@ -121,6 +122,23 @@ describe('value conversion', () => {
     expect(convertValue(text(4), '😀')).toBe('😀');
     expect(() => convertValue(text(4), 'a😀')).toThrow(ValueError);
     expect(() => convertValue(text(4), 'a😀')).toThrow('is 5 bytes long, more than the 4 bytes of its VARCHAR(4) column');
+  });
+
+  it.each([
+    ['DATE', 'date', 'infinity'],
+    ['DATE', 'date', '-infinity'],
+    ['DATE', 'date', '4713-01-01 BC'],
+    ['DATE', 'date', '10000-01-01'],
+    ['TIMESTAMP', 'timestamp without time zone', '2024-01-01 00:00:00 BC'],
+    ['TIMESTAMPTZ', 'timestamp with time zone', 'infinity'],
+  ])('refuses a PostgreSQL %s the Parquet file cannot hold (%s %p)', (_t, dataType, text) => {
+    const m = mapSourceType('postgres', col('a', dataType), 'public.t.a');
+    expect(m.ok && (() => convertValue(m.type, text))).toThrow(ValueError);
+  });
+
+  it('refuses NUMERIC NaN for a DECIMAL column', () => {
+    const m = mapSourceType('postgres', col('a', 'numeric', 'numeric', { numericPrecision: 38, numericScale: 10 }), 'public.t.a');
+    expect(m.ok && (() => convertValue(m.type, 'NaN'))).toThrow('is NaN, which its DECIMAL(38,10) column cannot hold');
   });
 
   it('keeps BIGINT exact beyond 2^53', () => {
@@ -196,6 +214,16 @@ describe('source schema', () => {
     const changed = table({ columns: table().columns.map((c) => (c.name === '190_time' ? col('190_time', 'varchar', 'varchar(10)', { maxLength: 10, charset: 'utf8mb4' }) : c)) });
     expect(() => resolveSourceSchema(dataset(), changed, first)).toThrow(SourceSchemaError);
     expect(() => resolveSourceSchema(dataset(), changed, first)).toThrow('shop.orders.190_time was int(11) (INTEGER) and is now varchar(10) (VARCHAR(40))');
+  });
+
+  it('keeps a persisted VARCHAR whose source type is unchanged when the mapping resizes it', () => {
+    const withNote = table({ columns: [...table().columns, col('note', 'varchar', 'varchar(10)', { maxLength: 10, charset: 'utf8mb4' })] });
+    const first = resolveSourceSchema(dataset(), withNote).schema;
+    // As an earlier mapping persisted it (PostgreSQL INTERVAL was VARCHAR(64) before it was 67).
+    const earlier = { ...first, columns: first.columns.map((c) => (c.source === 'note' ? { ...c, type: { ...c.type, redshift: 'VARCHAR(30)', maxBytes: 30 } } : c)) };
+    const again = resolveSourceSchema(dataset(), withNote, earlier);
+    expect(again.schema.columns.find((c) => c.source === 'note')?.type).toMatchObject({ redshift: 'VARCHAR(30)', maxBytes: 30 });
+    expect(again.changed).toBe(false);
   });
 
   it('says the table was dropped when an earlier run saw it', () => {
