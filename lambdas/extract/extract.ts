@@ -75,64 +75,64 @@ export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<Ex
   try {
     const schemaKey = schemaDocumentKey(dataset.name);
     let schema: SchemaDocument;
-    let doc: ExtractionDocument;
-    let next: ChunkStart;
+    let first: (session: SourceSession) => Promise<ExtractionDocument>;
     if (envelope.continuation) {
-      doc = extractionDocumentSchema.parse(await deps.objects.getJson(envelope.continuation.documentKey));
+      const resumed = extractionDocumentSchema.parse(await deps.objects.getJson(envelope.continuation.documentKey));
       schema = schemaDocumentSchema.parse(await deps.objects.getJson(schemaKey));
-      next = envelope.continuation.next;
+      first = async () => ({ ...resumed, next: envelope.continuation!.next });
     } else {
       const persisted = await readSchema(deps, schemaKey);
       const resolved = resolveSourceSchema(dataset, await db.describeTable(tableRef(source)), persisted);
-      schema = resolved.schema;
-      if (resolved.changed) await deps.objects.putJson(schemaKey, schema);
+      const mapped = resolved.schema;
+      schema = mapped;
+      if (resolved.changed) await deps.objects.putJson(schemaKey, mapped);
       for (const w of resolved.warnings) deps.log.warn('type mapping', { warning: w });
       const watermark = await deps.watermarks.get(dataset.name);
-      const lag = parseWindow(source.lag, schema.cursorKind, 'source.lag');
-      const lookback = parseWindow(source.lookback, schema.cursorKind, 'source.lookback');
-      const bound = endQuery(schema, lag);
-      const { end, nullCursorRows } = await db.snapshot(async (s) => ({
-        end: scalar(await s.query(bound.sql, bound.params)),
-        nullCursorRows: Number(scalar(await s.query(nullCursorQuery(schema).sql, [])) ?? 0),
-      }));
-      next = firstChunkStart(schema.cursorKind, watermark?.position, lookback);
-      doc = {
-        dataset: dataset.name,
-        runId,
-        mode: input.mode ?? 'incremental',
-        startedAt: now(),
-        updatedAt: now(),
-        end,
-        watermark: { version: watermark?.version ?? 0, ...(watermark?.position ? { position: { cursor: watermark.position.cursor, key: [...watermark.position.key] } } : {}) },
-        limit: input.limit ?? source.limit ?? DEFAULT_CHUNK_ROWS,
-        maxChunks: input.maxChunks ?? source.maxChunks ?? null,
-        next,
-        files: [],
-        rows: 0,
-        bytes: 0,
-        nullCursorRows,
-        zeroDates: {},
-        warnings: [...resolved.warnings],
-        done: end === null,
-        hasMore: false,
+      const lag = parseWindow(source.lag, mapped.cursorKind, 'source.lag');
+      const lookback = parseWindow(source.lookback, mapped.cursorKind, 'source.lookback');
+      // The run's bound and NULL count are read in the snapshot its first chunks are read in.
+      first = async (session) => {
+        const bound = endQuery(mapped, lag);
+        const end = scalar(await session.query(bound.sql, bound.params));
+        const nullCursorRows = Number(scalar(await session.query(nullCursorQuery(mapped).sql, [])) ?? 0);
+        if (nullCursorRows > 0) deps.log.warn('rows with a NULL cursor are not extracted', { nullCursorRows, cursorColumn: mapped.cursorColumn });
+        return {
+          dataset: dataset.name,
+          runId,
+          mode: input.mode ?? 'incremental',
+          startedAt: now(),
+          updatedAt: now(),
+          end,
+          watermark: { version: watermark?.version ?? 0, ...(watermark?.position ? { position: { cursor: watermark.position.cursor, key: [...watermark.position.key] } } : {}) },
+          limit: input.limit ?? source.limit ?? DEFAULT_CHUNK_ROWS,
+          maxChunks: input.maxChunks ?? source.maxChunks ?? null,
+          next: firstChunkStart(mapped.cursorKind, watermark?.position, lookback),
+          files: [],
+          rows: 0,
+          bytes: 0,
+          nullCursorRows,
+          zeroDates: {},
+          warnings: [...resolved.warnings],
+          done: end === null,
+          hasMore: false,
+        };
       };
-      if (nullCursorRows > 0) deps.log.warn('rows with a NULL cursor are not extracted', { nullCursorRows, cursorColumn: schema.cursorColumn });
     }
 
     let slowest = 0;
     let written = 0;
-    if (!doc.done) {
-      await db.snapshot(async (session) => {
-        while (!doc.done) {
-          // Every invocation writes at least one chunk, so a run always makes progress.
-          if (written > 0 && remaining() < BUDGET_RESERVE_MS + 2 * slowest) return;
-          written += 1;
-          const t0 = Date.now();
-          doc = await extractChunk(session, schema, dataset, doc, runId, deps);
-          slowest = Math.max(slowest, Date.now() - t0);
-        }
-      });
-    }
+    let doc = await db.snapshot(async (session) => {
+      let d = await first(session);
+      while (!d.done) {
+        // Every invocation writes at least one chunk, so a run always makes progress.
+        if (written > 0 && remaining() < BUDGET_RESERVE_MS + 2 * slowest) break;
+        written += 1;
+        const t0 = Date.now();
+        d = await extractChunk(session, schema, dataset, d, runId, deps);
+        slowest = Math.max(slowest, Date.now() - t0);
+      }
+      return d;
+    });
     doc = { ...doc, updatedAt: now() };
     await deps.objects.putJson(documentKey, doc);
     const stats = { rows: doc.rows, files: doc.files.length, bytes: doc.bytes, hasMore: doc.hasMore, nullCursorRows: doc.nullCursorRows, zeroDates: doc.zeroDates, end: doc.end, documentUri: `s3://${deps.objects.bucket}/${documentKey}` };
