@@ -1,5 +1,7 @@
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -170,6 +172,17 @@ export class SyncproofStack extends Stack {
       recordFunction: stages.record.function,
       logGroup: this.observability.stateMachineLogGroup,
     }).stateMachine;
+
+    // Datasets with a source and a schedule: an incremental run on every tick. Runs that overlap
+    // are safe (the watermark moves only forward, conditionally on the version each run read).
+    for (const d of config.datasets) {
+      if (!d.source?.schedule) continue;
+      new events.Rule(this, `SyncSchedule-${d.name}`, {
+        description: `syncproof: incremental sync of dataset ${d.name}`,
+        schedule: events.Schedule.expression(d.source.schedule),
+        targets: [new targets.SfnStateMachine(this.syncStateMachine, { input: events.RuleTargetInput.fromObject({ dataset: d.name }) })],
+      });
+    }
 
     this.verifyStateMachine = new VerifyStateMachine(this, 'VerifyStateMachine', {
       inventoryFunction: stages.inventory.function,

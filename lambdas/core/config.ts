@@ -100,6 +100,11 @@ export const sourceSchema = z
     maxChunks: z.number().int().min(1).optional(),
     /** MySQL `TINYINT(1)` columns that hold flags and load as BOOLEAN (the others stay SMALLINT). */
     booleanColumns: z.array(z.string().min(1)).optional(),
+    /**
+     * When the deployed stack starts an incremental run of the dataset (an EventBridge schedule
+     * expression, as `verifySchedule`). @default none: runs start from the console, the CLI or your own schedule
+     */
+    schedule: scheduleExpressionSchema.optional(),
   })
   .refine((s) => (s.url === undefined) !== (s.secretArn === undefined), {
     message: 'set exactly one of url (local runs) or secretArn (AWS: a Secrets Manager secret)',

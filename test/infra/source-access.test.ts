@@ -37,3 +37,16 @@ describe('source databases in the stack', () => {
     expect(statementsOfStage(template, 'load').some((s) => actionsOf(s).includes('ec2:CreateNetworkInterface'))).toBe(false);
   });
 });
+
+describe('scheduled database syncs', () => {
+  it('starts an incremental SyncStateMachine run of a source dataset on its schedule, and of no other', () => {
+    const scheduled = { ...sourceDataset(), source: { ...(sourceDataset().source as object), schedule: 'rate(1 hour)' } };
+    const other = { ...sourceDataset(), name: 'accounts', source: { ...(sourceDataset().source as object), table: 'crm.accounts' } };
+    const template = templateOf(configWithDatasets(scheduled, other));
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((r) => (r.Properties as { ScheduleExpression?: string }).ScheduleExpression === 'rate(1 hour)');
+    expect(rules).toHaveLength(1);
+    const target = (rules[0]!.Properties as { Targets: { Arn: { Ref: string }; Input: string }[] }).Targets[0]!;
+    expect(JSON.parse(target.Input)).toEqual({ dataset: 'customers' });
+    expect(target.Arn.Ref).toMatch(/^SyncStateMachine/);
+  });
+});
