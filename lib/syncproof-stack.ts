@@ -68,8 +68,8 @@ const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
   load: { bucket: true, ledger: 'readWrite', runs: 'readWrite', warehouse: true },
   // Reads the batch back from the warehouse, writes the report.
   verify: { bucket: true, runs: 'readWrite', warehouse: true },
-  // Closes the run and commits the dataset's watermark.
-  record: { bucket: false, runs: 'readWrite', watermarks: 'readWrite', warehouse: false },
+  // Closes the run (CommitWatermark, not record, moves a dataset's watermark).
+  record: { bucket: false, runs: 'readWrite', warehouse: false },
   // Lists the prefix and reads manifests, writes findings under _syncproof/, reads the ledger, records its stage.
   inventory: { bucket: true, ledger: 'read', runs: 'readWrite', warehouse: false },
   // Reads sampled objects and manifests, writes its report under _syncproof/, reads the ledger, records its stage.

@@ -117,9 +117,9 @@ describe('IAM least privilege', () => {
     expect(actions.filter(isTableWrite)).toEqual([]);
   });
 
-  it('lets no stage but commit and record write the watermarks', () => {
+  it('lets no stage but commit write the watermarks', () => {
     const writers = STAGES.filter((stage) => actionsOnTable(statementsOfStage(template, stage), watermarksId).some(isTableWrite));
-    expect(writers).toEqual(['commit', 'record']);
+    expect(writers).toEqual(['commit']);
   });
 
   it('lets the trigger write only events documents: no reads, no other objects, no tables, no warehouse', () => {
