@@ -208,9 +208,18 @@ export function awsFailure(error: unknown, what: string, permission: string, reg
   return `${what} in ${region} failed: ${describeAwsError(error)}`;
 }
 
-async function openStack(stack: string, regionOption: string | undefined, table: StateTable): Promise<StateTarget> {
+/** The region for `--stack`: `--region`, else $AWS_REGION / $AWS_DEFAULT_REGION. */
+export function stackRegion(regionOption: string | undefined): string {
   const region = regionOption ?? (process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || undefined);
   if (!region) throw new CliError('no AWS region for --stack; pass --region or set AWS_REGION');
+  return region;
+}
+
+/**
+ * The values of a deployed stack's outputs `keys` (STACK_OUTPUTS), read with DescribeStacks.
+ * CliError when the stack does not exist, cannot be read, or lacks one of them (an older deploy).
+ */
+export async function readStackOutputs<K extends StackOutputKey>(stack: string, region: string, keys: readonly K[]): Promise<Record<K, string>> {
   const cloudFormation = new CloudFormationClient({ region });
   let outputs: { OutputKey?: string; OutputValue?: string }[];
   try {
@@ -225,11 +234,19 @@ async function openStack(stack: string, regionOption: string | undefined, table:
   } finally {
     cloudFormation.destroy();
   }
-  const { output } = STATE_TABLES[table];
-  const name = outputs.find((o) => o.OutputKey === output)?.OutputValue;
-  if (!name) {
-    throw new CliError(`stack '${stack}' has no ${output} output; it was deployed by an older syncproof: deploy this version (npx cdk deploy) and run again`);
+  const values = {} as Record<K, string>;
+  for (const key of keys) {
+    const value = outputs.find((o) => o.OutputKey === key)?.OutputValue;
+    if (!value) throw new CliError(`stack '${stack}' has no ${key} output; it was deployed by an older syncproof: deploy this version (npx cdk deploy) and run again`);
+    values[key] = value;
   }
+  return values;
+}
+
+async function openStack(stack: string, regionOption: string | undefined, table: StateTable): Promise<StateTarget> {
+  const region = stackRegion(regionOption);
+  const { output } = STATE_TABLES[table];
+  const name = (await readStackOutputs(stack, region, [output]))[output];
   const client = createDocumentClient({ region });
   return { client, table: name, description: { kind: 'stack', stack, region, table: name }, close: async () => client.destroy() };
 }

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfigFile } from '../lib/config';
@@ -10,6 +10,7 @@ import { CliError } from './errors';
 import { redactUrl } from './format';
 import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
+import { syncOnStack } from './sync-stack';
 
 const MODES = ['incremental', 'reconcile'] as const;
 
@@ -53,8 +54,10 @@ export function syncCommand(outcome: CommandOutcome): Command {
     .option('--limit <n>', 'rows per chunk for this run', positiveInt('--limit'))
     .option('--max-chunks <n>', 'most chunks for this run (at most limit × max-chunks rows)', positiveInt('--max-chunks'))
     .option('--json <file>', 'also write the report as JSON to this file')
+    .addOption(new Option('--stack <name>', 'start the run on a deployed stack instead (AWS credentials from the default chain) and wait for it').conflicts(['dataDir', 'warehouse']))
+    .option('--region <region>', 'AWS region of --stack (default: $AWS_REGION)')
     .exitOverride()
-    .action(async (dataset: string, opts: { config: string; dataDir?: string; warehouse?: string; mode?: string; limit?: number; maxChunks?: number; json?: string }) => {
+    .action(async (dataset: string, opts: { config: string; dataDir?: string; warehouse?: string; mode?: string; limit?: number; maxChunks?: number; json?: string; stack?: string; region?: string }) => {
       let config;
       try {
         config = loadConfigFile(resolve(opts.config));
@@ -63,6 +66,14 @@ export function syncCommand(outcome: CommandOutcome): Command {
         throw new CliError(error instanceof Error ? error.message : String(error));
       }
       if (opts.warehouse && !/^postgres(ql)?:\/\//.test(opts.warehouse)) throw new CliError(`--warehouse must be a postgres:// URL, got '${redactUrl(opts.warehouse)}'`);
+      if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
+      const input = { dataset, ...(opts.mode ? { mode: opts.mode } : {}), ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.maxChunks ? { maxChunks: opts.maxChunks } : {}) };
+      const name = `sync-${dataset}-${Date.now()}`;
+      if (opts.stack) {
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+        await report(await syncOnStack({ stack: opts.stack, region: opts.region, input, name }), opts.json, outcome);
+        return;
+      }
       const runtime = await LocalRuntime.start({
         config,
         warehouse: opts.warehouse,
@@ -70,13 +81,12 @@ export function syncCommand(outcome: CommandOutcome): Command {
         dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
         s3Events: false,
       });
-      let report: SyncReport;
+      let result: SyncReport;
       try {
-        const input = { dataset, ...(opts.mode ? { mode: opts.mode } : {}), ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.maxChunks ? { maxChunks: opts.maxChunks } : {}) };
-        const execution = await runtime.startExecution(input, `sync-${dataset}-${Date.now()}`);
+        const execution = await runtime.startExecution(input, name);
         const watermark = await runtime.watermarks().get(dataset);
         const stages = execution.run?.stages ?? {};
-        report = {
+        result = {
           dataset,
           execution: execution.name,
           executionStatus: execution.status,
@@ -89,10 +99,14 @@ export function syncCommand(outcome: CommandOutcome): Command {
       } finally {
         await runtime.stop();
       }
-      process.stdout.write(`${formatSyncReport(report)}\n`);
-      if (opts.json) await writeFile(resolve(opts.json), `${JSON.stringify(report, null, 2)}\n`);
-      outcome.exitCode = syncExitCode(report);
+      await report(result, opts.json, outcome);
     });
+}
+
+async function report(r: SyncReport, json: string | undefined, outcome: CommandOutcome): Promise<void> {
+  process.stdout.write(`${formatSyncReport(r)}\n`);
+  if (json) await writeFile(resolve(json), `${JSON.stringify(r, null, 2)}\n`);
+  outcome.exitCode = syncExitCode(r);
 }
 
 /** The human summary of a sync. */

@@ -184,6 +184,8 @@ export class SyncproofStack extends Stack {
       });
     }
 
+    new CfnOutput(this, STACK_OUTPUTS.syncStateMachine, { value: this.syncStateMachine.stateMachineArn, description: 'syncproof sync state machine' });
+
     this.verifyStateMachine = new VerifyStateMachine(this, 'VerifyStateMachine', {
       inventoryFunction: stages.inventory.function,
       checksumFunction: stages.checksum.function,

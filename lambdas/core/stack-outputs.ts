@@ -12,6 +12,8 @@ export const STACK_OUTPUTS = {
   runsTable: 'RunsTableName',
   /** Name of the data bucket. */
   bucket: 'BucketName',
+  /** ARN of the SyncStateMachine (`syncproof sync --stack`). */
+  syncStateMachine: 'SyncStateMachineArn',
 } as const;
 
 export type StackOutputKey = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS];

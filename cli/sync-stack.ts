@@ -1,0 +1,63 @@
+/**
+ * `syncproof sync DATASET --stack NAME`: one SyncStateMachine execution on a deployed stack,
+ * started with StartExecution and waited for with DescribeExecution; the run record and the
+ * watermark are then read back from the stack's tables.
+ */
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { createDocumentClient } from '../lambdas/adapters/clients';
+import { DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
+import { DynamoDbWatermarkStore } from '../lambdas/adapters/dynamodb-watermark-store';
+import { causeMessage } from '../lambdas/record/record';
+import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
+import { CliError } from './errors';
+import { awsFailure, readStackOutputs, stackRegion } from './state-target';
+import type { SyncReport } from './sync-command';
+
+export interface SyncOnStackOptions {
+  readonly stack: string;
+  readonly region?: string;
+  /** The execution input (`{dataset, mode?, limit?, maxChunks?}`). */
+  readonly input: { readonly dataset: string } & Record<string, unknown>;
+  readonly name: string;
+  /** Between DescribeExecution calls. @default 5000 */
+  readonly pollMs?: number;
+}
+
+/** Starts the execution, waits until it ends, and reads back its run record and the dataset's watermark. */
+export async function syncOnStack(options: SyncOnStackOptions): Promise<SyncReport> {
+  const region = stackRegion(options.region);
+  const outputs = await readStackOutputs(options.stack, region, [STACK_OUTPUTS.syncStateMachine, STACK_OUTPUTS.runsTable, STACK_OUTPUTS.watermarksTable]);
+  const sfn = new SFNClient({ region });
+  const ddb = createDocumentClient({ region });
+  try {
+    let executionArn: string;
+    try {
+      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs[STACK_OUTPUTS.syncStateMachine], name: options.name, input: JSON.stringify(options.input) }));
+      executionArn = started.executionArn!;
+    } catch (error) {
+      throw new CliError(awsFailure(error, `starting a sync of '${options.input.dataset}' on stack '${options.stack}'`, 'states:StartExecution on the SyncStateMachine', region));
+    }
+    let described;
+    for (;;) {
+      described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (described.status !== 'RUNNING' && described.status !== 'PENDING_REDRIVE') break;
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 5000));
+    }
+    const run = await new DynamoDbRunStore(ddb, outputs[STACK_OUTPUTS.runsTable]).get(options.name);
+    const watermark = await new DynamoDbWatermarkStore(ddb, outputs[STACK_OUTPUTS.watermarksTable]).get(options.input.dataset);
+    const succeeded = described.status === 'SUCCEEDED';
+    return {
+      dataset: options.input.dataset,
+      execution: options.name,
+      executionStatus: succeeded ? 'SUCCEEDED' : 'FAILED',
+      status: run?.status ?? (succeeded ? 'NO_WORK' : 'FAILED'),
+      ...(succeeded ? {} : { error: `${described.error ?? described.status ?? 'FAILED'}: ${causeMessage(described.cause)}` }),
+      extract: run?.stages?.extract,
+      commit: run?.stages?.commit,
+      watermark,
+    };
+  } finally {
+    sfn.destroy();
+    ddb.destroy();
+  }
+}
