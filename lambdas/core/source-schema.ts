@@ -216,9 +216,16 @@ export function datasetWithSchema(dataset: DatasetConfig, schema: SchemaDocument
  */
 export async function loadableDataset(dataset: DatasetConfig, objects: ObjectStore): Promise<DatasetConfig> {
   if (!dataset.source) return dataset;
-  const key = schemaDocumentKey(dataset.name);
-  if (!(await objects.head(key))) {
-    throw new SourceSchemaError(`dataset '${dataset.name}' has no schema document at ${key} yet: its extract stage has not run; start the run from the beginning`);
+  const schema = await readSchemaDocument(objects, dataset.name);
+  if (!schema) {
+    throw new SourceSchemaError(`dataset '${dataset.name}' has no schema document at ${schemaDocumentKey(dataset.name)} yet: its extract stage has not run; start the run from the beginning`);
   }
-  return datasetWithSchema(dataset, schemaDocumentSchema.parse(await objects.getJson(key)));
+  return datasetWithSchema(dataset, schema);
+}
+
+/** The dataset's persisted schema document, or undefined before its first extraction. */
+export async function readSchemaDocument(objects: ObjectStore, dataset: string): Promise<SchemaDocument | undefined> {
+  const key = schemaDocumentKey(dataset);
+  if (!(await objects.head(key))) return undefined;
+  return schemaDocumentSchema.parse(await objects.getJson(key));
 }

@@ -228,6 +228,7 @@ export class ValueError extends Error {
 const NOT_REPRESENTABLE = 'change the row, or exclude the column from the source (a view that casts it to text)';
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /**
  * Converts one source value to what `encodeParquet` takes for the mapped type, or {@link ZERO_DATE}.
@@ -266,7 +267,7 @@ export function convertValue(type: MappedType, value: SourceValue): unknown {
       return text;
     }
     case 'text': {
-      const text = value instanceof Uint8Array ? new TextDecoder().decode(value) : typeof value === 'string' ? value : String(value);
+      const text = value instanceof Uint8Array ? decoder.decode(value) : typeof value === 'string' ? value : String(value);
       const max = type.maxBytes ?? MAX_VARCHAR_BYTES;
       // A UTF-16 length within max/3 is within max bytes (at most 3 bytes per UTF-16 unit).
       if (text.length * 3 > max) {

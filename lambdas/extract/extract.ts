@@ -15,7 +15,7 @@ import {
 import { chunkQuery, endQuery, firstChunkStart, nullCursorQuery, parseWindow, positionText, selectedColumns, type ChunkStart, type Position } from '../core/keyset';
 import { manifestPrefix } from '../core/manifests';
 import type { SourceSession, SourceValue } from '../core/source';
-import { resolveSourceSchema, schemaDocumentKey, schemaDocumentSchema, tableRef, type SchemaDocument } from '../core/source-schema';
+import { readSchemaDocument, resolveSourceSchema, schemaDocumentKey, schemaDocumentSchema, tableRef, type SchemaDocument } from '../core/source-schema';
 import { ValueError, ZERO_DATE, convertValue } from '../core/source-types';
 import type { StageDeps } from '../core/stage-deps';
 
@@ -81,7 +81,7 @@ export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<Ex
       schema = schemaDocumentSchema.parse(await deps.objects.getJson(schemaKey));
       first = async () => ({ ...resumed, next: envelope.continuation!.next });
     } else {
-      const persisted = await readSchema(deps, schemaKey);
+      const persisted = await readSchemaDocument(deps.objects, dataset.name);
       const resolved = resolveSourceSchema(dataset, await db.describeTable(tableRef(source)), persisted);
       const mapped = resolved.schema;
       schema = mapped;
@@ -144,11 +144,6 @@ export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<Ex
   } finally {
     await db.close();
   }
-}
-
-async function readSchema(deps: StageDeps, key: string): Promise<SchemaDocument | undefined> {
-  if (!(await deps.objects.head(key))) return undefined;
-  return schemaDocumentSchema.parse(await deps.objects.getJson(key));
 }
 
 function scalar(rows: SourceValue[][]): string | null {
