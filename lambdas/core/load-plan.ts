@@ -224,7 +224,7 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
   statements.push(
     `INSERT INTO ${auditLoads} (load_id, dataset, run_id, files, "rows", expected_rows, copy_query_id, status, audited_before, mismatched_files, loaded_at) ` +
       `SELECT ${quoteLiteral(loadId)}, ${quoteLiteral(dataset.name)}, ${quoteLiteral(input.runId)}, ${files.length}, staged_rows, expected_rows, copy_query_id, ` +
-      `CASE WHEN ok THEN 'committed' ELSE 'refused' END, audited_before, file_mismatches, GETDATE() FROM ${verdict}`,
+      `CASE WHEN ok THEN 'committed' ELSE 'refused' END, audited_before, file_mismatches, SYSDATE FROM ${verdict}`,
   );
   statements.push(`DROP TABLE ${temps.join(', ')}`);
   return { statements, copyStatements, ...(manifest ? { manifest } : {}) };
