@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfigFile } from '../lib/config';
 import { requireDataset } from '../lambdas/core/config';
+import { RUN_MODES } from '../lambdas/core/execution-input';
 import type { RunRecord } from '../lambdas/core/ports';
 import { LocalRuntime } from '../local/runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
@@ -12,16 +13,27 @@ import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
 import { syncOnStack } from './sync-stack';
 
-const MODES = ['incremental', 'reconcile'] as const;
+const MODES = RUN_MODES;
 
 function mode(value: string): (typeof MODES)[number] {
   if (!(MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`--mode must be one of ${MODES.join(', ')}, got '${value}'`);
   return value as (typeof MODES)[number];
 }
 
+/** `--after C [--after-key K…]` (mode load-only) as the execution input's `after`. */
+function afterPosition(opts: { mode?: string; after?: string; afterKey?: string[] }): { after?: { cursor: string; key: string[] } } {
+  if (opts.after === undefined) {
+    if (opts.afterKey) throw new CliError('--after-key needs --after (the cursor value)');
+    return {};
+  }
+  if (opts.mode !== 'load-only') throw new CliError('--after applies to --mode load-only only');
+  return { after: { cursor: opts.after, key: opts.afterKey ?? [] } };
+}
+
 /** What `syncproof sync` reports (also written with --json). */
 export interface SyncReport {
   readonly dataset: string;
+  readonly mode?: string;
   readonly execution: string;
   readonly executionStatus: ExecutionSummary['status'];
   readonly status: RunRecord['status'] | 'ERROR';
@@ -53,11 +65,13 @@ export function syncCommand(outcome: CommandOutcome): Command {
     .option('--mode <mode>', `${MODES.join(' | ')}`, mode)
     .option('--limit <n>', 'rows per chunk for this run', positiveInt('--limit'))
     .option('--max-chunks <n>', 'most chunks for this run (at most limit × max-chunks rows)', positiveInt('--max-chunks'))
+    .option('--after <cursor>', 'mode load-only: load the extract-only files after this cursor value (default: the watermark)')
+    .option('--after-key <values...>', 'mode load-only: and after this key (with --after)')
     .option('--json <file>', 'also write the report as JSON to this file')
     .addOption(new Option('--stack <name>', 'start the run on a deployed stack instead (AWS credentials from the default chain) and wait for it').conflicts(['dataDir', 'warehouse']))
     .option('--region <region>', 'AWS region of --stack (default: $AWS_REGION)')
     .exitOverride()
-    .action(async (dataset: string, opts: { config: string; dataDir?: string; warehouse?: string; mode?: string; limit?: number; maxChunks?: number; json?: string; stack?: string; region?: string }) => {
+    .action(async (dataset: string, opts: { config: string; dataDir?: string; warehouse?: string; mode?: string; after?: string; afterKey?: string[]; limit?: number; maxChunks?: number; json?: string; stack?: string; region?: string }) => {
       let config;
       try {
         config = loadConfigFile(resolve(opts.config));
@@ -67,7 +81,7 @@ export function syncCommand(outcome: CommandOutcome): Command {
       }
       if (opts.warehouse && !/^postgres(ql)?:\/\//.test(opts.warehouse)) throw new CliError(`--warehouse must be a postgres:// URL, got '${redactUrl(opts.warehouse)}'`);
       if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
-      const input = { dataset, ...(opts.mode ? { mode: opts.mode } : {}), ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.maxChunks ? { maxChunks: opts.maxChunks } : {}) };
+      const input = { dataset, ...(opts.mode ? { mode: opts.mode } : {}), ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.maxChunks ? { maxChunks: opts.maxChunks } : {}), ...afterPosition(opts) };
       const name = `sync-${dataset}-${Date.now()}`;
       if (opts.stack) {
         process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -88,6 +102,7 @@ export function syncCommand(outcome: CommandOutcome): Command {
         const stages = execution.run?.stages ?? {};
         result = {
           dataset,
+          ...(opts.mode ? { mode: opts.mode } : {}),
           execution: execution.name,
           executionStatus: execution.status,
           status: execution.run?.status ?? (execution.status === 'FAILED' ? 'FAILED' : 'NO_WORK'),
@@ -120,9 +135,13 @@ export function formatSyncReport(r: SyncReport): string {
     for (const [column, n] of Object.entries(extract.zeroDates ?? {})) lines.push(`  zero dates loaded as NULL: ${n} in ${column}`);
   }
   const commit = r.commit as { status?: string; loadedRows?: number; note?: string } | undefined;
-  if (commit && commit.status !== 'SKIPPED') lines.push(`  loaded: ${commit.loadedRows ?? 0} rows; watermark ${commit.status === 'MOVED' ? 'moved' : 'not moved'}${commit.note ? ` (${commit.note})` : ''}`);
+  const extracted = (r.watermark as { extracted?: { position: { cursor: string; key: string[] }; runId: string } } | undefined)?.extracted;
+  if (r.mode === 'extract-only') {
+    if (commit) lines.push(`  extract-only: files proven on S3, nothing loaded; extracted position ${commit.status === 'MOVED' ? 'moved' : 'not moved'}${commit.note ? ` (${commit.note})` : ''}`);
+  } else if (commit && commit.status !== 'SKIPPED') lines.push(`  loaded: ${commit.loadedRows ?? 0} rows; watermark ${commit.status === 'MOVED' ? 'moved' : 'not moved'}${commit.note ? ` (${commit.note})` : ''}`);
   const wm = r.watermark as { version?: number; position?: { cursor: string; key: string[] } } | undefined;
   if (wm) lines.push(`  watermark: ${wm.position ? `(${wm.position.cursor}, ${wm.position.key.join(', ')})` : 'none'}, version ${wm.version}`);
   else if (r.status !== 'FAILED') lines.push('  watermark: none');
+  if (extracted) lines.push(`  extracted to S3 through (${extracted.position.cursor}, ${extracted.position.key.join(', ')}) by run ${extracted.runId}, not loaded yet (--mode load-only loads it)`);
   return lines.join('\n');
 }

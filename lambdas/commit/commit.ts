@@ -81,8 +81,11 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
   const docKey = extractionDocumentKey(dataset.name, input.runId);
   const doc = extractionDocumentSchema.parse(await deps.objects.getJson(docKey));
   const schema = schemaDocumentSchema.parse(await deps.objects.getJson(schemaDocumentKey(dataset.name)));
+  if (doc.mode === 'extract-only') return commitExtracted(doc, schema, input.runId, deps);
   const loadedRows = await proveLoaded(doc, deps);
-  const behind = doc.watermark.position ? await rowsMissingBehind(dataset, schema, doc.watermark.position.cursor, deps) : 0;
+  // A full run replaced the target with the whole table; a load-only run does not read the source.
+  const checksBehind = doc.mode !== 'full' && doc.mode !== 'load-only';
+  const behind = checksBehind && doc.watermark.position ? await rowsMissingBehind(dataset, schema, doc.watermark.position.cursor, deps) : 0;
 
   const now = deps.clock.now().toISOString();
   const lastRun: WatermarkRun = {
@@ -109,15 +112,27 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
   let expected = doc.watermark.version;
   let base: Position | undefined = doc.watermark.position;
   let note: string | undefined;
+  let held = await deps.watermarks.get(dataset.name);
   for (let race = 0; race <= MAX_RACES; race++) {
-    // A run that only re-read its lookback window ends behind the watermark: keep the watermark.
-    const target = doc.last && (!base || comparePositions(schema.cursorKind, doc.last, base) > 0) ? doc.last : base;
+    // A full run replaced the target with everything through its `last`: the watermark goes there,
+    // even back (the next incremental run re-reads what came after; never ahead of the proof).
+    // Another run ends ahead of it only if it read past it; a run that only re-read its lookback
+    // window ends behind the watermark: keep the watermark.
+    const target =
+      doc.mode === 'full'
+        ? doc.last && base && race > 0 && comparePositions(schema.cursorKind, base, doc.last) < 0
+          ? base
+          : doc.last
+        : doc.last && (!base || comparePositions(schema.cursorKind, doc.last, base) > 0)
+          ? doc.last
+          : base;
     const next: WatermarkRecord = {
       dataset: dataset.name,
       version: expected + 1,
       ...(target ? { position: { cursor: target.cursor, key: [...target.key] } } : {}),
       strategy: 'keyset',
       lastRun: note ? { ...lastRun, note } : lastRun,
+      ...(held?.extracted && target && comparePositions(schema.cursorKind, held.extracted.position, target) > 0 ? { extracted: held.extracted } : {}),
       updatedAt: now,
     };
     if (await deps.watermarks.put(next, expected)) {
@@ -125,10 +140,18 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
       return recorded({ status: 'MOVED', version: next.version, position: target ?? null, rows: doc.rows, loadedRows, ...(note ? { note } : {}) });
     }
     const current = await deps.watermarks.get(dataset.name);
+    held = current;
     const currentPos = current?.position;
     if (current?.lastRun?.runId === input.runId) {
       // A retry of this commit whose first write landed (a crashed invocation, a lost reply).
       return recorded({ status: 'MOVED', version: current.version, position: currentPos ?? null, rows: doc.rows, loadedRows, ...(current.lastRun.note ? { note: current.lastRun.note } : {}) });
+    }
+    if (doc.mode === 'full') {
+      // The replace may have removed rows another run loaded meanwhile: never leave the watermark past the snapshot.
+      expected = current?.version ?? 0;
+      base = currentPos;
+      note = `run ${current?.lastRun?.runId ?? '(unknown)'} committed while this full run ran; the watermark is left no further than this run's snapshot, so the next run re-reads what came after`;
+      continue;
     }
     if (currentPos && doc.last && comparePositions(schema.cursorKind, currentPos, doc.last) >= 0) {
       const why = `run ${current?.lastRun?.runId ?? '(unknown)'} moved the watermark to or past this run's last row meanwhile; it stays there`;
@@ -145,6 +168,53 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
     note = `moved after run ${current?.lastRun?.runId ?? '(unknown)'}, which committed while this run ran`;
   }
   throw new TerminalError(`the watermark of dataset '${dataset.name}' kept changing under this run (${MAX_RACES} concurrent writes); run again`);
+}
+
+/**
+ * An `extract-only` run: its files are proven on S3 (each object still the version written, of its
+ * size — S3 checked the MD5 and CRC64NVME sent with it on upload), the warehouse is left alone, and
+ * the watermark record's `extracted` moves to the run's last row (never its `position`, which
+ * stays what the warehouse proves).
+ */
+async function commitExtracted(doc: ExtractionDocument, schema: SchemaDocument, runId: string, deps: StageDeps): Promise<CommitOutput> {
+  const problems: string[] = [];
+  for (const f of doc.files) {
+    const o = await deps.objects.head(f.key);
+    if (!o) problems.push(`${f.key} is gone`);
+    else if (o.etag !== f.etag || o.size !== f.size) problems.push(`${f.key} changed since it was written (ETag ${o.etag}, ${o.size} bytes; written ${f.etag}, ${f.size} bytes)`);
+  }
+  if (problems.length > 0) {
+    throw new WatermarkNotProvenError(
+      `dataset '${doc.dataset}': the extraction was not recorded, because ${problems.length} of the run's ${doc.files.length} files are not on S3 as written: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}. The next extract-only run extracts the same rows again`,
+    );
+  }
+  const now = deps.clock.now().toISOString();
+  // Files written and proven on S3 are the run's result; a run that found nothing stays NO_WORK.
+  const warned = doc.warnings.length > 0 || doc.nullCursorRows > 0 || Object.keys(doc.zeroDates).length > 0;
+  const status = doc.files.length === 0 ? {} : { status: warned ? ('PASSED_WITH_WARNINGS' as const) : ('PASSED' as const) };
+  for (let race = 0; race <= MAX_RACES; race++) {
+    const current = await deps.watermarks!.get(doc.dataset);
+    const was = current?.extracted;
+    const further = doc.last && (!was || comparePositions(schema.cursorKind, doc.last, was.position) > 0);
+    const version = current?.version ?? 0;
+    if (was?.runId === runId || !further) {
+      const note = was?.runId === runId ? undefined : 'an extract-only run ended at or past this one meanwhile (or this run extracted nothing)';
+      await deps.runs.update(runId, { stage: 'commit', output: { status: 'UNCHANGED', extracted: was ?? null, ...(note ? { note } : {}) }, dataset: doc.dataset, ...status }, now);
+      return { status: was?.runId === runId ? 'MOVED' : 'UNCHANGED', version, position: current?.position ?? null, rows: doc.rows, loadedRows: 0, ...(note ? { note } : {}) };
+    }
+    const next: WatermarkRecord = {
+      ...(current ?? { dataset: doc.dataset, strategy: 'keyset' as const }),
+      version: version + 1,
+      extracted: { position: { cursor: doc.last!.cursor, key: [...doc.last!.key] }, runId, at: now, rows: doc.rows, files: doc.files.length },
+      updatedAt: now,
+    };
+    if (await deps.watermarks!.put(next, version)) {
+      deps.log.info('extraction recorded', { version: next.version, rows: doc.rows, files: doc.files.length });
+      await deps.runs.update(runId, { stage: 'commit', output: { status: 'MOVED', extracted: next.extracted }, dataset: doc.dataset, ...status }, now);
+      return { status: 'MOVED', version: next.version, position: current?.position ?? null, rows: doc.rows, loadedRows: 0 };
+    }
+  }
+  throw new TerminalError(`the watermark of dataset '${doc.dataset}' kept changing under this run (${MAX_RACES} concurrent writes); run again`);
 }
 
 /** Every file of the extraction loaded, with the warehouse's row count equal to the rows written; returns the rows loaded. */

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { INTERNAL_PREFIX, checksumSampleSchema } from './config';
+import { positionSchema } from './extraction';
 
 /** Where the trigger stores the event objects of an execution that are too many to pass inline. */
 export const EVENTS_PREFIX = `${INTERNAL_PREFIX}events/`;
@@ -65,6 +66,18 @@ export const s3TriggerSchema = z
 export type S3Trigger = z.infer<typeof s3TriggerSchema>;
 
 /**
+ * How a run of a dataset goes. `incremental` (the default for a dataset with a source) extracts
+ * what changed since the watermark and upserts it; `full` extracts the whole table (every row,
+ * NULL cursors included, in key order) and replaces the target with it in one transaction;
+ * `extract-only` extracts to S3 and proves the files there, leaving the warehouse and the
+ * watermark as they are (it records how far it extracted); `load-only` loads what earlier
+ * `extract-only` runs left on S3, then moves the watermark; `reconcile` (datasets fed by S3
+ * uploads) lists the whole prefix.
+ */
+export const RUN_MODES = ['incremental', 'reconcile', 'full', 'extract-only', 'load-only'] as const;
+export type RunMode = (typeof RUN_MODES)[number];
+
+/**
  * What an operator (console, CLI), a schedule or the trigger passes to the SyncStateMachine.
  * `mode: 'reconcile'` asks for a full listing of the dataset's prefix even when the trigger passed
  * events; `'incremental'` (the default for a dataset with a source) extracts what changed since
@@ -74,7 +87,12 @@ export const executionInputSchema = z
   .object({
     dataset: z.string({ error: 'required: the name of a configured dataset' }).min(1),
     trigger: s3TriggerSchema.optional(),
-    mode: z.enum(['reconcile', 'incremental']).optional(),
+    mode: z.enum(RUN_MODES).optional(),
+    /**
+     * `load-only`: load the files earlier `extract-only` runs left on S3 whose rows come after this
+     * position (default: the dataset's watermark).
+     */
+    after: positionSchema.optional(),
     /** A dataset with a source: rows per chunk for this run (overrides source.limit). */
     limit: z.number().int().min(1).max(10_000_000).optional(),
     /** A dataset with a source: most chunks this run writes (overrides source.maxChunks). */
@@ -82,5 +100,6 @@ export const executionInputSchema = z
     /** Overrides the dataset's `checksumSample` for this run's ChecksumSample stage. */
     checksumSample: checksumSampleSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((i) => i.after === undefined || i.mode === 'load-only', { message: 'after is for mode load-only only', path: ['after'] });
 export type ExecutionInput = z.infer<typeof executionInputSchema>;

@@ -12,6 +12,7 @@ export const chunkStartSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('beginning') }),
   z.strictObject({ kind: z.literal('after'), position: positionSchema }),
   z.strictObject({ kind: z.literal('from-cursor'), cursor: z.string() }),
+  z.strictObject({ kind: z.literal('after-key'), key: z.array(z.string()).readonly() }),
 ]);
 
 export const extractedFileSchema = z.strictObject({
@@ -36,6 +37,11 @@ export const extractionDocumentSchema = z.strictObject({
   watermark: z.strictObject({ version: z.number().int(), position: positionSchema.optional() }),
   limit: z.number().int(),
   maxChunks: z.number().int().nullable(),
+  /**
+   * Where the run started reading: after this position (incremental, extract-only), or absent
+   * (from the beginning; full). `load-only` runs chain the extract-only runs by it.
+   */
+  from: positionSchema.optional(),
   /** Where the next chunk starts (continuations). */
   next: chunkStartSchema,
   files: z.array(extractedFileSchema),
@@ -44,7 +50,10 @@ export const extractionDocumentSchema = z.strictObject({
   nullCursorRows: z.number().int(),
   zeroDates: z.record(z.string(), z.number().int()),
   warnings: z.array(z.string()),
-  /** The last row extracted (keyset order); absent when the run read none. */
+  /**
+   * The last row extracted (keyset order), where the watermark moves once the run is proven;
+   * absent when the run read none. A full run sets it at its start: the last row before `end`.
+   */
   last: positionSchema.optional(),
   /** True once the run stopped: caught up with `end`, or at limit × maxChunks. */
   done: z.boolean(),
@@ -53,7 +62,12 @@ export const extractionDocumentSchema = z.strictObject({
 });
 export type ExtractionDocument = z.infer<typeof extractionDocumentSchema>;
 
+/** Where the extraction documents of a dataset's runs live. */
+export function extractionDocumentPrefix(dataset: string): string {
+  return `${INTERNAL_PREFIX}extractions/${dataset}/`;
+}
+
 /** Where a run's extraction document lives. */
 export function extractionDocumentKey(dataset: string, runId: string): string {
-  return `${INTERNAL_PREFIX}extractions/${dataset}/${runId}.json`;
+  return `${extractionDocumentPrefix(dataset)}${runId}.json`;
 }

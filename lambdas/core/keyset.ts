@@ -24,7 +24,9 @@ export type ChunkStart =
   | { readonly kind: 'beginning' }
   | { readonly kind: 'after'; readonly position: Position }
   /** Lookback: every row from this cursor value on (inclusive), whatever its key. */
-  | { readonly kind: 'from-cursor'; readonly cursor: string };
+  | { readonly kind: 'from-cursor'; readonly cursor: string }
+  /** A full snapshot, read in key order (NULL cursors included): the rows after this key. */
+  | { readonly kind: 'after-key'; readonly key: readonly string[] };
 
 export interface SourceQuery {
   readonly sql: string;
@@ -77,40 +79,64 @@ export function selectedColumns(schema: SchemaDocument): SchemaColumn[] {
   return schema.columns.filter((c) => !c.dropped);
 }
 
-/** `(c, k1, k2) > (:c, :k1, :k2)` expanded, so MySQL and MariaDB use the index: `c > :c OR (c = :c AND (k1 > :k1 OR …))`. */
-function after(engine: SourceEngine, schema: SchemaDocument, p: Params, position: Position): string {
-  const cols = [schema.cursorColumn, ...schema.keyColumns].map((s) => columnOf(schema, s));
-  const values = [position.cursor, ...position.key];
-  if (values.length !== cols.length) {
-    throw new InvalidInputError(`the watermark of dataset '${schema.dataset}' has ${position.key.length} key value(s), but the key is (${schema.keyColumns.join(', ')}); set it again with syncproof watermark set`);
-  }
+/** `(c1, c2, …) > (:v1, :v2, …)` expanded, so MySQL and MariaDB use the index: `c1 >= :v1 AND (c1 > :v1 OR (c1 = :v1 AND (c2 > :v2 OR …)))`. */
+function rowAfter(engine: SourceEngine, cols: readonly SchemaColumn[], values: readonly string[], p: Params): string {
   const build = (i: number): string => {
     const col = quote(engine, cols[i]!.source);
     const gt = `${col} > ${p.add(cols[i]!, values[i]!)}`;
     if (i === cols.length - 1) return gt;
     return `(${gt} OR (${col} = ${p.add(cols[i]!, values[i]!)} AND ${build(i + 1)}))`;
   };
-  // The leading `cursor >= :c` is implied by the expansion; stated, it lets the planner range-scan.
-  const cursor = cols[0]!;
-  return `${quote(engine, cursor.source)} >= ${p.add(cursor, position.cursor)} AND ${build(0)}`;
+  // The leading `c1 >= :v1` is implied by the expansion; stated, it lets the planner range-scan.
+  return `${quote(engine, cols[0]!.source)} >= ${p.add(cols[0]!, values[0]!)} AND ${build(0)}`;
+}
+
+function after(engine: SourceEngine, schema: SchemaDocument, p: Params, position: Position): string {
+  const cols = [schema.cursorColumn, ...schema.keyColumns].map((s) => columnOf(schema, s));
+  const values = [position.cursor, ...position.key];
+  if (values.length !== cols.length) {
+    throw new InvalidInputError(`the watermark of dataset '${schema.dataset}' has ${position.key.length} key value(s), but the key is (${schema.keyColumns.join(', ')}); set it again with syncproof watermark set`);
+  }
+  return rowAfter(engine, cols, values, p);
 }
 
 /** One chunk: at most `limit` rows after `start` with cursor < `end`, in keyset order. */
 export function chunkQuery(schema: SchemaDocument, start: ChunkStart, end: string, limit: number): SourceQuery {
   const engine = schema.engine;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError(`limit must be a positive whole number of rows, got ${limit}`);
   const p = new Params(engine);
+  const list = selectedColumns(schema).map((c) => quote(engine, c.source)).join(', ');
+  const from = qualifiedTable(engine, schema.table);
+  if (start.kind === 'after-key') {
+    // A full snapshot: every row, in key order, whatever its cursor (NULL and inside lag included).
+    const keys = schema.keyColumns.map((k) => columnOf(schema, k));
+    const where = start.key.length > 0 ? ` WHERE ${rowAfter(engine, keys, start.key, p)}` : '';
+    return { sql: `SELECT ${list} FROM ${from}${where} ORDER BY ${keys.map((k) => quote(engine, k.source)).join(', ')} LIMIT ${limit}`, params: p.values };
+  }
   const cursor = columnOf(schema, schema.cursorColumn);
   const where: string[] = [];
   if (start.kind === 'after') where.push(after(engine, schema, p, start.position));
   if (start.kind === 'from-cursor') where.push(`${quote(engine, cursor.source)} >= ${p.add(cursor, start.cursor)}`);
   where.push(`${quote(engine, cursor.source)} < ${p.add(cursor, end)}`);
   const order = [schema.cursorColumn, ...schema.keyColumns].map((c) => quote(engine, c)).join(', ');
-  const list = selectedColumns(schema).map((c) => quote(engine, c.source)).join(', ');
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError(`limit must be a positive whole number of rows, got ${limit}`);
-  return { sql: `SELECT ${list} FROM ${qualifiedTable(engine, schema.table)} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${limit}`, params: p.values };
+  return { sql: `SELECT ${list} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${limit}`, params: p.values };
 }
 
-/** Rows whose cursor is NULL: never extracted (policy `exclude`), counted in every run's report. */
+/**
+ * The last row (keyset order) with `cursor < end`: where a full snapshot leaves the watermark, so
+ * the next incremental run reads every row changed after the snapshot's bound.
+ */
+export function lastBeforeQuery(schema: SchemaDocument, end: string): SourceQuery {
+  const engine = schema.engine;
+  const p = new Params(engine);
+  const cursor = columnOf(schema, schema.cursorColumn);
+  const cols = [schema.cursorColumn, ...schema.keyColumns].map((c) => quote(engine, c));
+  return {
+    sql: `SELECT ${cols.join(', ')} FROM ${qualifiedTable(engine, schema.table)} WHERE ${quote(engine, cursor.source)} < ${p.add(cursor, end)} ORDER BY ${cols.map((c) => `${c} DESC`).join(', ')} LIMIT 1`,
+    params: p.values,
+  };
+}
+
 export function nullCursorQuery(schema: SchemaDocument): SourceQuery {
   return { sql: `SELECT COUNT(*) FROM ${qualifiedTable(schema.engine, schema.table)} WHERE ${quote(schema.engine, schema.cursorColumn)} IS NULL`, params: [] };
 }

@@ -50,6 +50,11 @@ export interface LoadPlanInput {
   readonly targetColumns: readonly string[];
   /** @default 'serverless' */
   readonly views?: LoadViewKind;
+  /**
+   * Replace the target's rows with the batch's (a full run's snapshot), in the same transaction:
+   * `DELETE` — Redshift's TRUNCATE commits the transaction it runs in, so it cannot be used.
+   */
+  readonly replace?: boolean;
 }
 
 export interface LoadPlan {
@@ -181,7 +186,19 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
   );
   const ok = `(SELECT ok FROM ${verdict})`;
 
-  if (dataset.loadMode === 'upsert') {
+  if (input.replace) {
+    // One row per key (a snapshot holds each once; ROW_NUMBER keeps that true whatever the files hold).
+    const keys = dataset.keyColumns.map(quoteIdent);
+    const v = dataset.versionColumn ? `${quoteIdent(dataset.versionColumn)} DESC NULLS LAST` : 'syncproof_ord DESC';
+    const nCols = input.targetColumns.map((c) => `n.${quoteIdent(c)}`).join(', ');
+    temps.push(newest);
+    statements.push(
+      `CREATE TEMP TABLE ${newest} AS SELECT * FROM (SELECT ${cols}, ROW_NUMBER() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${v}) AS syncproof_rn ` +
+        `FROM ${stage}) ranked WHERE syncproof_rn = 1`,
+    );
+    statements.push(`DELETE FROM ${target} WHERE ${ok}`);
+    statements.push(`INSERT INTO ${target} (${cols}) SELECT ${nCols} FROM ${newest} n WHERE ${ok}`);
+  } else if (dataset.loadMode === 'upsert') {
     const keys = dataset.keyColumns.map(quoteIdent);
     const match = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
     const v = dataset.versionColumn ? quoteIdent(dataset.versionColumn) : undefined;

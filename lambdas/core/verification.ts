@@ -56,6 +56,8 @@ export interface LoadEvidence {
   readonly targetDistinctKeys: number | undefined;
   /** Append datasets: rows audited under every committed load of the dataset; undefined for upsert. */
   readonly auditedRows: number | undefined;
+  /** A full run's replace: the snapshot's rows, which the target must hold exactly (no more, none missing). */
+  readonly replacedRows?: number;
   /**
    * Batch files left to another live load (a duplicate or overlapping event started both): that
    * load's own run proves them, so they are reported here but judge nothing.
@@ -112,6 +114,13 @@ export function judgeLoad(e: LoadEvidence): Verdict {
       level: 'error',
       check: 'append-rows',
       message: `the append target holds ${e.targetRows} rows but its committed loads audited ${e.auditedRows}: rows are doubled, missing, or written by something else`,
+    });
+  }
+  if (e.replacedRows !== undefined && e.replacedRows !== e.targetRows) {
+    findings.push({
+      level: 'error',
+      check: 'replace-rows',
+      message: `the full run replaced the target with a snapshot of ${e.replacedRows} rows, but the target holds ${e.targetRows}: rows are missing, doubled, or were written meanwhile by another run`,
     });
   }
   for (const q of e.quarantined) {

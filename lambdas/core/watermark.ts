@@ -44,6 +44,11 @@ export interface WatermarkRecord {
   readonly position?: Position;
   readonly strategy: 'keyset';
   readonly lastRun?: WatermarkRun;
+  /**
+   * How far `extract-only` runs have extracted (their files proven on S3, not loaded): the next
+   * extract-only run goes on from here, and a `load-only` run loads them and moves `position`.
+   */
+  readonly extracted?: { readonly position: Position; readonly runId: string; readonly at: string; readonly rows: number; readonly files: number };
   readonly updatedAt: string;
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { INTERNAL_PREFIX, formatIssues, requireDataset } from '../core/config';
-import { InvalidInputError } from '../core/errors';
+import { InvalidInputError, TerminalError } from '../core/errors';
 import { executionInputSchema, type EventObject } from '../core/execution-input';
 import { extractionDocumentKey, extractionDocumentSchema } from '../core/extraction';
 import { maxFilesPerTransaction } from '../core/load-plan';
@@ -30,6 +30,8 @@ export interface BatchDocument {
   readonly dataset: string;
   /** In S3 order: LastModified, then sequencer, then key (lambdas/core/s3-order.ts). */
   readonly files: readonly BatchFile[];
+  /** A full run's snapshot: the load replaces the target with exactly these files, in one transaction. */
+  readonly replace?: true;
 }
 
 /**
@@ -107,11 +109,17 @@ export async function runDiscover(raw: DiscoverInput, deps: StageDeps): Promise<
   }
 
   const batch = selection.selected;
+  const replace = dataset.source !== undefined && input.mode === 'full';
+  if (replace && selection.total > batch.length) {
+    throw new TerminalError(
+      `dataset '${dataset.name}': a full run replaces the target in one transaction, but its ${selection.total} files are more than one load takes (${batch.length}); nothing was loaded: raise source.limit (rows per file) so the snapshot fits, or raise maxFilesPerBatch`,
+    );
+  }
   let batchUri: string | null = null;
   if (batch.length > 0) {
     const seq = nowIso.replace(/[:.]/g, '-');
     const key = `${INTERNAL_PREFIX}batches/${dataset.name}/${runId}/${seq}.json`;
-    const doc: BatchDocument = { runId, dataset: dataset.name, files: batch };
+    const doc: BatchDocument = { runId, dataset: dataset.name, files: batch, ...(replace ? { replace: true as const } : {}) };
     await deps.objects.putJson(key, doc);
     batchUri = `s3://${deps.objects.bucket}/${key}`;
   }

@@ -7,12 +7,13 @@ import { ConfigurationError, InvalidInputError, TerminalError } from '../core/er
 import { executionInputSchema } from '../core/execution-input';
 import {
   extractionDocumentKey,
+  extractionDocumentPrefix,
   extractionDocumentSchema,
   chunkStartSchema,
   type ExtractedFile,
   type ExtractionDocument,
 } from '../core/extraction';
-import { chunkQuery, endQuery, firstChunkStart, nullCursorQuery, parseWindow, positionText, selectedColumns, type ChunkStart, type Position } from '../core/keyset';
+import { chunkQuery, comparePositions, endQuery, firstChunkStart, lastBeforeQuery, nullCursorQuery, parseWindow, positionText, selectedColumns, type ChunkStart, type Position } from '../core/keyset';
 import { manifestPrefix } from '../core/manifests';
 import type { SourceSession, SourceValue } from '../core/source';
 import { readSchemaDocument, resolveSourceSchema, schemaDocumentKey, schemaDocumentSchema, tableRef, type SchemaDocument } from '../core/source-schema';
@@ -32,7 +33,15 @@ export type ExtractOutput =
   | { readonly status: 'SKIPPED' }
   /** The Lambda's budget ran low: call again with `continuation`. */
   | { readonly status: 'MORE'; readonly continuation: { readonly documentKey: string; readonly next: ChunkStart }; readonly rows: number; readonly files: number }
-  | { readonly status: 'DONE'; readonly documentKey: string; readonly rows: number; readonly files: number; readonly hasMore: boolean };
+  | {
+      readonly status: 'DONE';
+      readonly documentKey: string;
+      readonly rows: number;
+      readonly files: number;
+      readonly hasMore: boolean;
+      /** `extract-only`: the state machine proves the files on S3 and skips the load. */
+      readonly extractOnly?: true;
+    };
 
 /** An invocation stops starting chunks when less than this plus twice its slowest chunk remains. */
 const BUDGET_RESERVE_MS = 30_000;
@@ -71,6 +80,7 @@ export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<Ex
   const documentKey = extractionDocumentKey(dataset.name, runId);
   const now = (): string => deps.clock.now().toISOString();
 
+  if (input.mode === 'load-only' && !envelope.continuation) return loadOnly(dataset, input.after, runId, documentKey, deps);
   const db = await deps.sources(dataset);
   try {
     const schemaKey = schemaDocumentKey(dataset.name);
@@ -90,30 +100,45 @@ export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<Ex
       const watermark = await deps.watermarks.get(dataset.name);
       const lag = parseWindow(source.lag, mapped.cursorKind, 'source.lag');
       const lookback = parseWindow(source.lookback, mapped.cursorKind, 'source.lookback');
+      const mode = input.mode ?? 'incremental';
+      // extract-only goes on from where the last extract-only run stopped, when that is further.
+      const extracted = watermark?.extracted?.position;
+      const from =
+        mode === 'full' ? undefined : mode === 'extract-only' && extracted && (!watermark?.position || comparePositions(mapped.cursorKind, extracted, watermark.position) > 0) ? extracted : watermark?.position;
       // The run's bound and NULL count are read in the snapshot its first chunks are read in.
       first = async (session) => {
         const bound = endQuery(mapped, lag);
         const end = scalar(await session.query(bound.sql, bound.params));
         const nullCursorRows = Number(scalar(await session.query(nullCursorQuery(mapped).sql, [])) ?? 0);
-        if (nullCursorRows > 0) deps.log.warn('rows with a NULL cursor are not extracted', { nullCursorRows, cursorColumn: mapped.cursorColumn });
+        // A full snapshot reads NULL cursors too; the other modes cannot place them in the keyset.
+        if (nullCursorRows > 0 && mode !== 'full') deps.log.warn('rows with a NULL cursor are not extracted', { nullCursorRows, cursorColumn: mapped.cursorColumn });
+        let through: Position | undefined;
+        if (mode === 'full' && end !== null) {
+          const q = lastBeforeQuery(mapped, end);
+          const row = (await session.query(q.sql, q.params))[0];
+          if (row) through = { cursor: positionText(row[0]!), key: row.slice(1).map((v) => positionText(v)) };
+        }
         return {
           dataset: dataset.name,
           runId,
-          mode: input.mode ?? 'incremental',
+          mode,
           startedAt: now(),
           updatedAt: now(),
           end,
           watermark: { version: watermark?.version ?? 0, ...(watermark?.position ? { position: { cursor: watermark.position.cursor, key: [...watermark.position.key] } } : {}) },
+          ...(from ? { from: { cursor: from.cursor, key: [...from.key] } } : {}),
           limit: input.limit ?? source.limit ?? DEFAULT_CHUNK_ROWS,
           maxChunks: input.maxChunks ?? source.maxChunks ?? null,
-          next: firstChunkStart(mapped.cursorKind, watermark?.position, lookback),
+          next: mode === 'full' ? { kind: 'after-key', key: [] } : firstChunkStart(mapped.cursorKind, from, lookback),
           files: [],
           rows: 0,
           bytes: 0,
-          nullCursorRows,
+          nullCursorRows: mode === 'full' ? 0 : nullCursorRows,
           zeroDates: {},
           warnings: [...resolved.warnings],
-          done: end === null,
+          ...(through ? { last: through } : {}),
+          // A full snapshot of a table whose cursors are all NULL still reads its rows.
+          done: end === null && mode !== 'full',
           hasMore: false,
         };
       };
@@ -140,10 +165,72 @@ export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<Ex
     await deps.runs.update(runId, { stage: 'extract', output: stats, dataset: dataset.name }, doc.updatedAt);
     deps.log.info('extracted', { rows: doc.rows, files: doc.files.length, done: doc.done, hasMore: doc.hasMore });
     if (!doc.done) return { status: 'MORE', continuation: { documentKey, next: doc.next }, rows: doc.rows, files: doc.files.length };
-    return { status: 'DONE', documentKey, rows: doc.rows, files: doc.files.length, hasMore: doc.hasMore };
+    return { status: 'DONE', documentKey, rows: doc.rows, files: doc.files.length, hasMore: doc.hasMore, ...(doc.mode === 'extract-only' ? { extractOnly: true as const } : {}) };
   } finally {
     await db.close();
   }
+}
+
+/**
+ * A `load-only` run reads no source: its files are those of the `extract-only` runs that chain on
+ * from `after` (default: the watermark) — each starting at or before where the one before ended —
+ * in the order they ran. It writes them as its own extraction document, so Discover, the loads and
+ * the commit treat them as this run's; the watermark moves to where the last of them ended.
+ */
+async function loadOnly(dataset: DatasetConfig, after: Position | undefined, runId: string, documentKey: string, deps: StageDeps): Promise<ExtractOutput> {
+  const schema = await readSchemaDocument(deps.objects, dataset.name);
+  if (!schema) throw new InvalidInputError(`dataset '${dataset.name}' was never extracted (no ${schemaDocumentKey(dataset.name)}): run it with mode extract-only first`);
+  const watermark = await deps.watermarks!.get(dataset.name);
+  const docs: ExtractionDocument[] = [];
+  for await (const o of deps.objects.list(extractionDocumentPrefix(dataset.name))) {
+    if (!o.key.endsWith('.json') || o.key === documentKey) continue;
+    const d = extractionDocumentSchema.safeParse(await deps.objects.getJson(o.key));
+    if (d.success && d.data.mode === 'extract-only' && d.data.done && d.data.last) docs.push(d.data);
+  }
+  docs.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId));
+  const cmp = (a: Position, b: Position) => comparePositions(schema.cursorKind, a, b);
+  let at = after ?? watermark?.position;
+  const chained: ExtractionDocument[] = [];
+  const gaps: string[] = [];
+  for (const d of docs) {
+    if (at && cmp(d.last!, at) <= 0) continue; // wholly behind: loaded already, or before `after`
+    if (at && d.from && cmp(d.from, at) > 0) {
+      gaps.push(`run ${d.runId} starts after (${d.from.cursor}, ${d.from.key.join(', ')}), past (${at.cursor}, ${at.key.join(', ')})`);
+      break;
+    }
+    chained.push(d);
+    at = d.last;
+  }
+  if (gaps.length > 0) deps.log.warn('extract-only runs with a gap are left for later', { gap: gaps[0] });
+  const files = chained.flatMap((d) => d.files);
+  const t = deps.clock.now().toISOString();
+  const doc: ExtractionDocument = {
+    dataset: dataset.name,
+    runId,
+    mode: 'load-only',
+    startedAt: t,
+    updatedAt: t,
+    end: chained.at(-1)?.end ?? null,
+    watermark: { version: watermark?.version ?? 0, ...(watermark?.position ? { position: { cursor: watermark.position.cursor, key: [...watermark.position.key] } } : {}) },
+    ...(after ?? watermark?.position ? { from: after ?? watermark!.position! } : {}),
+    limit: chained[0]?.limit ?? DEFAULT_CHUNK_ROWS,
+    maxChunks: null,
+    next: { kind: 'beginning' },
+    files,
+    rows: files.reduce((n, f) => n + f.rows, 0),
+    bytes: files.reduce((n, f) => n + f.size, 0),
+    nullCursorRows: chained.at(-1)?.nullCursorRows ?? 0,
+    zeroDates: {},
+    warnings: gaps.map((g) => `left for a later run: ${g}; the extract-only run that would fill the gap is missing or failed`),
+    ...(chained.length > 0 ? { last: chained.at(-1)!.last! } : {}),
+    done: true,
+    hasMore: false,
+  };
+  await deps.objects.putJson(documentKey, doc);
+  await deps.runs.start({ runId, dataset: dataset.name, status: 'RUNNING', startedAt: t, updatedAt: t, stages: {} });
+  await deps.runs.update(runId, { stage: 'extract', output: { mode: 'load-only', runs: chained.map((d) => d.runId), rows: doc.rows, files: files.length, documentUri: `s3://${deps.objects.bucket}/${documentKey}` }, dataset: dataset.name }, t);
+  deps.log.info('load-only: files of extract-only runs', { runs: chained.length, files: files.length, rows: doc.rows });
+  return { status: 'DONE', documentKey, rows: doc.rows, files: files.length, hasMore: false };
 }
 
 function scalar(rows: SourceValue[][]): string | null {
@@ -153,7 +240,8 @@ function scalar(rows: SourceValue[][]): string | null {
 
 /** Reads one chunk, writes its Parquet file and manifest, and returns the document advanced past it. */
 async function extractChunk(session: SourceSession, schema: SchemaDocument, dataset: DatasetConfig, doc: ExtractionDocument, runId: string, deps: StageDeps): Promise<ExtractionDocument> {
-  const query = chunkQuery(schema, doc.next, doc.end!, doc.limit);
+  const full = doc.mode === 'full';
+  const query = chunkQuery(schema, doc.next, doc.end ?? '', doc.limit);
   const rows = await session.query(query.sql, query.params);
   const chunkNo = doc.files.length + 1;
   const reachedMax = doc.maxChunks !== null && chunkNo >= doc.maxChunks;
@@ -161,10 +249,8 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
 
   const selected = selectedColumns(schema);
   const index = new Map(selected.map((c, i) => [c.source, i]));
-  const positionOf = (row: SourceValue[]): Position => ({
-    cursor: positionText(row[index.get(schema.cursorColumn)!]!),
-    key: schema.keyColumns.map((k) => positionText(row[index.get(k)!]!)),
-  });
+  const keyOf = (row: SourceValue[]): string[] => schema.keyColumns.map((k) => positionText(row[index.get(k)!]!));
+  const positionOf = (row: SourceValue[]): Position => ({ cursor: positionText(row[index.get(schema.cursorColumn)!]!), key: keyOf(row) });
   const zeroDates = { ...doc.zeroDates };
   const columns: ParquetColumnInput[] = schema.columns.map((c) => {
     const at = index.get(c.source);
@@ -178,13 +264,13 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
         } catch (error) {
           if (!(error instanceof ValueError)) throw error;
           throw new SourceValueError(
-            `${schema.table}.${c.source} of the row with key (${positionOf(rows[r]!).key.join(', ')}) ${error.message}; Redshift would reject or cut it, so nothing of this run was loaded: ${error.advice ?? `shorten the value, or widen the target column and ${schemaDocumentKey(schema.dataset)}`}`,
+            `${schema.table}.${c.source} of the row with key (${keyOf(rows[r]!).join(', ')}) ${error.message}; Redshift would reject or cut it, so nothing of this run was loaded: ${error.advice ?? `shorten the value, or widen the target column and ${schemaDocumentKey(schema.dataset)}`}`,
           );
         }
         if (v === ZERO_DATE) {
           if (!c.nullable) {
             throw new SourceValueError(
-              `${schema.table}.${c.source} of the row with key (${positionOf(rows[r]!).key.join(', ')}) is the zero date '${String(rows[r]![at])}' in a NOT NULL column; Redshift has no zero date and the column cannot be NULL: fix the row (or make the column nullable); nothing of this run was loaded`,
+              `${schema.table}.${c.source} of the row with key (${keyOf(rows[r]!).join(', ')}) is the zero date '${String(rows[r]![at])}' in a NOT NULL column; Redshift has no zero date and the column cannot be NULL: fix the row (or make the column nullable); nothing of this run was loaded`,
             );
           }
           zeroDates[c.name] = (zeroDates[c.name] ?? 0) + 1;
@@ -205,8 +291,27 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
   const digest = await hashing.digestAsync();
   const key = chunkKey(dataset, runId, chunkNo);
   const put = await deps.objects.put(key, body, 'application/vnd.apache.parquet', { checksums: { md5: digest.checksums.md5, crc64nvme: digest.checksums.crc64nvme! } });
-  const first = positionOf(rows[0]!);
-  const last = positionOf(rows[rows.length - 1]!);
+  // Keyset order: the first and last rows are the chunk's least and greatest cursor. A full
+  // snapshot is in key order, so its cursor range is found by looking (NULL cursors left out).
+  const cursorAt = index.get(schema.cursorColumn)!;
+  let first: Position;
+  let last: Position;
+  let minCursor: string | null;
+  let maxCursor: string | null;
+  if (full) {
+    const cursors = rows.map((r) => r[cursorAt]!).filter((v) => v !== null).map((v) => positionText(v));
+    const cmp = (a: string, b: string) => comparePositions(schema.cursorKind, { cursor: a, key: [] }, { cursor: b, key: [] });
+    minCursor = cursors.reduce<string | null>((m, c) => (m === null || cmp(c, m) < 0 ? c : m), null);
+    maxCursor = cursors.reduce<string | null>((m, c) => (m === null || cmp(c, m) > 0 ? c : m), null);
+    const at = (row: SourceValue[]): Position => ({ cursor: row[cursorAt] === null ? '' : positionText(row[cursorAt]!), key: keyOf(row) });
+    first = at(rows[0]!);
+    last = at(rows[rows.length - 1]!);
+  } else {
+    first = positionOf(rows[0]!);
+    last = positionOf(rows[rows.length - 1]!);
+    minCursor = first.cursor;
+    maxCursor = last.cursor;
+  }
   const file: ExtractedFile = { key, etag: put.etag, size: body.byteLength, rows: rows.length, first, last };
   await deps.objects.putJson(`${manifestPrefix(dataset.name)}${runId}-chunk-${String(chunkNo).padStart(6, '0')}.json`, {
     dataset: dataset.name,
@@ -216,8 +321,8 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
         size: body.byteLength,
         rows: rows.length,
         checksums: { md5: digest.checksums.md5, crc64nvme: digest.checksums.crc64nvme },
-        minCursor: first.cursor,
-        maxCursor: last.cursor,
+        minCursor,
+        maxCursor,
         firstKey: first.key,
         lastKey: last.key,
         schemaHash: schemaHash(schema),
@@ -225,17 +330,23 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
       },
     ],
   });
-  const full = rows.length === doc.limit;
+  const wasFull = rows.length === doc.limit;
+  if (full && wasFull && reachedMax) {
+    throw new TerminalError(
+      `dataset '${dataset.name}': a full run replaces the whole target, but ${schema.table} holds more than limit × maxChunks = ${doc.limit} × ${doc.maxChunks} rows, so the snapshot would be partial; nothing was loaded: run it without maxChunks, or with a larger limit`,
+    );
+  }
   return {
     ...doc,
     files: [...doc.files, file],
     rows: doc.rows + rows.length,
     bytes: doc.bytes + body.byteLength,
     zeroDates,
-    last,
-    next: { kind: 'after', position: last },
-    done: !full || reachedMax,
-    hasMore: full && reachedMax,
+    // A full run's watermark was fixed at its start (the last row before its bound).
+    ...(full ? {} : { last }),
+    next: full ? { kind: 'after-key', key: last.key } : { kind: 'after', position: last },
+    done: !wasFull || reachedMax,
+    hasMore: wasFull && reachedMax,
   };
 }
 

@@ -23,6 +23,8 @@ export interface LoadAttempt {
   readonly loadId: string;
   readonly files: readonly PlannedFile[];
   readonly targetColumns: readonly string[];
+  /** A full run's snapshot: the transaction empties the target and loads exactly these files. */
+  readonly replace?: boolean;
 }
 
 /** A committed object version, with the rows its file declared. */
@@ -148,6 +150,7 @@ export class WarehouseLoadTarget implements LoadTarget {
       manifestKey,
       targetColumns: attempt.targetColumns,
       views: this.views,
+      replace: attempt.replace,
     });
     if (plan.manifest) await this.objects.putJson(manifestKey, plan.manifest);
     if (this.wh.statements) {

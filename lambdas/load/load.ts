@@ -53,6 +53,8 @@ export interface LoadResultDocument {
   readonly skipped: readonly { key: string; etag: string; reason: string }[];
   /** Files that did not load in this stage and stay `failed` for a later run, with the last reason. */
   readonly retryable: readonly { key: string; etag: string; reason: string }[];
+  /** The batch replaced the target (a full run): the target holds exactly its rows. */
+  readonly replace?: true;
 }
 
 export interface LoadOutput {
@@ -135,6 +137,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
       quarantined: [...quarantined.values()],
       skipped: [...skipped.values()],
       retryable,
+      ...(batch.replace ? { replace: true as const } : {}),
     };
     const key = `${INTERNAL_PREFIX}loads/${dataset.name}/${loadId}.json`;
     await deps.objects.putJson(key, doc);
@@ -255,6 +258,15 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
       throw new TerminalError(`dataset '${dataset.name}': ${drift}. "schemaDrift": "add-columns" adds new columns only (at the end of the file, of a type Redshift loads from Parquet); nothing was quarantined`);
     }
     if (planned.length === 0) continue;
+    if (batch.replace && (planned.length !== tracked.length || oneByOne)) {
+      // A replace is the whole snapshot or nothing: loading part of it would empty the rest of the target.
+      const left = tracked.filter((t) => !planned.some((p) => p.t.id === t.id));
+      for (const p of planned) await deps.ledger.markFailed(p.at, 'not loaded: its full run could not load its whole snapshot in one transaction', nowIso());
+      throw new TerminalError(
+        `dataset '${dataset.name}': a full run replaces the target with its whole snapshot in one transaction, but ${left.length} of its ${tracked.length} files cannot be loaded ` +
+          `(${left.slice(0, 3).map((t) => `${t.file.key}: ${quarantined.get(t.id)?.reason ?? skipped.get(t.id)?.reason ?? reasons.get(t.id) ?? 'not loadable'}`).join('; ')}); the target was left as it was: fix the source rows and run full again`,
+      );
+    }
     // After a content mismatch in a larger batch, files go one by one until the culprit is found.
     if (oneByOne) planned.splice(1);
 
@@ -266,7 +278,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     await deps.faults?.pauseBeforeSubmit?.();
     attempts.push(attemptId);
     const files = recorded.map((p) => p.file);
-    let state = await lt.submit({ runId: input.runId, loadId: attemptId, files, targetColumns: targetColumns.map((c) => c.name) });
+    let state = await lt.submit({ runId: input.runId, loadId: attemptId, files, targetColumns: targetColumns.map((c) => c.name), ...(batch.replace ? { replace: true } : {}) });
     deps.faults?.crash('after-submit');
     if (state.status === 'running') state = await waitUntilEnded(lt, attemptId, remaining);
     if (state.status === 'running') return output('RUNNING');

@@ -114,6 +114,7 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
     targetRows: Number(counts[0]?.total ?? 0),
     targetDistinctKeys: dataset.loadMode === 'upsert' ? Number(counts[0]?.distinct_keys ?? 0) : undefined,
     auditedRows: dataset.loadMode === 'append' ? Number(counts[0]?.audited_rows ?? 0) : undefined,
+    ...(load.replace ? { replacedRows: load.loaded.reduce((n, f) => n + f.fileRows, 0) } : {}),
     notSettled: load.skipped.length,
     retryable: load.retryable.length,
   };

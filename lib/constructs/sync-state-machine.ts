@@ -17,6 +17,7 @@ export const SYNC_STATES = {
   extractNext: 'ExtractNext',
   inventory: 'Inventory',
   checksumSample: 'ChecksumSample',
+  extractOnly: 'ExtractOnly',
   discover: 'Discover',
   hasWork: 'HasWork',
   load: 'Load',
@@ -65,9 +66,10 @@ export interface SyncStateMachineProps {
  *
  * ```
  * Extract ─► ExtractMore ─(MORE)─► ExtractNext ─► ExtractMore
- *                        └────────► Inventory ─► ChecksumSample ─► Discover ─► HasWork ─(files > 0)─► Load ─► LoadRunning ─► Verify ─► MoreBatches ─(hasMore)─► NextBatch ─► Discover
+ *                        └────────► Inventory ─► ChecksumSample ─► ExtractOnly ─► Discover ─► HasWork ─(files > 0)─► Load ─► LoadRunning ─► Verify ─► MoreBatches ─(hasMore)─► NextBatch ─► Discover
  *                                                                                                           └(RUNNING)─► LoadWait ─► Load
  *                                                                                  └────(no files)──► CommitWatermark ◄──────────────┘ (done)
+ * ExtractOnly ─(extract-only run)─► CommitWatermark
  * CommitWatermark ─► Finish ─► Succeeded
  * any task ─(Catch States.ALL → $.error)─► RecordFailure ─► SyncFailed (Error/Cause from $.error)
  * ```
@@ -202,7 +204,12 @@ export class SyncStateMachine extends Construct {
     const hasWork = new sfn.Choice(this, SYNC_STATES.hasWork)
       .when(sfn.Condition.numberGreaterThan('$.files', 0), load.next(loadRunning))
       .otherwise(commit);
-    inventory.next(checksumSample).next(discover).next(hasWork);
+    // An extract-only run stops at S3: its files inventoried and sampled, the commit proves them there.
+    const extractOnly = new sfn.Choice(this, SYNC_STATES.extractOnly)
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.extract.result.extractOnly'), sfn.Condition.booleanEquals('$.extract.result.extractOnly', true)), commit)
+      .otherwise(discover);
+    inventory.next(checksumSample).next(extractOnly);
+    discover.next(hasWork);
     const extractMore = new sfn.Choice(this, SYNC_STATES.extractMore)
       .when(sfn.Condition.stringEquals('$.extract.status', 'MORE'), extractNext)
       .otherwise(inventory);
