@@ -23,6 +23,10 @@ export function formatWatermark(record: WatermarkRecord, where: string): string 
   const lines = [`watermark of dataset '${record.dataset}' in ${where}`];
   const field = (name: string, value: string | number) => lines.push(`  ${`${name}:`.padEnd(18)}${value}`);
   field('position', positionText(record.position));
+  if (record.extracted) {
+    const x = record.extracted;
+    field('extracted to', `${positionText(x.position)} by extract-only run ${x.runId} at ${x.at} (${x.rows} rows in ${x.files} files; not loaded: --mode load-only loads them)`);
+  }
   field('version', record.version);
   field('strategy', record.strategy);
   field('updated at', record.updatedAt);

@@ -28,6 +28,7 @@ describe('SyncStateMachine definition', () => {
         'ExtractNext',
         'Inventory',
         'ChecksumSample',
+        'ExtractOnly',
         'Discover',
         'HasWork',
         'Load',
@@ -131,11 +132,27 @@ describe('SyncStateMachine definition', () => {
   });
 
   it('inventories and checksum-samples once, in sync mode, before Discover, with the execution input from the context, keeping the state', () => {
-    for (const [name, next] of [['Inventory', 'ChecksumSample'], ['ChecksumSample', 'Discover']] as const) {
+    for (const [name, next] of [['Inventory', 'ChecksumSample'], ['ChecksumSample', 'ExtractOnly']] as const) {
       const task = state(name);
       expect([name, task]).toMatchObject([name, { Parameters: { Payload: { 'input.$': '$$.Execution.Input', 'runId.$': '$$.Execution.Name', mode: 'sync' } }, ResultPath: null, Next: next }]);
       expect([name, task.OutputPath]).toEqual([name, undefined]);
     }
+  });
+
+  it('sends an extract-only run from ChecksumSample to CommitWatermark, every other run to Discover', () => {
+    expect(state('ExtractOnly')).toEqual({
+      Type: 'Choice',
+      Choices: [
+        {
+          And: [
+            { Variable: '$.extract.result.extractOnly', IsPresent: true },
+            { Variable: '$.extract.result.extractOnly', BooleanEquals: true },
+          ],
+          Next: 'CommitWatermark',
+        },
+      ],
+      Default: 'Discover',
+    });
   });
 
   it('passes the execution input (from the context, on every batch) and name to Discover and continues with its Payload', () => {

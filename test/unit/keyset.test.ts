@@ -1,4 +1,4 @@
-import { chunkQuery, comparePositions, endQuery, firstChunkStart, formatMicros, parseWindow, timeMicros } from '../../lambdas/core/keyset';
+import { chunkQuery, comparePositions, endQuery, firstChunkStart, formatMicros, lastBeforeQuery, parseWindow, timeMicros } from '../../lambdas/core/keyset';
 import type { SchemaDocument } from '../../lambdas/core/source-schema';
 
 function schema(engine: 'mysql' | 'postgres'): SchemaDocument {
@@ -31,6 +31,20 @@ describe('keyset chunk queries', () => {
   it('uses numbered, typed placeholders on PostgreSQL', () => {
     const q = chunkQuery(schema('postgres'), { kind: 'from-cursor', cursor: '2024-01-01 00:00:00' }, '2024-02-01 00:00:00', 5);
     expect(q.sql).toBe('SELECT "tenant", "id", "updated_at" FROM "shop"."orders" WHERE "updated_at" >= $1::timestamp AND "updated_at" < $2::timestamp ORDER BY "updated_at", "tenant", "id" LIMIT 5');
+  });
+
+  it('reads a full snapshot in key order, after the last key, whatever the cursor', () => {
+    const q = chunkQuery(schema('postgres'), { kind: 'after-key', key: ['3', '9'] }, '', 4);
+    expect(q.sql).toBe('SELECT "tenant", "id", "updated_at" FROM "shop"."orders" WHERE "tenant" >= $1::int4 AND ("tenant" > $2::int4 OR ("tenant" = $3::int4 AND "id" > $4::int8)) ORDER BY "tenant", "id" LIMIT 4');
+    expect(q.params).toEqual(['3', '3', '3', '9']);
+    expect(chunkQuery(schema('mysql'), { kind: 'after-key', key: [] }, '', 4).sql).toBe('SELECT `tenant`, `id`, `updated_at` FROM `shop`.`orders` ORDER BY `tenant`, `id` LIMIT 4');
+  });
+
+  it('finds where a full snapshot leaves the watermark: the last row before the bound in keyset order', () => {
+    expect(lastBeforeQuery(schema('mysql'), '2024-02-01 00:00:00.000000')).toEqual({
+      sql: 'SELECT `updated_at`, `tenant`, `id` FROM `shop`.`orders` WHERE `updated_at` < CAST(? AS DATETIME(6)) ORDER BY `updated_at` DESC, `tenant` DESC, `id` DESC LIMIT 1',
+      params: ['2024-02-01 00:00:00.000000'],
+    });
   });
 
   it('reads the time bound from the source clock in the snapshot, minus lag', () => {

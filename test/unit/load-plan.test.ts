@@ -18,8 +18,8 @@ function dataset(loadMode: 'upsert' | 'append', versionColumn?: string) {
 const files = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ key: i === 1 ? "orders/it's b.parquet" : `orders/f${i}.parquet`, etag: `e${i}`, size: 1000 + i, fileRows: 10 + i }));
 
-function plan(ds: ReturnType<typeof dataset>, n = 2) {
-  return planLoad({
+function planInput(ds: ReturnType<typeof dataset>, n = 2) {
+  return {
     dataset: ds,
     runId: 'run-1',
     loadId: 'ld_abc_1',
@@ -28,7 +28,11 @@ function plan(ds: ReturnType<typeof dataset>, n = 2) {
     files: files(n),
     manifestKey: '_syncproof/copy-manifests/orders/ld_abc_1.json',
     targetColumns: ['order_id', 'amount'],
-  });
+  };
+}
+
+function plan(ds: ReturnType<typeof dataset>, n = 2) {
+  return planLoad(planInput(ds, n));
 }
 
 describe('planLoad', () => {
@@ -61,6 +65,18 @@ describe('planLoad', () => {
     expect(manifest).toBeUndefined();
     expect([...copyStatements.values()].map((f) => (f === 'batch' ? f : f.etag))).toEqual(['e0', 'e1', 'e2']);
     expect(statements.find((s) => s.includes('ROW_NUMBER()'))).toContain('ORDER BY syncproof_ord DESC');
+  });
+
+  it('replaces the target in the same transaction, gated on the guard, with no TRUNCATE (Redshift commits it)', () => {
+    const { statements } = planLoad({ ...planInput(dataset('upsert', 'amount')), replace: true });
+    const writes = statements.filter((s) => /^(INSERT INTO|DELETE FROM|TRUNCATE) "sales"/.test(s));
+    expect(writes).toEqual([
+      'DELETE FROM "sales"."orders" WHERE (SELECT ok FROM "syncproof_verdict_ld_abc_1")',
+      expect.stringMatching(/^INSERT INTO "sales"\."orders" \("order_id", "amount"\) SELECT n\."order_id", n\."amount" FROM "syncproof_newest_ld_abc_1" n WHERE \(SELECT ok FROM/),
+    ]);
+    expect(statements.some((s) => /TRUNCATE/i.test(s))).toBe(false);
+    // The audit rows are written in the same transaction as the replace.
+    expect(statements.findIndex((s) => s.startsWith('INSERT INTO "public"."syncproof_load_files"'))).toBeGreaterThan(statements.indexOf(writes[0] as string));
   });
 
   it('ranks by the version column, nulls oldest', () => {
