@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { requireDataset, type SyncproofConfig } from './config';
+import { formatIssues, requireDataset, type SyncproofConfig } from './config';
 import { InvalidInputError } from './errors';
 import { executionInputSchema } from './execution-input';
 import type { RunStatus } from './ports';
@@ -60,7 +60,7 @@ export function childExecutionName(parent: string, dataset: string): string {
 export function planDatasets(raw: unknown, config: SyncproofConfig, parent: string): DatasetItem[] {
   const parsed = datasetsInputSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new InvalidInputError(`SyncDatasetsStateMachine input is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new InvalidInputError(`SyncDatasetsStateMachine input is invalid: ${formatIssues(parsed.error, datasetsInputSchema)}`);
   }
   const { datasets, ...shared } = parsed.data;
   const problems: string[] = [];
