@@ -87,9 +87,10 @@ const STATE_FILE = 'runtime.json';
 
 /**
  * The pipeline on one machine: S3 (s3rver) and DynamoDB (dynalite) emulators on 127.0.0.1, the
- * embedded warehouse or a PostgreSQL server, and the SyncStateMachine and VerifyStateMachine that
- * CDK synthesizes, run by aws-local-stepfunctions with each Lambda task bound to its handler
- * module. S3 writes are routed through the template's own EventBridge rule patterns to a queue
+ * embedded warehouse or a PostgreSQL server, and the SyncStateMachine, SyncDatasetsStateMachine
+ * and VerifyStateMachine that CDK synthesizes, run by aws-local-stepfunctions with each Lambda
+ * task bound to its handler module and each `startExecution.sync:2` task to a child execution of
+ * this runtime. S3 writes are routed through the template's own EventBridge rule patterns to a queue
  * that feeds the trigger handler.
  *
  * Where correctness depends on it, it behaves like AWS, never more kindly (DESIGN.md §6):
