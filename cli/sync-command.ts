@@ -12,6 +12,7 @@ import { redactUrl } from './format';
 import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
 import { syncOnStack } from './sync-stack';
+import { syncDatasets } from './sync-datasets';
 
 const MODES = RUN_MODES;
 
@@ -53,12 +54,14 @@ export function syncExitCode(report: SyncReport): number {
 /**
  * `syncproof sync DATASET`: one SyncStateMachine execution on the local runtime (state kept in
  * `--data-dir`), waited for; prints the run's status, what it extracted and loaded, and where the
- * watermark stands.
+ * watermark stands. `syncproof sync A B …` or `--all`: one SyncDatasetsStateMachine execution
+ * (./sync-datasets.ts), a report per dataset and the worst exit code of them.
  */
 export function syncCommand(outcome: CommandOutcome): Command {
   return new Command('sync')
-    .description('run one sync of a dataset on the local runtime and wait for it (extract → load → verify → watermark)')
-    .argument('<dataset>', 'a dataset of the configuration')
+    .description('run one sync of a dataset (or of several, each its own run) on the local runtime and wait for it (extract → load → verify → watermark)')
+    .argument('[datasets...]', 'a dataset of the configuration; several: one execution that syncs each (maxConcurrentDatasets at once)')
+    .option('--all', 'sync every dataset with a source')
     .requiredOption('--config <file>', 'dataset configuration (the same JSON file the CDK app deploys)')
     .option('--data-dir <dir>', 'keep S3, DynamoDB and warehouse state here (the watermark lives in it); default: temporary')
     .option('--warehouse <url>', 'postgres://… to load into a PostgreSQL server instead of the embedded one')
@@ -71,7 +74,13 @@ export function syncCommand(outcome: CommandOutcome): Command {
     .addOption(new Option('--stack <name>', 'start the run on a deployed stack instead (AWS credentials from the default chain) and wait for it').conflicts(['dataDir', 'warehouse']))
     .option('--region <region>', 'AWS region of --stack (default: $AWS_REGION)')
     .exitOverride()
-    .action(async (dataset: string, opts: { config: string; dataDir?: string; warehouse?: string; mode?: string; after?: string; afterKey?: string[]; limit?: number; maxChunks?: number; json?: string; stack?: string; region?: string }) => {
+    .action(async (datasets: string[], opts: { config: string; all?: boolean; dataDir?: string; warehouse?: string; mode?: string; after?: string; afterKey?: string[]; limit?: number; maxChunks?: number; json?: string; stack?: string; region?: string }) => {
+      if (opts.all || datasets.length !== 1) {
+        if (opts.after !== undefined || opts.afterKey) throw new CliError('--after names a position in one dataset: give exactly one dataset with it');
+        await syncSeveral(datasets, opts, outcome);
+        return;
+      }
+      const dataset = datasets[0]!;
       let config;
       try {
         config = loadConfigFile(resolve(opts.config));
@@ -116,6 +125,26 @@ export function syncCommand(outcome: CommandOutcome): Command {
       }
       await report(result, opts.json, outcome);
     });
+}
+
+/** `sync A B …` / `sync --all`: validates like the one-dataset path, then runs ./sync-datasets.ts. */
+async function syncSeveral(
+  datasets: readonly string[],
+  opts: { config: string; all?: boolean; dataDir?: string; warehouse?: string; mode?: string; limit?: number; maxChunks?: number; json?: string; stack?: string; region?: string },
+  outcome: CommandOutcome,
+): Promise<void> {
+  if (datasets.length === 0 && !opts.all) throw new CliError('name a dataset (or several), or give --all');
+  let config;
+  try {
+    config = loadConfigFile(resolve(opts.config));
+    for (const d of datasets) requireDataset(config, d);
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error));
+  }
+  if (opts.warehouse && !/^postgres(ql)?:\/\//.test(opts.warehouse)) throw new CliError(`--warehouse must be a postgres:// URL, got '${redactUrl(opts.warehouse)}'`);
+  if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
+  if (opts.stack) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  await syncDatasets({ ...opts, config, datasets }, outcome);
 }
 
 async function report(r: SyncReport, json: string | undefined, outcome: CommandOutcome): Promise<void> {

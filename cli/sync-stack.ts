@@ -11,7 +11,9 @@ import { causeMessage } from '../lambdas/record/record';
 import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
 import { CliError } from './errors';
 import { awsFailure, readStackOutputs, stackRegion } from './state-target';
+import { childExecutionName } from '../lambdas/core/dataset-batch';
 import type { SyncReport } from './sync-command';
+import { datasetsExitCode, type SyncDatasetsReport } from './sync-datasets';
 
 export interface SyncOnStackOptions {
   readonly stack: string;
@@ -55,6 +57,75 @@ export async function syncOnStack(options: SyncOnStackOptions): Promise<SyncRepo
       extract: run?.stages?.extract,
       commit: run?.stages?.commit,
       watermark,
+    };
+  } finally {
+    sfn.destroy();
+    ddb.destroy();
+  }
+}
+
+export interface SyncDatasetsOnStackOptions {
+  readonly stack: string;
+  readonly region?: string;
+  /** The SyncDatasetsStateMachine input (`{datasets, mode?, limit?, maxChunks?}`). */
+  readonly input: { readonly datasets: readonly string[] } & Record<string, unknown>;
+  readonly name: string;
+  /** Between DescribeExecution calls. @default 5000 */
+  readonly pollMs?: number;
+}
+
+/**
+ * Starts a SyncDatasetsStateMachine execution on the stack (its SyncDatasetsStateMachineArn
+ * output), waits until it ends, and reads back each dataset's run record (the child execution's,
+ * named by `childExecutionName`) and watermark.
+ */
+export async function syncDatasetsOnStack(options: SyncDatasetsOnStackOptions): Promise<SyncDatasetsReport> {
+  const region = stackRegion(options.region);
+  const outputs = await readStackOutputs(options.stack, region, [STACK_OUTPUTS.syncDatasetsStateMachine, STACK_OUTPUTS.runsTable, STACK_OUTPUTS.watermarksTable]);
+  const sfn = new SFNClient({ region });
+  const ddb = createDocumentClient({ region });
+  try {
+    let executionArn: string;
+    try {
+      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs[STACK_OUTPUTS.syncDatasetsStateMachine], name: options.name, input: JSON.stringify(options.input) }));
+      executionArn = started.executionArn!;
+    } catch (error) {
+      throw new CliError(awsFailure(error, `starting a sync of ${options.input.datasets.join(', ')} on stack '${options.stack}'`, 'states:StartExecution on the SyncDatasetsStateMachine', region));
+    }
+    let described;
+    for (;;) {
+      described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (described.status !== 'RUNNING' && described.status !== 'PENDING_REDRIVE') break;
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 5000));
+    }
+    const runs = new DynamoDbRunStore(ddb, outputs[STACK_OUTPUTS.runsTable]);
+    const watermarks = new DynamoDbWatermarkStore(ddb, outputs[STACK_OUTPUTS.watermarksTable]);
+    const reports: SyncReport[] = [];
+    for (const dataset of options.input.datasets) {
+      const execution = childExecutionName(options.name, dataset);
+      const run = await runs.get(execution);
+      if (!run) {
+        reports.push({ dataset, execution, executionStatus: 'FAILED', status: 'ERROR', error: `not run: ${described.error ?? described.status ?? 'FAILED'}: ${causeMessage(described.cause)}` });
+        continue;
+      }
+      reports.push({
+        dataset,
+        execution,
+        executionStatus: run.status === 'FAILED' ? 'FAILED' : 'SUCCEEDED',
+        status: run.status,
+        ...(run.error ? { error: run.error } : {}),
+        extract: run.stages?.extract,
+        commit: run.stages?.commit,
+        watermark: await watermarks.get(dataset),
+      });
+    }
+    const succeeded = described.status === 'SUCCEEDED';
+    return {
+      execution: options.name,
+      executionStatus: succeeded ? 'SUCCEEDED' : 'FAILED',
+      ...(succeeded ? {} : { error: `${described.error ?? described.status ?? 'FAILED'}: ${causeMessage(described.cause)}` }),
+      datasets: reports,
+      exitCode: datasetsExitCode(reports, succeeded ? 'SUCCEEDED' : 'FAILED'),
     };
   } finally {
     sfn.destroy();

@@ -7,7 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { INTERNAL_PREFIX, parseConfig, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
+import { INTERNAL_PREFIX, maxConcurrentDatasetsOf, parseConfig, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
 import { ENV } from '../lambdas/core/env';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { EVENTS_PREFIX } from '../lambdas/core/execution-input';
@@ -17,6 +17,7 @@ import { Observability } from './constructs/observability';
 import { STAGE_NAMES, StageFunction, type StageName } from './constructs/stage-function';
 import { acknowledgeNag, nagAttribute } from './constructs/nag-acknowledgements';
 import { Storage } from './constructs/storage';
+import { SyncDatasetsStateMachine } from './constructs/sync-datasets-state-machine';
 import { SyncStateMachine } from './constructs/sync-state-machine';
 import { VerifyStateMachine } from './constructs/verify-state-machine';
 import { RedshiftDataAccess } from './constructs/warehouse-access';
@@ -96,6 +97,8 @@ export class SyncproofStack extends Stack {
   readonly watermarksTable: dynamodb.Table;
   /** The sync workflow (state names in `SYNC_STATES`). */
   readonly syncStateMachine: sfn.StateMachine;
+  /** Several datasets in one execution, each a child execution of {@link syncStateMachine} (state names in `SYNC_DATASETS_STATES`). */
+  readonly syncDatasetsStateMachine: sfn.StateMachine;
   /** The scheduled verification workflow (state names in `VERIFY_STATES`) and its schedule rules. */
   readonly verifyStateMachine: VerifyStateMachine;
   /** The stage Lambdas, by stage name. */
@@ -185,6 +188,14 @@ export class SyncproofStack extends Stack {
     }
 
     new CfnOutput(this, STACK_OUTPUTS.syncStateMachine, { value: this.syncStateMachine.stateMachineArn, description: 'syncproof sync state machine' });
+
+    this.syncDatasetsStateMachine = new SyncDatasetsStateMachine(this, 'SyncDatasetsStateMachine', {
+      syncStateMachine: this.syncStateMachine,
+      recordFunction: stages.record.function,
+      maxConcurrency: maxConcurrentDatasetsOf(config),
+      logGroup: this.observability.stateMachineLogGroup,
+    }).stateMachine;
+    new CfnOutput(this, STACK_OUTPUTS.syncDatasetsStateMachine, { value: this.syncDatasetsStateMachine.stateMachineArn, description: 'syncproof state machine that syncs several datasets' });
 
     this.verifyStateMachine = new VerifyStateMachine(this, 'VerifyStateMachine', {
       inventoryFunction: stages.inventory.function,

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** The two workflows the stack defines. */
-export type MachineKind = 'sync' | 'verify';
+/** The workflows the stack defines: one dataset, several datasets (child `sync` executions), scheduled verification. */
+export type MachineKind = 'sync' | 'verify' | 'datasets';
 
 /** A running execution as the journal keeps it. */
 export interface JournaledExecution {
@@ -18,6 +18,23 @@ export interface JournaledExecution {
   readonly state?: { readonly name: string; readonly input: unknown };
 }
 
+/**
+ * How an execution ended, as `finished.jsonl` keeps it: enough to answer a restarted parent's
+ * `startExecution.sync:2` of a child that ended before the crash. Lines written before this was
+ * kept carry only `name`, `status` and `endedAt`.
+ */
+export interface EndedExecution {
+  readonly name: string;
+  readonly status: string;
+  readonly endedAt: string;
+  readonly machine?: MachineKind;
+  readonly input?: unknown;
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly startDate?: string;
+}
+
 /** What {@link ExecutionJournal.open} found from earlier processes. */
 export interface JournalRecovery {
   readonly journal: ExecutionJournal;
@@ -25,6 +42,8 @@ export interface JournalRecovery {
   readonly running: readonly JournaledExecution[];
   /** Names of executions that ended (names stay taken, as Step Functions keeps them for 90 days). */
   readonly finished: ReadonlySet<string>;
+  /** The executions that ended, by name (the last record of a name). */
+  readonly ended: ReadonlyMap<string, EndedExecution>;
 }
 
 /**
@@ -57,17 +76,24 @@ export class ExecutionJournal {
       }
     }
     const finished = new Set<string>();
+    const ended = new Map<string, EndedExecution>();
     const text = await readFile(join(dir, 'finished.jsonl'), 'utf8').catch(() => '');
     for (const line of text.split('\n')) {
       try {
         const record = JSON.parse(line) as { name?: unknown };
-        if (typeof record.name === 'string') finished.add(record.name);
+        if (typeof record.name === 'string') {
+          finished.add(record.name);
+          ended.set(record.name, record as EndedExecution);
+        }
       } catch {
         // an empty line, or the last line cut short by a crash
       }
     }
-    for (const e of running) finished.delete(e.name);
-    return { journal: new ExecutionJournal(dir), running, finished };
+    for (const e of running) {
+      finished.delete(e.name);
+      ended.delete(e.name);
+    }
+    return { journal: new ExecutionJournal(dir), running, finished, ended };
   }
 
   /** Records a started execution; resolves once it is on disk. */
@@ -80,10 +106,10 @@ export class ExecutionJournal {
     return this.serial(execution.name, () => this.write({ ...execution, state: { name: state, input } }));
   }
 
-  /** Records an ended execution: its name is kept, its running file removed. */
-  end(name: string, status: string): Promise<void> {
+  /** Records an ended execution (with how it ended): its name is kept, its running file removed. */
+  end(name: string, status: string, result: Omit<EndedExecution, 'name' | 'status' | 'endedAt'> = {}): Promise<void> {
     return this.serial(name, async () => {
-      await appendFile(join(this.dir, 'finished.jsonl'), `${JSON.stringify({ name, status, endedAt: new Date().toISOString() })}\n`);
+      await appendFile(join(this.dir, 'finished.jsonl'), `${JSON.stringify({ name, status, endedAt: new Date().toISOString(), ...result })}\n`);
       await rm(this.file(name), { force: true });
     });
   }

@@ -9,12 +9,20 @@ const RESUME_STATE = 'SyncproofLocalResume';
 
 const VALIDATION = { validationOptions: { checkArn: false, checkPaths: false } };
 
+/** The optimized integration that starts a child execution and waits for it, Output as JSON. */
+export const START_EXECUTION_SYNC2 = 'arn:aws:states:::states:startExecution.sync:2';
+
+/** What a Task state runs locally: a stage Lambda, or a child execution of one of the stack's state machines. */
+export type BoundTask =
+  | { readonly kind: 'lambda'; readonly logicalId: string; readonly stage: string }
+  | { readonly kind: 'execution'; readonly machine: string };
+
 /** A synthesized state machine definition, ready to run with its Lambda tasks bound to stages. */
 export interface BoundMachine {
   readonly definition: Record<string, Json>;
   readonly machine: StateMachine;
-  /** Task state name → the Lambda it invokes (logical id) and that Lambda's stage. */
-  readonly tasks: ReadonlyMap<string, { readonly logicalId: string; readonly stage: string }>;
+  /** Task state name → the Lambda it invokes (logical id and stage), or the state machine whose executions it starts. */
+  readonly tasks: ReadonlyMap<string, BoundTask>;
   /** Top-level state names: where the journal records progress and a restart may re-enter. */
   readonly topStates: ReadonlySet<string>;
   readonly retryOverrides: Record<string, number>;
@@ -36,20 +44,38 @@ function taskStates(definition: Record<string, Json>): [string, Record<string, J
 
 /**
  * Validates `definition` and binds each Task state to the stage of the Lambda it invokes (by
- * logical id, `stages` from the template); throws naming a task that invokes no stage Lambda.
- * Retry intervals are shortened to 20 ms and Wait states to 250 ms (same loops, faster clock).
+ * logical id, `stages` from the template), or, for a `states:startExecution.sync:2` task, to the
+ * state machine it starts (by logical id, `machines`: logical id → the runtime's name for it);
+ * throws naming a task that invokes neither (other integrations, and startExecution without
+ * `.sync:2`, are not run locally). Retry intervals are shortened to 20 ms and Wait states to
+ * 250 ms (same loops, faster clock).
  */
-export function bindMachine(definition: Record<string, Json>, stages: ReadonlyMap<string, string>, known: (stage: string) => boolean): BoundMachine {
-  const tasks = new Map<string, { logicalId: string; stage: string }>();
+export function bindMachine(
+  definition: Record<string, Json>,
+  stages: ReadonlyMap<string, string>,
+  known: (stage: string) => boolean,
+  machines: ReadonlyMap<string, string> = new Map(),
+): BoundMachine {
+  const tasks = new Map<string, BoundTask>();
   const retryOverrides: Record<string, number> = {};
   for (const [stateName, state] of taskStates(definition)) {
     const params = (state.Parameters ?? {}) as Record<string, Json>;
+    if (String(state.Resource ?? '').startsWith('arn:aws:states:::states:startExecution')) {
+      const arn = String(params.StateMachineArn ?? '');
+      const machine = machines.get(arn.split(':').pop() ?? '');
+      if (state.Resource !== START_EXECUTION_SYNC2 || !machine) {
+        throw new Error(`task state '${stateName}' runs ${String(state.Resource)} of '${arn}'; the local runtime runs ${START_EXECUTION_SYNC2} of the stack's own state machines only`);
+      }
+      retryOverrides[stateName] = 20;
+      tasks.set(stateName, { kind: 'execution', machine });
+      continue;
+    }
     const fn = String(params.FunctionName ?? state.Resource ?? '');
     const logicalId = fn.split(':').pop() ?? '';
     const stage = stages.get(logicalId);
     if (!stage || !known(stage)) throw new Error(`task state '${stateName}' invokes '${fn}', which is no syncproof stage Lambda`);
     retryOverrides[stateName] = 20;
-    tasks.set(stateName, { logicalId, stage });
+    tasks.set(stateName, { kind: 'lambda', logicalId, stage });
   }
   const waitOverrides: Record<string, number> = {};
   const states = (definition.States ?? {}) as Record<string, Record<string, Json>>;
@@ -100,6 +126,12 @@ export interface MachineRunRequest {
   readonly entered: (state: string, input: unknown) => Promise<void>;
   /** Invokes the stage Lambda of a task with the task's payload; rejects with the Lambda's error. */
   readonly invoke: (logicalId: string, stage: string, payload: unknown) => Promise<unknown>;
+  /**
+   * Runs a `startExecution.sync:2` task: starts (or meets again) the child execution and resolves
+   * with what Step Functions returns for it; rejects with the task's error (`States.TaskFailed`
+   * for a failed child). Needed only by definitions with such tasks.
+   */
+  readonly startExecution?: (machine: string, parameters: { readonly Name?: unknown; readonly Input?: unknown }) => Promise<unknown>;
 }
 
 /** How an execution ended, as Step Functions reports it. */
@@ -131,6 +163,10 @@ export async function runMachine(bound: BoundMachine, request: MachineRunRequest
     taskOverrides[stateName] = async (taskInput) => {
       calls += 1;
       if (bound.topStates.has(stateName)) await progress.reached(stateName, calls);
+      if (task.kind === 'execution') {
+        if (!request.startExecution) throw new Error(`task state '${stateName}' starts a ${task.machine} execution, which this run cannot`);
+        return request.startExecution(task.machine, taskInput);
+      }
       const payload = 'Payload' in taskInput ? taskInput.Payload : taskInput;
       const result = await request.invoke(task.logicalId, task.stage, payload);
       // lambda:invoke returns the function's result under Payload (DESIGN.md §6).

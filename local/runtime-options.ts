@@ -106,4 +106,7 @@ export interface ExecutionSummary {
   readonly transitions: number;
   /** Set when the execution was restarted from the journal: the state it re-entered. */
   readonly restartedAt?: string;
+  /** When this process began running the execution and when it ended (ISO-8601). */
+  readonly startDate?: string;
+  readonly stopDate?: string;
 }

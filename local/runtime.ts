@@ -39,9 +39,10 @@ import {
 import { eventDeliveryPolicy } from './event-delivery';
 import { matchesPattern } from './event-pattern';
 import { EventQueue, type QueueMessage } from './event-queue';
-import { ExecutionJournal, type JournaledExecution, type MachineKind } from './execution-journal';
+import { ExecutionJournal, type EndedExecution, type JournaledExecution, type MachineKind } from './execution-journal';
 import { invokeLambda, type LocalHandler } from './lambda-sandbox';
 import { bindMachine, runMachine, type BoundMachine } from './machine-runner';
+import { ChildExecutionRefused, childTaskResult, describeExecution, startExecutionRequest, type ChildOutcome } from './child-execution';
 import { reconcileExecutionName, unannouncedObjects } from './reconcile';
 import { objectCreatedEvents, sqsEvent } from './s3-events';
 import type { ExecutionSummary, LocalRuntimeOptions } from './runtime-options';
@@ -71,7 +72,7 @@ const STAGE_HANDLERS: Record<string, LocalHandler> = {
 
 export type { ExecutionSummary, LocalRuntimeOptions, MachineKind };
 
-const MACHINE_NAMES: Record<MachineKind, string> = { sync: 'SyncStateMachine', verify: 'VerifyStateMachine' };
+const MACHINE_NAMES: Record<MachineKind, string> = { sync: 'SyncStateMachine', verify: 'VerifyStateMachine', datasets: 'SyncDatasetsStateMachine' };
 
 /** The IAM role the local Redshift cluster may assume for COPY. */
 export const LOCAL_COPY_ROLE = `arn:aws:iam::${LOCAL_ACCOUNT}:role/syncproof-local-copy`;
@@ -86,9 +87,10 @@ const STATE_FILE = 'runtime.json';
 
 /**
  * The pipeline on one machine: S3 (s3rver) and DynamoDB (dynalite) emulators on 127.0.0.1, the
- * embedded warehouse or a PostgreSQL server, and the SyncStateMachine and VerifyStateMachine that
- * CDK synthesizes, run by aws-local-stepfunctions with each Lambda task bound to its handler
- * module. S3 writes are routed through the template's own EventBridge rule patterns to a queue
+ * embedded warehouse or a PostgreSQL server, and the SyncStateMachine, SyncDatasetsStateMachine
+ * and VerifyStateMachine that CDK synthesizes, run by aws-local-stepfunctions with each Lambda
+ * task bound to its handler module and each `startExecution.sync:2` task to a child execution of
+ * this runtime. S3 writes are routed through the template's own EventBridge rule patterns to a queue
  * that feeds the trigger handler.
  *
  * Where correctness depends on it, it behaves like AWS, never more kindly (DESIGN.md §6):
@@ -106,6 +108,10 @@ export class LocalRuntime {
   readonly credentials = LOCAL_CREDENTIALS;
   /** Taken names: an execution of this process (running or its summary), or one that ended earlier. */
   private readonly names = new Map<string, ExecutionSummary | 'running' | 'ended'>();
+  /** The journal records of the executions running in this process (their inputs), by name. */
+  private readonly records = new Map<string, JournaledExecution>();
+  /** How the executions that ended in earlier processes ended, by name. */
+  private ended: ReadonlyMap<string, EndedExecution> = new Map();
   private readonly running = new Map<string, Promise<ExecutionSummary>>();
   private readonly finished: ExecutionSummary[] = [];
   private readonly slotWaiters: (() => void)[] = [];
@@ -208,20 +214,24 @@ export class LocalRuntime {
     const find = (kind: MachineKind) => machines.find((m) => m.logicalId.startsWith(MACHINE_NAMES[kind]));
     const sync = find('sync') ?? machines[0];
     const verify = find('verify');
+    const datasets = find('datasets');
     if (!sync) throw new Error('the synthesized template has no state machine');
     if (!verify) throw new Error('the synthesized template has no VerifyStateMachine');
+    if (!datasets) throw new Error('the synthesized template has no SyncDatasetsStateMachine');
     const stages = functionStages(template);
     const budgets = new Map([...functionTimeouts(template)].map(([id, seconds]) => [id, seconds * 1000 * scale]));
     const triggerFunction = [...stages].find(([, stage]) => stage === 'trigger')?.[0];
     if (!triggerFunction) throw new Error('the synthesized template has no trigger Lambda');
-    const bind = (definition: Record<string, Json>): BoundMachine => bindMachine(definition, stages, (stage) => stage in STAGE_HANDLERS);
+    // startExecution tasks name a state machine by its logical id (the template's Ref).
+    const kinds = new Map<string, MachineKind>([[sync.logicalId, 'sync'], [verify.logicalId, 'verify'], [datasets.logicalId, 'datasets']]);
+    const bind = (definition: Record<string, Json>): BoundMachine => bindMachine(definition, stages, (stage) => stage in STAGE_HANDLERS, kinds);
 
     const queueDir = join(root, 'queue');
     const queueExisted = existsSync(queueDir);
     const stateFile = join(root, STATE_FILE);
     const previous = await readFile(stateFile, 'utf8').then((t) => (JSON.parse(t) as { state?: string }).state, () => undefined);
     await writeFile(stateFile, JSON.stringify({ state: 'running', pid: process.pid, startedAt: new Date().toISOString() }));
-    const { journal, running, finished } = await ExecutionJournal.open(join(root, 'executions'));
+    const { journal, running, finished, ended } = await ExecutionJournal.open(join(root, 'executions'));
     const policy = eventDeliveryPolicy(options.eventDelivery);
     const runtime = new LocalRuntime(
       options,
@@ -230,7 +240,7 @@ export class LocalRuntime {
       dynamo,
       localWarehouse,
       deps,
-      { sync: bind(sync.definition), verify: bind(verify.definition) },
+      { sync: bind(sync.definition), verify: bind(verify.definition), datasets: bind(datasets.definition) },
       eventRules(template, bucket),
       budgets,
       triggerFunction,
@@ -239,6 +249,7 @@ export class LocalRuntime {
       ownedDir,
     );
     for (const name of finished) runtime.names.set(name, 'ended');
+    runtime.ended = ended;
     for (const e of running) runtime.names.set(e.name, 'running');
     runtime.queue = EventQueue.open({
       dir: queueDir,
@@ -254,7 +265,10 @@ export class LocalRuntime {
     return runtime;
   }
 
-  /** Starts a SyncStateMachine execution and waits for it, like the console's "Start execution". */
+  /**
+   * Starts an execution (of the SyncStateMachine unless `kind` says otherwise) and waits for it,
+   * like the console's "Start execution".
+   */
   async startExecution(input: unknown, name: string = randomUUID(), kind: MachineKind = 'sync'): Promise<ExecutionSummary> {
     if (this.names.has(name)) throw Object.assign(new Error(`Execution Already Exists: '${name}'`), { name: 'ExecutionAlreadyExists' });
     return this.launch(name, input, kind).done;
@@ -350,6 +364,7 @@ export class LocalRuntime {
   ): { journaled: Promise<void>; done: Promise<ExecutionSummary> } {
     this.names.set(name, 'running');
     const record: JournaledExecution = { name, machine: kind, input };
+    this.records.set(name, record);
     const journaled = restart ? Promise.resolve() : this.journal.begin(record);
     const done = journaled.then(
       () => this.execute(record, restart),
@@ -361,6 +376,7 @@ export class LocalRuntime {
     this.running.set(name, done);
     const forget = () => {
       this.running.delete(name);
+      this.records.delete(name);
     };
     done.then(forget, forget);
     return { journaled, done };
@@ -385,6 +401,9 @@ export class LocalRuntime {
   }
 
   private async execute(record: JournaledExecution, restart?: { readonly state?: JournaledExecution['state'] }): Promise<ExecutionSummary> {
+    // A SyncDatasetsStateMachine execution only waits for its children: it takes no slot, else
+    // parents holding every slot would wait for ever for children that cannot start.
+    if (record.machine === 'datasets') return this.run(record, restart);
     const limit = this.options.maxConcurrentExecutions ?? 16;
     while (this.active >= limit) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     this.active += 1;
@@ -398,8 +417,9 @@ export class LocalRuntime {
 
   private async run(record: JournaledExecution, restart?: { readonly state?: JournaledExecution['state'] }): Promise<ExecutionSummary> {
     const { name, input, machine: kind } = record;
+    const startDate = new Date().toISOString();
     const result = await runMachine(this.machines[kind], {
-      executionArn: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${MACHINE_NAMES[kind]}:${name}`,
+      executionArn: this.executionArn(kind, name),
       name,
       input,
       restart,
@@ -408,13 +428,53 @@ export class LocalRuntime {
           this.deps.log.warn('could not journal a state transition; a restart re-enters an earlier state', { execution: name, error: String(error) });
         }),
       invoke: (logicalId, stage, payload) => this.invoke(logicalId, stage, payload),
+      startExecution: (machine, parameters) => this.startChild(machine as MachineKind, parameters, restart !== undefined),
     });
-    const summary: ExecutionSummary = { name, input, machine: kind, ...result, run: await this.deps.runs.get(name) };
-    await this.journal.end(name, summary.status);
+    const stopDate = new Date().toISOString();
+    const summary: ExecutionSummary = { name, input, machine: kind, ...result, startDate, stopDate, run: await this.deps.runs.get(name) };
+    await this.journal.end(name, summary.status, { machine: kind, input, output: summary.output, error: summary.error, cause: summary.cause, startDate });
     this.names.set(name, summary);
     this.finished.push(summary);
     this.options.onExecution?.(summary);
     return summary;
+  }
+
+  /**
+   * A `startExecution.sync:2` task of a running execution: starts the child (journaled, run
+   * concurrently like any execution) and waits for it, then answers as Step Functions does (see
+   * ./child-execution.ts). A name already taken is answered as StartExecution answers it: the
+   * running execution when its input is the same, else ExecutionAlreadyExists. One exception,
+   * for the restart approximation: a parent restarted from the journal re-enters the state it
+   * was in, so it asks again for a child it had started before the crash; when that child has
+   * ended (with the same input), it gets the child's outcome, which is what the parent would have
+   * received had it not been restarted. No second child of that name ever starts.
+   */
+  private async startChild(kind: MachineKind, parameters: { readonly Name?: unknown; readonly Input?: unknown }, parentRestarted: boolean): Promise<unknown> {
+    const request = startExecutionRequest(parameters);
+    const arn = this.executionArn(kind, request.name);
+    const taken = this.names.get(request.name);
+    let outcome: ChildOutcome;
+    if (taken === undefined) {
+      outcome = childOutcome(await this.launch(request.name, request.input, kind).done);
+    } else if (taken === 'running') {
+      const record = this.records.get(request.name);
+      const done = this.running.get(request.name);
+      if (!record || !done || record.machine !== kind || !sameJson(record.input, request.input)) throw new ChildExecutionRefused('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
+      outcome = childOutcome(await done);
+    } else {
+      const ended = taken === 'ended' ? this.ended.get(request.name) : endedOf(taken);
+      if (!parentRestarted || !ended || ended.machine !== kind || !sameJson(ended.input, request.input)) throw new ChildExecutionRefused('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
+      outcome = childOutcomeOfEnded(ended);
+    }
+    return childTaskResult(describeExecution(outcome, { executionArn: arn, stateMachineArn: this.stateMachineArn(kind) }));
+  }
+
+  private executionArn(kind: MachineKind, name: string): string {
+    return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${MACHINE_NAMES[kind]}:${name}`;
+  }
+
+  private stateMachineArn(kind: MachineKind): string {
+    return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${MACHINE_NAMES[kind]}`;
   }
 
   /** Invokes a stage's handler as its Lambda, with that Lambda's time budget. */
@@ -453,4 +513,30 @@ export class LocalRuntime {
       this.launch(name, { dataset: dataset.name, mode: 'reconcile' }, 'sync').done.catch(() => undefined);
     }
   }
+}
+
+/** JSON-equal: StartExecution compares the input of a name already taken with the new one. */
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+}
+
+function childOutcome(summary: ExecutionSummary): ChildOutcome {
+  return {
+    name: summary.name,
+    status: summary.status,
+    input: summary.input,
+    output: summary.output,
+    error: summary.error,
+    cause: summary.cause,
+    startDate: summary.startDate,
+    stopDate: summary.stopDate,
+  };
+}
+
+function endedOf(summary: ExecutionSummary): EndedExecution {
+  return { name: summary.name, status: summary.status, endedAt: summary.stopDate ?? '', machine: summary.machine, input: summary.input, output: summary.output, error: summary.error, cause: summary.cause, startDate: summary.startDate };
+}
+
+function childOutcomeOfEnded(e: EndedExecution): ChildOutcome {
+  return { name: e.name, status: e.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', input: e.input, output: e.output, error: e.error, cause: e.cause, startDate: e.startDate, stopDate: e.endedAt };
 }

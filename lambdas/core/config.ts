@@ -222,6 +222,14 @@ export const syncproofConfigSchema = z
     /** Most files one load transaction takes; the state machine loops for the rest. */
     maxFilesPerBatch: z.number().int().min(1).max(1000).default(100),
     /**
+     * How many datasets one SyncDatasetsStateMachine execution syncs at once (its Map's
+     * MaxConcurrency; each dataset is a child SyncStateMachine execution). 1 syncs them one after
+     * the other; at most 40, the concurrency of an inline Map. Optional so that configurations
+     * written as literals stay valid; read it with {@link maxConcurrentDatasetsOf}.
+     * @default 1
+     */
+    maxConcurrentDatasets: z.number().int().min(1).max(40).optional(),
+    /**
      * Where the Lambdas that open source databases (extract, commit) run in AWS: subnets and
      * security groups of the sources' VPC. Without it they run outside any VPC.
      */
@@ -310,6 +318,14 @@ export function parseConfig(raw: unknown, source = 'configuration'): SyncproofCo
   const result = syncproofConfigSchema.safeParse(raw);
   if (!result.success) throw new ConfigurationError(`${source} is invalid: ${formatIssues(result.error, syncproofConfigSchema)}`);
   return result.data;
+}
+
+/** The default of `maxConcurrentDatasets`: datasets sync one after the other. */
+export const DEFAULT_MAX_CONCURRENT_DATASETS = 1;
+
+/** The configuration's `maxConcurrentDatasets`, or the default (1: one dataset after the other). */
+export function maxConcurrentDatasetsOf(config: Pick<SyncproofConfig, 'maxConcurrentDatasets'>): number {
+  return config.maxConcurrentDatasets ?? DEFAULT_MAX_CONCURRENT_DATASETS;
 }
 
 /** The dataset's checksum sample, or the default ('10%': at least 1, at most 20 files). */

@@ -14,6 +14,8 @@ export const STACK_OUTPUTS = {
   bucket: 'BucketName',
   /** ARN of the SyncStateMachine (`syncproof sync --stack`). */
   syncStateMachine: 'SyncStateMachineArn',
+  /** ARN of the SyncDatasetsStateMachine (`syncproof sync A B --stack`). */
+  syncDatasetsStateMachine: 'SyncDatasetsStateMachineArn',
 } as const;
 
 export type StackOutputKey = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS];

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { RunStatus } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
 import { worstStatus, type VerificationStatus } from '../core/verification';
+import { planDatasets, summarizeDatasets, type DatasetItem, type DatasetsSummary } from '../core/dataset-batch';
 
 const verificationStatusSchema = z.enum(['PASSED', 'PASSED_PARTIAL', 'PASSED_WITH_WARNINGS', 'FAILED']);
 
@@ -24,6 +25,10 @@ export const recordInputSchema = z.discriminatedUnion('outcome', [
     inventory: verifiedStageSchema,
     checksum: verifiedStageSchema,
   }),
+  /** SyncDatasetsStateMachine, before its Map: validate the input, name the child executions. */
+  z.object({ outcome: z.literal('datasets-started'), runId: z.string().min(1), input: z.unknown() }),
+  /** SyncDatasetsStateMachine, after its Map: fold the children's outcomes. */
+  z.object({ outcome: z.literal('datasets-finished'), runId: z.string().min(1), results: z.array(z.unknown()) }),
   z.object({
     outcome: z.literal('failed'),
     runId: z.string().min(1),
@@ -72,9 +77,11 @@ export const VERIFICATION_FAILED = 'VerificationFailedError';
  * the URIs of the findings and the report). `completed`: the run's final status is what its verifications folded into it, or
  * NO_WORK when no batch was loaded. `failed`: records FAILED with the error's message.
  */
-export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<RecordOutput> {
+export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<RecordOutput | DatasetsPlan | DatasetsSummary> {
   const input = recordInputSchema.parse(raw);
   const now = deps.clock.now().toISOString();
+  if (input.outcome === 'datasets-started') return startDatasets(input.runId, input.input, deps, now);
+  if (input.outcome === 'datasets-finished') return finishDatasets(input.runId, input.results, deps, now);
   if (input.outcome === 'failed') {
     const error = input.error?.Error ?? 'UnknownError';
     const cause = causeMessage(input.error?.Cause);
@@ -102,4 +109,43 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
   await deps.runs.update(input.runId, { status, stage: 'finish', output: { status }, dataset: input.dataset }, now);
   deps.log.info('run finished', { status });
   return { runId: input.runId, dataset: input.dataset, status };
+}
+
+/** What the SyncDatasetsStateMachine's Map iterates over: one child execution per dataset. */
+export interface DatasetsPlan {
+  readonly items: readonly DatasetItem[];
+}
+
+/** The run key of a SyncDatasetsStateMachine run: its datasets, comma-separated. */
+function datasetsKey(items: readonly { readonly dataset: string }[]): string {
+  return items.map((i) => i.dataset).join(',');
+}
+
+/**
+ * Opens the run of a SyncDatasetsStateMachine execution: validates its input against the
+ * configuration (InvalidInputError, before any child starts) and records the child executions
+ * it is about to start.
+ */
+async function startDatasets(runId: string, raw: unknown, deps: StageDeps, now: string): Promise<DatasetsPlan> {
+  const items = planDatasets(raw, deps.config, runId);
+  await deps.runs.update(runId, { status: 'RUNNING', stage: 'datasets', output: { children: items.map((i) => ({ dataset: i.dataset, execution: i.name })) }, dataset: datasetsKey(items) }, now);
+  deps.log.info('datasets run started', { datasets: items.length });
+  return { items };
+}
+
+/**
+ * Closes the run of a SyncDatasetsStateMachine execution with the worst of its datasets'
+ * statuses and each dataset's outcome; the summary carries the Fail state's Error and Cause
+ * when a dataset failed.
+ */
+async function finishDatasets(runId: string, results: readonly unknown[], deps: StageDeps, now: string): Promise<DatasetsSummary> {
+  const summary = summarizeDatasets(results);
+  await deps.runs.update(
+    runId,
+    { status: summary.status, stage: 'finish', output: { status: summary.status, datasets: summary.datasets }, dataset: datasetsKey(summary.datasets), ...(summary.cause ? { error: `${summary.error}: ${summary.cause}` } : {}) },
+    now,
+  );
+  if (summary.failedCount > 0) deps.log.warn('datasets run finished with failures', { failed: summary.failed });
+  else deps.log.info('datasets run finished', { status: summary.status });
+  return summary;
 }

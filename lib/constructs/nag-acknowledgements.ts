@@ -25,7 +25,10 @@ export function nagAttribute(construct: IConstruct, attribute: string): string {
   return `<${Stack.of(construct).getLogicalId(element)}.${attribute}>`;
 }
 
-/** How cdk-nag prints a string with tokens (an `Fn::Join`): pseudo parameters as `<AWS::Region>`. */
+/**
+ * How cdk-nag prints a string with tokens (an `Fn::Join`): pseudo parameters and refs as
+ * `<AWS::Region>`, attributes as `<Id.Attr>`, other intrinsics as their JSON.
+ */
 export function nagString(scope: IConstruct, value: string): string {
   const resolved = Stack.of(scope).resolve(value) as unknown;
   if (typeof resolved === 'string') return resolved;
@@ -38,7 +41,8 @@ export function nagString(scope: IConstruct, value: string): string {
       const getAtt = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
       if (ref) return `<${ref}>`;
       if (getAtt) return `<${getAtt[0]}.${getAtt[1]}>`;
-      throw new Error(`cannot render ${JSON.stringify(part)} as a cdk-nag finding`);
+      // Other intrinsics (Fn::Select, Fn::Split) cdk-nag prints as their JSON.
+      return JSON.stringify(part);
     })
     .join(join[0]);
 }

@@ -81,7 +81,7 @@ describe('storage', () => {
     }
   });
 
-  it('outputs the ledger, watermarks and runs table names, the data bucket name and the sync state machine under stable keys', () => {
+  it('outputs the ledger, watermarks and runs table names, the data bucket name and both sync state machines under stable keys', () => {
     const keyedBy = (hash: string) => (r: { Properties?: Record<string, unknown> }) =>
       (r.Properties?.KeySchema as { AttributeName: string; KeyType: string }[] | undefined)?.some((k) => k.KeyType === 'HASH' && k.AttributeName === hash) ?? false;
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
@@ -90,6 +90,14 @@ describe('storage', () => {
     expect(outputs[STACK_OUTPUTS.runsTable]?.Value).toEqual({ Ref: logicalIdOf(template, 'AWS::DynamoDB::Table', keyedBy('runId')) });
     expect(outputs[STACK_OUTPUTS.bucket]?.Value).toEqual({ Ref: bucketId });
     expect(outputs[STACK_OUTPUTS.syncStateMachine]?.Value).toEqual({ Ref: logicalIdOf(template, 'AWS::StepFunctions::StateMachine', (r) => JSON.stringify(r.Properties?.DefinitionString ?? '').includes('Extract')) });
-    expect(STACK_OUTPUTS).toEqual({ ledgerTable: 'LedgerTableName', watermarksTable: 'WatermarksTableName', runsTable: 'RunsTableName', bucket: 'BucketName', syncStateMachine: 'SyncStateMachineArn' });
+    expect(outputs[STACK_OUTPUTS.syncDatasetsStateMachine]?.Value).toEqual({ Ref: logicalIdOf(template, 'AWS::StepFunctions::StateMachine', (r) => JSON.stringify(r.Properties?.DefinitionString ?? '').includes('PlanDatasets')) });
+    expect(STACK_OUTPUTS).toEqual({
+      ledgerTable: 'LedgerTableName',
+      watermarksTable: 'WatermarksTableName',
+      runsTable: 'RunsTableName',
+      bucket: 'BucketName',
+      syncStateMachine: 'SyncStateMachineArn',
+      syncDatasetsStateMachine: 'SyncDatasetsStateMachineArn',
+    });
   });
 });

@@ -97,7 +97,7 @@ export function stageOf(fn: Resource): string | undefined {
 
 /**
  * Renders a CloudFormation value as a string: `Fn::Join` parts joined, `Ref` as `#{Id}`,
- * `Fn::GetAtt` as `#{Id.Attr}`. Used for state machine definitions and IAM resources.
+ * `Fn::GetAtt` as `#{Id.Attr}`, `Fn::Select` of `Fn::Split` as `#{select(i, split('sep', …))}`. Used for state machine definitions and IAM resources.
  */
 export function render(value: Json): string {
   if (typeof value === 'string') return value;
@@ -108,6 +108,14 @@ export function render(value: Json): string {
     }
     if ('Ref' in value) return `#{${String(value.Ref)}}`;
     if ('Fn::GetAtt' in value) return `#{${(value['Fn::GetAtt'] as string[]).join('.')}}`;
+    if ('Fn::Select' in value) {
+      const [index, list] = value['Fn::Select'] as [number, Json];
+      return `#{select(${index}, ${render(list)})}`;
+    }
+    if ('Fn::Split' in value) {
+      const [sep, source] = value['Fn::Split'] as [string, Json];
+      return `split('${sep}', ${render(source)})`;
+    }
   }
   throw new Error(`cannot render ${JSON.stringify(value)}`);
 }

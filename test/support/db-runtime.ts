@@ -47,9 +47,13 @@ function targetTable(engine: Engine, dataset: string): string {
   return `${engine}_${dataset.replace(/-/g, '_')}`;
 }
 
-/** Starts a runtime whose datasets read `db` (at most ~5 datasets: the stack's config must fit in 3 KB). */
-export async function startDbRuntime(engine: Engine, db: TestSourceDb, datasets: readonly DbDataset[]): Promise<DbRuntime> {
+/**
+ * Starts a runtime whose datasets read `db` (at most ~5 datasets: the stack's config must fit in
+ * 3 KB); `settings` are more top-level configuration keys (`maxConcurrentDatasets`).
+ */
+export async function startDbRuntime(engine: Engine, db: TestSourceDb, datasets: readonly DbDataset[], settings: Record<string, unknown> = {}): Promise<DbRuntime> {
   const config: SyncproofConfig = parseConfig({
+    ...settings,
     datasets: datasets.map((d) => ({
       name: d.name,
       target: { schema: 'public', table: targetTable(engine, d.name) },
