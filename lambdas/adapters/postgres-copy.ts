@@ -5,14 +5,15 @@
  * position**; a manifest entry's `mandatory` and `meta.content_length` are enforced; and each
  * file's rows and ETag are recorded under the COPY's query id in the load views
  * (`sys_load_detail`, `stl_load_commits`), while a failure names its file, line and column in
- * `sys_load_error_detail` / `stl_load_errors`. `pg_last_copy_id()` answers the last COPY of the
+ * `sys_load_error_detail` / `stl_load_errors`. A string into a SUPER (JSONB) column is stored as a
+ * JSON string, unparsed, as Redshift stores it. `pg_last_copy_id()` answers the last COPY of the
  * session. The views live in schema `syncproof_system`; translateRedshiftSql points the
  * unqualified Redshift names there.
  */
 import { parquetMetadata, parquetSchema } from 'hyparquet';
 import { BadFileError, ObjectChangedError, TransientError, WarehouseStatementError } from '../core/errors';
 import type { ObjectStore } from '../core/ports';
-import { parseCopyFromS3, quoteLiteral, type ParsedCopyFromS3 } from '../core/sql';
+import { parseCopyFromS3, quoteIdent, quoteLiteral, type ParsedCopyFromS3 } from '../core/sql';
 import { parquetToCsv } from './parquet-file';
 
 /** Schema of the emulated Redshift system views. */
@@ -115,6 +116,14 @@ export class CopyExecutor {
     const typeOf = new Map(table.map((c) => [c.name, c.type]));
     const byteaPositions = new Set(columns.flatMap((name, i) => ((typeOf.get(name) ?? typeOf.get(name.toLowerCase())) === 'bytea' ? [i] : [])));
     const files = copy.manifest ? await this.manifestFiles(copy, byteaPositions, fail) : [{ key: copy.key, mandatory: true, byteaPositions }];
+    // Redshift COPYs a Parquet string into a SUPER column as a SUPER string, never parsing it: the
+    // files go through a shadow table whose JSONB (SUPER) columns are text, then in as JSON strings.
+    const jsonb = new Set(columns.filter((name) => (typeOf.get(name) ?? typeOf.get(name.toLowerCase())) === 'jsonb'));
+    const into = jsonb.size ? `syncproof_copy_${queryId}` : copy.table;
+    if (jsonb.size) {
+      const shadow = columns.map((c) => (jsonb.has(c) ? `CAST(NULL AS TEXT) AS ${quoteIdent(c)}` : quoteIdent(c))).join(', ');
+      await session.execute(`CREATE TEMP TABLE ${into} AS SELECT ${shadow} FROM ${copy.table} WHERE false`);
+    }
     for (const file of files) this.queue.push({ index, file });
     for (let n = 0; n < files.length; n++) {
       const prepared = await this.take(index, fail);
@@ -123,7 +132,7 @@ export class CopyExecutor {
         throw fail(prepared.file.key, `the file has ${prepared.columns.length} columns and table ${copy.table} has ${columns.length}; Parquet COPY maps columns by position and needs equal counts`);
       }
       try {
-        await session.copyCsv(copy.table, columns, prepared.chunks);
+        await session.copyCsv(into, columns, prepared.chunks);
       } catch (error) {
         if (error instanceof TransientError) throw error;
         const e = error as { message?: string; where?: string };
@@ -136,6 +145,11 @@ export class CopyExecutor {
         `INSERT INTO ${SYSTEM_SCHEMA}.sys_load_detail VALUES (${queryId}, ${quoteLiteral(uri)}, ${prepared.bytes}, ${prepared.rows}, 1, ${quoteLiteral(prepared.etag)}, now() AT TIME ZONE 'UTC')`,
       );
       await session.execute(`INSERT INTO ${SYSTEM_SCHEMA}.stl_load_commits VALUES (${queryId}, 0, ${quoteLiteral(uri)}, now() AT TIME ZONE 'UTC', ${prepared.rows}, 0)`);
+    }
+    if (jsonb.size) {
+      const values = columns.map((c) => (jsonb.has(c) ? `to_jsonb(${quoteIdent(c)})` : quoteIdent(c))).join(', ');
+      await session.execute(`INSERT INTO ${copy.table} (${columns.map(quoteIdent).join(', ')}) SELECT ${values} FROM ${into}`);
+      await session.execute(`DROP TABLE ${into}`);
     }
     // Redshift's COPY updates statistics of a table it fills (STATUPDATE); so does this one.
     await session.execute(`ANALYZE ${copy.table}`);

@@ -33,6 +33,12 @@ export type ColumnVerdict =
 
 const INTEGER_TARGETS = ['smallint', 'integer', 'bigint'];
 const TEXT_TARGETS = ['character varying', 'character', 'text'];
+/**
+ * SUPER as Redshift's information_schema names it, and PostgreSQL's jsonb standing in for it: a
+ * string loads into it (as a SUPER string; the load plan stages a declared SUPER column as text
+ * and parses it, see lambdas/core/load-plan.ts).
+ */
+const JSON_TARGETS = ['super', 'jsonb'];
 /** VARBYTE as Redshift's information_schema names it, and PostgreSQL's bytea standing in for it. */
 const BINARY_TARGETS = ['binary varying', 'varbyte', 'bytea'];
 
@@ -51,9 +57,9 @@ function loadableInto(parquetType: string): readonly string[] | undefined {
   if (t === 'DATE') return ['date'];
   if (/^TIMESTAMP/.test(t) || t === 'INT96') return ['timestamp without time zone', 'timestamp with time zone'];
   if (/^TIME/.test(t)) return [];
-  if (/STRING|UTF8|ENUM|JSON|UUID/.test(t)) return TEXT_TARGETS;
+  if (/STRING|UTF8|ENUM|JSON|UUID/.test(t)) return [...TEXT_TARGETS, ...JSON_TARGETS];
   // Without an annotation: bytes into VARBYTE, or text into VARCHAR (older writers' strings).
-  if (t === 'BYTE_ARRAY') return [...BINARY_TARGETS, ...TEXT_TARGETS];
+  if (t === 'BYTE_ARRAY') return [...BINARY_TARGETS, ...TEXT_TARGETS, ...JSON_TARGETS];
   return undefined;
 }
 

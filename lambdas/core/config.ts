@@ -67,6 +67,15 @@ export const windowSchema = z.union([
   z.string().regex(/^\d+(ms|s|m|h|d)?$/, "must be a duration such as '30s', '5m', '2h' or '1d' (time cursors), or a whole number (integer cursors)"),
 ]);
 
+/** What a source's JSON columns load as (see `source.jsonType`). */
+export const JSON_TYPES = ['varchar', 'super'] as const;
+export type JsonType = (typeof JSON_TYPES)[number];
+
+/** The source's JSON column type, or the default ('varchar'). */
+export function jsonTypeOf(source: { readonly jsonType?: JsonType }): JsonType {
+  return source.jsonType ?? 'varchar';
+}
+
 /** The rows per chunk (one Parquet file) an extraction writes by default. */
 export const DEFAULT_CHUNK_ROWS = 75_000;
 
@@ -100,6 +109,13 @@ export const sourceSchema = z
     maxChunks: z.number().int().min(1).optional(),
     /** MySQL `TINYINT(1)` columns that hold flags and load as BOOLEAN (the others stay SMALLINT). */
     booleanColumns: z.array(z.string().min(1)).optional(),
+    /**
+     * What JSON columns (MySQL/MariaDB JSON, PostgreSQL json/jsonb) load as: `varchar` (the JSON
+     * text in VARCHAR(65535)) or `super` (the parsed document in a SUPER column; the text may be at
+     * most 65,535 bytes, see lambdas/core/load-plan.ts). Changing it for a dataset that already
+     * loaded is a type change, refused at extraction. Read it with {@link jsonTypeOf}. @default 'varchar'
+     */
+    jsonType: z.enum(JSON_TYPES).optional(),
     /**
      * When the deployed stack starts an incremental run of the dataset (an EventBridge schedule
      * expression, as `verifySchedule`). @default none: runs start from the console, the CLI or your own schedule
@@ -259,6 +275,8 @@ export type SyncproofConfigInput = z.input<typeof syncproofConfigSchema>;
 
 /**
  * Formats zod issues as `path: message` lines, joined by `; `, so a user can find the field.
+ * A value outside an enum, parsed with `reportInput`, names the nearest valid value when one is
+ * close (`source.jsonType: Invalid option: …; did you mean 'super'?`).
  *
  * An unknown key (a strict object's `unrecognized_keys` issue) becomes one line per key, at the
  * key's own path (`datasets.0.versionColum: unknown key; did you mean 'versionColumn'?`). Given
@@ -270,9 +288,18 @@ export function formatIssues(error: z.ZodError, schema?: z.core.$ZodType): strin
 }
 
 function issueLines(issue: z.core.$ZodIssue, schema: z.core.$ZodType | undefined): string[] {
+  if (issue.code === 'invalid_value') return [`${pathText(issue.path)}: ${invalidValueMessage(issue)}`];
   if (issue.code !== 'unrecognized_keys') return [`${pathText(issue.path)}: ${issue.message}`];
   const valid = schema ? keysAt(schema, issue.path) : [];
   return issue.keys.map((key) => `${pathText([...issue.path, key])}: ${unknownKeyMessage(key, valid)}`);
+}
+
+/** A value outside an enum: the nearest valid value when one is close (`'supr'` → `'super'`). */
+function invalidValueMessage(issue: z.core.$ZodIssueInvalidValue): string {
+  const valid = issue.values.filter((v): v is string => typeof v === 'string');
+  const given = issue.input;
+  const nearest = typeof given === 'string' ? nearestName(given, valid) : undefined;
+  return nearest ? `${issue.message}; did you mean '${nearest}'?` : issue.message;
 }
 
 function pathText(path: readonly PropertyKey[]): string {
@@ -315,7 +342,8 @@ function unwrapped(schema: z.core.$ZodType): z.core.$ZodType {
  * all validate here.
  */
 export function parseConfig(raw: unknown, source = 'configuration'): SyncproofConfig {
-  const result = syncproofConfigSchema.safeParse(raw);
+  // reportInput: a misspelt enum value is named with the nearest valid one.
+  const result = syncproofConfigSchema.safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigurationError(`${source} is invalid: ${formatIssues(result.error, syncproofConfigSchema)}`);
   return result.data;
 }

@@ -1,4 +1,5 @@
 import type { DatasetConfig } from './config';
+import { MAX_VARCHAR_BYTES, SUPER } from './source-types';
 import { LOAD_VIEWS, copyFromS3Parquet, copyFromS3ParquetManifest, qualifiedName, quoteIdent, quoteLiteral, type CopyManifest } from './sql';
 
 /** Audit table of load attempts: committed or refused, by the transaction itself (DESIGN.md §5). */
@@ -92,6 +93,32 @@ export function targetTableDdl(dataset: DatasetConfig): string[] {
   ];
 }
 
+/**
+ * What a SUPER column is staged as. A Parquet string COPYed into a SUPER column becomes a SUPER
+ * *string* (Redshift parses JSON text only through JSON_PARSE), so the staging table holds the
+ * JSON text as VARCHAR and the merge inserts `JSON_PARSE(text)`. The trade-off: a SUPER value may
+ * hold up to 16 MB, but the text reaches it through this VARCHAR, so a document is limited to
+ * Redshift's longest VARCHAR, 65,535 bytes; the extract stage refuses a longer one, naming the
+ * row (lambdas/core/source-types.ts), rather than letting the COPY cut or fail it. Invalid JSON
+ * makes JSON_PARSE fail, and with it the whole load transaction: nothing is loaded.
+ */
+export const SUPER_STAGING_TYPE = `VARCHAR(${MAX_VARCHAR_BYTES})`;
+
+/** The declared SUPER columns of the dataset (those the merge parses from their staged text). */
+function superColumns(dataset: DatasetConfig): ReadonlySet<string> {
+  return new Set((dataset.columns ?? []).filter((c) => c.type.toUpperCase() === SUPER).map((c) => c.name));
+}
+
+/**
+ * DDL of a staging table shaped like the target: `LIKE` it, or, when the target has SUPER columns,
+ * the target's columns in order with each SUPER column as {@link SUPER_STAGING_TYPE}.
+ */
+function stagingDdl(table: string, target: string, columns: readonly string[], supers: ReadonlySet<string>): string {
+  if (!columns.some((c) => supers.has(c))) return `CREATE TEMP TABLE ${table} (LIKE ${target})`;
+  const list = columns.map((c) => (supers.has(c) ? `CAST(NULL AS ${SUPER_STAGING_TYPE}) AS ${quoteIdent(c)}` : quoteIdent(c))).join(', ');
+  return `CREATE TEMP TABLE ${table} AS SELECT ${list} FROM ${target} WHERE 1 = 0`;
+}
+
 /** One COPY for the whole batch, unless an upsert without a version column needs each file's S3 order. */
 export function usesManifest(dataset: DatasetConfig): boolean {
   return dataset.loadMode === 'append' || dataset.versionColumn !== undefined;
@@ -103,13 +130,15 @@ export function usesManifest(dataset: DatasetConfig): boolean {
  * 1. `LOCK` the per-file audit table: loads of any dataset serialize here, so the guard below
  *    cannot race another load's commit.
  * 2. The batch (key, ETag, footer rows, bytes) into a temp table; the files into a staging table
- *    shaped like the target — one COPY with a manifest, or, for an upsert without a version column,
- *    one staging table per file so each row keeps its file's S3 order.
+ *    shaped like the target (SUPER columns as JSON text, see {@link SUPER_STAGING_TYPE}) — one
+ *    COPY with a manifest, or, for an upsert without a version column, one staging table per file
+ *    so each row keeps its file's S3 order.
  * 3. The guard (`verdict`): the merge happens only when no object version of the batch is audited
  *    under *any* earlier load (I1), the staged rows equal the footers' total, and the load view
  *    reports each file's rows and discovered ETag (I5).
  * 4. Upsert: the newest row per key (version column, else later file), then delete older target
- *    rows and insert those the target holds no newer version of (I4). Append: insert.
+ *    rows and insert those the target holds no newer version of (I4). Append: insert. SUPER
+ *    columns are inserted as `JSON_PARSE(staged text)`.
  * 5. The audit: per-file rows only when merged; one `syncproof_loads` row always, `committed` or
  *    `refused` with the reason, so the outcome is read back, never inferred.
  *
@@ -123,6 +152,15 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
   const auditLoads = qualifiedName(AUDIT_SCHEMA, AUDIT_LOADS_TABLE);
   const [batch, stage, scan, verdict, newest] = [t('batch'), t('stage'), t('scan'), t('verdict'), t('newest')];
   const cols = input.targetColumns.map(quoteIdent).join(', ');
+  const supers = superColumns(dataset);
+  // What the merge inserts: staged values, SUPER columns parsed from their JSON text.
+  const inserted = (alias?: string) =>
+    input.targetColumns
+      .map((c) => {
+        const ref = alias ? `${alias}.${quoteIdent(c)}` : quoteIdent(c);
+        return supers.has(c) ? `JSON_PARSE(${ref})` : ref;
+      })
+      .join(', ');
   const uri = (key: string) => quoteLiteral(`s3://${input.bucket}/${key}`);
   const copyStatements = new Map<number, PlannedFile | 'batch'>();
   const temps = [batch, scan, verdict];
@@ -139,7 +177,7 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
   if (usesManifest(dataset)) {
     manifest = { entries: files.map((f) => ({ url: `s3://${input.bucket}/${f.key}`, mandatory: true, meta: { content_length: f.size } })) };
     temps.push(stage);
-    statements.push(`CREATE TEMP TABLE ${stage} (LIKE ${target})`);
+    statements.push(stagingDdl(stage, target, input.targetColumns, supers));
     copyStatements.set(statements.length, 'batch');
     statements.push(copyFromS3ParquetManifest({ table: stage, bucket: input.bucket, manifestKey: input.manifestKey, iamRole: input.iamRole }));
     const view = LOAD_VIEWS[input.views ?? 'serverless'].detail;
@@ -155,7 +193,7 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
     const stages = files.map((_, i) => t(`stage${i + 1}`));
     temps.push(...stages);
     files.forEach((file, i) => {
-      statements.push(`CREATE TEMP TABLE ${stages[i]} (LIKE ${target})`);
+      statements.push(stagingDdl(stages[i]!, target, input.targetColumns, supers));
       copyStatements.set(statements.length, file);
       statements.push(copyFromS3Parquet({ table: stages[i]!, columns: input.targetColumns, bucket: input.bucket, key: file.key, iamRole: input.iamRole }));
     });
@@ -209,7 +247,7 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
       `CREATE TEMP TABLE ${newest} AS SELECT ${ranked} FROM (SELECT ${ranked}, ROW_NUMBER() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${order}) AS syncproof_rn ` +
         `FROM ${stage}) ranked WHERE syncproof_rn = 1`,
     );
-    const nCols = input.targetColumns.map((c) => `n.${quoteIdent(c)}`).join(', ');
+    const nCols = inserted('n');
     if (v) {
       statements.push(`DELETE FROM ${target} USING ${newest} WHERE ${match(target, newest)} AND (${target}.${v} IS NULL OR ${target}.${v} <= ${newest}.${v}) AND ${ok}`);
       const newer = ` AND (t.${v} > n.${v} OR (n.${v} IS NULL AND t.${v} IS NOT NULL))`;
@@ -231,7 +269,7 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
       statements.push(`INSERT INTO ${order} (dataset, row_key, s3_order) SELECT ${ds}, ${keyText('w')}, w.syncproof_ord FROM ${winners} w WHERE ${ok}`);
     }
   } else {
-    statements.push(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${stage} WHERE ${ok}`);
+    statements.push(`INSERT INTO ${target} (${cols}) SELECT ${inserted()} FROM ${stage} WHERE ${ok}`);
   }
 
   statements.push(

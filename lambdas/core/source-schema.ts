@@ -5,11 +5,11 @@
  */
 import { z } from 'zod';
 import { assignWarehouseNames } from './column-names';
-import { INTERNAL_PREFIX, type DatasetConfig, type SourceConfig } from './config';
+import { INTERNAL_PREFIX, jsonTypeOf, type DatasetConfig, type SourceConfig } from './config';
 import { SourceTableMissingError, TerminalError } from './errors';
 import type { ObjectStore } from './ports';
 import type { SourceColumn, SourceEngine, SourceTable, TableRef } from './source';
-import { mapSourceType, type MappedType } from './source-types';
+import { SUPER, mapSourceType, type MappedType } from './source-types';
 
 /** The source table or its mapping cannot be extracted as configured; nothing was written. */
 export class SourceSchemaError extends TerminalError {
@@ -109,7 +109,7 @@ export function resolveSourceSchema(dataset: DatasetConfig, table: SourceTable |
       `source table ${where} of dataset '${dataset.name}' does not exist${persisted ? ' (it did on earlier runs: was it dropped or renamed?)' : ''}; create it, or point source.table at the right table; nothing was extracted`,
     );
   }
-  const options = { booleanColumns: new Set(source.booleanColumns ?? []) };
+  const options = { booleanColumns: new Set(source.booleanColumns ?? []), json: jsonTypeOf(source) };
   const byName = new Map(table.columns.map((c) => [c.name, c]));
   const unknownBoolean = [...options.booleanColumns].filter((n) => !byName.has(n));
   if (unknownBoolean.length) throw new SourceSchemaError(`source.booleanColumns names ${unknownBoolean.map((n) => `'${n}'`).join(', ')}, not columns of ${where}; fix the names`);
@@ -152,6 +152,13 @@ export function resolveSourceSchema(dataset: DatasetConfig, table: SourceTable |
     else unsupported.push(m.reason);
   }
   if (unsupported.length) throw new SourceSchemaError(`${unsupported.join('; ')}; nothing was extracted`);
+  // The merge matches and ranks rows by key; Redshift cannot sort or distribute by SUPER.
+  const superKeys = keyColumns.filter((k) => mapped.get(k)?.redshift === SUPER);
+  if (superKeys.length) {
+    throw new SourceSchemaError(
+      `key column${superKeys.length > 1 ? 's' : ''} ${superKeys.map((k) => `${where}.${k}`).join(', ')} would load as SUPER (source.jsonType 'super'), which cannot be a key of the merge; name other key columns in source.keyColumns, or set source.jsonType to 'varchar'`,
+    );
+  }
 
   const previous = new Map((persisted?.columns ?? []).map((c) => [c.source, c]));
   const names = assignWarehouseNames(
@@ -169,9 +176,16 @@ export function resolveSourceSchema(dataset: DatasetConfig, table: SourceTable |
     const type = mapped.get(old.source)!;
     // A mapping revision that only resizes the VARCHAR of an unchanged source type keeps the
     // persisted (target) column; a value longer than it still fails the run.
-    const resized = now.dataType === old.dataType && now.columnType === old.columnType && type.parquet.type === 'STRING' && old.type.parquet.type === 'STRING';
+    // VARCHAR ↔ SUPER (source.jsonType changed) is a change of type, not of size.
+    const isVarchar = (t: MappedType) => t.parquet.type === 'STRING' && t.redshift !== SUPER;
+    const resized = now.dataType === old.dataType && now.columnType === old.columnType && isVarchar(type) && isVarchar(old.type);
     if (!resized && (type.redshift !== old.type.redshift || type.parquet.type !== old.type.parquet.type)) {
-      changes.push(`${where}.${old.source} was ${old.columnType} (${old.type.redshift}) and is now ${now.columnType} (${type.redshift})`);
+      const json = (type.redshift === SUPER) !== (old.type.redshift === SUPER) && now.dataType === old.dataType;
+      changes.push(
+        json
+          ? `${where}.${old.source} (${now.columnType}) loads as ${old.type.redshift} and source.jsonType now asks for ${type.redshift}; set source.jsonType back to '${old.type.redshift === SUPER ? 'super' : 'varchar'}'`
+          : `${where}.${old.source} was ${old.columnType} (${old.type.redshift}) and is now ${now.columnType} (${type.redshift})`,
+      );
     }
     columns.push({ source: old.source, name: old.name, dataType: now.dataType, columnType: now.columnType, nullable: now.nullable, type: old.type });
   }

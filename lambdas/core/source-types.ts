@@ -3,6 +3,7 @@
  * stage writes and the Redshift column it loads into. The README's "Type mapping" table is this
  * module; keep the two together. Pure.
  */
+import type { JsonType } from './config';
 import type { SourceColumn, SourceEngine, SourceValue } from './source';
 
 /** Redshift's longest VARCHAR, in bytes. */
@@ -47,6 +48,8 @@ export type TypeMapping = { readonly ok: true; readonly type: MappedType } | { r
 export interface MappingOptions {
   /** MySQL TINYINT(1) columns that load as BOOLEAN (source names). */
   readonly booleanColumns?: ReadonlySet<string>;
+  /** What JSON columns load as (`source.jsonType`). @default 'varchar' */
+  readonly json?: JsonType;
 }
 
 const BYTES_PER_CHAR: Record<string, number> = { utf8mb4: 4, utf8mb3: 3, utf8: 3, utf16: 4, utf16le: 4, utf32: 4, ucs2: 2, latin1: 1, ascii: 1, binary: 1 };
@@ -91,9 +94,23 @@ const TIME_TEXT = varchar(24);
  */
 const INTERVAL_TEXT = varchar(67);
 
+/** The Redshift type of a JSON column loaded as a document (`source.jsonType: 'super'`). */
+export const SUPER = 'SUPER';
+
+/**
+ * A JSON column as a SUPER document. The file still carries the JSON text (a Parquet string): the
+ * load stages it as VARCHAR and inserts `JSON_PARSE(text)` (lambdas/core/load-plan.ts), so the
+ * text is held to the staging VARCHAR's 65,535 bytes here, at extraction, naming the row.
+ */
+const SUPER_JSON: MappedType = { parquet: { type: 'STRING' }, redshift: SUPER, rule: 'text', maxBytes: MAX_VARCHAR_BYTES };
+
+function json(options: MappingOptions): MappedType {
+  return options.json === 'super' ? SUPER_JSON : varchar(MAX_VARCHAR_BYTES);
+}
+
 /** Maps one column; `where` names it in messages (`db.table.column`). */
 export function mapSourceType(engine: SourceEngine, column: SourceColumn, where: string, options: MappingOptions = {}): TypeMapping {
-  const type = engine === 'mysql' ? mapMysql(column, where, options) : mapPostgres(column, where);
+  const type = engine === 'mysql' ? mapMysql(column, where, options) : mapPostgres(column, where, options);
   if (type) return { ok: true, type };
   return {
     ok: false,
@@ -147,7 +164,7 @@ function mapMysql(c: SourceColumn, where: string, options: MappingOptions): Mapp
     case 'set':
       return varchar(varcharBytes(c.maxLength, c.charset));
     case 'json':
-      return varchar(MAX_VARCHAR_BYTES);
+      return json(options);
     case 'binary':
     case 'varbinary':
     case 'tinyblob':
@@ -160,7 +177,7 @@ function mapMysql(c: SourceColumn, where: string, options: MappingOptions): Mapp
   }
 }
 
-function mapPostgres(c: SourceColumn, where: string): MappedType | undefined {
+function mapPostgres(c: SourceColumn, where: string, options: MappingOptions): MappedType | undefined {
   switch (c.dataType) {
     case 'smallint':
       return SMALLINT;
@@ -199,7 +216,7 @@ function mapPostgres(c: SourceColumn, where: string): MappedType | undefined {
       return varchar(36);
     case 'json':
     case 'jsonb':
-      return varchar(MAX_VARCHAR_BYTES);
+      return json(options);
     case 'bytea':
       return varbyte(null);
     case 'user-defined':
@@ -272,7 +289,15 @@ export function convertValue(type: MappedType, value: SourceValue): unknown {
       // A UTF-16 length within max/3 is within max bytes (at most 3 bytes per UTF-16 unit).
       if (text.length * 3 > max) {
         const bytes = Buffer.byteLength(text, 'utf8');
-        if (bytes > max) throw new ValueError(`is ${bytes} bytes long, more than the ${max} bytes of its ${type.redshift} column`);
+        if (bytes > max) {
+          if (type.redshift === SUPER) {
+            throw new ValueError(
+              `is ${bytes} bytes of JSON text, more than the ${max} bytes a SUPER column can take through the VARCHAR(${max}) the load parses it from`,
+              "shorten the document, or exclude the column from the source (a view without it): loaded as VARCHAR it would hit the same 65,535-byte limit",
+            );
+          }
+          throw new ValueError(`is ${bytes} bytes long, more than the ${max} bytes of its ${type.redshift} column`);
+        }
       }
       return text;
     }

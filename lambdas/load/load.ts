@@ -230,7 +230,8 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     for (const [i, c] of claimed.entries()) {
       let verdict = checks[i]!;
       if (verdict.kind === 'drift' && schemaDriftOf(dataset) === 'add-columns' && verdict.missing.length === 0) {
-        const added = columnsToAdd(verdict.added);
+        // A declared column (a source dataset's schema document) keeps its declared type (SUPER, VARCHAR(n)).
+        const added = columnsToAdd(verdict.added)?.map((a) => ({ ...a, type: dataset.columns?.find((d) => d.name === a.name)?.type ?? a.type }));
         if (added) {
           // New columns are nullable and go last, where positional COPY expects them.
           await lt.addColumns(added);

@@ -54,6 +54,14 @@ describe('translateRedshiftSql', () => {
     ['encode() outside DDL is untouched', "SELECT encode(sha256('x'), 'hex')", "SELECT encode(sha256('x'), 'hex')"],
     ['a comment is untouched', 'CREATE TABLE t (id INT) -- DISTKEY(id) GETDATE()', 'CREATE TABLE t (id INT) -- DISTKEY(id) GETDATE()'],
     ['CREATE TEMP TABLE … (LIKE …) passes through', 'CREATE TEMP TABLE "s" (LIKE "public"."orders")', 'CREATE TEMP TABLE "s" (LIKE "public"."orders")'],
+    ['SUPER columns as JSONB', 'CREATE TABLE t (id INT, doc SUPER, s VARCHAR(10))', 'CREATE TABLE t (id INT, doc JSONB, s VARCHAR(10))'],
+    ['ALTER TABLE … ADD COLUMN … SUPER', 'ALTER TABLE t ADD COLUMN "doc" SUPER', 'ALTER TABLE t ADD COLUMN "doc" JSONB'],
+    ['a column named super, quoted, is untouched', 'CREATE TABLE t ("super" INT)', 'CREATE TABLE t ("super" INT)'],
+    ['JSON_PARSE of a qualified quoted column', 'INSERT INTO t ("j") SELECT JSON_PARSE(n."j") FROM s n', 'INSERT INTO t ("j") SELECT CAST((n."j") AS JSONB) FROM s n'],
+    ['JSON_PARSE of a literal holding parentheses and a call name', `SELECT json_parse('{"a": "JSON_PARSE(x)"}')`, `SELECT CAST(('{"a": "JSON_PARSE(x)"}') AS JSONB)`],
+    ['nested calls, innermost first', 'SELECT JSON_SERIALIZE(JSON_PARSE(COALESCE(a, b)))', "SELECT COALESCE(CAST((CAST((COALESCE(a, b)) AS JSONB)) AS TEXT), 'null')"],
+    ['JSON_TYPEOF', 'SELECT JSON_TYPEOF(doc) FROM t', 'SELECT jsonb_typeof(doc) FROM t'],
+    ['a function whose name ends in json_parse is untouched', 'SELECT my_json_parse(x), t.json_parse FROM t', 'SELECT my_json_parse(x), t.json_parse FROM t'],
   ])('%s', (_, redshift, postgres) => {
     expect(translateRedshiftSql(redshift)).toBe(postgres);
   });
@@ -415,6 +423,66 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
 
     expect(row?.label).toBe('first');
     expect(String(row?.at)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
+  });
+
+  describe('SUPER columns (JSONB here)', () => {
+    const DOCS_DDL = 'CREATE TABLE IF NOT EXISTS public.docs (id BIGINT NOT NULL, doc SUPER, PRIMARY KEY (id))';
+    const docsFile = (docs: (string | null)[]) =>
+      encodeParquet([
+        { name: 'id', type: 'INT64', data: docs.map((_, i) => BigInt(i + 1)) },
+        { name: 'doc', type: 'STRING', data: docs },
+      ]);
+    const copyDocs = (key: string, table: string) => copyFromS3Parquet({ table, columns: ['id', 'doc'], bucket: BUCKET, key, iamRole: IAM_ROLE });
+    const readDocs = () => warehouse.query('SELECT id, JSON_TYPEOF(doc) AS type, JSON_SERIALIZE(doc) AS text, doc IS NULL AS sql_null FROM public.docs ORDER BY id');
+
+    beforeAll(async () => {
+      await warehouse.executeTransaction([DOCS_DDL], 'ddl-docs');
+    });
+
+    beforeEach(async () => {
+      await warehouse.executeTransaction(['DELETE FROM public.docs'], 'reset-docs');
+    });
+
+    it('stores a Parquet string COPYed straight into a SUPER column as a JSON string, unparsed, as Redshift does', async () => {
+      await objects.put('docs/direct.parquet', docsFile(['{"a": 1}']));
+
+      await warehouse.executeTransaction([copyDocs('docs/direct.parquet', 'public.docs')], 'copy-docs-direct');
+
+      expect(await readDocs()).toEqual([{ id: 1, type: 'string', text: '"{\\"a\\": 1}"', sql_null: false }]);
+    });
+
+    it('parses the JSON text staged as VARCHAR with JSON_PARSE, keeping JSON null apart from SQL NULL', async () => {
+      await objects.put('docs/staged.parquet', docsFile(['{"a": {"b": [1, 1.10, "é😀"]}}', '[1, 2]', 'null', null]));
+
+      await warehouse.executeTransaction(
+        [
+          'CREATE TEMP TABLE "syncproof_stage" AS SELECT "id", CAST(NULL AS VARCHAR(65535)) AS "doc" FROM "public"."docs" WHERE 1 = 0',
+          copyDocs('docs/staged.parquet', '"syncproof_stage"'),
+          'INSERT INTO public.docs (id, doc) SELECT id, JSON_PARSE(doc) FROM "syncproof_stage"',
+          'DROP TABLE "syncproof_stage"',
+        ],
+        'load-docs',
+      );
+
+      expect(await readDocs()).toEqual([
+        { id: 1, type: 'object', text: '{"a": {"b": [1, 1.10, "é😀"]}}', sql_null: false },
+        { id: 2, type: 'array', text: '[1, 2]', sql_null: false },
+        { id: 3, type: 'null', text: 'null', sql_null: false },
+        { id: 4, type: null, text: 'null', sql_null: true },
+      ]);
+    });
+
+    it('fails the whole transaction on invalid JSON, loading nothing, instead of storing the text', async () => {
+      await warehouse.executeTransaction(["INSERT INTO public.docs (id, doc) VALUES (9, JSON_PARSE('{\"kept\": true}'))"], 'seed-docs');
+
+      const failing = warehouse.executeTransaction(
+        ["INSERT INTO public.docs (id, doc) VALUES (1, JSON_PARSE('{\"ok\": 1}'))", "INSERT INTO public.docs (id, doc) VALUES (2, JSON_PARSE('{not json'))"],
+        'invalid-docs',
+      );
+
+      await expect(failing).rejects.toThrow(expect.objectContaining({ statementIndex: 1 }));
+      expect(await readDocs()).toEqual([{ id: 9, type: 'object', text: '{"kept": true}', sql_null: false }]);
+    });
   });
 
   it('runs concurrent transactions without interleaving their statements', async () => {

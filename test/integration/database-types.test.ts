@@ -9,8 +9,13 @@
  * Special values: REAL/DOUBLE -0, NaN, Infinity and -Infinity round trip (Redshift's floats store
  * them; the local warehouse too); NUMERIC NaN goes only to the unconstrained NUMERIC (text).
  * TIME covers MySQL's whole range (-838:59:59 … 838:59:59) and PostgreSQL's 24:00:00.
+ *
+ * JSON with `source.jsonType: 'super'`: nested objects, arrays, unicode (raw and escaped), number
+ * digits (1.10), JSON null, a JSON string and SQL NULL, compared row by row with the source text as
+ * the warehouse's JSON_PARSE reads it, read back with JSON_SERIALIZE / JSON_TYPEOF.
  */
 import { formatMicros, timeMicros } from '../../lambdas/core/keyset';
+import { quoteLiteral } from '../../lambdas/core/sql';
 import { startDbRuntime, type DbRuntime } from '../support/db-runtime';
 import { startTestSource, type Engine, type TestSourceDb } from '../support/source-db';
 
@@ -159,6 +164,35 @@ function warehouseExpr(c: Column): string {
 
 const COLUMNS: Record<Engine, readonly Column[]> = { mysql: MYSQL_COLUMNS, postgres: POSTGRES_COLUMNS };
 
+/**
+ * JSON documents loaded as SUPER (`source.jsonType: 'super'`), by row id; `null` is SQL NULL.
+ * Each is JSON text as the source holds it (backslashes are JSON escapes).
+ */
+const JSON_DOCS: readonly (string | null)[] = [
+  '{"a": {"b": [1, {"c": "d"}], "e": true}, "f": false}',
+  '[1, "two", null, [3, []], {}]',
+  '{"s": "é😀 ü", "escaped": "\\u00e9\\ud83d\\ude00", "quote": "a\\"b"}',
+  '{"n": 1.10, "big": 12345678901234567890.123, "small": 0.000001}',
+  'null',
+  '"a JSON string"',
+  null,
+];
+/** The JSON columns of the SUPER table, per engine. */
+const JSON_COLUMNS: Record<Engine, readonly { name: string; ddl: string }[]> = {
+  mysql: [{ name: 'doc', ddl: 'JSON' }],
+  postgres: [
+    { name: 'doc', ddl: 'json' },
+    { name: 'docb', ddl: 'jsonb' },
+  ],
+};
+
+/** A string literal of the source's SQL (MySQL's default sql_mode treats backslashes as escapes). */
+function sourceLiteral(engine: Engine, text: string | null): string {
+  if (text === null) return 'NULL';
+  const quoted = text.replace(/'/g, "''");
+  return engine === 'mysql' ? `'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
+}
+
 function tableDdl(engine: Engine, table: string, columns: readonly Column[]): string {
   const time = engine === 'mysql' ? 'DATETIME(6)' : 'TIMESTAMP(6)';
   return `CREATE TABLE ${table} (id INT NOT NULL PRIMARY KEY, updated_at ${time} NOT NULL, ${columns.map((c) => `${c.name} ${c.ddl}`).join(', ')})`;
@@ -196,6 +230,13 @@ describe.each<Engine>(['mysql', 'postgres'])('every supported type of %s', (engi
     }
     await db.exec(tableDdl(engine, 'types', columns));
     await db.exec(insertRows('types', columns));
+    const time = engine === 'mysql' ? 'DATETIME(6)' : 'TIMESTAMP(6)';
+    const jsonColumns = JSON_COLUMNS[engine];
+    await db.exec(`CREATE TABLE json_docs (id INT NOT NULL PRIMARY KEY, updated_at ${time} NOT NULL, ${jsonColumns.map((c) => `${c.name} ${c.ddl}`).join(', ')})`);
+    await db.exec(
+      `INSERT INTO json_docs (id, updated_at, ${jsonColumns.map((c) => c.name).join(', ')}) VALUES ` +
+        JSON_DOCS.map((doc, i) => `(${i + 1}, '2024-03-01 10:00:0${i}', ${jsonColumns.map(() => sourceLiteral(engine, doc)).join(', ')})`).join(', '),
+    );
     if (engine === 'mysql') {
       // Zero dates need a session that allows them (the test connection runs with sql_mode '').
       await db.exec('CREATE TABLE zero_dates (id INT NOT NULL PRIMARY KEY, updated_at DATETIME(6) NOT NULL, d DATE NULL, dt DATETIME NULL)');
@@ -204,6 +245,7 @@ describe.each<Engine>(['mysql', 'postgres'])('every supported type of %s', (engi
     env = await startDbRuntime(engine, db, [
       { name: 'types', table: 'types', source: engine === 'mysql' ? { booleanColumns: ['c_bool'] } : {} },
       ...(engine === 'mysql' ? [{ name: 'zero-dates', table: 'zero_dates' }, { name: 'zero-not-null', table: 'zero_not_null' }] : []),
+      { name: 'json-super', table: 'json_docs', source: { jsonType: 'super' } },
     ]);
   });
 
@@ -256,6 +298,94 @@ describe.each<Engine>(['mysql', 'postgres'])('every supported type of %s', (engi
       const source = await db.rows(`SELECT id, c_citext AS v FROM types ORDER BY id`);
       const warehouse = await env.query(`SELECT id, c_citext AS v FROM ${env.target('types')} ORDER BY id`);
       expect(warehouse.map((r) => [String(r.id), r.v])).toEqual(source.map((r) => [String(r.id), r.v]));
+    });
+  });
+
+  describe('JSON columns with jsonType super', () => {
+    const target = () => env.target('json-super');
+    /** What the warehouse holds for `column`, row by row: its serialization, JSON type and SQL NULL-ness. */
+    const loaded = async (column: string) =>
+      (
+        await env.query(
+          `SELECT id, JSON_SERIALIZE(${column}) AS text, JSON_TYPEOF(${column}) AS type, CASE WHEN ${column} IS NULL THEN 'sql null' ELSE 'value' END AS present FROM ${target()} ORDER BY id`,
+        )
+      ).map((r) => `${String(r.id)}: ${String(r.present)} ${String(r.type)} ${String(r.text)}`);
+    /** The source's JSON text of `column` as the warehouse parses it (JSON_PARSE), row by row. */
+    const expected = async (column: string) => {
+      const cast = engine === 'mysql' ? `CAST(${column} AS CHAR)` : `${column}::text`;
+      const rows = await db.rows(`SELECT id, ${cast} AS v FROM json_docs ORDER BY id`);
+      const out: string[] = [];
+      for (const r of rows) {
+        if (r.v === null) {
+          out.push(`${String(r.id)}: sql null null null`);
+          continue;
+        }
+        const doc = `JSON_PARSE(${quoteLiteral(String(r.v))})`;
+        const [p] = await env.query(`SELECT JSON_SERIALIZE(${doc}) AS text, JSON_TYPEOF(${doc}) AS type`);
+        out.push(`${String(r.id)}: value ${String(p!.type)} ${String(p!.text)}`);
+      }
+      return out;
+    };
+
+    beforeAll(async () => {
+      expect(await env.sync('json-super')).toMatchObject({ status: 'SUCCEEDED', run: { status: 'PASSED' } });
+    });
+
+    it('creates each JSON column as SUPER (JSONB in the local warehouse)', async () => {
+      const [schema, table] = target().split('.');
+      const rows = await env.query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name = '${table}' ORDER BY ordinal_position`);
+      expect(rows.map((r) => [r.column_name, r.data_type])).toEqual([
+        ['id', 'integer'],
+        ['updated_at', 'timestamp without time zone'],
+        ...JSON_COLUMNS[engine].map((c) => [c.name, 'jsonb']),
+      ]);
+    });
+
+    it.each(JSON_COLUMNS[engine].map((c) => [c.name, c.ddl] as const))('loads every document of %s (%s) parsed, value by value, JSON null apart from SQL NULL', async (column) => {
+      const actual = await loaded(column);
+      expect(actual).toHaveLength(JSON_DOCS.length);
+      expect(actual).toEqual(await expected(column));
+      // Parsed, not the text as a SUPER string; null is JSON null, and only the missing value is SQL NULL.
+      expect(actual.map((line) => line.split(' ').slice(1, 3).join(' '))).toEqual([
+        'value object',
+        'value array',
+        'value object',
+        'value object',
+        'value null',
+        'value string',
+        'sql null',
+      ]);
+    });
+
+    it.each(JSON_COLUMNS[engine].map((c) => [c.name] as const))('keeps the digits of the numbers of %s (1.10, 20 integer digits), and unicode, exactly', async (column) => {
+      const [precision] = await env.query(`SELECT JSON_SERIALIZE(${column}) AS text FROM ${target()} WHERE id = 4`);
+      expect(String(precision!.text)).toMatch(/"n": ?1\.10\b/);
+      expect(String(precision!.text)).toContain('12345678901234567890.123');
+      const [unicode] = await env.query(`SELECT JSON_SERIALIZE(${column}) AS text FROM ${target()} WHERE id = 3`);
+      expect(String(unicode!.text)).toContain('"é😀 ü"');
+    });
+
+    it('adds a JSON column the source gained later as SUPER, and loads it parsed', async () => {
+      await db.exec(`ALTER TABLE json_docs ADD COLUMN extra ${engine === 'mysql' ? 'JSON' : 'jsonb'}`);
+      await db.exec(`INSERT INTO json_docs (id, updated_at, extra) VALUES (8, '2024-03-01 11:00:00', '{"x": [1.10]}')`);
+      expect(await env.sync('json-super')).toMatchObject({ status: 'SUCCEEDED', run: { status: 'PASSED' } });
+      const [schema, table] = target().split('.');
+      const [column] = await env.query(`SELECT data_type FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name = '${table}' AND column_name = 'extra'`);
+      expect(column).toEqual({ data_type: 'jsonb' });
+      expect(await loaded('extra')).toEqual([...JSON_DOCS.map((_, i) => `${i + 1}: sql null null null`), '8: value object {"x": [1.10]}']);
+    });
+
+    it('fails the run on a document longer than the 65,535 bytes of the staging VARCHAR, naming table, column and key, and loads nothing of it', async () => {
+      const before = await env.runtime.watermarks().get('json-super');
+      const long = JSON.stringify({ s: 'x'.repeat(65_530) });
+      const columns = JSON_COLUMNS[engine].map((c) => c.name);
+      await db.exec(`INSERT INTO json_docs (id, updated_at, ${columns.join(', ')}) VALUES (42, '2024-03-02 00:00:00', ${columns.map(() => sourceLiteral(engine, long)).join(', ')})`);
+      const run = await env.sync('json-super');
+      expect(run).toMatchObject({ status: 'FAILED', error: 'SourceValueError' });
+      expect(run.cause).toContain(`${db.schema}.json_docs.doc of the row with key (42) is 65538 bytes of JSON text, more than the 65535 bytes a SUPER column can take`);
+      expect(await env.runtime.watermarks().get('json-super')).toEqual(before);
+      const rows = await env.query(`SELECT id FROM ${target()} ORDER BY id`);
+      expect(rows.map((r) => Number(r.id))).toEqual([...JSON_DOCS.map((_, i) => i + 1), 8]);
     });
   });
 

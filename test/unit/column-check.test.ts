@@ -35,6 +35,8 @@ describe('checkFileColumns', () => {
     ['an INT32 into SMALLINT', 'INT32', 'smallint'],
     ['a TIMESTAMP into TIMESTAMPTZ', 'TIMESTAMP_MICROS', 'timestamp with time zone'],
     ['DECIMAL(38,10) into DECIMAL', 'DECIMAL(38,10)', 'numeric'],
+    ['a STRING (JSON text) into SUPER (Redshift)', 'BYTE_ARRAY/STRING', 'super'],
+    ['a STRING (JSON text) into jsonb (PostgreSQL)', 'BYTE_ARRAY/STRING', 'jsonb'],
   ])('accepts %s', (_name, fileType, targetType) => {
     expect(checkFileColumns([{ name: 'c', type: fileType }], [{ name: 'c', type: targetType }], 'public.t')).toEqual({ kind: 'ok' });
   });

@@ -83,6 +83,59 @@ describe('planLoad', () => {
     expect(plan(dataset('upsert', 'amount')).statements.find((s) => s.includes('ROW_NUMBER()'))).toContain('ORDER BY "amount" DESC NULLS LAST');
   });
 
+  describe('with a SUPER column', () => {
+    const withSuper = (loadMode: 'upsert' | 'append', versionColumn?: string) => ({
+      ...dataset(loadMode, versionColumn),
+      columns: [
+        { name: 'order_id', type: 'BIGINT' },
+        { name: 'doc', type: 'SUPER' },
+        { name: 'amount', type: 'DECIMAL(12,2)' },
+      ],
+    });
+    const superPlan = (ds: ReturnType<typeof withSuper>, n = 2) =>
+      planLoad({
+        dataset: ds,
+        runId: 'run-1',
+        loadId: 'ld_abc_1',
+        bucket: 'data',
+        iamRole: 'arn:aws:iam::1:role/copy',
+        files: files(n),
+        manifestKey: '_syncproof/copy-manifests/orders/ld_abc_1.json',
+        targetColumns: ['order_id', 'doc', 'amount'],
+      });
+    const stagingDdl = 'CREATE TEMP TABLE "syncproof_stage_ld_abc_1" AS SELECT "order_id", CAST(NULL AS VARCHAR(65535)) AS "doc", "amount" FROM "sales"."orders" WHERE 1 = 0';
+
+    it.each([
+      ['an upsert with a version column', withSuper('upsert', 'amount')],
+      ['an append', withSuper('append')],
+    ])('stages the SUPER column as VARCHAR(65535) text, in target order, for %s', (_name, ds) => {
+      const { statements } = superPlan(ds);
+      expect(statements).toContain(stagingDdl);
+      expect(statements.some((s) => s.includes('(LIKE "sales"."orders")'))).toBe(false);
+    });
+
+    it.each([
+      ['an upsert with a version column', withSuper('upsert', 'amount'), 'SELECT n."order_id", JSON_PARSE(n."doc"), n."amount" FROM'],
+      ['an upsert without a version column', withSuper('upsert'), 'SELECT n."order_id", JSON_PARSE(n."doc"), n."amount" FROM'],
+      ['an append', withSuper('append'), 'SELECT "order_id", JSON_PARSE("doc"), "amount" FROM "syncproof_stage_ld_abc_1"'],
+    ])('inserts the parsed document, JSON_PARSE of the staged text, for %s', (_name, ds, select) => {
+      const inserts = superPlan(ds).statements.filter((s) => s.startsWith('INSERT INTO "sales"."orders"'));
+      expect(inserts).toHaveLength(1);
+      expect(inserts[0]).toContain(select);
+    });
+
+    it('stages each file of an upsert without a version column with the SUPER column as text', () => {
+      const { statements } = superPlan(withSuper('upsert'), 2);
+      expect(statements.filter((s) => /^CREATE TEMP TABLE "syncproof_stage\d_ld_abc_1" AS SELECT "order_id", CAST\(NULL AS VARCHAR\(65535\)\) AS "doc", "amount" FROM "sales"\."orders" WHERE 1 = 0$/.test(s))).toHaveLength(2);
+    });
+
+    it('keeps staging LIKE the target and inserts the staged values as they are without one', () => {
+      const { statements } = plan(dataset('upsert', 'amount'));
+      expect(statements).toContain('CREATE TEMP TABLE "syncproof_stage_ld_abc_1" (LIKE "sales"."orders")');
+      expect(statements.join(';')).not.toContain('JSON_PARSE');
+    });
+  });
+
   it('builds COPY statements the Postgres-family adapters parse back, role included', () => {
     const { statements, copyStatements } = plan(dataset('append'));
     const [index] = [...copyStatements.keys()];

@@ -1,5 +1,5 @@
 import { assignWarehouseNames, warehouseName } from '../../lambdas/core/column-names';
-import { parseConfig } from '../../lambdas/core/config';
+import { jsonTypeOf, parseConfig } from '../../lambdas/core/config';
 import type { SourceColumn, SourceTable } from '../../lambdas/core/source';
 import { SourceSchemaError, resolveSourceSchema, datasetWithSchema } from '../../lambdas/core/source-schema';
 import { ValueError, ZERO_DATE, convertValue, mapSourceType, varcharBytes } from '../../lambdas/core/source-types';
@@ -104,6 +104,45 @@ describe('PostgreSQL type mapping', () => {
 
   it('refuses an array column', () => {
     expect(postgres(col('tags', 'array', '_text'))).toMatch(/^refused: public\.t\.tags has type _text/);
+  });
+});
+
+describe('JSON type mapping (source.jsonType)', () => {
+  const map = (engine: 'mysql' | 'postgres', c: SourceColumn, json?: 'varchar' | 'super') => {
+    const m = mapSourceType(engine, c, `s.t.${c.name}`, json ? { json } : {});
+    return m.ok ? m.type : m.reason;
+  };
+
+  it.each([
+    ['mysql', 'json'],
+    ['postgres', 'json'],
+    ['postgres', 'jsonb'],
+  ] as const)('maps %s %s to VARCHAR(65535) by default and with varchar', (engine, dataType) => {
+    expect(map(engine, col('doc', dataType))).toEqual({ parquet: { type: 'STRING' }, redshift: 'VARCHAR(65535)', rule: 'text', maxBytes: 65_535 });
+    expect(map(engine, col('doc', dataType), 'varchar')).toEqual(map(engine, col('doc', dataType)));
+  });
+
+  it.each([
+    ['mysql', 'json'],
+    ['postgres', 'json'],
+    ['postgres', 'jsonb'],
+  ] as const)('maps %s %s to SUPER with super, written to Parquet as its JSON text of at most 65,535 bytes', (engine, dataType) => {
+    expect(map(engine, col('doc', dataType), 'super')).toEqual({ parquet: { type: 'STRING' }, redshift: 'SUPER', rule: 'text', maxBytes: 65_535 });
+  });
+
+  it('leaves every other type alone with super', () => {
+    expect(map('mysql', col('t', 'text'), 'super')).toMatchObject({ redshift: 'VARCHAR(65535)' });
+    expect(map('postgres', col('t', 'text'), 'super')).toMatchObject({ redshift: 'VARCHAR(65535)' });
+  });
+
+  it('refuses JSON text longer than the 65,535-byte staging VARCHAR, whole, saying why and what to do', () => {
+    const type = map('mysql', col('doc', 'json'), 'super');
+    if (typeof type === 'string') throw new Error(type);
+    const doc = JSON.stringify({ s: 'é'.repeat(32_763) }); // 65,534 bytes
+    expect(convertValue(type, doc)).toBe(doc);
+    const long = JSON.stringify({ s: 'é'.repeat(32_764) }); // 65,536 bytes
+    expect(() => convertValue(type, long)).toThrow('is 65536 bytes of JSON text, more than the 65535 bytes a SUPER column can take through the VARCHAR(65535) the load parses it from');
+    expect(() => convertValue(type, long)).toThrow(expect.objectContaining({ advice: expect.stringContaining('shorten the document') }));
   });
 });
 
@@ -226,6 +265,41 @@ describe('source schema', () => {
     expect(again.changed).toBe(false);
   });
 
+  describe('with a JSON column', () => {
+    const withDoc = (over: Partial<SourceTable> = {}) => table({ columns: [...table().columns, col('doc', 'json', 'json')], ...over });
+
+    it('persists SUPER for a JSON column with jsonType super, and the load stage sees it', () => {
+      const { schema } = resolveSourceSchema(dataset({ jsonType: 'super' }), withDoc());
+      expect(schema.columns.find((c) => c.source === 'doc')?.type.redshift).toBe('SUPER');
+      expect(datasetWithSchema(dataset({ jsonType: 'super' }), schema).columns).toContainEqual({ name: 'doc', type: 'SUPER' });
+    });
+
+    it('keeps a schema document written before jsonType existed unchanged', () => {
+      const before = resolveSourceSchema(dataset(), withDoc()).schema;
+      const again = resolveSourceSchema(dataset({ jsonType: 'varchar' }), withDoc(), before);
+      expect(again.changed).toBe(false);
+      expect(again.schema.columns.find((c) => c.source === 'doc')?.type.redshift).toBe('VARCHAR(65535)');
+    });
+
+    it.each([
+      ['varchar', 'super', 'loads as VARCHAR(65535) and source.jsonType now asks for SUPER; set source.jsonType back to \'varchar\''],
+      ['super', 'varchar', 'loads as SUPER and source.jsonType now asks for VARCHAR(65535); set source.jsonType back to \'super\''],
+    ] as const)('refuses a change of jsonType from %s to %s for a dataset that already loaded, naming both types', (from, to, says) => {
+      const first = resolveSourceSchema(dataset({ jsonType: from }), withDoc()).schema;
+      expect(() => resolveSourceSchema(dataset({ jsonType: to }), withDoc(), first)).toThrow(SourceSchemaError);
+      expect(() => resolveSourceSchema(dataset({ jsonType: to }), withDoc(), first)).toThrow(`shop.orders.doc (json) ${says}`);
+      expect(() => resolveSourceSchema(dataset({ jsonType: to }), withDoc(), first)).toThrow(/change the target table \(or start a new dataset\)/);
+    });
+
+    it('refuses a JSON key column loaded as SUPER', () => {
+      const keyed = withDoc({ columns: [...table().columns, col('doc', 'json', 'json', { nullable: false })], uniqueKeys: [['doc']] });
+      expect(() => resolveSourceSchema(dataset({ jsonType: 'super', keyColumns: ['doc'] }), keyed)).toThrow(
+        "key column shop.orders.doc would load as SUPER (source.jsonType 'super'), which cannot be a key of the merge",
+      );
+      expect(resolveSourceSchema(dataset({ keyColumns: ['doc'] }), keyed).schema.keyColumns).toEqual(['doc']);
+    });
+  });
+
   it('says the table was dropped when an earlier run saw it', () => {
     const first = resolveSourceSchema(dataset(), table()).schema;
     expect(() => resolveSourceSchema(dataset(), undefined, first)).toThrow(/does not exist \(it did on earlier runs: was it dropped or renamed\?\)/);
@@ -247,6 +321,32 @@ describe('source configuration', () => {
   });
   it('refuses a prefix on a dataset with a source', () => {
     expect(() => parseConfig({ datasets: [{ ...base, prefix: 'orders/', source: { engine: 'mysql', url: 'mysql://a@b/c', table: 'c.t', cursorColumn: 'x' } }] })).toThrow(/datasets\.0\.prefix: remove it/);
+  });
+  it.each([
+    ['super', 'super'],
+    ['varchar', 'varchar'],
+  ])('accepts jsonType %s', (value, expected) => {
+    const config = parseConfig({ datasets: [{ ...base, source: { engine: 'mysql', url: 'mysql://a@b/c', table: 'c.t', cursorColumn: 'x', jsonType: value } }] });
+    expect(config.datasets[0]!.source?.jsonType).toBe(expected);
+  });
+  it('defaults jsonType to varchar', () => {
+    const config = parseConfig({ datasets: [{ ...base, source: { engine: 'mysql', url: 'mysql://a@b/c', table: 'c.t', cursorColumn: 'x' } }] });
+    expect(jsonTypeOf(config.datasets[0]!.source!)).toBe('varchar');
+  });
+  it('refuses a misspelt jsonType value with the nearest valid value', () => {
+    expect(() => parseConfig({ datasets: [{ ...base, source: { engine: 'mysql', url: 'mysql://a@b/c', table: 'c.t', cursorColumn: 'x', jsonType: 'SUPPER' } }] })).toThrow(
+      'datasets.0.source.jsonType: Invalid option: expected one of "varchar"|"super"; did you mean \'super\'?',
+    );
+  });
+  it('lists the valid jsonType values when the given one is close to none', () => {
+    expect(() => parseConfig({ datasets: [{ ...base, source: { engine: 'mysql', url: 'mysql://a@b/c', table: 'c.t', cursorColumn: 'x', jsonType: 'document' } }] })).toThrow(
+      /datasets\.0\.source\.jsonType: Invalid option: expected one of "varchar"\|"super"($|;)/,
+    );
+  });
+  it('refuses a misspelt jsonType key with the nearest name', () => {
+    expect(() => parseConfig({ datasets: [{ ...base, source: { engine: 'mysql', url: 'mysql://a@b/c', table: 'c.t', cursorColumn: 'x', jsonTpye: 'super' } }] })).toThrow(
+      "datasets.0.source.jsonTpye: unknown key; did you mean 'jsonType'?",
+    );
   });
   it('needs exactly one of url and secretArn', () => {
     expect(() => parseConfig({ datasets: [{ ...base, source: { engine: 'mysql', table: 'c.t', cursorColumn: 'x' } }] })).toThrow(/set exactly one of url/);
