@@ -228,7 +228,7 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
     // One row per key (a snapshot holds each once; ROW_NUMBER keeps that true whatever the files hold).
     const keys = dataset.keyColumns.map(quoteIdent);
     const v = dataset.versionColumn ? `${quoteIdent(dataset.versionColumn)} DESC NULLS LAST` : 'syncproof_ord DESC';
-    const nCols = input.targetColumns.map((c) => `n.${quoteIdent(c)}`).join(', ');
+    const nCols = inserted('n');
     temps.push(newest);
     statements.push(
       `CREATE TEMP TABLE ${newest} AS SELECT * FROM (SELECT ${cols}, ROW_NUMBER() OVER (PARTITION BY ${keys.join(', ')} ORDER BY ${v}) AS syncproof_rn ` +

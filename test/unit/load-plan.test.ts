@@ -92,8 +92,9 @@ describe('planLoad', () => {
         { name: 'amount', type: 'DECIMAL(12,2)' },
       ],
     });
-    const superPlan = (ds: ReturnType<typeof withSuper>, n = 2) =>
+    const superPlan = (ds: ReturnType<typeof withSuper>, n = 2, replace = false) =>
       planLoad({
+        replace,
         dataset: ds,
         runId: 'run-1',
         loadId: 'ld_abc_1',
@@ -122,6 +123,12 @@ describe('planLoad', () => {
       const inserts = superPlan(ds).statements.filter((s) => s.startsWith('INSERT INTO "sales"."orders"'));
       expect(inserts).toHaveLength(1);
       expect(inserts[0]).toContain(select);
+    });
+
+    it('inserts the parsed document when a full run replaces the target', () => {
+      const inserts = superPlan(withSuper('upsert', 'amount'), 2, true).statements.filter((s) => s.startsWith('INSERT INTO "sales"."orders"'));
+      expect(inserts).toHaveLength(1);
+      expect(inserts[0]).toContain('SELECT n."order_id", JSON_PARSE(n."doc"), n."amount" FROM "syncproof_newest_ld_abc_1" n');
     });
 
     it('stages each file of an upsert without a version column with the SUPER column as text', () => {
