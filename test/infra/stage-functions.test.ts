@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { decodeBundledConfig } from '../../lambdas/core/bundled-config';
 import { ENV } from '../../lambdas/core/env';
 import { StageFunction } from '../../lib/constructs/stage-function';
 import type { SyncproofStack } from '../../lib/syncproof-stack';
+import { parseConfig } from '../../lambdas/core/config';
 import { buildStack, configWithDatasets, exampleConfig, functionIdOf, resources, sourceDataset, templateOf, type Json } from './support';
 
 /** Lambda's limit on a function's environment variables, keys and values together. */
@@ -66,6 +69,14 @@ describe('stage functions', () => {
       expect([stage, JSON.stringify(env(stage))]).not.toContain('"datasets"');
       expect(env(stage).SYNCPROOF_CONFIG).toBeUndefined();
     }
+  });
+
+  it('refuses, naming the limit, a configuration too large for the one esbuild argument that carries it', () => {
+    // Random column names barely deflate: 20,000 of them are ~400 KB in base64.
+    const columns = Array.from({ length: 20_000 }, () => ({ name: `c_${randomBytes(8).toString('hex')}`, type: 'BIGINT' }));
+    const config = parseConfig({ datasets: [{ name: 'wide', prefix: 'wide/', target: { schema: 'public', table: 'wide' }, keyColumns: [columns[0]!.name], columns }] });
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Wide');
+    expect(() => new StageFunction(stack, 'Load', { stage: 'load', config, environment: {} })).toThrow(/config is \d+ bytes deflated, in base64; esbuild takes it as one command-line argument, which holds 130048/);
   });
 
   describe('with 40 datasets that have sources', () => {
