@@ -26,15 +26,16 @@ import { RedshiftDataAccess } from './constructs/warehouse-access';
 export interface SyncproofStackProps extends StackProps {
   /**
    * The datasets and the Redshift connection (`lambdas/core/config.ts`). Validated again here, so
-   * a bad value fails synthesis with every bad field named. Every stage Lambda receives it, as
-   * JSON, in `SYNCPROOF_CONFIG`; without a `redshift` block the stack synthesizes (the local
+   * a bad value fails synthesis with every bad field named. Every stage Lambda carries it in its
+   * code bundle (StageFunction `config`), not in its 4 KB environment, so its size is not limited
+   * by Lambda; without a `redshift` block the stack synthesizes (the local
    * runtime needs no Redshift) but the deployed load and verify stages cannot reach a warehouse.
    */
   readonly config: SyncproofConfig;
   /**
    * Accept a dataset `source.url` that carries a password. A deployed stack refuses one: the
-   * configuration travels in every Lambda's environment and in the template, so the password
-   * would be readable there; use `source.secretArn`. The local runtime sets this (nothing is
+   * configuration travels in every Lambda's code bundle (and the CDK asset bucket), so the
+   * password would be readable there; use `source.secretArn`. The local runtime sets this (nothing is
    * deployed there). @default false
    */
   readonly allowSourcePasswords?: boolean;
@@ -76,11 +77,6 @@ const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
   // Reads sampled objects and manifests, writes its report under _syncproof/, reads the ledger, records its stage.
   checksum: { bucket: true, ledger: 'read', runs: 'readWrite', warehouse: false },
 };
-
-/** Lambda's limit on all environment variables of a function together. */
-const LAMBDA_ENV_LIMIT_BYTES = 4096;
-/** Room left for the other variables (names, generated bucket and table names, ARNs). */
-const ENV_HEADROOM_BYTES = 1024;
 
 /**
  * The syncproof pipeline: storage, one Lambda per stage, the SyncStateMachine, S3 event
@@ -137,7 +133,6 @@ export class SyncproofStack extends Stack {
       [ENV.ledgerTable]: this.ledgerTable.tableName,
       [ENV.runsTable]: this.runsTable.tableName,
       [ENV.watermarksTable]: this.watermarksTable.tableName,
-      [ENV.config]: JSON.stringify(config),
       [ENV.warehouse]: 'redshift-data',
     };
     // The stages that open source databases run in the sources' network and may read their secrets.
@@ -145,7 +140,7 @@ export class SyncproofStack extends Stack {
     const stages = Object.fromEntries(
       STAGE_NAMES.map((stage) => [
         stage,
-        new StageFunction(this, `${pascal(stage)}Stage`, { stage, environment, ...(config.sourceNetwork && sourceStages.includes(stage) ? { network: config.sourceNetwork } : {}) }),
+        new StageFunction(this, `${pascal(stage)}Stage`, { stage, config, environment, ...(config.sourceNetwork && sourceStages.includes(stage) ? { network: config.sourceNetwork } : {}) }),
       ]),
     ) as Record<StageName, StageFunction>;
     const secretArns = [...new Set(config.datasets.flatMap((d) => (d.source?.secretArn ? [d.source.secretArn] : [])))];
@@ -274,15 +269,9 @@ function validateProps(props: SyncproofStackProps): SyncproofConfig {
     config.datasets.forEach((d, i) => {
       const url = d.source?.url;
       if (url && /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^@/]+@/i.test(url)) {
-        problems.push(`datasets.${i}.source.url: carries a password, which a deployed stack would keep in every Lambda's environment and in the template; store the credentials in Secrets Manager and set source.secretArn instead`);
+        problems.push(`datasets.${i}.source.url: carries a password, which a deployed stack would ship in every Lambda's code bundle; store the credentials in Secrets Manager and set source.secretArn instead`);
       }
     });
-  }
-  const configBytes = Buffer.byteLength(JSON.stringify(config), 'utf8');
-  if (configBytes > LAMBDA_ENV_LIMIT_BYTES - ENV_HEADROOM_BYTES) {
-    problems.push(
-      `datasets: the configuration is ${configBytes} bytes as JSON; Lambda environment variables hold ${LAMBDA_ENV_LIMIT_BYTES} bytes in all, so it must stay under ${LAMBDA_ENV_LIMIT_BYTES - ENV_HEADROOM_BYTES}`,
-    );
   }
   if (problems.length > 0) throw new ConfigurationError(`SyncproofStack props.config is invalid: ${problems.join('; ')}`);
   return config;

@@ -10,6 +10,7 @@ import { openSource } from '../lambdas/adapters/sources';
 import { ParquetInspector } from '../lambdas/adapters/parquet-inspector';
 import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { LOCAL_BINDINGS, logger, type LocalBindings } from '../lambdas/adapters/stage-handler';
+import { decodeBundledConfig } from '../lambdas/core/bundled-config';
 import { InvalidInputError, TransientError } from '../lambdas/core/errors';
 import { systemClock, type Warehouse } from '../lambdas/core/ports';
 import { openLocalWarehouse, type LocalWarehouse } from './local-warehouse';
@@ -52,7 +53,7 @@ import {
   functionStages,
   functionTimeouts,
   stateMachines,
-  synthesizeTemplate,
+  synthesizeStack,
   type Json,
   type LocalRule,
 } from './template';
@@ -166,7 +167,7 @@ export class LocalRuntime {
     const root = options.dataDir ?? (ownedDir as string);
     await mkdir(root, { recursive: true });
     const bucket = options.bucket ?? 'syncproof-local';
-    const template = synthesizeTemplate(options.config);
+    const { template, bundledConfig } = synthesizeStack(options.config);
     const scale = options.timeBudgetScale ?? 1;
     if (!(scale > 0)) throw new InvalidInputError(`timeBudgetScale must be above 0, got ${scale}`);
     if (options.s3InChildProcess && options.s3Events !== false) {
@@ -195,7 +196,8 @@ export class LocalRuntime {
       credentials: LOCAL_CREDENTIALS,
     });
     const deps: StageDeps = {
-      config: options.config,
+      // What the stack bundles into each stage Lambda, decoded as a deployed handler decodes it.
+      config: decodeBundledConfig(bundledConfig),
       objects,
       ledger: new DynamoDbLedgerStore(ddb, TABLES.ledger),
       runs: new DynamoDbRunStore(ddb, TABLES.runs),
@@ -504,7 +506,7 @@ export class LocalRuntime {
   /** Starts a reconcile execution per dataset whose objects lost their events (see {@link start}). */
   private async reconcile(): Promise<void> {
     const queued = this.queue?.pendingKeys() ?? new Set<string>();
-    for (const dataset of this.options.config.datasets) {
+    for (const dataset of this.deps.config.datasets) {
       const lost = await unannouncedObjects(this.deps, dataset, this.rules, queued);
       if (lost.length === 0) continue;
       const name = reconcileExecutionName(dataset.name, lost);

@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import type { SyncproofConfig } from '../lambdas/core/config';
+import { StageFunction } from '../lib/constructs/stage-function';
 import { SyncproofStack } from '../lib/syncproof-stack';
 
 export const LOCAL_ACCOUNT = '000000000000';
@@ -16,16 +17,29 @@ export interface CfnTemplate {
   readonly Resources: Record<string, CfnResource>;
 }
 
+/** What the local runtime takes from a synthesized stack. */
+export interface SynthesizedStack {
+  readonly template: CfnTemplate;
+  /**
+   * The encoded configuration the stage Lambdas' bundles carry (StageFunction `bundledConfig`;
+   * the template does not show it, since it is compiled into the code). The local runtime decodes
+   * it with `decodeBundledConfig`, as a deployed handler does.
+   */
+  readonly bundledConfig: string;
+}
+
 /**
  * Synthesizes the CDK app for `config`, exactly as `cdk synth` would, except that Lambda
  * bundling is skipped (the local runtime calls the handler modules directly).
  */
-export function synthesizeTemplate(config: SyncproofConfig): CfnTemplate {
+export function synthesizeStack(config: SyncproofConfig): SynthesizedStack {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   // Nothing is deployed from here: a source URL with a password stays on this machine.
   const stack = new SyncproofStack(app, 'Syncproof', { config, allowSourcePasswords: true });
   const assembly = app.synth();
-  return assembly.getStackByName(stack.stackName).template as CfnTemplate;
+  const bundled = new Set(stack.node.findAll().flatMap((c) => (c instanceof StageFunction ? [c.bundledConfig] : [])));
+  if (bundled.size !== 1) throw new Error(`the synthesized stack's stage Lambdas bundle ${bundled.size} different configurations; the local runtime runs them with one`);
+  return { template: assembly.getStackByName(stack.stackName).template as CfnTemplate, bundledConfig: [...bundled][0] as string };
 }
 
 /** Local ARN of a Lambda function: the logical id stands in for the function name. */

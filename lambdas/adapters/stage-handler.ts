@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { parseConfig, type SyncproofConfig } from '../core/config';
+import { BUNDLED_CONFIG_IDENTIFIER, decodeBundledConfig } from '../core/bundled-config';
+import type { SyncproofConfig } from '../core/config';
 import { ENV } from '../core/env';
 import { ConfigurationError } from '../core/errors';
 import { systemClock, type ExecutionStarter, type Warehouse } from '../core/ports';
@@ -33,9 +34,26 @@ function requireEnv(name: string): string {
   return v;
 }
 
+/**
+ * Replaced by esbuild (`bundling.define`, set by StageFunction) with the stack's encoded
+ * configuration, a string literal; undefined in code the stack did not bundle. The name must
+ * equal {@link BUNDLED_CONFIG_IDENTIFIER}.
+ */
+declare const SYNCPROOF_BUNDLED_CONFIG: string | undefined;
+
 let cachedConfig: SyncproofConfig | undefined;
-function envConfig(): SyncproofConfig {
-  cachedConfig ??= parseConfig(JSON.parse(requireEnv(ENV.config)), `environment variable ${ENV.config}`);
+/**
+ * The validated configuration this function's bundle carries, parsed once per container. Throws
+ * ConfigurationError when the bundle carries none (it was not built by the stack's synth).
+ */
+export function bundledConfig(): SyncproofConfig {
+  if (cachedConfig) return cachedConfig;
+  if (typeof SYNCPROOF_BUNDLED_CONFIG !== 'string') {
+    throw new ConfigurationError(
+      `this function's bundle carries no syncproof configuration (${BUNDLED_CONFIG_IDENTIFIER} was not defined at bundling); deploy the stage Lambdas with the SyncproofStack (cdk deploy), which bundles the configuration into each`,
+    );
+  }
+  cachedConfig = decodeBundledConfig(SYNCPROOF_BUNDLED_CONFIG);
   return cachedConfig;
 }
 
@@ -45,10 +63,10 @@ export const powertoolsLog: StageLog = {
 };
 
 let cachedDeps: StageDeps | undefined;
-/** Deps for a deployed Lambda, built once per container from validated env. */
+/** Deps for a deployed Lambda, built once per container from the bundled configuration and validated env. */
 export function depsFromEnv(): StageDeps {
   if (cachedDeps) return cachedDeps;
-  const config = envConfig();
+  const config = bundledConfig();
   const objects = new S3ObjectStore(createS3Client(), requireEnv(ENV.bucket));
   const ddb = createDocumentClient();
   let warehouse: Promise<Warehouse> | undefined;

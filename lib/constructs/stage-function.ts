@@ -5,6 +5,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { BUNDLED_CONFIG_IDENTIFIER, MAX_BUNDLED_CONFIG_BYTES, encodeBundledConfig } from '../../lambdas/core/bundled-config';
+import type { SyncproofConfig } from '../../lambdas/core/config';
 import { acknowledgeNag } from './nag-acknowledgements';
 
 /** The pipeline stages; each has a Lambda whose code is `lambdas/<stage>/handler.ts`. */
@@ -62,6 +64,13 @@ export interface StageFunctionProps {
   /** Which stage this Lambda runs; selects `lambdas/<stage>/handler.ts` and its defaults. */
   readonly stage: StageName;
   /**
+   * The validated configuration the stage runs with. It ships inside the code bundle (esbuild
+   * `define` of {@link BUNDLED_CONFIG_IDENTIFIER}, deflated), not in the environment: Lambda caps
+   * a function's environment variables at 4 KB in all. The bundle's hash, so the deployed code,
+   * changes with it. Anything in it is readable by whoever can read the function's code.
+   */
+  readonly config: SyncproofConfig;
+  /**
    * Variables every stage shares (the `ENV` names from `lambdas/core/env.ts`). The construct adds
    * `SYNCPROOF_STAGE`, `POWERTOOLS_SERVICE_NAME` and `NODE_OPTIONS`; `environment` must not set them.
    */
@@ -110,6 +119,11 @@ export class StageFunction extends Construct {
   readonly logGroup: logs.LogGroup;
   /** The function's timeout (SQS visibility timeouts derive from it). */
   readonly timeout: Duration;
+  /**
+   * The encoded configuration the bundle carries ({@link encodeBundledConfig}); the local runtime
+   * decodes this value, so it runs the handlers with exactly what the deployed functions ship.
+   */
+  readonly bundledConfig: string;
 
   constructor(scope: Construct, id: string, props: StageFunctionProps) {
     super(scope, id);
@@ -122,10 +136,15 @@ export class StageFunction extends Construct {
     for (const reserved of [STAGE_ENV_VAR, 'POWERTOOLS_SERVICE_NAME', 'NODE_OPTIONS']) {
       if (reserved in props.environment) problems.push(`environment must not set ${reserved}; the construct sets it`);
     }
+    const bundledConfig = encodeBundledConfig(props.config);
+    if (bundledConfig.length > MAX_BUNDLED_CONFIG_BYTES) {
+      problems.push(`config is ${bundledConfig.length} bytes deflated, in base64; esbuild takes it as one command-line argument, which holds ${MAX_BUNDLED_CONFIG_BYTES}: split the datasets across stacks`);
+    }
     if (problems.length > 0) throw new Error(`StageFunction ${this.node.path}: ${problems.join('; ')}`);
 
     this.stage = props.stage;
     this.timeout = timeout;
+    this.bundledConfig = bundledConfig;
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -167,6 +186,8 @@ export class StageFunction extends Construct {
         // AWS ships that month and lacks packages we use (@aws-sdk/checksums), so the deployed code
         // runs the exact versions the tests ran. No native addons: synthesis stays offline.
         externalModules: [],
+        // The configuration, as a string literal in the bundle (see `config`).
+        define: { [BUNDLED_CONFIG_IDENTIFIER]: JSON.stringify(this.bundledConfig) },
       },
     });
 

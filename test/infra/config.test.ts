@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { ConfigurationError } from '../../lambdas/core/errors';
-import { loadConfigFile, parseConfig, type SyncproofConfig } from '../../lib/config';
+import { loadConfigFile, type SyncproofConfig } from '../../lib/config';
 import { SyncproofStack } from '../../lib/syncproof-stack';
-import { ENV } from '../../lambdas/core/env';
-import { buildStack, configWithDatasets, exampleConfig, functionIdOf, sourceDataset, templateOf } from './support';
+import { decodeBundledConfig } from '../../lambdas/core/bundled-config';
+import { StageFunction } from '../../lib/constructs/stage-function';
+import { buildStack, configWithDatasets, exampleConfig, sourceDataset, templateOf } from './support';
 
 const dataset = (): SyncproofConfig['datasets'][number] => exampleConfig().datasets[0] as SyncproofConfig['datasets'][number];
 const synthWith = (config: unknown) => () => new SyncproofStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bad', { config: config as SyncproofConfig });
@@ -36,12 +37,11 @@ describe('configuration at synth', () => {
     expect(() => templateOf(configWithDatasets(sourceDataset()))).not.toThrow();
   });
 
-  it('hands the stages a configuration with a source dataset that they can parse again', () => {
+  it('bundles into the stages a configuration with a source dataset that they can decode and parse again', () => {
     const config = configWithDatasets(exampleConfig().datasets[0], sourceDataset());
-    const template = templateOf(config);
-    const fn = template.findResources('AWS::Lambda::Function')[functionIdOf(template, 'extract')];
-    const variables = (fn?.Properties?.Environment as { Variables: Record<string, string> }).Variables;
-    expect(parseConfig(JSON.parse(variables[ENV.config]!), ENV.config)).toEqual(config);
+    const { stack } = buildStack(config);
+    const extract = stack.node.findAll().find((c): c is StageFunction => c instanceof StageFunction && c.stage === 'extract');
+    expect(decodeBundledConfig(extract!.bundledConfig)).toEqual(config);
   });
 
   it('rejects an upsert dataset without key columns, naming the field', () => {
@@ -68,9 +68,10 @@ describe('configuration at synth', () => {
     expect(synthWith(config)).toThrow(/redshift\.dbUser/);
   });
 
-  it('rejects a configuration too large for the Lambda environment', () => {
+  it('synthesizes a configuration larger than Lambda allows a function environment (4 KB)', () => {
     const datasets = Array.from({ length: 30 }, (_, i) => ({ ...dataset(), name: `dataset-${i}`, prefix: `data/set-${i}/` }));
-    expect(synthWith({ ...exampleConfig(), datasets })).toThrow(/Lambda environment variables hold 4096 bytes/);
+    expect(Buffer.byteLength(JSON.stringify(datasets))).toBeGreaterThan(4096);
+    expect(synthWith({ ...exampleConfig(), datasets })).not.toThrow();
   });
 
   it('warns, but synthesizes, when there is no redshift block', () => {

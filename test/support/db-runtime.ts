@@ -48,8 +48,8 @@ function targetTable(engine: Engine, dataset: string): string {
 }
 
 /**
- * Starts a runtime whose datasets read `db` (at most ~5 datasets: the stack's config must fit in
- * 3 KB); `settings` are more top-level configuration keys (`maxConcurrentDatasets`).
+ * Starts a runtime whose datasets read `db` (any number: the stack bundles its configuration, no
+ * environment limit applies); `settings` are more top-level configuration keys (`maxConcurrentDatasets`).
  */
 export async function startDbRuntime(engine: Engine, db: TestSourceDb, datasets: readonly DbDataset[], settings: Record<string, unknown> = {}): Promise<DbRuntime> {
   const config: SyncproofConfig = parseConfig({
