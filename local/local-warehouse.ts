@@ -19,8 +19,13 @@ export type WarehouseApi = 'data-api' | 'direct';
 /** Names the stages use for the local "cluster", as a deployed stack's config would. */
 export const LOCAL_REDSHIFT = { database: 'dev', workgroupName: 'syncproof-local' } as const;
 
-/** Milliseconds between the stages' DescribeStatement polls of the local Data API. */
+/** Longest pause between the stages' DescribeStatement polls of the local Data API (milliseconds). */
 const DATA_API_POLL_MS = 10;
+/**
+ * Pause before a statement's first DescribeStatement poll: the local warehouse ends an audit read
+ * in about a millisecond, so a first poll a whole interval later would be most of its cost.
+ */
+const DATA_API_FIRST_POLL_MS = 1;
 
 export interface LocalWarehouseOptions {
   /** `pglite:<dir>`, `pglite:memory` or `postgres://…` (see openPostgresWarehouse). */
@@ -60,7 +65,7 @@ export async function openLocalWarehouse(o: LocalWarehouseOptions): Promise<Loca
     throw error;
   }
   const client = createRedshiftDataClient({ region: o.region, credentials: { ...o.credentials }, redshiftData: api.endpoint });
-  const stages = new RedshiftDataWarehouse({ client, ...LOCAL_REDSHIFT, pollIntervalMs: DATA_API_POLL_MS });
+  const stages = new RedshiftDataWarehouse({ client, ...LOCAL_REDSHIFT, pollIntervalMs: DATA_API_POLL_MS, firstPollMs: DATA_API_FIRST_POLL_MS });
   return {
     backing,
     stages,

@@ -44,8 +44,17 @@ export interface RedshiftDataWarehouseOptions {
   readonly secretArn?: string;
   /** Database user for temporary credentials on a provisioned cluster. */
   readonly dbUser?: string;
-  /** Milliseconds between two DescribeStatement polls. @default 500 */
+  /**
+   * Longest pause between two DescribeStatement polls (milliseconds): the polls start
+   * `firstPollMs` after the submit and back off (doubling) to this. @default 500
+   */
   readonly pollIntervalMs?: number;
+  /**
+   * Pause before the first DescribeStatement poll (milliseconds), at most `pollIntervalMs`. A
+   * short statement (the audit reads, the verify counts) ends in tens of milliseconds; a first
+   * poll a whole interval later would wait out most of it. @default 50
+   */
+  readonly firstPollMs?: number;
   /**
    * Milliseconds to wait for one statement to end before giving up with TransientError. The
    * statement keeps running in Redshift. Keep it below the caller's remaining time budget.
@@ -58,6 +67,8 @@ export interface RedshiftDataWarehouseOptions {
 
 /** Statements per BatchExecuteStatement (the API's SqlList maximum). */
 export const MAX_BATCH_STATEMENTS = 40;
+/** Milliseconds before the first DescribeStatement poll of a statement (see firstPollMs). */
+const DEFAULT_FIRST_POLL_MS = 50;
 /** Characters of a statement quoted in an error message. */
 const SQL_SNIPPET_LENGTH = 200;
 
@@ -104,6 +115,7 @@ export class RedshiftDataWarehouse implements Warehouse {
   };
   private readonly secretArn: string | undefined;
   private readonly pollIntervalMs: number;
+  private readonly firstPollMs: number;
   private readonly timeoutMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -115,8 +127,10 @@ export class RedshiftDataWarehouse implements Warehouse {
       problems.push('set exactly one of workgroupName (Redshift Serverless) or clusterIdentifier (provisioned cluster)');
     }
     const pollIntervalMs = options.pollIntervalMs ?? 500;
+    const firstPollMs = options.firstPollMs ?? DEFAULT_FIRST_POLL_MS;
     const timeoutMs = options.timeoutMs ?? 600_000;
     if (!(Number.isFinite(pollIntervalMs) && pollIntervalMs > 0)) problems.push('pollIntervalMs must be a positive number of milliseconds');
+    if (!(Number.isFinite(firstPollMs) && firstPollMs > 0)) problems.push('firstPollMs must be a positive number of milliseconds');
     if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) problems.push('timeoutMs must be a positive number of milliseconds');
     if (problems.length > 0) throw new ConfigurationError(`Redshift Data API warehouse: ${problems.join('; ')}`);
 
@@ -130,6 +144,7 @@ export class RedshiftDataWarehouse implements Warehouse {
     };
     this.secretArn = options.secretArn;
     this.pollIntervalMs = pollIntervalMs;
+    this.firstPollMs = Math.min(firstPollMs, pollIntervalMs);
     this.timeoutMs = timeoutMs;
     this.sleep = options.sleep ?? defaultSleep;
     this.statements = {
@@ -340,13 +355,16 @@ export class RedshiftDataWarehouse implements Warehouse {
     }
   }
 
-  /** Polls DescribeStatement until FINISHED, FAILED or ABORTED; throws on ABORTED and on timeout. */
+  /**
+   * Polls DescribeStatement until FINISHED, FAILED or ABORTED, `firstPollMs` after the submit, then
+   * twice as long each time up to `pollIntervalMs`; throws on ABORTED and on timeout.
+   */
   private async waitFor(id: string): Promise<DescribeStatementResponse> {
     const started = Date.now();
     let slept = 0;
-    for (;;) {
-      await this.sleep(this.pollIntervalMs);
-      slept += this.pollIntervalMs;
+    for (let pause = this.firstPollMs; ; pause = Math.min(pause * 2, this.pollIntervalMs)) {
+      await this.sleep(pause);
+      slept += pause;
       const described = await this.call('DescribeStatement', () => this.client.send(new DescribeStatementCommand({ Id: id })));
       switch (described.Status) {
         case 'FINISHED':

@@ -99,17 +99,28 @@ describe('RedshiftDataWarehouse.executeTransaction', () => {
     });
   });
 
-  it('polls DescribeStatement with the returned id, one poll interval apart, until FINISHED', async () => {
+  it('polls DescribeStatement with the returned id, first soon after the submit, then backing off to the poll interval, until FINISHED', async () => {
     rd.on(DescribeStatementCommand)
       .resolvesOnce({ Id: BATCH_ID, Status: 'SUBMITTED' })
       .resolvesOnce({ Id: BATCH_ID, Status: 'STARTED' })
+      .resolvesOnce({ Id: BATCH_ID, Status: 'STARTED' })
+      .resolvesOnce({ Id: BATCH_ID, Status: 'STARTED' })
       .resolves({ Id: BATCH_ID, Status: 'FINISHED' });
 
-    await warehouse({ pollIntervalMs: 250 }).executeTransaction(statements, 'ld_abc');
+    await warehouse({ pollIntervalMs: 250, firstPollMs: 40 }).executeTransaction(statements, 'ld_abc');
 
-    expect(rd).toHaveReceivedCommandTimes(DescribeStatementCommand, 3);
+    expect(rd).toHaveReceivedCommandTimes(DescribeStatementCommand, 5);
     for (const call of rd.commandCalls(DescribeStatementCommand)) expect(call.args[0].input).toEqual({ Id: BATCH_ID });
-    expect(sleep.mock.calls).toEqual([[250], [250], [250]]);
+    expect(sleep.mock.calls).toEqual([[40], [80], [160], [250], [250]]);
+  });
+
+  it('waits 50 ms before the first DescribeStatement poll by default, never longer than the poll interval', async () => {
+    rd.on(DescribeStatementCommand).resolves({ Id: BATCH_ID, Status: 'FINISHED' });
+
+    await warehouse({ pollIntervalMs: 250 }).executeTransaction(statements, 'ld_abc');
+    await warehouse({ pollIntervalMs: 20 }).executeTransaction(statements, 'ld_def');
+
+    expect(sleep.mock.calls).toEqual([[50], [20]]);
   });
 
   it('sends the same ClientToken when the same batch is resubmitted under the same token', async () => {
@@ -288,7 +299,7 @@ describe('RedshiftDataWarehouse.executeTransaction', () => {
       .resolvesOnce(started)
       .rejects(new Error('polled past the timeout'));
 
-    const error = await caught(warehouse({ pollIntervalMs: 500, timeoutMs: 2000 }).executeTransaction(statements, 'ld_abc'));
+    const error = await caught(warehouse({ pollIntervalMs: 500, firstPollMs: 500, timeoutMs: 2000 }).executeTransaction(statements, 'ld_abc'));
 
     expect(error).toBeInstanceOf(TransientError);
     expect((error as Error).message).toContain(BATCH_ID);
