@@ -97,9 +97,13 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
       )
     : [];
   const keyList = dataset.keyColumns.map(quoteIdent).join(', ');
+  const onlyKey = dataset.keyColumns.length === 1 ? quoteIdent(dataset.keyColumns[0]!) : undefined;
   const counts = await wh.query(
     dataset.loadMode === 'upsert'
-      ? `SELECT (SELECT COUNT(*) FROM ${target}) AS total, (SELECT COUNT(*) FROM (SELECT DISTINCT ${keyList} FROM ${target}) d) AS distinct_keys`
+      ? onlyKey
+        ? // One scan of the whole target; a NULL key counts as one more distinct key, as SELECT DISTINCT counts it.
+          `SELECT COUNT(*) AS total, COUNT(DISTINCT ${onlyKey}) + COALESCE(MAX(CASE WHEN ${onlyKey} IS NULL THEN 1 ELSE 0 END), 0) AS distinct_keys FROM ${target}`
+        : `SELECT (SELECT COUNT(*) FROM ${target}) AS total, (SELECT COUNT(*) FROM (SELECT DISTINCT ${keyList} FROM ${target}) d) AS distinct_keys`
       : `SELECT (SELECT COUNT(*) FROM ${target}) AS total, (SELECT COALESCE(SUM(COALESCE(f."rows", f.file_rows)), 0) FROM ${auditFiles} f JOIN ${auditLoads} l ON l.load_id = f.load_id ` +
           `WHERE l.dataset = ${quoteLiteral(dataset.name)} AND l.status = 'committed') AS audited_rows`,
   );
