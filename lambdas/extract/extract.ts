@@ -16,7 +16,7 @@ import { chunkQuery, endQuery, firstChunkStart, nullCursorQuery, parseWindow, po
 import { manifestPrefix } from '../core/manifests';
 import type { SourceSession, SourceValue } from '../core/source';
 import { readSchemaDocument, resolveSourceSchema, schemaDocumentKey, schemaDocumentSchema, tableRef, type SchemaDocument } from '../core/source-schema';
-import { ValueError, ZERO_DATE, convertValue } from '../core/source-types';
+import { ValueError, ZERO_DATE, valueConverter } from '../core/source-types';
 import type { StageDeps } from '../core/stage-deps';
 
 export const extractInputSchema = z.object({
@@ -171,27 +171,17 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
     const data = new Array<unknown>(rows.length);
     if (c.dropped || at === undefined) data.fill(null);
     else {
-      for (let r = 0; r < rows.length; r++) {
-        let v: unknown;
-        try {
-          v = convertValue(c.type, rows[r]![at]!);
-        } catch (error) {
-          if (!(error instanceof ValueError)) throw error;
-          throw new SourceValueError(
+      const zeros = convertColumnValues(c, at, rows, data, (r, error) => {
+        if (error instanceof ValueError) {
+          return new SourceValueError(
             `${schema.table}.${c.source} of the row with key (${positionOf(rows[r]!).key.join(', ')}) ${error.message}; Redshift would reject or cut it, so nothing of this run was loaded: ${error.advice ?? `shorten the value, or widen the target column and ${schemaDocumentKey(schema.dataset)}`}`,
           );
         }
-        if (v === ZERO_DATE) {
-          if (!c.nullable) {
-            throw new SourceValueError(
-              `${schema.table}.${c.source} of the row with key (${positionOf(rows[r]!).key.join(', ')}) is the zero date '${String(rows[r]![at])}' in a NOT NULL column; Redshift has no zero date and the column cannot be NULL: fix the row (or make the column nullable); nothing of this run was loaded`,
-            );
-          }
-          zeroDates[c.name] = (zeroDates[c.name] ?? 0) + 1;
-          v = null;
-        }
-        data[r] = v;
-      }
+        return new SourceValueError(
+          `${schema.table}.${c.source} of the row with key (${positionOf(rows[r]!).key.join(', ')}) is the zero date '${String(rows[r]![at])}' in a NOT NULL column; Redshift has no zero date and the column cannot be NULL: fix the row (or make the column nullable); nothing of this run was loaded`,
+        );
+      });
+      if (zeros > 0) zeroDates[c.name] = (zeroDates[c.name] ?? 0) + zeros;
     }
     const p = c.type.parquet;
     const column: ParquetColumnInput = { name: c.name, type: p.type, precision: p.precision, scale: p.scale, adjustedToUtc: p.adjustedToUtc, nullable: true, data };
@@ -237,6 +227,43 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
     done: !full || reachedMax,
     hasMore: full && reachedMax,
   };
+}
+
+/**
+ * Converts column `at` of `rows` into `data` with the column's converter (chosen once, not per
+ * value); MySQL zero dates become NULL in a nullable column. Returns how many zero dates it met.
+ * `refuse(row, error)` makes the error thrown for a value the column cannot hold (`error` is a
+ * ValueError) or a zero date in a NOT NULL column (`error` undefined).
+ */
+function convertColumnValues(
+  c: SchemaDocument['columns'][number],
+  at: number,
+  rows: readonly SourceValue[][],
+  data: unknown[],
+  refuse: (row: number, error: unknown) => Error,
+): number {
+  const convert = valueConverter(c.type);
+  let zeros = 0;
+  let r = 0;
+  try {
+    for (; r < rows.length; r++) {
+      const raw = rows[r]![at]!;
+      if (raw === null) {
+        data[r] = null;
+        continue;
+      }
+      const v = convert(raw);
+      if (v === ZERO_DATE) {
+        if (!c.nullable) throw refuse(r, undefined);
+        zeros++;
+        data[r] = null;
+      } else data[r] = v;
+    }
+  } catch (error) {
+    if (error instanceof SourceValueError || !(error instanceof ValueError)) throw error;
+    throw refuse(r, error);
+  }
+  return zeros;
 }
 
 /** Hash of the target columns (names and types, in order): which schema a file was written with. */
