@@ -14,7 +14,7 @@ import {
 } from '../core/extraction';
 import { chunkQuery, endQuery, firstChunkStart, nullCursorQuery, parseWindow, positionText, selectedColumns, type ChunkStart, type Position } from '../core/keyset';
 import { manifestPrefix } from '../core/manifests';
-import type { SourceSession, SourceValue } from '../core/source';
+import type { SourceParam, SourceSession, SourceValue } from '../core/source';
 import { readSchemaDocument, resolveSourceSchema, schemaDocumentKey, schemaDocumentSchema, tableRef, type SchemaDocument } from '../core/source-schema';
 import { ValueError, ZERO_DATE, valueConverter } from '../core/source-types';
 import type { StageDeps } from '../core/stage-deps';
@@ -154,7 +154,7 @@ function scalar(rows: SourceValue[][]): string | null {
 /** Reads one chunk, writes its Parquet file and manifest, and returns the document advanced past it. */
 async function extractChunk(session: SourceSession, schema: SchemaDocument, dataset: DatasetConfig, doc: ExtractionDocument, runId: string, deps: StageDeps): Promise<ExtractionDocument> {
   const query = chunkQuery(schema, doc.next, doc.end!, doc.limit);
-  const rows = await session.query(query.sql, query.params);
+  const rows = await readChunk(session, query);
   const chunkNo = doc.files.length + 1;
   const reachedMax = doc.maxChunks !== null && chunkNo >= doc.maxChunks;
   if (rows.length === 0) return { ...doc, done: true, hasMore: false };
@@ -165,6 +165,9 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
     cursor: positionText(row[index.get(schema.cursorColumn)!]!),
     key: schema.keyColumns.map((k) => positionText(row[index.get(k)!]!)),
   });
+  const full = rows.length === doc.limit;
+  // The source reads the next chunk while this one is converted, encoded and uploaded.
+  if (full && !reachedMax) readAhead(session, chunkQuery(schema, { kind: 'after', position: positionOf(rows[rows.length - 1]!) }, doc.end!, doc.limit));
   const zeroDates = { ...doc.zeroDates };
   const columns: ParquetColumnInput[] = schema.columns.map((c) => {
     const at = index.get(c.source);
@@ -215,7 +218,6 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
       },
     ],
   });
-  const full = rows.length === doc.limit;
   return {
     ...doc,
     files: [...doc.files, file],
@@ -227,6 +229,38 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
     done: !full || reachedMax,
     hasMore: full && reachedMax,
   };
+}
+
+/** A chunk read sent ahead on a session, by its SQL text and parameters. */
+interface ReadAhead {
+  readonly sql: string;
+  readonly params: string;
+  readonly rows: Promise<SourceValue[][]>;
+}
+
+const readsAhead = new WeakMap<SourceSession, ReadAhead>();
+
+const paramsKey = (params: readonly SourceParam[]): string => params.map((p) => (p === null ? 'null' : `${typeof p}:${String(p)}`)).join('\u0000');
+
+/**
+ * Sends `query` on a session that queues reads (SourceSession.queuesReads), to be taken by the
+ * next {@link readChunk} of the same query; the snapshot is the same, so are the rows. A read ahead
+ * that is never taken (the invocation stops for its time budget) is waited for by the snapshot's
+ * end and its failure ignored.
+ */
+function readAhead(session: SourceSession, query: { sql: string; params: readonly SourceParam[] }): void {
+  if (!session.queuesReads) return;
+  const rows = session.query(query.sql, query.params);
+  rows.catch(() => undefined);
+  readsAhead.set(session, { sql: query.sql, params: paramsKey(query.params), rows });
+}
+
+/** The rows of `query`: the read sent ahead for it, else a read now. */
+function readChunk(session: SourceSession, query: { sql: string; params: readonly SourceParam[] }): Promise<SourceValue[][]> {
+  const ahead = readsAhead.get(session);
+  readsAhead.delete(session);
+  if (ahead && ahead.sql === query.sql && ahead.params === paramsKey(query.params)) return ahead.rows;
+  return session.query(query.sql, query.params);
 }
 
 /**
