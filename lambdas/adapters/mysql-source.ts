@@ -116,6 +116,8 @@ export class MysqlSource implements SourceDatabase {
           if (!open) return Promise.reject(new Error('a SourceSession was used after its snapshot ended'));
           return read(sql, params);
         },
+        // mysql2 queues commands sent while one runs.
+        queuesReads: true,
       };
       try {
         return await fn(session);

@@ -196,8 +196,11 @@ abstract class PostgresFamilySource implements SourceDatabase {
    * placeholders and return arrays of {@link SourceValue}s; always rolled back.
    */
   snapshot<T>(fn: (session: SourceSession) => Promise<T>): Promise<T> {
-    return this.read('a snapshot read', (query) => fn({ query }));
+    return this.read('a snapshot read', (query) => fn(this.queuesReads ? { query, queuesReads: true } : { query }));
   }
+
+  /** Does a read's connection queue reads sent while one runs (see SourceSession.queuesReads)? */
+  protected readonly queuesReads: boolean = false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,6 +219,8 @@ const PG_TYPES: CustomTypesConfig = { getTypeParser: ((oid: number) => valuePars
 
 /** A PostgreSQL server over a small `pg.Pool`: each snapshot has a connection of its own. */
 export class PostgresSource extends PostgresFamilySource {
+  /** pg's client queues queries sent while one runs. */
+  protected override readonly queuesReads = true;
   /** Connections whose session settings are made. */
   private readonly prepared = new WeakSet<PoolClient>();
   private closed = false;

@@ -230,7 +230,26 @@ function mapPostgres(c: SourceColumn, where: string, options: MappingOptions): M
 /** A value that becomes NULL because MySQL stored a zero or partial date (`0000-00-00`, `2024-00-10`). */
 export const ZERO_DATE = Symbol('zero date');
 
-const ZERO_DATE_PATTERN = /^(0000-|\d{4}-00-|\d{4}-\d{2}-00)/;
+/** Is `c` an ASCII digit's code? */
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/**
+ * Does `text` start with a MySQL zero or partial date: `0000-`, `YYYY-00-` or `YYYY-MM-00`
+ * (what the pattern `^(0000-|\d{4}-00-|\d{4}-\d{2}-00)` matches), tested by character codes
+ * since it runs once per date and timestamp value of an extraction.
+ */
+export function isZeroDate(text: string): boolean {
+  const c0 = text.charCodeAt(0);
+  const c1 = text.charCodeAt(1);
+  const c2 = text.charCodeAt(2);
+  const c3 = text.charCodeAt(3);
+  if (!isDigit(c0) || !isDigit(c1) || !isDigit(c2) || !isDigit(c3) || text.charCodeAt(4) !== 45) return false;
+  if (c0 === 48 && c1 === 48 && c2 === 48 && c3 === 48) return true;
+  const m0 = text.charCodeAt(5);
+  const m1 = text.charCodeAt(6);
+  if (m0 === 48 && m1 === 48 && text.charCodeAt(7) === 45) return true;
+  return isDigit(m0) && isDigit(m1) && text.charCodeAt(7) === 45 && text.charCodeAt(8) === 48 && text.charCodeAt(9) === 48;
+}
 
 /** Why a value cannot be written; the caller names table, column and key. `advice` says what to do when widening the column would not help. */
 export class ValueError extends Error {
@@ -247,65 +266,101 @@ const NOT_REPRESENTABLE = 'change the row, or exclude the column from the source
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Converts one non-null source value of a column; see {@link valueConverter}. */
+export type ValueConverter = (value: Exclude<SourceValue, null>) => unknown;
+
+const converters = new WeakMap<MappedType, ValueConverter>();
+
+/**
+ * The converter of a mapped type's values (what {@link convertValue} does for a non-null value),
+ * made once per type, so that a column's values are converted without deciding their rule again
+ * for each one. Values already in their final form (numbers, bigints, booleans, strings the
+ * column holds) are returned as they are.
+ */
+export function valueConverter(type: MappedType): ValueConverter {
+  let convert = converters.get(type);
+  if (!convert) {
+    convert = makeConverter(type);
+    converters.set(type, convert);
+  }
+  return convert;
+}
+
+function makeConverter(type: MappedType): ValueConverter {
+  switch (type.rule) {
+    case 'int':
+    case 'float':
+      return (value) => (typeof value === 'number' ? value : Number(value));
+    case 'bigint':
+      return (value) => (typeof value === 'bigint' ? value : BigInt(value as string | number));
+    case 'decimal': {
+      const redshift = type.redshift;
+      return (value) => {
+        const text = typeof value === 'string' ? value : String(value);
+        // PostgreSQL's NUMERIC(p,s) holds NaN; a DECIMAL has no such value.
+        if (text === 'NaN' || text.endsWith('Infinity')) throw new ValueError(`is ${text}, which its ${redshift} column cannot hold`, NOT_REPRESENTABLE);
+        return text;
+      };
+    }
+    case 'bool':
+      return (value) => (typeof value === 'boolean' ? value : Number(value) !== 0);
+    case 'bit': {
+      const boolean = type.parquet.type === 'BOOLEAN';
+      return (value) => {
+        const bytes = value instanceof Uint8Array ? value : encoder.encode(String(value));
+        let n = 0n;
+        for (const b of bytes) n = (n << 8n) | BigInt(b);
+        return boolean ? n !== 0n : n;
+      };
+    }
+    case 'date':
+    case 'timestamp': {
+      const redshift = type.redshift;
+      return (value) => {
+        const text = typeof value === 'string' ? value : String(value);
+        if (isZeroDate(text)) return ZERO_DATE;
+        // PostgreSQL's infinity, BC dates and years past 9999: the Parquet file holds years 0001-9999.
+        if (text.charCodeAt(4) !== 0x2d || text.endsWith(' BC')) throw new ValueError(`is outside the years 0001 to 9999 (or infinite), which syncproof cannot write to its ${redshift} column`, NOT_REPRESENTABLE);
+        return text;
+      };
+    }
+    case 'text': {
+      const max = type.maxBytes ?? MAX_VARCHAR_BYTES;
+      const redshift = type.redshift;
+      // A UTF-16 length within max/3 is within max bytes (at most 3 bytes per UTF-16 unit).
+      const safeLength = Math.floor(max / 3);
+      return (value) => {
+        const text = typeof value === 'string' ? value : value instanceof Uint8Array ? decoder.decode(value) : String(value);
+        if (text.length > safeLength) {
+          const bytes = Buffer.byteLength(text, 'utf8');
+          if (bytes > max && redshift === SUPER) {
+            throw new ValueError(
+              `is ${bytes} bytes of JSON text, more than the ${max} bytes a SUPER column can take through the VARCHAR(${max}) the load parses it from`,
+              "shorten the document, or exclude the column from the source (a view without it): loaded as VARCHAR it would hit the same 65,535-byte limit",
+            );
+          }
+          if (bytes > max) throw new ValueError(`is ${bytes} bytes long, more than the ${max} bytes of its ${redshift} column`);
+        }
+        return text;
+      };
+    }
+    case 'bytes': {
+      const max = type.maxBytes ?? MAX_VARBYTE_BYTES;
+      const redshift = type.redshift;
+      return (value) => {
+        const bytes = value instanceof Uint8Array ? value : encoder.encode(String(value));
+        if (bytes.length > max) throw new ValueError(`is ${bytes.length} bytes long, more than the ${max} bytes of its ${redshift} column`);
+        return bytes;
+      };
+    }
+  }
+}
+
 /**
  * Converts one source value to what `encodeParquet` takes for the mapped type, or {@link ZERO_DATE}.
  * Throws ValueError for a value the column cannot hold: a string longer than its VARCHAR bytes, a
  * NUMERIC NaN, a PostgreSQL date or timestamp outside the years 0001-9999 (infinity, BC).
  */
 export function convertValue(type: MappedType, value: SourceValue): unknown {
-  if (value === null) return null;
-  switch (type.rule) {
-    case 'int':
-      return typeof value === 'number' ? value : Number(value);
-    case 'bigint':
-      return typeof value === 'bigint' ? value : BigInt(value as string | number);
-    case 'decimal': {
-      const text = typeof value === 'string' ? value : String(value);
-      // PostgreSQL's NUMERIC(p,s) holds NaN; a DECIMAL has no such value.
-      if (text === 'NaN' || text.endsWith('Infinity')) throw new ValueError(`is ${text}, which its ${type.redshift} column cannot hold`, NOT_REPRESENTABLE);
-      return text;
-    }
-    case 'float':
-      return typeof value === 'number' ? value : Number(value);
-    case 'bool':
-      return typeof value === 'boolean' ? value : Number(value) !== 0;
-    case 'bit': {
-      const bytes = value instanceof Uint8Array ? value : encoder.encode(String(value));
-      let n = 0n;
-      for (const b of bytes) n = (n << 8n) | BigInt(b);
-      return type.parquet.type === 'BOOLEAN' ? n !== 0n : n;
-    }
-    case 'date':
-    case 'timestamp': {
-      const text = String(value);
-      if (ZERO_DATE_PATTERN.test(text)) return ZERO_DATE;
-      // PostgreSQL's infinity, BC dates and years past 9999: the Parquet file holds years 0001-9999.
-      if (text.charCodeAt(4) !== 0x2d || text.endsWith(' BC')) throw new ValueError(`is outside the years 0001 to 9999 (or infinite), which syncproof cannot write to its ${type.redshift} column`, NOT_REPRESENTABLE);
-      return text;
-    }
-    case 'text': {
-      const text = value instanceof Uint8Array ? decoder.decode(value) : typeof value === 'string' ? value : String(value);
-      const max = type.maxBytes ?? MAX_VARCHAR_BYTES;
-      // A UTF-16 length within max/3 is within max bytes (at most 3 bytes per UTF-16 unit).
-      if (text.length * 3 > max) {
-        const bytes = Buffer.byteLength(text, 'utf8');
-        if (bytes > max) {
-          if (type.redshift === SUPER) {
-            throw new ValueError(
-              `is ${bytes} bytes of JSON text, more than the ${max} bytes a SUPER column can take through the VARCHAR(${max}) the load parses it from`,
-              "shorten the document, or exclude the column from the source (a view without it): loaded as VARCHAR it would hit the same 65,535-byte limit",
-            );
-          }
-          throw new ValueError(`is ${bytes} bytes long, more than the ${max} bytes of its ${type.redshift} column`);
-        }
-      }
-      return text;
-    }
-    case 'bytes': {
-      const bytes = value instanceof Uint8Array ? value : encoder.encode(String(value));
-      const max = type.maxBytes ?? MAX_VARBYTE_BYTES;
-      if (bytes.length > max) throw new ValueError(`is ${bytes.length} bytes long, more than the ${max} bytes of its ${type.redshift} column`);
-      return bytes;
-    }
-  }
+  return value === null ? null : valueConverter(type)(value);
 }

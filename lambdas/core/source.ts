@@ -93,6 +93,12 @@ export interface SourceSession {
    * as arrays in select-list order, values as {@link SourceValue}.
    */
   query(sql: string, params?: readonly SourceParam[]): Promise<SourceValue[][]>;
+  /**
+   * True when the session takes a read while an earlier one is still running and runs them one
+   * after the other in the order sent (pg's client and mysql2 queue them on the connection), so a
+   * caller may send its next read ahead while it works on the rows of the last one.
+   */
+  readonly queuesReads?: boolean;
 }
 
 /**

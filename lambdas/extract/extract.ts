@@ -15,9 +15,9 @@ import {
 } from '../core/extraction';
 import { chunkQuery, comparePositions, endQuery, firstChunkStart, lastBeforeQuery, nullCursorQuery, parseWindow, positionText, selectedColumns, type ChunkStart, type Position } from '../core/keyset';
 import { manifestPrefix } from '../core/manifests';
-import type { SourceSession, SourceValue } from '../core/source';
+import type { SourceParam, SourceSession, SourceValue } from '../core/source';
 import { readSchemaDocument, resolveSourceSchema, schemaDocumentKey, schemaDocumentSchema, tableRef, type SchemaDocument } from '../core/source-schema';
-import { ValueError, ZERO_DATE, convertValue } from '../core/source-types';
+import { ValueError, ZERO_DATE, valueConverter } from '../core/source-types';
 import type { StageDeps } from '../core/stage-deps';
 
 export const extractInputSchema = z.object({
@@ -242,7 +242,7 @@ function scalar(rows: SourceValue[][]): string | null {
 async function extractChunk(session: SourceSession, schema: SchemaDocument, dataset: DatasetConfig, doc: ExtractionDocument, runId: string, deps: StageDeps): Promise<ExtractionDocument> {
   const full = doc.mode === 'full';
   const query = chunkQuery(schema, doc.next, doc.end ?? '', doc.limit);
-  const rows = await session.query(query.sql, query.params);
+  const rows = await readChunk(session, query);
   const chunkNo = doc.files.length + 1;
   const reachedMax = doc.maxChunks !== null && chunkNo >= doc.maxChunks;
   if (rows.length === 0) return { ...doc, done: true, hasMore: false };
@@ -251,33 +251,28 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
   const index = new Map(selected.map((c, i) => [c.source, i]));
   const keyOf = (row: SourceValue[]): string[] => schema.keyColumns.map((k) => positionText(row[index.get(k)!]!));
   const positionOf = (row: SourceValue[]): Position => ({ cursor: positionText(row[index.get(schema.cursorColumn)!]!), key: keyOf(row) });
+  const wasFull = rows.length === doc.limit;
+  // Where the next chunk starts: after the last key (a full snapshot), or after the last position.
+  const nextStart = (row: SourceValue[]): ChunkStart => (full ? { kind: 'after-key', key: keyOf(row) } : { kind: 'after', position: positionOf(row) });
+  // The source reads the next chunk while this one is converted, encoded and uploaded.
+  if (wasFull && !reachedMax) readAhead(session, chunkQuery(schema, nextStart(rows[rows.length - 1]!), doc.end ?? '', doc.limit));
   const zeroDates = { ...doc.zeroDates };
   const columns: ParquetColumnInput[] = schema.columns.map((c) => {
     const at = index.get(c.source);
     const data = new Array<unknown>(rows.length);
     if (c.dropped || at === undefined) data.fill(null);
     else {
-      for (let r = 0; r < rows.length; r++) {
-        let v: unknown;
-        try {
-          v = convertValue(c.type, rows[r]![at]!);
-        } catch (error) {
-          if (!(error instanceof ValueError)) throw error;
-          throw new SourceValueError(
+      const zeros = convertColumnValues(c, at, rows, data, (r, error) => {
+        if (error instanceof ValueError) {
+          return new SourceValueError(
             `${schema.table}.${c.source} of the row with key (${keyOf(rows[r]!).join(', ')}) ${error.message}; Redshift would reject or cut it, so nothing of this run was loaded: ${error.advice ?? `shorten the value, or widen the target column and ${schemaDocumentKey(schema.dataset)}`}`,
           );
         }
-        if (v === ZERO_DATE) {
-          if (!c.nullable) {
-            throw new SourceValueError(
-              `${schema.table}.${c.source} of the row with key (${keyOf(rows[r]!).join(', ')}) is the zero date '${String(rows[r]![at])}' in a NOT NULL column; Redshift has no zero date and the column cannot be NULL: fix the row (or make the column nullable); nothing of this run was loaded`,
-            );
-          }
-          zeroDates[c.name] = (zeroDates[c.name] ?? 0) + 1;
-          v = null;
-        }
-        data[r] = v;
-      }
+        return new SourceValueError(
+          `${schema.table}.${c.source} of the row with key (${keyOf(rows[r]!).join(', ')}) is the zero date '${String(rows[r]![at])}' in a NOT NULL column; Redshift has no zero date and the column cannot be NULL: fix the row (or make the column nullable); nothing of this run was loaded`,
+        );
+      });
+      if (zeros > 0) zeroDates[c.name] = (zeroDates[c.name] ?? 0) + zeros;
     }
     const p = c.type.parquet;
     const column: ParquetColumnInput = { name: c.name, type: p.type, precision: p.precision, scale: p.scale, adjustedToUtc: p.adjustedToUtc, nullable: true, data };
@@ -330,7 +325,6 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
       },
     ],
   });
-  const wasFull = rows.length === doc.limit;
   if (full && wasFull && reachedMax) {
     throw new TerminalError(
       `dataset '${dataset.name}': a full run replaces the whole target, but ${schema.table} holds more than limit × maxChunks = ${doc.limit} × ${doc.maxChunks} rows, so the snapshot would be partial; nothing was loaded: run it without maxChunks, or with a larger limit`,
@@ -344,10 +338,79 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
     zeroDates,
     // A full run's watermark was fixed at its start (the last row before its bound).
     ...(full ? {} : { last }),
-    next: full ? { kind: 'after-key', key: last.key } : { kind: 'after', position: last },
+    next: nextStart(rows[rows.length - 1]!),
     done: !wasFull || reachedMax,
     hasMore: wasFull && reachedMax,
   };
+}
+
+/** A chunk read sent ahead on a session, by its SQL text and parameters. */
+interface ReadAhead {
+  readonly sql: string;
+  readonly params: string;
+  readonly rows: Promise<SourceValue[][]>;
+}
+
+const readsAhead = new WeakMap<SourceSession, ReadAhead>();
+
+const paramsKey = (params: readonly SourceParam[]): string => params.map((p) => (p === null ? 'null' : `${typeof p}:${String(p)}`)).join('\u0000');
+
+/**
+ * Sends `query` on a session that queues reads (SourceSession.queuesReads), to be taken by the
+ * next {@link readChunk} of the same query; the snapshot is the same, so are the rows. A read ahead
+ * that is never taken (the invocation stops for its time budget) is waited for by the snapshot's
+ * end and its failure ignored.
+ */
+function readAhead(session: SourceSession, query: { sql: string; params: readonly SourceParam[] }): void {
+  if (!session.queuesReads) return;
+  const rows = session.query(query.sql, query.params);
+  rows.catch(() => undefined);
+  readsAhead.set(session, { sql: query.sql, params: paramsKey(query.params), rows });
+}
+
+/** The rows of `query`: the read sent ahead for it, else a read now. */
+function readChunk(session: SourceSession, query: { sql: string; params: readonly SourceParam[] }): Promise<SourceValue[][]> {
+  const ahead = readsAhead.get(session);
+  readsAhead.delete(session);
+  if (ahead && ahead.sql === query.sql && ahead.params === paramsKey(query.params)) return ahead.rows;
+  return session.query(query.sql, query.params);
+}
+
+/**
+ * Converts column `at` of `rows` into `data` with the column's converter (chosen once, not per
+ * value); MySQL zero dates become NULL in a nullable column. Returns how many zero dates it met.
+ * `refuse(row, error)` makes the error thrown for a value the column cannot hold (`error` is a
+ * ValueError) or a zero date in a NOT NULL column (`error` undefined).
+ */
+function convertColumnValues(
+  c: SchemaDocument['columns'][number],
+  at: number,
+  rows: readonly SourceValue[][],
+  data: unknown[],
+  refuse: (row: number, error: unknown) => Error,
+): number {
+  const convert = valueConverter(c.type);
+  let zeros = 0;
+  let r = 0;
+  try {
+    for (; r < rows.length; r++) {
+      const raw = rows[r]![at]!;
+      if (raw === null) {
+        data[r] = null;
+        continue;
+      }
+      const v = convert(raw);
+      if (v === ZERO_DATE) {
+        if (!c.nullable) throw refuse(r, undefined);
+        zeros++;
+        data[r] = null;
+      } else data[r] = v;
+    }
+  } catch (error) {
+    if (error instanceof SourceValueError || !(error instanceof ValueError)) throw error;
+    throw refuse(r, error);
+  }
+  return zeros;
 }
 
 /** Hash of the target columns (names and types, in order): which schema a file was written with. */

@@ -2,7 +2,7 @@ import { assignWarehouseNames, warehouseName } from '../../lambdas/core/column-n
 import { jsonTypeOf, parseConfig } from '../../lambdas/core/config';
 import type { SourceColumn, SourceTable } from '../../lambdas/core/source';
 import { SourceSchemaError, resolveSourceSchema, datasetWithSchema } from '../../lambdas/core/source-schema';
-import { ValueError, ZERO_DATE, convertValue, mapSourceType, varcharBytes } from '../../lambdas/core/source-types';
+import { ValueError, ZERO_DATE, convertValue, isZeroDate, mapSourceType, valueConverter, varcharBytes } from '../../lambdas/core/source-types';
 
 function col(name: string, dataType: string, columnType = dataType, extra: Partial<SourceColumn> = {}): SourceColumn {
   return { name, ordinal: 1, dataType, columnType, nullable: true, maxLength: null, numericPrecision: null, numericScale: null, datetimePrecision: null, charset: null, ...extra };
@@ -155,6 +155,29 @@ describe('value conversion', () => {
     expect(convertValue(date, '0000-11-30')).toBe(ZERO_DATE);
     expect(convertValue(date, '2024-00-10')).toBe(ZERO_DATE);
     expect(convertValue(date, '2024-02-29')).toBe('2024-02-29');
+  });
+
+  it.each([
+    ['0000-00-00', true],
+    ['0000-11-30 10:00:00', true],
+    ['2024-00-10', true],
+    ['2024-10-00 00:00:00.000000', true],
+    ['2024-02-29', false],
+    ['0001-01-01', false],
+    ['2024-0a-00', false],
+    ['202a-00-10', false],
+    ['2024-00', false],
+    ['', false],
+  ])('tells a zero or partial date by its first characters, as ^(0000-|\\d{4}-00-|\\d{4}-\\d{2}-00) does (%p)', (text, zero) => {
+    expect(isZeroDate(text)).toBe(zero);
+    expect(/^(0000-|\d{4}-00-|\d{4}-\d{2}-00)/.test(text)).toBe(zero);
+  });
+
+  it('makes one converter per mapped type, which a column of values shares', () => {
+    const bigint = { parquet: { type: 'INT64' as const }, redshift: 'BIGINT', rule: 'bigint' as const };
+    const convert = valueConverter(bigint);
+    expect(valueConverter(bigint)).toBe(convert);
+    expect(['9223372036854775807', 12n, -12].map(convert)).toEqual([9223372036854775807n, 12n, -12n]);
   });
 
   it('counts VARCHAR length in UTF-8 bytes, as Redshift does', () => {
