@@ -3,7 +3,7 @@
  * started with StartExecution and waited for with DescribeExecution; the run record and the
  * watermark are then read back from the stack's tables.
  */
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { createDocumentClient } from '../lambdas/adapters/clients';
 import { DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import { DynamoDbWatermarkStore } from '../lambdas/adapters/dynamodb-watermark-store';
@@ -25,6 +25,29 @@ export interface SyncOnStackOptions {
   readonly pollMs?: number;
 }
 
+/** Starts an execution named `options.name` and polls DescribeExecution until it has ended. */
+async function startAndWait(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  options: { readonly name: string; readonly input: unknown; readonly pollMs?: number },
+  doing: string,
+  machine: string,
+  region: string,
+): Promise<DescribeExecutionCommandOutput> {
+  let executionArn: string;
+  try {
+    const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name: options.name, input: JSON.stringify(options.input) }));
+    executionArn = started.executionArn!;
+  } catch (error) {
+    throw new CliError(awsFailure(error, doing, `states:StartExecution on ${machine}`, region));
+  }
+  for (;;) {
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (described.status !== 'RUNNING' && described.status !== 'PENDING_REDRIVE') return described;
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 5000));
+  }
+}
+
 /** Starts the execution, waits until it ends, and reads back its run record and the dataset's watermark. */
 export async function syncOnStack(options: SyncOnStackOptions): Promise<SyncReport> {
   const region = stackRegion(options.region);
@@ -32,19 +55,7 @@ export async function syncOnStack(options: SyncOnStackOptions): Promise<SyncRepo
   const sfn = new SFNClient({ region });
   const ddb = createDocumentClient({ region });
   try {
-    let executionArn: string;
-    try {
-      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs[STACK_OUTPUTS.syncStateMachine], name: options.name, input: JSON.stringify(options.input) }));
-      executionArn = started.executionArn!;
-    } catch (error) {
-      throw new CliError(awsFailure(error, `starting a sync of '${options.input.dataset}' on stack '${options.stack}'`, 'states:StartExecution on the SyncStateMachine', region));
-    }
-    let described;
-    for (;;) {
-      described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      if (described.status !== 'RUNNING' && described.status !== 'PENDING_REDRIVE') break;
-      await new Promise((r) => setTimeout(r, options.pollMs ?? 5000));
-    }
+    const described = await startAndWait(sfn, outputs[STACK_OUTPUTS.syncStateMachine]!, options, `starting a sync of '${options.input.dataset}' on stack '${options.stack}'`, 'the SyncStateMachine', region);
     const run = await new DynamoDbRunStore(ddb, outputs[STACK_OUTPUTS.runsTable]).get(options.name);
     const watermark = await new DynamoDbWatermarkStore(ddb, outputs[STACK_OUTPUTS.watermarksTable]).get(options.input.dataset);
     const succeeded = described.status === 'SUCCEEDED';
@@ -85,19 +96,7 @@ export async function syncDatasetsOnStack(options: SyncDatasetsOnStackOptions): 
   const sfn = new SFNClient({ region });
   const ddb = createDocumentClient({ region });
   try {
-    let executionArn: string;
-    try {
-      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: outputs[STACK_OUTPUTS.syncDatasetsStateMachine], name: options.name, input: JSON.stringify(options.input) }));
-      executionArn = started.executionArn!;
-    } catch (error) {
-      throw new CliError(awsFailure(error, `starting a sync of ${options.input.datasets.join(', ')} on stack '${options.stack}'`, 'states:StartExecution on the SyncDatasetsStateMachine', region));
-    }
-    let described;
-    for (;;) {
-      described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      if (described.status !== 'RUNNING' && described.status !== 'PENDING_REDRIVE') break;
-      await new Promise((r) => setTimeout(r, options.pollMs ?? 5000));
-    }
+    const described = await startAndWait(sfn, outputs[STACK_OUTPUTS.syncDatasetsStateMachine]!, options, `starting a sync of ${options.input.datasets.join(', ')} on stack '${options.stack}'`, 'the SyncDatasetsStateMachine', region);
     const runs = new DynamoDbRunStore(ddb, outputs[STACK_OUTPUTS.runsTable]);
     const watermarks = new DynamoDbWatermarkStore(ddb, outputs[STACK_OUTPUTS.watermarksTable]);
     const reports: SyncReport[] = [];

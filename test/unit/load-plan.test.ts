@@ -92,18 +92,7 @@ describe('planLoad', () => {
         { name: 'amount', type: 'DECIMAL(12,2)' },
       ],
     });
-    const superPlan = (ds: ReturnType<typeof withSuper>, n = 2, replace = false) =>
-      planLoad({
-        replace,
-        dataset: ds,
-        runId: 'run-1',
-        loadId: 'ld_abc_1',
-        bucket: 'data',
-        iamRole: 'arn:aws:iam::1:role/copy',
-        files: files(n),
-        manifestKey: '_syncproof/copy-manifests/orders/ld_abc_1.json',
-        targetColumns: ['order_id', 'doc', 'amount'],
-      });
+    const superPlan = (ds: ReturnType<typeof withSuper>, n = 2, replace = false) => planLoad({ ...planInput(ds, n), replace, targetColumns: ['order_id', 'doc', 'amount'] });
     const stagingDdl = 'CREATE TEMP TABLE "syncproof_stage_ld_abc_1" AS SELECT "order_id", CAST(NULL AS VARCHAR(65535)) AS "doc", "amount" FROM "sales"."orders" WHERE 1 = 0';
 
     it.each([
