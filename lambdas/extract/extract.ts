@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { encodeParquet, type ParquetColumnInput } from '../adapters/parquet-file';
+import { ChunkValueError, type ChunkColumn, type EncodedChunk } from '../adapters/parquet/chunk-columns';
+import { sharedParquetEncoder, type ParquetEncoder } from '../adapters/parquet/encoder';
 import { StreamingDigest } from '../core/checksums';
 import { DEFAULT_CHUNK_ROWS, formatIssues, requireDataset, type DatasetConfig } from '../core/config';
 import { ConfigurationError, InvalidInputError, TerminalError } from '../core/errors';
@@ -17,7 +18,6 @@ import { chunkQuery, comparePositions, endQuery, firstChunkStart, lastBeforeQuer
 import { manifestPrefix } from '../core/manifests';
 import type { SourceParam, SourceSession, SourceValue } from '../core/source';
 import { readSchemaDocument, resolveSourceSchema, schemaDocumentKey, schemaDocumentSchema, tableRef, type SchemaDocument } from '../core/source-schema';
-import { ValueError, ZERO_DATE, valueConverter } from '../core/source-types';
 import type { StageDeps } from '../core/stage-deps';
 
 export const extractInputSchema = z.object({
@@ -146,16 +146,26 @@ export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<Ex
 
     let slowest = 0;
     let written = 0;
+    const encoder = sharedParquetEncoder();
+    const depth = Math.max(1, encoder.threads);
     let doc = await db.snapshot(async (session) => {
       let d = await first(session);
+      // Chunks in flight, one per encoder thread (at least one): chunk n is encoded on a thread
+      // while chunk n + 1 is read and converted here; then n is uploaded. Files are recorded in
+      // chunk order. A chunk read whose successor then fails is not uploaded (the run fails).
+      const inFlight: PendingChunk[] = [];
       while (!d.done) {
         // Every invocation writes at least one chunk, so a run always makes progress.
-        if (written > 0 && remaining() < BUDGET_RESERVE_MS + 2 * slowest) break;
+        if (written > 0 && remaining() < BUDGET_RESERVE_MS + (depth + 1) * slowest) break;
         written += 1;
         const t0 = Date.now();
-        d = await extractChunk(session, schema, dataset, d, runId, deps);
+        const read = await readChunkFile(session, schema, d, d.files.length + inFlight.length + 1, encoder);
+        d = read.doc;
+        if (read.chunk) inFlight.push(read.chunk);
+        while (inFlight.length > depth) d = await writeChunkFile(inFlight.shift()!, schema, dataset, d, runId, deps);
         slowest = Math.max(slowest, Date.now() - t0);
       }
+      while (inFlight.length > 0) d = await writeChunkFile(inFlight.shift()!, schema, dataset, d, runId, deps);
       return d;
     });
     doc = { ...doc, updatedAt: now() };
@@ -238,14 +248,37 @@ function scalar(rows: SourceValue[][]): string | null {
   return v === null || v === undefined ? null : positionText(v);
 }
 
-/** Reads one chunk, writes its Parquet file and manifest, and returns the document advanced past it. */
-async function extractChunk(session: SourceSession, schema: SchemaDocument, dataset: DatasetConfig, doc: ExtractionDocument, runId: string, deps: StageDeps): Promise<ExtractionDocument> {
+/** A chunk read and converted whose Parquet file is being encoded: what {@link writeChunkFile} needs. */
+interface PendingChunk {
+  readonly chunkNo: number;
+  readonly rows: number;
+  readonly first: Position;
+  readonly last: Position;
+  readonly minCursor: string | null;
+  readonly maxCursor: string | null;
+  /** Its Parquet file and zero-date counts; a SourceValueError for a value refused. */
+  readonly encoded: Promise<EncodedChunk>;
+  /** A full snapshot that limit × maxChunks cuts: refused once this chunk is written. */
+  readonly cut: boolean;
+}
+
+/**
+ * Reads one chunk and converts its values (a value the target cannot hold fails here, naming the
+ * row), starts encoding its Parquet file, and returns the document advanced past its rows (its file
+ * is recorded by {@link writeChunkFile}); no chunk when the window is exhausted.
+ */
+async function readChunkFile(
+  session: SourceSession,
+  schema: SchemaDocument,
+  doc: ExtractionDocument,
+  chunkNo: number,
+  encoder: ParquetEncoder,
+): Promise<{ doc: ExtractionDocument; chunk?: PendingChunk }> {
   const full = doc.mode === 'full';
   const query = chunkQuery(schema, doc.next, doc.end ?? '', doc.limit);
   const rows = await readChunk(session, query);
-  const chunkNo = doc.files.length + 1;
   const reachedMax = doc.maxChunks !== null && chunkNo >= doc.maxChunks;
-  if (rows.length === 0) return { ...doc, done: true, hasMore: false };
+  if (rows.length === 0) return { doc: { ...doc, done: true, hasMore: false } };
 
   const selected = selectedColumns(schema);
   const index = new Map(selected.map((c, i) => [c.source, i]));
@@ -256,36 +289,29 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
   const nextStart = (row: SourceValue[]): ChunkStart => (full ? { kind: 'after-key', key: keyOf(row) } : { kind: 'after', position: positionOf(row) });
   // The source reads the next chunk while this one is converted, encoded and uploaded.
   if (wasFull && !reachedMax) readAhead(session, chunkQuery(schema, nextStart(rows[rows.length - 1]!), doc.end ?? '', doc.limit));
-  const zeroDates = { ...doc.zeroDates };
-  const columns: ParquetColumnInput[] = schema.columns.map((c) => {
+  const columns: ChunkColumn[] = schema.columns.map((c) => {
     const at = index.get(c.source);
-    const data = new Array<unknown>(rows.length);
-    if (c.dropped || at === undefined) data.fill(null);
-    else {
-      const zeros = convertColumnValues(c, at, rows, data, (r, error) => {
-        if (error instanceof ValueError) {
-          return new SourceValueError(
-            `${schema.table}.${c.source} of the row with key (${keyOf(rows[r]!).join(', ')}) ${error.message}; Redshift would reject or cut it, so nothing of this run was loaded: ${error.advice ?? `shorten the value, or widen the target column and ${schemaDocumentKey(schema.dataset)}`}`,
-          );
-        }
-        return new SourceValueError(
-          `${schema.table}.${c.source} of the row with key (${keyOf(rows[r]!).join(', ')}) is the zero date '${String(rows[r]![at])}' in a NOT NULL column; Redshift has no zero date and the column cannot be NULL: fix the row (or make the column nullable); nothing of this run was loaded`,
-        );
-      });
-      if (zeros > 0) zeroDates[c.name] = (zeroDates[c.name] ?? 0) + zeros;
-    }
-    const p = c.type.parquet;
-    const column: ParquetColumnInput = { name: c.name, type: p.type, precision: p.precision, scale: p.scale, adjustedToUtc: p.adjustedToUtc, nullable: true, data };
-    return column;
+    if (c.dropped || at === undefined) return { name: c.name, type: c.type, nullable: c.nullable, values: null };
+    const values: SourceValue[] = [];
+    for (let r = 0; r < rows.length; r++) values.push(rows[r]![at]!);
+    return { name: c.name, type: c.type, nullable: c.nullable, values };
   });
-
   // GZIP (zlib): faster to write than hyparquet-writer's Snappy and half its size; Redshift reads it.
-  const body = encodeParquet(columns, { codec: 'GZIP' });
-  const hashing = new StreamingDigest({ checksums: ['crc64nvme'] });
-  hashing.update(body);
-  const digest = await hashing.digestAsync();
-  const key = chunkKey(dataset, runId, chunkNo);
-  const put = await deps.objects.put(key, body, 'application/vnd.apache.parquet', { checksums: { md5: digest.checksums.md5, crc64nvme: digest.checksums.crc64nvme! } });
+  const encoded = encoder.encode(columns, rows.length, { codec: 'GZIP' }).catch((error: unknown) => {
+    if (!(error instanceof ChunkValueError)) throw error;
+    const c = schema.columns[error.column]!;
+    const key = keyOf(rows[error.row]!).join(', ');
+    if (error.reason.kind === 'value') {
+      throw new SourceValueError(
+        `${schema.table}.${c.source} of the row with key (${key}) ${error.reason.message}; Redshift would reject or cut it, so nothing of this run was loaded: ${error.reason.advice ?? `shorten the value, or widen the target column and ${schemaDocumentKey(schema.dataset)}`}`,
+      );
+    }
+    throw new SourceValueError(
+      `${schema.table}.${c.source} of the row with key (${key}) is the zero date '${String(rows[error.row]![index.get(c.source)!])}' in a NOT NULL column; Redshift has no zero date and the column cannot be NULL: fix the row (or make the column nullable); nothing of this run was loaded`,
+    );
+  });
+  // Observed now, awaited by writeChunkFile: a later chunk's failure must not leave it unhandled.
+  encoded.catch(() => undefined);
   // Keyset order: the first and last rows are the chunk's least and greatest cursor. A full
   // snapshot is in key order, so its cursor range is found by looking (NULL cursors left out).
   const cursorAt = index.get(schema.cursorColumn)!;
@@ -307,41 +333,54 @@ async function extractChunk(session: SourceSession, schema: SchemaDocument, data
     minCursor = first.cursor;
     maxCursor = last.cursor;
   }
-  const file: ExtractedFile = { key, etag: put.etag, size: body.byteLength, rows: rows.length, first, last };
-  await deps.objects.putJson(`${manifestPrefix(dataset.name)}${runId}-chunk-${String(chunkNo).padStart(6, '0')}.json`, {
+  return {
+    doc: {
+      ...doc,
+      rows: doc.rows + rows.length,
+      // A full run's watermark was fixed at its start (the last row before its bound).
+      ...(full ? {} : { last }),
+      next: nextStart(rows[rows.length - 1]!),
+      done: !wasFull || reachedMax,
+      hasMore: wasFull && reachedMax,
+    },
+    chunk: { chunkNo, rows: rows.length, first, last, minCursor, maxCursor, encoded, cut: full && wasFull && reachedMax },
+  };
+}
+
+/** Waits for a chunk's Parquet file, uploads it with its checksums and its manifest, and records it in the document. */
+async function writeChunkFile(chunk: PendingChunk, schema: SchemaDocument, dataset: DatasetConfig, doc: ExtractionDocument, runId: string, deps: StageDeps): Promise<ExtractionDocument> {
+  const { body, zeroDates } = await chunk.encoded;
+  const hashing = new StreamingDigest({ checksums: ['crc64nvme'] });
+  hashing.update(body);
+  const digest = await hashing.digestAsync();
+  const key = chunkKey(dataset, runId, chunk.chunkNo);
+  const put = await deps.objects.put(key, body, 'application/vnd.apache.parquet', { checksums: { md5: digest.checksums.md5, crc64nvme: digest.checksums.crc64nvme! } });
+  const file: ExtractedFile = { key, etag: put.etag, size: body.byteLength, rows: chunk.rows, first: chunk.first, last: chunk.last };
+  await deps.objects.putJson(`${manifestPrefix(dataset.name)}${runId}-chunk-${String(chunk.chunkNo).padStart(6, '0')}.json`, {
     dataset: dataset.name,
     files: [
       {
         key,
         size: body.byteLength,
-        rows: rows.length,
+        rows: chunk.rows,
         checksums: { md5: digest.checksums.md5, crc64nvme: digest.checksums.crc64nvme },
-        minCursor,
-        maxCursor,
-        firstKey: first.key,
-        lastKey: last.key,
+        minCursor: chunk.minCursor,
+        maxCursor: chunk.maxCursor,
+        firstKey: chunk.first.key,
+        lastKey: chunk.last.key,
         schemaHash: schemaHash(schema),
         runId,
       },
     ],
   });
-  if (full && wasFull && reachedMax) {
+  if (chunk.cut) {
     throw new TerminalError(
       `dataset '${dataset.name}': a full run replaces the whole target, but ${schema.table} holds more than limit × maxChunks = ${doc.limit} × ${doc.maxChunks} rows, so the snapshot would be partial; nothing was loaded: run it without maxChunks, or with a larger limit`,
     );
   }
-  return {
-    ...doc,
-    files: [...doc.files, file],
-    rows: doc.rows + rows.length,
-    bytes: doc.bytes + body.byteLength,
-    zeroDates,
-    // A full run's watermark was fixed at its start (the last row before its bound).
-    ...(full ? {} : { last }),
-    next: nextStart(rows[rows.length - 1]!),
-    done: !wasFull || reachedMax,
-    hasMore: wasFull && reachedMax,
-  };
+  const counted = { ...doc.zeroDates };
+  for (const [column, n] of Object.entries(zeroDates)) counted[column] = (counted[column] ?? 0) + n;
+  return { ...doc, files: [...doc.files, file], bytes: doc.bytes + body.byteLength, zeroDates: counted };
 }
 
 /** A chunk read sent ahead on a session, by its SQL text and parameters. */
@@ -374,43 +413,6 @@ function readChunk(session: SourceSession, query: { sql: string; params: readonl
   readsAhead.delete(session);
   if (ahead && ahead.sql === query.sql && ahead.params === paramsKey(query.params)) return ahead.rows;
   return session.query(query.sql, query.params);
-}
-
-/**
- * Converts column `at` of `rows` into `data` with the column's converter (chosen once, not per
- * value); MySQL zero dates become NULL in a nullable column. Returns how many zero dates it met.
- * `refuse(row, error)` makes the error thrown for a value the column cannot hold (`error` is a
- * ValueError) or a zero date in a NOT NULL column (`error` undefined).
- */
-function convertColumnValues(
-  c: SchemaDocument['columns'][number],
-  at: number,
-  rows: readonly SourceValue[][],
-  data: unknown[],
-  refuse: (row: number, error: unknown) => Error,
-): number {
-  const convert = valueConverter(c.type);
-  let zeros = 0;
-  let r = 0;
-  try {
-    for (; r < rows.length; r++) {
-      const raw = rows[r]![at]!;
-      if (raw === null) {
-        data[r] = null;
-        continue;
-      }
-      const v = convert(raw);
-      if (v === ZERO_DATE) {
-        if (!c.nullable) throw refuse(r, undefined);
-        zeros++;
-        data[r] = null;
-      } else data[r] = v;
-    }
-  } catch (error) {
-    if (error instanceof SourceValueError || !(error instanceof ValueError)) throw error;
-    throw refuse(r, error);
-  }
-  return zeros;
 }
 
 /** Hash of the target columns (names and types, in order): which schema a file was written with. */

@@ -6,6 +6,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BUNDLED_CONFIG_IDENTIFIER, MAX_BUNDLED_CONFIG_BYTES, encodeBundledConfig } from '../../lambdas/core/bundled-config';
+import { PARQUET_WORKER_IDENTIFIER, buildParquetWorkerSource, encodeBundledWorker } from '../../lambdas/core/bundled-worker';
 import type { SyncproofConfig } from '../../lambdas/core/config';
 import { acknowledgeNag } from './nag-acknowledgements';
 
@@ -187,7 +188,11 @@ export class StageFunction extends Construct {
         // runs the exact versions the tests ran. No native addons: synthesis stays offline.
         externalModules: [],
         // The configuration, as a string literal in the bundle (see `config`).
-        define: { [BUNDLED_CONFIG_IDENTIFIER]: JSON.stringify(this.bundledConfig) },
+        // and the Parquet encoder worker's code (the extract stage starts it as a worker thread).
+        define: {
+          [BUNDLED_CONFIG_IDENTIFIER]: JSON.stringify(this.bundledConfig),
+          ...(props.stage === 'extract' ? { [PARQUET_WORKER_IDENTIFIER]: JSON.stringify(encodeBundledWorker(buildParquetWorkerSource())) } : {}),
+        },
       },
     });
 

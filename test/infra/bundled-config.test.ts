@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { decodeParquet } from '../../lambdas/adapters/parquet-file';
+import { PARQUET_WORKER_IDENTIFIER, buildParquetWorkerSource, decodeBundledWorker, encodeBundledWorker } from '../../lambdas/core/bundled-worker';
 import { ENV } from '../../lambdas/core/env';
 import { StageFunction } from '../../lib/constructs/stage-function';
 import { configWithDatasets, exampleConfig, resources, sourceDataset } from './support';
@@ -87,6 +90,24 @@ describe('a stage bundled with its configuration', () => {
     expect(invokeBundle(outdir, keys.example, { runId: 'run-1', input: { dataset: 'nope' } })).toEqual({
       error: { name: 'ConfigurationError', message: "unknown dataset 'nope'; configured datasets: orders" },
     });
+  });
+
+  it("carries the Parquet encoder worker's code, which encodes in a worker thread", async () => {
+    const bundle = readFileSync(join(outdir, `asset.${keys.example.replace(/\.zip$/, '')}`, 'index.js'), 'utf8');
+    const encoded = encodeBundledWorker(buildParquetWorkerSource());
+
+    expect(bundle).toContain(encoded);
+    expect(bundle).not.toContain(PARQUET_WORKER_IDENTIFIER);
+    const worker = new Worker(decodeBundledWorker(encoded), { eval: true });
+    try {
+      const reply = new Promise<{ id: number; encoded?: { body: Uint8Array } }>((resolve) => worker.once('message', resolve));
+      worker.postMessage({ id: 7, rows: 2, options: { codec: 'GZIP' }, columns: [{ name: 'id', type: { parquet: { type: 'INT64' }, redshift: 'BIGINT', rule: 'bigint' }, nullable: false, values: [1n, 2n] }] });
+      const { id, encoded: file } = await reply;
+      expect(id).toBe(7);
+      expect(Array.from((await decodeParquet('bundled.parquet', file!.body)).data[0]!)).toEqual([1n, 2n]);
+    } finally {
+      await worker.terminate();
+    }
   });
 
   it('does not show the configuration in the template', () => {
