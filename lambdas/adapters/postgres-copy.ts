@@ -35,7 +35,7 @@ export const LAST_COPY_SETTING = 'syncproof.last_copy_id';
 /** One connection's ability to run SQL and stream CSV (see postgres-warehouse.ts). */
 export interface CopySession {
   query(sql: string, params?: readonly (string | number | null)[]): Promise<Record<string, unknown>[]>;
-  execute(sql: string): Promise<void>;
+  execute(sql: string): Promise<unknown>;
   copyCsv(table: string, columns: readonly string[], chunks: AsyncIterable<Uint8Array>): Promise<void>;
 }
 

@@ -144,6 +144,29 @@ export function translateRedshiftSql(sql: string): string {
   return unmaskSql(out, opaque);
 }
 
+const NAME = String.raw`(?:\u0000\d+\u0000|[A-Za-z_][\w$]*)`;
+const CREATE_TABLE = new RegExp(String.raw`${LEADING}CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(${NAME}(?:\s*\.\s*${NAME})?)\s*\(`, 'i');
+const TABLE_KEY = new RegExp(String.raw`,\s*(?:CONSTRAINT\s+\S+\s+)?PRIMARY\s+KEY\s*\(((?:[^()]|\u0000\d+\u0000)*)\)`, 'i');
+
+/**
+ * For `CREATE TABLE [IF NOT EXISTS] name (…, PRIMARY KEY (cols))`: the non-unique index the
+ * Postgres-family warehouses keep for the declared key, else undefined. Redshift keeps declared
+ * keys as planner information and never enforces them; so does this index (not UNIQUE, so
+ * duplicates load as on Redshift). What it changes is cost: a merge of a few rows into a large
+ * table finds its keys through it, where PostgreSQL would otherwise scan the whole table — the
+ * work Redshift's sort keys and zone maps save it.
+ */
+export function keyIndexStatement(sql: string): string | undefined {
+  const { masked, opaque } = maskSql(sql);
+  const table = CREATE_TABLE.exec(masked);
+  const key = table ? TABLE_KEY.exec(masked) : null;
+  if (!table || !key) return undefined;
+  const name = unmaskSql(table[1]!, opaque).replace(/\s+/g, '');
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
+  return `CREATE INDEX IF NOT EXISTS "syncproof_key_${(hash >>> 0).toString(16).padStart(8, '0')}" ON ${name} (${unmaskSql(key[1]!, opaque)})`;
+}
+
 /** Redshift SUPER functions → PostgreSQL expressions of their (already rewritten) argument text. */
 const SUPER_FUNCTIONS: Readonly<Record<string, (arg: string) => string>> = {
   json_parse: (arg) => `CAST((${arg}) AS JSONB)`,

@@ -20,9 +20,9 @@ import type { ObjectStore, Row, SqlValue, Warehouse } from '../core/ports';
 import { parseCopyFromS3, quoteIdent, type ParsedCopyFromS3 } from '../core/sql';
 import { CopyExecutor, SYSTEM_DDL, copyStatements } from './postgres-copy';
 import { loadPglite } from './pglite-loader';
-import { bindNamedParameters, translateRedshiftSql } from './postgres-sql';
+import { bindNamedParameters, keyIndexStatement, translateRedshiftSql } from './postgres-sql';
 
-export { bindNamedParameters, translateRedshiftSql } from './postgres-sql';
+export { bindNamedParameters, keyIndexStatement, translateRedshiftSql } from './postgres-sql';
 
 /** What the Postgres-family warehouses need besides their connection. */
 export interface PostgresWarehouseDeps {
@@ -214,8 +214,8 @@ export function redactUrl(url: string): string {
 /** One connection for the span of a call. */
 interface Session {
   query(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
-  /** Runs a statement without reading rows. */
-  execute(sql: string): Promise<void>;
+  /** Runs a statement without reading rows; resolves to the rows it inserted, updated or deleted (when the backend says). */
+  execute(sql: string): Promise<number | undefined>;
   /** `COPY <table> (<cols>) FROM … WITH (FORMAT csv)` from CSV chunks. */
   copyCsv(table: string, columns: readonly string[], chunks: AsyncIterable<Uint8Array>): Promise<void>;
 }
@@ -266,12 +266,18 @@ abstract class PostgresFamilyWarehouse implements Warehouse {
       const copies = copyStatements(statements);
       const executor = new CopyExecutor(this.deps.objects, PREFETCH_BYTES);
       const temporary = new Set<string>();
+      /** Rows each permanent table gained or lost, for the analyze after commit (Infinity: unknown). */
+      const written = new Map<string, number>();
+      const wrote = (table: string | undefined, rows: number | undefined) => {
+        if (table && !temporary.has(table)) written.set(table, (written.get(table) ?? 0) + (rows ?? Infinity));
+      };
       try {
         for (; index < statements.length; index++) {
           const statement = statements[index]!;
           const copy = copies.get(index);
           if (copy) {
             await executor.run(session, index, copy);
+            wrote(copy.table, undefined);
             continue;
           }
           const temp = CREATE_TEMP.exec(statement);
@@ -280,7 +286,9 @@ abstract class PostgresFamilyWarehouse implements Warehouse {
           // Emptying a session-private staging table: TRUNCATE is transactional in PostgreSQL and
           // far cheaper than a row-by-row DELETE (Redshift has no transactional TRUNCATE).
           if (emptyTemp && temporary.has(emptyTemp[1]!)) await session.execute(`TRUNCATE ${emptyTemp[1]!}`);
-          else await session.execute(translateRedshiftSql(statement));
+          else wrote(WRITE.exec(statement)?.[1], await session.execute(translateRedshiftSql(statement)));
+          const keyIndex = keyIndexStatement(statement);
+          if (keyIndex) await session.execute(keyIndex);
         }
         await session.execute('COMMIT');
       } catch (error) {
@@ -293,7 +301,38 @@ abstract class PostgresFamilyWarehouse implements Warehouse {
         await executor.recordErrors(session).catch(() => undefined);
         throw transactionError(error, index, statements);
       }
+      await this.analyzeWritten(session, written);
     });
+  }
+
+  /** Rows changed per table since its statistics were last gathered here. */
+  private readonly changedSinceAnalyze = new Map<string, number>();
+
+  /**
+   * ANALYZE, after a commit, each table that has changed by more than 50 rows + 10% of its rows
+   * since it was last analyzed (PostgreSQL autovacuum's threshold; a table never analyzed, on its
+   * first change). Redshift keeps statistics current on its own (automatic analyze, and COPY into
+   * an empty table updates them); PGlite has no autovacuum and a server's runs a minute later, so
+   * without this the planner would plan merges into a million-row table as if it were empty.
+   * Best effort: a table dropped meanwhile is skipped.
+   */
+  private async analyzeWritten(session: Session, written: ReadonlyMap<string, number>): Promise<void> {
+    for (const [table, rows] of written) {
+      const changed = (this.changedSinceAnalyze.get(table) ?? 0) + rows;
+      try {
+        const [stats] = await session.query('SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)', [translateRedshiftSql(table)]);
+        if (!stats) continue;
+        const tuples = Number(stats.n);
+        if (tuples >= 0 && changed <= 50 + 0.1 * tuples) {
+          this.changedSinceAnalyze.set(table, changed);
+          continue;
+        }
+        await session.execute(`ANALYZE ${table}`);
+        this.changedSinceAnalyze.set(table, 0);
+      } catch {
+        this.changedSinceAnalyze.delete(table);
+      }
+    }
   }
 
   /**
@@ -322,6 +361,8 @@ abstract class PostgresFamilyWarehouse implements Warehouse {
 const PREFETCH_BYTES = 64 * 1024 * 1024;
 const CREATE_TEMP = /^\s*CREATE\s+TEMP(?:ORARY)?\s+TABLE\s+("(?:[^"]|"")+"|\w+)/i;
 const DELETE_ALL = /^\s*DELETE\s+FROM\s+("(?:[^"]|"")+"|\w+)\s*$/i;
+/** The table an INSERT, UPDATE or DELETE writes (schema-qualified or not). */
+const WRITE = /^\s*(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+((?:"(?:[^"]|"")+"|\w+)(?:\.(?:"(?:[^"]|"")+"|\w+))?)/i;
 
 function copySql(table: string, columns: readonly string[], source: string): string {
   return `COPY ${table} (${columns.map(quoteIdent).join(', ')}) FROM ${source} WITH (FORMAT csv)`;
@@ -388,9 +429,7 @@ export class PostgresServerWarehouse extends PostgresFamilyWarehouse {
     let broken = false;
     const session: Session = {
       query: async (sql, params) => normalizeRows((await client.query(sql, params ? [...params] : undefined)).rows),
-      execute: async (sql) => {
-        await client.query(sql);
-      },
+      execute: async (sql) => (await client.query(sql)).rowCount ?? undefined,
       copyCsv: async (table, columns, chunks) => {
         await pipeline(Readable.from(chunks), client.query(copyFrom(copySql(table, columns, 'STDIN'))));
       },
@@ -450,9 +489,7 @@ export class PgliteWarehouse extends PostgresFamilyWarehouse {
     const db = this.db;
     const session: Session = {
       query: async (sql, params) => normalizeRows((await db.query<Record<string, unknown>>(sql, params ? [...params] : [])).rows),
-      execute: async (sql) => {
-        await db.query(sql);
-      },
+      execute: async (sql) => (await db.query(sql)).affectedRows,
       copyCsv: async (table, columns, chunks) => {
         const parts: Uint8Array[] = [];
         for await (const chunk of chunks) parts.push(chunk);

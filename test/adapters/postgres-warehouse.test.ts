@@ -10,6 +10,7 @@ import {
   openPostgresWarehouse,
   redactUrl,
   translateRedshiftSql,
+  keyIndexStatement,
 } from '../../lambdas/adapters/postgres-warehouse';
 import { ConfigurationError, TerminalError, TransientError, WarehouseStatementError } from '../../lambdas/core/errors';
 import type { ObjectStore, Warehouse } from '../../lambdas/core/ports';
@@ -64,6 +65,18 @@ describe('translateRedshiftSql', () => {
     ['a function whose name ends in json_parse is untouched', 'SELECT my_json_parse(x), t.json_parse FROM t', 'SELECT my_json_parse(x), t.json_parse FROM t'],
   ])('%s', (_, redshift, postgres) => {
     expect(translateRedshiftSql(redshift)).toBe(postgres);
+  });
+});
+
+describe('keyIndexStatement', () => {
+  it.each([
+    ['a declared key', 'CREATE TABLE IF NOT EXISTS "public"."orders" ("id" BIGINT, PRIMARY KEY ("id"))', 'CREATE INDEX IF NOT EXISTS "syncproof_key_703c7777" ON "public"."orders" ("id")'],
+    ['a composite key', 'CREATE TABLE a.b (x INT, y INT, CONSTRAINT k PRIMARY KEY (x, y))', 'CREATE INDEX IF NOT EXISTS "syncproof_key_108bf50c" ON a.b (x, y)'],
+    ['a key named in a literal only', "CREATE TABLE t (a INT, b VARCHAR(20) DEFAULT ', PRIMARY KEY (b)')", undefined],
+    ['no key', 'CREATE TABLE t (a INT)', undefined],
+    ['a temp table', 'CREATE TEMP TABLE t (a INT, PRIMARY KEY (a))', undefined],
+  ])('%s', (_, sql, index) => {
+    expect(keyIndexStatement(sql)).toBe(index);
   });
 });
 
@@ -288,6 +301,22 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
     await warehouse.executeTransaction([copyOf('orders/duplicate-keys.parquet', '"public"."orders"')], 'dup');
 
     expect(await warehouse.query('SELECT COUNT(*) AS n FROM public.orders WHERE id = 1')).toEqual([{ n: 2 }]);
+  });
+
+  it('keeps a declared key as a non-unique index and gathers statistics once a table has changed enough, as Redshift keeps them', async () => {
+    await warehouse.executeTransaction(['DROP TABLE IF EXISTS public.keyed', 'CREATE TABLE public.keyed (id BIGINT, note VARCHAR(8), PRIMARY KEY (id))'], 'keyed');
+    const indexes = await warehouse.query("SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'keyed'");
+    const stats = async () => Number((await warehouse.query("SELECT reltuples::float8 AS n FROM pg_class WHERE oid = 'public.keyed'::regclass"))[0]?.n);
+
+    expect(indexes.map((r) => String(r.indexdef).replace(/syncproof_key_[0-9a-f]{8}/, 'syncproof_key_*'))).toEqual(['CREATE INDEX syncproof_key_* ON public.keyed USING btree (id)']);
+    expect(await stats()).toBe(-1); // never analyzed
+    await warehouse.executeTransaction(["INSERT INTO public.keyed SELECT i, 'n' FROM generate_series(1, 40) i"], 'first');
+    expect(await stats()).toBe(40); // a table never analyzed is analyzed on its first change
+    await warehouse.executeTransaction(["INSERT INTO public.keyed SELECT i, 'dup' FROM generate_series(1, 40) i"], 'small');
+    expect(await stats()).toBe(40); // 40 changed rows are under 50 + 10%
+    await warehouse.executeTransaction(["INSERT INTO public.keyed SELECT i, 'dup' FROM generate_series(1, 20) i"], 'more');
+    expect(await stats()).toBe(100); // 60 since the last analyze are over it
+    expect(await warehouse.query('SELECT COUNT(*) AS n FROM public.keyed WHERE id = 1')).toEqual([{ n: 3 }]); // duplicates still load
   });
 
   it('reports each file of a manifest COPY with its rows and ETag in sys_load_detail, under pg_last_copy_id()', async () => {
