@@ -17,7 +17,17 @@ export interface FileInfo {
  */
 export interface FileInspector {
   inspect(key: string, size: number, etag?: string): Promise<FileInfo>;
+  /**
+   * The values of the columns at `positions` (0-based, in file order), one array per row, from the
+   * whole object pinned to `etag` (for small files: Verify reads the keys a load wrote). Values as
+   * the Parquet reader gives them: `bigint` for INT64, exact text for DECIMAL, ISO text for
+   * timestamps. BadFileError if unreadable, ObjectChangedError for another version.
+   */
+  columnValues?(key: string, etag: string, positions: readonly number[]): Promise<FileValue[][]>;
 }
+
+/** A value read from a data file (see FileInspector.columnValues). */
+export type FileValue = null | boolean | number | bigint | string | Uint8Array;
 
 /** Everything a stage core needs, built once per process by lambdas/adapters/deps.ts or the local runtime. */
 export interface StageDeps {

@@ -51,9 +51,16 @@ export interface LoadEvidence {
   readonly files: readonly FileEvidence[];
   readonly quarantined: readonly QuarantineEvidence[];
   readonly attempts: readonly AttemptEvidence[];
+  /** Rows in the target; with `loadedKeys`, the rows holding one of those keys. */
   readonly targetRows: number;
-  /** Distinct keys in the target (upsert datasets); undefined for append. */
+  /** Distinct keys in the target (upsert datasets; with `loadedKeys`, of those keys); undefined for append. */
   readonly targetDistinctKeys: number | undefined;
+  /**
+   * An upsert load of few rows is counted for its own keys, not the whole table: how many distinct
+   * keys its files hold, each of which the target must hold exactly once. Undefined: the whole
+   * target was counted.
+   */
+  readonly loadedKeys?: number;
   /** Append datasets: rows audited under every committed load of the dataset; undefined for upsert. */
   readonly auditedRows: number | undefined;
   /** A full run's replace: the snapshot's rows, which the target must hold exactly (no more, none missing). */
@@ -106,7 +113,17 @@ export function judgeLoad(e: LoadEvidence): Verdict {
     findings.push({
       level: 'error',
       check: 'duplicate-keys',
-      message: `the target holds ${duplicateKeys} rows more than distinct keys (${e.targetRows} rows, ${e.targetDistinctKeys} keys)`,
+      message:
+        e.loadedKeys === undefined
+          ? `the target holds ${duplicateKeys} rows more than distinct keys (${e.targetRows} rows, ${e.targetDistinctKeys} keys)`
+          : `of the ${e.loadedKeys} keys this load wrote, the target holds ${duplicateKeys} rows more than keys (${e.targetRows} rows, ${e.targetDistinctKeys} keys)`,
+    });
+  }
+  if (e.loadedKeys !== undefined && e.targetDistinctKeys !== undefined && e.targetDistinctKeys < e.loadedKeys) {
+    findings.push({
+      level: 'error',
+      check: 'loaded-keys',
+      message: `${e.loadedKeys - e.targetDistinctKeys} of the ${e.loadedKeys} keys this load wrote are not in the target: rows are missing, or were deleted meanwhile by something else`,
     });
   }
   if (e.auditedRows !== undefined && e.auditedRows !== e.targetRows) {

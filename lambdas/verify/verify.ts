@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { INTERNAL_PREFIX, requireDataset } from '../core/config';
+import { INTERNAL_PREFIX, requireDataset, type DatasetConfig } from '../core/config';
 import { TerminalError } from '../core/errors';
 import { AUDIT_FILES_TABLE, AUDIT_LOADS_TABLE, AUDIT_SCHEMA } from '../core/load-plan';
 import { keyInBucket } from '../core/s3-uri';
 import { qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
 import { loadableDataset } from '../core/source-schema';
+import type { Row } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
 import { judgeLoad, worstStatus, type LoadEvidence, type Verdict, type VerificationStatus } from '../core/verification';
 import type { LoadResultDocument } from '../load/load';
@@ -37,6 +38,53 @@ export interface VerifyOutput {
   readonly status: VerificationStatus;
   readonly reportUri: string;
   readonly hasMore: boolean;
+}
+
+/** A load of at most this many rows is counted for its own keys (read from its files), not over the whole target. */
+export const LOADED_KEYS_MAX_ROWS = 5_000;
+/** The scoped count's SQL stays well under the Data API's 100 KB statement limit, or the whole target is counted. */
+const LOADED_KEYS_MAX_SQL = 64 * 1024;
+/** Key types whose values the Parquet reader gives as text Redshift casts back exactly. */
+const LITERAL_KEY_TYPE = /^(?:SMALLINT|INT2|INTEGER|INT|INT4|BIGINT|INT8|DECIMAL|NUMERIC|(?:VAR)?CHAR|CHARACTER(?:\s+VARYING)?|NVARCHAR|NCHAR|TEXT|BPCHAR|DATE|BOOLEAN|BOOL)\b/i;
+
+/**
+ * An upsert load of few rows (at most LOADED_KEYS_MAX_ROWS): the target's rows and distinct keys
+ * among the keys its files hold, read back from the files, so an incremental run's proof costs what
+ * it loaded, not the table's size (a whole-table COUNT(DISTINCT) on every run). Each key must be in
+ * the target exactly once. Undefined, and the whole target is counted, for a larger load, a key
+ * that is NULL or of a type not written back as a literal exactly, a file that cannot be read, or
+ * a statement that would be too long.
+ */
+async function loadedKeyCounts(dataset: DatasetConfig, load: LoadResultDocument, target: string, deps: StageDeps): Promise<{ counts: Row; keys: number } | undefined> {
+  const rows = load.loaded.reduce((n, f) => n + f.fileRows, 0);
+  const columns = dataset.columns;
+  if (!deps.files.columnValues || !columns || rows > LOADED_KEYS_MAX_ROWS || load.loaded.length === 0) return undefined;
+  const positions = dataset.keyColumns.map((k) => columns.findIndex((c) => c.name === k));
+  if (positions.some((p) => p < 0 || !LITERAL_KEY_TYPE.test(columns[p]!.type))) return undefined;
+  const keys = new Map<string, string[]>();
+  try {
+    for (const f of load.loaded) {
+      for (const row of await deps.files.columnValues(f.key, f.etag, positions)) {
+        const literals: string[] = [];
+        for (const [i, v] of row.entries()) {
+          if (v === null || v instanceof Uint8Array) return undefined;
+          literals.push(`CAST(${quoteLiteral(String(v))} AS ${columns[positions[i]!]!.type})`);
+        }
+        keys.set(literals.join('\u0000'), literals);
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  const names = dataset.keyColumns.map(quoteIdent);
+  const predicate =
+    names.length === 1
+      ? `${names[0]!} IN (${[...keys.values()].map((l) => l[0]!).join(', ')})`
+      : [...keys.values()].map((l) => `(${l.map((lit, i) => `${names[i]!} = ${lit}`).join(' AND ')})`).join(' OR ');
+  const sql = `SELECT COALESCE(SUM(n), 0) AS total, COUNT(*) AS distinct_keys FROM (SELECT COUNT(*) AS n FROM ${target} WHERE ${predicate} GROUP BY ${names.join(', ')}) k`;
+  if (sql.length > LOADED_KEYS_MAX_SQL) return undefined;
+  const [counts] = await (await deps.warehouse()).query(sql);
+  return { counts: counts ?? { total: 0, distinct_keys: 0 }, keys: keys.size };
 }
 
 /** Thrown after the report is stored when the evidence disagrees: the execution must fail. */
@@ -98,7 +146,8 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
     : [];
   const keyList = dataset.keyColumns.map(quoteIdent).join(', ');
   const onlyKey = dataset.keyColumns.length === 1 ? quoteIdent(dataset.keyColumns[0]!) : undefined;
-  const counts = await wh.query(
+  const scoped = dataset.loadMode === 'upsert' && !load.replace ? await loadedKeyCounts(dataset, load, target, deps) : undefined;
+  const counts = scoped ? [scoped.counts] : await wh.query(
     dataset.loadMode === 'upsert'
       ? onlyKey
         ? // One scan of the whole target; a NULL key counts as one more distinct key, as SELECT DISTINCT counts it.
@@ -117,6 +166,7 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
     attempts: attemptTotals.map((r) => ({ loadId: String(r.load_id), stagedRows: Number(r.staged), declaredRows: Number(r.declared) })),
     targetRows: Number(counts[0]?.total ?? 0),
     targetDistinctKeys: dataset.loadMode === 'upsert' ? Number(counts[0]?.distinct_keys ?? 0) : undefined,
+    ...(scoped ? { loadedKeys: scoped.keys } : {}),
     auditedRows: dataset.loadMode === 'append' ? Number(counts[0]?.audited_rows ?? 0) : undefined,
     ...(load.replace ? { replacedRows: load.loaded.reduce((n, f) => n + f.fileRows, 0) } : {}),
     notSettled: load.skipped.length,
@@ -128,7 +178,9 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
     `${dataset.name} load ${input.loadId}: ${verdict.status} — ${evidence.files.length} files (${fileTotal} rows) loaded, ` +
     `${evidence.quarantined.length} quarantined` +
     (evidence.notSettled > 0 ? `, ${evidence.notSettled} left to another live load (its own run proves them)` : '') +
-    `; target ${evidence.targetRows} rows, ${verdict.duplicateKeys} duplicate keys`;
+    (evidence.loadedKeys === undefined
+      ? `; target ${evidence.targetRows} rows, ${verdict.duplicateKeys} duplicate keys`
+      : `; target ${evidence.targetRows} rows for its ${evidence.loadedKeys} keys, ${verdict.duplicateKeys} duplicate keys`);
   const now = deps.clock.now().toISOString();
   const report: LoadReport = {
     runId: input.runId,

@@ -12,7 +12,7 @@ import type { LedgerStore, Warehouse } from '../../lambdas/core/ports';
 import type { StageDeps } from '../../lambdas/core/stage-deps';
 import { runLoad } from '../../lambdas/load/load';
 import { WarehouseLoadTarget } from '../../lambdas/load/load-target';
-import { runVerify } from '../../lambdas/verify/verify';
+import { LOADED_KEYS_MAX_ROWS, runVerify } from '../../lambdas/verify/verify';
 import { MemoryRuns } from '../fixtures/integrity-object-store';
 import { MemoryLedgerStore } from '../fixtures/memory-ledger-store';
 import { MemoryObjectStore } from '../fixtures/memory-object-store';
@@ -304,5 +304,36 @@ describe('load stage on a PostgreSQL server', () => {
 
     await warehouse.executeTransaction([`UPDATE syncproof_system.sys_load_detail SET lines_scanned = 2 WHERE file_name = 's3://data/${f.key}'`], `view-${Date.now()}`);
     await expect(runVerify(verifyInput, deps())).rejects.toThrow("'events/late-view.parquet': the file holds 3 rows, the warehouse loaded 2");
+  });
+
+  it("proves an upsert load of few rows on its own keys: each held exactly once, read back from the load's files", async () => {
+    const f = await upload('items/few.parquet', itemsFile([1, 2, 3], 'few', T0));
+    const out = await runLoad(await batch('items', 'run-few', [f]), deps());
+    const verifyInput = { runId: 'run-few', dataset: 'items', loadId: out.loadId, loadUri: out.loadUri!, hasMore: false };
+    const report = async () => (await objects.getJson(`_syncproof/reports/items/run-few/${out.loadId}.json`)) as { evidence: Record<string, unknown>; summary: string };
+
+    expect(await runVerify(verifyInput, deps())).toMatchObject({ status: 'PASSED' });
+    expect((await report()).evidence).toMatchObject({ loadedKeys: 3, targetRows: 3, targetDistinctKeys: 3 });
+    // A row of another key, held twice, is not this load's to prove (a large load counts the whole table).
+    await warehouse.executeTransaction(["INSERT INTO public.items VALUES (9, 'stray', '2026-01-01'), (9, 'stray', '2026-01-01')"], `stray-${Date.now()}`);
+    expect(await runVerify(verifyInput, deps())).toMatchObject({ status: 'PASSED' });
+
+    // One of its keys held twice: the merge's proof fails.
+    await warehouse.executeTransaction(["INSERT INTO public.items VALUES (2, 'twice', '2030-01-01')"], `twice-${Date.now()}`);
+    await expect(runVerify(verifyInput, deps())).rejects.toThrow('of the 3 keys this load wrote, the target holds 1 rows more than keys (4 rows, 3 keys)');
+    // One of its keys gone: so does it.
+    await warehouse.executeTransaction(['DELETE FROM public.items WHERE id = 2'], `gone-${Date.now()}`);
+    await expect(runVerify(verifyInput, deps())).rejects.toThrow('1 of the 3 keys this load wrote are not in the target');
+    expect((await report()).summary).toContain('target 2 rows for its 3 keys');
+  });
+
+  it('counts the whole target for an upsert load of more rows than it reads keys for', async () => {
+    const ids = Array.from({ length: LOADED_KEYS_MAX_ROWS + 1 }, (_, i) => i + 1);
+    const f = await upload('items/many.parquet', itemsFile(ids, 'many', T0));
+    const out = await runLoad(await batch('items', 'run-many', [f]), deps());
+    const verifyInput = { runId: 'run-many', dataset: 'items', loadId: out.loadId, loadUri: out.loadUri!, hasMore: false };
+    await warehouse.executeTransaction(["INSERT INTO public.items VALUES (0, 'stray', '2026-01-01'), (0, 'stray', '2026-01-01')"], `stray-${Date.now()}`);
+
+    await expect(runVerify(verifyInput, deps())).rejects.toThrow(`the target holds 1 rows more than distinct keys (${ids.length + 2} rows, ${ids.length + 1} keys)`);
   });
 });

@@ -65,6 +65,17 @@ describe('judgeLoad', () => {
     expect(v.findings).toEqual([{ level: 'warning', check: 'quarantine', message: "'c' quarantined: corrupt" }]);
   });
 
+  it('proves a load counted on its own keys: each held once, none missing', () => {
+    const scoped = { ...clean, targetRows: 15, targetDistinctKeys: 15, loadedKeys: 15 };
+    expect(judgeLoad(scoped).status).toBe('PASSED');
+    expect(judgeLoad({ ...scoped, targetRows: 16 }).findings).toEqual([
+      { level: 'error', check: 'duplicate-keys', message: 'of the 15 keys this load wrote, the target holds 1 rows more than keys (16 rows, 15 keys)' },
+    ]);
+    expect(judgeLoad({ ...scoped, targetRows: 13, targetDistinctKeys: 13 }).findings).toEqual([
+      { level: 'error', check: 'loaded-keys', message: '2 of the 15 keys this load wrote are not in the target: rows are missing, or were deleted meanwhile by something else' },
+    ]);
+  });
+
   it('ignores duplicate keys for append datasets', () => {
     expect(judgeLoad({ ...clean, targetRows: 103, targetDistinctKeys: undefined }).status).toBe('PASSED');
   });
