@@ -46,19 +46,24 @@ function behindMessage(dataset: string, cursor: string, before: string, n: numbe
 async function rowsMissingBehind(dataset: DatasetConfig, schema: SchemaDocument, before: string, deps: StageDeps): Promise<number> {
   if (!deps.sources) return 0;
   const query = countThroughQuery(schema, before);
-  const db = await deps.sources(dataset);
-  let sourceRows: number;
-  try {
-    sourceRows = await db.snapshot(async (s) => Number((await s.query(query.sql, query.params))[0]?.[0] ?? 0));
-  } finally {
-    await db.close();
-  }
   const cursor = schema.columns.find((c) => c.source === schema.cursorColumn)!;
-  const wh = await deps.warehouse();
-  const rows = await wh.query(
-    `SELECT COUNT(*) AS n FROM ${qualifiedName(dataset.target.schema, dataset.target.table)} WHERE ${quoteIdent(cursor.name)} < CAST(${quoteLiteral(before)} AS ${cursor.type.redshift})`,
-  );
-  const warehouseRows = Number(rows[0]?.n ?? 0);
+  // The two counts are independent (each side's rows behind W): asked at once.
+  const [sourceRows, warehouseRows] = await Promise.all([
+    (async () => {
+      const db = await deps.sources!(dataset);
+      try {
+        return await db.snapshot(async (s) => Number((await s.query(query.sql, query.params))[0]?.[0] ?? 0));
+      } finally {
+        await db.close();
+      }
+    })(),
+    (async () => {
+      const rows = await (await deps.warehouse()).query(
+        `SELECT COUNT(*) AS n FROM ${qualifiedName(dataset.target.schema, dataset.target.table)} WHERE ${quoteIdent(cursor.name)} < CAST(${quoteLiteral(before)} AS ${cursor.type.redshift})`,
+      );
+      return Number(rows[0]?.n ?? 0);
+    })(),
+  ]);
   return Math.max(0, sourceRows - warehouseRows);
 }
 
