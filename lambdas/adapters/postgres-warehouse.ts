@@ -320,7 +320,7 @@ abstract class PostgresFamilyWarehouse implements Warehouse {
     for (const [table, rows] of written) {
       const changed = (this.changedSinceAnalyze.get(table) ?? 0) + rows;
       try {
-        const [stats] = await session.query('SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)', [translateRedshiftSql(table)]);
+        const [stats] = await session.query('SELECT reltuples::float8 AS n FROM pg_class WHERE oid = to_regclass($1)', [table]);
         if (!stats) continue;
         const tuples = Number(stats.n);
         if (tuples >= 0 && changed <= 50 + 0.1 * tuples) {

@@ -263,9 +263,10 @@ interface PendingChunk {
 }
 
 /**
- * Reads one chunk and converts its values (a value the target cannot hold fails here, naming the
- * row), starts encoding its Parquet file, and returns the document advanced past its rows (its file
- * is recorded by {@link writeChunkFile}); no chunk when the window is exhausted.
+ * Reads one chunk, hands its columns to the encoder (which converts and encodes them; a value the
+ * target cannot hold rejects `encoded` with a SourceValueError naming table, column and key), and
+ * returns the document advanced past its rows (its file is recorded by {@link writeChunkFile}); no
+ * chunk when the window is exhausted.
  */
 async function readChunkFile(
   session: SourceSession,
