@@ -248,6 +248,21 @@ function scalar(rows: SourceValue[][]): string | null {
   return v === null || v === undefined ? null : positionText(v);
 }
 
+/**
+ * A chunk's rows (read with selectedColumns' list) as the encoder takes them: one value array per
+ * target column, in the schema's order; a column the source dropped is `null` (written as NULL).
+ */
+export function chunkColumns(schema: SchemaDocument, rows: readonly SourceValue[][]): ChunkColumn[] {
+  const index = new Map(selectedColumns(schema).map((c, i) => [c.source, i]));
+  return schema.columns.map((c) => {
+    const at = index.get(c.source);
+    if (c.dropped || at === undefined) return { name: c.name, type: c.type, nullable: c.nullable, values: null };
+    const values: SourceValue[] = [];
+    for (let r = 0; r < rows.length; r++) values.push(rows[r]![at]!);
+    return { name: c.name, type: c.type, nullable: c.nullable, values };
+  });
+}
+
 /** A chunk read and converted whose Parquet file is being encoded: what {@link writeChunkFile} needs. */
 interface PendingChunk {
   readonly chunkNo: number;
@@ -290,13 +305,7 @@ async function readChunkFile(
   const nextStart = (row: SourceValue[]): ChunkStart => (full ? { kind: 'after-key', key: keyOf(row) } : { kind: 'after', position: positionOf(row) });
   // The source reads the next chunk while this one is converted, encoded and uploaded.
   if (wasFull && !reachedMax) readAhead(session, chunkQuery(schema, nextStart(rows[rows.length - 1]!), doc.end ?? '', doc.limit));
-  const columns: ChunkColumn[] = schema.columns.map((c) => {
-    const at = index.get(c.source);
-    if (c.dropped || at === undefined) return { name: c.name, type: c.type, nullable: c.nullable, values: null };
-    const values: SourceValue[] = [];
-    for (let r = 0; r < rows.length; r++) values.push(rows[r]![at]!);
-    return { name: c.name, type: c.type, nullable: c.nullable, values };
-  });
+  const columns = chunkColumns(schema, rows);
   // GZIP (zlib): faster to write than hyparquet-writer's Snappy and half its size; Redshift reads it.
   const encoded = encoder.encode(columns, rows.length, { codec: 'GZIP' }).catch((error: unknown) => {
     if (!(error instanceof ChunkValueError)) throw error;

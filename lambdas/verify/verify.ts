@@ -5,7 +5,7 @@ import { AUDIT_FILES_TABLE, AUDIT_LOADS_TABLE, AUDIT_SCHEMA } from '../core/load
 import { keyInBucket } from '../core/s3-uri';
 import { qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
 import { loadableDataset } from '../core/source-schema';
-import type { Row } from '../core/ports';
+import type { Row, Warehouse } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
 import { judgeLoad, worstStatus, type LoadEvidence, type Verdict, type VerificationStatus } from '../core/verification';
 import type { LoadResultDocument } from '../load/load';
@@ -55,16 +55,16 @@ const LITERAL_KEY_TYPE = /^(?:SMALLINT|INT2|INTEGER|INT|INT4|BIGINT|INT8|DECIMAL
  * that is NULL or of a type not written back as a literal exactly, a file that cannot be read, or
  * a statement that would be too long.
  */
-async function loadedKeyCounts(dataset: DatasetConfig, load: LoadResultDocument, target: string, deps: StageDeps): Promise<{ counts: Row; keys: number } | undefined> {
+async function loadedKeyCounts(dataset: DatasetConfig, load: LoadResultDocument, target: string, wh: Warehouse, files: StageDeps['files']): Promise<{ counts: Row; keys: number } | undefined> {
   const rows = load.loaded.reduce((n, f) => n + f.fileRows, 0);
   const columns = dataset.columns;
-  if (!deps.files.columnValues || !columns || rows > LOADED_KEYS_MAX_ROWS || load.loaded.length === 0) return undefined;
+  if (!files.columnValues || !columns || rows > LOADED_KEYS_MAX_ROWS || load.loaded.length === 0) return undefined;
   const positions = dataset.keyColumns.map((k) => columns.findIndex((c) => c.name === k));
   if (positions.some((p) => p < 0 || !LITERAL_KEY_TYPE.test(columns[p]!.type))) return undefined;
   const keys = new Map<string, string[]>();
   try {
     for (const f of load.loaded) {
-      for (const row of await deps.files.columnValues(f.key, f.etag, positions)) {
+      for (const row of await files.columnValues(f.key, f.etag, positions)) {
         const literals: string[] = [];
         for (const [i, v] of row.entries()) {
           if (v === null || v instanceof Uint8Array) return undefined;
@@ -83,7 +83,7 @@ async function loadedKeyCounts(dataset: DatasetConfig, load: LoadResultDocument,
       : [...keys.values()].map((l) => `(${l.map((lit, i) => `${names[i]!} = ${lit}`).join(' AND ')})`).join(' OR ');
   const sql = `SELECT COALESCE(SUM(n), 0) AS total, COUNT(*) AS distinct_keys FROM (SELECT COUNT(*) AS n FROM ${target} WHERE ${predicate} GROUP BY ${names.join(', ')}) k`;
   if (sql.length > LOADED_KEYS_MAX_SQL) return undefined;
-  const [counts] = await (await deps.warehouse()).query(sql);
+  const [counts] = await wh.query(sql);
   return { counts: counts ?? { total: 0, distinct_keys: 0 }, keys: keys.size };
 }
 
@@ -146,7 +146,7 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
     : [];
   const keyList = dataset.keyColumns.map(quoteIdent).join(', ');
   const onlyKey = dataset.keyColumns.length === 1 ? quoteIdent(dataset.keyColumns[0]!) : undefined;
-  const scoped = dataset.loadMode === 'upsert' && !load.replace ? await loadedKeyCounts(dataset, load, target, deps) : undefined;
+  const scoped = dataset.loadMode === 'upsert' && !load.replace ? await loadedKeyCounts(dataset, load, target, wh, deps.files) : undefined;
   const counts = scoped ? [scoped.counts] : await wh.query(
     dataset.loadMode === 'upsert'
       ? onlyKey
