@@ -59,8 +59,8 @@ interface StageAccess {
 const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
   // Starts executions (granted by EventTriggers); writes the events of large batches for Discover.
   trigger: { bucket: false, eventDocuments: true, warehouse: false },
-  // Reads the watermark, writes chunks, manifests and its documents under _syncproof/, reads its source's secret.
-  extract: { bucket: true, watermarks: 'read', warehouse: false },
+  // Reads the watermark, writes chunks, manifests and its documents under _syncproof/, reads its source's secret, starts the run record.
+  extract: { bucket: true, runs: 'readWrite', watermarks: 'read', warehouse: false },
   // Reads the run's extraction document and ledger entries, counts rows behind the watermark in the
   // source and the warehouse, moves the watermark, records its stage.
   commit: { bucket: true, ledger: 'read', runs: 'readWrite', watermarks: 'readWrite', warehouse: true },
@@ -155,6 +155,7 @@ export class SyncproofStack extends Stack {
       new RedshiftDataAccess(this, 'RedshiftDataAccess', {
         redshift: config.redshift,
         roles: STAGE_NAMES.filter((s) => STAGE_ACCESS[s].warehouse).map((s) => stages[s].role),
+        bucket: storage.bucket,
       });
     }
 

@@ -32,7 +32,9 @@ export function translateS3Error(error: unknown, what: string): Error {
     return new TransientError(`${what}: ${e.name ?? 'error'}; retry later`, { cause: error });
   }
   if (e.name === 'AccessDenied' || status === 403) {
-    return new TerminalError(`${what}: access denied; check the bucket policy and the role's s3 permissions`, { cause: error });
+    // S3's text names the principal, the action and the resource (AWS's access denied messages).
+    const said = error instanceof Error && error.message && error.message !== e.name ? ` (${error.message})` : '';
+    return new TerminalError(`${what}: access denied${said}; check the bucket policy and the role's s3 permissions`, { cause: error });
   }
   if (e.name === 'NoSuchBucket') {
     return new TerminalError(`${what}: the bucket does not exist; check the bucket name`, { cause: error });

@@ -1,5 +1,6 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { RedshiftConfig } from '../../lambdas/core/config';
 import { acknowledgeNag, nagString } from './nag-acknowledgements';
@@ -10,6 +11,12 @@ export interface RedshiftDataAccessProps {
   readonly redshift: RedshiftConfig;
   /** Roles that run SQL through the Data API (the load and verify stages). At least one. */
   readonly roles: readonly iam.IRole[];
+  /**
+   * The bucket COPY reads (objects and manifests): its policy lets the COPY role (`copyRoleArn`)
+   * get objects and list the bucket. The stack names the bucket, so it grants the read; without
+   * it the first COPY fails with S3 access denied.
+   */
+  readonly bucket: s3.IBucket;
 }
 
 /**
@@ -20,15 +27,18 @@ export interface RedshiftDataAccessProps {
  *   for Serverless `workgroup/*` in this stack's account and region. Serverless workgroup ARNs
  *   end in the workgroup *id*, which is not known from the configured name at synth time, so the
  *   workgroup cannot be pinned by name; the Data API call itself names the workgroup.
- * - `DescribeStatement` / `GetStatementResult` / `CancelStatement` take no resource ARN, so they
- *   are on `*` but only for statements this same IAM identity submitted
- *   (`redshift-data:statement-owner-iam-userid` = `${aws:userid}`).
+ * - `DescribeStatement` / `GetStatementResult` / `CancelStatement` / `ListStatements` take no
+ *   resource ARN, so they are on `*` but only for statements this same IAM identity submitted
+ *   (`redshift-data:statement-owner-iam-userid` = `${aws:userid}`). The load finds the statement
+ *   it submitted before a crash or a budget's end by name (ListStatements).
  * - credentials: `secretsmanager:GetSecretValue` on `secretArn` when set; otherwise temporary
  *   credentials — `redshift-serverless:GetCredentials` on the workgroup,
  *   `redshift:GetClusterCredentials` for a `dbUser`, else `redshift:GetClusterCredentialsWithIAM`
  *   on the database.
  *
- * The COPY role (`copyRoleArn`) is assumed by Redshift, not by the Lambdas, so no `iam:PassRole`.
+ * The COPY role (`copyRoleArn`) is assumed by Redshift, not by the Lambdas, so no `iam:PassRole`;
+ * the bucket's policy grants it `s3:GetObject` on the objects and `s3:ListBucket` on the bucket
+ * (a COPY `FROM 's3://bucket/key'` reads a prefix). The bucket is SSE-S3, so no key policy.
  */
 export class RedshiftDataAccess extends Construct {
   /** The policy, attached to every role in `roles`. */
@@ -57,7 +67,7 @@ export class RedshiftDataAccess extends Construct {
       }),
       new iam.PolicyStatement({
         sid: 'FollowOwnStatements',
-        actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult', 'redshift-data:CancelStatement'],
+        actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult', 'redshift-data:CancelStatement', 'redshift-data:ListStatements'],
         resources: ['*'],
         conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
       }),
@@ -87,10 +97,16 @@ export class RedshiftDataAccess extends Construct {
     this.policy = new iam.Policy(this, 'Policy', { statements });
     for (const role of props.roles) this.policy.attachToRole(role);
 
+    const copyRole = new iam.ArnPrincipal(redshift.copyRoleArn);
+    props.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({ sid: 'CopyRoleReadsObjects', principals: [copyRole], actions: ['s3:GetObject'], resources: [props.bucket.arnForObjects('*')] }),
+    );
+    props.bucket.addToResourcePolicy(new iam.PolicyStatement({ sid: 'CopyRoleListsBucket', principals: [copyRole], actions: ['s3:ListBucket'], resources: [props.bucket.bucketArn] }));
+
     acknowledgeNag(
       this.policy,
       'AwsSolutions-IAM5',
-      'DescribeStatement, GetStatementResult and CancelStatement support no resource ARN; the statement-owner-iam-userid condition limits them to statements this role submitted.',
+      'DescribeStatement, GetStatementResult, CancelStatement and ListStatements support no resource ARN; the statement-owner-iam-userid condition limits them to statements this role submitted.',
       ['Resource::*'],
     );
     if (workgroupArn) {
