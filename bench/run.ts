@@ -28,7 +28,7 @@ import type { StageDeps } from '../lambdas/core/stage-deps';
 import { runLoad } from '../lambdas/load/load';
 import { DEMO_DATASET, ordersFile } from '../local/demo';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTables, startLocalDynamoDb, startLocalS3 } from '../local/emulators';
-import { openLocalWarehouse } from '../local/local-warehouse';
+import { LOCAL_REDSHIFT, openLocalWarehouse } from '../local/local-warehouse';
 import { startPostgresServer } from '../local/postgres-server';
 import { LOCAL_COPY_ROLE, LOCAL_TABLES, LocalRuntime } from '../local/runtime';
 import { benchChecksums } from './checksums';
@@ -85,7 +85,7 @@ async function benchLoadPath(): Promise<string[]> {
     await ensureTables(dynamo.endpoint, LOCAL_TABLES);
     const ddb = createDocumentClient({ dynamodb: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const ledger = new DynamoDbLedgerStore(ddb, LOCAL_TABLES.ledger);
-    const local = await openLocalWarehouse({ url: pg.url, objects, api: 'data-api', copyRoleArn: LOCAL_COPY_ROLE, region: LOCAL_REGION, account: '000000000000', credentials: LOCAL_CREDENTIALS });
+    const local = await openLocalWarehouse({ url: pg.url, objects, api: 'data-api', redshift: { ...LOCAL_REDSHIFT, copyRoleArn: LOCAL_COPY_ROLE }, region: LOCAL_REGION, account: '000000000000', credentials: LOCAL_CREDENTIALS });
     const config = { datasets: [DEMO_DATASET], maxFilesPerBatch: 1000 };
     const deps: StageDeps = {
       config,

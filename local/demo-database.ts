@@ -10,7 +10,7 @@ import { PgliteSource } from '../lambdas/adapters/postgres-source';
 import { parseConfig, type DatasetConfig } from '../lambdas/core/config';
 import { extractionDocumentKey, extractionDocumentSchema } from '../lambdas/core/extraction';
 import { formatMicros, timeMicros } from '../lambdas/core/keyset';
-import { ConfigurationError } from '../lambdas/core/errors';
+import { ConfigurationError, TerminalError } from '../lambdas/core/errors';
 import type { SourceDatabase } from '../lambdas/core/source';
 import type { LocalRuntime } from './runtime';
 
@@ -185,6 +185,8 @@ export async function runDatabaseStep(runtime: LocalRuntime, source: DemoSource,
   await run('the row inside lag', 1);
 
   const src = await sourceLines(db);
+  // A failed run is the finding; comparing a target it never created would only hide it.
+  if (runs.some((r) => r.status === 'FAILED')) throw new TerminalError(`the demo's database step did not sync: ${problems.join('; ')}`);
   const wh = await warehouseLines(runtime, dataset);
   const inSource = new Set(src);
   const equal = wh.filter((line) => inSource.has(line)).length;

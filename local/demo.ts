@@ -6,7 +6,9 @@ import type { DatasetConfig, SyncproofConfig } from '../lambdas/core/config';
 import { AUDIT_FILES_TABLE, AUDIT_SCHEMA } from '../lambdas/core/load-plan';
 import { qualifiedName, quoteLiteral } from '../lambdas/core/sql';
 import { formatDatabaseStep, openDemoSource, runDatabaseStep, type DatabaseStepReport } from './demo-database';
+import { TerminalError } from '../lambdas/core/errors';
 import { LocalRuntime, type ExecutionSummary } from './runtime';
+import type { LocalRuntimeOptions } from './runtime-options';
 import type { WarehouseApi } from './local-warehouse';
 
 /** The demo's dataset: orders, upserted by order_id. */
@@ -47,6 +49,8 @@ export interface DemoOptions {
   readonly json?: string;
   /** Progress lines. */
   readonly progress?: (line: string) => void;
+  /** Passed to the runtime (LocalRuntimeOptions.editTemplate): tests remove a grant with it. */
+  readonly editTemplate?: LocalRuntimeOptions['editTemplate'];
 }
 
 export interface DemoReport {
@@ -114,6 +118,19 @@ async function uploadAll(runtime: LocalRuntime, files: { key: string; body: Uint
  * incrementally in three runs. PASSED only when every count and the amount total agree with what
  * was generated and the database step's read-back agrees with its source.
  */
+/** Stops the demo at the first failed execution, saying what it failed with (the report would only show its effects). */
+function failOnFailedExecution(runtime: LocalRuntime, wave: string): void {
+  const failed = runtime.executions().find((e) => e.status === 'FAILED');
+  if (!failed) return;
+  let said = failed.cause ?? '';
+  try {
+    said = String((JSON.parse(said) as { errorMessage?: unknown }).errorMessage ?? said);
+  } catch {
+    // the cause is plain text
+  }
+  throw new TerminalError(`the demo's ${wave} did not sync: execution ${failed.name} failed with ${failed.error ?? 'an error'}: ${said}`);
+}
+
 export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const say = options.progress ?? (() => undefined);
   const warehouseApi = options.warehouseApi ?? (options.warehouse ? 'direct' : 'data-api');
@@ -122,12 +139,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const config: SyncproofConfig = { ...DEMO_CONFIG, datasets: [...DEMO_CONFIG.datasets, source.dataset] };
   let runtime: LocalRuntime | undefined;
   try {
-    runtime = await LocalRuntime.start({ config, warehouse: options.warehouse, warehouseApi, dataDir: options.keep, sources: source.open });
+    runtime = await LocalRuntime.start({
+      config,
+      warehouse: options.warehouse,
+      warehouseApi,
+      dataDir: options.keep,
+      sources: source.open,
+      ...(options.editTemplate ? { editTemplate: options.editTemplate } : {}),
+    });
     const ids1 = Array.from({ length: options.rows }, (_, i) => i + 1);
     const wave1 = split(ids1, options.files).map((ids, i) => ({ key: `orders/wave-1/part-${String(i).padStart(4, '0')}.parquet`, body: ordersFile(ids, 0, 'new') }));
     say(`wave 1: uploading ${wave1.length} files, ${ids1.length} rows to s3://${runtime.bucket}/orders/`);
     await uploadAll(runtime, wave1);
     await runtime.waitForIdle();
+    failOnFailedExecution(runtime, 'wave 1');
 
     const updated = ids1.filter((id) => id % 20 === 0);
     const added = Array.from({ length: Math.max(1, Math.floor(options.rows / 20)) }, (_, i) => options.rows + i + 1);
@@ -139,6 +164,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     say(`wave 2: uploading ${wave2.length} files: ${updated.length} updated rows, ${added.length} new rows`);
     await uploadAll(runtime, wave2);
     await runtime.waitForIdle();
+    failOnFailedExecution(runtime, 'wave 2');
 
     const expectedCents =
       ids1.reduce((s, id) => s + (id % 20 === 0 ? amountCents(id, 1) : amountCents(id, 0)), 0) +

@@ -6,8 +6,9 @@
 import { createRedshiftDataClient } from '../lambdas/adapters/clients';
 import { openPostgresWarehouse } from '../lambdas/adapters/postgres-warehouse';
 import { MAX_BATCH_STATEMENTS, RedshiftDataWarehouse } from '../lambdas/adapters/redshift-data-warehouse';
+import type { RedshiftConfig } from '../lambdas/core/config';
 import type { ObjectStore, Warehouse } from '../lambdas/core/ports';
-import { startLocalRedshiftDataApi, type LocalRedshiftDataApi } from './redshift-data-api/server';
+import { startLocalRedshiftDataApi, type DataApiCall, type LocalRedshiftDataApi } from './redshift-data-api/server';
 
 /**
  * How the stages reach the warehouse: `data-api` through the local Redshift Data API with the
@@ -16,7 +17,7 @@ import { startLocalRedshiftDataApi, type LocalRedshiftDataApi } from './redshift
  */
 export type WarehouseApi = 'data-api' | 'direct';
 
-/** Names the stages use for the local "cluster", as a deployed stack's config would. */
+/** The local "cluster" of a configuration without a `redshift` block (a Serverless workgroup). */
 export const LOCAL_REDSHIFT = { database: 'dev', workgroupName: 'syncproof-local' } as const;
 
 /** Longest pause between the stages' DescribeStatement polls of the local Data API (milliseconds). */
@@ -30,14 +31,21 @@ const DATA_API_FIRST_POLL_MS = 1;
 export interface LocalWarehouseOptions {
   /** `pglite:<dir>`, `pglite:memory` or `postgres://…` (see openPostgresWarehouse). */
   readonly url: string;
-  /** Where COPY reads `s3://` objects. */
+  /** Where COPY reads `s3://` objects (as the COPY role: the runtime's IAM check is on this store's client). */
   readonly objects: ObjectStore;
   readonly api: WarehouseApi;
-  /** The role COPY names, the only one the local cluster may assume. */
-  readonly copyRoleArn: string;
+  /**
+   * The cluster or workgroup the stages name, as the configuration's `redshift` block gives it
+   * (the stages' RedshiftDataWarehouse is built from it as a deployed Lambda builds it); its
+   * `copyRoleArn` is the only role the local cluster may assume.
+   */
+  readonly redshift: RedshiftConfig;
   readonly region: string;
   readonly account: string;
+  /** The credentials of {@link LocalWarehouse.stages} (the operator's). */
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** The local Data API's IAM check (see LocalRedshiftDataApiOptions.authorize). @default none */
+  readonly authorize?: (call: DataApiCall) => Promise<void>;
 }
 
 export interface LocalWarehouse {
@@ -45,6 +53,11 @@ export interface LocalWarehouse {
   readonly backing: Warehouse;
   /** What the stages use: RedshiftDataWarehouse over the local Data API, or `backing` when direct. */
   readonly stages: Warehouse;
+  /**
+   * The same as {@link stages}, for a caller signing with `accessKeyId` (one stage Lambda's role:
+   * the local Data API authorizes each call by it). One adapter per key, closed with the rest.
+   */
+  stagesAs(accessKeyId: string): Warehouse;
   /** The local Data API, when the stages use it. */
   readonly dataApi?: LocalRedshiftDataApi;
   /** Statements per transaction the stages may send (40 over the Data API, as depsFromEnv says). */
@@ -56,24 +69,52 @@ export interface LocalWarehouse {
 /** Opens the backing warehouse and, for `data-api`, the local Data API over it. */
 export async function openLocalWarehouse(o: LocalWarehouseOptions): Promise<LocalWarehouse> {
   const backing = await openPostgresWarehouse(o.url, { objects: o.objects });
-  if (o.api === 'direct') return { backing, stages: backing, close: () => backing.close() };
+  if (o.api === 'direct') return { backing, stages: backing, stagesAs: () => backing, close: () => backing.close() };
   let api: LocalRedshiftDataApi;
   try {
-    api = await startLocalRedshiftDataApi({ warehouse: backing, copyRoles: [o.copyRoleArn], region: o.region, account: o.account, database: LOCAL_REDSHIFT.database });
+    api = await startLocalRedshiftDataApi({
+      warehouse: backing,
+      copyRoles: [o.redshift.copyRoleArn],
+      region: o.region,
+      account: o.account,
+      database: o.redshift.database,
+      ...(o.authorize ? { authorize: o.authorize } : {}),
+    });
   } catch (error) {
     await backing.close().catch(() => undefined);
     throw error;
   }
-  const client = createRedshiftDataClient({ region: o.region, credentials: { ...o.credentials }, redshiftData: api.endpoint });
-  const stages = new RedshiftDataWarehouse({ client, ...LOCAL_REDSHIFT, pollIntervalMs: DATA_API_POLL_MS, firstPollMs: DATA_API_FIRST_POLL_MS });
+  const clients: { destroy(): void }[] = [];
+  const adapters = new Map<string, Warehouse>();
+  const stagesAs = (accessKeyId: string): Warehouse => {
+    let adapter = adapters.get(accessKeyId);
+    if (!adapter) {
+      const client = createRedshiftDataClient({ region: o.region, credentials: { accessKeyId, secretAccessKey: o.credentials.secretAccessKey }, redshiftData: api.endpoint });
+      clients.push(client);
+      const r = o.redshift;
+      adapter = new RedshiftDataWarehouse({
+        client,
+        database: r.database,
+        workgroupName: r.workgroupName,
+        clusterIdentifier: r.clusterIdentifier,
+        secretArn: r.secretArn,
+        dbUser: r.dbUser,
+        pollIntervalMs: DATA_API_POLL_MS,
+        firstPollMs: DATA_API_FIRST_POLL_MS,
+      });
+      adapters.set(accessKeyId, adapter);
+    }
+    return adapter;
+  };
   return {
     backing,
-    stages,
+    stages: stagesAs(o.credentials.accessKeyId),
+    stagesAs,
     dataApi: api,
     maxStatementsPerTransaction: MAX_BATCH_STATEMENTS,
     close: async () => {
       await api.stop();
-      client.destroy();
+      for (const client of clients) client.destroy();
       await backing.close();
     },
   };

@@ -1,3 +1,4 @@
+import type { CfnTemplate } from './template';
 import type { DatasetConfig, SyncproofConfig } from '../lambdas/core/config';
 import type { SourceDatabase } from '../lambdas/core/source';
 import type { Clock, RunRecord } from '../lambdas/core/ports';
@@ -19,11 +20,25 @@ export interface LocalRuntimeOptions {
    */
   readonly warehouseApi?: WarehouseApi;
   /**
-   * IAM role the stages name in COPY. The local Data API's cluster may assume only
-   * LOCAL_COPY_ROLE (local/runtime.ts), so another role fails the COPY as Redshift does (for tests
-   * of a misconfigured deployment). @default LOCAL_COPY_ROLE
+   * IAM role the stages name in COPY. The local Data API's cluster may assume only the
+   * configuration's `redshift.copyRoleArn` (LOCAL_COPY_ROLE without a redshift block; see
+   * localStackConfig in local/runtime.ts), so another role fails the COPY as Redshift does (for
+   * tests of a misconfigured deployment). @default the cluster's role
    */
   readonly copyRoleArn?: string;
+  /**
+   * IAM as AWS enforces it (DESIGN.md §6): every S3, DynamoDB and Data API call of a stage is
+   * evaluated against the role policy CDK synthesized for its Lambda, COPY's reads against the
+   * bucket policy for the COPY role, Lambda invocations and child executions against the state
+   * machines' roles. `false` only for tests that are about something else and measure it.
+   * @default true
+   */
+  readonly iam?: boolean;
+  /**
+   * Changes the synthesized template before the runtime reads it (tests remove a grant to show
+   * the run failing with the action named). @default none
+   */
+  readonly editTemplate?: (template: CfnTemplate) => void;
   /** The stages' clock (tests move it to expire leases). @default the system clock */
   readonly clock?: Clock;
   /**

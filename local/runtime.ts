@@ -13,7 +13,12 @@ import { LOCAL_BINDINGS, logger, type LocalBindings } from '../lambdas/adapters/
 import { decodeBundledConfig } from '../lambdas/core/bundled-config';
 import { InvalidInputError, TransientError } from '../lambdas/core/errors';
 import { systemClock, type Warehouse } from '../lambdas/core/ports';
-import { openLocalWarehouse, type LocalWarehouse } from './local-warehouse';
+import { LOCAL_REDSHIFT, openLocalWarehouse, type LocalWarehouse } from './local-warehouse';
+import { enforceIam } from './iam/client-middleware';
+import { dataApiAuthorizer } from './iam/data-api-authorizer';
+import { LocalAccessDenied, LocalIam, sessionOf, type LocalPrincipal } from './iam/local-iam';
+import { localRoleArn, stackIam } from './iam/stack-iam';
+import type { SyncproofConfig } from '../lambdas/core/config';
 import type { LocalRedshiftDataApi } from './redshift-data-api/server';
 import type { StageDeps } from '../lambdas/core/stage-deps';
 import type { WatermarkStore } from '../lambdas/core/watermark';
@@ -49,6 +54,7 @@ import { objectCreatedEvents, sqsEvent } from './s3-events';
 import type { ExecutionSummary, LocalRuntimeOptions } from './runtime-options';
 import {
   LOCAL_ACCOUNT,
+  localFunctionArn,
   eventRules,
   functionStages,
   functionTimeouts,
@@ -75,8 +81,30 @@ export type { ExecutionSummary, LocalRuntimeOptions, MachineKind };
 
 const MACHINE_NAMES: Record<MachineKind, string> = { sync: 'SyncStateMachine', verify: 'VerifyStateMachine', datasets: 'SyncDatasetsStateMachine' };
 
-/** The IAM role the local Redshift cluster may assume for COPY. */
+/** The IAM role the local Redshift cluster may assume for COPY (of a configuration without a redshift block). */
 export const LOCAL_COPY_ROLE = `arn:aws:iam::${LOCAL_ACCOUNT}:role/syncproof-local-copy`;
+
+/**
+ * The operator's principal (the credentials `runtime.deps` and the CLI's local commands use): an
+ * administrator, as a developer's own credentials in the console would be.
+ */
+const OPERATOR: LocalPrincipal = sessionOf(localRoleArn('syncproof-local-operator'), 'operator', [
+  { name: 'AdministratorAccess', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } },
+]);
+
+/**
+ * The configuration the local runtime synthesizes: without a `redshift` block, the local
+ * Serverless workgroup and LOCAL_COPY_ROLE, so that the stack grants the stages the Data API and
+ * the COPY role the bucket as a deployed stack would. A COPY role of another account is taken as
+ * the same role name in the local account: the local runtime stands for the stack's account and
+ * cannot see a foreign role's own policies.
+ */
+export function localStackConfig(config: SyncproofConfig): SyncproofConfig {
+  if (!config.redshift) return { ...config, redshift: { ...LOCAL_REDSHIFT, copyRoleArn: LOCAL_COPY_ROLE } };
+  const [arn, aws, service, region, account, ...rest] = config.redshift.copyRoleArn.split(':');
+  if (account === LOCAL_ACCOUNT || service !== 'iam') return config;
+  return { ...config, redshift: { ...config.redshift, copyRoleArn: [arn, aws, service, region, LOCAL_ACCOUNT, ...rest].join(':') } };
+}
 
 /** The local runtime's DynamoDB table names (in dynalite, under `<dataDir>/dynamodb`). */
 export const LOCAL_TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
@@ -136,7 +164,15 @@ export class LocalRuntime {
     /** The seed of the event delivery policy (replay a failure with it). */
     readonly eventDeliverySeed: number,
     private readonly ownedDir: string | undefined,
+    /** IAM of the synthesized stack; undefined when `iam: false`. */
+    private readonly iam: LocalIam | undefined,
+    /** State machine logical id by kind (their roles are looked up by it). */
+    private readonly machineIds: Readonly<Record<MachineKind, string>>,
   ) {}
+
+  /** Each Lambda function's deps: the same stores over clients that call AWS as its role. */
+  private readonly stageDepsByFunction = new Map<string, StageDeps>();
+  private readonly stageClients: { destroy(): void }[] = [];
 
   get s3Endpoint(): string {
     return this.s3.endpoint;
@@ -167,7 +203,10 @@ export class LocalRuntime {
     const root = options.dataDir ?? (ownedDir as string);
     await mkdir(root, { recursive: true });
     const bucket = options.bucket ?? 'syncproof-local';
-    const { template, bundledConfig } = synthesizeStack(options.config);
+    const stackConfig = localStackConfig(options.config);
+    const { template, bundledConfig } = synthesizeStack(stackConfig);
+    options.editTemplate?.(template);
+    const redshift = stackConfig.redshift!;
     const scale = options.timeBudgetScale ?? 1;
     if (!(scale > 0)) throw new InvalidInputError(`timeBudgetScale must be above 0, got ${scale}`);
     if (options.s3InChildProcess && options.s3Events !== false) {
@@ -184,16 +223,45 @@ export class LocalRuntime {
     const ddb = createDocumentClient({ ...overrides, dynamodb: dynamo.endpoint });
     const warehouseUrl = options.warehouse ?? `pglite:${join(root, 'warehouse')}`;
     // The role the local cluster may assume; the stages name `options.copyRoleArn` in their COPYs.
-    const acceptedRole = LOCAL_COPY_ROLE;
-    const copyRoleArn = options.copyRoleArn ?? acceptedRole;
+    const copyRoleArn = options.copyRoleArn ?? redshift.copyRoleArn;
+
+    const machines = stateMachines(template);
+    const find = (kind: MachineKind) => machines.find((m) => m.logicalId.startsWith(MACHINE_NAMES[kind]));
+    const sync = find('sync') ?? machines[0];
+    const verify = find('verify');
+    const datasets = find('datasets');
+    if (!sync) throw new Error('the synthesized template has no state machine');
+    if (!verify) throw new Error('the synthesized template has no VerifyStateMachine');
+    if (!datasets) throw new Error('the synthesized template has no SyncDatasetsStateMachine');
+    const machineIds: Record<MachineKind, string> = { sync: sync.logicalId, verify: verify.logicalId, datasets: datasets.logicalId };
+    const stages = functionStages(template);
+
+    const iam =
+      options.iam === false
+        ? undefined
+        : new LocalIam(
+            stackIam(template, {
+              bucket,
+              tablesByPartitionKey: { objectKey: TABLES.ledger, runId: TABLES.runs, dataset: TABLES.watermarks },
+              stateMachineArns: Object.fromEntries((Object.keys(machineIds) as MachineKind[]).map((k) => [machineIds[k], localStateMachineArn(k)])),
+            }),
+          );
+    // Each stage Lambda signs with its logical id as access key; the operator with LOCAL_CREDENTIALS.
+    const principals = new Map<string, LocalPrincipal>(iam ? [...stages.keys()].map((id) => [id, iam.functionPrincipal(id)]) : []);
+    principals.set(LOCAL_CREDENTIALS.accessKeyId, OPERATOR);
+    // Redshift reads what COPY names as the cluster's role: its reads are checked against the bucket policy.
+    const copyObjects = iam
+      ? new S3ObjectStore(enforceIam(createS3Client({ ...overrides, s3: s3.endpoint }), iam, sessionOf(redshift.copyRoleArn, 'RedshiftIamRoleSession')), bucket)
+      : objects;
     const localWarehouse = await openLocalWarehouse({
       url: warehouseUrl,
-      objects,
+      objects: copyObjects,
       api: options.warehouseApi ?? 'data-api',
-      copyRoleArn: acceptedRole,
+      redshift,
       region: LOCAL_REGION,
       account: LOCAL_ACCOUNT,
       credentials: LOCAL_CREDENTIALS,
+      ...(iam ? { authorize: dataApiAuthorizer(iam, principals) } : {}),
     });
     const deps: StageDeps = {
       // What the stack bundles into each stage Lambda, decoded as a deployed handler decodes it.
@@ -212,15 +280,6 @@ export class LocalRuntime {
       warehouse: () => Promise.resolve(localWarehouse.stages),
     };
 
-    const machines = stateMachines(template);
-    const find = (kind: MachineKind) => machines.find((m) => m.logicalId.startsWith(MACHINE_NAMES[kind]));
-    const sync = find('sync') ?? machines[0];
-    const verify = find('verify');
-    const datasets = find('datasets');
-    if (!sync) throw new Error('the synthesized template has no state machine');
-    if (!verify) throw new Error('the synthesized template has no VerifyStateMachine');
-    if (!datasets) throw new Error('the synthesized template has no SyncDatasetsStateMachine');
-    const stages = functionStages(template);
     const budgets = new Map([...functionTimeouts(template)].map(([id, seconds]) => [id, seconds * 1000 * scale]));
     const triggerFunction = [...stages].find(([, stage]) => stage === 'trigger')?.[0];
     if (!triggerFunction) throw new Error('the synthesized template has no trigger Lambda');
@@ -249,6 +308,8 @@ export class LocalRuntime {
       journal,
       policy.seed,
       ownedDir,
+      iam,
+      machineIds,
     );
     for (const name of finished) runtime.names.set(name, 'ended');
     runtime.ended = ended;
@@ -353,6 +414,7 @@ export class LocalRuntime {
     await this.s3.stop().catch(() => undefined);
     await this.dynamo.stop();
     await this.localWarehouse.close();
+    for (const client of this.stageClients) client.destroy();
     if (this.ownedDir) await rm(this.ownedDir, { recursive: true, force: true });
     else await writeFile(join(this.root, STATE_FILE), JSON.stringify({ state: 'stopped', stoppedAt: new Date().toISOString() }));
   }
@@ -429,8 +491,14 @@ export class LocalRuntime {
         this.journal.enter(record, state, stateInput).catch((error: unknown) => {
           this.deps.log.warn('could not journal a state transition; a restart re-enters an earlier state', { execution: name, error: String(error) });
         }),
-      invoke: (logicalId, stage, payload) => this.invoke(logicalId, stage, payload),
-      startExecution: (machine, parameters) => this.startChild(machine as MachineKind, parameters, restart !== undefined),
+      invoke: async (logicalId, stage, payload) => {
+        await this.authorizeMachine(kind, 'lambda:InvokeFunction', localFunctionArn(logicalId), 'Lambda.AWSLambdaException');
+        return this.invoke(logicalId, stage, payload);
+      },
+      startExecution: async (machine, parameters) => {
+        await this.authorizeMachine(kind, 'states:StartExecution', localStateMachineArn(machine as MachineKind), 'States.TaskFailed');
+        return this.startChild(machine as MachineKind, parameters, restart !== undefined);
+      },
     });
     const stopDate = new Date().toISOString();
     const summary: ExecutionSummary = { name, input, machine: kind, ...result, startDate, stopDate, run: await this.deps.runs.get(name) };
@@ -476,15 +544,70 @@ export class LocalRuntime {
   }
 
   private stateMachineArn(kind: MachineKind): string {
-    return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${MACHINE_NAMES[kind]}`;
+    return localStateMachineArn(kind);
+  }
+
+  /** Fails like Step Functions when a state machine's role may not make a call (error name `errorName`). */
+  private async authorizeMachine(kind: MachineKind, action: string, resource: string, errorName: string): Promise<void> {
+    if (!this.iam) return;
+    try {
+      await this.iam.authorize(this.iam.stateMachinePrincipal(this.machineIds[kind]), { action, resource, context: {} });
+    } catch (error) {
+      if (error instanceof LocalAccessDenied) throw Object.assign(new Error(error.message), { name: errorName });
+      throw error;
+    }
+  }
+
+  /**
+   * The deps a Lambda function's handler gets: with IAM on, S3, DynamoDB and the Data API are
+   * reached over clients that call as the function's role (built once per function).
+   */
+  private stageDeps(functionLogicalId: string): StageDeps {
+    const iam = this.iam;
+    if (!iam) return this.deps;
+    let deps = this.stageDepsByFunction.get(functionLogicalId);
+    if (!deps) {
+      const principal = iam.functionPrincipal(functionLogicalId);
+      // The principal is bound to the clients here (s3rver accepts its own access key only); the
+      // local Data API tells callers by access key, so the warehouse's client signs as the function.
+      const overrides = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+      const s3 = enforceIam(createS3Client({ ...overrides, s3: this.s3.endpoint }), iam, principal);
+      const ddb = enforceIam(createDocumentClient({ ...overrides, dynamodb: this.dynamo.endpoint }), iam, principal);
+      this.stageClients.push(s3, ddb);
+      const objects = new S3ObjectStore(s3, this.s3.bucket);
+      const warehouse = this.localWarehouse.stagesAs(functionLogicalId);
+      deps = {
+        ...this.deps,
+        objects,
+        files: new ParquetInspector(objects),
+        ledger: new DynamoDbLedgerStore(ddb, TABLES.ledger),
+        runs: new DynamoDbRunStore(ddb, TABLES.runs),
+        watermarks: new DynamoDbWatermarkStore(ddb, TABLES.watermarks),
+        warehouse: () => Promise.resolve(warehouse),
+      };
+      this.stageDepsByFunction.set(functionLogicalId, deps);
+    }
+    return deps;
   }
 
   /** Invokes a stage's handler as its Lambda, with that Lambda's time budget. */
   private invoke(logicalId: string, stage: string, event: unknown): Promise<unknown> {
     const handler = this.options.stageHandlers?.[stage] ?? (STAGE_HANDLERS[stage] as LocalHandler);
     const bindings: LocalBindings = {
-      stageDeps: this.deps,
-      starter: { start: (name, input) => this.startFromTrigger(name, input) },
+      stageDeps: this.stageDeps(logicalId),
+      starter: {
+        start: async (name, input) => {
+          if (this.iam) {
+            try {
+              await this.iam.authorize(this.iam.functionPrincipal(logicalId), { action: 'states:StartExecution', resource: localStateMachineArn('sync'), context: {} });
+            } catch (error) {
+              if (error instanceof LocalAccessDenied) throw Object.assign(new Error(error.message), { name: 'AccessDeniedException' });
+              throw error;
+            }
+          }
+          return this.startFromTrigger(name, input);
+        },
+      },
     };
     return invokeLambda(handler, event, { functionName: logicalId, timeoutMs: this.budgets.get(logicalId) ?? 3000, extra: { [LOCAL_BINDINGS]: bindings } });
   }
@@ -515,6 +638,11 @@ export class LocalRuntime {
       this.launch(name, { dataset: dataset.name, mode: 'reconcile' }, 'sync').done.catch(() => undefined);
     }
   }
+}
+
+/** A state machine's local ARN (the template's Ref of it). */
+function localStateMachineArn(kind: MachineKind): string {
+  return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${MACHINE_NAMES[kind]}`;
 }
 
 /** JSON-equal: StartExecution compares the input of a name already taken with the new one. */

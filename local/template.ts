@@ -49,11 +49,13 @@ export function localFunctionArn(logicalId: string): string {
 
 /**
  * Resolves the intrinsic functions CDK emits in the parts the local runtime reads (state machine
- * definitions, rule patterns): Fn::Join, Fn::GetAtt (Lambda ARNs → local ARNs), Ref (pseudo
- * parameters; resources via `refs`, else the logical id).
+ * definitions, rule patterns, IAM policies): Fn::Join, Fn::Select, Fn::Split, Fn::GetAtt
+ * (`attributes` by `<logicalId>.<attribute>`, else Lambda ARNs → local ARNs, else a local
+ * placeholder), Ref (pseudo parameters; resources via `refs`, else the logical id).
  */
-export function resolveIntrinsics(value: Json, template: CfnTemplate, refs: Record<string, string> = {}): Json {
-  if (Array.isArray(value)) return value.map((v) => resolveIntrinsics(v, template, refs));
+export function resolveIntrinsics(value: Json, template: CfnTemplate, refs: Record<string, string> = {}, attributes: Record<string, string> = {}): Json {
+  const resolve = (v: Json): Json => resolveIntrinsics(v, template, refs, attributes);
+  if (Array.isArray(value)) return value.map(resolve);
   if (value === null || typeof value !== 'object') return value;
   const keys = Object.keys(value);
   if (keys.length === 1) {
@@ -61,10 +63,20 @@ export function resolveIntrinsics(value: Json, template: CfnTemplate, refs: Reco
     const arg = value[k] as Json;
     if (k === 'Fn::Join') {
       const [sep, parts] = arg as [string, Json[]];
-      return (resolveIntrinsics(parts, template, refs) as Json[]).map(String).join(sep);
+      return (resolve(parts) as Json[]).map(String).join(sep);
+    }
+    if (k === 'Fn::Select') {
+      const [index, list] = arg as [number, Json];
+      return (resolve(list) as Json[])[Number(index)] ?? null;
+    }
+    if (k === 'Fn::Split') {
+      const [sep, text] = arg as [string, Json];
+      return String(resolve(text)).split(sep);
     }
     if (k === 'Fn::GetAtt') {
       const [id, attr] = arg as [string, string];
+      const known = attributes[`${id}.${attr}`];
+      if (known !== undefined) return known;
       const type = template.Resources[id]?.Type;
       if (type === 'AWS::Lambda::Function' && attr === 'Arn') return localFunctionArn(id);
       return `arn:local:${id}:${attr}`;
@@ -78,7 +90,7 @@ export function resolveIntrinsics(value: Json, template: CfnTemplate, refs: Reco
       return refs[ref] ?? ref;
     }
   }
-  return Object.fromEntries(keys.map((k) => [k, resolveIntrinsics(value[k] as Json, template, refs)]));
+  return Object.fromEntries(keys.map((k) => [k, resolve(value[k] as Json)]));
 }
 
 /** Logical ids of resources of one type. */

@@ -21,6 +21,7 @@ export type Operation = (typeof OPERATIONS)[number];
 /** Error names of the Data API's model plus the protocol-level ones, with their HTTP status. */
 const ERROR_STATUS = {
   ValidationException: 400,
+  AccessDeniedException: 400,
   ResourceNotFoundException: 400,
   ActiveStatementsExceededException: 400,
   ActiveSessionsExceededException: 400,

@@ -58,6 +58,7 @@ function targetOf(body: Record<string, unknown>): StatementTarget {
   const workgroupName = optionalString(body, 'WorkgroupName');
   const clusterIdentifier = optionalString(body, 'ClusterIdentifier');
   const dbUser = optionalString(body, 'DbUser');
+  const secretArn = optionalString(body, 'SecretArn');
   if (workgroupName && clusterIdentifier) {
     throw invalid('ClusterIdentifier and WorkgroupName cannot both be specified: name the provisioned cluster or the serverless workgroup, not both');
   }
@@ -65,7 +66,7 @@ function targetOf(body: Record<string, unknown>): StatementTarget {
     throw invalid('either ClusterIdentifier (provisioned cluster) or WorkgroupName (serverless workgroup) is required; the request has neither');
   }
   if (!database) throw invalid('Database is required: name the database to connect to');
-  return { database, ...(workgroupName ? { workgroupName } : {}), ...(clusterIdentifier ? { clusterIdentifier } : {}), ...(dbUser ? { dbUser } : {}) };
+  return { database, ...(workgroupName ? { workgroupName } : {}), ...(clusterIdentifier ? { clusterIdentifier } : {}), ...(dbUser ? { dbUser } : {}), ...(secretArn ? { secretArn } : {}) };
 }
 
 function checkStatementSize(sql: string, member: string): void {

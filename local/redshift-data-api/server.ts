@@ -18,7 +18,7 @@ import { LocalDataApiFaults } from './faults';
 import { DataApiError, operationOf, readJsonBody, sendError, sendResult, type Operation } from './protocol';
 import { idOf, listRequestOf, submissionOf } from './requests';
 import { offsetOfToken, resultPage } from './results';
-import { StatementStore, describeStatement, statementData } from './statements';
+import { StatementStore, describeStatement, statementData, type StatementRecord, type StatementTarget } from './statements';
 
 /** Options of {@link startLocalRedshiftDataApi}. */
 export interface LocalRedshiftDataApiOptions {
@@ -43,6 +43,31 @@ export interface LocalRedshiftDataApiOptions {
   readonly retainResults?: number;
   /** Clock for CreatedAt/UpdatedAt and ClientToken expiry. @default the system clock */
   readonly now?: () => Date;
+  /**
+   * Decides each call as IAM would (the local runtime's check against the synthesized roles);
+   * throws a {@link DataApiCallDenied} for a call AWS would deny. With it, ListStatements lists
+   * only the caller's statements (the Data API's RoleLevel). @default every call allowed
+   */
+  readonly authorize?: (call: DataApiCall) => Promise<void>;
+}
+
+/** One Data API call, as IAM sees it. */
+export interface DataApiCall {
+  /** The caller's access key id (from the request's SigV4 Authorization header). */
+  readonly accessKeyId: string;
+  readonly operation: Operation;
+  /** For submits: where the statement runs and which credentials it asks for. */
+  readonly target?: StatementTarget;
+  /** For calls on a statement (and ListStatements: the caller): who submitted it. */
+  readonly owner?: string;
+}
+
+/** A call the authorizer denies: answered as AccessDeniedException with this text. */
+export class DataApiCallDenied extends Error {}
+
+/** The access key id a SigV4-signed request names (`Credential=<id>/<date>/…`); '' when unsigned. */
+export function accessKeyOf(request: IncomingMessage): string {
+  return /Credential=([^/,\s]+)\//.exec(String(request.headers.authorization ?? ''))?.[1] ?? '';
 }
 
 /** A running local Data API. */
@@ -82,8 +107,25 @@ export async function startLocalRedshiftDataApi(options: LocalRedshiftDataApiOpt
     now,
   });
 
-  async function submit(batch: boolean, operation: Operation, body: Record<string, unknown>, request: IncomingMessage): Promise<unknown> {
-    const submission = submissionOf(batch, body);
+  async function authorize(call: DataApiCall): Promise<void> {
+    try {
+      await options.authorize?.(call);
+    } catch (error) {
+      if (error instanceof DataApiCallDenied) throw new DataApiError('AccessDeniedException', error.message);
+      throw error;
+    }
+  }
+
+  /** The statement `body.Id` names, once the caller may see it. */
+  async function statementFor(operation: Operation, body: Record<string, unknown>, caller: string): Promise<ReturnType<StatementStore['find']>> {
+    const found = store.find(idOf(body));
+    await authorize({ accessKeyId: caller, operation, owner: found.record.owner ?? caller });
+    return found;
+  }
+
+  async function submit(batch: boolean, operation: Operation, body: Record<string, unknown>, request: IncomingMessage, caller: string): Promise<unknown> {
+    const submission = { ...submissionOf(batch, body), owner: caller };
+    await authorize({ accessKeyId: caller, operation, target: submission.target });
     const existing = store.byClientToken(submission.clientToken);
     if (!existing && store.active() >= maxActive) {
       throw new DataApiError('ActiveStatementsExceededException', `The number of active statements exceeds the limit of ${maxActive}; retry later`);
@@ -107,9 +149,9 @@ export async function startLocalRedshiftDataApi(options: LocalRedshiftDataApiOpt
     };
   }
 
-  function getResult(body: Record<string, unknown>): unknown {
+  async function getResult(body: Record<string, unknown>, caller: string): Promise<unknown> {
     const id = idOf(body);
-    const { record, sub } = store.find(id);
+    const { record, sub } = await statementFor('GetStatementResult', body, caller);
     if (sub || record.batch) {
       throw new DataApiError(
         'ValidationException',
@@ -127,8 +169,11 @@ export async function startLocalRedshiftDataApi(options: LocalRedshiftDataApiOpt
     return resultPage(record.id, record.result, offset, pageSize);
   }
 
-  function list(body: Record<string, unknown>): unknown {
+  async function list(body: Record<string, unknown>, caller: string): Promise<unknown> {
     const q = listRequestOf(body);
+    await authorize({ accessKeyId: caller, operation: 'ListStatements', owner: caller });
+    // RoleLevel: the Data API lists the statements the caller's role ran, no one else's.
+    const visible = (r: StatementRecord): boolean => options.authorize === undefined || r.owner === caller;
     let cursor = Number.POSITIVE_INFINITY;
     if (q.nextToken !== undefined) {
       const parsed = Number(Buffer.from(q.nextToken, 'base64url').toString('utf8'));
@@ -140,6 +185,7 @@ export async function startLocalRedshiftDataApi(options: LocalRedshiftDataApiOpt
       .filter(
         (r) =>
           r.seq < cursor &&
+          visible(r) &&
           (q.name === undefined || (r.name ?? '').startsWith(q.name)) &&
           (q.status === 'ALL' || r.status === q.status) &&
           (q.database === undefined || r.target.database === q.database) &&
@@ -155,26 +201,27 @@ export async function startLocalRedshiftDataApi(options: LocalRedshiftDataApiOpt
   }
 
   async function dispatch(operation: Operation, body: Record<string, unknown>, request: IncomingMessage): Promise<unknown> {
+    const caller = accessKeyOf(request);
     switch (operation) {
       case 'BatchExecuteStatement':
-        return submit(true, operation, body, request);
+        return submit(true, operation, body, request, caller);
       case 'ExecuteStatement':
-        return submit(false, operation, body, request);
+        return submit(false, operation, body, request, caller);
       case 'DescribeStatement': {
-        const { record, sub } = store.find(idOf(body));
+        const { record, sub } = await statementFor(operation, body, caller);
         return describeStatement(record, sub);
       }
       case 'GetStatementResult':
-        return getResult(body);
+        return getResult(body, caller);
       case 'CancelStatement': {
         const id = idOf(body);
-        const { record, sub } = store.find(id);
+        const { record, sub } = await statementFor(operation, body, caller);
         if (sub) throw new DataApiError('ValidationException', `${id} is a sub-statement; cancel its batch ${record.id}`);
         executor.cancel(record);
         return { Status: true };
       }
       case 'ListStatements':
-        return list(body);
+        return list(body, caller);
     }
   }
 

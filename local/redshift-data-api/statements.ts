@@ -17,6 +17,8 @@ export interface StatementTarget {
   readonly workgroupName?: string;
   readonly clusterIdentifier?: string;
   readonly dbUser?: string;
+  /** The secret the Data API reads the database credentials from (with the caller's permissions). */
+  readonly secretArn?: string;
 }
 
 /** One statement of a batch (Id `<batch id>:<n>`, 1-based) or the single statement of ExecuteStatement. */
@@ -44,6 +46,8 @@ export interface StatementRecord extends SubStatement {
   readonly target: StatementTarget;
   readonly parameters?: readonly SqlParameter[];
   readonly clientToken?: string;
+  /** Access key id of the caller that submitted it (`redshift-data:statement-owner-iam-userid`). */
+  readonly owner?: string;
   /** Batch sub-statements, in order; empty for ExecuteStatement. */
   readonly subs: SubStatement[];
   cancelRequested: boolean;
@@ -64,6 +68,8 @@ export interface Submission {
   readonly name?: string;
   readonly parameters?: readonly SqlParameter[];
   readonly clientToken?: string;
+  /** Access key id of the submitting caller. */
+  readonly owner?: string;
 }
 
 /** The registry of statements, by id and by ClientToken. */
@@ -112,6 +118,7 @@ export class StatementStore {
         ? submission.sqls.map((sql, i) => ({ id: `${id}:${i + 1}`, sql, status: 'SUBMITTED', createdAt: at, updatedAt: at, hasResultSet: false, resultRows: -1 }))
         : [],
       ...(submission.name !== undefined ? { name: submission.name } : {}),
+      ...(submission.owner !== undefined ? { owner: submission.owner } : {}),
       ...(submission.parameters !== undefined ? { parameters: submission.parameters } : {}),
       ...(submission.clientToken !== undefined ? { clientToken: submission.clientToken } : {}),
     };

@@ -1,12 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
+import ts from 'typescript';
+import { dataApiRequests } from '../../local/iam/data-api-authorizer';
+import { LocalIam } from '../../local/iam/local-iam';
+import { stackIam } from '../../local/iam/stack-iam';
+import type { Operation } from '../../local/redshift-data-api/protocol';
+import type { CfnTemplate } from '../../local/template';
 import type { SyncproofConfig } from '../../lib/config';
 import {
+  REPO_ROOT,
   allowedIdentityStatements,
   dataBucketId,
   exampleConfig,
   functionIdOf,
   logicalIdOf,
   policyStatements,
+  render,
   resources,
   roleOfFunction,
   statementsOfStage,
@@ -170,11 +180,62 @@ describe('Redshift Data API permissions', () => {
     expect(submit?.Resource).toEqual(['arn:#{AWS::Partition}:redshift-serverless:#{AWS::Region}:#{AWS::AccountId}:workgroup/*']);
   });
 
-  it('follows only statements the same IAM identity submitted', () => {
-    const follow = redshiftStatements(exampleConfig()).find((s) => s.Action.includes('redshift-data:DescribeStatement'));
-    expect(follow?.Action.sort()).toEqual(['redshift-data:CancelStatement', 'redshift-data:DescribeStatement', 'redshift-data:GetStatementResult']);
-    expect(follow?.Resource).toEqual(['*']);
-    expect(follow?.Condition).toEqual({ StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } });
+  describe('the Data API calls the warehouse adapter sends, evaluated against each warehouse stage\'s synthesized role', () => {
+    // The operations, read from the adapter's own imports: a command it starts to send shows up here.
+    const adapter = readFileSync(join(REPO_ROOT, 'lambdas/adapters/redshift-data-warehouse.ts'), 'utf8');
+    const source = ts.createSourceFile('redshift-data-warehouse.ts', adapter, ts.ScriptTarget.Latest);
+    const operations = source.statements
+      .filter((s): s is ts.ImportDeclaration => ts.isImportDeclaration(s) && (s.moduleSpecifier as ts.StringLiteral).text === '@aws-sdk/client-redshift-data')
+      .flatMap((s) => (s.importClause?.namedBindings && ts.isNamedImports(s.importClause.namedBindings) ? s.importClause.namedBindings.elements : []))
+      .map((e) => e.name.text)
+      .filter((name) => name.endsWith('Command'))
+      .map((name) => name.replace(/Command$/, '') as Operation);
+    const target = { database: 'dev', workgroupName: 'syncproof' };
+    let iam: LocalIam;
+    let template: Template;
+    beforeAll(() => {
+      template = templateOf();
+      const cfn = template.toJSON() as CfnTemplate;
+      iam = new LocalIam(stackIam(cfn, { bucket: 'b', tablesByPartitionKey: {}, stateMachineArns: {} }));
+    });
+
+    it('finds the operations in the adapter (submit, follow, find by name, cancel)', () => {
+      expect(operations).toEqual(expect.arrayContaining(['ExecuteStatement', 'BatchExecuteStatement', 'DescribeStatement', 'ListStatements', 'CancelStatement']));
+    });
+
+    it.each(['load', 'verify', 'commit'])('allows the %s stage every call the adapter sends, on its own statements', async (stage) => {
+      const principal = iam.functionPrincipal(functionIdOf(template, stage));
+      const denied: string[] = [];
+      for (const operation of operations) {
+        const call = { accessKeyId: 'stage', operation, ...(/Execute/.test(operation) ? { target } : {}) };
+        for (const request of dataApiRequests(call, principal.userId)) {
+          await iam.authorize(principal, request).catch((error: Error) => denied.push(error.message));
+        }
+      }
+      expect(denied).toEqual([]);
+    });
+
+    it("denies a stage another identity's statements", async () => {
+      const load = iam.functionPrincipal(functionIdOf(template, 'load'));
+      const verify = iam.functionPrincipal(functionIdOf(template, 'verify'));
+      for (const operation of operations.filter((o) => !/Execute/.test(o))) {
+        const [request] = dataApiRequests({ accessKeyId: 'stage', operation }, verify.userId);
+        await expect(iam.authorize(load, request!)).rejects.toThrow(`is not authorized to perform: redshift-data:${operation} on resource: *`);
+      }
+    });
+  });
+
+  it('lets the COPY role get the data bucket\'s objects and list it, through the bucket policy, and nothing more', () => {
+    const template = templateOf();
+    const bucketId = dataBucketId(template);
+    const [, policy] = resources(template, 'AWS::S3::BucketPolicy').find(([, r]) => JSON.stringify(r.Properties?.Bucket) === JSON.stringify({ Ref: bucketId }))!;
+    const forCopyRole = (policy.Properties?.PolicyDocument as { Statement: { Principal?: { AWS?: unknown }; Action: unknown; Resource: unknown; Effect: string }[] }).Statement.filter(
+      (s) => JSON.stringify(s.Principal?.AWS ?? null).includes(exampleConfig().redshift!.copyRoleArn),
+    );
+    expect(forCopyRole.map((s) => [s.Effect, s.Action, render(s.Resource as never)])).toEqual([
+      ['Allow', 's3:GetObject', `#{${bucketId}.Arn}/*`],
+      ['Allow', 's3:ListBucket', `#{${bucketId}.Arn}`],
+    ]);
   });
 
   it('gets Serverless temporary credentials on the workgroup when no secret is configured', () => {
