@@ -6,6 +6,7 @@
  * it must be bound as the key's bytes, or rows are skipped or read twice. Assertions read the
  * warehouse, the watermark in DynamoDB and the extraction documents back.
  */
+import { setWatermark } from '../../cli/watermark-command';
 import { formatMicros, timeMicros } from '../../lambdas/core/keyset';
 import { startDbRuntime, type DbRuntime } from '../support/db-runtime';
 import { startTestSource, type Engine, type TestSourceDb } from '../support/source-db';
@@ -117,6 +118,7 @@ describe.each<Engine>(['mysql', 'postgres'])('binary keys on %s', (engine) => {
     // The watermark holds the last row's key (the greatest at the last cursor value) as its bytes, in hex.
     const wm = await rt.runtime.watermarks().get('bin');
     expect(wm?.position?.key).toEqual([`0x${(await sourceKeysAt(BOUNDARY)).at(-1)}`]);
+    expect(wm?.keyEncoding).toEqual(['hex']);
     expect(formatMicros(timeMicros(wm!.position!.cursor))).toBe(BOUNDARY);
   });
 
@@ -136,6 +138,19 @@ describe.each<Engine>(['mysql', 'postgres'])('binary keys on %s', (engine) => {
     expect(await warehouseKeys('bin')).toEqual(await sourceKeys());
     const wm = await rt.runtime.watermarks().get('bin');
     expect(wm?.position?.key).toEqual([`0x${'ff'.repeat(16)}`]);
+  });
+
+  it('resumes after a binary key set by hand (syncproof watermark set, upper-case hex), reading exactly the rows after it', async () => {
+    const atBoundary = await sourceKeysAt(BOUNDARY);
+    const from = atBoundary[150]!;
+    const where = { kind: 'data-dir' as const, dataDir: '(test)', table: 'watermarks' };
+    await setWatermark(rt.runtime.watermarks(), 'bin', { cursor: BOUNDARY, key: [`0x${from.toUpperCase()}`] }, where);
+    expect((await rt.runtime.watermarks().get('bin'))?.position?.key).toEqual([`0x${from}`]);
+    const run = await rt.sync('bin');
+    expect(run.status).toBe('SUCCEEDED');
+    expect((await rt.extraction(run, 'bin')).rows).toBe(atBoundary.length - 151);
+    expect(await warehouseKeys('bin')).toEqual(await sourceKeys());
+    expect((await rt.runtime.watermarks().get('bin'))?.position?.key).toEqual([`0x${atBoundary.at(-1)}`]);
   });
 
   it('reads a full snapshot in key order after binary keys, each row once', async () => {
