@@ -146,7 +146,7 @@ export async function setWatermark(
     const unknown = await unknownDataset(store, dataset, where);
     throw new CliError(`${unknown.message}; to create its watermark by hand, pass --create`);
   }
-  const checked = checkPosition(input.cursor.trim(), input.key, before?.position);
+  const checked = checkPosition(input.cursor.trim(), input.key, before?.position, before?.keyEncoding);
   if (!checked.ok) throw new CliError(checked.message);
   const after = setRecord(before, dataset, checked.position, now.toISOString());
   if (!(await store.put(after, before?.version ?? 0))) throw new CliError(WATERMARK_RACE);
@@ -174,7 +174,7 @@ function setCommand(): Command {
       .description('set where the next run of a dataset starts: strictly after (cursor, key). Moving it back re-reads rows (the upsert absorbs them); moving it forward skips rows')
       .argument('<dataset>', 'dataset name')
       .requiredOption('--cursor <value>', "the cursor value of the last row already in the warehouse (e.g. '2024-05-01 00:00:00' or 41999)")
-      .option('--key <value...>', 'the key values of that row, one per key column in key order (--key 7 or --key 2024 7)')
+      .option('--key <value...>', 'the key values of that row, one per key column in key order (--key 7 or --key 2024 7); a binary key column (BINARY, VARBINARY, BLOB, BIT, bytea) as 0x and its bytes in hex (--key 0x00ff…)')
       .option('--create', 'create the watermark of a dataset that has none yet'),
   ).action(async (dataset: string, flags: SetFlags) => {
     await onWatermarks(flags, async (store, where) => {

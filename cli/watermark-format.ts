@@ -3,11 +3,14 @@
  * write. Pure.
  */
 import type { ExtractedFile } from '../lambdas/core/extraction';
-import type { Position } from '../lambdas/core/keyset';
-import { timeMicros } from '../lambdas/core/keyset';
+import type { KeyEncoding, Position } from '../lambdas/core/keyset';
+import { canonicalBinaryKey, timeMicros } from '../lambdas/core/keyset';
 import type { ExtractionStats, WatermarkRecord, WatermarkRun } from '../lambdas/core/watermark';
 
-/** `cursor 2024-05-01 10:00:00, key (42, a)`, or `none (…)` when there is no position. */
+/**
+ * `cursor 2024-05-01 10:00:00, key (42, a)`, or `none (…)` when there is no position. A binary key
+ * value prints as the position holds it, `0x` and its bytes in hex (`key (0x00ff…)`).
+ */
 export function positionText(position: Position | undefined): string {
   if (!position) return 'none (the next run extracts from the beginning)';
   return `cursor ${position.cursor}, key (${position.key.join(', ')})`;
@@ -89,10 +92,19 @@ function cursorKind(cursor: string): 'integer' | 'time' | undefined {
 
 /**
  * The position `set` writes, or the reason it is refused: the cursor is a whole number or a
- * date/time, of the same kind as the cursor it replaces, and the key has as many values as the key
- * it replaces (the extraction refuses a position whose key has another length).
+ * date/time, of the same kind as the cursor it replaces; the key has as many values as the key
+ * it replaces (the extraction refuses a position whose key has another length); and a value of a
+ * binary key column (`hex` in `encoding`, the watermark's `keyEncoding`) is `0x` and its bytes in
+ * hex, two digits a byte, either case (written in lower case). Without `encoding` (a watermark
+ * written before it was recorded, or `--create`) a key is written as given, and the extraction
+ * refuses a binary key value that is not `0x` + hex.
  */
-export function checkPosition(cursor: string, key: readonly string[], current: Position | undefined): { ok: true; position: Position } | { ok: false; message: string } {
+export function checkPosition(
+  cursor: string,
+  key: readonly string[],
+  current: Position | undefined,
+  encoding?: readonly KeyEncoding[],
+): { ok: true; position: Position } | { ok: false; message: string } {
   const kind = cursorKind(cursor);
   if (!kind) return { ok: false, message: `--cursor '${cursor}' is neither a whole number (an id cursor) nor a date/time (YYYY-MM-DD HH:MM:SS[.ffffff], UTC)` };
   if (current) {
@@ -110,7 +122,25 @@ export function checkPosition(cursor: string, key: readonly string[], current: P
   if (key.length === 0) {
     return { ok: false, message: 'give the key of the last row already in the warehouse with --key (once per key column, in key order): the next run starts strictly after (cursor, key)' };
   }
-  return { ok: true, position: { cursor, key: [...key] } };
+  if (encoding && encoding.length !== key.length) {
+    return { ok: false, message: `the dataset's key has ${encoding.length} column${encoding.length === 1 ? '' : 's'}, --key gave ${key.length} value${key.length === 1 ? '' : 's'}; give --key once per key column, in key order` };
+  }
+  const written: string[] = [];
+  for (let i = 0; i < key.length; i++) {
+    if (encoding?.[i] !== 'hex') {
+      written.push(key[i]!);
+      continue;
+    }
+    const hex = canonicalBinaryKey(key[i]!);
+    if (hex === undefined) {
+      return {
+        ok: false,
+        message: `--key '${key[i]}' is not a binary key value: key column ${i + 1} of the dataset is binary (BINARY, VARBINARY, BLOB, BIT or bytea), so give its bytes as 0x and two hex digits a byte (e.g. 0x00ff10)`,
+      };
+    }
+    written.push(hex);
+  }
+  return { ok: true, position: { cursor, key: written } };
 }
 
 /** The record `watermark set` writes: the new position, version + 1; the last run kept, with a note. */
@@ -120,6 +150,7 @@ export function setRecord(current: WatermarkRecord | undefined, dataset: string,
     dataset,
     version: (current?.version ?? 0) + 1,
     position: { cursor: position.cursor, key: [...position.key] },
+    ...(current?.keyEncoding ? { keyEncoding: [...current.keyEncoding] } : {}),
     strategy: 'keyset',
     ...(current?.lastRun ? { lastRun: { ...current.lastRun, note } } : {}),
     updatedAt: now,
@@ -145,5 +176,5 @@ export function resetRecord(current: WatermarkRecord, now: string): WatermarkRec
     loadedRows: 0,
     note: `reset by hand (syncproof watermark reset) at ${now}: position ${current.position ? `(${positionText(current.position)})` : 'none'} of version ${current.version} removed and the counts zeroed; the next run extracts the table from the beginning`,
   };
-  return { dataset: current.dataset, version: current.version + 1, strategy: 'keyset', lastRun, updatedAt: now };
+  return { dataset: current.dataset, version: current.version + 1, ...(current.keyEncoding ? { keyEncoding: [...current.keyEncoding] } : {}), strategy: 'keyset', lastRun, updatedAt: now };
 }

@@ -151,7 +151,8 @@ export class MysqlSource implements SourceDatabase {
       let lostAtStart = false;
       const read: CatalogReader = async (sql, params) => {
         try {
-          const values = params ? [...params] : undefined;
+          // Bytes go as a Buffer, which mysql2 writes as a hex literal (X'…'): byte-exact.
+          const values = params ? params.map((p) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p)) : undefined;
           const known = this.geometrySql.has(sql);
           let [rows, fields] = await connection.query({ sql, values, ...(known ? { typeCast: GEOMETRY_AS_BYTES } : {}) });
           if (!known && Array.isArray(fields) && fields.some((f) => GEOMETRY_TYPES.has(f.columnType ?? -1))) {

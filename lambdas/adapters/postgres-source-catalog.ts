@@ -90,9 +90,13 @@ export function valueParsers(known: Iterable<string | number>): Record<number, (
   return parsers;
 }
 
-/** A SourceParam as both drivers bind it (bigint as its decimal text). */
+/**
+ * A SourceParam as both drivers bind it: bigint as its decimal text, bytes as bytea's hex input
+ * text (`\x00ff…`, which the dialect casts to bytea: the server reads the bytes exactly, and
+ * neither driver re-encodes them).
+ */
 export function bindParams(params: readonly SourceParam[] | undefined): (string | number | null)[] {
-  return (params ?? []).map((p) => (typeof p === 'bigint' ? p.toString() : p));
+  return (params ?? []).map((p) => (typeof p === 'bigint' ? p.toString() : p instanceof Uint8Array ? `\\x${Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('hex')}` : p));
 }
 
 // ---------------------------------------------------------------------------------------------

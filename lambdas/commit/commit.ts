@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { requireDataset, type DatasetConfig } from '../core/config';
 import { ConfigurationError, TerminalError } from '../core/errors';
 import { extractionDocumentKey, extractionDocumentSchema, type ExtractionDocument } from '../core/extraction';
-import { comparePositions, countThroughQuery, type Position } from '../core/keyset';
+import { comparePositions, countThroughQuery, keyEncodings, type Position } from '../core/keyset';
 import { schemaDocumentKey, schemaDocumentSchema, type SchemaDocument } from '../core/source-schema';
 import { qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
 import type { StageDeps } from '../core/stage-deps';
@@ -135,6 +135,7 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
       dataset: dataset.name,
       version: expected + 1,
       ...(target ? { position: { cursor: target.cursor, key: [...target.key] } } : {}),
+      keyEncoding: keyEncodings(schema),
       strategy: 'keyset',
       lastRun: note ? { ...lastRun, note } : lastRun,
       ...(held?.extracted && target && comparePositions(schema.cursorKind, held.extracted.position, target) > 0 ? { extracted: held.extracted } : {}),
@@ -209,6 +210,7 @@ async function commitExtracted(doc: ExtractionDocument, schema: SchemaDocument, 
     }
     const next: WatermarkRecord = {
       ...(current ?? { dataset: doc.dataset, strategy: 'keyset' as const }),
+      keyEncoding: keyEncodings(schema),
       version: version + 1,
       extracted: { position: { cursor: doc.last!.cursor, key: [...doc.last!.key] }, runId, at: now, rows: doc.rows, files: doc.files.length },
       updatedAt: now,

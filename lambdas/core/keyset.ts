@@ -13,10 +13,51 @@ import { InvalidInputError } from './errors';
 import type { SourceEngine, SourceParam, SourceValue } from './source';
 import type { CursorKind, SchemaColumn, SchemaDocument } from './source-schema';
 
-/** A keyset position: the cursor and key values of a row, as the source printed them. */
+/**
+ * A keyset position: the cursor and key values of a row, as text that keeps every value exactly
+ * ({@link positionText}): the cursor and text or number keys as the source printed them, a binary
+ * key (MySQL BINARY, VARBINARY, BLOB, BIT; PostgreSQL bytea) as `0x` and its bytes in lower-case
+ * hex. Which form a key value has follows from its column's type, never from the text alone; a
+ * binary key is bound as its bytes ({@link binaryKeyBytes}), never as text a driver re-encodes.
+ */
 export interface Position {
   readonly cursor: string;
   readonly key: readonly string[];
+}
+
+/** `0x` and hex, in either case (positions hold lower case; `syncproof watermark set` lowers it). */
+const BINARY_KEY_ANY_CASE = /^0x(?:[0-9a-f]{2})*$/i;
+
+/** How a key column's values are written in a position: as text, or as `0x` + hex of their bytes. */
+export type KeyEncoding = 'text' | 'hex';
+
+/** True for a column whose values the source returns as bytes, so a position holds them as hex. */
+export function isBinaryColumn(column: Pick<SchemaColumn, 'type'>): boolean {
+  return column.type.rule === 'bytes' || column.type.rule === 'bit';
+}
+
+/** The encoding of each key value of the dataset's positions, in key order. */
+export function keyEncodings(schema: SchemaDocument): KeyEncoding[] {
+  return schema.keyColumns.map((k) => (isBinaryColumn(columnOf(schema, k)) ? 'hex' : 'text'));
+}
+
+/** Bytes → the text a position holds for them: `0x` and lower-case hex (`0x` alone when empty). */
+export function binaryKeyText(bytes: Uint8Array): string {
+  return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+}
+
+/**
+ * A binary key's text (`0x` + hex, either case) in its canonical form (lower case), or undefined
+ * when it is not one: no `0x`, an odd number of digits, or a character that is not a hex digit.
+ */
+export function canonicalBinaryKey(text: string): string | undefined {
+  return BINARY_KEY_ANY_CASE.test(text) ? text.toLowerCase() : undefined;
+}
+
+/** The bytes of a binary key's text, or undefined when it is not `0x` + hex. */
+export function binaryKeyBytes(text: string): Buffer | undefined {
+  const canonical = canonicalBinaryKey(text);
+  return canonical === undefined ? undefined : Buffer.from(canonical.slice(2), 'hex');
 }
 
 /** Where a chunk starts. */
@@ -45,12 +86,20 @@ export function qualifiedTable(engine: SourceEngine, table: string): string {
 
 const PG_CASTS = new Set(['int2', 'int4', 'int8', 'numeric', 'date', 'timestamp', 'timestamptz', 'text', 'varchar', 'bpchar', 'uuid']);
 
-/** Builds placeholders with the casts that make a text parameter compare as the column's type. */
+/**
+ * Builds placeholders with the casts that make a text parameter compare as the column's type. A
+ * binary key value (`0x` + hex) is bound as its bytes: MySQL compares BINARY, VARBINARY and BLOB
+ * byte-wise, and a BIT key as its unsigned number; PostgreSQL compares bytea byte-wise.
+ */
 class Params {
   readonly values: SourceParam[] = [];
-  constructor(private readonly engine: SourceEngine) {}
+  constructor(
+    private readonly engine: SourceEngine,
+    private readonly dataset: string,
+  ) {}
 
-  add(column: Pick<SchemaColumn, 'dataType' | 'columnType'>, value: SourceParam): string {
+  add(column: Pick<SchemaColumn, 'source' | 'dataType' | 'columnType' | 'type'>, value: string): string {
+    if (isBinaryColumn(column)) return this.addBinary(column, value);
     this.values.push(value);
     if (this.engine === 'postgres') {
       const n = `$${this.values.length}`;
@@ -64,6 +113,26 @@ class Params {
     if (t === 'decimal' || t === 'numeric') return 'CAST(? AS DECIMAL(65,30))';
     if (t === 'date') return 'CAST(? AS DATE)';
     if (t === 'datetime' || t === 'timestamp') return 'CAST(? AS DATETIME(6))';
+    return '?';
+  }
+
+  private addBinary(column: Pick<SchemaColumn, 'source' | 'type'>, value: string): string {
+    const bytes = binaryKeyBytes(value);
+    if (!bytes) {
+      throw new InvalidInputError(
+        `dataset '${this.dataset}': the position's value '${value}' for the binary key column '${column.source}' is not 0x followed by its bytes in hex (a watermark written before binary keys were kept as hex?); set it with syncproof watermark set --key 0x…, or reset it`,
+      );
+    }
+    if (this.engine === 'postgres') {
+      this.values.push(bytes);
+      return `$${this.values.length}::bytea`;
+    }
+    if (column.type.rule === 'bit') {
+      // BIT compares as an unsigned number: bound as the bytes' big-endian value, exactly.
+      this.values.push(bytes.length === 0 ? '0' : BigInt(`0x${bytes.toString('hex')}`).toString());
+      return 'CAST(? AS UNSIGNED)';
+    }
+    this.values.push(bytes);
     return '?';
   }
 }
@@ -91,6 +160,25 @@ function rowAfter(engine: SourceEngine, cols: readonly SchemaColumn[], values: r
   return `${quote(engine, cols[0]!.source)} >= ${p.add(cols[0]!, values[0]!)} AND ${build(0)}`;
 }
 
+/**
+ * A position given from outside the extraction (execution input `after`, whose key may be left
+ * out or cut short), checked against the dataset's key: at most one value per key column, binary
+ * ones as `0x` + hex (lowered); refused with an InvalidInputError naming the column otherwise.
+ */
+export function canonicalPosition(schema: SchemaDocument, position: Position, what: string): Position {
+  if (position.key.length > schema.keyColumns.length) {
+    throw new InvalidInputError(`${what} has ${position.key.length} key value(s), but the key of dataset '${schema.dataset}' is (${schema.keyColumns.join(', ')}); give at most one per key column, in key order`);
+  }
+  const key = position.key.map((v, i) => {
+    const column = columnOf(schema, schema.keyColumns[i]!);
+    if (!isBinaryColumn(column)) return v;
+    const canonical = canonicalBinaryKey(v);
+    if (canonical === undefined) throw new InvalidInputError(`${what}: '${v}' for the binary key column '${column.source}' is not 0x followed by its bytes in hex (e.g. 0x00ff)`);
+    return canonical;
+  });
+  return { cursor: position.cursor, key };
+}
+
 function after(engine: SourceEngine, schema: SchemaDocument, p: Params, position: Position): string {
   const cols = [schema.cursorColumn, ...schema.keyColumns].map((s) => columnOf(schema, s));
   const values = [position.cursor, ...position.key];
@@ -104,7 +192,7 @@ function after(engine: SourceEngine, schema: SchemaDocument, p: Params, position
 export function chunkQuery(schema: SchemaDocument, start: ChunkStart, end: string, limit: number): SourceQuery {
   const engine = schema.engine;
   if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError(`limit must be a positive whole number of rows, got ${limit}`);
-  const p = new Params(engine);
+  const p = new Params(engine, schema.dataset);
   const list = selectedColumns(schema).map((c) => quote(engine, c.source)).join(', ');
   const from = qualifiedTable(engine, schema.table);
   if (start.kind === 'after-key') {
@@ -128,7 +216,7 @@ export function chunkQuery(schema: SchemaDocument, start: ChunkStart, end: strin
  */
 export function lastBeforeQuery(schema: SchemaDocument, end: string): SourceQuery {
   const engine = schema.engine;
-  const p = new Params(engine);
+  const p = new Params(engine, schema.dataset);
   const cursor = columnOf(schema, schema.cursorColumn);
   const cols = [schema.cursorColumn, ...schema.keyColumns].map((c) => quote(engine, c));
   return {
@@ -143,7 +231,7 @@ export function nullCursorQuery(schema: SchemaDocument): SourceQuery {
 
 /** Rows at or behind a position (`(cursor, key) <= position`): compared with the warehouse to find rows committed behind the watermark. */
 export function countThroughQuery(schema: SchemaDocument, cursorBefore: string): SourceQuery {
-  const p = new Params(schema.engine);
+  const p = new Params(schema.engine, schema.dataset);
   const cursor = columnOf(schema, schema.cursorColumn);
   return { sql: `SELECT COUNT(*) FROM ${qualifiedTable(schema.engine, schema.table)} WHERE ${quote(schema.engine, cursor.source)} < ${p.add(cursor, cursorBefore)}`, params: p.values };
 }
@@ -225,20 +313,29 @@ export function firstChunkStart(kind: CursorKind, watermark: Position | undefine
   return { kind: 'from-cursor', cursor };
 }
 
-/** A value of a cursor or key column as a position holds it. */
+/** A value of a cursor or key column as a position holds it: bytes as `0x` + hex ({@link binaryKeyText}), anything else as its text. */
 export function positionText(value: SourceValue): string {
   if (value === null) throw new InvalidInputError('a cursor or key value is NULL');
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (value instanceof Uint8Array) return binaryKeyText(value);
   return String(value);
 }
 
-/** Compares two positions in keyset order (cursor by its kind; keys as integers when both are, else by code point). */
+/**
+ * Compares two positions in keyset order: the cursor by its kind; keys as integers when both are,
+ * binary keys (`0x` + hex, compared in lower case) byte-wise as the engines do (hex digits in
+ * order are the bytes in order, and a shorter value that is a prefix of a longer one comes first),
+ * anything else by code point.
+ */
 export function comparePositions(kind: CursorKind, a: Position, b: Position): number {
   const cursor = kind === 'time' ? cmp(timeMicros(a.cursor), timeMicros(b.cursor)) : cmp(BigInt(a.cursor), BigInt(b.cursor));
   if (cursor !== 0) return cursor;
   for (let i = 0; i < Math.max(a.key.length, b.key.length); i++) {
-    const x = a.key[i] ?? '';
-    const y = b.key[i] ?? '';
+    let x = a.key[i] ?? '';
+    let y = b.key[i] ?? '';
+    if (BINARY_KEY_ANY_CASE.test(x) && BINARY_KEY_ANY_CASE.test(y)) {
+      x = x.toLowerCase();
+      y = y.toLowerCase();
+    }
     const c = /^-?\d+$/.test(x) && /^-?\d+$/.test(y) ? cmp(BigInt(x), BigInt(y)) : x < y ? -1 : x > y ? 1 : 0;
     if (c !== 0) return c;
   }

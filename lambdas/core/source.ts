@@ -83,8 +83,12 @@ export interface SourceTableSummary {
  */
 export type SourceValue = null | string | number | bigint | boolean | Uint8Array;
 
-/** A parameter of a dialect query: bound as text or number; the SQL casts it where the type matters. */
-export type SourceParam = string | number | bigint | null;
+/**
+ * A parameter of a dialect query: bound as text or number, the SQL casting it where the type
+ * matters; a `Uint8Array` (a binary key) is bound as those bytes, exactly: MySQL as a hex literal
+ * (mysql2 escapes a Buffer as `X'…'`), PostgreSQL as `\x` hex text the SQL casts to bytea.
+ */
+export type SourceParam = string | number | bigint | Uint8Array | null;
 
 /** Reads inside one snapshot (see {@link SourceDatabase.snapshot}). */
 export interface SourceSession {

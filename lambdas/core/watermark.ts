@@ -3,7 +3,7 @@
  * run ended, and what that run — only that run — extracted and loaded. It moves only after the
  * run's verification passed, conditionally on the version the run read, and never backwards.
  */
-import type { Position } from './keyset';
+import type { KeyEncoding, Position } from './keyset';
 
 export interface ExtractionStats {
   /** Rows read from the source by the run (lookback re-reads included). */
@@ -42,6 +42,13 @@ export interface WatermarkRecord {
   readonly version: number;
   /** The last verified row; absent before the first run (or after a reset). */
   readonly position?: Position;
+  /**
+   * How each key value of `position` (and `extracted`) is written, in key order: `text`, or `hex`
+   * for a binary key column (`0x` + its bytes in lower-case hex). Written by every commit from the
+   * dataset's schema, so `syncproof watermark set` can check a key it is given; absent in records
+   * written before binary keys were kept as hex.
+   */
+  readonly keyEncoding?: readonly KeyEncoding[];
   readonly strategy: 'keyset';
   readonly lastRun?: WatermarkRun;
   /**

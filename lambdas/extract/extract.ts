@@ -14,7 +14,7 @@ import {
   type ExtractedFile,
   type ExtractionDocument,
 } from '../core/extraction';
-import { chunkQuery, comparePositions, endQuery, firstChunkStart, lastBeforeQuery, nullCursorQuery, parseWindow, positionText, selectedColumns, type ChunkStart, type Position } from '../core/keyset';
+import { canonicalPosition, chunkQuery, comparePositions, endQuery, firstChunkStart, lastBeforeQuery, nullCursorQuery, parseWindow, positionText, selectedColumns, type ChunkStart, type Position } from '../core/keyset';
 import { manifestPrefix } from '../core/manifests';
 import type { SourceParam, SourceSession, SourceValue } from '../core/source';
 import { readSchemaDocument, resolveSourceSchema, schemaDocumentKey, schemaDocumentSchema, tableRef, type SchemaDocument } from '../core/source-schema';
@@ -187,9 +187,11 @@ export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<Ex
  * in the order they ran. It writes them as its own extraction document, so Discover, the loads and
  * the commit treat them as this run's; the watermark moves to where the last of them ended.
  */
-async function loadOnly(dataset: DatasetConfig, after: Position | undefined, runId: string, documentKey: string, deps: StageDeps): Promise<ExtractOutput> {
+async function loadOnly(dataset: DatasetConfig, given: Position | undefined, runId: string, documentKey: string, deps: StageDeps): Promise<ExtractOutput> {
   const schema = await readSchemaDocument(deps.objects, dataset.name);
   if (!schema) throw new InvalidInputError(`dataset '${dataset.name}' was never extracted (no ${schemaDocumentKey(dataset.name)}): run it with mode extract-only first`);
+  // Compared with the positions the extractions recorded: binary keys as the same lower-case hex.
+  const after = given && canonicalPosition(schema, given, 'the execution input after');
   const watermark = await deps.watermarks!.get(dataset.name);
   const docs: ExtractionDocument[] = [];
   for await (const o of deps.objects.list(extractionDocumentPrefix(dataset.name))) {
@@ -402,7 +404,9 @@ interface ReadAhead {
 
 const readsAhead = new WeakMap<SourceSession, ReadAhead>();
 
-const paramsKey = (params: readonly SourceParam[]): string => params.map((p) => (p === null ? 'null' : `${typeof p}:${String(p)}`)).join('\u0000');
+/** Parameters as text that tells them apart: bytes by their hex (their UTF-8 reading is lossy). */
+const paramsKey = (params: readonly SourceParam[]): string =>
+  params.map((p) => (p === null ? 'null' : p instanceof Uint8Array ? `bytes:${Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('hex')}` : `${typeof p}:${String(p)}`)).join('\u0000');
 
 /**
  * Sends `query` on a session that queues reads (SourceSession.queuesReads), to be taken by the

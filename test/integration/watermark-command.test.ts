@@ -54,6 +54,16 @@ const RECORDS: WatermarkRecord[] = [
   { dataset: 'customers', version: 5, position: { cursor: '2024-05-01 00:00:00', key: ['7', 'eu'] }, strategy: 'keyset', lastRun: run('run-c5', 200, 1), updatedAt: UPDATED },
   { dataset: 'events', version: 2, position: { cursor: '90000', key: ['90000'] }, strategy: 'keyset', lastRun: run('run-e2', 800, 1, { filesUri: 's3://syncproof-local/_syncproof/extractions/events/run-e2.json' }), updatedAt: UPDATED },
   { dataset: 'payments', version: 1, position: { cursor: '10', key: ['10'] }, strategy: 'keyset', lastRun: run('run-p1', 10, 1), updatedAt: UPDATED },
+  // Keyed by (tenant, a BINARY(16) id whose bytes are not UTF-8).
+  {
+    dataset: 'uuids',
+    version: 4,
+    position: { cursor: '2024-05-02 00:00:00', key: ['7', '0x00ff80fe00c0ffee0001ff00deadbeef'] },
+    keyEncoding: ['text', 'hex'],
+    strategy: 'keyset',
+    lastRun: run('run-u4', 30, 5),
+    updatedAt: UPDATED,
+  },
 ];
 
 function file(i: number, rows: number): ExtractionDocument['files'][number] {
@@ -164,7 +174,7 @@ describe('syncproof watermark, as a separate process on a local data dir', () =>
     const r = await runCli(['watermark', 'get', 'order', '--data-dir', dataDir]);
     expect([r.code, r.stdout]).toEqual([3, '']);
     expect(r.stderr).toBe(
-      `syncproof: no watermark for dataset 'order' in the local state in ${dataDir} (it has not run yet); did you mean 'orders'?; datasets with a watermark: customers, events, orders, payments\n`,
+      `syncproof: no watermark for dataset 'order' in the local state in ${dataDir} (it has not run yet); did you mean 'orders'?; datasets with a watermark: customers, events, orders, payments, uuids\n`,
     );
   });
 
@@ -173,11 +183,12 @@ describe('syncproof watermark, as a separate process on a local data dir', () =>
     const r = await runCli(['watermark', 'list', '--data-dir', dataDir, '--json', json]);
     expect([r.code, r.stderr]).toEqual([0, '']);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['customers', 'events', 'orders', 'payments', '4']);
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['customers', 'events', 'orders', 'payments', 'uuids', '5']);
     expect(lines[2]).toBe('orders     v3    cursor 2024-05-31 23:59:59.500000, key (42); PASSED_WITH_WARNINGS run run-7: 1500 rows extracted, 1500 loaded; updated 2024-06-01T12:00:00.000Z');
-    expect(lines[4]).toBe(`4 watermarks in the local state in ${dataDir}`);
+    expect(lines[4]).toBe('uuids      v4    cursor 2024-05-02 00:00:00, key (7, 0x00ff80fe00c0ffee0001ff00deadbeef); PASSED run run-u4: 30 rows extracted, 30 loaded; updated 2024-06-01T12:00:00.000Z');
+    expect(lines[5]).toBe(`5 watermarks in the local state in ${dataDir}`);
     const report = JSON.parse(await readFile(json, 'utf8')) as { watermarks: WatermarkRecord[] };
-    expect(report.watermarks.map((w) => w.dataset)).toEqual(['customers', 'events', 'orders', 'payments']);
+    expect(report.watermarks.map((w) => w.dataset)).toEqual(['customers', 'events', 'orders', 'payments', 'uuids']);
   });
 
   it('sets the position with version + 1, keeping the last run with a note that it was set by hand', async () => {
@@ -202,6 +213,34 @@ describe('syncproof watermark, as a separate process on a local data dir', () =>
     expect(cursor.code).toBe(3);
     expect(cursor.stderr).toContain("is a date/time, but the watermark's cursor is a whole number ('10')");
     expect(await read('payments')).toEqual(before);
+  });
+
+  it('prints a binary key as 0x and its bytes in hex', async () => {
+    const r = await runCli(['watermark', 'get', 'uuids', '--data-dir', dataDir]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(/\n {2}position: +cursor 2024-05-02 00:00:00, key \(7, 0x00ff80fe00c0ffee0001ff00deadbeef\)\n/);
+  });
+
+  it('sets a binary key given as 0x and hex in either case, writing it in lower case', async () => {
+    const r = await runCli(['watermark', 'set', 'uuids', '--cursor', '2024-05-01 00:00:00', '--key', '7', '0X00FFAB', '--data-dir', dataDir]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toContain('→ cursor 2024-05-01 00:00:00, key (7, 0x00ffab) (version 4 → 5)');
+    expect(await read('uuids')).toMatchObject({ version: 5, position: { cursor: '2024-05-01 00:00:00', key: ['7', '0x00ffab'] }, keyEncoding: ['text', 'hex'] });
+  });
+
+  it.each([
+    ['without 0x', '00ffab'],
+    ['with an odd number of digits', '0x0ffab'],
+    ['with a character that is not a hex digit', '0x00fg'],
+    ['as text', 'é'],
+  ])('refuses, with exit 3, a binary key given %s, and leaves the record as it was', async (_how, value) => {
+    const before = await read('uuids');
+    const r = await runCli(['watermark', 'set', 'uuids', '--cursor', '2024-05-01 00:00:00', '--key', '7', value, '--data-dir', dataDir]);
+    expect([r.code, r.stdout]).toEqual([3, '']);
+    expect(r.stderr).toBe(
+      `syncproof: --key '${value}' is not a binary key value: key column 2 of the dataset is binary (BINARY, VARBINARY, BLOB, BIT or bytea), so give its bytes as 0x and two hex digits a byte (e.g. 0x00ff10)\n`,
+    );
+    expect(await read('uuids')).toEqual(before);
   });
 
   it('creates the watermark of a dataset that has none only with --create', async () => {

@@ -1,5 +1,19 @@
-import { chunkQuery, comparePositions, endQuery, firstChunkStart, formatMicros, lastBeforeQuery, parseWindow, timeMicros } from '../../lambdas/core/keyset';
-import type { SchemaDocument } from '../../lambdas/core/source-schema';
+import { bindParams } from '../../lambdas/adapters/postgres-source-catalog';
+import {
+  binaryKeyBytes,
+  canonicalPosition,
+  chunkQuery,
+  comparePositions,
+  endQuery,
+  firstChunkStart,
+  formatMicros,
+  keyEncodings,
+  lastBeforeQuery,
+  parseWindow,
+  positionText,
+  timeMicros,
+} from '../../lambdas/core/keyset';
+import type { SchemaColumn, SchemaDocument } from '../../lambdas/core/source-schema';
 
 function schema(engine: 'mysql' | 'postgres'): SchemaDocument {
   const t = { parquet: { type: 'INT64' as const }, redshift: 'BIGINT', rule: 'bigint' as const };
@@ -76,5 +90,106 @@ describe('windows and positions', () => {
   it('orders positions by cursor, then by integer keys numerically', () => {
     expect(comparePositions('time', { cursor: '2024-01-01 00:00:00.5+00', key: ['9'] }, { cursor: '2024-01-01 00:00:00.500000', key: ['10'] })).toBeLessThan(0);
     expect(comparePositions('integer', { cursor: '10', key: [] }, { cursor: '9', key: [] })).toBeGreaterThan(0);
+  });
+});
+
+/** A table keyed by one binary column (MySQL BINARY(16), PostgreSQL bytea), or by (tenant, BIT(16)) on MySQL. */
+function binarySchema(engine: 'mysql' | 'postgres', key: 'binary' | 'bit' = 'binary'): SchemaDocument {
+  const bytes = { parquet: { type: 'BYTES' as const }, redshift: 'VARBYTE(16)', rule: 'bytes' as const, maxBytes: 16 };
+  const int = { parquet: { type: 'INT64' as const }, redshift: 'BIGINT', rule: 'bigint' as const };
+  const time = { parquet: { type: 'TIMESTAMP' as const }, redshift: 'TIMESTAMP', rule: 'timestamp' as const };
+  const id: SchemaColumn =
+    key === 'bit'
+      ? { source: 'id', name: 'id', dataType: 'bit', columnType: 'bit(16)', nullable: false, type: { ...int, rule: 'bit' } }
+      : { source: 'id', name: 'id', dataType: engine === 'mysql' ? 'binary' : 'bytea', columnType: engine === 'mysql' ? 'binary(16)' : 'bytea', nullable: false, type: bytes };
+  return {
+    dataset: 'uuids',
+    engine,
+    table: 'shop.uuids',
+    columns: [
+      { source: 'tenant', name: 'tenant', dataType: 'int', columnType: engine === 'mysql' ? 'int(11)' : 'int4', nullable: false, type: int },
+      id,
+      { source: 'updated_at', name: 'updated_at', dataType: engine === 'mysql' ? 'datetime' : 'timestamp without time zone', columnType: engine === 'mysql' ? 'datetime(6)' : 'timestamp', nullable: false, type: time },
+    ],
+    keyColumns: key === 'bit' ? ['tenant', 'id'] : ['id'],
+    cursorColumn: 'updated_at',
+    cursorKind: 'time',
+  };
+}
+
+/** 16 bytes that are not UTF-8 (0x00, 0xFF, a lone continuation byte), and their position text. */
+const KEY = Buffer.from('00ff80fe00c0ffee0001ff00deadbeef', 'hex');
+const KEY_TEXT = '0x00ff80fe00c0ffee0001ff00deadbeef';
+
+describe('binary keys', () => {
+  it('holds a binary key value as 0x and its bytes in lower-case hex, never as its UTF-8 reading', () => {
+    expect(positionText(KEY)).toBe(KEY_TEXT);
+    expect(positionText(new Uint8Array([0xff]))).not.toBe(positionText(new Uint8Array([0xfe])));
+    expect(positionText(new Uint8Array(0))).toBe('0x');
+    // A Buffer that is a view into a larger one: only its own bytes.
+    expect(positionText(Buffer.from('aa00ffbb', 'hex').subarray(1, 3))).toBe('0x00ff');
+  });
+
+  it('binds the key of the position after which a chunk starts as its bytes on MySQL', () => {
+    const q = chunkQuery(binarySchema('mysql'), { kind: 'after', position: { cursor: '2024-01-01 00:00:00', key: [KEY_TEXT] } }, '2024-02-01 00:00:00', 7);
+    expect(q.sql).toBe(
+      'SELECT `tenant`, `id`, `updated_at` FROM `shop`.`uuids` WHERE `updated_at` >= CAST(? AS DATETIME(6)) AND (`updated_at` > CAST(? AS DATETIME(6)) OR (`updated_at` = CAST(? AS DATETIME(6)) AND `id` > ?)) AND `updated_at` < CAST(? AS DATETIME(6)) ORDER BY `updated_at`, `id` LIMIT 7',
+    );
+    expect(q.params[3]).toBeInstanceOf(Buffer);
+    expect(q.params).toEqual(['2024-01-01 00:00:00', '2024-01-01 00:00:00', '2024-01-01 00:00:00', KEY, '2024-02-01 00:00:00']);
+  });
+
+  it('binds it as bytes cast to bytea on PostgreSQL, sent as bytea hex input text', () => {
+    const q = chunkQuery(binarySchema('postgres'), { kind: 'after', position: { cursor: '2024-01-01 00:00:00', key: [KEY_TEXT] } }, '2024-02-01 00:00:00', 7);
+    expect(q.sql).toBe(
+      'SELECT "tenant", "id", "updated_at" FROM "shop"."uuids" WHERE "updated_at" >= $1::timestamp AND ("updated_at" > $2::timestamp OR ("updated_at" = $3::timestamp AND "id" > $4::bytea)) AND "updated_at" < $5::timestamp ORDER BY "updated_at", "id" LIMIT 7',
+    );
+    expect(q.params[3]).toEqual(KEY);
+    expect(bindParams(q.params)[3]).toBe('\\x00ff80fe00c0ffee0001ff00deadbeef');
+  });
+
+  it('starts a full snapshot chunk after a binary key, and accepts upper-case hex', () => {
+    const mysql = chunkQuery(binarySchema('mysql'), { kind: 'after-key', key: [KEY_TEXT.toUpperCase().replace('0X', '0x')] }, '', 100);
+    expect(mysql.sql).toBe('SELECT `tenant`, `id`, `updated_at` FROM `shop`.`uuids` WHERE `id` >= ? AND `id` > ? ORDER BY `id` LIMIT 100');
+    expect(mysql.params).toEqual([KEY, KEY]);
+    const pg = chunkQuery(binarySchema('postgres'), { kind: 'after-key', key: ['0x'] }, '', 100);
+    expect(pg.sql).toBe('SELECT "tenant", "id", "updated_at" FROM "shop"."uuids" WHERE "id" >= $1::bytea AND "id" > $2::bytea ORDER BY "id" LIMIT 100');
+    expect(pg.params).toEqual([Buffer.alloc(0), Buffer.alloc(0)]);
+  });
+
+  it('binds a MySQL BIT key as the unsigned number of its bytes', () => {
+    const q = chunkQuery(binarySchema('mysql', 'bit'), { kind: 'after-key', key: ['3', '0x0100'] }, '', 5);
+    expect(q.sql).toBe('SELECT `tenant`, `id`, `updated_at` FROM `shop`.`uuids` WHERE `tenant` >= CAST(? AS SIGNED) AND (`tenant` > CAST(? AS SIGNED) OR (`tenant` = CAST(? AS SIGNED) AND `id` > CAST(? AS UNSIGNED))) ORDER BY `tenant`, `id` LIMIT 5');
+    expect(q.params).toEqual(['3', '3', '3', '256']);
+    expect(keyEncodings(binarySchema('mysql', 'bit'))).toEqual(['text', 'hex']);
+  });
+
+  it.each([
+    ['its UTF-8 reading (a watermark of an earlier version)', '\u0000\ufffd\ufffd'],
+    ['an odd number of hex digits', '0x0ff'],
+    ['no 0x', '00ff'],
+    ['a character that is not a hex digit', '0x00fg'],
+  ])('refuses a binary key value that is %s, naming the column and the fix', (_what, value) => {
+    expect(() => chunkQuery(binarySchema('mysql'), { kind: 'after', position: { cursor: '2024-01-01 00:00:00', key: [value] } }, '2024-02-01 00:00:00', 7)).toThrow(
+      `dataset 'uuids': the position's value '${value}' for the binary key column 'id' is not 0x followed by its bytes in hex`,
+    );
+  });
+
+  it('orders binary keys byte-wise, as MariaDB and PostgreSQL compare them', () => {
+    const at = (key: string) => ({ cursor: '2024-01-01 00:00:00', key: [key] });
+    const sorted = ['0x', '0x00', '0x00ff', '0x0100', '0x61', '0x6100', '0x7f', '0x80', '0xfe', '0xff', '0xff00'];
+    const shuffled = [...sorted].reverse();
+    expect(shuffled.sort((a, b) => comparePositions('time', at(a), at(b)))).toEqual(sorted);
+    // Upper-case hex (as typed) compares as the same bytes.
+    expect(comparePositions('time', at('0xFF'), at('0xff'))).toBe(0);
+    expect(comparePositions('time', at('0xFF'), at('0xfe'))).toBeGreaterThan(0);
+  });
+
+  it('checks a position given from outside against the key: binary values as hex, lowered', () => {
+    expect(canonicalPosition(binarySchema('mysql'), { cursor: 'c', key: ['0xABcd'] }, 'after')).toEqual({ cursor: 'c', key: ['0xabcd'] });
+    expect(() => canonicalPosition(binarySchema('mysql'), { cursor: 'c', key: ['abcd'] }, 'after')).toThrow("after: 'abcd' for the binary key column 'id' is not 0x followed by its bytes in hex");
+    expect(() => canonicalPosition(binarySchema('mysql'), { cursor: 'c', key: ['0x00', '1'] }, 'after')).toThrow("after has 2 key value(s), but the key of dataset 'uuids' is (id)");
+    expect(binaryKeyBytes('0x00FF')).toEqual(Buffer.from([0, 255]));
+    expect(binaryKeyBytes('0x0')).toBeUndefined();
   });
 });
