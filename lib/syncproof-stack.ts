@@ -7,7 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { INTERNAL_PREFIX, maxConcurrentDatasetsOf, parseConfig, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
+import { INTERNAL_PREFIX, logExecutionDataOf, maxConcurrentDatasetsOf, parseConfig, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
 import { ENV } from '../lambdas/core/env';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { EVENTS_PREFIX } from '../lambdas/core/execution-input';
@@ -159,6 +159,7 @@ export class SyncproofStack extends Stack {
     }
 
     this.observability = new Observability(this, 'Observability');
+    const includeExecutionData = logExecutionDataOf(config);
     this.syncStateMachine = new SyncStateMachine(this, 'SyncStateMachine', {
       extractFunction: stages.extract.function,
       commitFunction: stages.commit.function,
@@ -169,6 +170,7 @@ export class SyncproofStack extends Stack {
       verifyFunction: stages.verify.function,
       recordFunction: stages.record.function,
       logGroup: this.observability.stateMachineLogGroup,
+      includeExecutionData,
     }).stateMachine;
 
     // Datasets with a source and a schedule: an incremental run on every tick. Runs that overlap
@@ -189,6 +191,7 @@ export class SyncproofStack extends Stack {
       recordFunction: stages.record.function,
       maxConcurrency: maxConcurrentDatasetsOf(config),
       logGroup: this.observability.stateMachineLogGroup,
+      includeExecutionData,
     }).stateMachine;
     new CfnOutput(this, STACK_OUTPUTS.syncDatasetsStateMachine, { value: this.syncDatasetsStateMachine.stateMachineArn, description: 'syncproof state machine that syncs several datasets' });
 
@@ -197,6 +200,7 @@ export class SyncproofStack extends Stack {
       checksumFunction: stages.checksum.function,
       recordFunction: stages.record.function,
       schedules: config.datasets.map((d) => ({ dataset: d.name, expression: verifyScheduleOf(d) })),
+      includeExecutionData,
     });
 
     // A dataset with a source writes under _syncproof/: its files never start another run.

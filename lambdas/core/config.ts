@@ -246,6 +246,15 @@ export const syncproofConfigSchema = z
      */
     maxConcurrentDatasets: z.number().int().min(1).max(40).optional(),
     /**
+     * Whether the state machines (sync, several datasets, verify) log each state's input and output
+     * (`includeExecutionData`) to CloudWatch Logs with their execution history. Off by default: that
+     * data carries key values, cursor values and watermarks of the source's rows. Turn it on to
+     * debug a run. Optional so that configurations written as literals stay valid; read it with
+     * {@link logExecutionDataOf}.
+     * @default false
+     */
+    logExecutionData: z.boolean().optional(),
+    /**
      * Where the Lambdas that open source databases (extract, commit) run in AWS: subnets and
      * security groups of the sources' VPC. Without it they run outside any VPC.
      */
@@ -354,6 +363,14 @@ export const DEFAULT_MAX_CONCURRENT_DATASETS = 1;
 /** The configuration's `maxConcurrentDatasets`, or the default (1: one dataset after the other). */
 export function maxConcurrentDatasetsOf(config: Pick<SyncproofConfig, 'maxConcurrentDatasets'>): number {
   return config.maxConcurrentDatasets ?? DEFAULT_MAX_CONCURRENT_DATASETS;
+}
+
+/**
+ * The configuration's `logExecutionData`, or the default (false: execution history is logged
+ * without states' input and output, which carry key and cursor values).
+ */
+export function logExecutionDataOf(config: Pick<SyncproofConfig, 'logExecutionData'>): boolean {
+  return config.logExecutionData ?? false;
 }
 
 /** The dataset's checksum sample, or the default ('10%': at least 1, at most 20 files). */
