@@ -2,6 +2,7 @@
  * The Redshift SQL dialect syncproof speaks. Every statement the stages send is built here, so the
  * Postgres-family adapters have exactly one shape of each Redshift-only statement to translate.
  */
+import { TerminalError } from './errors';
 
 /** Quotes an identifier (`"a""b"`). */
 export function quoteIdent(name: string): string {
@@ -15,6 +16,45 @@ export function quoteLiteral(value: string): string {
 
 export function qualifiedName(schema: string, table: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(table)}`;
+}
+
+/** The Redshift Data API's statement limit: 100 KB of UTF-8 (DESIGN.md §4). */
+export const MAX_STATEMENT_BYTES = 100 * 1024;
+
+/** Bytes `sql` takes as the Data API counts them (UTF-8). */
+export function statementBytes(sql: string): number {
+  return Buffer.byteLength(sql, 'utf8');
+}
+
+/**
+ * The statements that ask about every one of `literals` (already-quoted SQL values) through
+ * `statement(list)`, where `list` is a comma-separated slice of them for an `IN (…)` list (embedded
+ * once, as is): as few statements as fit, each at most `maxBytes` (the Data API's limit by default). Lists are sized by
+ * the bytes of the statement they produce, not by a count, so long keys (an S3 key may be 1,024
+ * bytes) cannot push a statement over the limit. None for no literals.
+ *
+ * @throws TerminalError when one literal alone does not fit (the statement names none of them).
+ */
+export function inListStatements(literals: readonly string[], statement: (list: string) => string, maxBytes = MAX_STATEMENT_BYTES): string[] {
+  const fixed = statementBytes(statement(''));
+  const out: string[] = [];
+  let list: string[] = [];
+  let bytes = fixed;
+  for (const literal of literals) {
+    const size = statementBytes(literal);
+    if (fixed + size > maxBytes) {
+      throw new TerminalError(`one value of an IN list takes ${size} bytes: its statement would pass the ${maxBytes}-byte statement limit`);
+    }
+    if (list.length > 0 && bytes + 2 + size > maxBytes) {
+      out.push(statement(list.join(', ')));
+      list = [];
+      bytes = fixed;
+    }
+    bytes += (list.length > 0 ? 2 : 0) + size; // ', ' between values
+    list.push(literal);
+  }
+  if (list.length > 0) out.push(statement(list.join(', ')));
+  return out;
 }
 
 export interface CopyFromS3 {
