@@ -176,7 +176,7 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
     ...(scoped ? { loadedKeys: scoped.keys } : {}),
     auditedRows: dataset.loadMode === 'append' ? Number(counts[0]?.audited_rows ?? 0) : undefined,
     ...(load.replace ? { replacedRows: load.loaded.reduce((n, f) => n + f.fileRows, 0) } : {}),
-    notSettled: load.skipped.length,
+    leftToOtherLoads: load.skipped.map((f) => ({ key: f.key, etag: f.etag, heldBy: f.heldBy })),
     retryable: load.retryable.length,
   };
   const verdict = judgeLoad(evidence);
@@ -184,7 +184,7 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
   const summary =
     `${dataset.name} load ${input.loadId}: ${verdict.status} — ${evidence.files.length} files (${fileTotal} rows) loaded, ` +
     `${evidence.quarantined.length} quarantined` +
-    (evidence.notSettled > 0 ? `, ${evidence.notSettled} left to another live load (its own run proves them)` : '') +
+    (evidence.leftToOtherLoads.length > 0 ? `, ${evidence.leftToOtherLoads.length} left to another live load (its own run proves them)` : '') +
     (evidence.loadedKeys === undefined
       ? `; target ${evidence.targetRows} rows, ${verdict.duplicateKeys} duplicate keys`
       : `; target ${evidence.targetRows} rows for its ${evidence.loadedKeys} keys, ${verdict.duplicateKeys} duplicate keys`);
