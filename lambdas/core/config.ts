@@ -67,6 +67,33 @@ export const windowSchema = z.union([
   z.string().regex(/^\d+(ms|s|m|h|d)?$/, "must be a duration such as '30s', '5m', '2h' or '1d' (time cursors), or a whole number (integer cursors)"),
 ]);
 
+/** Every IANA time zone this runtime knows (for the nearest name to a misspelt one). */
+function knownTimeZones(): string[] {
+  return ['UTC', ...Intl.supportedValuesOf('timeZone')];
+}
+
+/** An IANA time zone name the runtime knows (`UTC`, `America/New_York`); an unknown one is refused naming the nearest. */
+export const timeZoneSchema = z.string().superRefine((zone, ctx) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return;
+  } catch {
+    const nearest = nearestName(zone, knownTimeZones());
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown time zone '${zone}': give an IANA name such as 'America/New_York' or 'UTC'${nearest ? `; did you mean '${nearest}'?` : ''}`,
+    });
+  }
+});
+
+/** The zone a naive cursor is read in by default. */
+export const DEFAULT_TIME_ZONE = 'UTC';
+
+/** The source's `timeZone` for naive cursors, or the default ('UTC'). */
+export function timeZoneOf(source: { readonly timeZone?: string }): string {
+  return source.timeZone ?? DEFAULT_TIME_ZONE;
+}
+
 /** What a source's JSON columns load as (see `source.jsonType`). */
 export const JSON_TYPES = ['varchar', 'super'] as const;
 export type JsonType = (typeof JSON_TYPES)[number];
@@ -103,6 +130,13 @@ export const sourceSchema = z
     lag: windowSchema.optional(),
     /** Each run re-reads this window behind the watermark; the upsert absorbs rows read twice. @default 0 */
     lookback: windowSchema.optional(),
+    /**
+     * The IANA time zone (`America/New_York`) whose wall clock a cursor column without a zone holds
+     * (MySQL DATETIME or DATE, PostgreSQL `timestamp without time zone` or `date`): the run's end
+     * bound, the source's clock minus `lag`, is compared in it. Ignored for other cursors. Read it
+     * with {@link timeZoneOf}. @default 'UTC'
+     */
+    timeZone: timeZoneSchema.optional(),
     /** Rows per chunk (one Parquet file). @default 75000 */
     limit: z.number().int().min(1).max(10_000_000).optional(),
     /** Most chunks per run: a run moves at most limit × maxChunks rows. @default unbounded */

@@ -1,4 +1,4 @@
-import { chunkQuery, comparePositions, endQuery, firstChunkStart, formatMicros, lastBeforeQuery, parseWindow, timeMicros } from '../../lambdas/core/keyset';
+import { chunkQuery, comparePositions, endBound, endQuery, firstChunkStart, formatMicros, lastBeforeQuery, parseWindow, timeMicros, wallClockIn } from '../../lambdas/core/keyset';
 import type { SchemaDocument } from '../../lambdas/core/source-schema';
 
 function schema(engine: 'mysql' | 'postgres'): SchemaDocument {
@@ -76,5 +76,44 @@ describe('windows and positions', () => {
   it('orders positions by cursor, then by integer keys numerically', () => {
     expect(comparePositions('time', { cursor: '2024-01-01 00:00:00.5+00', key: ['9'] }, { cursor: '2024-01-01 00:00:00.500000', key: ['10'] })).toBeLessThan(0);
     expect(comparePositions('integer', { cursor: '10', key: [] }, { cursor: '9', key: [] })).toBeGreaterThan(0);
+  });
+});
+
+describe('the end bound of a naive cursor in its source time zone', () => {
+  /** The schema with the cursor column of another type. */
+  const withCursorType = (engine: 'mysql' | 'postgres', dataType: string): SchemaDocument => {
+    const s = schema(engine);
+    return { ...s, columns: s.columns.map((c) => (c.source === 'updated_at' ? { ...c, dataType } : c)) };
+  };
+  // The source clock read 12:00:00 UTC, lag 10 minutes: endQuery gives 11:50 UTC.
+  const utcEnd = '2024-01-15 11:50:00.123456';
+
+  it.each([
+    ['MySQL DATETIME', withCursorType('mysql', 'datetime')],
+    ['MySQL DATE', withCursorType('mysql', 'date')],
+    ['PostgreSQL timestamp without time zone', withCursorType('postgres', 'timestamp without time zone')],
+  ])('gives the bound as New York wall clock for a %s cursor, so rows stamped there wait lag there', (_name, s) => {
+    expect(endBound(s, utcEnd, 'America/New_York')).toBe('2024-01-15 06:50:00.123456');
+  });
+
+  it('follows daylight saving time: four hours behind UTC in July', () => {
+    expect(endBound(withCursorType('mysql', 'datetime'), '2024-07-15 11:50:00.000001', 'America/New_York')).toBe('2024-07-15 07:50:00.000001');
+  });
+
+  it.each([
+    ['MySQL TIMESTAMP (read at +00:00)', withCursorType('mysql', 'timestamp')],
+    ['PostgreSQL timestamptz (an instant)', withCursorType('postgres', 'timestamp with time zone')],
+  ])('keeps the UTC bound for a %s cursor, whatever the zone', (_name, s) => {
+    expect(endBound(s, utcEnd, 'America/New_York')).toBe(utcEnd);
+  });
+
+  it('keeps the bound as read for UTC, an integer cursor and an empty table', () => {
+    expect(endBound(withCursorType('mysql', 'datetime'), utcEnd, 'UTC')).toBe(utcEnd);
+    expect(endBound({ ...schema('mysql'), cursorKind: 'integer' }, '42', 'America/New_York')).toBe('42');
+    expect(endBound(withCursorType('mysql', 'datetime'), null, 'America/New_York')).toBeNull();
+  });
+
+  it('reads a zone east of UTC across midnight, microseconds kept', () => {
+    expect(wallClockIn('Asia/Kolkata', '2024-12-31 20:00:00.000007')).toBe('2025-01-01 01:30:00.000007');
   });
 });
