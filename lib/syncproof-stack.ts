@@ -16,6 +16,7 @@ import { EventTriggers } from './constructs/event-triggers';
 import { Observability } from './constructs/observability';
 import { STAGE_NAMES, StageFunction, type StageName } from './constructs/stage-function';
 import { acknowledgeNag, nagAttribute } from './constructs/nag-acknowledgements';
+import { SourceNetworkEndpoints } from './constructs/source-network-endpoints';
 import { Storage } from './constructs/storage';
 import { SyncDatasetsStateMachine } from './constructs/sync-datasets-state-machine';
 import { SyncStateMachine } from './constructs/sync-state-machine';
@@ -106,6 +107,8 @@ export class SyncproofStack extends Stack {
   readonly eventTriggers: EventTriggers | undefined;
   /** Log group and alarms. */
   readonly observability: Observability;
+  /** VPC endpoints for the source stages (`sourceNetwork.endpoints`); none without that setting. */
+  readonly sourceNetworkEndpoints: SourceNetworkEndpoints | undefined;
 
   constructor(scope: Construct, id: string, props: SyncproofStackProps) {
     super(scope, id, props);
@@ -143,6 +146,16 @@ export class SyncproofStack extends Stack {
         new StageFunction(this, `${pascal(stage)}Stage`, { stage, config, environment, ...(config.sourceNetwork && sourceStages.includes(stage) ? { network: config.sourceNetwork } : {}) }),
       ]),
     ) as Record<StageName, StageFunction>;
+    // Without a NAT gateway, a VPC reaches the services the source stages use only through endpoints.
+    const endpoints = config.sourceNetwork?.endpoints;
+    this.sourceNetworkEndpoints = config.sourceNetwork && endpoints
+      ? new SourceNetworkEndpoints(this, 'SourceNetworkEndpoints', {
+          vpcId: endpoints.vpcId,
+          subnetIds: config.sourceNetwork.subnetIds,
+          routeTableIds: endpoints.routeTableIds,
+          clientSecurityGroupIds: config.sourceNetwork.securityGroupIds,
+        })
+      : undefined;
     const secretArns = [...new Set(config.datasets.flatMap((d) => (d.source?.secretArn ? [d.source.secretArn] : [])))];
     if (secretArns.length > 0) {
       for (const stage of sourceStages) {

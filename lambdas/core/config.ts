@@ -290,12 +290,25 @@ export const syncproofConfigSchema = z
     logExecutionData: z.boolean().optional(),
     /**
      * Where the Lambdas that open source databases (extract, commit) run in AWS: subnets and
-     * security groups of the sources' VPC. Without it they run outside any VPC.
+     * security groups of the sources' VPC. Without it they run outside any VPC. In a VPC they
+     * reach S3, DynamoDB, Secrets Manager and the Redshift Data API only through a NAT gateway or
+     * VPC endpoints: with `endpoints`, the stack creates them (gateway endpoints for S3 and
+     * DynamoDB on `routeTableIds`, interface endpoints for Secrets Manager and the Redshift Data
+     * API in `subnetIds`, behind a security group that admits HTTPS from `securityGroupIds`).
      */
     sourceNetwork: z
       .strictObject({
         subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id ('subnet-…')")).min(1),
         securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, "must be a security group id ('sg-…')")).min(1),
+        /** Create the VPC endpoints the stages need (see above). @default none: the VPC has a NAT gateway or its own endpoints */
+        endpoints: z
+          .strictObject({
+            /** The VPC of `subnetIds`. */
+            vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC id ('vpc-…')"),
+            /** Route tables of `subnetIds`: the S3 and DynamoDB gateway endpoints are routes in them. */
+            routeTableIds: z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, "must be a route table id ('rtb-…')")).min(1),
+          })
+          .optional(),
       })
       .optional(),
   })
