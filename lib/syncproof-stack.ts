@@ -7,7 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { INTERNAL_PREFIX, maxConcurrentDatasetsOf, parseConfig, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
+import { INTERNAL_PREFIX, logExecutionDataOf, maxConcurrentDatasetsOf, parseConfig, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
 import { ENV } from '../lambdas/core/env';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { EVENTS_PREFIX } from '../lambdas/core/execution-input';
@@ -16,6 +16,7 @@ import { EventTriggers } from './constructs/event-triggers';
 import { Observability } from './constructs/observability';
 import { STAGE_NAMES, StageFunction, type StageName } from './constructs/stage-function';
 import { acknowledgeNag, nagAttribute } from './constructs/nag-acknowledgements';
+import { SourceNetworkEndpoints } from './constructs/source-network-endpoints';
 import { Storage } from './constructs/storage';
 import { SyncDatasetsStateMachine } from './constructs/sync-datasets-state-machine';
 import { SyncStateMachine } from './constructs/sync-state-machine';
@@ -106,6 +107,8 @@ export class SyncproofStack extends Stack {
   readonly eventTriggers: EventTriggers | undefined;
   /** Log group and alarms. */
   readonly observability: Observability;
+  /** VPC endpoints for the source stages (`sourceNetwork.endpoints`); none without that setting. */
+  readonly sourceNetworkEndpoints: SourceNetworkEndpoints | undefined;
 
   constructor(scope: Construct, id: string, props: SyncproofStackProps) {
     super(scope, id, props);
@@ -143,6 +146,16 @@ export class SyncproofStack extends Stack {
         new StageFunction(this, `${pascal(stage)}Stage`, { stage, config, environment, ...(config.sourceNetwork && sourceStages.includes(stage) ? { network: config.sourceNetwork } : {}) }),
       ]),
     ) as Record<StageName, StageFunction>;
+    // Without a NAT gateway, a VPC reaches the services the source stages use only through endpoints.
+    const endpoints = config.sourceNetwork?.endpoints;
+    this.sourceNetworkEndpoints = config.sourceNetwork && endpoints
+      ? new SourceNetworkEndpoints(this, 'SourceNetworkEndpoints', {
+          vpcId: endpoints.vpcId,
+          subnetIds: config.sourceNetwork.subnetIds,
+          routeTableIds: endpoints.routeTableIds,
+          clientSecurityGroupIds: config.sourceNetwork.securityGroupIds,
+        })
+      : undefined;
     const secretArns = [...new Set(config.datasets.flatMap((d) => (d.source?.secretArn ? [d.source.secretArn] : [])))];
     if (secretArns.length > 0) {
       for (const stage of sourceStages) {
@@ -160,6 +173,7 @@ export class SyncproofStack extends Stack {
     }
 
     this.observability = new Observability(this, 'Observability');
+    const includeExecutionData = logExecutionDataOf(config);
     this.syncStateMachine = new SyncStateMachine(this, 'SyncStateMachine', {
       extractFunction: stages.extract.function,
       commitFunction: stages.commit.function,
@@ -170,6 +184,7 @@ export class SyncproofStack extends Stack {
       verifyFunction: stages.verify.function,
       recordFunction: stages.record.function,
       logGroup: this.observability.stateMachineLogGroup,
+      includeExecutionData,
     }).stateMachine;
 
     // Datasets with a source and a schedule: an incremental run on every tick. Runs that overlap
@@ -190,6 +205,7 @@ export class SyncproofStack extends Stack {
       recordFunction: stages.record.function,
       maxConcurrency: maxConcurrentDatasetsOf(config),
       logGroup: this.observability.stateMachineLogGroup,
+      includeExecutionData,
     }).stateMachine;
     new CfnOutput(this, STACK_OUTPUTS.syncDatasetsStateMachine, { value: this.syncDatasetsStateMachine.stateMachineArn, description: 'syncproof state machine that syncs several datasets' });
 
@@ -198,6 +214,7 @@ export class SyncproofStack extends Stack {
       checksumFunction: stages.checksum.function,
       recordFunction: stages.record.function,
       schedules: config.datasets.map((d) => ({ dataset: d.name, expression: verifyScheduleOf(d) })),
+      includeExecutionData,
     });
 
     // A dataset with a source writes under _syncproof/: its files never start another run.

@@ -111,8 +111,12 @@ export class CopyExecutor {
     if (copy.bucket !== this.objects.bucket) {
       throw fail(undefined, `it reads bucket '${copy.bucket}', but this warehouse reads bucket '${this.objects.bucket}'; point the warehouse at the right bucket`);
     }
+    if (copy.columns !== undefined) {
+      // Redshift documents Parquet COPY as positional and no column list for it: refuse one rather than guess what it does.
+      throw fail(undefined, `it names a column list (${copy.columns.join(', ')}); a Parquet COPY maps the file's columns to the table's by position and takes no column list: create the table in the file's column order`);
+    }
     const table = await tableColumns(session, copy.table);
-    const columns = copy.columns ?? table.map((c) => c.name);
+    const columns = table.map((c) => c.name);
     const typeOf = new Map(table.map((c) => [c.name, c.type]));
     const byteaPositions = new Set(columns.flatMap((name, i) => ((typeOf.get(name) ?? typeOf.get(name.toLowerCase())) === 'bytea' ? [i] : [])));
     const files = copy.manifest ? await this.manifestFiles(copy, byteaPositions, fail) : [{ key: copy.key, mandatory: true, byteaPositions }];
@@ -128,7 +132,7 @@ export class CopyExecutor {
     for (let n = 0; n < files.length; n++) {
       const prepared = await this.take(index, fail);
       if (!prepared) continue; // optional manifest entry that does not exist
-      if (copy.columns === undefined && prepared.columns.length !== columns.length) {
+      if (prepared.columns.length !== columns.length) {
         throw fail(prepared.file.key, `the file has ${prepared.columns.length} columns and table ${copy.table} has ${columns.length}; Parquet COPY maps columns by position and needs equal counts`);
       }
       try {

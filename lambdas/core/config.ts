@@ -67,6 +67,33 @@ export const windowSchema = z.union([
   z.string().regex(/^\d+(ms|s|m|h|d)?$/, "must be a duration such as '30s', '5m', '2h' or '1d' (time cursors), or a whole number (integer cursors)"),
 ]);
 
+/** Every IANA time zone this runtime knows (for the nearest name to a misspelt one). */
+function knownTimeZones(): string[] {
+  return ['UTC', ...Intl.supportedValuesOf('timeZone')];
+}
+
+/** An IANA time zone name the runtime knows (`UTC`, `America/New_York`); an unknown one is refused naming the nearest. */
+export const timeZoneSchema = z.string().superRefine((zone, ctx) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return;
+  } catch {
+    const nearest = nearestName(zone, knownTimeZones());
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown time zone '${zone}': give an IANA name such as 'America/New_York' or 'UTC'${nearest ? `; did you mean '${nearest}'?` : ''}`,
+    });
+  }
+});
+
+/** The zone a naive cursor is read in by default. */
+export const DEFAULT_TIME_ZONE = 'UTC';
+
+/** The source's `timeZone` for naive cursors, or the default ('UTC'). */
+export function timeZoneOf(source: { readonly timeZone?: string }): string {
+  return source.timeZone ?? DEFAULT_TIME_ZONE;
+}
+
 /** What a source's JSON columns load as (see `source.jsonType`). */
 export const JSON_TYPES = ['varchar', 'super'] as const;
 export type JsonType = (typeof JSON_TYPES)[number];
@@ -103,6 +130,13 @@ export const sourceSchema = z
     lag: windowSchema.optional(),
     /** Each run re-reads this window behind the watermark; the upsert absorbs rows read twice. @default 0 */
     lookback: windowSchema.optional(),
+    /**
+     * The IANA time zone (`America/New_York`) whose wall clock a cursor column without a zone holds
+     * (MySQL DATETIME or DATE, PostgreSQL `timestamp without time zone` or `date`): the run's end
+     * bound, the source's clock minus `lag`, is compared in it. Ignored for other cursors. Read it
+     * with {@link timeZoneOf}. @default 'UTC'
+     */
+    timeZone: timeZoneSchema.optional(),
     /** Rows per chunk (one Parquet file). @default 75000 */
     limit: z.number().int().min(1).max(10_000_000).optional(),
     /** Most chunks per run: a run moves at most limit × maxChunks rows. @default unbounded */
@@ -246,13 +280,35 @@ export const syncproofConfigSchema = z
      */
     maxConcurrentDatasets: z.number().int().min(1).max(40).optional(),
     /**
+     * Whether the state machines (sync, several datasets, verify) log each state's input and output
+     * (`includeExecutionData`) to CloudWatch Logs with their execution history. Off by default: that
+     * data carries key values, cursor values and watermarks of the source's rows. Turn it on to
+     * debug a run. Optional so that configurations written as literals stay valid; read it with
+     * {@link logExecutionDataOf}.
+     * @default false
+     */
+    logExecutionData: z.boolean().optional(),
+    /**
      * Where the Lambdas that open source databases (extract, commit) run in AWS: subnets and
-     * security groups of the sources' VPC. Without it they run outside any VPC.
+     * security groups of the sources' VPC. Without it they run outside any VPC. In a VPC they
+     * reach S3, DynamoDB, Secrets Manager and the Redshift Data API only through a NAT gateway or
+     * VPC endpoints: with `endpoints`, the stack creates them (gateway endpoints for S3 and
+     * DynamoDB on `routeTableIds`, interface endpoints for Secrets Manager and the Redshift Data
+     * API in `subnetIds`, behind a security group that admits HTTPS from `securityGroupIds`).
      */
     sourceNetwork: z
       .strictObject({
         subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id ('subnet-…')")).min(1),
         securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, "must be a security group id ('sg-…')")).min(1),
+        /** Create the VPC endpoints the stages need (see above). @default none: the VPC has a NAT gateway or its own endpoints */
+        endpoints: z
+          .strictObject({
+            /** The VPC of `subnetIds`. */
+            vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC id ('vpc-…')"),
+            /** Route tables of `subnetIds`: the S3 and DynamoDB gateway endpoints are routes in them. */
+            routeTableIds: z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/, "must be a route table id ('rtb-…')")).min(1),
+          })
+          .optional(),
       })
       .optional(),
   })
@@ -354,6 +410,14 @@ export const DEFAULT_MAX_CONCURRENT_DATASETS = 1;
 /** The configuration's `maxConcurrentDatasets`, or the default (1: one dataset after the other). */
 export function maxConcurrentDatasetsOf(config: Pick<SyncproofConfig, 'maxConcurrentDatasets'>): number {
   return config.maxConcurrentDatasets ?? DEFAULT_MAX_CONCURRENT_DATASETS;
+}
+
+/**
+ * The configuration's `logExecutionData`, or the default (false: execution history is logged
+ * without states' input and output, which carry key and cursor values).
+ */
+export function logExecutionDataOf(config: Pick<SyncproofConfig, 'logExecutionData'>): boolean {
+  return config.logExecutionData ?? false;
 }
 
 /** The dataset's checksum sample, or the default ('10%': at least 1, at most 20 files). */

@@ -238,8 +238,8 @@ export function countThroughQuery(schema: SchemaDocument, cursorBefore: string):
 
 /**
  * The run's `:end`, read in the snapshot: for a time cursor the source's clock (UTC) minus `lag`
- * microseconds, as `YYYY-MM-DD HH:MM:SS.ffffff`; for an integer cursor `MAX(cursor) + 1 - lag`
- * (NULL when the table is empty).
+ * microseconds, as `YYYY-MM-DD HH:MM:SS.ffffff` (a naive cursor's zone is applied by
+ * {@link endBound}); for an integer cursor `MAX(cursor) + 1 - lag` (NULL when the table is empty).
  */
 export function endQuery(schema: SchemaDocument, lag: bigint): SourceQuery {
   const engine = schema.engine;
@@ -253,6 +253,54 @@ export function endQuery(schema: SchemaDocument, lag: bigint): SourceQuery {
   return engine === 'mysql'
     ? { sql: `SELECT CAST(MAX(${c}) + 1 - CAST(? AS SIGNED) AS CHAR) FROM ${t}`, params: [lag.toString()] }
     : { sql: `SELECT (MAX(${c}) + 1 - $1::bigint)::text FROM ${t}`, params: [lag.toString()] };
+}
+
+/**
+ * Cursor types that hold a wall-clock reading with no zone: MySQL DATETIME and DATE, PostgreSQL
+ * `timestamp without time zone` and `date`. (MySQL TIMESTAMP is read at `+00:00`, PostgreSQL
+ * `timestamptz` is an instant: both compare as UTC.)
+ */
+const NAIVE_TIME_TYPES = new Set(['date', 'datetime', 'timestamp without time zone']);
+
+/** Whether the dataset's cursor is a date/time column without a zone (its values are wall-clock readings). */
+export function isNaiveTimeCursor(schema: SchemaDocument): boolean {
+  return schema.cursorKind === 'time' && NAIVE_TIME_TYPES.has(columnOf(schema, schema.cursorColumn).dataType);
+}
+
+/**
+ * The run's `:end` as the cursor column compares it. {@link endQuery} reads the source's clock in
+ * UTC, minus `lag`; a naive cursor column holds wall-clock readings in `timeZone` (the source's
+ * `timeZone` setting), so the same instant is given as that zone's wall clock: a row stamped in
+ * New York waits until it is `lag` old there, not five hours less. Other cursors, and `UTC`, get
+ * the value as read.
+ */
+export function endBound(schema: SchemaDocument, utcEnd: string | null, timeZone: string): string | null {
+  if (utcEnd === null || timeZone === 'UTC' || !isNaiveTimeCursor(schema)) return utcEnd;
+  return wallClockIn(timeZone, utcEnd);
+}
+
+/** A UTC time text (`YYYY-MM-DD HH:MM:SS.ffffff`) as the wall clock of the IANA zone `timeZone` reads it at that instant, in the same format. */
+export function wallClockIn(timeZone: string, utcText: string): string {
+  const micros = timeMicros(utcText);
+  let ms = micros / 1000n;
+  let rem = micros % 1000n;
+  if (rem < 0n) {
+    rem += 1000n;
+    ms -= 1n;
+  }
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    fractionalSecondDigits: 3,
+  }).formatToParts(new Date(Number(ms)));
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${part('year').padStart(4, '0')}-${part('month')}-${part('day')} ${part('hour')}:${part('minute')}:${part('second')}.${part('fractionalSecond')}${rem.toString().padStart(3, '0')}`;
 }
 
 const UNIT_MICROS: Record<string, bigint> = { ms: 1000n, s: 1_000_000n, m: 60_000_000n, h: 3_600_000_000n, d: 86_400_000_000n };

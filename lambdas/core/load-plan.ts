@@ -47,7 +47,11 @@ export interface LoadPlanInput {
   readonly files: readonly PlannedFile[];
   /** Key of the COPY manifest written for this attempt (one COPY for the batch). */
   readonly manifestKey: string;
-  /** Target column names in table order: Parquet COPY maps by position. */
+  /**
+   * The files' column names in file order, which the column check proved equal to the target's
+   * (lambdas/core/column-check.ts): the staging table is built in this order, and Parquet COPY
+   * fills it by position.
+   */
   readonly targetColumns: readonly string[];
   /** @default 'serverless' */
   readonly views?: LoadViewKind;
@@ -110,11 +114,15 @@ function superColumns(dataset: DatasetConfig): ReadonlySet<string> {
 }
 
 /**
- * DDL of a staging table shaped like the target: `LIKE` it, or, when the target has SUPER columns,
- * the target's columns in order with each SUPER column as {@link SUPER_STAGING_TYPE}.
+ * DDL of a staging table with exactly `columns`, in that order: the files' column order, as the
+ * column check proved it (lambdas/core/column-check.ts), not the target's order as it is when the
+ * transaction runs (a concurrent load may have added a column since, or the target's order may
+ * differ). Parquet COPY fills it by position, without a column list (DESIGN.md §4). Types are the
+ * target's (`CREATE TABLE AS SELECT … WHERE 1 = 0`), each SUPER column as {@link SUPER_STAGING_TYPE}.
+ * The staging table has no NOT NULL constraints: a NULL into a NOT NULL target column fails the
+ * merge's INSERT, not the COPY.
  */
 function stagingDdl(table: string, target: string, columns: readonly string[], supers: ReadonlySet<string>): string {
-  if (!columns.some((c) => supers.has(c))) return `CREATE TEMP TABLE ${table} (LIKE ${target})`;
   const list = columns.map((c) => (supers.has(c) ? `CAST(NULL AS ${SUPER_STAGING_TYPE}) AS ${quoteIdent(c)}` : quoteIdent(c))).join(', ');
   return `CREATE TEMP TABLE ${table} AS SELECT ${list} FROM ${target} WHERE 1 = 0`;
 }
@@ -130,7 +138,8 @@ export function usesManifest(dataset: DatasetConfig): boolean {
  * 1. `LOCK` the per-file audit table: loads of any dataset serialize here, so the guard below
  *    cannot race another load's commit.
  * 2. The batch (key, ETag, footer rows, bytes) into a temp table; the files into a staging table
- *    shaped like the target (SUPER columns as JSON text, see {@link SUPER_STAGING_TYPE}) — one
+ *    of the files' proven columns in file order (SUPER columns as JSON text, see
+ *    {@link SUPER_STAGING_TYPE}), by position (no column list) — one
  *    COPY with a manifest, or, for an upsert without a version column, one staging table per file
  *    so each row keeps its file's S3 order.
  * 3. The guard (`verdict`): the merge happens only when no object version of the batch is audited
@@ -195,7 +204,7 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
     files.forEach((file, i) => {
       statements.push(stagingDdl(stages[i]!, target, input.targetColumns, supers));
       copyStatements.set(statements.length, file);
-      statements.push(copyFromS3Parquet({ table: stages[i]!, columns: input.targetColumns, bucket: input.bucket, key: file.key, iamRole: input.iamRole }));
+      statements.push(copyFromS3Parquet({ table: stages[i]!, bucket: input.bucket, key: file.key, iamRole: input.iamRole }));
     });
     // The warehouse's own count of each file: its staging table holds exactly that file.
     statements.push(

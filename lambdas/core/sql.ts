@@ -2,6 +2,7 @@
  * The Redshift SQL dialect syncproof speaks. Every statement the stages send is built here, so the
  * Postgres-family adapters have exactly one shape of each Redshift-only statement to translate.
  */
+import { TerminalError } from './errors';
 
 /** Quotes an identifier (`"a""b"`). */
 export function quoteIdent(name: string): string {
@@ -17,21 +18,62 @@ export function qualifiedName(schema: string, table: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(table)}`;
 }
 
+/** The Redshift Data API's statement limit: 100 KB of UTF-8 (DESIGN.md §4). */
+export const MAX_STATEMENT_BYTES = 100 * 1024;
+
+/** Bytes `sql` takes as the Data API counts them (UTF-8). */
+export function statementBytes(sql: string): number {
+  return Buffer.byteLength(sql, 'utf8');
+}
+
+/**
+ * The statements that ask about every one of `literals` (already-quoted SQL values) through
+ * `statement(list)`, where `list` is a comma-separated slice of them for an `IN (…)` list (embedded
+ * once, as is): as few statements as fit, each at most `maxBytes` (the Data API's limit by default). Lists are sized by
+ * the bytes of the statement they produce, not by a count, so long keys (an S3 key may be 1,024
+ * bytes) cannot push a statement over the limit. None for no literals.
+ *
+ * @throws TerminalError when one literal alone does not fit (the statement names none of them).
+ */
+export function inListStatements(literals: readonly string[], statement: (list: string) => string, maxBytes = MAX_STATEMENT_BYTES): string[] {
+  const fixed = statementBytes(statement(''));
+  const out: string[] = [];
+  let list: string[] = [];
+  let bytes = fixed;
+  for (const literal of literals) {
+    const size = statementBytes(literal);
+    if (fixed + size > maxBytes) {
+      throw new TerminalError(`one value of an IN list takes ${size} bytes: its statement would pass the ${maxBytes}-byte statement limit`);
+    }
+    if (list.length > 0 && bytes + 2 + size > maxBytes) {
+      out.push(statement(list.join(', ')));
+      list = [];
+      bytes = fixed;
+    }
+    bytes += (list.length > 0 ? 2 : 0) + size; // ', ' between values
+    list.push(literal);
+  }
+  if (list.length > 0) out.push(statement(list.join(', ')));
+  return out;
+}
+
 export interface CopyFromS3 {
-  /** Already-quoted (possibly schema-qualified) table name. */
+  /** Already-quoted (possibly schema-qualified) table name, its columns in the file's column order. */
   readonly table: string;
-  /** Target columns in the file's column order. */
-  readonly columns: readonly string[];
   readonly bucket: string;
   readonly key: string;
   readonly iamRole: string;
 }
 
-/** `COPY t ("a","b") FROM 's3://bucket/key' IAM_ROLE '…' FORMAT AS PARQUET`. */
+/**
+ * `COPY t FROM 's3://bucket/key' IAM_ROLE '…' FORMAT AS PARQUET`. No column list: Redshift
+ * documents Parquet COPY as mapping columns by position, with equal column counts, and documents
+ * no column list for it (DESIGN.md §4). The table's column order must be the file's, which the
+ * load proves (lambdas/core/column-check.ts) and builds the staging table from (load-plan.ts).
+ */
 export function copyFromS3Parquet(copy: CopyFromS3): string {
-  const cols = copy.columns.map(quoteIdent).join(', ');
   return (
-    `COPY ${copy.table} (${cols}) FROM ${quoteLiteral(`s3://${copy.bucket}/${copy.key}`)} ` +
+    `COPY ${copy.table} FROM ${quoteLiteral(`s3://${copy.bucket}/${copy.key}`)} ` +
     `IAM_ROLE ${quoteLiteral(copy.iamRole)} FORMAT AS PARQUET`
   );
 }
@@ -66,10 +108,13 @@ export interface CopyManifest {
   }[];
 }
 
-/** Any COPY from S3 the dialect emits, parsed: a single object with a column list, or a manifest. */
+/**
+ * Any COPY from S3 the dialect emits, parsed: a single object or a manifest. A column list is
+ * parsed too (the dialect sends none), so that a warehouse adapter can refuse it by name.
+ */
 export interface ParsedCopyFromS3 {
   readonly table: string;
-  /** Column list of a single-object COPY; undefined for a manifest COPY (positional). */
+  /** A column list, if the statement has one (the dialect never sends one: Parquet COPY is positional). */
   readonly columns?: readonly string[];
   readonly bucket: string;
   /** The object, or the manifest when `manifest` is true. */
@@ -111,19 +156,3 @@ export const LOAD_VIEWS = {
   serverless: { detail: 'sys_load_detail', errors: 'sys_load_error_detail' },
   provisioned: { detail: 'stl_load_commits', errors: 'stl_load_errors' },
 } as const;
-
-const COPY_PATTERN =
-  /^COPY\s+(.+?)\s+\(([^)]*)\)\s+FROM\s+'s3:\/\/([^/']+)\/((?:[^']|'')+)'\s+IAM_ROLE\s+'(?:[^']|'')*'\s+FORMAT\s+AS\s+PARQUET$/i;
-
-/** Parses a statement made by copyFromS3Parquet; undefined for any other statement. */
-export function parseCopyFromS3Parquet(sql: string): CopyFromS3 | undefined {
-  const m = COPY_PATTERN.exec(sql.trim());
-  if (!m) return undefined;
-  const [, table, cols, bucket, key] = m as unknown as [string, string, string, string, string];
-  const columns = cols
-    .split(',')
-    .map((c) => c.trim())
-    .filter((c) => c.length > 0)
-    .map((c) => (c.startsWith('"') ? c.slice(1, -1).replace(/""/g, '"') : c));
-  return { table, columns, bucket, key: key.replace(/''/g, "'"), iamRole: '' };
-}

@@ -39,6 +39,14 @@ export interface QuarantineEvidence {
   readonly reason: string;
 }
 
+/** A batch file another live load held when this one ran. */
+export interface LeftFileEvidence {
+  readonly key: string;
+  readonly etag: string;
+  /** The load whose lease held it; undefined when not known. */
+  readonly heldBy: string | undefined;
+}
+
 /** One load attempt: rows its COPY staged against the rows its files' footers declare. */
 export interface AttemptEvidence {
   readonly loadId: string;
@@ -67,9 +75,10 @@ export interface LoadEvidence {
   readonly replacedRows?: number;
   /**
    * Batch files left to another live load (a duplicate or overlapping event started both): that
-   * load's own run proves them, so they are reported here but judge nothing.
+   * load's own run proves them, not this one, so this run cannot say they are loaded; each is a
+   * warning naming the file and the load that holds it.
    */
-  readonly notSettled: number;
+  readonly leftToOtherLoads: readonly LeftFileEvidence[];
   /** Batch files that did not load in this run and stay `failed` (retryable). */
   readonly retryable: number;
 }
@@ -86,7 +95,11 @@ export interface Verdict {
   readonly duplicateKeys: number;
 }
 
-/** Decides a load's verdict from evidence read back from the files and the warehouse. */
+/**
+ * Decides a load's verdict from evidence read back from the files and the warehouse: `FAILED` on
+ * any error, `PASSED_WITH_WARNINGS` when a file was quarantined or left to another live load,
+ * else `PASSED`.
+ */
 export function judgeLoad(e: LoadEvidence): Verdict {
   const findings: Finding[] = [];
   for (const f of e.files) {
@@ -142,6 +155,13 @@ export function judgeLoad(e: LoadEvidence): Verdict {
   }
   for (const q of e.quarantined) {
     findings.push({ level: 'warning', check: 'quarantine', message: `'${q.key}' quarantined: ${q.reason}` });
+  }
+  for (const l of e.leftToOtherLoads) {
+    findings.push({
+      level: 'warning',
+      check: 'left-to-other-load',
+      message: `'${l.key}' (ETag ${l.etag}) was left to ${l.heldBy ? `load ${l.heldBy}` : 'another load'}, which held it (a duplicate or overlapping event started both): that load's own run proves it, this one did not`,
+    });
   }
   if (e.retryable > 0) {
     findings.push({ level: 'error', check: 'not-loaded', message: `${e.retryable} files of the batch did not load; they stay failed (retryable) for the next run` });

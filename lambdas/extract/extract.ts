@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ChunkValueError, type ChunkColumn, type EncodedChunk } from '../adapters/parquet/chunk-columns';
 import { sharedParquetEncoder, type ParquetEncoder } from '../adapters/parquet/encoder';
 import { StreamingDigest } from '../core/checksums';
-import { DEFAULT_CHUNK_ROWS, formatIssues, requireDataset, type DatasetConfig } from '../core/config';
+import { DEFAULT_CHUNK_ROWS, formatIssues, requireDataset, timeZoneOf, type DatasetConfig } from '../core/config';
 import { ConfigurationError, InvalidInputError, TerminalError } from '../core/errors';
 import { executionInputSchema } from '../core/execution-input';
 import {
@@ -14,7 +14,7 @@ import {
   type ExtractedFile,
   type ExtractionDocument,
 } from '../core/extraction';
-import { canonicalPosition, chunkQuery, comparePositions, endQuery, firstChunkStart, lastBeforeQuery, nullCursorQuery, parseWindow, positionText, selectedColumns, type ChunkStart, type Position } from '../core/keyset';
+import { canonicalPosition, chunkQuery, comparePositions, endBound, endQuery, firstChunkStart, lastBeforeQuery, nullCursorQuery, parseWindow, positionText, selectedColumns, type ChunkStart, type Position } from '../core/keyset';
 import { manifestPrefix } from '../core/manifests';
 import type { SourceParam, SourceSession, SourceValue } from '../core/source';
 import { readSchemaDocument, resolveSourceSchema, schemaDocumentKey, schemaDocumentSchema, tableRef, type SchemaDocument } from '../core/source-schema';
@@ -108,7 +108,7 @@ export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<Ex
       // The run's bound and NULL count are read in the snapshot its first chunks are read in.
       first = async (session) => {
         const bound = endQuery(mapped, lag);
-        const end = scalar(await session.query(bound.sql, bound.params));
+        const end = endBound(mapped, scalar(await session.query(bound.sql, bound.params)), timeZoneOf(source));
         const nullCursorRows = Number(scalar(await session.query(nullCursorQuery(mapped).sql, [])) ?? 0);
         // A full snapshot reads NULL cursors too; the other modes cannot place them in the keyset.
         if (nullCursorRows > 0 && mode !== 'full') deps.log.warn('rows with a NULL cursor are not extracted', { nullCursorRows, cursorColumn: mapped.cursorColumn });

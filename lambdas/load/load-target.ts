@@ -15,7 +15,7 @@ import {
 } from '../core/load-plan';
 import { versionId, type AttemptOutcome, type CommittedFact } from '../core/load-protocol';
 import type { ObjectStore, Row, StatementState, Warehouse } from '../core/ports';
-import { LOAD_VIEWS, qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
+import { inListStatements, LOAD_VIEWS, qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
 
 /** One load attempt: one warehouse transaction under its own load id. */
 export interface LoadAttempt {
@@ -52,9 +52,6 @@ export interface LoadTarget {
   /** How an ended attempt came out, read back from `syncproof_loads` and the load error views. */
   outcome(loadId: string, ended: StatementState, files: readonly PlannedFile[]): Promise<AttemptOutcome>;
 }
-
-/** Object keys per audit query (IN lists stay far below the 100 KB statement limit). */
-const KEYS_PER_QUERY = 200;
 
 /** LoadTarget over the Warehouse port: Redshift through the Data API, or the Postgres family. */
 export class WarehouseLoadTarget implements LoadTarget {
@@ -118,12 +115,14 @@ export class WarehouseLoadTarget implements LoadTarget {
     const wanted = new Set(files.map((f) => versionId(f.key, f.etag)));
     const keys = [...new Set(files.map((f) => f.key))];
     const out = new Map<string, CommittedFile>();
-    for (let i = 0; i < keys.length; i += KEYS_PER_QUERY) {
-      const list = keys.slice(i, i + KEYS_PER_QUERY).map(quoteLiteral).join(', ');
-      const rows = await this.wh.query(
+    const statements = inListStatements(
+      keys.map(quoteLiteral),
+      (list) =>
         `SELECT object_key, etag, MIN(load_id) AS load_id, MIN("rows") AS loaded_rows, MIN(file_rows) AS file_rows, COUNT(*) AS loads ` +
-          `FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_FILES_TABLE)} WHERE object_key IN (${list}) GROUP BY object_key, etag`,
-      );
+        `FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_FILES_TABLE)} WHERE object_key IN (${list}) GROUP BY object_key, etag`,
+    );
+    for (const sql of statements) {
+      const rows = await this.wh.query(sql);
       for (const r of rows) {
         const id = versionId(String(r.object_key), String(r.etag));
         if (!wanted.has(id)) continue;

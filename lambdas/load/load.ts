@@ -49,8 +49,8 @@ export interface LoadResultDocument {
   readonly attempts: readonly string[];
   readonly loaded: readonly LoadedFile[];
   readonly quarantined: readonly QuarantinedFile[];
-  /** Files another live load holds; they are left to it. */
-  readonly skipped: readonly { key: string; etag: string; reason: string }[];
+  /** Files another live load holds; they are left to it (`heldBy`: that load's id, when known). */
+  readonly skipped: readonly { key: string; etag: string; reason: string; heldBy?: string }[];
   /** Files that did not load in this stage and stay `failed` for a later run, with the last reason. */
   readonly retryable: readonly { key: string; etag: string; reason: string }[];
   /** The batch replaced the target (a full run): the target holds exactly its rows. */
@@ -107,7 +107,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
 
   const tracked: Tracked[] = batch.files.map((file) => ({ file, id: versionId(file.key, file.etag) }));
   const quarantined = new Map<string, QuarantinedFile>();
-  const skipped = new Map<string, { key: string; etag: string; reason: string }>();
+  const skipped = new Map<string, { key: string; etag: string; reason: string; heldBy?: string }>();
   const attempts: string[] = [];
   const states = new Map<string, StatementState>();
   let committed = new Map<string, CommittedFile>();
@@ -186,7 +186,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
           await deps.ledger.markLoaded({ key: t.file.key, etag: t.file.etag, fence: action.fence }, action.loadId, action.rows, nowIso());
           break;
         case 'held':
-          skipped.set(t.id, { key: t.file.key, etag: t.file.etag, reason: `held by load ${action.by}` });
+          skipped.set(t.id, { key: t.file.key, etag: t.file.etag, reason: `held by load ${action.by}`, ...(action.by === 'unknown' ? {} : { heldBy: action.by }) });
           break;
         case 'cancel':
           deps.log.warn('cancelling the statement of an expired lease before taking it over', { key: t.file.key, attemptId: action.attemptId });

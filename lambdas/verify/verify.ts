@@ -3,7 +3,7 @@ import { INTERNAL_PREFIX, requireDataset, type DatasetConfig } from '../core/con
 import { TerminalError } from '../core/errors';
 import { AUDIT_FILES_TABLE, AUDIT_LOADS_TABLE, AUDIT_SCHEMA } from '../core/load-plan';
 import { keyInBucket } from '../core/s3-uri';
-import { qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
+import { inListStatements, qualifiedName, quoteIdent, quoteLiteral, statementBytes } from '../core/sql';
 import { loadableDataset } from '../core/source-schema';
 import type { Row, Warehouse } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
@@ -82,7 +82,7 @@ async function loadedKeyCounts(dataset: DatasetConfig, load: LoadResultDocument,
       ? `${names[0]!} IN (${[...keys.values()].map((l) => l[0]!).join(', ')})`
       : [...keys.values()].map((l) => `(${l.map((lit, i) => `${names[i]!} = ${lit}`).join(' AND ')})`).join(' OR ');
   const sql = `SELECT COALESCE(SUM(n), 0) AS total, COUNT(*) AS distinct_keys FROM (SELECT COUNT(*) AS n FROM ${target} WHERE ${predicate} GROUP BY ${names.join(', ')}) k`;
-  if (sql.length > LOADED_KEYS_MAX_SQL) return undefined;
+  if (statementBytes(sql) > LOADED_KEYS_MAX_SQL) return undefined;
   const [counts] = await wh.query(sql);
   return { counts: counts ?? { total: 0, distinct_keys: 0 }, keys: keys.size };
 }
@@ -111,9 +111,8 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
   // Per object version, across every load: the warehouse's rows, and how many committed loads hold it (I1).
   const audit = new Map<string, { rows: number | null; loads: number; loadIds: string[] }>();
   const keys = [...new Set(load.loaded.map((f) => f.key))];
-  for (let i = 0; i < keys.length; i += 200) {
-    const list = keys.slice(i, i + 200).map(quoteLiteral).join(', ');
-    for (const r of await wh.query(`SELECT object_key, etag, load_id, "rows" FROM ${auditFiles} WHERE object_key IN (${list})`)) {
+  for (const sql of inListStatements(keys.map(quoteLiteral), (list) => `SELECT object_key, etag, load_id, "rows" FROM ${auditFiles} WHERE object_key IN (${list})`)) {
+    for (const r of await wh.query(sql)) {
       const id = `${String(r.object_key)}\u0000${String(r.etag)}`;
       const a = audit.get(id) ?? { rows: null, loads: 0, loadIds: [] };
       audit.set(id, { rows: r.rows === null ? a.rows : Number(r.rows), loads: a.loads + 1, loadIds: [...a.loadIds, String(r.load_id)] });
@@ -124,10 +123,15 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
   const unreported = [...new Set(load.loaded.filter((f) => audit.get(`${f.key}\u0000${f.etag}`)?.rows === null).map((f) => f.loadedBy))];
   if (unreported.length > 0) {
     const [view, query, name] = deps.loadViews === 'provisioned' ? ['stl_load_commits', 'query', 'filename'] : ['sys_load_detail', 'query_id', 'file_name'];
-    const lines = await wh.query(
-      `SELECT TRIM(d.${name}) AS file_name, SUM(d.lines_scanned) AS lines FROM ${auditLoads} l JOIN ${view} d ON d.${query} = l.copy_query_id ` +
-        `WHERE l.load_id IN (${unreported.map(quoteLiteral).join(', ')}) GROUP BY TRIM(d.${name})`,
-    );
+    const lines: Row[] = [];
+    for (const sql of inListStatements(
+      unreported.map(quoteLiteral),
+      (list) =>
+        `SELECT TRIM(d.${name}) AS file_name, SUM(d.lines_scanned) AS lines FROM ${auditLoads} l JOIN ${view} d ON d.${query} = l.copy_query_id ` +
+        `WHERE l.load_id IN (${list}) GROUP BY TRIM(d.${name})`,
+    )) {
+      lines.push(...(await wh.query(sql)));
+    }
     const byUri = new Map(lines.map((r) => [String(r.file_name), Number(r.lines)]));
     for (const f of load.loaded) {
       const id = `${f.key}\u0000${f.etag}`;
@@ -138,12 +142,15 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
   }
   // Each load attempt that holds a file of this batch: its staged rows against its files' footers.
   const attempts = [...new Set(load.loaded.map((f) => f.loadedBy))];
-  const attemptTotals = attempts.length
-    ? await wh.query(
-        `SELECT l.load_id, l."rows" AS staged, SUM(f.file_rows) AS declared FROM ${auditLoads} l JOIN ${auditFiles} f ON f.load_id = l.load_id ` +
-          `WHERE l.load_id IN (${attempts.map(quoteLiteral).join(', ')}) GROUP BY l.load_id, l."rows"`,
-      )
-    : [];
+  const attemptTotals: Row[] = [];
+  for (const sql of inListStatements(
+    attempts.map(quoteLiteral),
+    (list) =>
+      `SELECT l.load_id, l."rows" AS staged, SUM(f.file_rows) AS declared FROM ${auditLoads} l JOIN ${auditFiles} f ON f.load_id = l.load_id ` +
+      `WHERE l.load_id IN (${list}) GROUP BY l.load_id, l."rows"`,
+  )) {
+    attemptTotals.push(...(await wh.query(sql)));
+  }
   const keyList = dataset.keyColumns.map(quoteIdent).join(', ');
   const onlyKey = dataset.keyColumns.length === 1 ? quoteIdent(dataset.keyColumns[0]!) : undefined;
   const scoped = dataset.loadMode === 'upsert' && !load.replace ? await loadedKeyCounts(dataset, load, target, wh, deps.files) : undefined;
@@ -169,7 +176,7 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
     ...(scoped ? { loadedKeys: scoped.keys } : {}),
     auditedRows: dataset.loadMode === 'append' ? Number(counts[0]?.audited_rows ?? 0) : undefined,
     ...(load.replace ? { replacedRows: load.loaded.reduce((n, f) => n + f.fileRows, 0) } : {}),
-    notSettled: load.skipped.length,
+    leftToOtherLoads: load.skipped.map((f) => ({ key: f.key, etag: f.etag, heldBy: f.heldBy })),
     retryable: load.retryable.length,
   };
   const verdict = judgeLoad(evidence);
@@ -177,7 +184,7 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
   const summary =
     `${dataset.name} load ${input.loadId}: ${verdict.status} — ${evidence.files.length} files (${fileTotal} rows) loaded, ` +
     `${evidence.quarantined.length} quarantined` +
-    (evidence.notSettled > 0 ? `, ${evidence.notSettled} left to another live load (its own run proves them)` : '') +
+    (evidence.leftToOtherLoads.length > 0 ? `, ${evidence.leftToOtherLoads.length} left to another live load (its own run proves them)` : '') +
     (evidence.loadedKeys === undefined
       ? `; target ${evidence.targetRows} rows, ${verdict.duplicateKeys} duplicate keys`
       : `; target ${evidence.targetRows} rows for its ${evidence.loadedKeys} keys, ${verdict.duplicateKeys} duplicate keys`);

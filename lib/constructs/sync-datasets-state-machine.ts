@@ -32,8 +32,15 @@ export interface SyncDatasetsStateMachineProps {
   readonly recordFunction: lambda.IFunction;
   /** How many children run at once (the Map's MaxConcurrency), 1–40. */
   readonly maxConcurrency: number;
-  /** Receives execution history at level ALL, with execution data. */
+  /** Receives execution history at level ALL (with states' input and output only when {@link includeExecutionData}). */
   readonly logGroup: logs.ILogGroup;
+  /**
+   * Whether the execution history also logs each state's input and output. They carry key values,
+   * cursor values and watermarks, so they stay out of CloudWatch unless asked for (configuration
+   * `logExecutionData`).
+   * @default false
+   */
+  readonly includeExecutionData?: boolean;
   /**
    * Longest a child may run before its parent's task stops waiting (and stops it), and longest the
    * parent may run. @default Duration.hours(12) per child (the SyncStateMachine's own timeout), and
@@ -142,7 +149,7 @@ export class SyncDatasetsStateMachine extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout,
       tracingEnabled: true,
-      logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: props.includeExecutionData ?? false },
     });
 
     acknowledgeNag(

@@ -51,8 +51,15 @@ export interface SyncStateMachineProps {
   readonly verifyFunction: lambda.IFunction;
   /** Writes the run's final record, completed or failed (stage `record`). */
   readonly recordFunction: lambda.IFunction;
-  /** Receives execution history at level ALL, with execution data. */
+  /** Receives execution history at level ALL (with states' input and output only when {@link includeExecutionData}). */
   readonly logGroup: logs.ILogGroup;
+  /**
+   * Whether the execution history also logs each state's input and output. They carry key values,
+   * cursor values and watermarks, so they stay out of CloudWatch unless asked for (configuration
+   * `logExecutionData`).
+   * @default false
+   */
+  readonly includeExecutionData?: boolean;
   /**
    * Longest an execution may run before Step Functions stops it.
    * @default Duration.hours(12)
@@ -222,7 +229,7 @@ export class SyncStateMachine extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout,
       tracingEnabled: true,
-      logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: props.includeExecutionData ?? false },
     });
 
     acknowledgeNag(

@@ -45,10 +45,17 @@ export interface VerifyStateMachineProps {
   /** One EventBridge schedule rule per entry; each starts an execution for its dataset. */
   readonly schedules: readonly VerifySchedule[];
   /**
-   * Receives execution history at level ALL, with execution data.
+   * Receives execution history at level ALL (with states' input and output only when {@link includeExecutionData}).
    * @default a new log group `/aws/vendedlogs/states/<stack>-verify`, kept three months
    */
   readonly logGroup?: logs.ILogGroup;
+  /**
+   * Whether the execution history also logs each state's input and output. They carry key values,
+   * cursor values and watermarks, so they stay out of CloudWatch unless asked for (configuration
+   * `logExecutionData`).
+   * @default false
+   */
+  readonly includeExecutionData?: boolean;
   /**
    * Longest an execution may run before Step Functions stops it.
    * @default Duration.hours(1)
@@ -170,7 +177,7 @@ export class VerifyStateMachine extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(inventory.next(checksumSample).next(record).next(verdict)),
       timeout,
       tracingEnabled: true,
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: props.includeExecutionData ?? false },
     });
 
     const rules: Record<string, events.Rule> = {};

@@ -158,8 +158,8 @@ function ordersFile(rows: { id: bigint; name: string | null; amount: string | nu
   ]);
 }
 
-function copyOf(key: string, table = '"syncproof_stage"', columns = COLUMNS): string {
-  return copyFromS3Parquet({ table, columns, bucket: BUCKET, key, iamRole: IAM_ROLE });
+function copyOf(key: string, table = '"syncproof_stage"'): string {
+  return copyFromS3Parquet({ table, bucket: BUCKET, key, iamRole: IAM_ROLE });
 }
 
 /** The staging pattern of core/load-plan.ts: temp table LIKE the target, COPY, INSERT … SELECT. */
@@ -381,7 +381,7 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
     await objects.put('orders/corrupt-late.parquet', bytes);
 
     const failing = warehouse.executeTransaction(
-      [copyOf('orders/corrupt-late.parquet', '"public"."orders"', ['id', 'name'])],
+      ['CREATE TEMP TABLE "two" (id BIGINT, name VARCHAR(16))', copyOf('orders/corrupt-late.parquet', '"two"'), 'INSERT INTO public.orders (id, name) SELECT id, name FROM "two"'],
       'late',
     );
 
@@ -391,9 +391,42 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
     expect(await warehouse.query('SELECT COUNT(*) AS n FROM public.orders')).toEqual([{ n: 0 }]);
   });
 
+  it('COPYs Parquet by position, as Redshift does: a file in another column order fills the wrong columns, or fails the COPY', async () => {
+    await objects.put(
+      'pairs/swapped.parquet',
+      encodeParquet([
+        { name: 'b', type: 'STRING', data: ['x'] },
+        { name: 'a', type: 'STRING', data: ['y'] },
+      ]),
+    );
+    await objects.put(
+      'pairs/typed.parquet',
+      encodeParquet([
+        { name: 'note', type: 'STRING', data: ['text'] },
+        { name: 'id', type: 'INT64', data: [1n] },
+      ]),
+    );
+
+    await warehouse.executeTransaction(['CREATE TABLE public.pairs (a VARCHAR(8), b VARCHAR(8))', copyOf('pairs/swapped.parquet', '"public"."pairs"')], 'pairs');
+    const typed = warehouse.executeTransaction(['CREATE TEMP TABLE "typed" (id BIGINT, note VARCHAR(8))', copyOf('pairs/typed.parquet', '"typed"')], 'typed');
+
+    // The file's first column (b = 'x') lands in the table's first column (a), by position.
+    expect(await warehouse.query('SELECT a, b FROM public.pairs')).toEqual([{ a: 'x', b: 'y' }]);
+    await expect(typed).rejects.toThrow(expect.objectContaining({ name: 'WarehouseStatementError', statementIndex: 1, message: expect.stringContaining("s3 object 'pairs/typed.parquet'") }));
+    await warehouse.executeTransaction(['DROP TABLE public.pairs'], 'drop-pairs');
+  });
+
+  it('refuses a Parquet COPY with a column list, which Redshift does not document, naming the columns', async () => {
+    const withList = `COPY "public"."orders" ("id", "name") FROM 's3://${BUCKET}/orders/a.parquet' IAM_ROLE '${IAM_ROLE}' FORMAT AS PARQUET`;
+
+    const failing = warehouse.executeTransaction([withList], 'column-list');
+
+    await expect(failing).rejects.toThrow(expect.objectContaining({ name: 'WarehouseStatementError', statementIndex: 0, message: expect.stringContaining('column list (id, name)') }));
+  });
+
   it('rejects a COPY from another bucket, naming the statement', async () => {
     const failing = warehouse.executeTransaction(
-      ['SELECT 1', copyFromS3Parquet({ table: '"public"."orders"', columns: ['id'], bucket: 'other-bucket', key: 'x.parquet', iamRole: IAM_ROLE })],
+      ['SELECT 1', copyFromS3Parquet({ table: '"public"."orders"', bucket: 'other-bucket', key: 'x.parquet', iamRole: IAM_ROLE })],
       'bucket',
     );
 
@@ -404,7 +437,7 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
     await objects.put('notes/single.parquet', encodeParquet([{ name: 'note', type: 'STRING', data: ['\\.', null, ''] }]));
 
     await warehouse.executeTransaction(
-      ['CREATE TEMP TABLE "notes" (note VARCHAR(10))', copyOf('notes/single.parquet', '"notes"', ['note']), 'CREATE TABLE public.notes AS SELECT note FROM "notes"', 'DROP TABLE "notes"'],
+      ['CREATE TEMP TABLE "notes" (note VARCHAR(10))', copyOf('notes/single.parquet', '"notes"'), 'CREATE TABLE public.notes AS SELECT note FROM "notes"', 'DROP TABLE "notes"'],
       'single',
     );
 
@@ -461,7 +494,7 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
         { name: 'id', type: 'INT64', data: docs.map((_, i) => BigInt(i + 1)) },
         { name: 'doc', type: 'STRING', data: docs },
       ]);
-    const copyDocs = (key: string, table: string) => copyFromS3Parquet({ table, columns: ['id', 'doc'], bucket: BUCKET, key, iamRole: IAM_ROLE });
+    const copyDocs = (key: string, table: string) => copyFromS3Parquet({ table, bucket: BUCKET, key, iamRole: IAM_ROLE });
     const readDocs = () => warehouse.query('SELECT id, JSON_TYPEOF(doc) AS type, JSON_SERIALIZE(doc) AS text, doc IS NULL AS sql_null FROM public.docs ORDER BY id');
 
     beforeAll(async () => {

@@ -119,7 +119,7 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
     );
 
     await warehouse.executeTransaction(
-      [copyFromS3Parquet({ table: '"public"."contract"', columns: ['id', 'name'], bucket: BUCKET, key: 'contract/part-0.parquet', iamRole: COPY_ROLE })],
+      [copyFromS3Parquet({ table: '"public"."contract"', bucket: BUCKET, key: 'contract/part-0.parquet', iamRole: COPY_ROLE })],
       'copy',
     );
 

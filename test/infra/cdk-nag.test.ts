@@ -27,6 +27,17 @@ const CONFIGS: [string, SyncproofConfig][] = [
   ['a provisioned cluster with a database user', withRedshift({ database: 'dev', clusterIdentifier: 'analytics', dbUser: 'loader', copyRoleArn })],
   ['a Serverless workgroup with a secret', withRedshift({ database: 'dev', workgroupName: 'wg', secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:s-AbCdEf', copyRoleArn })],
   ['no redshift block (the local runtime)', withoutRedshift],
+  [
+    'source stages in a VPC with the endpoints the stack creates',
+    {
+      ...exampleConfig(),
+      sourceNetwork: {
+        subnetIds: ['subnet-0abc12345678def0'],
+        securityGroupIds: ['sg-0123456789abcdef0'],
+        endpoints: { vpcId: 'vpc-0123456789abcdef0', routeTableIds: ['rtb-0123456789abcdef0'] },
+      },
+    },
+  ],
 ];
 
 describe('cdk-nag AwsSolutions', () => {

@@ -214,8 +214,8 @@ describe('SyncStateMachine definition', () => {
     expect(state('SyncFailed')).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
   });
 
-  it('logs every execution event with its data to the state machine log group, and traces with X-Ray', () => {
-    expect(properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+  it('logs every execution event, without its data by default, to the state machine log group, and traces with X-Ray', () => {
+    expect(properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
     expect(properties.TracingConfiguration).toEqual({ Enabled: true });
     template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/Syncproof-sync' });
   });

@@ -76,8 +76,8 @@ describe('VerifyStateMachine definition', () => {
     expect(state('VerifyFailed')).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' });
   });
 
-  it('logs every execution event with its data to its own log group, traces with X-Ray, and alarms on failures', () => {
-    expect(properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+  it('logs every execution event, without its data by default, to its own log group, traces with X-Ray, and alarms on failures', () => {
+    expect(properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
     expect(properties.TracingConfiguration).toEqual({ Enabled: true });
     template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/Syncproof-verify' });
     const alarms = resources(template, 'AWS::CloudWatch::Alarm').filter(([, a]) => JSON.stringify(a.Properties?.Dimensions ?? []).includes(logicalId));

@@ -161,6 +161,45 @@ describe('load stage on a PostgreSQL server', () => {
     expect([...(await target.committed([f])).values()]).toEqual([{ loadId: 'ld_guard_1', rows: 2, fileRows: 2, loads: 1 }]);
   });
 
+  it.each([
+    ['one COPY with a manifest (append)', 'wide'],
+    ['one COPY per file (upsert without a version column)', 'plain'],
+  ])('loads by the proven file order through %s when the target gained a column after the check', async (_path, name) => {
+    const dataset = CONFIG.datasets.find((d) => d.name === name)!;
+    const f = await upload(`${name}/proven.parquet`, eventsFile([1, 2], 'proven'));
+    const target = new WarehouseLoadTarget(warehouse, dataset, objects, 'arn:aws:iam::000000000000:role/copy');
+    const proven = (await target.prepare()).map((c) => c.name);
+    // Another load's add-columns (or an operator) widens the target between the check and the COPY.
+    await warehouse.executeTransaction([`ALTER TABLE public.${name} ADD COLUMN score DOUBLE PRECISION`], `widen-${name}`);
+    const file = { key: f.key, etag: f.etag, size: f.size, fileRows: 2, s3Order: '00000001' };
+
+    const state = await target.submit({ runId: 'r-proven', loadId: `ld_proven_${name}`, files: [file], targetColumns: proven });
+
+    expect(state).toEqual({ status: 'finished' });
+    expect(await warehouse.query(`SELECT id, note, score FROM public.${name} ORDER BY id`)).toEqual([
+      { id: 1, note: 'proven', score: null },
+      { id: 2, note: 'proven', score: null },
+    ]);
+  });
+
+  it('quarantines a file whose columns are in another order than the target, naming the file and both columns, and loads none of it', async () => {
+    const swapped = await upload(
+      'plain/swapped.parquet',
+      encodeParquet([
+        { name: 'note', type: 'STRING', data: ['swapped'] },
+        { name: 'id', type: 'INT64', data: [4n] },
+      ]),
+    );
+
+    await runLoad(await batch('plain', 'run-swapped', [swapped]), deps());
+
+    expect(await ledger.get(swapped.key, swapped.etag)).toMatchObject({
+      status: 'quarantined',
+      reason: expect.stringContaining("s3 object 'plain/swapped.parquet': column 1 is 'note' but the target's column 1 is 'id'"),
+    });
+    expect(await count('SELECT COUNT(*) AS n FROM public.plain')).toBe(0);
+  });
+
   it('settles from the audit, without merging again, an object version an earlier execution committed when the ledger forgot it', async () => {
     const f = await upload('events/once.parquet', eventsFile([1, 2], 'once'));
     await runLoad(await batch('events', 'run-1', [f]), deps());

@@ -41,7 +41,7 @@ describe('local runtime warehouse: data-api (default)', () => {
   it("loads a Parquet object from the S3 emulator with a COPY naming the runtime's copy role, and refuses another role", async () => {
     const stages = await runtime.deps.warehouse();
     await runtime.deps.objects.put('wired/part-0.parquet', encodeParquet([{ name: 'id', type: 'INT64', data: [7n, 8n] }]));
-    const copy = (iamRole: string) => copyFromS3Parquet({ table: '"public"."copied"', columns: ['id'], bucket: runtime.bucket, key: 'wired/part-0.parquet', iamRole });
+    const copy = (iamRole: string) => copyFromS3Parquet({ table: '"public"."copied"', bucket: runtime.bucket, key: 'wired/part-0.parquet', iamRole });
     await stages.executeTransaction(['CREATE TABLE public.copied (id BIGINT)'], 'copied-ddl');
 
     await stages.executeTransaction([copy(runtime.deps.copyRoleArn)], 'copied');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError } from '../../lambdas/core/errors';
-import { datasetForKey, datasetSchema, parseConfig } from '../../lambdas/core/config';
+import { datasetForKey, datasetSchema, parseConfig, timeZoneOf } from '../../lambdas/core/config';
 
 const dataset = {
   name: 'orders',
@@ -120,5 +120,28 @@ describe('datasetForKey', () => {
     ['ordersx/a.parquet', undefined],
   ])('maps %s to %s', (key, name) => {
     expect(datasetForKey(config, key)?.name).toBe(name);
+  });
+});
+
+describe('source.timeZone', () => {
+  const withZone = (timeZone?: string) => ({
+    datasets: [
+      {
+        name: 'orders',
+        target: { schema: 'public', table: 'orders' },
+        source: { engine: 'mysql', url: 'mysql://reader@127.0.0.1:3306/shop', table: 'shop.orders', cursorColumn: 'updated_at', ...(timeZone === undefined ? {} : { timeZone }) },
+      },
+    ],
+  });
+
+  it('accepts an IANA zone and leaves it unset by default (UTC)', () => {
+    expect(parseConfig(withZone('America/New_York')).datasets[0]!.source).toMatchObject({ timeZone: 'America/New_York' });
+    expect(timeZoneOf(parseConfig(withZone()).datasets[0]!.source!)).toBe('UTC');
+  });
+
+  it('refuses an unknown zone, naming it and the nearest known one', () => {
+    expect(() => parseConfig(withZone('America/New_Yrok'))).toThrow(
+      "datasets.0.source.timeZone: unknown time zone 'America/New_Yrok': give an IANA name such as 'America/New_York' or 'UTC'; did you mean 'America/New_York'?",
+    );
   });
 });

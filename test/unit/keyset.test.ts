@@ -4,6 +4,7 @@ import {
   canonicalPosition,
   chunkQuery,
   comparePositions,
+  endBound,
   endQuery,
   firstChunkStart,
   formatMicros,
@@ -12,6 +13,7 @@ import {
   parseWindow,
   positionText,
   timeMicros,
+  wallClockIn,
 } from '../../lambdas/core/keyset';
 import type { SchemaColumn, SchemaDocument } from '../../lambdas/core/source-schema';
 
@@ -191,5 +193,44 @@ describe('binary keys', () => {
     expect(() => canonicalPosition(binarySchema('mysql'), { cursor: 'c', key: ['0x00', '1'] }, 'after')).toThrow("after has 2 key value(s), but the key of dataset 'uuids' is (id)");
     expect(binaryKeyBytes('0x00FF')).toEqual(Buffer.from([0, 255]));
     expect(binaryKeyBytes('0x0')).toBeUndefined();
+  });
+});
+
+describe('the end bound of a naive cursor in its source time zone', () => {
+  /** The schema with the cursor column of another type. */
+  const withCursorType = (engine: 'mysql' | 'postgres', dataType: string): SchemaDocument => {
+    const s = schema(engine);
+    return { ...s, columns: s.columns.map((c) => (c.source === 'updated_at' ? { ...c, dataType } : c)) };
+  };
+  // The source clock read 12:00:00 UTC, lag 10 minutes: endQuery gives 11:50 UTC.
+  const utcEnd = '2024-01-15 11:50:00.123456';
+
+  it.each([
+    ['MySQL DATETIME', withCursorType('mysql', 'datetime')],
+    ['MySQL DATE', withCursorType('mysql', 'date')],
+    ['PostgreSQL timestamp without time zone', withCursorType('postgres', 'timestamp without time zone')],
+  ])('gives the bound as New York wall clock for a %s cursor, so rows stamped there wait lag there', (_name, s) => {
+    expect(endBound(s, utcEnd, 'America/New_York')).toBe('2024-01-15 06:50:00.123456');
+  });
+
+  it('follows daylight saving time: four hours behind UTC in July', () => {
+    expect(endBound(withCursorType('mysql', 'datetime'), '2024-07-15 11:50:00.000001', 'America/New_York')).toBe('2024-07-15 07:50:00.000001');
+  });
+
+  it.each([
+    ['MySQL TIMESTAMP (read at +00:00)', withCursorType('mysql', 'timestamp')],
+    ['PostgreSQL timestamptz (an instant)', withCursorType('postgres', 'timestamp with time zone')],
+  ])('keeps the UTC bound for a %s cursor, whatever the zone', (_name, s) => {
+    expect(endBound(s, utcEnd, 'America/New_York')).toBe(utcEnd);
+  });
+
+  it('keeps the bound as read for UTC, an integer cursor and an empty table', () => {
+    expect(endBound(withCursorType('mysql', 'datetime'), utcEnd, 'UTC')).toBe(utcEnd);
+    expect(endBound({ ...schema('mysql'), cursorKind: 'integer' }, '42', 'America/New_York')).toBe('42');
+    expect(endBound(withCursorType('mysql', 'datetime'), null, 'America/New_York')).toBeNull();
+  });
+
+  it('reads a zone east of UTC across midnight, microseconds kept', () => {
+    expect(wallClockIn('Asia/Kolkata', '2024-12-31 20:00:00.000007')).toBe('2025-01-01 01:30:00.000007');
   });
 });

@@ -125,10 +125,39 @@ describe('planLoad', () => {
       expect(statements.filter((s) => /^CREATE TEMP TABLE "syncproof_stage\d_ld_abc_1" AS SELECT "order_id", CAST\(NULL AS VARCHAR\(65535\)\) AS "doc", "amount" FROM "sales"\."orders" WHERE 1 = 0$/.test(s))).toHaveLength(2);
     });
 
-    it('keeps staging LIKE the target and inserts the staged values as they are without one', () => {
+    it('stages the proven columns as the target types them and inserts the staged values as they are without one', () => {
       const { statements } = plan(dataset('upsert', 'amount'));
-      expect(statements).toContain('CREATE TEMP TABLE "syncproof_stage_ld_abc_1" (LIKE "sales"."orders")');
+      expect(statements).toContain('CREATE TEMP TABLE "syncproof_stage_ld_abc_1" AS SELECT "order_id", "amount" FROM "sales"."orders" WHERE 1 = 0');
       expect(statements.join(';')).not.toContain('JSON_PARSE');
+    });
+  });
+
+  describe('Parquet COPY by position', () => {
+    const copies = (ds: ReturnType<typeof dataset>) => {
+      const { statements, copyStatements } = plan(ds);
+      return [...copyStatements.keys()].map((i) => statements[i]!);
+    };
+
+    it.each([
+      ['one COPY with a manifest (append)', dataset('append')],
+      ['one COPY with a manifest (upsert with a version column)', dataset('upsert', 'amount')],
+      ['one COPY per file (upsert without a version column)', dataset('upsert')],
+    ])('sends no column list in %s', (_name, ds) => {
+      for (const copy of copies(ds)) expect(copy).toMatch(/^COPY "syncproof_stage\d*_ld_abc_1" FROM 's3:\/\/data\/(?:[^']|'')+' IAM_ROLE 'arn:aws:iam::1:role\/copy' (MANIFEST )?FORMAT AS PARQUET$/);
+    });
+
+    it('COPYs one file as COPY t FROM the object, IAM_ROLE, FORMAT AS PARQUET', () => {
+      expect(copies(dataset('upsert'))[0]).toBe(`COPY "syncproof_stage1_ld_abc_1" FROM 's3://data/orders/f0.parquet' IAM_ROLE 'arn:aws:iam::1:role/copy' FORMAT AS PARQUET`);
+    });
+
+    it.each([
+      ['a manifest COPY', dataset('append'), /^CREATE TEMP TABLE "syncproof_stage_ld_abc_1"/],
+      ['per-file COPYs', dataset('upsert'), /^CREATE TEMP TABLE "syncproof_stage\d_ld_abc_1"/],
+    ])('creates the staging table of %s in the proven file order, whatever order the target has now', (_name, ds, staging) => {
+      const { statements } = planLoad({ ...planInput(ds), targetColumns: ['amount', 'order_id'] });
+      const ddl = statements.filter((s) => staging.test(s));
+      expect(ddl.length).toBeGreaterThan(0);
+      for (const s of ddl) expect(s).toMatch(/ AS SELECT "amount", "order_id" FROM "sales"\."orders" WHERE 1 = 0$/);
     });
   });
 

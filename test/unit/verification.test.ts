@@ -11,7 +11,7 @@ const clean: LoadEvidence = {
   targetRows: 100,
   targetDistinctKeys: 100,
   auditedRows: undefined,
-  notSettled: 0,
+  leftToOtherLoads: [],
   retryable: 0,
 };
 
@@ -42,8 +42,28 @@ describe('judgeLoad', () => {
     expect(v.findings.map((f) => f.check)).toContain('append-rows');
   });
 
-  it('passes when files of the batch were left to another live load, which proves them in its own run', () => {
-    expect(judgeLoad({ ...clean, notSettled: 2 }).status).toBe('PASSED');
+  it('passes with warnings, naming each file and the load holding it, when files of the batch were left to another live load', () => {
+    const v = judgeLoad({
+      ...clean,
+      leftToOtherLoads: [
+        { key: 'orders/c.parquet', etag: '3', heldBy: 'ld_other_1a2b' },
+        { key: 'orders/d.parquet', etag: '4', heldBy: undefined },
+      ],
+    });
+
+    expect(v.status).toBe('PASSED_WITH_WARNINGS');
+    expect(v.findings).toEqual([
+      {
+        level: 'warning',
+        check: 'left-to-other-load',
+        message: "'orders/c.parquet' (ETag 3) was left to load ld_other_1a2b, which held it (a duplicate or overlapping event started both): that load's own run proves it, this one did not",
+      },
+      {
+        level: 'warning',
+        check: 'left-to-other-load',
+        message: "'orders/d.parquet' (ETag 4) was left to another load, which held it (a duplicate or overlapping event started both): that load's own run proves it, this one did not",
+      },
+    ]);
   });
 
   it('fails when files of the batch did not load and stay retryable', () => {
