@@ -55,7 +55,9 @@ export interface LocalWarehouse {
 
 /** Opens the backing warehouse and, for `data-api`, the local Data API over it. */
 export async function openLocalWarehouse(o: LocalWarehouseOptions): Promise<LocalWarehouse> {
-  const backing = await openPostgresWarehouse(o.url, { objects: o.objects });
+  // Bound once the Data API (and its fault hooks) exists.
+  let beforeCopyRead: ((key: string) => Promise<void>) | undefined;
+  const backing = await openPostgresWarehouse(o.url, { objects: o.objects, beforeCopyRead: (key) => beforeCopyRead?.(key) ?? Promise.resolve() });
   if (o.api === 'direct') return { backing, stages: backing, close: () => backing.close() };
   let api: LocalRedshiftDataApi;
   try {
@@ -64,6 +66,7 @@ export async function openLocalWarehouse(o: LocalWarehouseOptions): Promise<Loca
     await backing.close().catch(() => undefined);
     throw error;
   }
+  beforeCopyRead = (key) => api.faults.beforeCopyRead(key);
   const client = createRedshiftDataClient({ region: o.region, credentials: { ...o.credentials }, redshiftData: api.endpoint });
   const stages = new RedshiftDataWarehouse({ client, ...LOCAL_REDSHIFT, pollIntervalMs: DATA_API_POLL_MS, firstPollMs: DATA_API_FIRST_POLL_MS });
   return {
