@@ -206,7 +206,7 @@ export class WarehouseLoadTarget implements LoadTarget {
       const parts = [
         alreadyLoaded > 0 ? `${alreadyLoaded} of its object versions were already loaded by another load` : '',
         staged !== expected ? `the warehouse staged ${staged} rows where the files' footers declare ${expected}` : '',
-        mismatched > 0 ? `the load view reports other rows or another ETag for ${mismatched} file${mismatched > 1 ? 's' : ''}` : '',
+        mismatched > 0 ? `the warehouse counted other rows than the footer for ${mismatched} file${mismatched > 1 ? 's' : ''}` : '',
       ].filter(Boolean);
       return {
         kind: 'refused',

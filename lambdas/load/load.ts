@@ -28,7 +28,7 @@ export interface LoadedFile {
   readonly etag: string;
   /** Rows the file's footer declares (as audited). */
   readonly fileRows: number;
-  /** Rows the warehouse counted for this file (null: its load view did not report them). */
+  /** Rows the load transaction counted for this file (null: it had no per-file count; Verify reads the load view after commit). */
   readonly loadedRows: number | null;
   /** The load attempt whose committed transaction holds it (maybe another execution's). */
   readonly loadedBy: string;

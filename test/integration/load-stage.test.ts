@@ -333,6 +333,32 @@ describe('load stage on a PostgreSQL server', () => {
     await expect(runVerify(verifyInput, deps())).rejects.toThrow("'events/late-view.parquet': the file holds 3 rows, the warehouse loaded 2");
   });
 
+  it('loads a file whose key is longer than the load views\' 256-byte file_name, and proves its rows and the ETag its COPY read by its pinned copy', async () => {
+    const f = await upload(`events/${'long-'.repeat(60)}.parquet`, eventsFile([1, 2, 3], 'long'));
+    expect(Buffer.byteLength(`s3://data/${f.key}`)).toBeGreaterThan(256);
+    const out = await runLoad(await batch('events', 'run-long', [f]), deps());
+    const verifyInput = { runId: 'run-long', dataset: 'events', loadId: out.loadId, loadUri: out.loadUri!, hasMore: false };
+
+    expect(await runVerify(verifyInput, deps())).toMatchObject({ status: 'PASSED' });
+    const report = (await objects.getJson(`_syncproof/reports/events/run-long/${out.loadId}.json`)) as { evidence: { files: Record<string, unknown>[] } };
+    expect(report.evidence.files).toEqual([expect.objectContaining({ key: f.key, auditRows: 3, read: { viewEtag: f.etag, pinnedEtag: f.etag } })]);
+    expect((await ledger.get(f.key, f.etag))?.status).toBe('loaded');
+  });
+
+  it('fails Verify when the load view says its COPY read another ETag than its pinned copy holds (I5)', async () => {
+    const f = await upload('events/read-etag.parquet', eventsFile([1, 2], 'etag'));
+    const out = await runLoad(await batch('events', 'run-etag', [f]), deps());
+    const loadedBy = (await ledger.get(f.key, f.etag))!.loadedBy!;
+    await warehouse.executeTransaction(
+      [`UPDATE syncproof_system.sys_load_detail SET file_etag = 'another' WHERE query_id = (SELECT copy_query_id FROM public.syncproof_loads WHERE load_id = '${loadedBy}')`],
+      `etag-${Date.now()}`,
+    );
+
+    await expect(runVerify({ runId: 'run-etag', dataset: 'events', loadId: out.loadId, loadUri: out.loadUri!, hasMore: false }, deps())).rejects.toThrow(
+      `'events/read-etag.parquet' (ETag ${f.etag}): the warehouse's COPY read ETag another, not its pinned copy's ${f.etag}`,
+    );
+  });
+
   it("proves an upsert load of few rows on its own keys: each held exactly once, read back from the load's files", async () => {
     const f = await upload('items/few.parquet', itemsFile([1, 2, 3], 'few', T0));
     const out = await runLoad(await batch('items', 'run-few', [f]), deps());
