@@ -207,10 +207,45 @@ function makeS3rverListingFast(): void {
   };
 }
 
-/** Applies both s3rver fixes, in order (the listing cache wraps the atomic PUT). */
+/**
+ * s3rver ignores `x-amz-copy-source-if-match` (S3 answers 412 PreconditionFailed and copies
+ * nothing when the source is another version) and decodes the copy source with `decodeURI`, which
+ * leaves `%3F`, `%2B`, … encoded. This wrapper decodes the source as S3 does and, after the copy,
+ * compares the copy's ETag (s3rver's ETags are the content's MD5, so equal ETags are equal bytes)
+ * with the condition: on a difference the copy is removed and the request answers 412.
+ */
+function makeS3rverCopyConditional(): void {
+  interface CopyContext {
+    headers: Record<string, string | undefined>;
+    params: { bucket: string; key: string };
+    body?: { CopyObjectResult?: { ETag?: string } };
+    store: { deleteObject(bucket: string, key: string): Promise<void> };
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ctrl = require('s3rver/lib/controllers/object') as { putObjectCopy(ctx: CopyContext): Promise<void>; conditionalCopy?: boolean };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const S3Error = require('s3rver/lib/models/error') as new (code: string, message: string, detail?: Record<string, string>) => Error;
+  if (ctrl.conditionalCopy) return;
+  ctrl.conditionalCopy = true;
+  const original = ctrl.putObjectCopy;
+  const unquote = (etag: string | undefined) => (etag ?? '').replace(/^"|"$/g, '');
+  ctrl.putObjectCopy = async function putObjectCopy(this: unknown, ctx) {
+    const source = ctx.headers['x-amz-copy-source'];
+    if (source !== undefined) ctx.headers['x-amz-copy-source'] = encodeURI(decodeURIComponent(source));
+    const expected = ctx.headers['x-amz-copy-source-if-match'];
+    await original.call(this, ctx);
+    if (expected === undefined || unquote(ctx.body?.CopyObjectResult?.ETag) === unquote(expected)) return;
+    await ctx.store.deleteObject(ctx.params.bucket, ctx.params.key);
+    ctx.body = undefined;
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'x-amz-copy-source-If-Match' });
+  };
+}
+
+/** Applies the s3rver fixes, in order (the listing cache wraps the atomic PUT). */
 function patchS3rver(): void {
   makeS3rverPutsAtomic();
   makeS3rverListingFast();
+  makeS3rverCopyConditional();
 }
 
 interface S3rverInstance {

@@ -68,7 +68,9 @@ export interface LocalWarehouse {
 
 /** Opens the backing warehouse and, for `data-api`, the local Data API over it. */
 export async function openLocalWarehouse(o: LocalWarehouseOptions): Promise<LocalWarehouse> {
-  const backing = await openPostgresWarehouse(o.url, { objects: o.objects });
+  // Bound once the Data API (and its fault hooks) exists.
+  let beforeCopyRead: ((key: string) => Promise<void>) | undefined;
+  const backing = await openPostgresWarehouse(o.url, { objects: o.objects, beforeCopyRead: (key) => beforeCopyRead?.(key) ?? Promise.resolve() });
   if (o.api === 'direct') return { backing, stages: backing, stagesAs: () => backing, close: () => backing.close() };
   let api: LocalRedshiftDataApi;
   try {
@@ -84,6 +86,7 @@ export async function openLocalWarehouse(o: LocalWarehouseOptions): Promise<Loca
     await backing.close().catch(() => undefined);
     throw error;
   }
+  beforeCopyRead = (key) => api.faults.beforeCopyRead(key);
   const clients: { destroy(): void }[] = [];
   const adapters = new Map<string, Warehouse>();
   const stagesAs = (accessKeyId: string): Warehouse => {

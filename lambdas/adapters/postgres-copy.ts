@@ -1,17 +1,24 @@
 /**
  * `COPY … FROM 's3://…' [MANIFEST] FORMAT AS PARQUET` for the Postgres-family warehouses, the way
  * Redshift carries it out (DESIGN.md §4, §7): every file of the COPY (one object, or a manifest's
- * entries) is read from the ObjectStore, decoded and streamed as CSV into the table **by
- * position**; a manifest entry's `mandatory` and `meta.content_length` are enforced; and each
- * file's rows and ETag are recorded under the COPY's query id in the load views
- * (`sys_load_detail`, `stl_load_commits`), while a failure names its file, line and column in
- * `sys_load_error_detail` / `stl_load_errors`. A string into a SUPER (JSONB) column is stored as a
- * JSON string, unparsed, as Redshift stores it. `pg_last_copy_id()` answers the last COPY of the
- * session. The views live in schema `syncproof_system`; translateRedshiftSql points the
- * unqualified Redshift names there.
+ * entries) is read from the ObjectStore **once, as it is at that moment** (no version pinning: an
+ * object overwritten since discovery is read in its new version), decoded and streamed as CSV into
+ * the table **by position**; a manifest entry's `mandatory` and `meta.content_length` are
+ * enforced. Each file's rows, ETag and LastModified — those of the read — are recorded under the
+ * COPY's query id in the load views (`sys_load_detail`, `stl_load_commits`), with `file_name` a
+ * `character(256)` holding `s3://bucket/key` cut to 256 bytes, as Redshift's views declare it.
+ *
+ * The load views answer only what **committed**: the rows are written in the COPY's transaction
+ * into tables the views read through a filter that hides the reading transaction's own rows, so a
+ * statement after the COPY in the same transaction sees none of them, every other session sees
+ * them once (and only if) the transaction commits, and a rolled-back COPY leaves none. A failure
+ * names its file, line and column in `sys_load_error_detail` / `stl_load_errors`, written after the
+ * rollback. A string into a SUPER (JSONB) column is stored as a JSON string, unparsed, as Redshift
+ * stores it. `pg_last_copy_id()` answers the last COPY of the session. The views live in schema
+ * `syncproof_system`; translateRedshiftSql points the unqualified Redshift names there.
  */
 import { parquetMetadata, parquetSchema } from 'hyparquet';
-import { BadFileError, ObjectChangedError, TransientError, WarehouseStatementError } from '../core/errors';
+import { BadFileError, TransientError, WarehouseStatementError } from '../core/errors';
 import type { ObjectStore } from '../core/ports';
 import { parseCopyFromS3, quoteIdent, quoteLiteral, type ParsedCopyFromS3 } from '../core/sql';
 import { parquetToCsv } from './parquet-file';
@@ -19,12 +26,50 @@ import { parquetToCsv } from './parquet-file';
 /** Schema of the emulated Redshift system views. */
 export const SYSTEM_SCHEMA = 'syncproof_system';
 
-/** DDL of the emulated load views; idempotent. */
+/** Width of `file_name` / `filename` in Redshift's load views: `character(256)`. */
+export const LOAD_VIEW_FILE_NAME_BYTES = 256;
+
+/**
+ * A value as a Redshift `character(256)` view column holds it: cut to 256 bytes (never inside a
+ * UTF-8 character). Reading it back through TRIM gives this text.
+ */
+export function loadViewFileName(uri: string): string {
+  const bytes = Buffer.from(uri, 'utf8');
+  if (bytes.length <= LOAD_VIEW_FILE_NAME_BYTES) return uri;
+  let end = LOAD_VIEW_FILE_NAME_BYTES;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+/** Rows of the current transaction are hidden from the load views (they appear at commit). */
+const COMMITTED_ONLY = 'WHERE r.xmin::text::bigint IS DISTINCT FROM (txid_current_if_assigned() % 4294967296)';
+
+/**
+ * DDL of the emulated load views; idempotent. The per-file rows live in `load_detail_rows` /
+ * `load_commits_rows` and are read through the views `sys_load_detail` / `stl_load_commits`,
+ * which hide the rows of the reading transaction (see the module doc). A database made before the
+ * views were strict (tables under the view names) is migrated.
+ */
 export const SYSTEM_DDL = [
   `CREATE SCHEMA IF NOT EXISTS ${SYSTEM_SCHEMA}`,
   `CREATE SEQUENCE IF NOT EXISTS ${SYSTEM_SCHEMA}.query_ids`,
-  `CREATE TABLE IF NOT EXISTS ${SYSTEM_SCHEMA}.sys_load_detail (query_id BIGINT, file_name VARCHAR(1280), bytes_scanned BIGINT, lines_scanned BIGINT, splits_scanned INTEGER, file_etag VARCHAR(256), record_time TIMESTAMP)`,
-  `CREATE TABLE IF NOT EXISTS ${SYSTEM_SCHEMA}.stl_load_commits (query BIGINT, slice INTEGER, filename VARCHAR(1280), curtime TIMESTAMP, lines_scanned BIGINT, status INTEGER)`,
+  `CREATE TABLE IF NOT EXISTS ${SYSTEM_SCHEMA}.load_detail_rows (query_id BIGINT, file_name CHAR(256), bytes_scanned BIGINT, lines_scanned BIGINT, splits_scanned INTEGER, ` +
+    'file_etag CHAR(256), file_last_modified TIMESTAMP, record_time TIMESTAMP)',
+  `CREATE TABLE IF NOT EXISTS ${SYSTEM_SCHEMA}.load_commits_rows (query BIGINT, slice INTEGER, filename CHAR(256), curtime TIMESTAMP, lines_scanned BIGINT, status INTEGER)`,
+  `DO $syncproof_migrate$ BEGIN
+    IF EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = '${SYSTEM_SCHEMA}' AND tablename = 'sys_load_detail') THEN
+      INSERT INTO ${SYSTEM_SCHEMA}.load_detail_rows (query_id, file_name, bytes_scanned, lines_scanned, splits_scanned, file_etag, record_time)
+        SELECT query_id, LEFT(file_name, 256), bytes_scanned, lines_scanned, splits_scanned, file_etag, record_time FROM ${SYSTEM_SCHEMA}.sys_load_detail;
+      DROP TABLE ${SYSTEM_SCHEMA}.sys_load_detail;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = '${SYSTEM_SCHEMA}' AND tablename = 'stl_load_commits') THEN
+      INSERT INTO ${SYSTEM_SCHEMA}.load_commits_rows SELECT query, slice, LEFT(filename, 256), curtime, lines_scanned, status FROM ${SYSTEM_SCHEMA}.stl_load_commits;
+      DROP TABLE ${SYSTEM_SCHEMA}.stl_load_commits;
+    END IF;
+  END $syncproof_migrate$`,
+  `CREATE OR REPLACE VIEW ${SYSTEM_SCHEMA}.sys_load_detail AS SELECT r.query_id, r.file_name, r.bytes_scanned, r.lines_scanned, r.splits_scanned, r.file_etag, r.file_last_modified, r.record_time ` +
+    `FROM ${SYSTEM_SCHEMA}.load_detail_rows r ${COMMITTED_ONLY}`,
+  `CREATE OR REPLACE VIEW ${SYSTEM_SCHEMA}.stl_load_commits AS SELECT r.query, r.slice, r.filename, r.curtime, r.lines_scanned, r.status FROM ${SYSTEM_SCHEMA}.load_commits_rows r ${COMMITTED_ONLY}`,
   `CREATE TABLE IF NOT EXISTS ${SYSTEM_SCHEMA}.sys_load_error_detail (query_id BIGINT, file_name VARCHAR(1280), line_number BIGINT, column_name VARCHAR(127), error_code INTEGER, error_message VARCHAR(512), start_time TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS ${SYSTEM_SCHEMA}.stl_load_errors (query BIGINT, filename VARCHAR(1280), line_number BIGINT, colname VARCHAR(127), err_code INTEGER, err_reason VARCHAR(512), starttime TIMESTAMP)`,
 ];
@@ -51,7 +96,9 @@ interface CopyFile {
 /** A file read and decoding, ready to stream. */
 interface PreparedFile {
   readonly file: CopyFile;
+  /** ETag and LastModified of the bytes read (the object's version at the moment of the read). */
   readonly etag: string;
+  readonly lastModified: string;
   readonly bytes: number;
   readonly rows: number;
   readonly columns: readonly string[];
@@ -96,6 +143,8 @@ export class CopyExecutor {
   constructor(
     private readonly objects: ObjectStore,
     private readonly prefetchBytes: number,
+    /** Awaited before each object read of a COPY (local fault injection); absent otherwise. */
+    private readonly beforeRead?: (key: string) => Promise<void>,
   ) {}
 
   /**
@@ -144,11 +193,13 @@ export class CopyExecutor {
         const column = /\bcolumn (\w+)/.exec(e.where ?? '');
         throw fail(prepared.file.key, error instanceof Error ? error.message : String(error), error, line ? Number(line[1]) : null, column ? column[1]! : null);
       }
-      const uri = `s3://${copy.bucket}/${prepared.file.key}`;
+      // Written in this transaction, shown by the views only once it commits (see SYSTEM_DDL).
+      const name = quoteLiteral(loadViewFileName(`s3://${copy.bucket}/${prepared.file.key}`));
+      const modified = `CAST(${quoteLiteral(prepared.lastModified)} AS TIMESTAMPTZ) AT TIME ZONE 'UTC'`;
       await session.execute(
-        `INSERT INTO ${SYSTEM_SCHEMA}.sys_load_detail VALUES (${queryId}, ${quoteLiteral(uri)}, ${prepared.bytes}, ${prepared.rows}, 1, ${quoteLiteral(prepared.etag)}, now() AT TIME ZONE 'UTC')`,
+        `INSERT INTO ${SYSTEM_SCHEMA}.load_detail_rows VALUES (${queryId}, ${name}, ${prepared.bytes}, ${prepared.rows}, 1, ${quoteLiteral(prepared.etag)}, ${modified}, now() AT TIME ZONE 'UTC')`,
       );
-      await session.execute(`INSERT INTO ${SYSTEM_SCHEMA}.stl_load_commits VALUES (${queryId}, 0, ${quoteLiteral(uri)}, now() AT TIME ZONE 'UTC', ${prepared.rows}, 0)`);
+      await session.execute(`INSERT INTO ${SYSTEM_SCHEMA}.load_commits_rows VALUES (${queryId}, 0, ${name}, now() AT TIME ZONE 'UTC', ${prepared.rows}, 0)`);
     }
     if (jsonb.size) {
       const values = columns.map((c) => (jsonb.has(c) ? `to_jsonb(${quoteIdent(c)})` : quoteIdent(c))).join(', ');
@@ -220,25 +271,21 @@ export class CopyExecutor {
   }
 
   private async prepare(file: CopyFile): Promise<PreparedFile> {
-    const head = await this.objects.head(file.key);
-    if (!head) {
+    await this.beforeRead?.(file.key);
+    // One read, of whatever the key holds now: its ETag and LastModified are what the views record.
+    const read = await this.objects.getObject(file.key);
+    if (!read) {
       if (!file.mandatory) throw new MissingOptionalFile();
       throw new BadFileError(file.key, 'the manifest marks it mandatory but it does not exist in S3');
     }
-    if (file.contentLength !== undefined && head.size !== file.contentLength) {
-      throw new BadFileError(file.key, `it is ${head.size} bytes but its manifest entry says content_length ${file.contentLength}: it changed since it was discovered`);
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = await this.objects.getBytes(file.key, undefined, { ifMatch: head.etag });
-    } catch (error) {
-      if (error instanceof ObjectChangedError) throw new BadFileError(file.key, 'it was overwritten while the COPY read it', { cause: error });
-      throw error;
+    const { bytes, summary } = read;
+    if (file.contentLength !== undefined && bytes.byteLength !== file.contentLength) {
+      throw new BadFileError(file.key, `it is ${bytes.byteLength} bytes but its manifest entry says content_length ${file.contentLength}: it changed since it was discovered`);
     }
     const names = fileColumns(file.key, bytes);
     const binaryColumns = names.filter((_, i) => file.byteaPositions.has(i));
     const csv = await parquetToCsv(file.key, bytes, names, { exactColumns: true, binaryColumns });
-    return { file, etag: head.etag, bytes: bytes.byteLength, rows: csv.rowCount, columns: names, chunks: bufferAhead(csv.chunks, this.prefetchBytes) };
+    return { file, etag: summary.etag, lastModified: summary.lastModified, bytes: bytes.byteLength, rows: csv.rowCount, columns: names, chunks: bufferAhead(csv.chunks, this.prefetchBytes) };
   }
 }
 

@@ -28,6 +28,11 @@ export { bindNamedParameters, keyIndexStatement, translateRedshiftSql } from './
 export interface PostgresWarehouseDeps {
   /** Where `COPY … FROM 's3://<bucket>/<key>'` reads objects; its bucket must match. */
   readonly objects: ObjectStore;
+  /**
+   * Awaited before a COPY reads each object (the local Data API's fault hooks use it to change an
+   * object between a load's checks and its COPY); absent in production.
+   */
+  readonly beforeCopyRead?: (key: string) => Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,7 +269,7 @@ abstract class PostgresFamilyWarehouse implements Warehouse {
       }
       let index = 0;
       const copies = copyStatements(statements);
-      const executor = new CopyExecutor(this.deps.objects, PREFETCH_BYTES);
+      const executor = new CopyExecutor(this.deps.objects, PREFETCH_BYTES, this.deps.beforeCopyRead);
       const temporary = new Set<string>();
       /** Rows each permanent table gained or lost, for the analyze after commit (Infinity: unknown). */
       const written = new Map<string, number>();

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import {
+  CopyObjectCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadObjectCommand,
@@ -174,6 +175,43 @@ export class S3ObjectStore implements ObjectStore {
         throw new ObjectChangedError(key, options.ifMatch);
       }
       throw translateS3Error(error, `reading s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async getObject(key: string): Promise<{ bytes: Uint8Array; summary: ObjectSummary } | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const bytes = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+      return {
+        bytes,
+        summary: { key, etag: unquoteEtag(out.ETag), size: bytes.byteLength, lastModified: (out.LastModified ?? new Date(0)).toISOString() },
+      };
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if ((error as Error).name === 'NoSuchKey' || status === 404) return undefined;
+      throw translateS3Error(error, `reading s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async copy(sourceKey: string, destinationKey: string, options: { readonly ifMatch: string }): Promise<ObjectSummary> {
+    // The copy source is URL-encoded; '/' stays as it is.
+    const source = `${this.bucket}/${encodeURIComponent(sourceKey).replace(/%2F/g, '/')}`;
+    try {
+      const out = await this.client.send(
+        new CopyObjectCommand({ Bucket: this.bucket, Key: destinationKey, CopySource: source, CopySourceIfMatch: `"${options.ifMatch}"` }),
+      );
+      const head = await this.head(destinationKey);
+      return {
+        key: destinationKey,
+        etag: unquoteEtag(out.CopyObjectResult?.ETag) || (head?.etag ?? ''),
+        size: head?.size ?? 0,
+        lastModified: (out.CopyObjectResult?.LastModified ?? new Date()).toISOString(),
+      };
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const name = (error as Error).name;
+      if (status === 412 || name === 'PreconditionFailed' || name === 'NoSuchKey' || status === 404) throw new ObjectChangedError(sourceKey, options.ifMatch);
+      throw translateS3Error(error, `copying s3://${this.bucket}/${sourceKey} to ${destinationKey}`);
     }
   }
 

@@ -115,6 +115,8 @@ function withoutMetadata(objects: ObjectStore, info: ObjectIntegrity): ObjectSto
     integrity: async (key) => (key === info.key ? { ...info, metadata: {} } : objects.integrity(key)),
     stream: (key, options) => objects.stream(key, options),
     getBytes: (key, range, options) => objects.getBytes(key, range, options),
+    getObject: (key) => objects.getObject(key),
+    copy: (sourceKey, destinationKey, options) => objects.copy(sourceKey, destinationKey, options),
     put: (key, body, contentType) => objects.put(key, body, contentType),
     putJson: (key, value) => objects.putJson(key, value),
     getJson: (key) => objects.getJson(key),

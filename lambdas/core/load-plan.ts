@@ -1,5 +1,6 @@
 import type { DatasetConfig } from './config';
 import { MAX_VARCHAR_BYTES, SUPER } from './source-types';
+import { digest } from './ids';
 import { LOAD_VIEWS, copyFromS3Parquet, copyFromS3ParquetManifest, qualifiedName, quoteIdent, quoteLiteral, type CopyManifest } from './sql';
 
 /** Audit table of load attempts: committed or refused, by the transaction itself (DESIGN.md §5). */
@@ -22,9 +23,27 @@ export function copyManifestKey(internalPrefix: string, dataset: string, loadId:
   return `${internalPrefix}copy-manifests/${dataset}/${loadId}.json`;
 }
 
+/**
+ * Where a load attempt pins one object version before its COPY (I5): a key under syncproof's own
+ * prefix that only this attempt writes, once, by a server-side copy conditional on the discovered
+ * ETag — so the COPY, which reads whatever a key holds when it runs, reads exactly the discovered
+ * bytes, whatever happens to the original key meanwhile. Derived from (attempt, key, ETag) alone,
+ * so any stage finds it again from the audit rows. At most 180 bytes (dataset names ≤ 64), so
+ * `s3://<bucket>/<pinned key>` always fits the load views' `character(256)` file name: the views
+ * match a file by its pinned key, whatever the length of its own key.
+ */
+export function pinnedCopyKey(internalPrefix: string, dataset: string, attemptId: string, key: string, etag: string): string {
+  return `${internalPrefix}pinned/${dataset}/${attemptId}/${digest(key, etag).slice(0, 32)}.parquet`;
+}
+
 export interface PlannedFile {
   readonly key: string;
   readonly etag: string;
+  /**
+   * The immutable copy of this version the COPY reads (see {@link pinnedCopyKey}); absent: the
+   * COPY reads `key` itself, as it is when the COPY runs.
+   */
+  readonly copyKey?: string;
   /** Bytes of the object version discovered (the manifest's `content_length`). */
   readonly size: number;
   /** Rows the file's own metadata (Parquet footer) declares. */
@@ -53,8 +72,6 @@ export interface LoadPlanInput {
    * fills it by position.
    */
   readonly targetColumns: readonly string[];
-  /** @default 'serverless' */
-  readonly views?: LoadViewKind;
   /**
    * Replace the target's rows with the batch's (a full run's snapshot), in the same transaction:
    * `DELETE` — Redshift's TRUNCATE commits the transaction it runs in, so it cannot be used.
@@ -143,8 +160,12 @@ export function usesManifest(dataset: DatasetConfig): boolean {
  *    COPY with a manifest, or, for an upsert without a version column, one staging table per file
  *    so each row keeps its file's S3 order.
  * 3. The guard (`verdict`): the merge happens only when no object version of the batch is audited
- *    under *any* earlier load (I1), the staged rows equal the footers' total, and the load view
- *    reports each file's rows and discovered ETag (I5).
+ *    under *any* earlier load (I1), the staged rows equal the footers' total, and — without a
+ *    manifest, where each file has its own staging table — each file's rows equal its footer's.
+ *    The load views are **not** read here: Redshift documents no per-file rows visible inside the
+ *    COPY's own transaction, so the per-file rows and ETags are proven after commit (Verify, from
+ *    `sys_load_detail` / `stl_load_commits` under the audited `copy_query_id`). I5 holds by the
+ *    pinned copies the COPY reads ({@link pinnedCopyKey}), not by a check after the fact.
  * 4. Upsert: the newest row per key (version column, else later file), then delete older target
  *    rows and insert those the target holds no newer version of (I4). Append: insert. SUPER
  *    columns are inserted as `JSON_PARSE(staged text)`.
@@ -170,9 +191,8 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
         return supers.has(c) ? `JSON_PARSE(${ref})` : ref;
       })
       .join(', ');
-  const uri = (key: string) => quoteLiteral(`s3://${input.bucket}/${key}`);
   const copyStatements = new Map<number, PlannedFile | 'batch'>();
-  const temps = [batch, scan, verdict];
+  const temps = [batch, verdict];
 
   const statements: string[] = [
     `LOCK ${auditFiles}`,
@@ -183,33 +203,30 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
 
   let manifest: CopyManifest | undefined;
   let rowsSource: string;
+  /** Per-file rows the transaction itself counted (object_key, lines), when it can. */
+  let perFile = false;
+  const readKey = (f: PlannedFile) => f.copyKey ?? f.key;
   if (usesManifest(dataset)) {
-    manifest = { entries: files.map((f) => ({ url: `s3://${input.bucket}/${f.key}`, mandatory: true, meta: { content_length: f.size } })) };
+    manifest = { entries: files.map((f) => ({ url: `s3://${input.bucket}/${readKey(f)}`, mandatory: true, meta: { content_length: f.size } })) };
     temps.push(stage);
     statements.push(stagingDdl(stage, target, input.targetColumns, supers));
     copyStatements.set(statements.length, 'batch');
     statements.push(copyFromS3ParquetManifest({ table: stage, bucket: input.bucket, manifestKey: input.manifestKey, iamRole: input.iamRole }));
-    const view = LOAD_VIEWS[input.views ?? 'serverless'].detail;
-    statements.push(
-      view === 'sys_load_detail'
-        ? `CREATE TEMP TABLE ${scan} AS SELECT TRIM(file_name) AS file_name, SUM(lines_scanned) AS lines, MAX(REPLACE(TRIM(file_etag), '"', '')) AS file_etag ` +
-            `FROM sys_load_detail WHERE query_id = pg_last_copy_id() GROUP BY TRIM(file_name)`
-        : `CREATE TEMP TABLE ${scan} AS SELECT TRIM(filename) AS file_name, SUM(lines_scanned) AS lines, CAST(NULL AS VARCHAR(128)) AS file_etag ` +
-            `FROM stl_load_commits WHERE query = pg_last_copy_id() GROUP BY TRIM(filename)`,
-    );
     rowsSource = `(SELECT COUNT(*) AS staged_rows FROM ${stage})`;
   } else {
+    perFile = true;
+    temps.push(scan);
     const stages = files.map((_, i) => t(`stage${i + 1}`));
     temps.push(...stages);
     files.forEach((file, i) => {
       statements.push(stagingDdl(stages[i]!, target, input.targetColumns, supers));
       copyStatements.set(statements.length, file);
-      statements.push(copyFromS3Parquet({ table: stages[i]!, bucket: input.bucket, key: file.key, iamRole: input.iamRole }));
+      statements.push(copyFromS3Parquet({ table: stages[i]!, bucket: input.bucket, key: readKey(file), iamRole: input.iamRole }));
     });
     // The warehouse's own count of each file: its staging table holds exactly that file.
     statements.push(
       `CREATE TEMP TABLE ${scan} AS ` +
-        files.map((f, i) => `SELECT ${uri(f.key)} AS file_name, COUNT(*) AS lines, CAST(NULL AS VARCHAR(128)) AS file_etag FROM ${stages[i]}`).join(' UNION ALL '),
+        files.map((f, i) => `SELECT CAST(${quoteLiteral(f.key)} AS VARCHAR(1024)) AS object_key, COUNT(*) AS lines FROM ${stages[i]}`).join(' UNION ALL '),
     );
     rowsSource = `(SELECT COALESCE(SUM(lines), 0) AS staged_rows FROM ${scan})`;
     // One staging table for the merge, each row tagged with its file's position in S3 order.
@@ -220,16 +237,14 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
     temps.push(stage);
   }
 
-  const fileUri = `'s3://' || ${quoteLiteral(input.bucket)} || '/' || b.object_key`;
   statements.push(
     `CREATE TEMP TABLE ${verdict} AS SELECT a.audited_before, s.staged_rows, e.expected_rows, m.file_mismatches, pg_last_copy_id() AS copy_query_id, ` +
       '(a.audited_before = 0 AND s.staged_rows = e.expected_rows AND m.file_mismatches = 0) AS ok FROM ' +
       `(SELECT COUNT(*) AS audited_before FROM ${batch} b JOIN ${auditFiles} f ON f.object_key = b.object_key AND f.etag = b.etag) a CROSS JOIN ` +
       `${rowsSource} s CROSS JOIN (SELECT COALESCE(SUM(file_rows), 0) AS expected_rows FROM ${batch}) e CROSS JOIN ` +
-      // A file missing from a load view that reports this COPY is a mismatch; a view that reports
-      // nothing inside the transaction leaves the per-file check to Verify, after commit.
-      `(SELECT COUNT(*) AS file_mismatches FROM ${batch} b LEFT JOIN ${scan} x ON x.file_name = ${fileUri} ` +
-      `WHERE (x.file_name IS NULL AND EXISTS (SELECT 1 FROM ${scan})) OR x.lines <> b.file_rows OR (x.file_etag IS NOT NULL AND x.file_etag <> b.etag)) m`,
+      (perFile
+        ? `(SELECT COUNT(*) AS file_mismatches FROM ${batch} b LEFT JOIN ${scan} x ON x.object_key = b.object_key WHERE x.object_key IS NULL OR x.lines <> b.file_rows) m`
+        : '(SELECT 0 AS file_mismatches) m'),
   );
   const ok = `(SELECT ok FROM ${verdict})`;
 
@@ -281,9 +296,11 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
     statements.push(`INSERT INTO ${target} (${cols}) SELECT ${inserted()} FROM ${stage} WHERE ${ok}`);
   }
 
+  // "rows": the transaction's own per-file count where it has one; else NULL, proven after commit.
   statements.push(
     `INSERT INTO ${auditFiles} (load_id, dataset, object_key, etag, "rows", file_rows, bytes) SELECT ${quoteLiteral(loadId)}, ` +
-      `${quoteLiteral(dataset.name)}, b.object_key, b.etag, x.lines, b.file_rows, b.bytes FROM ${batch} b LEFT JOIN ${scan} x ON x.file_name = ${fileUri} WHERE ${ok}`,
+      `${quoteLiteral(dataset.name)}, b.object_key, b.etag, ${perFile ? 'x.lines' : 'CAST(NULL AS BIGINT)'}, b.file_rows, b.bytes FROM ${batch} b ` +
+      `${perFile ? `LEFT JOIN ${scan} x ON x.object_key = b.object_key ` : ''}WHERE ${ok}`,
   );
   statements.push(
     `INSERT INTO ${auditLoads} (load_id, dataset, run_id, files, "rows", expected_rows, copy_query_id, status, audited_before, mismatched_files, loaded_at) ` +

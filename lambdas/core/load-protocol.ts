@@ -20,9 +20,11 @@
  *   version (settled by fact, never by a return code).
  * - **I4** an upsert's result does not depend on arrival or commit order: the newest version of a
  *   key wins, by the dataset's `versionColumn`, else by the file's S3 order.
- * - **I5** the bytes loaded are the bytes discovered: the manifest pins each file's
- *   `content_length`, and the transaction refuses to merge when the warehouse's load view reports
- *   another ETag for a file than the one discovered.
+ * - **I5** the bytes loaded are the bytes discovered: a COPY reads whatever a key holds when it
+ *   runs, so each attempt pins every version first (a server-side copy conditional on the
+ *   discovered ETag, to a key only that attempt writes; load-plan.ts pinnedCopyKey) and COPYs the
+ *   pinned copies. A version overwritten before its pin is quarantined. The load views are read
+ *   only after commit (Verify), where they prove each file's rows and the ETag the COPY read.
  *
  * Leases carry a fencing token (`fence`, incremented by every claim); every later ledger write of
  * that load names it, so a holder that lost its lease can no longer write. A submission is written
@@ -42,7 +44,7 @@ export const LEASE_MS = 20 * 60 * 1000;
 export interface CommittedFact {
   /** The load (attempt) whose committed transaction merged it. */
   readonly loadId: string;
-  /** Rows the warehouse counted for it, when the load view reported them. */
+  /** Rows the load transaction counted for it (per-file staging tables); null when it could not. */
   readonly rows: number | null;
   /** How many committed loads audit this object version: more than 1 breaks I1. */
   readonly loads: number;

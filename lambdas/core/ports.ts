@@ -59,6 +59,18 @@ export interface ObjectStore {
    */
   getBytes(key: string, range?: ByteRange, options?: { ifMatch?: string }): Promise<Uint8Array>;
   /**
+   * One GET of the whole object as the key holds it now, with the ETag, size and LastModified of
+   * the version read (not of a HEAD before or after it); `undefined` when the key does not exist.
+   */
+  getObject(key: string): Promise<{ readonly bytes: Uint8Array; readonly summary: ObjectSummary } | undefined>;
+  /**
+   * Server-side copy of `sourceKey` to `destinationKey` in this bucket, only if the source still is
+   * version `ifMatch` (S3 `CopySourceIfMatch`): the destination then holds exactly that version's
+   * bytes. ObjectChangedError when the source holds another version or no longer exists. Returns
+   * the destination's summary (its ETag is S3's for the copy, not necessarily the source's).
+   */
+  copy(sourceKey: string, destinationKey: string, options: { readonly ifMatch: string }): Promise<ObjectSummary>;
+  /**
    * Writes an object. With `checksums`, S3 is asked to check and store them (`ChecksumCRC64NVME`,
    * `Content-MD5`) and they are also written to user metadata (`syncproof-<algorithm>`), so the
    * integrity checks can verify the object without downloading it.

@@ -28,6 +28,12 @@ export interface FileEvidence {
   readonly fileRows: number;
   /** Rows the warehouse counted for this object version; undefined if it reported none. */
   readonly auditRows: number | undefined;
+  /**
+   * What the warehouse's load view (after commit) says its COPY read for this version, and the
+   * ETag of the pinned copy it should have read (I5); undefined where the view or the copy is
+   * gone (no proof either way).
+   */
+  readonly read?: { readonly viewEtag: string; readonly pinnedEtag: string };
   /** Committed loads whose audit holds this object version: exactly 1 when it is loaded once (I1). */
   readonly committedLoads: number;
   readonly loadIds: readonly string[];
@@ -110,6 +116,13 @@ export function judgeLoad(e: LoadEvidence): Verdict {
         level: 'error',
         check: 'double-load',
         message: `'${f.key}' (ETag ${f.etag}) is committed under ${f.committedLoads} loads (${f.loadIds.join(', ')}): its rows are in the target more than once`,
+      });
+    }
+    if (f.read && f.read.viewEtag !== f.read.pinnedEtag) {
+      findings.push({
+        level: 'error',
+        check: 'read-etag',
+        message: `'${f.key}' (ETag ${f.etag}): the warehouse's COPY read ETag ${f.read.viewEtag}, not its pinned copy's ${f.read.pinnedEtag}: the bytes loaded are not the bytes discovered`,
       });
     }
     if (f.auditRows !== undefined && f.auditRows !== f.fileRows) {

@@ -148,7 +148,6 @@ export class WarehouseLoadTarget implements LoadTarget {
       files: attempt.files,
       manifestKey,
       targetColumns: attempt.targetColumns,
-      views: this.views,
       replace: attempt.replace,
     });
     if (plan.manifest) await this.objects.putJson(manifestKey, plan.manifest);
@@ -206,7 +205,7 @@ export class WarehouseLoadTarget implements LoadTarget {
       const parts = [
         alreadyLoaded > 0 ? `${alreadyLoaded} of its object versions were already loaded by another load` : '',
         staged !== expected ? `the warehouse staged ${staged} rows where the files' footers declare ${expected}` : '',
-        mismatched > 0 ? `the load view reports other rows or another ETag for ${mismatched} file${mismatched > 1 ? 's' : ''}` : '',
+        mismatched > 0 ? `the warehouse counted other rows than the footer for ${mismatched} file${mismatched > 1 ? 's' : ''}` : '',
       ].filter(Boolean);
       return {
         kind: 'refused',
@@ -226,8 +225,10 @@ export class WarehouseLoadTarget implements LoadTarget {
     files: readonly PlannedFile[],
   ): Promise<AttemptOutcome> {
     const local = this.errors.get(loadId);
-    if (local instanceof BadFileError && files.some((f) => f.key === local.key)) {
-      return { kind: 'file-errors', files: new Map([[this.idOfKey(files, local.key), local.message]]) };
+    if (local instanceof BadFileError && files.some((f) => f.key === local.key || f.copyKey === local.key)) {
+      const file = files.find((f) => f.key === local.key || f.copyKey === local.key)!;
+      const message = file.key === local.key ? local.message : `s3 object '${file.key}' (read from its pinned copy): ${local.message}`;
+      return { kind: 'file-errors', files: new Map([[this.idOfKey(files, local.key), message]]) };
     }
     if (isTransientText(failed.error)) return { kind: 'not-committed' };
     if (failed.queryId !== undefined) {
@@ -253,17 +254,19 @@ export class WarehouseLoadTarget implements LoadTarget {
     for (const r of rows) {
       const name = String(r.file_name ?? '');
       const key = name.startsWith(prefix) ? name.slice(prefix.length) : name;
-      if (!files.some((f) => f.key === key)) continue;
+      if (!files.some((f) => f.key === key || f.copyKey === key)) continue;
       const where = [r.line_number !== null && r.line_number !== undefined ? `line ${String(r.line_number)}` : '', r.column_name ? `column '${String(r.column_name)}'` : '']
         .filter(Boolean)
         .join(', ');
-      out.set(this.idOfKey(files, key), `s3 object '${key}': the warehouse could not load it${where ? ` (${where})` : ''}: ${String(r.message ?? '')}`);
+      const original = files.find((f) => f.key === key || f.copyKey === key)!.key;
+      out.set(this.idOfKey(files, key), `s3 object '${original}': the warehouse could not load it${where ? ` (${where})` : ''}: ${String(r.message ?? '')}`);
     }
     return out;
   }
 
+  /** The version a COPY read under `key`: its own key, or its pinned copy's. */
   private idOfKey(files: readonly PlannedFile[], key: string): string {
-    const f = files.find((x) => x.key === key)!;
+    const f = files.find((x) => x.key === key || x.copyKey === key)!;
     return versionId(f.key, f.etag);
   }
 }

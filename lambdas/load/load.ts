@@ -4,7 +4,7 @@ import { checkFileColumns, columnsToAdd, type FileColumn, type TargetColumn } fr
 import { INTERNAL_PREFIX, requireDataset, schemaDriftOf } from '../core/config';
 import { BadFileError, ObjectChangedError, TerminalError } from '../core/errors';
 import { loadIdFor } from '../core/ids';
-import type { PlannedFile } from '../core/load-plan';
+import { pinnedCopyKey, type PlannedFile } from '../core/load-plan';
 import { s3OrderKey } from '../core/s3-order';
 import { LEASE_MS, decideFile, settleFile, versionId, type AttemptOutcome } from '../core/load-protocol';
 import type { Fenced, LedgerEntry, StatementState } from '../core/ports';
@@ -28,7 +28,7 @@ export interface LoadedFile {
   readonly etag: string;
   /** Rows the file's footer declares (as audited). */
   readonly fileRows: number;
-  /** Rows the warehouse counted for this file (null: its load view did not report them). */
+  /** Rows the load transaction counted for this file (null: it had no per-file count; Verify reads the load view after commit). */
   readonly loadedRows: number | null;
   /** The load attempt whose committed transaction holds it (maybe another execution's). */
   readonly loadedBy: string;
@@ -272,8 +272,31 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     if (oneByOne) planned.splice(1);
 
     const attemptId = `${loadId}_${randomBytes(4).toString('hex')}`;
-    const written = await inParallel(planned, (p) => deps.ledger.recordAttempt(p.at, attemptId, nowIso()));
-    const recorded = planned.filter((_, i) => written[i]);
+    // I5: pin each version's bytes where only this attempt writes, conditional on the discovered
+    // ETag; the COPY reads the pinned copy, so an overwrite of the key after this point (even with
+    // a file of the same size) cannot reach the load. A version already overwritten is quarantined.
+    const pins = await inParallel(planned, async (p) => {
+      const copyKey = pinnedCopyKey(INTERNAL_PREFIX, dataset.name, attemptId, p.file.key, p.file.etag);
+      try {
+        await deps.objects.copy(p.file.key, copyKey, { ifMatch: p.file.etag });
+        return copyKey;
+      } catch (error) {
+        if (error instanceof ObjectChangedError) {
+          await quarantine(p.t, p.at, `${error.message}; this version could not be pinned for its COPY, so it cannot be loaded`);
+          return undefined;
+        }
+        throw error;
+      }
+    });
+    const pinned = planned.flatMap((p, i) => (pins[i] === undefined ? [] : [{ ...p, file: { ...p.file, copyKey: pins[i] } }]));
+    if (batch.replace && pinned.length !== planned.length) {
+      // A replace is the whole snapshot or nothing (see above): a version lost before its pin stops it.
+      for (const p of pinned) await deps.ledger.markFailed(p.at, 'not loaded: its full run could not pin its whole snapshot', nowIso());
+      throw new TerminalError(`dataset '${dataset.name}': a file of the full run's snapshot was overwritten before it could be loaded; the target was left as it was: run full again`);
+    }
+    if (pinned.length === 0) continue;
+    const written = await inParallel(pinned, (p) => deps.ledger.recordAttempt(p.at, attemptId, nowIso()));
+    const recorded = pinned.filter((_, i) => written[i]);
     if (recorded.length === 0) continue;
     deps.faults?.crash('after-write-ahead');
     await deps.faults?.pauseBeforeSubmit?.();

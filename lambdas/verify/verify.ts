@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { INTERNAL_PREFIX, requireDataset, type DatasetConfig } from '../core/config';
 import { TerminalError } from '../core/errors';
-import { AUDIT_FILES_TABLE, AUDIT_LOADS_TABLE, AUDIT_SCHEMA } from '../core/load-plan';
+import { AUDIT_FILES_TABLE, AUDIT_LOADS_TABLE, AUDIT_SCHEMA, pinnedCopyKey } from '../core/load-plan';
 import { keyInBucket } from '../core/s3-uri';
 import { inListStatements, qualifiedName, quoteIdent, quoteLiteral, statementBytes } from '../core/sql';
 import { loadableDataset } from '../core/source-schema';
@@ -118,27 +118,39 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
       audit.set(id, { rows: r.rows === null ? a.rows : Number(r.rows), loads: a.loads + 1, loadIds: [...a.loadIds, String(r.load_id)] });
     }
   }
-  // Where the load view did not answer inside the transaction (rows NULL), ask it now, after commit,
-  // by the COPY's query id: the warehouse's own per-file count, summed over splits.
-  const unreported = [...new Set(load.loaded.filter((f) => audit.get(`${f.key}\u0000${f.etag}`)?.rows === null).map((f) => f.loadedBy))];
-  if (unreported.length > 0) {
-    const [view, query, name] = deps.loadViews === 'provisioned' ? ['stl_load_commits', 'query', 'filename'] : ['sys_load_detail', 'query_id', 'file_name'];
+  // After commit, the load views tell what each committed COPY read, by its query id: the rows of
+  // each file (where the transaction could not count them itself, "rows" is NULL) and, on
+  // Serverless, the ETag it read. A file is named by its pinned copy (pinnedCopyKey), or by its own
+  // key for a load from before pinning. The pinned copy's ETag (a HEAD) must be the one read (I5).
+  const read = new Map<string, { viewEtag: string; pinnedEtag: string }>();
+  const loadedBy = [...new Set(load.loaded.map((f) => f.loadedBy))];
+  if (loadedBy.length > 0) {
+    const provisioned = deps.loadViews === 'provisioned';
+    const [view, query, name] = provisioned ? ['stl_load_commits', 'query', 'filename'] : ['sys_load_detail', 'query_id', 'file_name'];
+    const etag = provisioned ? 'CAST(NULL AS VARCHAR(256))' : `MAX(REPLACE(TRIM(d.file_etag), '"', ''))`;
     const lines: Row[] = [];
     for (const sql of inListStatements(
-      unreported.map(quoteLiteral),
+      loadedBy.map(quoteLiteral),
       (list) =>
-        `SELECT TRIM(d.${name}) AS file_name, SUM(d.lines_scanned) AS lines FROM ${auditLoads} l JOIN ${view} d ON d.${query} = l.copy_query_id ` +
+        `SELECT TRIM(d.${name}) AS file_name, SUM(d.lines_scanned) AS lines, ${etag} AS file_etag FROM ${auditLoads} l JOIN ${view} d ON d.${query} = l.copy_query_id ` +
         `WHERE l.load_id IN (${list}) GROUP BY TRIM(d.${name})`,
     )) {
       lines.push(...(await wh.query(sql)));
     }
-    const byUri = new Map(lines.map((r) => [String(r.file_name), Number(r.lines)]));
-    for (const f of load.loaded) {
-      const id = `${f.key}\u0000${f.etag}`;
-      const a = audit.get(id);
-      const n = byUri.get(`s3://${deps.objects.bucket}/${f.key}`);
-      if (a && a.rows === null && n !== undefined) audit.set(id, { ...a, rows: n });
-    }
+    const byUri = new Map(lines.map((r) => [String(r.file_name), { lines: Number(r.lines), etag: r.file_etag === null ? undefined : String(r.file_etag) }]));
+    const uri = (key: string) => `s3://${deps.objects.bucket}/${key}`;
+    await Promise.all(
+      load.loaded.map(async (f) => {
+        const id = `${f.key}\u0000${f.etag}`;
+        const pinned = pinnedCopyKey(INTERNAL_PREFIX, dataset.name, f.loadedBy, f.key, f.etag);
+        const viewed = byUri.get(uri(pinned)) ?? byUri.get(uri(f.key));
+        const a = audit.get(id);
+        if (a && a.rows === null && viewed) audit.set(id, { ...a, rows: viewed.lines });
+        if (viewed?.etag === undefined || !byUri.has(uri(pinned))) return;
+        const copy = await deps.objects.head(pinned);
+        if (copy) read.set(id, { viewEtag: viewed.etag, pinnedEtag: copy.etag });
+      }),
+    );
   }
   // Each load attempt that holds a file of this batch: its staged rows against its files' footers.
   const attempts = [...new Set(load.loaded.map((f) => f.loadedBy))];
@@ -167,7 +179,8 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
     loadId: input.loadId,
     files: load.loaded.map((f) => {
       const a = audit.get(`${f.key}\u0000${f.etag}`);
-      return { key: f.key, etag: f.etag, fileRows: f.fileRows, auditRows: a?.rows ?? undefined, committedLoads: a?.loads ?? 0, loadIds: a?.loadIds ?? [] };
+      const r = read.get(`${f.key}\u0000${f.etag}`);
+      return { key: f.key, etag: f.etag, fileRows: f.fileRows, auditRows: a?.rows ?? undefined, ...(r ? { read: r } : {}), committedLoads: a?.loads ?? 0, loadIds: a?.loadIds ?? [] };
     }),
     quarantined: load.quarantined,
     attempts: attemptTotals.map((r) => ({ loadId: String(r.load_id), stagedRows: Number(r.staged), declaredRows: Number(r.declared) })),

@@ -3,7 +3,8 @@
  * fault is armed for the next matching statement or call(s) and disarms itself once used:
  * a statement held in STARTED (for some milliseconds or until released), a submit whose reply is
  * lost after the statement committed, failing calls of an operation (e.g. DescribeStatement
- * answering InternalServerException), a failed sub-statement at an index, and throttling.
+ * answering InternalServerException), a failed sub-statement at an index, throttling, and an
+ * action run just before a COPY reads an object from S3 (e.g. overwrite it).
  */
 import { DataApiError, type DataApiErrorName, type Operation } from './protocol';
 
@@ -55,6 +56,16 @@ export class LocalDataApiFaults {
   private failures: { matcher: StatementMatcher | undefined; failure: InjectedFailure }[] = [];
   private lostReplies: { operation: Operation; matcher: StatementMatcher | undefined }[] = [];
   private callFailures: { operations: readonly Operation[] | undefined; remaining: number; type: DataApiErrorName; message: string }[] = [];
+  private copyReads: { matches: (key: string) => boolean; action: (key: string) => Promise<void> }[] = [];
+
+  /**
+   * Runs `action` once, just before the next COPY reads an object whose key `matches` from S3 (the
+   * COPY then reads whatever the key holds after it, as Redshift reads an object as it is when it
+   * runs). With the local Data API on a backing warehouse opened by openLocalWarehouse.
+   */
+  beforeNextCopyRead(matches: (key: string) => boolean, action: (key: string) => Promise<void>): void {
+    this.copyReads.push({ matches, action });
+  }
 
   /**
    * Holds the next statement matching `matcher` once it is STARTED, before its SQL runs, until
@@ -126,6 +137,7 @@ export class LocalDataApiFaults {
       this.holds.filter((h) => h.active === undefined && !h.released).length +
       this.lostReplies.length +
       this.failures.length +
+      this.copyReads.length +
       this.callFailures.reduce((n, f) => n + f.remaining, 0)
     );
   }
@@ -136,10 +148,19 @@ export class LocalDataApiFaults {
     this.failures = [];
     this.lostReplies = [];
     this.callFailures = [];
+    this.copyReads = [];
   }
 
   // -------------------------------------------------------------------------------------------
   // used by the server
+
+  /** Runs (and disarms) the armed copy-read action for `key`, if any; see {@link beforeNextCopyRead}. */
+  async beforeCopyRead(key: string): Promise<void> {
+    const at = this.copyReads.findIndex((r) => r.matches(key));
+    if (at < 0) return;
+    const [armed] = this.copyReads.splice(at, 1);
+    await armed!.action(key);
+  }
 
   /** The error an armed call failure answers for this call, if any (and counts it). */
   takeCallFailure(operation: Operation): DataApiError | undefined {

@@ -319,7 +319,7 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
     expect(await warehouse.query('SELECT COUNT(*) AS n FROM public.keyed WHERE id = 1')).toEqual([{ n: 3 }]); // duplicates still load
   });
 
-  it('reports each file of a manifest COPY with its rows and ETag in sys_load_detail, under pg_last_copy_id()', async () => {
+  it('reports each file of a manifest COPY with its rows and ETag in sys_load_detail, under pg_last_copy_id(), once the transaction committed', async () => {
     const a = await objects.put('orders/m-a.parquet', ordersFile([1n, 2n].map((id) => ({ id, name: 'a', amount: null, ts: null, flag: null, score: null }))));
     const b = await objects.put('orders/m-b.parquet', ordersFile([3n].map((id) => ({ id, name: 'b', amount: null, ts: null, flag: null, score: null }))));
     await objects.putJson('_syncproof/m.json', {
@@ -329,13 +329,17 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
     await warehouse.executeTransaction(
       [
         copyFromS3ParquetManifest({ table: '"public"."orders"', bucket: BUCKET, manifestKey: '_syncproof/m.json', iamRole: IAM_ROLE }),
-        'CREATE TABLE public.seen AS SELECT TRIM(file_name) AS file_name, lines_scanned, TRIM(file_etag) AS file_etag FROM sys_load_detail WHERE query_id = pg_last_copy_id()',
+        'CREATE TABLE public.seen AS SELECT pg_last_copy_id() AS copy_id',
       ],
       'manifest',
     );
 
     expect(await warehouse.query('SELECT COUNT(*) AS n FROM public.orders')).toEqual([{ n: 3 }]);
-    expect(await warehouse.query('SELECT * FROM public.seen ORDER BY file_name')).toEqual([
+    expect(
+      await warehouse.query(
+        'SELECT TRIM(file_name) AS file_name, lines_scanned, TRIM(file_etag) AS file_etag FROM sys_load_detail WHERE query_id = (SELECT copy_id FROM public.seen) ORDER BY file_name',
+      ),
+    ).toEqual([
       { file_name: `s3://${BUCKET}/orders/m-a.parquet`, lines_scanned: 2, file_etag: a.etag },
       { file_name: `s3://${BUCKET}/orders/m-b.parquet`, lines_scanned: 1, file_etag: b.etag },
     ]);

@@ -7,6 +7,7 @@ import { encodeParquet } from '../../lambdas/adapters/parquet-file';
 import { WarehouseStatementError } from '../../lambdas/core/errors';
 import type { Warehouse } from '../../lambdas/core/ports';
 import { copyFromS3Parquet } from '../../lambdas/core/sql';
+import type { ObjectSummary } from '../../lambdas/core/ports';
 import { MemoryObjectStore } from '../fixtures/memory-object-store';
 import { useTestDatabase } from '../support/postgres';
 import { warehouseBackends, type OpenedWarehouse } from '../support/warehouses';
@@ -128,5 +129,77 @@ describe.each(backends)('Warehouse contract: $name', (backend) => {
       { id: 2, name: null },
       { id: '9007199254740993', name: 'big, "quoted"' },
     ]);
+  });
+
+  describe('load views, as Redshift keeps them', () => {
+    const file = (name: string) => encodeParquet([{ name: 'id', type: 'INT64', data: [1n, 2n] }, { name: 'name', type: 'STRING', data: [name, name] }]);
+    const copy = (key: string) => copyFromS3Parquet({ table: '"public"."contract"', bucket: BUCKET, key, iamRole: COPY_ROLE });
+    let runs = 0;
+    /** COPYs `key`, keeping pg_last_copy_id() and what sys_load_detail / stl_load_commits showed inside the transaction. */
+    async function copyAndLook(key: string): Promise<number> {
+      const n = ++runs;
+      await warehouse.executeTransaction(
+        [
+          'DROP TABLE IF EXISTS public.seen_inside',
+          copy(key),
+          'CREATE TABLE public.seen_inside AS SELECT pg_last_copy_id() AS copy_id, ' +
+            '(SELECT COUNT(*) FROM sys_load_detail WHERE query_id = pg_last_copy_id()) AS detail, (SELECT COUNT(*) FROM stl_load_commits WHERE query = pg_last_copy_id()) AS commits',
+        ],
+        `views-${n}`,
+      );
+      const [row] = await warehouse.query('SELECT copy_id FROM public.seen_inside');
+      return Number(row!.copy_id);
+    }
+    const detail = (copyId: number) =>
+      warehouse.query(
+        `SELECT TRIM(file_name) AS file_name, lines_scanned, TRIM(file_etag) AS file_etag, file_last_modified FROM sys_load_detail WHERE query_id = ${copyId}`,
+      );
+
+    it('shows no row of a COPY to a statement after it in the same transaction, and every row once it committed', async () => {
+      const o = await objects.put('contract/views.parquet', file('v'));
+
+      const copyId = await copyAndLook('contract/views.parquet');
+
+      expect(await warehouse.query('SELECT detail, commits FROM public.seen_inside')).toEqual([{ detail: 0, commits: 0 }]);
+      expect(await detail(copyId)).toEqual([{ file_name: `s3://${BUCKET}/contract/views.parquet`, lines_scanned: 2, file_etag: o.etag, file_last_modified: o.lastModified }]);
+      expect(await warehouse.query(`SELECT TRIM(filename) AS filename, lines_scanned FROM stl_load_commits WHERE query = ${copyId}`)).toEqual([
+        { filename: `s3://${BUCKET}/contract/views.parquet`, lines_scanned: 2 },
+      ]);
+    });
+
+    it('leaves no load-view row for a COPY whose transaction rolled back', async () => {
+      await objects.put('contract/rolled-back.parquet', file('r'));
+
+      await expect(warehouse.executeTransaction([copy('contract/rolled-back.parquet'), 'SELECT * FROM public.no_such_table'], 'rolled-back')).rejects.toBeInstanceOf(
+        WarehouseStatementError,
+      );
+
+      expect(await warehouse.query(`SELECT COUNT(*) AS n FROM sys_load_detail WHERE TRIM(file_name) = 's3://${BUCKET}/contract/rolled-back.parquet'`)).toEqual([{ n: 0 }]);
+      expect(await warehouse.query(`SELECT COUNT(*) AS n FROM stl_load_commits WHERE TRIM(filename) = 's3://${BUCKET}/contract/rolled-back.parquet'`)).toEqual([{ n: 0 }]);
+    });
+
+    it('records the ETag and LastModified of the bytes the key holds when the COPY runs (no version is pinned)', async () => {
+      await objects.put('contract/current.parquet', file('first'));
+      const current: ObjectSummary = await objects.put('contract/current.parquet', file('second'));
+
+      const copyId = await copyAndLook('contract/current.parquet');
+
+      expect(await detail(copyId)).toMatchObject([{ file_etag: current.etag, file_last_modified: current.lastModified }]);
+      expect(await contents()).toEqual([
+        { id: 1, name: 'second' },
+        { id: 2, name: 'second' },
+      ]);
+    });
+
+    it('holds a file name longer than 256 bytes as its character(256) column does: its first 256 bytes', async () => {
+      const key = `contract/${'k'.repeat(300)}.parquet`;
+      await objects.put(key, file('long'));
+
+      const copyId = await copyAndLook(key);
+
+      const uri = `s3://${BUCKET}/${key}`;
+      expect(await detail(copyId)).toMatchObject([{ file_name: uri.slice(0, 256), lines_scanned: 2 }]);
+      expect(await warehouse.query(`SELECT COUNT(*) AS n FROM sys_load_detail WHERE TRIM(file_name) = '${uri}'`)).toEqual([{ n: 0 }]);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lambdas/adapters/clients';
 import { S3ObjectStore } from '../../lambdas/adapters/s3-object-store';
+import { ObjectChangedError } from '../../lambdas/core/errors';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, seedLocalS3Store, startLocalS3, type LocalS3 } from '../../local/emulators';
 
 describe('local S3 emulator', () => {
@@ -31,6 +32,30 @@ describe('local S3 emulator', () => {
 
   afterAll(async () => {
     await s3?.stop();
+  });
+
+  it('copies an object only while it is the version CopySourceIfMatch names, and copies nothing otherwise (as S3, unlike stock s3rver)', async () => {
+    const key = 'copy/a key+with?odd=chars.parquet';
+    const first = await store.put(key, 'first version');
+    await store.put(key, 'other version');
+
+    await expect(store.copy(key, '_syncproof/pinned/stale', { ifMatch: first.etag })).rejects.toBeInstanceOf(ObjectChangedError);
+    expect(await store.head('_syncproof/pinned/stale')).toBeUndefined();
+
+    const current = (await store.head(key))!;
+    const pinned = await store.copy(key, '_syncproof/pinned/current', { ifMatch: current.etag });
+    expect(pinned).toMatchObject({ etag: current.etag, size: current.size });
+    expect(Buffer.from((await store.getObject('_syncproof/pinned/current'))!.bytes).toString()).toBe('other version');
+  });
+
+  it('reads an object once with the ETag and LastModified of the version read', async () => {
+    const written = await store.put('copy/read-once', 'v1');
+
+    const read = await store.getObject('copy/read-once');
+
+    expect(read?.summary).toMatchObject({ etag: written.etag, size: 2 });
+    expect(Buffer.from(read!.bytes).toString()).toBe('v1');
+    expect(await store.getObject('copy/missing')).toBeUndefined();
   });
 
   it('never lists or serves an object before all of its bytes are written (as S3, unlike stock s3rver)', async () => {

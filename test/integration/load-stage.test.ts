@@ -158,7 +158,8 @@ describe('load stage on a PostgreSQL server', () => {
 
     expect(await count('SELECT COUNT(*) AS n FROM public.events')).toBe(2);
     expect(await target.outcome('ld_guard_2', { status: 'finished' }, [file])).toMatchObject({ kind: 'refused', alreadyLoaded: 1, contentMismatch: false });
-    expect([...(await target.committed([f])).values()]).toEqual([{ loadId: 'ld_guard_1', rows: 2, fileRows: 2, loads: 1 }]);
+    // One COPY with a manifest: the transaction has no per-file count (the load views answer after commit).
+    expect([...(await target.committed([f])).values()]).toEqual([{ loadId: 'ld_guard_1', rows: null, fileRows: 2, loads: 1 }]);
   });
 
   it.each([
@@ -230,10 +231,10 @@ describe('load stage on a PostgreSQL server', () => {
     await runLoad(input, deps());
 
     expect(await count('SELECT COUNT(*) AS n FROM public.events')).toBe(3);
-    expect(await ledger.get(f.key, f.etag)).toMatchObject({ status: 'loaded', rows: 3 });
+    expect(await ledger.get(f.key, f.etag)).toMatchObject({ status: 'loaded', loadedBy: expect.stringMatching(/^ld_/) });
   });
 
-  it('quarantines a file overwritten after it was checked, naming the ETag, and loads none of the new bytes under the old version (I5)', async () => {
+  it('quarantines a file overwritten after it was checked and before its bytes were pinned, naming the ETag, and loads none of the new bytes under the old version (I5)', async () => {
     const f = await upload('events/swap.parquet', eventsFile([1, 2], 'old'));
     const good = await upload('events/good.parquet', eventsFile([10, 11], 'good'));
     const inspector = new ParquetInspector(objects);
@@ -250,11 +251,32 @@ describe('load stage on a PostgreSQL server', () => {
 
     expect(await count("SELECT COUNT(*) AS n FROM public.events WHERE note = 'new'")).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM public.events WHERE note = 'good'")).toBe(2);
-    // The COPY read the new bytes; its guard saw another ETag in the load view and merged nothing.
-    expect(await count("SELECT COUNT(*) AS n FROM public.syncproof_loads WHERE status = 'refused' AND mismatched_files = 1")).toBe(1);
+    // The pin (a copy conditional on the discovered ETag) failed: no attempt ever held the file.
+    expect(await count(`SELECT COUNT(*) AS n FROM public.syncproof_load_files WHERE object_key = '${f.key}'`)).toBe(0);
     const entry = await ledger.get(f.key, f.etag);
     expect(entry?.status).toBe('quarantined');
     expect(entry?.reason).toContain(`is no longer version ${f.etag}: it was overwritten after discovery`);
+  });
+
+  it('loads the discovered bytes under their ETag, and the new version once on its own, when the key is overwritten with a file of the same size between the check and the COPY (I5)', async () => {
+    const f = await upload('events/same-size.parquet', eventsFile([1, 2], 'old'));
+    const replacement = eventsFile([1, 2], 'new');
+    expect(replacement.byteLength).toBe(f.size);
+    let swapped: { key: string; etag: string; size: number; lastModified: string } | undefined;
+    // After the checks, the pin and the write-ahead, just before the COPY is submitted.
+    const faults = { crash: () => undefined, pauseBeforeSubmit: async () => void (swapped ??= await upload(f.key, replacement)) };
+
+    await runLoad(await batch('events', 'run-same-size', [f]), deps({ faults }));
+    await runLoad(await batch('events', 'run-same-size-2', [swapped!]), deps());
+
+    expect(await warehouse.query('SELECT note, COUNT(*) AS n FROM public.events GROUP BY note ORDER BY note')).toEqual([
+      { note: 'new', n: 2 },
+      { note: 'old', n: 2 },
+    ]);
+    const audit = await warehouse.query(`SELECT etag FROM public.syncproof_load_files WHERE object_key = '${f.key}' ORDER BY etag`);
+    expect(audit.map((r) => r.etag).sort()).toEqual([f.etag, swapped!.etag].sort());
+    expect((await ledger.get(f.key, f.etag))?.status).toBe('loaded');
+    expect((await ledger.get(f.key, swapped!.etag))?.status).toBe('loaded');
   });
 
   it('keeps the newest version of a key by its version column when the older file commits last (I4)', async () => {
@@ -341,8 +363,39 @@ describe('load stage on a PostgreSQL server', () => {
 
     expect(await runVerify(verifyInput, deps())).toMatchObject({ status: 'PASSED' });
 
-    await warehouse.executeTransaction([`UPDATE syncproof_system.sys_load_detail SET lines_scanned = 2 WHERE file_name = 's3://data/${f.key}'`], `view-${Date.now()}`);
+    // The view names the file by the pinned copy its COPY read.
+    const loadedBy = (await ledger.get(f.key, f.etag))!.loadedBy!;
+    await warehouse.executeTransaction(
+      [`UPDATE syncproof_system.sys_load_detail SET lines_scanned = 2 WHERE query_id = (SELECT copy_query_id FROM public.syncproof_loads WHERE load_id = '${loadedBy}')`],
+      `view-${Date.now()}`,
+    );
     await expect(runVerify(verifyInput, deps())).rejects.toThrow("'events/late-view.parquet': the file holds 3 rows, the warehouse loaded 2");
+  });
+
+  it('loads a file whose key is longer than the load views\' 256-byte file_name, and proves its rows and the ETag its COPY read by its pinned copy', async () => {
+    const f = await upload(`events/${'long-'.repeat(60)}.parquet`, eventsFile([1, 2, 3], 'long'));
+    expect(Buffer.byteLength(`s3://data/${f.key}`)).toBeGreaterThan(256);
+    const out = await runLoad(await batch('events', 'run-long', [f]), deps());
+    const verifyInput = { runId: 'run-long', dataset: 'events', loadId: out.loadId, loadUri: out.loadUri!, hasMore: false };
+
+    expect(await runVerify(verifyInput, deps())).toMatchObject({ status: 'PASSED' });
+    const report = (await objects.getJson(`_syncproof/reports/events/run-long/${out.loadId}.json`)) as { evidence: { files: Record<string, unknown>[] } };
+    expect(report.evidence.files).toEqual([expect.objectContaining({ key: f.key, auditRows: 3, read: { viewEtag: f.etag, pinnedEtag: f.etag } })]);
+    expect((await ledger.get(f.key, f.etag))?.status).toBe('loaded');
+  });
+
+  it('fails Verify when the load view says its COPY read another ETag than its pinned copy holds (I5)', async () => {
+    const f = await upload('events/read-etag.parquet', eventsFile([1, 2], 'etag'));
+    const out = await runLoad(await batch('events', 'run-etag', [f]), deps());
+    const loadedBy = (await ledger.get(f.key, f.etag))!.loadedBy!;
+    await warehouse.executeTransaction(
+      [`UPDATE syncproof_system.sys_load_detail SET file_etag = 'another' WHERE query_id = (SELECT copy_query_id FROM public.syncproof_loads WHERE load_id = '${loadedBy}')`],
+      `etag-${Date.now()}`,
+    );
+
+    await expect(runVerify({ runId: 'run-etag', dataset: 'events', loadId: out.loadId, loadUri: out.loadUri!, hasMore: false }, deps())).rejects.toThrow(
+      `'events/read-etag.parquet' (ETag ${f.etag}): the warehouse's COPY read ETag another, not its pinned copy's ${f.etag}`,
+    );
   });
 
   it("proves an upsert load of few rows on its own keys: each held exactly once, read back from the load's files", async () => {

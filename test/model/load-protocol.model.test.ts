@@ -83,6 +83,8 @@ async function check(s: fc.Scheduler, sc: Scenario): Promise<void> {
   const target = new MemoryLoadTarget(files, sc.mode);
   const ledger = new MemoryLedgerStore();
   const objects = new MemoryObjectStore('model');
+  // The model's object versions never change (its files are not in the store): every pin succeeds.
+  objects.copy = async (_source, destinationKey) => ({ key: destinationKey, etag: 'pinned', size: 100, lastModified: '2026-01-01T00:00:00.000Z' });
   const config: SyncproofConfig = parseConfig({
     datasets: [
       sc.mode === 'upsert'

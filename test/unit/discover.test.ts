@@ -49,6 +49,8 @@ class CountingObjects implements ObjectStore {
   put = (key: string, body: Uint8Array | string) => this.inner.put(key, body);
   putJson = (key: string, value: unknown) => this.inner.putJson(key, value);
   getJson = (key: string) => this.inner.getJson(key);
+  getObject = (key: string) => this.inner.getObject(key);
+  copy = (sourceKey: string, destinationKey: string, options: { readonly ifMatch: string }) => this.inner.copy(sourceKey, destinationKey, options);
 }
 
 interface Harness {
