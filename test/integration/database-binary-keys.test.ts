@@ -10,6 +10,7 @@ import { setWatermark } from '../../cli/watermark-command';
 import { formatMicros, timeMicros } from '../../lambdas/core/keyset';
 import { startDbRuntime, type DbRuntime } from '../support/db-runtime';
 import { startTestSource, type Engine, type TestSourceDb } from '../support/source-db';
+import { seededRandom as random } from '../../local/event-delivery';
 
 jest.setTimeout(600_000);
 
@@ -24,17 +25,6 @@ const CURSORS = [1, 2, 3] as const;
 const BOUNDARY = ts(CURSORS[CURSORS.length - 1]);
 const LIMIT = 7;
 
-/** mulberry32: the same keys on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `count` distinct 16-byte keys as hex. The first byte is below 0xFF unless `high` (then it is
