@@ -168,6 +168,8 @@ export class LocalRuntime {
     private readonly iam: LocalIam | undefined,
     /** State machine logical id by kind (their roles are looked up by it). */
     private readonly machineIds: Readonly<Record<MachineKind, string>>,
+    /** Lambda logical id → its stage (SYNCPROOF_STAGE). */
+    private readonly functionStages: ReadonlyMap<string, string>,
   ) {}
 
   /** Each Lambda function's deps: the same stores over clients that call AWS as its role. */
@@ -310,6 +312,7 @@ export class LocalRuntime {
       ownedDir,
       iam,
       machineIds,
+      stages,
     );
     for (const name of finished) runtime.names.set(name, 'ended');
     runtime.ended = ended;
@@ -344,6 +347,16 @@ export class LocalRuntime {
   async startVerification(dataset: string, options: { checksumSample?: string; name?: string } = {}): Promise<ExecutionSummary> {
     const input = options.checksumSample === undefined ? { dataset } : { dataset, checksumSample: options.checksumSample };
     return this.startExecution(input, options.name ?? `verify-${dataset}-${randomUUID()}`, 'verify');
+  }
+
+  /**
+   * The deps a stage's Lambda gets (`load`, `discover`, …): with IAM on, its stores call AWS as its
+   * role. Tests that drive a stage core directly (the fault suite) use it so IAM applies to them too.
+   */
+  depsOf(stage: string): StageDeps {
+    const functionId = [...this.functionStages].find(([, s]) => s === stage)?.[0];
+    if (functionId === undefined) throw new InvalidInputError(`the synthesized template has no Lambda of stage '${stage}'`);
+    return this.stageDeps(functionId);
   }
 
   /** The watermarks of datasets with a source (the local DynamoDB table). */

@@ -174,7 +174,8 @@ describe('load stage under faults and concurrency (local runtime, local Data API
       let crashed = false;
       for (let invocation = 0; invocation < 40; invocation++) {
         const deps: StageDeps = {
-          ...runtime.deps,
+          // The load Lambda's own deps: its calls are checked against its role's synthesized policy.
+          ...runtime.depsOf('load'),
           // A statement held past the budget returns RUNNING at once; otherwise a Lambda's 15 minutes.
           remainingTimeMs: () => (held ? 30_500 : 900_000),
           faults: {
