@@ -561,10 +561,15 @@ export class LocalRuntime {
   }
 
   /** Fails like Step Functions when a state machine's role may not make a call (error name `errorName`). */
-  private async authorizeMachine(kind: MachineKind, action: string, resource: string, errorName: string): Promise<void> {
+  private authorizeMachine(kind: MachineKind, action: string, resource: string, errorName: string): Promise<void> {
+    return this.authorizeAs((iam) => iam.stateMachinePrincipal(this.machineIds[kind]), action, resource, errorName);
+  }
+
+  /** With IAM on, fails unless `principal` may make the call; a denial is an Error named `errorName` with AWS's text. */
+  private async authorizeAs(principal: (iam: LocalIam) => LocalPrincipal, action: string, resource: string, errorName: string): Promise<void> {
     if (!this.iam) return;
     try {
-      await this.iam.authorize(this.iam.stateMachinePrincipal(this.machineIds[kind]), { action, resource, context: {} });
+      await this.iam.authorize(principal(this.iam), { action, resource, context: {} });
     } catch (error) {
       if (error instanceof LocalAccessDenied) throw Object.assign(new Error(error.message), { name: errorName });
       throw error;
@@ -610,14 +615,7 @@ export class LocalRuntime {
       stageDeps: this.stageDeps(logicalId),
       starter: {
         start: async (name, input) => {
-          if (this.iam) {
-            try {
-              await this.iam.authorize(this.iam.functionPrincipal(logicalId), { action: 'states:StartExecution', resource: localStateMachineArn('sync'), context: {} });
-            } catch (error) {
-              if (error instanceof LocalAccessDenied) throw Object.assign(new Error(error.message), { name: 'AccessDeniedException' });
-              throw error;
-            }
-          }
+          await this.authorizeAs((iam) => iam.functionPrincipal(logicalId), 'states:StartExecution', localStateMachineArn('sync'), 'AccessDeniedException');
           return this.startFromTrigger(name, input);
         },
       },
