@@ -44,18 +44,18 @@ export class LocalIam {
 
   /** The principal a Lambda function's invocations call AWS as (its role, session = function name). */
   functionPrincipal(functionLogicalId: string): LocalPrincipal {
-    const roleId = this.stack.functionRoles.get(functionLogicalId);
-    const role = roleId === undefined ? undefined : this.stack.roles.get(roleId);
-    if (!role) throw new Error(`the synthesized template gives Lambda function ${functionLogicalId} no role of its own`);
-    return sessionOf(role.arn, functionLogicalId, role.policies);
+    return this.sessionOfRole(this.stack.functionRoles.get(functionLogicalId), functionLogicalId, `Lambda function ${functionLogicalId}`);
   }
 
   /** The principal a state machine calls AWS as. */
   stateMachinePrincipal(stateMachineLogicalId: string): LocalPrincipal {
-    const roleId = this.stack.stateMachineRoles.get(stateMachineLogicalId);
+    return this.sessionOfRole(this.stack.stateMachineRoles.get(stateMachineLogicalId), stateMachineLogicalId, `state machine ${stateMachineLogicalId}`);
+  }
+
+  private sessionOfRole(roleId: string | undefined, session: string, what: string): LocalPrincipal {
     const role: StackRole | undefined = roleId === undefined ? undefined : this.stack.roles.get(roleId);
-    if (!role) throw new Error(`the synthesized template gives state machine ${stateMachineLogicalId} no role`);
-    return sessionOf(role.arn, stateMachineLogicalId, role.policies);
+    if (!role) throw new Error(`the synthesized template gives ${what} no role`);
+    return sessionOf(role.arn, session, role.policies);
   }
 
   /** Throws {@link LocalAccessDenied} unless every IAM request of the SDK call is allowed. */
