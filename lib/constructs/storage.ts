@@ -4,6 +4,10 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { LEDGER_DATASET_INDEX } from '../../lambdas/adapters/dynamodb-stores';
+import { INTERNAL_PREFIX } from '../../lambdas/core/config';
+
+/** Where loads pin the object versions their COPY reads (lambdas/core/load-plan.ts pinnedCopyKey). */
+const PINNED_PREFIX = `${INTERNAL_PREFIX}pinned/`;
 
 /** Properties of {@link Storage}. */
 export interface StorageProps {
@@ -18,6 +22,13 @@ export interface StorageProps {
    * @default Duration.days(90)
    */
   readonly accessLogRetention?: Duration;
+  /**
+   * Days after which the pinned copies a load's COPY read (`_syncproof/pinned/`) expire: they are
+   * needed until the run's Verify has compared the ETag Redshift read (or a crashed run resumed),
+   * then they only double the bucket. Their noncurrent versions go a day later.
+   * @default Duration.days(7)
+   */
+  readonly pinnedCopyRetention?: Duration;
 }
 
 /**
@@ -47,7 +58,11 @@ export class Storage extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const accessLogRetention = props.accessLogRetention ?? Duration.days(90);
-    if (accessLogRetention.toDays() < 1) throw new Error(`Storage: accessLogRetention must be at least 1 day, got ${accessLogRetention.toHumanString()}`);
+    const pinnedCopyRetention = props.pinnedCopyRetention ?? Duration.days(7);
+    const problems: string[] = [];
+    if (accessLogRetention.toDays() < 1) problems.push(`accessLogRetention must be at least 1 day, got ${accessLogRetention.toHumanString()}`);
+    if (pinnedCopyRetention.toDays() < 1) problems.push(`pinnedCopyRetention must be at least 1 day, got ${pinnedCopyRetention.toHumanString()}`);
+    if (problems.length > 0) throw new Error(`Storage: ${problems.join('; ')}`);
 
     // Log delivery through a bucket policy, not ACLs (ACLs stay disabled: BucketOwnerEnforced),
     // whatever the app's feature flags say.
@@ -69,6 +84,7 @@ export class Storage extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: 'data-bucket/',
+      lifecycleRules: [{ id: 'ExpirePinnedCopies', prefix: PINNED_PREFIX, expiration: pinnedCopyRetention, noncurrentVersionExpiration: Duration.days(1) }],
       removalPolicy,
     });
     (this.bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {

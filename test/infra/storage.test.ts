@@ -1,4 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { INTERNAL_PREFIX } from '../../lambdas/core/config';
+import { pinnedCopyKey } from '../../lambdas/core/load-plan';
 import { STACK_OUTPUTS } from '../../lambdas/core/stack-outputs';
 import { dataBucketId, logicalIdOf, policyStatements, resources, templateOf } from './support';
 
@@ -30,6 +32,13 @@ describe('storage', () => {
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       VersioningConfiguration: { Status: 'Enabled' },
+    });
+  });
+
+  it("expires the load's pinned copies after 7 days and their noncurrent versions a day later, nothing else", () => {
+    const bucket = template.findResources('AWS::S3::Bucket')[bucketId];
+    expect(bucket?.Properties?.LifecycleConfiguration).toEqual({
+      Rules: [{ Id: 'ExpirePinnedCopies', Prefix: pinnedCopyKey(INTERNAL_PREFIX, 'd', 'a', 'k', 'e').split('/').slice(0, 2).join('/') + '/', ExpirationInDays: 7, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' }],
     });
   });
 
