@@ -5,6 +5,7 @@ import { loadConfigFile } from '../lib/config';
 import { requireDataset } from '../lambdas/core/config';
 import { RUN_MODES } from '../lambdas/core/execution-input';
 import type { RunRecord } from '../lambdas/core/ports';
+import { followAttached } from './attached-run';
 import { LocalRuntime } from '../local/runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
 import { CliError } from './errors';
@@ -37,6 +38,12 @@ export interface SyncReport {
   readonly mode?: string;
   readonly execution: string;
   readonly executionStatus: ExecutionSummary['status'];
+  /**
+   * Set when the execution found a live run of the dataset doing the same and attached to it (one
+   * run per dataset at a time): that execution's name. It did the work; `status`, `extract` and
+   * `commit` are its.
+   */
+  readonly attachedTo?: string;
   readonly status: RunRecord['status'] | 'ERROR';
   readonly error?: string;
   readonly extract?: unknown;
@@ -106,14 +113,18 @@ export function syncCommand(outcome: CommandOutcome): Command {
       });
       let result: SyncReport;
       try {
+        // A run of the dataset may be live already (restarted from the data dir's journal after
+        // a crash): the execution then attaches to it, and reports that run.
         const execution = await runtime.startExecution(input, name);
         const watermark = await runtime.watermarks().get(dataset);
-        const stages = execution.run?.stages ?? {};
+        const { attachedTo, run } = await followAttached(execution.run, runtime.deps.runs);
+        const stages = run?.stages ?? {};
         result = {
           dataset,
           ...(opts.mode ? { mode: opts.mode } : {}),
           execution: execution.name,
           executionStatus: execution.status,
+          ...(attachedTo ? { attachedTo } : {}),
           status: execution.run?.status ?? (execution.status === 'FAILED' ? 'FAILED' : 'NO_WORK'),
           ...(execution.error ? { error: `${execution.error}: ${execution.cause ?? ''}` } : {}),
           extract: stages.extract,
@@ -156,6 +167,7 @@ async function report(r: SyncReport, json: string | undefined, outcome: CommandO
 /** The human summary of a sync. */
 export function formatSyncReport(r: SyncReport): string {
   const lines = [`sync ${r.dataset}: ${r.status} (execution ${r.execution} ${r.executionStatus})`];
+  if (r.attachedTo) lines.push(`  attached to the live run of ${r.dataset}, execution ${r.attachedTo}, which did the work (one run per dataset at a time)`);
   if (r.error) lines.push(`  error: ${r.error}`);
   const extract = r.extract as { rows?: number; files?: number; hasMore?: boolean; nullCursorRows?: number; zeroDates?: Record<string, number> } | undefined;
   if (extract) {

@@ -11,6 +11,7 @@ import { LocalRuntime } from '../local/runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
 import { CliError } from './errors';
 import type { CommandOutcome } from './program';
+import { followAttached } from './attached-run';
 import { formatSyncReport, syncExitCode, type SyncReport } from './sync-command';
 import { syncDatasetsOnStack } from './sync-stack';
 
@@ -100,11 +101,13 @@ async function syncDatasetsLocally(options: SyncDatasetsOptions, input: { readon
 }
 
 async function childReport(runtime: LocalRuntime, dataset: string, child: ExecutionSummary): Promise<SyncReport> {
-  const stages = child.run?.stages ?? {};
+  const { attachedTo, run } = await followAttached(child.run, runtime.deps.runs);
+  const stages = run?.stages ?? {};
   return {
     dataset,
     execution: child.name,
     executionStatus: child.status,
+    ...(attachedTo ? { attachedTo } : {}),
     status: child.run?.status ?? (child.status === 'FAILED' ? 'FAILED' : 'NO_WORK'),
     ...(child.error ? { error: `${child.error}: ${child.cause ?? ''}` } : {}),
     extract: stages.extract,

@@ -12,6 +12,7 @@ import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
 import { CliError } from './errors';
 import { awsFailure, readStackOutputs, stackRegion } from './state-target';
 import { childExecutionName } from '../lambdas/core/dataset-batch';
+import { followAttached } from './attached-run';
 import type { SyncReport } from './sync-command';
 import { datasetsExitCode, type SyncDatasetsReport } from './sync-datasets';
 
@@ -56,14 +57,18 @@ export async function syncOnStack(options: SyncOnStackOptions): Promise<SyncRepo
   const ddb = createDocumentClient({ region });
   try {
     const described = await startAndWait(sfn, outputs[STACK_OUTPUTS.syncStateMachine]!, options, `starting a sync of '${options.input.dataset}' on stack '${options.stack}'`, 'the SyncStateMachine', region);
-    const run = await new DynamoDbRunStore(ddb, outputs[STACK_OUTPUTS.runsTable]).get(options.name);
+    const runs = new DynamoDbRunStore(ddb, outputs[STACK_OUTPUTS.runsTable]);
+    const own = await runs.get(options.name);
+    // Attached to a live run of the dataset: that run's record tells what was done.
+    const { attachedTo, run } = await followAttached(own, runs);
     const watermark = await new DynamoDbWatermarkStore(ddb, outputs[STACK_OUTPUTS.watermarksTable]).get(options.input.dataset);
     const succeeded = described.status === 'SUCCEEDED';
     return {
       dataset: options.input.dataset,
       execution: options.name,
       executionStatus: succeeded ? 'SUCCEEDED' : 'FAILED',
-      status: run?.status ?? (succeeded ? 'NO_WORK' : 'FAILED'),
+      ...(attachedTo ? { attachedTo } : {}),
+      status: own?.status ?? (succeeded ? 'NO_WORK' : 'FAILED'),
       ...(succeeded ? {} : { error: `${described.error ?? described.status ?? 'FAILED'}: ${causeMessage(described.cause)}` }),
       extract: run?.stages?.extract,
       commit: run?.stages?.commit,
@@ -102,17 +107,19 @@ export async function syncDatasetsOnStack(options: SyncDatasetsOnStackOptions): 
     const reports: SyncReport[] = [];
     for (const dataset of options.input.datasets) {
       const execution = childExecutionName(options.name, dataset);
-      const run = await runs.get(execution);
-      if (!run) {
+      const own = await runs.get(execution);
+      if (!own) {
         reports.push({ dataset, execution, executionStatus: 'FAILED', status: 'ERROR', error: `not run: ${described.error ?? described.status ?? 'FAILED'}: ${causeMessage(described.cause)}` });
         continue;
       }
+      const { attachedTo, run = own } = await followAttached(own, runs);
       reports.push({
         dataset,
         execution,
-        executionStatus: run.status === 'FAILED' ? 'FAILED' : 'SUCCEEDED',
-        status: run.status,
-        ...(run.error ? { error: run.error } : {}),
+        executionStatus: own.status === 'FAILED' ? 'FAILED' : 'SUCCEEDED',
+        ...(attachedTo ? { attachedTo } : {}),
+        status: own.status,
+        ...(own.error ? { error: own.error } : {}),
         extract: run.stages?.extract,
         commit: run.stages?.commit,
         watermark: await watermarks.get(dataset),

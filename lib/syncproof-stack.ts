@@ -187,8 +187,8 @@ export class SyncproofStack extends Stack {
       includeExecutionData,
     }).stateMachine;
 
-    // Datasets with a source and a schedule: an incremental run on every tick. Runs that overlap
-    // are safe (the watermark moves only forward, conditionally on the version each run read).
+    // Datasets with a source and a schedule: an incremental run on every tick. A tick while a run of
+    // the dataset is live attaches to it (AcquireRun: one run per dataset at a time).
     for (const d of config.datasets) {
       if (!d.source?.schedule) continue;
       new events.Rule(this, `SyncSchedule-${d.name}`, {

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDocumentClient, createS3Client } from '../lambdas/adapters/clients';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
+import { DynamoDbRunLockStore } from '../lambdas/adapters/dynamodb-run-lock-store';
 import { DynamoDbWatermarkStore } from '../lambdas/adapters/dynamodb-watermark-store';
+import { translateDescribeError } from '../lambdas/adapters/sfn-execution-reader';
+import type { ExecutionStatus, ExecutionStatusReader } from '../lambdas/core/run-lock';
 import { openSource } from '../lambdas/adapters/sources';
 import { ParquetInspector } from '../lambdas/adapters/parquet-inspector';
 import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
@@ -272,6 +275,9 @@ export class LocalRuntime {
       ledger: new DynamoDbLedgerStore(ddb, TABLES.ledger),
       runs: new DynamoDbRunStore(ddb, TABLES.runs),
       watermarks: new DynamoDbWatermarkStore(ddb, TABLES.watermarks),
+      runLocks: new DynamoDbRunLockStore(ddb, TABLES.runs),
+      // Replaced below, once the runtime exists to answer for its executions.
+      executions: { describe: () => Promise.resolve({ status: 'UNKNOWN' as const }) },
       sources: options.sources ?? ((dataset) => openSource(dataset)),
       files: new ParquetInspector(objects),
       clock: options.clock ?? systemClock,
@@ -296,13 +302,14 @@ export class LocalRuntime {
     await writeFile(stateFile, JSON.stringify({ state: 'running', pid: process.pid, startedAt: new Date().toISOString() }));
     const { journal, running, finished, ended } = await ExecutionJournal.open(join(root, 'executions'));
     const policy = eventDeliveryPolicy(options.eventDelivery);
+    let describe: ExecutionStatusReader['describe'] = () => Promise.resolve({ status: 'UNKNOWN' });
     const runtime = new LocalRuntime(
       options,
       root,
       s3,
       dynamo,
       localWarehouse,
-      deps,
+      { ...deps, executions: { describe: (arn) => describe(arn) } },
       { sync: bind(sync.definition), verify: bind(verify.definition), datasets: bind(datasets.definition) },
       eventRules(template, bucket),
       budgets,
@@ -314,6 +321,7 @@ export class LocalRuntime {
       machineIds,
       stages,
     );
+    describe = (arn) => Promise.resolve(runtime.describeExecution(arn));
     for (const name of finished) runtime.names.set(name, 'ended');
     runtime.ended = ended;
     for (const e of running) runtime.names.set(e.name, 'running');
@@ -552,6 +560,24 @@ export class LocalRuntime {
     return childTaskResult(describeExecution(outcome, { executionArn: arn, stateMachineArn: this.stateMachineArn(kind) }));
   }
 
+  /**
+   * DescribeExecution of an execution of this runtime, by ARN: `RUNNING` while it runs here (also
+   * when it was restarted from the journal of a process that was killed), its end status once it
+   * ended (in this process or an earlier one on the data dir), `UNKNOWN` for an ARN no execution has.
+   */
+  describeExecution(executionArn: string): { readonly status: ExecutionStatus; readonly error?: string; readonly cause?: string } {
+    const parts = executionArn.split(':');
+    const kind = (Object.keys(MACHINE_NAMES) as MachineKind[]).find((k) => MACHINE_NAMES[k] === parts[6]);
+    const name = parts.slice(7).join(':');
+    if (parts[5] !== 'execution' || !kind || executionArn !== this.executionArn(kind, name)) return { status: 'UNKNOWN' };
+    const taken = this.names.get(name);
+    if (taken === undefined) return { status: 'UNKNOWN' };
+    if (taken === 'running') return this.records.get(name)?.machine === kind ? { status: 'RUNNING' } : { status: 'UNKNOWN' };
+    const ended = taken === 'ended' ? this.ended.get(name) : endedOf(taken);
+    if (!ended || (ended.machine !== undefined && ended.machine !== kind)) return { status: 'UNKNOWN' };
+    return { status: ended.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', ...(ended.error ? { error: ended.error } : {}), ...(ended.cause ? { cause: ended.cause } : {}) };
+  }
+
   private executionArn(kind: MachineKind, name: string): string {
     return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${MACHINE_NAMES[kind]}:${name}`;
   }
@@ -601,6 +627,19 @@ export class LocalRuntime {
         ledger: new DynamoDbLedgerStore(ddb, TABLES.ledger),
         runs: new DynamoDbRunStore(ddb, TABLES.runs),
         watermarks: new DynamoDbWatermarkStore(ddb, TABLES.watermarks),
+        runLocks: new DynamoDbRunLockStore(ddb, TABLES.runs),
+        executions: {
+          // DescribeExecution as the function's role: denied unless the stack granted it.
+          describe: async (arn) => {
+            try {
+              await iam.authorize(principal, { action: 'states:DescribeExecution', resource: arn, context: {} });
+            } catch (error) {
+              if (error instanceof LocalAccessDenied) throw translateDescribeError(Object.assign(new Error(error.message), { name: 'AccessDeniedException' }), arn);
+              throw error;
+            }
+            return this.describeExecution(arn);
+          },
+        },
         warehouse: () => Promise.resolve(warehouse),
       };
       this.stageDepsByFunction.set(functionLogicalId, deps);

@@ -7,12 +7,14 @@ import { systemClock, type ExecutionStarter, type Warehouse } from '../core/port
 import type { StageDeps, StageLog } from '../core/stage-deps';
 import { createDocumentClient, createRedshiftDataClient, createS3Client, createSfnClient } from './clients';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from './dynamodb-stores';
+import { DynamoDbRunLockStore } from './dynamodb-run-lock-store';
 import { DynamoDbWatermarkStore } from './dynamodb-watermark-store';
 import { openSource } from './sources';
 import { ParquetInspector } from './parquet-inspector';
 import { openPostgresWarehouse } from './postgres-warehouse';
 import { MAX_BATCH_STATEMENTS, RedshiftDataWarehouse } from './redshift-data-warehouse';
 import { S3ObjectStore } from './s3-object-store';
+import { SfnExecutionReader } from './sfn-execution-reader';
 import { SfnExecutionStarter } from './sfn-execution-starter';
 
 export const logger = new Logger({ serviceName: 'syncproof' });
@@ -77,6 +79,8 @@ export function depsFromEnv(): StageDeps {
     ledger: new DynamoDbLedgerStore(ddb, requireEnv(ENV.ledgerTable)),
     runs: new DynamoDbRunStore(ddb, requireEnv(ENV.runsTable)),
     watermarks: new DynamoDbWatermarkStore(ddb, requireEnv(ENV.watermarksTable)),
+    runLocks: new DynamoDbRunLockStore(ddb, requireEnv(ENV.runsTable)),
+    executions: new SfnExecutionReader(createSfnClient()),
     sources: openSource,
     files: new ParquetInspector(objects),
     clock: systemClock,

@@ -1,6 +1,7 @@
 import type { FileColumn } from './column-check';
 import type { DatasetConfig, SyncproofConfig } from './config';
 import type { SourceDatabase } from './source';
+import type { ExecutionStatusReader, RunLockStore } from './run-lock';
 import type { WatermarkStore } from './watermark';
 import type { Clock, LedgerStore, ObjectStore, RunStore, Warehouse } from './ports';
 
@@ -60,6 +61,10 @@ export interface StageDeps {
    * secret in AWS); the caller closes it.
    */
   readonly sources?: (dataset: DatasetConfig) => Promise<SourceDatabase>;
+  /** The datasets' run locks (one run per dataset with a source at a time; the record stage needs them). */
+  readonly runLocks?: RunLockStore;
+  /** DescribeExecution of the stack's executions (the record stage asks whether a lock's holder still runs). */
+  readonly executions?: ExecutionStatusReader;
   /** Fault injection for tests (test/faults); absent, and so off, everywhere else. */
   readonly faults?: StageFaults;
   readonly log: StageLog;

@@ -3,6 +3,8 @@ import type { RunStatus } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
 import { worstStatus, type VerificationStatus } from '../core/verification';
 import { planDatasets, summarizeDatasets, type DatasetItem, type DatasetsSummary } from '../core/dataset-batch';
+import type { RunLockState } from '../core/run-lock';
+import { acquireInputSchema, acquireRun, releaseRun } from './run-lock';
 
 const verificationStatusSchema = z.enum(['PASSED', 'PASSED_PARTIAL', 'PASSED_WITH_WARNINGS', 'FAILED']);
 
@@ -17,7 +19,10 @@ export const verifiedStageSchema = z
   .passthrough();
 
 export const recordInputSchema = z.discriminatedUnion('outcome', [
-  z.object({ outcome: z.literal('completed'), runId: z.string().min(1), dataset: z.string().min(1) }),
+  /** SyncStateMachine's Finish; `executionArn` releases the dataset's run lock this execution holds. */
+  z.object({ outcome: z.literal('completed'), runId: z.string().min(1), dataset: z.string().min(1), executionArn: z.string().min(1).optional() }),
+  /** SyncStateMachine's AcquireRun: one run per dataset at a time (./run-lock.ts). */
+  acquireInputSchema,
   z.object({
     outcome: z.literal('verified'),
     runId: z.string().min(1),
@@ -32,6 +37,8 @@ export const recordInputSchema = z.discriminatedUnion('outcome', [
   z.object({
     outcome: z.literal('failed'),
     runId: z.string().min(1),
+    /** Releases the dataset's run lock if this execution holds it. */
+    executionArn: z.string().min(1).optional(),
     input: z.unknown().optional(),
     error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
   }),
@@ -77,8 +84,9 @@ export const VERIFICATION_FAILED = 'VerificationFailedError';
  * the URIs of the findings and the report). `completed`: the run's final status is what its verifications folded into it, or
  * NO_WORK when no batch was loaded. `failed`: records FAILED with the error's message.
  */
-export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<RecordOutput | DatasetsPlan | DatasetsSummary> {
+export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<RecordOutput | DatasetsPlan | DatasetsSummary | RunLockState> {
   const input = recordInputSchema.parse(raw);
+  if (input.outcome === 'acquire') return acquireRun(input, deps);
   const now = deps.clock.now().toISOString();
   if (input.outcome === 'datasets-started') return startDatasets(input.runId, input.input, deps, now);
   if (input.outcome === 'datasets-finished') return finishDatasets(input.runId, input.results, deps, now);
@@ -87,6 +95,7 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
     const cause = causeMessage(input.error?.Cause);
     const dataset = datasetOf(input.input);
     await deps.runs.update(input.runId, { status: 'FAILED', error: `${error}: ${cause}`, dataset }, now);
+    await releaseRun(deps, input.input, input.executionArn);
     deps.log.warn('run failed', { error, cause });
     return { runId: input.runId, dataset, status: 'FAILED', error, cause };
   }
@@ -107,6 +116,7 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
   const run = await deps.runs.get(input.runId);
   const status: RunStatus = !run || run.status === 'RUNNING' ? 'NO_WORK' : run.status;
   await deps.runs.update(input.runId, { status, stage: 'finish', output: { status }, dataset: input.dataset }, now);
+  await releaseRun(deps, { dataset: input.dataset }, input.executionArn);
   deps.log.info('run finished', { status });
   return { runId: input.runId, dataset: input.dataset, status };
 }

@@ -50,6 +50,8 @@ export function failurePath(scope: Construct, names: { readonly record: string; 
       payload: sfn.TaskInput.fromObject({
         outcome: 'failed',
         runId: sfn.JsonPath.executionName,
+        // A SyncStateMachine execution that holds its dataset's run lock releases it here.
+        executionArn: sfn.JsonPath.executionId,
         input: sfn.JsonPath.objectAt('$$.Execution.Input'),
         error: sfn.JsonPath.objectAt('$.error'),
       }),

@@ -1,17 +1,25 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { failurePath, retrySourceUnavailable, retryTransient } from './failure-path';
-import { acknowledgeNag, nagAttribute } from './nag-acknowledgements';
+import { acknowledgeNag, nagAttribute, nagString } from './nag-acknowledgements';
 
 /**
  * State names of the SyncStateMachine. Handlers, the local runtime and tests refer to them, so
  * they are part of the contract: rename only together with them.
  */
 export const SYNC_STATES = {
+  eventRun: 'EventRun',
+  acquireRun: 'AcquireRun',
+  runLockAnswer: 'RunLockAnswer',
+  runAcquired: 'RunAcquired',
+  runWait: 'RunWait',
+  attachedRunEnded: 'AttachedRunEnded',
+  attachedRunFailed: 'AttachedRunFailed',
   extract: 'Extract',
   extractMore: 'ExtractMore',
   extractNext: 'ExtractNext',
@@ -49,7 +57,12 @@ export interface SyncStateMachineProps {
   readonly loadFunction: lambda.IFunction;
   /** Reads the batch back and compares (stage `verify`); throws when verification fails. */
   readonly verifyFunction: lambda.IFunction;
-  /** Writes the run's final record, completed or failed (stage `record`). */
+  /**
+   * Writes the run's final record, completed or failed, and holds the dataset's run lock (stage
+   * `record`: AcquireRun, released by Finish and RecordFailure). Its role is granted
+   * `states:DescribeExecution` on this state machine's executions, to tell a live lock holder
+   * from one that ended.
+   */
   readonly recordFunction: lambda.IFunction;
   /** Receives execution history at level ALL (with states' input and output only when {@link includeExecutionData}). */
   readonly logGroup: logs.ILogGroup;
@@ -72,6 +85,11 @@ export interface SyncStateMachineProps {
  * Map, so the local runner executes the synthesized definition unchanged; DESIGN.md §6):
  *
  * ```
+ * EventRun ─(S3 event run)──────────────────────────────────────────────► Extract
+ *          └► AcquireRun ─► RunLockAnswer ─► RunAcquired ─(ACQUIRED)────────────────────► Extract
+ *                                       ├(ATTACHED | WAIT)─► RunWait ─► AcquireRun
+ *                                       ├(ATTACHED_ENDED, it succeeded)─► AttachedRunEnded (Succeed)
+ *                                       └(ATTACHED_ENDED, it failed)──► AttachedRunFailed (Fail)
  * Extract ─► ExtractMore ─(MORE)─► ExtractNext ─► ExtractMore
  *                        └────────► Inventory ─► ChecksumSample ─► ExtractOnly ─► Discover ─► HasWork ─(files > 0)─► Load ─► LoadRunning ─► Verify ─► MoreBatches ─(hasMore)─► NextBatch ─► Discover
  *                                                                                                           └(RUNNING)─► LoadWait ─► Load
@@ -80,6 +98,15 @@ export interface SyncStateMachineProps {
  * CommitWatermark ─► Finish ─► Succeeded
  * any task ─(Catch States.ALL → $.error)─► RecordFailure ─► SyncFailed (Error/Cause from $.error)
  * ```
+ *
+ * One run per dataset at a time (DESIGN.md §5): every start that is not an S3 event run (CLI,
+ * console, schedule, SyncDatasetsStateMachine child) first takes the dataset's run lock in
+ * AcquireRun (the record Lambda; `lambdas/record/run-lock.ts`). While a live execution holds it,
+ * a start asking for the same mode attaches — it waits in RunWait/AcquireRun until that execution
+ * ends, then ends with its outcome (its output, or AttachedRunFailedError) without extracting or
+ * loading anything — and a start of another mode waits and then runs. Finish and RecordFailure
+ * release the lock; a holder that ended without releasing it is taken over once DescribeExecution
+ * says it no longer runs. S3 event runs carry their own objects and take no lock.
  *
  * Extract (a dataset with a source; the others return `SKIPPED` at once) writes the run's chunks,
  * looping through ExtractNext while an invocation's budget runs out before the run is done; its
@@ -175,7 +202,7 @@ export class SyncStateMachine extends Construct {
     const finish = stage(
       SYNC_STATES.finish,
       props.recordFunction,
-      sfn.TaskInput.fromObject({ outcome: 'completed', runId: sfn.JsonPath.executionName, dataset: sfn.JsonPath.stringAt('$.dataset') }),
+      sfn.TaskInput.fromObject({ outcome: 'completed', runId: sfn.JsonPath.executionName, executionArn: sfn.JsonPath.executionId, dataset: sfn.JsonPath.stringAt('$.dataset') }),
     );
     const nextBatch = new sfn.Pass(this, SYNC_STATES.nextBatch, {
       comment: 'Start the next batch of the same dataset',
@@ -221,7 +248,57 @@ export class SyncStateMachine extends Construct {
       .when(sfn.Condition.stringEquals('$.extract.status', 'MORE'), extractNext)
       .otherwise(inventory);
     extractNext.next(extractMore);
-    const definition = extract.next(extractMore);
+    extract.next(extractMore);
+
+    // One run per dataset at a time: AcquireRun's answer ends up at $.runLock; every later stage
+    // reads the execution input from $$.Execution.Input.
+    const acquireRun = retryTransient(
+      new tasks.LambdaInvoke(this, SYNC_STATES.acquireRun, {
+        lambdaFunction: props.recordFunction,
+        payload: sfn.TaskInput.fromObject({
+          outcome: 'acquire',
+          runId: sfn.JsonPath.executionName,
+          executionArn: sfn.JsonPath.executionId,
+          input: sfn.JsonPath.objectAt('$$.Execution.Input'),
+          state: sfn.JsonPath.objectAt('$'),
+        }),
+        resultSelector: { 'Payload.$': '$.Payload' },
+        resultPath: '$.runLockResult',
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(15)),
+      }),
+    );
+    acquireRun.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    // The dataset (Finish reads $.dataset) and the newest answer only, so the loop's state never grows.
+    const keepAnswer = new sfn.Pass(this, SYNC_STATES.runLockAnswer, {
+      comment: 'The dataset and AcquireRun\'s answer at $.runLock',
+      parameters: { 'dataset.$': '$$.Execution.Input.dataset', 'runLock.$': '$.runLockResult.Payload' },
+    });
+    const runWait = new sfn.Wait(this, SYNC_STATES.runWait, {
+      comment: 'Another execution holds the dataset: attached to it, or waiting for it to end',
+      time: sfn.WaitTime.duration(Duration.seconds(10)),
+    });
+    runWait.next(acquireRun);
+    const attachedRunEnded = new sfn.Succeed(this, SYNC_STATES.attachedRunEnded, {
+      comment: 'The execution this one attached to succeeded: its outcome is this one\'s',
+      outputPath: '$.runLock',
+    });
+    const attachedRunFailed = new sfn.Fail(this, SYNC_STATES.attachedRunFailed, {
+      comment: 'The execution this one attached to did not succeed',
+      errorPath: '$.runLock.error',
+      causePath: '$.runLock.cause',
+    });
+    const runAcquired = new sfn.Choice(this, SYNC_STATES.runAcquired)
+      .when(sfn.Condition.stringEquals('$.runLock.lock', 'ACQUIRED'), extract)
+      .when(sfn.Condition.or(sfn.Condition.stringEquals('$.runLock.lock', 'ATTACHED'), sfn.Condition.stringEquals('$.runLock.lock', 'WAIT')), runWait)
+      .when(
+        sfn.Condition.and(sfn.Condition.stringEquals('$.runLock.lock', 'ATTACHED_ENDED'), sfn.Condition.stringEquals('$.runLock.executionStatus', 'SUCCEEDED')),
+        attachedRunEnded,
+      )
+      .otherwise(attachedRunFailed);
+    acquireRun.next(keepAnswer).next(runAcquired);
+    const definition = new sfn.Choice(this, SYNC_STATES.eventRun, { comment: 'An S3 event run carries its own objects and takes no run lock' })
+      .when(sfn.Condition.isPresent('$.trigger'), extract)
+      .otherwise(acquireRun);
 
     this.stateMachine = new sfn.StateMachine(this, 'Resource', {
       comment: 'syncproof: inventory and checksum-sample one dataset, discover, load and verify batches of its new files, then record the run',
@@ -231,6 +308,26 @@ export class SyncStateMachine extends Construct {
       tracingEnabled: true,
       logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: props.includeExecutionData ?? false },
     });
+
+    // AcquireRun asks whether a run lock's holder still runs. Not a grant* on the record role's
+    // default policy: the record function is in this definition, and a Lambda depends on its role's
+    // default policy, so that policy naming this state machine would make a dependency cycle. A
+    // policy of its own attached to the role depends on the state machine and nothing on it.
+    const recordRole = props.recordFunction.role;
+    if (!recordRole) throw new Error(`SyncStateMachine ${this.node.path}: recordFunction needs a role (AcquireRun's DescribeExecution is granted to it)`);
+    const executionArns = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${Fn.select(6, Fn.split(':', this.stateMachine.stateMachineArn))}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const describePolicy = new iam.Policy(this, 'RunLockDescribeExecution', {
+      roles: [recordRole],
+      statements: [new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionArns] })],
+    });
+    acknowledgeNag(describePolicy, 'AwsSolutions-IAM5', "AcquireRun describes the lock holder, any execution of this state machine (whose names are not known at synth): the machine's own executions only.", [
+      `Resource::${nagString(this, executionArns)}`,
+    ]);
 
     acknowledgeNag(
       this.stateMachine,

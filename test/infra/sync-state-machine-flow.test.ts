@@ -9,7 +9,7 @@ import { syncDefinition, templateOf, type Definition } from './support';
 type Handler = (payload: Record<string, unknown>) => unknown;
 
 /** The Task states, whose retry intervals the runs set to 0. */
-const TASKS = ['Extract', 'ExtractNext', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'CommitWatermark', 'Finish', 'RecordFailure'];
+const TASKS = ['AcquireRun', 'Extract', 'ExtractNext', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'CommitWatermark', 'Finish', 'RecordFailure'];
 
 class StageError extends Error {
   constructor(name: string, message: string) {
@@ -27,6 +27,9 @@ describe('SyncStateMachine flow', () => {
     definition = JSON.parse(raw) as Definition;
   });
 
+  const EXECUTION_ARN = 'arn:aws:states:us-east-1:000000000000:execution:SyncStateMachine:run-1';
+  // No other run of the dataset is live.
+  const acquired: Handler = () => ({ lock: 'ACQUIRED', locked: true });
   // An S3-fed dataset: nothing to extract, no watermark to move.
   const extract: Handler = () => ({ status: 'SKIPPED' });
   const inventory: Handler = (p) => ({ runId: p.runId, dataset: 'orders', mode: p.mode, status: 'PASSED', findings: 0 });
@@ -35,7 +38,9 @@ describe('SyncStateMachine flow', () => {
 
   async function run(handlers: Record<string, Handler>, input: unknown = { dataset: 'orders' }) {
     const calls: [string, Record<string, unknown>][] = [];
-    const byState: Record<string, Handler> = { Extract: extract, Inventory: inventory, ChecksumSample: checksum, CommitWatermark: commit, ...handlers };
+    // AcquireRun's calls are kept apart: the stage sequences below start after the run lock.
+    const acquires: Record<string, unknown>[] = [];
+    const byState: Record<string, Handler> = { AcquireRun: acquired, Extract: extract, Inventory: inventory, ChecksumSample: checksum, CommitWatermark: commit, ...handlers };
     // Extract and ExtractNext invoke the same Lambda.
     byState.ExtractNext ??= byState.Extract!;
     const local = Object.fromEntries(
@@ -43,7 +48,8 @@ describe('SyncStateMachine flow', () => {
         state,
         async (effective: Record<string, unknown>) => {
           const payload = effective.Payload as Record<string, unknown>;
-          calls.push([state, payload]);
+          if (state === 'AcquireRun') acquires.push(payload);
+          else calls.push([state, payload]);
           return { Payload: await handler(payload), StatusCode: 200 };
         },
       ]),
@@ -52,15 +58,15 @@ describe('SyncStateMachine flow', () => {
       overrides: {
         taskResourceLocalHandlers: local as never,
         retryIntervalOverrides: Object.fromEntries(TASKS.map((task) => [task, 0])),
-        waitTimeOverrides: { LoadWait: 0 },
+        waitTimeOverrides: { LoadWait: 0, RunWait: 0 },
       },
-      context: { Execution: { Name: 'run-1', Input: input } } as never,
+      context: { Execution: { Id: EXECUTION_ARN, Name: 'run-1', Input: input } } as never,
     });
     try {
-      return { calls, output: await execution.result, error: undefined };
+      return { calls, acquires, output: await execution.result, error: undefined };
     } catch (error) {
       // The runner wraps the Fail state's error: cause.name is its Error, cause.message its Cause.
-      return { calls, output: undefined, error: (error as { cause: { name: string; message: string } }).cause };
+      return { calls, acquires, output: undefined, error: (error as { cause: { name: string; message: string } }).cause };
     }
   }
 
@@ -78,7 +84,7 @@ describe('SyncStateMachine flow', () => {
       ['ChecksumSample', { input: { dataset: 'orders' }, runId: 'run-1', mode: 'sync' }],
       ['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }],
       ['CommitWatermark', { runId: 'run-1', dataset: 'orders' }],
-      ['Finish', { outcome: 'completed', runId: 'run-1', dataset: 'orders' }],
+      ['Finish', { outcome: 'completed', runId: 'run-1', executionArn: EXECUTION_ARN, dataset: 'orders' }],
     ]);
     expect(output).toEqual({ runId: 'run-1', dataset: 'orders', status: 'PASSED' });
   });
@@ -151,6 +157,7 @@ describe('SyncStateMachine flow', () => {
     expect(calls[6]?.[1]).toEqual({
       outcome: 'failed',
       runId: 'run-1',
+      executionArn: EXECUTION_ARN,
       input: { dataset: 'orders' },
       error: { Error: 'TerminalError', Cause: 'row counts differ: 10 in files, 9 in the warehouse' },
     });
@@ -249,7 +256,7 @@ describe('SyncStateMachine flow', () => {
       expect(calls.slice(-3)).toEqual([
         ['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }],
         ['CommitWatermark', { runId: 'run-1', dataset: 'orders' }],
-        ['Finish', { outcome: 'completed', runId: 'run-1', dataset: 'orders' }],
+        ['Finish', { outcome: 'completed', runId: 'run-1', executionArn: EXECUTION_ARN, dataset: 'orders' }],
       ]);
     });
 
@@ -278,6 +285,54 @@ describe('SyncStateMachine flow', () => {
       expect(calls.at(-1)?.[1]).toMatchObject({ outcome: 'failed', runId: 'run-1', error: { Error: 'VerificationFailedError', Cause: cause } });
       expect(statesOf(calls)).not.toContain('Finish');
       expect(error).toMatchObject({ name: 'VerificationFailedError', message: cause });
+    });
+  });
+
+  describe('one run per dataset at a time', () => {
+    const discoverNothing: Handler = () => ({ runId: 'run-1', dataset: 'orders', files: 0, batchUri: null, hasMore: false });
+    const holder = { lock: 'ATTACHED', dataset: 'orders', attachedTo: 'run-0', attachedToArn: 'arn:aws:states:us-east-1:000000000000:execution:SyncStateMachine:run-0' };
+
+    it('asks for the run lock with the execution, its input and its state before anything else', async () => {
+      const { calls, acquires } = await run({ Discover: discoverNothing, Finish: record });
+      expect(acquires).toEqual([{ outcome: 'acquire', runId: 'run-1', executionArn: EXECUTION_ARN, input: { dataset: 'orders' }, state: { dataset: 'orders' } }]);
+      expect(statesOf(calls)[0]).toBe('Extract');
+    });
+
+    it('takes no run lock in an S3 event run', async () => {
+      const input = { dataset: 'orders', trigger: { source: 's3', objects: 1, events: [{ key: 'orders/a.parquet', etag: 'e', size: 1 }] } };
+      const { calls, acquires } = await run({ Discover: discoverNothing, Finish: record }, input);
+      expect(acquires).toEqual([]);
+      expect(statesOf(calls)[0]).toBe('Extract');
+    });
+
+    it('while attached, asks again with its last answer until the live run ended, then ends with its outcome without extracting or loading', async () => {
+      let asked = 0;
+      const ended = { ...holder, lock: 'ATTACHED_ENDED', runId: 'run-0', status: 'PASSED', executionStatus: 'SUCCEEDED' };
+      const { calls, acquires, output } = await run({ AcquireRun: () => (++asked < 3 ? holder : ended) });
+      expect(calls).toEqual([]);
+      expect(acquires.map((a) => a.state)).toEqual([{ dataset: 'orders' }, { dataset: 'orders', runLock: holder }, { dataset: 'orders', runLock: holder }]);
+      expect(output).toEqual(ended);
+    });
+
+    it('fails with AttachedRunFailedError when the run it attached to failed', async () => {
+      const ended = { ...holder, lock: 'ATTACHED_ENDED', runId: 'run-0', status: 'FAILED', executionStatus: 'FAILED', error: 'AttachedRunFailedError', cause: 'attached to execution run-0, which ended FAILED' };
+      const { calls, error } = await run({ AcquireRun: () => ended });
+      expect(calls).toEqual([]);
+      expect(error).toMatchObject({ name: 'AttachedRunFailedError', message: 'attached to execution run-0, which ended FAILED' });
+    });
+
+    it('waits while a run of another mode is live, then runs', async () => {
+      let asked = 0;
+      const wait = { lock: 'WAIT', dataset: 'orders', holder: 'run-0', holderArn: holder.attachedToArn, holderMode: 'incremental' };
+      const { calls, acquires } = await run({ AcquireRun: () => (++asked < 3 ? wait : { lock: 'ACQUIRED', locked: true }), Discover: discoverNothing, Finish: record }, { dataset: 'orders', mode: 'full' });
+      expect(acquires).toHaveLength(3);
+      expect(statesOf(calls)).toEqual(['Extract', 'Inventory', 'ChecksumSample', 'Discover', 'CommitWatermark', 'Finish']);
+    });
+
+    it('records the failure when the run lock cannot be taken', async () => {
+      const { calls, error } = await run({ AcquireRun: () => { throw new StageError('InvalidInputError', 'invalid execution input: dataset: required'); }, Finish: record, RecordFailure: record });
+      expect(statesOf(calls)).toEqual(['RecordFailure']);
+      expect(error).toMatchObject({ name: 'InvalidInputError' });
     });
   });
 });

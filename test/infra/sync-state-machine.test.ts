@@ -1,7 +1,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { functionIdOf, syncDefinition, templateOf, type Definition, type State } from './support';
 
-const TASKS = ['Extract', 'ExtractNext', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'CommitWatermark', 'Finish', 'RecordFailure'];
+const TASKS = ['AcquireRun', 'Extract', 'ExtractNext', 'Inventory', 'ChecksumSample', 'Discover', 'Load', 'Verify', 'CommitWatermark', 'Finish', 'RecordFailure'];
 
 describe('SyncStateMachine definition', () => {
   let template: Template;
@@ -20,9 +20,16 @@ describe('SyncStateMachine definition', () => {
 
   it('is a Standard workflow with exactly the contract states', () => {
     expect(properties.StateMachineType).toBe('STANDARD');
-    expect(definition.StartAt).toBe('Extract');
+    expect(definition.StartAt).toBe('EventRun');
     expect(Object.keys(definition.States).sort()).toEqual(
       [
+        'EventRun',
+        'AcquireRun',
+        'RunLockAnswer',
+        'RunAcquired',
+        'RunWait',
+        'AttachedRunEnded',
+        'AttachedRunFailed',
         'Extract',
         'ExtractMore',
         'ExtractNext',
@@ -68,6 +75,7 @@ describe('SyncStateMachine definition', () => {
 
   it('invokes each stage with lambda:invoke and the Fn::GetAtt ARN of its function', () => {
     const expected: Record<string, string> = {
+      AcquireRun: 'record',
       Extract: 'extract',
       ExtractNext: 'extract',
       Inventory: 'inventory',
@@ -87,7 +95,29 @@ describe('SyncStateMachine definition', () => {
     }
   });
 
-  it('starts with Extract, given the execution input and name, and keeps its status and result beside the state in $.extract', () => {
+  it('takes the run lock of the dataset before anything else, except in an S3 event run, which carries its own objects', () => {
+    expect(state('EventRun')).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.trigger', IsPresent: true, Next: 'Extract' }], Default: 'AcquireRun' });
+    expect(state('AcquireRun')).toMatchObject({
+      Parameters: { Payload: { outcome: 'acquire', 'runId.$': '$$.Execution.Name', 'executionArn.$': '$$.Execution.Id', 'input.$': '$$.Execution.Input', 'state.$': '$' } },
+      ResultPath: '$.runLockResult',
+      Next: 'RunLockAnswer',
+    });
+    // The loop's state is the dataset and the newest answer only: it never grows.
+    expect(state('RunLockAnswer')).toMatchObject({ Type: 'Pass', Parameters: { 'dataset.$': '$$.Execution.Input.dataset', 'runLock.$': '$.runLockResult.Payload' }, Next: 'RunAcquired' });
+    const choices = state('RunAcquired').Choices as { Next: string }[];
+    expect(choices.map((c) => c.Next)).toEqual(['Extract', 'RunWait', 'AttachedRunEnded']);
+    expect(state('RunAcquired').Default).toBe('AttachedRunFailed');
+    expect(state('RunWait')).toMatchObject({ Type: 'Wait', Seconds: 10, Next: 'AcquireRun' });
+    expect(state('AttachedRunEnded')).toMatchObject({ Type: 'Succeed', OutputPath: '$.runLock' });
+    expect(state('AttachedRunFailed')).toMatchObject({ Type: 'Fail', ErrorPath: '$.runLock.error', CausePath: '$.runLock.cause' });
+  });
+
+  it('releases the run lock in Finish and RecordFailure, which name the execution by its ARN', () => {
+    expect((state('Finish').Parameters as { Payload: Record<string, unknown> }).Payload).toMatchObject({ outcome: 'completed', 'executionArn.$': '$$.Execution.Id' });
+    expect((state('RecordFailure').Parameters as { Payload: Record<string, unknown> }).Payload).toMatchObject({ outcome: 'failed', 'executionArn.$': '$$.Execution.Id' });
+  });
+
+  it('runs Extract (after the run lock) given the execution input and name, and keeps its status and result beside the state in $.extract', () => {
     expect(state('Extract')).toMatchObject({
       Parameters: { Payload: { 'input.$': '$$.Execution.Input', 'runId.$': '$$.Execution.Name' } },
       ResultSelector: { 'status.$': '$.Payload.status', 'result.$': '$.Payload' },
