@@ -140,7 +140,7 @@ describe('VerifyStateMachine flow', () => {
     const input = { dataset: 'orders' };
     const execution = new StateMachine(definition as never, { validationOptions: { checkArn: false } }).run(input as never, {
       overrides: { taskResourceLocalHandlers: local as never },
-      context: { Execution: { Name: 'verify-1', Input: input } } as never,
+      context: { Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:VerifyStateMachine:verify-1', Name: 'verify-1', Input: input } } as never,
     });
     try {
       return { calls, output: await execution.result, error: undefined };
