@@ -27,8 +27,10 @@ import { useTestDatabase } from '../support/postgres';
 const columns = [{ name: 'id', type: 'BIGINT' }, { name: 'tag', type: 'VARCHAR(64)' }];
 const appendDataset = (name: string) => ({ name, prefix: `${name}/`, target: { schema: 'public', table: name }, keyColumns: [], loadMode: 'append' as const, format: 'parquet' as const, columns });
 
+// At the top level, so the database is dropped after the describe's afterAll stopped the runtime.
+const databaseUrl = useTestDatabase();
+
 describe('locks and leases of concurrent loads (local Data API over PostgreSQL)', () => {
-  const databaseUrl = useTestDatabase();
   let runtime: LocalRuntime;
   let observer: Client;
   let offset = 0;
@@ -116,8 +118,7 @@ describe('locks and leases of concurrent loads (local Data API over PostgreSQL)'
     const faults = runtime.dataApi()!.faults;
     const a = await upload('alpha', 'held', [10, 11, 12]);
     const b = await upload('beta', 'free', [20, 21]);
-    const alphaLock = lockTableName('alpha');
-    const held = faults.holdNext((sqls) => sqls.some((s) => s.includes(alphaLock)), { at: 'copy-read' });
+    const held = faults.holdNext(loadOf(a.key), { at: 'copy-read' });
     const alphaLoad = load(await batch('alpha', [a]));
     await held.started; // alpha's transaction has run its LOCK and waits in its COPY
 
@@ -140,16 +141,21 @@ describe('locks and leases of concurrent loads (local Data API over PostgreSQL)'
   it('makes a reader of a locked table wait, as Redshift does (the local LOCK is exclusive)', async () => {
     const faults = runtime.dataApi()!.faults;
     const a = await upload('alpha', 'locker', [30]);
-    const alphaLock = lockTableName('alpha');
-    const held = faults.holdNext((sqls) => sqls.some((s) => s.includes(alphaLock)), { at: 'copy-read' });
+    const held = faults.holdNext(loadOf(a.key), { at: 'copy-read' });
     const alphaLoad = load(await batch('alpha', [a]));
     await held.started;
+    // The tables (not its own temporary ones) the held load locked exclusively.
+    const { rows: locked } = await observer.query<{ name: string }>(
+      "SELECT n.nspname || '.' || c.relname AS name FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace " +
+        "WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND c.relpersistence = 'p'",
+    );
+    expect(locked.map((l) => l.name)).toEqual([`public.${lockTableName('alpha')}`]);
 
-    const reader = (await runtime.deps.warehouse()).query(`SELECT COUNT(*) AS n FROM public.${alphaLock}`);
+    const reader = (await runtime.deps.warehouse()).query(`SELECT COUNT(*) AS n FROM ${locked[0]!.name}`);
     expect(await withoutWaitingOnLocks(reader)).toBe('waits on a lock');
 
     held.release();
-    expect(await reader).toEqual([{ n: 0 }]);
+    expect(await reader).toHaveLength(1);
     expect(await alphaLoad).toMatchObject({ status: 'DONE', filesLoaded: 1 });
   }, 60_000);
 
