@@ -10,9 +10,9 @@
  * one that raises Redshift's error, so the statements before it run and are rolled back, those
  * after it never run, and the failing index is the one the backing warehouse reports.
  *
- * Cancelling: a queued or held statement is ABORTED and never runs; one held inside its
- * transaction (faults.ts `copy-read`) is rolled back there and ends ABORTED. Otherwise one that is
- * already executing in the backing warehouse cannot be interrupted through the Warehouse port; the cancel
+ * Cancelling: a queued or held statement is ABORTED and never runs. One that is already
+ * executing in the backing warehouse (also one held inside its transaction, faults.ts
+ * `copy-read`) cannot be interrupted through the Warehouse port; the cancel
  * is accepted (as Redshift accepts one that races the commit) and the statement ends as the
  * warehouse decides, FINISHED (committed) or FAILED — never reported ABORTED while its work is
  * committed.
@@ -108,7 +108,7 @@ export class StatementExecutor {
       return;
     }
     this.holds.get(record.id)?.release();
-    this.o.faults.releaseHoldOf(record.id, true);
+    this.o.faults.releaseHoldOf(record.id);
   }
 
   /** Aborts queued and held statements, then waits for the executing ones to end. */
@@ -156,11 +156,6 @@ export class StatementExecutor {
       outcome = await runningStatement.run(record.id, () => this.execute(record, sqls, queryIds));
     } catch (error) {
       outcome = { kind: 'failed', error: redshiftErrorText(error) };
-    }
-    if (outcome.kind === 'failed' && record.cancelRequested && /cancelled on user's request/.test(outcome.error)) {
-      // Rolled back by its cancel while it ran (a statement held in its COPY, faults.ts).
-      this.abort(record);
-      return;
     }
     this.finish(record, outcome, queryIds);
   }

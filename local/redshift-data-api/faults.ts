@@ -56,8 +56,6 @@ interface PendingHold {
   /** Set once a statement took this hold. */
   active?: ActiveHold;
   released: boolean;
-  /** Released by a CancelStatement of its statement (a `copy-read` hold then fails its transaction). */
-  cancelled?: boolean;
 }
 
 /** A sub-statement failure to inject: the statement at `index` fails with `message`. */
@@ -90,8 +88,8 @@ export class LocalDataApiFaults {
    * - `start` (default): before its SQL runs; CancelStatement aborts it before anything runs;
    * - `copy-read`: inside its transaction, when its first COPY is about to read from S3 — the
    *   statements before the COPY have run and hold their locks (a long COPY, as Redshift runs
-   *   it). `started` resolves once it waits there. CancelStatement rolls its transaction back
-   *   there and it ends ABORTED, as Redshift cancels a running query. Needs a backing warehouse
+   *   it). `started` resolves once it waits there. A cancel releases it and it runs to its end
+   *   (an executing statement is not interrupted; see executor.ts). Needs a backing warehouse
    *   opened by openLocalWarehouse (its COPY calls the hook).
    */
   holdNext(matcher?: StatementMatcher, options: { ms?: number; at?: HoldPoint } = {}): HeldStatement {
@@ -187,8 +185,6 @@ export class LocalDataApiFaults {
     if (hold && statementId !== undefined) {
       if (!hold.released) await this.activate(hold, statementId).done;
       this.holds = this.holds.filter((h) => h !== hold);
-      // Redshift cancels a running statement by rolling its transaction back.
-      if (hold.cancelled) throw new Error('Query cancelled on user\'s request');
     }
     const at = this.copyReads.findIndex((r) => r.matches(key));
     if (at < 0) return;
@@ -235,15 +231,13 @@ export class LocalDataApiFaults {
   }
 
   /**
-   * Releases the `copy-read` hold given to statement `id`, if any: on its cancel (`cancelled`: its
-   * transaction then fails and rolls back, see {@link holdNext}), and as it ends (a transaction
-   * that failed before its COPY never took it).
+   * Releases the `copy-read` hold given to statement `id`, if any: on its cancel (see
+   * {@link holdNext}), and as it ends (a transaction that failed before its COPY never took it).
    */
-  releaseHoldOf(id: string, cancelled = false): void {
+  releaseHoldOf(id: string): void {
     for (const hold of this.holds) {
       if (hold.statementId !== id) continue;
       hold.released = true;
-      if (cancelled) hold.cancelled = true;
       hold.active?.release();
     }
     this.holds = this.holds.filter((h) => h.statementId !== id || h.active !== undefined);

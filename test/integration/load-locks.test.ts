@@ -162,7 +162,8 @@ describe('locks and leases of concurrent loads (local Data API over PostgreSQL)'
   it('renews the lease of a statement held past it, so another execution neither cancels nor takes it over, and loads the file once', async () => {
     const faults = runtime.dataApi()!.faults;
     const file = await upload('alpha', 'slow', [40, 41, 42, 43]);
-    const held = faults.holdNext(loadOf(file.key), { at: 'copy-read' });
+    // Held STARTED before it runs: a cancel would abort it, as Redshift aborts a running query.
+    const held = faults.holdNext(loadOf(file.key));
     const first = await batch('alpha', [file]);
     // The holder submits; its statement outlives the invocation's budget (RUNNING → LoadWait → Load).
     expect((await load(first, 0)).status).toBe('RUNNING');
@@ -188,7 +189,8 @@ describe('locks and leases of concurrent loads (local Data API over PostgreSQL)'
   it('waits for the running statement of a holder that is gone, without cancelling it, and settles its commit', async () => {
     const faults = runtime.dataApi()!.faults;
     const file = await upload('alpha', 'orphan', [50, 51]);
-    const held = faults.holdNext(loadOf(file.key), { at: 'copy-read' });
+    // Held STARTED before it runs: a cancel would abort it, as Redshift aborts a running query.
+    const held = faults.holdNext(loadOf(file.key));
     expect((await load(await batch('alpha', [file]), 0)).status).toBe('RUNNING');
     await held.started;
     const attemptId = (await runtime.deps.ledger.get(file.key, file.etag))!.lease!.attemptId!;
