@@ -227,6 +227,17 @@ export class DynamoDbLedgerStore implements LedgerStore {
     );
   }
 
+  renewLease(at: Fenced, attemptId: string, expiresAt: string, now: string): Promise<boolean> {
+    return this.update(
+      at.key,
+      at.etag,
+      'SET leaseExpiresAt = :expires, updatedAt = :now',
+      `${fenceIs(at.fence)} AND #s = :loading AND attemptId = :attempt`,
+      { ':fence': at.fence, ':loading': 'loading', ':attempt': attemptId, ':expires': expiresAt, ':now': now },
+      `renewing the lease of '${at.key}' for load attempt ${attemptId}`,
+    );
+  }
+
   markLoaded(at: Fenced, loadedBy: string, rows: number | null, now: string): Promise<boolean> {
     return this.update(
       at.key,

@@ -18,6 +18,39 @@ export const AUDIT_SCHEMA = 'public';
  */
 export const KEY_ORDER_TABLE = 'syncproof_key_order';
 
+/**
+ * The dataset's lock table: every load transaction of the dataset `LOCK`s it as its first
+ * statement, so loads of one dataset run their guard one after the other, and nothing else waits.
+ *
+ * Why this table and this place (DESIGN.md §4):
+ * - Redshift's `LOCK` is exclusive: readers of the locked table wait too. Locking the shared
+ *   `syncproof_load_files` for the length of a COPY made every other dataset's load and every read
+ *   of the audit (Verify, the load stage's own `committed()`) queue behind it. Nobody reads this
+ *   table, and only loads of its dataset lock it.
+ * - The guard only races loads of the same object version, and an object key belongs to exactly one
+ *   dataset (prefixes may not overlap, lambdas/core/config.ts): per-dataset serialization is all
+ *   I1 needs. The guard still reads the shared audit table, so a version audited by any load is
+ *   refused.
+ * - First, not after the COPY: Redshift takes a transaction's snapshot at its first SELECT, DML or
+ *   CREATE TABLE, and `LOCK` is none of them. Locked first, the snapshot is taken after the wait,
+ *   so the guard sees every load of the dataset that committed before it. Locked after the COPY,
+ *   the guard would read a snapshot from before the wait: under serializable isolation the
+ *   transaction fails (1023) and the COPY is wasted; under snapshot isolation it merges a version
+ *   already loaded. Loads of one dataset write the same target, so they would wait for each other's
+ *   write lock anyway.
+ *
+ * Dataset names are `[a-z][a-z0-9-]{0,39}`; `-` becomes `_` (no name holds `_`, so names stay
+ * distinct), at most 55 bytes.
+ */
+export function lockTableName(dataset: string): string {
+  return `syncproof_lock_${dataset.replace(/-/g, '_')}`;
+}
+
+/** DDL of the dataset's lock table ({@link lockTableName}); an empty table, only ever LOCKed. */
+export function lockTableDdl(dataset: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${qualifiedName(AUDIT_SCHEMA, lockTableName(dataset))} (dataset VARCHAR(64))`;
+}
+
 /** Where the manifest of a load attempt's COPY is written (under syncproof's own prefix). */
 export function copyManifestKey(internalPrefix: string, dataset: string, loadId: string): string {
   return `${internalPrefix}copy-manifests/${dataset}/${loadId}.json`;
@@ -152,8 +185,9 @@ export function usesManifest(dataset: DatasetConfig): boolean {
 /**
  * The statements of one load transaction, a handful whatever the file count (DESIGN.md §4):
  *
- * 1. `LOCK` the per-file audit table: loads of any dataset serialize here, so the guard below
- *    cannot race another load's commit.
+ * 1. `LOCK` the dataset's lock table ({@link lockTableName}), before anything takes the
+ *    transaction's snapshot: loads of the dataset serialize here, so the guard below cannot race
+ *    another load's commit; loads of other datasets and readers of the audit tables never wait.
  * 2. The batch (key, ETag, footer rows, bytes) into a temp table; the files into a staging table
  *    of the files' proven columns in file order (SUPER columns as JSON text, see
  *    {@link SUPER_STAGING_TYPE}), by position (no column list) — one
@@ -195,7 +229,7 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
   const temps = [batch, verdict];
 
   const statements: string[] = [
-    `LOCK ${auditFiles}`,
+    `LOCK ${qualifiedName(AUDIT_SCHEMA, lockTableName(dataset.name))}`,
     `CREATE TEMP TABLE ${batch} (object_key VARCHAR(1024), etag VARCHAR(128), file_rows BIGINT, bytes BIGINT)`,
     `INSERT INTO ${batch} (object_key, etag, file_rows, bytes) VALUES ` +
       files.map((f) => `(${quoteLiteral(f.key)}, ${quoteLiteral(f.etag)}, ${f.fileRows}, ${f.size})`).join(', '),

@@ -9,13 +9,17 @@
  *
  * Invariants:
  * - **I1** an object version (key + ETag) is committed in the target at most once, whatever
- *   executions, retries and crashes happen. Enforced where the data is: the load transaction locks
- *   the audit table and refuses to merge when any of its object versions is already audited under
- *   *any* load (Redshift never enforces keys, so the guard is a statement, not a constraint).
+ *   executions, retries and crashes happen. Enforced where the data is: the load transaction first
+ *   locks its dataset's lock table (load-plan.ts lockTableName; an object key belongs to one
+ *   dataset, so only loads of the same dataset can race on it) and refuses to merge when any of its
+ *   object versions is already audited under *any* load (Redshift never enforces keys, so the
+ *   guard is a statement, not a constraint).
  * - **I2** nothing is lost: every discovered object version ends `loaded`, `quarantined` (reason
  *   names the file, and line/column where the warehouse says so) or `failed` (retryable); a
  *   `loading` lease expires and is taken over — but only once the statement its holder submitted
- *   is known to have ended, or was cancelled.
+ *   is known to have ended. A holder renews its lease while its statement runs
+ *   ({@link renewalDue}), so a lease expires only when its holder is gone; even then a statement
+ *   still running is waited for, never cancelled: it may be about to commit.
  * - **I3** the ledger says `loaded` only after reading the committed audit rows of that object
  *   version (settled by fact, never by a return code).
  * - **I4** an upsert's result does not depend on arrival or commit order: the newest version of a
@@ -39,6 +43,19 @@ import type { LedgerEntry, StatementState } from './ports';
  * holder's statement, if any, has ended). Longer than a Lambda may run (15 min).
  */
 export const LEASE_MS = 20 * 60 * 1000;
+
+/**
+ * A holder renews its lease (back to {@link LEASE_MS} from now) on the first poll of its running
+ * statement after this much of it went by: a heartbeat every few minutes per file, not one
+ * DynamoDB write per file and poll (polls are at most a second apart), and three missed
+ * renewals still leave the lease live.
+ */
+export const LEASE_RENEW_MS = LEASE_MS / 4;
+
+/** True when a lease expiring at `expiresAt` (ISO-8601) is due for renewal at `now` ({@link LEASE_RENEW_MS}). */
+export function renewalDue(expiresAt: string, now: Date): boolean {
+  return Date.parse(expiresAt) - now.getTime() <= LEASE_MS - LEASE_RENEW_MS;
+}
 
 /** What the warehouse's audit tables say about one object version. */
 export interface CommittedFact {
@@ -68,10 +85,11 @@ export interface Asker {
  * The next step for one object version:
  * - `done`: loaded or quarantined, and the ledger agrees with the warehouse;
  * - `settle-loaded`: the audit proves it committed; write `loaded` (fenced by the fence read);
- * - `held`: another load's lease is live; leave it to that load;
- * - `await`: a submission (this load's, or an expired lease's that was cancelled) is running;
- *   wait for it to end before anything else;
- * - `cancel`: an expired lease's statement is still running; cancel it, then await;
+ * - `held`: another load's lease is live (its holder renews it while its statement runs); leave it
+ *   to that load;
+ * - `await`: a submission is running — this load's (`mine`: renew the lease while waiting), or an
+ *   expired lease's whose holder is gone: wait for it to end, never cancel it (it may be about to
+ *   commit; its outcome is read from the audit once it ended);
  * - `claim`: free to (re)claim with `fence` as the expected fencing token;
  * - `inconsistent`: the ledger says loaded but no committed audit row exists (I3 broken elsewhere).
  */
@@ -79,8 +97,7 @@ export type FileAction =
   | { readonly kind: 'done' }
   | { readonly kind: 'settle-loaded'; readonly fence: number; readonly loadId: string; readonly rows: number | null }
   | { readonly kind: 'held'; readonly by: string }
-  | { readonly kind: 'await'; readonly attemptId: string }
-  | { readonly kind: 'cancel'; readonly attemptId: string }
+  | { readonly kind: 'await'; readonly attemptId: string; readonly mine: boolean }
   | { readonly kind: 'claim'; readonly fence: number; readonly attemptId?: string }
   | { readonly kind: 'inconsistent'; readonly reason: string };
 
@@ -116,8 +133,8 @@ export function decideFile(facts: FileFacts, asker: Asker): FileAction {
       if (!mine && !leaseExpired(ledger, asker.now)) return { kind: 'held', by: lease?.loadId ?? 'unknown' };
       const attemptId = lease?.attemptId;
       if (attemptId !== undefined && !statementEnded(facts.statement)) {
-        // Never take over while the holder's statement may still commit.
-        return mine ? { kind: 'await', attemptId } : { kind: 'cancel', attemptId };
+        // Never take over (nor cancel) while the holder's statement may still commit.
+        return { kind: 'await', attemptId, mine };
       }
       return { kind: 'claim', fence: ledger.fence, ...(attemptId !== undefined ? { attemptId } : {}) };
     }

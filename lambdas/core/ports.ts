@@ -156,6 +156,12 @@ export interface LedgerStore {
   claim(key: string, etag: string, fence: number, lease: Omit<Lease, 'attemptId'>, now: string, readAttemptId?: string): Promise<number | undefined>;
   /** Write-ahead of a submission: `loading(fence)` → same, with `lease.attemptId`. */
   recordAttempt(at: Fenced, attemptId: string, now: string): Promise<boolean>;
+  /**
+   * Heartbeat of a holder whose statement is still running: `loading(fence)` with
+   * `lease.attemptId = attemptId` → same, with `lease.expiresAt = expiresAt`. False when the entry
+   * moved (another claim, a settle): a renewal never revives a lease someone else holds.
+   */
+  renewLease(at: Fenced, attemptId: string, expiresAt: string, now: string): Promise<boolean>;
   /** Any state but `loaded`, still carrying `fence` → `loaded` by `loadedBy`, with the warehouse's row count. */
   markLoaded(at: Fenced, loadedBy: string, rows: number | null, now: string): Promise<boolean>;
   /** `loading(fence)` → `quarantined(reason)`. */

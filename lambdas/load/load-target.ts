@@ -8,6 +8,8 @@ import {
   KEY_ORDER_TABLE,
   auditTableDdl,
   copyManifestKey,
+  lockTableDdl,
+  lockTableName,
   planLoad,
   targetTableDdl,
   type LoadViewKind,
@@ -34,7 +36,8 @@ export interface CommittedFile extends CommittedFact {
 
 /**
  * The warehouse side of the load protocol: what was committed (read from the audit tables), and
- * load attempts submitted, watched, cancelled and judged. The load stage drives it; a model of it
+ * load attempts submitted, watched and judged (never cancelled: a statement that may still commit
+ * is waited for, lambdas/core/load-protocol.ts). The load stage drives it; a model of it
  * in memory drives the fast-check tests of the same driver.
  */
 export interface LoadTarget {
@@ -48,7 +51,6 @@ export interface LoadTarget {
   submit(attempt: LoadAttempt): Promise<StatementState>;
   /** Where an attempt is; `unknown` when the warehouse knows no such statement. */
   state(loadId: string): Promise<StatementState>;
-  cancel(loadId: string): Promise<void>;
   /** How an ended attempt came out, read back from `syncproof_loads` and the load error views. */
   outcome(loadId: string, ended: StatementState, files: readonly PlannedFile[]): Promise<AttemptOutcome>;
 }
@@ -74,19 +76,19 @@ export class WarehouseLoadTarget implements LoadTarget {
     const read = () =>
       this.wh.query(
         'SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns ' +
-          "WHERE (table_schema = :schema AND table_name = :table) OR (table_schema = :audit AND table_name IN ('syncproof_loads', 'syncproof_load_files', 'syncproof_key_order')) " +
+          "WHERE (table_schema = :schema AND table_name = :table) OR (table_schema = :audit AND table_name IN ('syncproof_loads', 'syncproof_load_files', 'syncproof_key_order', :lock)) " +
           'ORDER BY table_schema, table_name, ordinal_position',
-        { schema, table, audit: AUDIT_SCHEMA },
+        { schema, table, audit: AUDIT_SCHEMA, lock: lockTableName(this.dataset.name) },
       );
     const targetOf = (rows: Row[]) => rows.filter((r) => r.table_schema === schema && r.table_name === table);
     let rows = await read();
     const tables = new Set(rows.map((r) => `${String(r.table_schema)}.${String(r.table_name)}`));
-    const audited = [AUDIT_LOADS_TABLE, AUDIT_FILES_TABLE, KEY_ORDER_TABLE].every((t) => tables.has(`${AUDIT_SCHEMA}.${t}`));
+    const audited = [AUDIT_LOADS_TABLE, AUDIT_FILES_TABLE, KEY_ORDER_TABLE, lockTableName(this.dataset.name)].every((t) => tables.has(`${AUDIT_SCHEMA}.${t}`));
     if (!audited || (targetOf(rows).length === 0 && this.dataset.columns)) {
       // Concurrent loads create the same tables: the loser of that race retries and finds them made.
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.wh.executeTransaction([...auditTableDdl(), ...targetTableDdl(this.dataset)], `ddl-${this.dataset.name}-${Date.now()}`);
+          await this.wh.executeTransaction([...auditTableDdl(), lockTableDdl(this.dataset.name), ...targetTableDdl(this.dataset)], `ddl-${this.dataset.name}-${Date.now()}`);
           break;
         } catch (error) {
           if (!(error instanceof TransientError) || attempt >= 3) throw error;
@@ -182,12 +184,6 @@ export class WarehouseLoadTarget implements LoadTarget {
     if (!statements) return this.ended.get(loadId) ?? { status: 'unknown' };
     const id = this.submitted.get(loadId) ?? (await statements.findByName(loadId));
     return id === undefined ? { status: 'unknown' } : statements.describe(id);
-  }
-
-  async cancel(loadId: string): Promise<void> {
-    const statements = this.wh.statements;
-    const id = statements ? (this.submitted.get(loadId) ?? (await statements.findByName(loadId))) : undefined;
-    if (statements && id !== undefined) await statements.cancel(id);
   }
 
   async outcome(loadId: string, ended: StatementState, files: readonly PlannedFile[]): Promise<AttemptOutcome> {

@@ -6,7 +6,7 @@ import { BadFileError, ObjectChangedError, TerminalError } from '../core/errors'
 import { loadIdFor } from '../core/ids';
 import { pinnedCopyKey, type PlannedFile } from '../core/load-plan';
 import { s3OrderKey } from '../core/s3-order';
-import { LEASE_MS, decideFile, settleFile, versionId, type AttemptOutcome } from '../core/load-protocol';
+import { LEASE_MS, decideFile, renewalDue, settleFile, versionId, type AttemptOutcome } from '../core/load-protocol';
 import type { Fenced, LedgerEntry, StatementState } from '../core/ports';
 import { keyInBucket } from '../core/s3-uri';
 import { loadableDataset } from '../core/source-schema';
@@ -87,8 +87,9 @@ interface Tracked {
 /**
  * Loads one batch exactly once: a thin driver over the protocol of lambdas/core/load-protocol.ts.
  * Each round reads the facts (ledger entries, committed audit rows, statement states), asks the
- * protocol what to do per file, and does it: settle what the audit proves, wait for (or cancel)
- * statements that may still commit, claim the rest, check them, and submit one attempt. An attempt
+ * protocol what to do per file, and does it: settle what the audit proves, wait for statements that
+ * may still commit (renewing the leases of its own, never cancelling anyone's), claim the rest,
+ * check them, and submit one attempt. An attempt
  * that ends is judged by what the warehouse recorded; its files are settled by the same facts.
  * When a statement outlives this invocation's time budget, the stage returns `RUNNING` and the
  * state machine calls it again after a Wait.
@@ -115,6 +116,21 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
   let oneByOne = false;
   const reasons = new Map<string, string>();
   const sequencers = new Map<string, string>();
+  /** This load's running attempts: the entries their leases hold, and when those expire. */
+  const held = new Map<string, { ats: Fenced[]; expiresAt: string }>();
+  /**
+   * The heartbeat: while one of this load's statements runs, every poll renews its files' leases
+   * once they are due ({@link renewalDue}), fenced and conditional on the attempt, so a holder that
+   * is alive never looks gone to another load.
+   */
+  const heartbeat = async (attemptId: string): Promise<void> => {
+    const h = held.get(attemptId);
+    const now = deps.clock.now();
+    if (!h || !renewalDue(h.expiresAt, now)) return;
+    const expiresAt = new Date(now.getTime() + LEASE_MS).toISOString();
+    await inParallel(h.ats, (at) => deps.ledger.renewLease(at, attemptId, expiresAt, now.toISOString()));
+    h.expiresAt = expiresAt;
+  };
 
   const output = async (status: 'DONE' | 'RUNNING'): Promise<LoadOutput> => {
     const loaded: LoadedFile[] = [];
@@ -188,12 +204,15 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
         case 'held':
           skipped.set(t.id, { key: t.file.key, etag: t.file.etag, reason: `held by load ${action.by}`, ...(action.by === 'unknown' ? {} : { heldBy: action.by }) });
           break;
-        case 'cancel':
-          deps.log.warn('cancelling the statement of an expired lease before taking it over', { key: t.file.key, attemptId: action.attemptId });
-          await lt.cancel(action.attemptId);
-          waitFor.add(action.attemptId);
-          break;
         case 'await':
+          if (action.mine && ledger?.lease) {
+            const h = held.get(action.attemptId) ?? { ats: [], expiresAt: ledger.lease.expiresAt };
+            h.ats.push({ key: t.file.key, etag: t.file.etag, fence: ledger.fence });
+            if (Date.parse(ledger.lease.expiresAt) < Date.parse(h.expiresAt)) h.expiresAt = ledger.lease.expiresAt;
+            held.set(action.attemptId, h);
+          } else if (!action.mine) {
+            deps.log.warn('waiting for the running statement of an expired lease before taking it over', { key: t.file.key, attemptId: action.attemptId });
+          }
           waitFor.add(action.attemptId);
           break;
         case 'claim':
@@ -206,8 +225,9 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     const pending = decisions.some((d) => d.action.kind === 'settle-loaded');
     if (waitFor.size > 0) {
       for (const attemptId of waitFor) {
-        const state = await waitUntilEnded(lt, attemptId, remaining);
+        const state = await waitUntilEnded(lt, attemptId, remaining, () => heartbeat(attemptId));
         if (state.status === 'running') return output('RUNNING');
+        held.delete(attemptId);
       }
       continue;
     }
@@ -217,8 +237,9 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     }
 
     // Claim, then check what was claimed; only checked files go into the attempt.
+    const leaseExpiresAt = new Date(deps.clock.now().getTime() + LEASE_MS).toISOString();
     const claims = await inParallel(claimable, async ({ t, fence, attemptId }) => {
-      const lease = { loadId, expiresAt: new Date(deps.clock.now().getTime() + LEASE_MS).toISOString() };
+      const lease = { loadId, expiresAt: leaseExpiresAt };
       const next = await deps.ledger.claim(t.file.key, t.file.etag, fence, lease, nowIso(), attemptId);
       return next === undefined ? undefined : { t, at: { key: t.file.key, etag: t.file.etag, fence: next } };
     });
@@ -302,10 +323,12 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     await deps.faults?.pauseBeforeSubmit?.();
     attempts.push(attemptId);
     const files = recorded.map((p) => p.file);
+    held.set(attemptId, { ats: recorded.map((p) => p.at), expiresAt: leaseExpiresAt });
     let state = await lt.submit({ runId: input.runId, loadId: attemptId, files, targetColumns: targetColumns.map((c) => c.name), ...(batch.replace ? { replace: true } : {}) });
     deps.faults?.crash('after-submit');
-    if (state.status === 'running') state = await waitUntilEnded(lt, attemptId, remaining);
+    if (state.status === 'running') state = await waitUntilEnded(lt, attemptId, remaining, () => heartbeat(attemptId));
     if (state.status === 'running') return output('RUNNING');
+    held.delete(attemptId);
 
     deps.faults?.crash('after-end');
     const outcome = await lt.outcome(attemptId, state, files);
@@ -366,12 +389,16 @@ async function checkFile(deps: StageDeps, file: BatchFile, target: readonly Targ
   }
 }
 
-/** Polls an attempt until it ends or this invocation's budget runs out (then it is still `running`). */
-async function waitUntilEnded(lt: LoadTarget, attemptId: string, remaining: () => number): Promise<StatementState> {
+/**
+ * Polls an attempt until it ends or this invocation's budget runs out (then it is still `running`);
+ * `onRunning` (the lease heartbeat) runs after each poll that finds it running.
+ */
+async function waitUntilEnded(lt: LoadTarget, attemptId: string, remaining: () => number, onRunning: () => Promise<void>): Promise<StatementState> {
   // Short statements end in milliseconds; long ones are polled less often, at most every second.
   for (let pause = POLL_FIRST_MS; ; pause = Math.min(pause * 2, POLL_MAX_MS)) {
     const state = await lt.state(attemptId);
     if (state.status !== 'running') return state;
+    await onRunning();
     if (remaining() < BUDGET_RESERVE_MS + pause) return state;
     await new Promise((r) => setTimeout(r, pause));
   }

@@ -11,7 +11,8 @@
  * after it never run, and the failing index is the one the backing warehouse reports.
  *
  * Cancelling: a queued or held statement is ABORTED and never runs. One that is already
- * executing in the backing warehouse cannot be interrupted through the Warehouse port; the cancel
+ * executing in the backing warehouse (also one held inside its transaction, faults.ts
+ * `copy-read`) cannot be interrupted through the Warehouse port; the cancel
  * is accepted (as Redshift accepts one that races the commit) and the statement ends as the
  * warehouse decides, FINISHED (committed) or FAILED — never reported ABORTED while its work is
  * committed.
@@ -20,7 +21,7 @@ import { BadFileError, WarehouseStatementError } from '../../lambdas/core/errors
 import type { Row, SqlValue, Warehouse } from '../../lambdas/core/ports';
 import { parseCopyFromS3 } from '../../lambdas/core/sql';
 import { copyRoleFailure, type CopyPrincipal } from './copy-roles';
-import type { ActiveHold, LocalDataApiFaults } from './faults';
+import { runningStatement, type ActiveHold, type LocalDataApiFaults } from './faults';
 import { DataApiError } from './protocol';
 import { encodeResult } from './results';
 import { ENDED, setStatus, type StatementRecord, type StatementStore } from './statements';
@@ -107,6 +108,7 @@ export class StatementExecutor {
       return;
     }
     this.holds.get(record.id)?.release();
+    this.o.faults.releaseHoldOf(record.id);
   }
 
   /** Aborts queued and held statements, then waits for the executing ones to end. */
@@ -121,6 +123,7 @@ export class StatementExecutor {
     while (!this.stopping && this.running.size < this.o.concurrency && this.queue.length > 0) {
       const record = this.queue.shift()!;
       const run = this.run(record).finally(() => {
+        this.o.faults.releaseHoldOf(record.id);
         this.running.delete(record.id);
         this.settle(record.id);
         this.pump();
@@ -150,7 +153,7 @@ export class StatementExecutor {
     }
     let outcome: Outcome;
     try {
-      outcome = await this.execute(record, sqls, queryIds);
+      outcome = await runningStatement.run(record.id, () => this.execute(record, sqls, queryIds));
     } catch (error) {
       outcome = { kind: 'failed', error: redshiftErrorText(error) };
     }

@@ -6,7 +6,15 @@
  * answering InternalServerException), a failed sub-statement at an index, throttling, and an
  * action run just before a COPY reads an object from S3 (e.g. overwrite it).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataApiError, type DataApiErrorName, type Operation } from './protocol';
+
+/**
+ * The id of the statement whose transaction runs in the current async context: the executor runs
+ * each statement inside it, so a hook the backing warehouse calls mid-transaction (a COPY about to
+ * read an object) knows whose transaction it is in.
+ */
+export const runningStatement = new AsyncLocalStorage<string>();
 
 /**
  * Which statements a fault applies to: a string contained in, or a RegExp matching, any of the
@@ -35,9 +43,15 @@ export interface ActiveHold {
   release(): void;
 }
 
+/** Where a held statement waits: before anything of it runs, or inside its transaction at its first COPY's read. */
+export type HoldPoint = 'start' | 'copy-read';
+
 interface PendingHold {
   readonly matcher: StatementMatcher | undefined;
   readonly ms: number | undefined;
+  readonly at: HoldPoint;
+  /** The statement a `copy-read` hold was given to as it started (it waits once it reaches its COPY). */
+  statementId?: string;
   readonly onStart: (id: string) => void;
   /** Set once a statement took this hold. */
   active?: ActiveHold;
@@ -68,16 +82,22 @@ export class LocalDataApiFaults {
   }
 
   /**
-   * Holds the next statement matching `matcher` once it is STARTED, before its SQL runs, until
+   * Holds the next statement matching `matcher` once it is STARTED, until
    * {@link HeldStatement.release} or {@link release}, or for `ms` milliseconds when given. A held
-   * statement occupies a concurrency slot, and CancelStatement aborts it before anything runs.
+   * statement occupies a concurrency slot. `at`:
+   * - `start` (default): before its SQL runs; CancelStatement aborts it before anything runs;
+   * - `copy-read`: inside its transaction, when its first COPY is about to read from S3 — the
+   *   statements before the COPY have run and hold their locks (a long COPY, as Redshift runs
+   *   it). `started` resolves once it waits there. A cancel releases it and it runs to its end
+   *   (an executing statement is not interrupted; see executor.ts). Needs a backing warehouse
+   *   opened by openLocalWarehouse (its COPY calls the hook).
    */
-  holdNext(matcher?: StatementMatcher, options: { ms?: number } = {}): HeldStatement {
+  holdNext(matcher?: StatementMatcher, options: { ms?: number; at?: HoldPoint } = {}): HeldStatement {
     let onStart!: (id: string) => void;
     const started = new Promise<string>((resolve) => {
       onStart = resolve;
     });
-    const hold: PendingHold = { matcher, ms: options.ms, onStart, released: false };
+    const hold: PendingHold = { matcher, ms: options.ms, at: options.at ?? 'start', onStart, released: false };
     this.holds.push(hold);
     return {
       started,
@@ -154,8 +174,18 @@ export class LocalDataApiFaults {
   // -------------------------------------------------------------------------------------------
   // used by the server
 
-  /** Runs (and disarms) the armed copy-read action for `key`, if any; see {@link beforeNextCopyRead}. */
+  /**
+   * Before a COPY reads `key`: waits on the `copy-read` hold of the statement whose transaction
+   * this is, if it has one not yet taken; then runs (and disarms) the armed copy-read action for
+   * `key`, if any (see {@link beforeNextCopyRead}).
+   */
   async beforeCopyRead(key: string): Promise<void> {
+    const statementId = runningStatement.getStore();
+    const hold = statementId === undefined ? undefined : this.holds.find((h) => h.at === 'copy-read' && h.statementId === statementId && h.active === undefined);
+    if (hold && statementId !== undefined) {
+      if (!hold.released) await this.activate(hold, statementId).done;
+      this.holds = this.holds.filter((h) => h !== hold);
+    }
     const at = this.copyReads.findIndex((r) => r.matches(key));
     if (at < 0) return;
     const [armed] = this.copyReads.splice(at, 1);
@@ -186,10 +216,34 @@ export class LocalDataApiFaults {
     return this.failures.splice(at, 1)[0]!.failure;
   }
 
-  /** The hold statement `id` must wait on as it starts, if one is armed for it. */
+  /**
+   * The hold statement `id` must wait on as it starts, if one is armed for it. A `copy-read` hold
+   * it matches is given to it instead, to wait on once its transaction reaches its COPY.
+   */
   takeHold(id: string, sqls: readonly string[]): ActiveHold | undefined {
-    const hold = this.holds.find((h) => h.active === undefined && !h.released && matches(h.matcher, sqls));
+    const hold = this.holds.find((h) => h.active === undefined && h.statementId === undefined && !h.released && matches(h.matcher, sqls));
     if (!hold) return undefined;
+    if (hold.at === 'copy-read') {
+      hold.statementId = id;
+      return undefined;
+    }
+    return this.activate(hold, id);
+  }
+
+  /**
+   * Releases the `copy-read` hold given to statement `id`, if any: on its cancel (see
+   * {@link holdNext}), and as it ends (a transaction that failed before its COPY never took it).
+   */
+  releaseHoldOf(id: string): void {
+    for (const hold of this.holds) {
+      if (hold.statementId !== id) continue;
+      hold.released = true;
+      hold.active?.release();
+    }
+    this.holds = this.holds.filter((h) => h.statementId !== id || h.active !== undefined);
+  }
+
+  private activate(hold: PendingHold, id: string): ActiveHold {
     let release!: () => void;
     const done = new Promise<void>((resolve) => {
       release = resolve;

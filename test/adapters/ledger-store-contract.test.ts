@@ -80,6 +80,20 @@ describe.each(stores)('LedgerStore contract: %s', (_name, make) => {
     expect(await ledger.markLoaded(at, 'ld_a_1', 7, NOW)).toBe(false);
   });
 
+  it('renews the lease of the attempt still holding it, and of no other attempt or fence', async () => {
+    await ledger.claim(key, 'e1', 0, LEASE, NOW);
+    const at = { key, etag: 'e1', fence: 1 };
+    const later = '2026-06-01T12:40:00.000Z';
+    expect(await ledger.renewLease(at, 'ld_a_1', later, NOW)).toBe(false); // no attempt written ahead yet
+    await ledger.recordAttempt(at, 'ld_a_1', NOW);
+    expect(await ledger.renewLease(at, 'ld_a_2', later, NOW)).toBe(false);
+    expect(await ledger.renewLease({ ...at, fence: 0 }, 'ld_a_1', later, NOW)).toBe(false);
+    expect(await ledger.renewLease(at, 'ld_a_1', later, NOW)).toBe(true);
+    expect(await ledger.get(key, 'e1')).toMatchObject({ status: 'loading', fence: 1, lease: { loadId: 'ld_a', attemptId: 'ld_a_1', expiresAt: later } });
+    await ledger.markFailed(at, 'x', NOW);
+    expect(await ledger.renewLease(at, 'ld_a_1', later, NOW)).toBe(false);
+  });
+
   it('settles loaded by fact from failed (no lease needed) but never claims a loaded entry', async () => {
     await ledger.claim(key, 'e1', 0, LEASE, NOW);
     await ledger.markFailed({ key, etag: 'e1', fence: 1 }, 'lost reply', NOW);

@@ -76,11 +76,11 @@ function gated<T extends object>(target: T, s: fc.Scheduler, crash: { calls: num
   });
 }
 
-async function check(s: fc.Scheduler, sc: Scenario): Promise<void> {
+async function check(s: fc.Scheduler, sc: Scenario, guard = true): Promise<void> {
   const files = new Map<string, ModelFile>();
   const list = sc.files.map((f, i) => ({ key: `ds/f${i}.parquet`, etag: `e${i}`, rowKey: `k${f.rowKey}`, version: i, rows: f.rows }));
   for (const f of list) files.set(versionId(f.key, f.etag), f);
-  const target = new MemoryLoadTarget(files, sc.mode);
+  const target = new MemoryLoadTarget(files, sc.mode, guard);
   const ledger = new MemoryLedgerStore();
   const objects = new MemoryObjectStore('model');
   // The model's object versions never change (its files are not in the store): every pin succeeds.
@@ -197,5 +197,15 @@ describe('load protocol model (fast-check)', () => {
       fc.asyncProperty(fc.scheduler(), scenario, (s, sc) => check(s, sc)),
       { numRuns: RUNS, ...(process.env.MODEL_SEED ? { seed: Number(process.env.MODEL_SEED) } : {}) },
     );
+  }, 600_000);
+
+  it('finds the double load when the transaction has no guard (the mechanism I1 credits)', async () => {
+    const result = await fc.check(
+      fc.asyncProperty(fc.scheduler(), scenario, (s, sc) => check(s, sc, false)),
+      { numRuns: 2_000, seed: 4242 },
+    );
+    expect(result.failed).toBe(true);
+    // The counterexample is a double commit of one object version, not any other failure.
+    expect(String(result.errorInstance)).toMatch(/toHaveLength|Expected length: 1|I1/);
   }, 600_000);
 });

@@ -1,5 +1,5 @@
 import { parseConfig } from '../../lambdas/core/config';
-import { batchValuesBytes, maxFilesPerTransaction, planLoad, usesManifest } from '../../lambdas/core/load-plan';
+import { AUDIT_FILES_TABLE, batchValuesBytes, lockTableName, maxFilesPerTransaction, planLoad, usesManifest } from '../../lambdas/core/load-plan';
 import { parseCopyFromS3 } from '../../lambdas/core/sql';
 
 const base = {
@@ -50,8 +50,21 @@ describe('planLoad', () => {
     });
   });
 
-  it('locks the audit table first, so concurrent loads cannot both pass the guard', () => {
-    expect(plan(dataset('append')).statements[0]).toBe('LOCK "public"."syncproof_load_files"');
+  it("locks its dataset's lock table first (before the snapshot), so concurrent loads of the dataset cannot both pass the guard", () => {
+    const { statements } = plan(dataset('append'));
+    expect(statements[0]).toBe(`LOCK "public"."${lockTableName(dataset('append').name)}"`);
+  });
+
+  it('locks no table another dataset or a reader of the audit uses', () => {
+    const locks = plan(dataset('upsert')).statements.filter((s) => /^LOCK\b/i.test(s));
+    expect(locks).toEqual([`LOCK "public"."${lockTableName(dataset('upsert').name)}"`]);
+    expect(locks.join()).not.toContain(AUDIT_FILES_TABLE);
+  });
+
+  it('names one lock table per dataset, distinct for distinct names', () => {
+    expect(lockTableName('orders')).toBe('syncproof_lock_orders');
+    expect(lockTableName('web-events')).not.toBe(lockTableName('web-events2'));
+    expect(Buffer.byteLength(lockTableName('a'.repeat(40)))).toBeLessThanOrEqual(63);
   });
 
   it('gates every write to the target on the guard', () => {

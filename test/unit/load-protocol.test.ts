@@ -1,4 +1,4 @@
-import { LEASE_MS, decideFile, settleFile, versionId, type FileFacts } from '../../lambdas/core/load-protocol';
+import { LEASE_MS, LEASE_RENEW_MS, decideFile, renewalDue, settleFile, versionId, type FileFacts } from '../../lambdas/core/load-protocol';
 import type { LedgerEntry } from '../../lambdas/core/ports';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
@@ -24,12 +24,27 @@ describe('decideFile', () => {
     [
       'waits for its own running statement instead of submitting again',
       { ledger: entry({ status: 'loading', lease: { loadId: 'ld_me', expiresAt: live, attemptId: 'ld_me_1' } }), committed: undefined, statement: 'running' },
-      { kind: 'await', attemptId: 'ld_me_1' },
+      { kind: 'await', attemptId: 'ld_me_1', mine: true },
     ],
     [
-      'cancels the running statement of an expired lease before taking it over',
+      'waits for its own running statement even after its lease ran out (it renews it while waiting)',
+      { ledger: entry({ status: 'loading', lease: { loadId: 'ld_me', expiresAt: expired, attemptId: 'ld_me_1' } }), committed: undefined, statement: 'running' },
+      { kind: 'await', attemptId: 'ld_me_1', mine: true },
+    ],
+    [
+      'waits for the running statement of an expired lease, never cancelling or taking it over',
       { ledger: entry({ status: 'loading', lease: { loadId: 'ld_x', expiresAt: expired, attemptId: 'ld_x_1' } }), committed: undefined, statement: 'running' },
-      { kind: 'cancel', attemptId: 'ld_x_1' },
+      { kind: 'await', attemptId: 'ld_x_1', mine: false },
+    ],
+    [
+      'leaves a renewed lease alone while its statement runs',
+      { ledger: entry({ status: 'loading', lease: { loadId: 'ld_x', expiresAt: live, attemptId: 'ld_x_1' } }), committed: undefined, statement: 'running' },
+      { kind: 'held', by: 'ld_x' },
+    ],
+    [
+      'takes over an expired lease whose statement the warehouse no longer knows (its holder is gone)',
+      { ledger: entry({ status: 'loading', lease: { loadId: 'ld_x', expiresAt: expired, attemptId: 'ld_x_1' } }), committed: undefined, statement: 'unknown' },
+      { kind: 'claim', fence: 3, attemptId: 'ld_x_1' },
     ],
     [
       'takes over an expired lease whose statement ended without committing',
@@ -56,6 +71,20 @@ describe('decideFile', () => {
 
   it('keeps a lease live for longer than a Lambda may run', () => {
     expect(LEASE_MS).toBeGreaterThan(15 * 60 * 1000);
+  });
+});
+
+describe('renewalDue', () => {
+  it('renews a lease once a renewal period of it went by, not before', () => {
+    const fresh = new Date(NOW.getTime() + LEASE_MS).toISOString();
+    expect(renewalDue(fresh, NOW)).toBe(false);
+    expect(renewalDue(fresh, new Date(NOW.getTime() + LEASE_RENEW_MS - 1))).toBe(false);
+    expect(renewalDue(fresh, new Date(NOW.getTime() + LEASE_RENEW_MS))).toBe(true);
+    expect(renewalDue(expired, NOW)).toBe(true);
+  });
+
+  it('renews often enough that a live holder misses several renewals before its lease ends', () => {
+    expect(LEASE_MS / LEASE_RENEW_MS).toBeGreaterThanOrEqual(3);
   });
 });
 
