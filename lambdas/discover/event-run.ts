@@ -1,13 +1,8 @@
 import type { DatasetConfig } from '../core/config';
-import { formatIssues } from '../core/config';
-import { InvalidInputError } from '../core/errors';
-import { EVENTS_PREFIX, eventsDocumentSchema, type EventObject, type S3Trigger } from '../core/execution-input';
-import type { ObjectStore, ObjectSummary } from '../core/ports';
-import { keyInBucket } from '../core/s3-uri';
+import type { EventObject } from '../core/execution-input';
+import type { ObjectStore } from '../core/ports';
+import { headAll } from '../core/run-batch';
 import { LEDGER_PAGE, checkPage, isDataObject, type Candidate, type CandidateSelection, type LedgerCheck } from './candidates';
-
-/** HEAD requests an event run keeps in flight at once. */
-const HEAD_CONCURRENCY = 16;
 
 /** What an event run looked at. */
 export interface EventCounts {
@@ -21,27 +16,6 @@ export interface EventCounts {
   readonly superseded: number;
   /** Keys that no longer exist. */
   readonly gone: number;
-}
-
-/**
- * The object versions the trigger passed, inline or from the events document at `eventsUri`
- * (which must be this dataset's, under `_syncproof/events/<dataset>/`); undefined when the trigger
- * passed none (the run reconciles instead).
- */
-export async function eventObjectsOf(trigger: S3Trigger | undefined, dataset: DatasetConfig, objects: ObjectStore): Promise<readonly EventObject[] | undefined> {
-  if (trigger?.events) return trigger.events;
-  if (!trigger?.eventsUri) return undefined;
-  const key = keyInBucket(trigger.eventsUri, objects.bucket);
-  const home = `${EVENTS_PREFIX}${dataset.name}/`;
-  if (!key.startsWith(home)) throw new InvalidInputError(`trigger.eventsUri '${trigger.eventsUri}' is not an events document of dataset '${dataset.name}' (expected a key under '${home}')`);
-  const parsed = eventsDocumentSchema.safeParse(await objects.getJson(key));
-  if (!parsed.success) throw new InvalidInputError(`events document ${trigger.eventsUri} is invalid: ${formatIssues(parsed.error)}`);
-  const doc = parsed.data;
-  if (doc.dataset !== dataset.name) throw new InvalidInputError(`events document ${trigger.eventsUri} is for dataset '${doc.dataset}', not '${dataset.name}'`);
-  if (doc.objects.length !== trigger.objects) {
-    throw new InvalidInputError(`events document ${trigger.eventsUri} holds ${doc.objects.length} objects, the execution input says ${trigger.objects}`);
-  }
-  return doc.objects;
 }
 
 /**
@@ -89,18 +63,4 @@ export async function eventCandidates(
   let recorded = 0;
   for (let i = 0; i < versions.length; i += LEDGER_PAGE) recorded += await checkPage(versions.slice(i, i + LEDGER_PAGE), check, selection);
   return { events: named, checked: versions.length, recorded, superseded, gone };
-}
-
-/** HEADs every key, at most {@link HEAD_CONCURRENCY} at a time. */
-async function headAll(keys: readonly string[], objects: ObjectStore): Promise<Map<string, ObjectSummary | undefined>> {
-  const heads = new Map<string, ObjectSummary | undefined>();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < keys.length) {
-      const key = keys[next++]!;
-      heads.set(key, await objects.head(key));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, keys.length) }, worker));
-  return heads;
 }
