@@ -71,6 +71,14 @@ export interface LocalRuntimeOptions {
    */
   readonly eventDelivery?: EventDeliveryOptions;
   /**
+   * How long the local queue gathers visible messages before invoking the trigger (the event
+   * source's MaximumBatchingWindow). The stack's window (20 s) would make every test wait; the
+   * shortened default cuts a burst into more, smaller batches, which is harsher, never kinder.
+   * Benchmarks pass the stack's window to see its batches. Batch sizes are always the stack's.
+   * @default 200
+   */
+  readonly eventBatchingWindowMs?: number;
+  /**
    * Executions running at once; more wait for a slot (Step Functions has no such limit that
    * matters here: this bounds the memory of one process, not the concurrency tests see).
    * @default 16

@@ -62,6 +62,7 @@ import {
   synthesizeStack,
   type Json,
   type LocalRule,
+  eventSourceBatching,
 } from './template';
 
 /** Stage name (SYNCPROOF_STAGE in the template) → the handler module a Lambda of that stage runs. */
@@ -109,7 +110,7 @@ export function localStackConfig(config: SyncproofConfig): SyncproofConfig {
 /** The local runtime's DynamoDB table names (in dynalite, under `<dataDir>/dynamodb`). */
 export const LOCAL_TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
 const TABLES = LOCAL_TABLES;
-const TRIGGER_BATCH = 10;
+/** The trigger's batching window locally, unless `eventBatchingWindowMs` says otherwise (AWS's, shortened). */
 const TRIGGER_WINDOW_MS = 200;
 /** `<dataDir>/runtime.json`: whether the last process on the data dir stopped cleanly. */
 const STATE_FILE = 'runtime.json';
@@ -126,7 +127,8 @@ const STATE_FILE = 'runtime.json';
  * - executions run concurrently, like Step Functions' (bounded only by `maxConcurrentExecutions`);
  *   names are unique across running and ended executions, also across restarts on one data dir;
  * - S3 events are delivered at least once, possibly duplicated, reordered and late
- *   ({@link EventDeliveryOptions}), in batches of 10 with partial-batch failures and five receives;
+ *   ({@link EventDeliveryOptions}), in batches of the stack's SQS `BatchSize` gathered for a
+ *   (shortened) batching window, with partial-batch failures and five receives;
  * - each Lambda invocation has its function's configured timeout as its budget (`Sandbox.Timedout`
  *   past it; the handler is abandoned, not killed);
  * - it is as durable as SQS and Step Functions: a killed process loses no accepted upload and no
@@ -318,8 +320,9 @@ export class LocalRuntime {
       dir: queueDir,
       policy,
       deliver: (batch) => runtime.deliver(batch),
-      batchSize: TRIGGER_BATCH,
-      windowMs: TRIGGER_WINDOW_MS,
+      // The stack's BatchSize; its batching window shortened unless asked for (`eventBatchingWindowMs`).
+      batchSize: eventSourceBatching(template, triggerFunction).batchSize,
+      windowMs: options.eventBatchingWindowMs ?? TRIGGER_WINDOW_MS,
       onError: (error) => deps.log.warn('the local event queue could not update a message', { error: String(error) }),
     }).queue;
     if (!options.s3InChildProcess) s3.onEvent((event) => runtime.route(event));

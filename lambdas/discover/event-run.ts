@@ -1,8 +1,8 @@
 import type { DatasetConfig } from '../core/config';
 import type { EventObject } from '../core/execution-input';
-import type { ObjectStore } from '../core/ports';
+import type { LedgerEntry, ObjectStore } from '../core/ports';
 import { headAll } from '../core/run-batch';
-import { LEDGER_PAGE, checkPage, isDataObject, type Candidate, type CandidateSelection, type LedgerCheck } from './candidates';
+import { LEDGER_PAGE, checkPage, isDataObject, versionId, type Candidate, type CandidateSelection, type LedgerCheck } from './candidates';
 
 /** What an event run looked at. */
 export interface EventCounts {
@@ -37,13 +37,28 @@ export async function eventCandidates(
   selection: CandidateSelection,
 ): Promise<EventCounts> {
   const byKey = new Map<string, EventObject[]>();
-  let named = 0;
+  let eventCount = 0;
   for (const e of events) {
     if (!isDataObject(e.key, dataset)) continue;
-    named += 1;
+    eventCount += 1;
     byKey.set(e.key, [...(byKey.get(e.key) ?? []), e]);
   }
-  const keys = [...byKey.keys()].sort();
+  // A key whose every event names a version the ledger already settled (loaded or quarantined) is
+  // not HEADed again: a later version of it has an event of its own. The later passes of a long
+  // event run's loop so cost batched ledger reads, not a HEAD per event again.
+  const named = [...byKey.entries()].flatMap(([key, es]) => es.filter((e) => e.etag !== '').map((e) => ({ key, etag: e.etag })));
+  // Entries read here are not read again when the HEAD finds the same version (the usual case).
+  const known = new Map<string, LedgerEntry | undefined>();
+  for (let i = 0; i < named.length; i += LEDGER_PAGE) {
+    const page = named.slice(i, i + LEDGER_PAGE);
+    const entries = await check.ledger.getMany(page);
+    page.forEach((v, j) => known.set(versionId(v), entries[j]));
+  }
+  const settled = (key: string, etag: string): boolean => {
+    const status = known.get(versionId({ key, etag }))?.status;
+    return status === 'loaded' || status === 'quarantined';
+  };
+  const keys = [...byKey.keys()].filter((key) => !byKey.get(key)!.every((e) => settled(key, e.etag))).sort();
   const heads = await headAll(keys, objects);
   const versions: Candidate[] = [];
   let superseded = 0;
@@ -61,6 +76,6 @@ export async function eventCandidates(
     versions.push({ key, etag: head.etag, size: head.size, lastModified: head.lastModified, ...(sequencer ? { sequencer } : {}) });
   }
   let recorded = 0;
-  for (let i = 0; i < versions.length; i += LEDGER_PAGE) recorded += await checkPage(versions.slice(i, i + LEDGER_PAGE), check, selection);
-  return { events: named, checked: versions.length, recorded, superseded, gone };
+  for (let i = 0; i < versions.length; i += LEDGER_PAGE) recorded += await checkPage(versions.slice(i, i + LEDGER_PAGE), check, selection, known);
+  return { events: eventCount, checked: versions.length, recorded, superseded, gone };
 }
