@@ -1,3 +1,4 @@
+import type { AwsCallObserver } from './call-observer';
 import type { CfnTemplate } from './template';
 import type { DatasetConfig, SyncproofConfig } from '../lambdas/core/config';
 import type { SourceDatabase } from '../lambdas/core/source';
@@ -78,6 +79,11 @@ export interface LocalRuntimeOptions {
    * @default 200
    */
   readonly eventBatchingWindowMs?: number;
+  /**
+   * Told of every S3 and DynamoDB call a stage Lambda makes, at the SDK client (before it is sent):
+   * tests and the bench count listings and ledger reads with it. @default none
+   */
+  readonly observeAwsCalls?: AwsCallObserver;
   /**
    * Executions running at once; more wait for a slot (Step Functions has no such limit that
    * matters here: this bounds the memory of one process, not the concurrency tests see).

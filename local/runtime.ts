@@ -14,6 +14,7 @@ import { decodeBundledConfig } from '../lambdas/core/bundled-config';
 import { InvalidInputError, TransientError } from '../lambdas/core/errors';
 import { systemClock, type Warehouse } from '../lambdas/core/ports';
 import { LOCAL_REDSHIFT, openLocalWarehouse, type LocalWarehouse } from './local-warehouse';
+import { observeCalls } from './call-observer';
 import { enforceIam } from './iam/client-middleware';
 import { dataApiAuthorizer } from './iam/data-api-authorizer';
 import { LocalAccessDenied, LocalIam, sessionOf, type LocalPrincipal } from './iam/local-iam';
@@ -565,17 +566,21 @@ export class LocalRuntime {
    * The deps a Lambda function's handler gets: with IAM on, S3, DynamoDB and the Data API are
    * reached over clients that call as the function's role (built once per function).
    */
-  private stageDeps(functionLogicalId: string): StageDeps {
+  private stageDeps(functionLogicalId: string, stage: string): StageDeps {
     const iam = this.iam;
-    if (!iam) return this.deps;
+    const observer = this.options.observeAwsCalls;
+    if (!iam && !observer) return this.deps;
     let deps = this.stageDepsByFunction.get(functionLogicalId);
     if (!deps) {
-      const principal = iam.functionPrincipal(functionLogicalId);
       // The principal is bound to the clients here (s3rver accepts its own access key only); the
       // local Data API tells callers by access key, so the warehouse's client signs as the function.
       const overrides = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-      const s3 = enforceIam(createS3Client({ ...overrides, s3: this.s3.endpoint }), iam, principal);
-      const ddb = enforceIam(createDocumentClient({ ...overrides, dynamodb: this.dynamo.endpoint }), iam, principal);
+      const guard = <C extends Parameters<typeof enforceIam>[0]>(client: C): C => {
+        const checked = iam ? enforceIam(client, iam, iam.functionPrincipal(functionLogicalId)) : client;
+        return observer ? observeCalls(checked, stage, observer) : checked;
+      };
+      const s3 = guard(createS3Client({ ...overrides, s3: this.s3.endpoint }));
+      const ddb = guard(createDocumentClient({ ...overrides, dynamodb: this.dynamo.endpoint }));
       this.stageClients.push(s3, ddb);
       const objects = new S3ObjectStore(s3, this.s3.bucket);
       const warehouse = this.localWarehouse.stagesAs(functionLogicalId);
@@ -597,7 +602,7 @@ export class LocalRuntime {
   private invoke(logicalId: string, stage: string, event: unknown): Promise<unknown> {
     const handler = this.options.stageHandlers?.[stage] ?? (STAGE_HANDLERS[stage] as LocalHandler);
     const bindings: LocalBindings = {
-      stageDeps: this.stageDeps(logicalId),
+      stageDeps: this.stageDeps(logicalId, stage),
       starter: {
         start: async (name, input) => {
           if (this.iam) {
