@@ -7,7 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { INTERNAL_PREFIX, logExecutionDataOf, maxConcurrentDatasetsOf, parseConfig, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
+import { INTERNAL_PREFIX, logExecutionDataOf, maxConcurrentDatasetsOf, parseConfig, reconcileScheduleOf, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
 import { ENV } from '../lambdas/core/env';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { EVENTS_PREFIX } from '../lambdas/core/execution-input';
@@ -195,6 +195,17 @@ export class SyncproofStack extends Stack {
         description: `syncproof: incremental sync of dataset ${d.name}`,
         schedule: events.Schedule.expression(d.source.schedule),
         targets: [new targets.SfnStateMachine(this.syncStateMachine, { input: events.RuleTargetInput.fromObject({ dataset: d.name }) })],
+      });
+    }
+
+    // Datasets fed by uploads: a reconcile run on every tick lists the prefix against the ledger and
+    // loads what lost its event (event runs look at their own files only).
+    for (const d of config.datasets) {
+      if (d.source) continue;
+      new events.Rule(this, `ReconcileSchedule-${d.name}`, {
+        description: `syncproof: reconcile dataset ${d.name} (files whose S3 events were lost)`,
+        schedule: events.Schedule.expression(reconcileScheduleOf(d)),
+        targets: [new targets.SfnStateMachine(this.syncStateMachine, { input: events.RuleTargetInput.fromObject({ dataset: d.name, mode: 'reconcile' }) })],
       });
     }
 

@@ -1,3 +1,4 @@
+import type { AwsCallObserver } from './call-observer';
 import type { CfnTemplate } from './template';
 import type { DatasetConfig, SyncproofConfig } from '../lambdas/core/config';
 import type { SourceDatabase } from '../lambdas/core/source';
@@ -70,6 +71,19 @@ export interface LocalRuntimeOptions {
    * @default the AWS-like policy with a random seed ({@link LocalRuntime.eventDeliverySeed})
    */
   readonly eventDelivery?: EventDeliveryOptions;
+  /**
+   * How long the local queue gathers visible messages before invoking the trigger (the event
+   * source's MaximumBatchingWindow). The stack's window (20 s) would make every test wait; the
+   * shortened default cuts a burst into more, smaller batches, which is harsher, never kinder.
+   * Benchmarks pass the stack's window to see its batches. Batch sizes are always the stack's.
+   * @default 200
+   */
+  readonly eventBatchingWindowMs?: number;
+  /**
+   * Told of every S3 and DynamoDB call a stage Lambda makes, at the SDK client (before it is sent):
+   * tests and the bench count listings and ledger reads with it. @default none
+   */
+  readonly observeAwsCalls?: AwsCallObserver;
   /**
    * Executions running at once; more wait for a slot (Step Functions has no such limit that
    * matters here: this bounds the memory of one process, not the concurrency tests see).

@@ -17,6 +17,7 @@ import { decodeBundledConfig } from '../lambdas/core/bundled-config';
 import { InvalidInputError, TransientError } from '../lambdas/core/errors';
 import { systemClock, type Warehouse } from '../lambdas/core/ports';
 import { LOCAL_REDSHIFT, openLocalWarehouse, type LocalWarehouse } from './local-warehouse';
+import { observeCalls } from './call-observer';
 import { enforceIam } from './iam/client-middleware';
 import { dataApiAuthorizer } from './iam/data-api-authorizer';
 import { LocalAccessDenied, LocalIam, sessionOf, type LocalPrincipal } from './iam/local-iam';
@@ -65,6 +66,7 @@ import {
   synthesizeStack,
   type Json,
   type LocalRule,
+  eventSourceBatching,
 } from './template';
 
 /** Stage name (SYNCPROOF_STAGE in the template) → the handler module a Lambda of that stage runs. */
@@ -112,7 +114,7 @@ export function localStackConfig(config: SyncproofConfig): SyncproofConfig {
 /** The local runtime's DynamoDB table names (in dynalite, under `<dataDir>/dynamodb`). */
 export const LOCAL_TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
 const TABLES = LOCAL_TABLES;
-const TRIGGER_BATCH = 10;
+/** The trigger's batching window locally, unless `eventBatchingWindowMs` says otherwise (AWS's, shortened). */
 const TRIGGER_WINDOW_MS = 200;
 /** `<dataDir>/runtime.json`: whether the last process on the data dir stopped cleanly. */
 const STATE_FILE = 'runtime.json';
@@ -129,7 +131,8 @@ const STATE_FILE = 'runtime.json';
  * - executions run concurrently, like Step Functions' (bounded only by `maxConcurrentExecutions`);
  *   names are unique across running and ended executions, also across restarts on one data dir;
  * - S3 events are delivered at least once, possibly duplicated, reordered and late
- *   ({@link EventDeliveryOptions}), in batches of 10 with partial-batch failures and five receives;
+ *   ({@link EventDeliveryOptions}), in batches of the stack's SQS `BatchSize` gathered for a
+ *   (shortened) batching window, with partial-batch failures and five receives;
  * - each Lambda invocation has its function's configured timeout as its budget (`Sandbox.Timedout`
  *   past it; the handler is abandoned, not killed);
  * - it is as durable as SQS and Step Functions: a killed process loses no accepted upload and no
@@ -329,8 +332,9 @@ export class LocalRuntime {
       dir: queueDir,
       policy,
       deliver: (batch) => runtime.deliver(batch),
-      batchSize: TRIGGER_BATCH,
-      windowMs: TRIGGER_WINDOW_MS,
+      // The stack's BatchSize; its batching window shortened unless asked for (`eventBatchingWindowMs`).
+      batchSize: eventSourceBatching(template, triggerFunction).batchSize,
+      windowMs: options.eventBatchingWindowMs ?? TRIGGER_WINDOW_MS,
       onError: (error) => deps.log.warn('the local event queue could not update a message', { error: String(error) }),
     }).queue;
     if (!options.s3InChildProcess) s3.onEvent((event) => runtime.route(event));
@@ -606,17 +610,21 @@ export class LocalRuntime {
    * The deps a Lambda function's handler gets: with IAM on, S3, DynamoDB and the Data API are
    * reached over clients that call as the function's role (built once per function).
    */
-  private stageDeps(functionLogicalId: string): StageDeps {
+  private stageDeps(functionLogicalId: string, stage: string): StageDeps {
     const iam = this.iam;
-    if (!iam) return this.deps;
+    const observer = this.options.observeAwsCalls;
+    if (!iam && !observer) return this.deps;
     let deps = this.stageDepsByFunction.get(functionLogicalId);
     if (!deps) {
-      const principal = iam.functionPrincipal(functionLogicalId);
       // The principal is bound to the clients here (s3rver accepts its own access key only); the
       // local Data API tells callers by access key, so the warehouse's client signs as the function.
       const overrides = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-      const s3 = enforceIam(createS3Client({ ...overrides, s3: this.s3.endpoint }), iam, principal);
-      const ddb = enforceIam(createDocumentClient({ ...overrides, dynamodb: this.dynamo.endpoint }), iam, principal);
+      const guard = <C extends Parameters<typeof enforceIam>[0]>(client: C): C => {
+        const checked = iam ? enforceIam(client, iam, iam.functionPrincipal(functionLogicalId)) : client;
+        return observer ? observeCalls(checked, stage, observer) : checked;
+      };
+      const s3 = guard(createS3Client({ ...overrides, s3: this.s3.endpoint }));
+      const ddb = guard(createDocumentClient({ ...overrides, dynamodb: this.dynamo.endpoint }));
       this.stageClients.push(s3, ddb);
       const objects = new S3ObjectStore(s3, this.s3.bucket);
       const warehouse = this.localWarehouse.stagesAs(functionLogicalId);
@@ -651,7 +659,7 @@ export class LocalRuntime {
   private invoke(logicalId: string, stage: string, event: unknown): Promise<unknown> {
     const handler = this.options.stageHandlers?.[stage] ?? (STAGE_HANDLERS[stage] as LocalHandler);
     const bindings: LocalBindings = {
-      stageDeps: this.stageDeps(logicalId),
+      stageDeps: this.stageDeps(logicalId, stage),
       starter: {
         start: async (name, input) => {
           await this.authorizeAs((iam) => iam.functionPrincipal(logicalId), 'states:StartExecution', localStateMachineArn('sync'), 'AccessDeniedException');

@@ -160,3 +160,26 @@ export function eventRules(template: CfnTemplate, localBucket: string): LocalRul
 }
 
 export type { Json };
+
+/** How SQS feeds a function: the template's event source mapping of it. */
+export interface EventSourceBatching {
+  /** Messages per invocation (`BatchSize`; SQS's default 10 when the template sets none). */
+  readonly batchSize: number;
+  /** `MaximumBatchingWindowInSeconds` (0 when the template sets none). */
+  readonly windowSeconds: number;
+}
+
+/**
+ * The batching of the event source mapping that feeds `functionLogicalId`, so the local queue cuts
+ * the batches the stack configures (parity: the trigger sees batches as large as AWS sends).
+ */
+export function eventSourceBatching(template: CfnTemplate, functionLogicalId: string): EventSourceBatching {
+  for (const [, r] of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) {
+    const name = r.Properties?.FunctionName as { Ref?: string } | undefined;
+    if (name?.Ref !== functionLogicalId) continue;
+    const size = r.Properties?.BatchSize;
+    const window = r.Properties?.MaximumBatchingWindowInSeconds;
+    return { batchSize: typeof size === 'number' ? size : 10, windowSeconds: typeof window === 'number' ? window : 0 };
+  }
+  return { batchSize: 10, windowSeconds: 0 };
+}

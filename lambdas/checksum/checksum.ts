@@ -6,7 +6,8 @@
  * Sample: seeded by the run id (SeededSampler: the files with the smallest sha256(runId, key)),
  * sized by the execution input's `checksumSample`, else the dataset's, else 10% (≥ 1, ≤ 20).
  * Population: in `verify` mode every data file under the prefix; in `sync` mode the data files
- * the run is about to load (no `loaded` ledger entry for their key + ETag).
+ * the run is about to load (no `loaded` ledger entry for their key + ETag): an event run's (or a
+ * source dataset run's) batch, by batched ledger reads, without listing; a reconcile run's listing.
  *
  * Expected side: the file's manifest entry (size and checksums, ./../inventory/manifest.ts). A
  * file no manifest lists has no independent expected value. Comparing the object with itself
@@ -20,7 +21,9 @@
  * verdict per sampled file; the stage output only counts and its URI.
  */
 import { z } from 'zod';
-import { INTERNAL_PREFIX, checksumSampleOf, isDatasetKey } from '../core/config';
+import { INTERNAL_PREFIX, checksumSampleOf, isDatasetKey, type DatasetConfig } from '../core/config';
+import type { EventObject } from '../core/execution-input';
+import { headAll, runBatchOf } from '../core/run-batch';
 import { ObjectChangedError } from '../core/errors';
 import { verifyObjectIntegrity, type IntegrityEvidence, type IntegrityVerdict } from '../core/integrity';
 import type { ObjectIntegrity, ObjectStore, ObjectSummary } from '../core/ports';
@@ -37,6 +40,9 @@ export const checksumInputSchema = z.object({
   mode: verificationModeSchema.default('verify'),
 });
 export type ChecksumInput = z.input<typeof checksumInputSchema>;
+
+/** Versions per batched ledger read of a batch run (one DynamoDB BatchGetItem). */
+const LEDGER_PAGE = 100;
 
 /** Objects verified at once. */
 export const CHECKSUM_CONCURRENCY = 4;
@@ -161,6 +167,53 @@ async function verifyOne(objects: ObjectStore, file: ObjectSummary, manifest: Ma
 }
 
 /**
+ * The population of a prefix run: every data file listed under the prefix, minus (in `sync` mode)
+ * the versions the ledger records as loaded (read whole: reconcile runs and verification only).
+ */
+async function offerPrefix(dataset: DatasetConfig, mode: VerificationMode, deps: StageDeps, sampler: SeededSampler<ObjectSummary>): Promise<number> {
+  const loaded = new Set<string>();
+  if (mode === 'sync') {
+    for await (const e of deps.ledger.listDataset(dataset.name)) if (e.status === 'loaded') loaded.add(`${e.key}\u0000${e.etag}`);
+  }
+  let population = 0;
+  for await (const o of deps.objects.list(dataset.prefix)) {
+    if (!isDatasetKey(dataset, o.key) || !isDataFile(o.key, dataset.format)) continue;
+    if (loaded.has(`${o.key}\u0000${o.etag}`)) continue;
+    population += 1;
+    sampler.offer(o);
+  }
+  return population;
+}
+
+/**
+ * The population of a batch run (event runs, a source dataset's runs): the batch's data files
+ * whose version is not loaded, checked with batched ledger reads of {@link LEDGER_PAGE} (no
+ * listing, no whole-ledger read). A version whose event carried no ETag is HEADed first.
+ */
+async function offerBatch(batch: readonly EventObject[], dataset: DatasetConfig, deps: StageDeps, sampler: SeededSampler<ObjectSummary>): Promise<number> {
+  const versions = new Map<string, ObjectSummary>();
+  const unknown: string[] = [];
+  for (const e of batch) {
+    if (!isDatasetKey(dataset, e.key) || !isDataFile(e.key, dataset.format)) continue;
+    if (e.etag === '') unknown.push(e.key);
+    else versions.set(`${e.key}\u0000${e.etag}`, { key: e.key, etag: e.etag, size: e.size, lastModified: e.eventTime ?? '' });
+  }
+  for (const [, head] of await headAll(unknown, deps.objects)) if (head) versions.set(`${head.key}\u0000${head.etag}`, head);
+  const all = [...versions.values()];
+  let population = 0;
+  for (let i = 0; i < all.length; i += LEDGER_PAGE) {
+    const page = all.slice(i, i + LEDGER_PAGE);
+    const entries = await deps.ledger.getMany(page);
+    page.forEach((o, j) => {
+      if (entries[j]?.status === 'loaded') return;
+      population += 1;
+      sampler.offer(o);
+    });
+  }
+  return population;
+}
+
+/**
  * Draws the run's sample and verifies it (see the module comment). Stores the report, records the
  * output in the run record under `checksum`, and in `sync` mode throws IntegrityCheckFailedError
  * (after storing) when a sampled file contradicts its expected checksum or size.
@@ -172,18 +225,9 @@ export async function runChecksumSample(raw: ChecksumInput, deps: StageDeps): Pr
   const sampleText = parsed.checksumSample ?? checksumSampleOf(dataset);
   const spec = parseSampleSpec(sampleText);
 
-  const loaded = new Set<string>();
-  if (mode === 'sync') {
-    for await (const e of deps.ledger.listDataset(dataset.name)) if (e.status === 'loaded') loaded.add(`${e.key}\u0000${e.etag}`);
-  }
   const sampler = new SeededSampler<ObjectSummary>(runId, capacity(spec));
-  let population = 0;
-  for await (const o of deps.objects.list(dataset.prefix)) {
-    if (!isDatasetKey(dataset, o.key) || !isDataFile(o.key, dataset.format)) continue;
-    if (loaded.has(`${o.key}\u0000${o.etag}`)) continue;
-    population += 1;
-    sampler.offer(o);
-  }
+  const batch = parsed.execution ? await runBatchOf(parsed.execution, dataset, runId, deps.objects) : undefined;
+  const population = batch ? await offerBatch(batch, dataset, deps, sampler) : await offerPrefix(dataset, mode, deps, sampler);
   // The kept files are the smallest ranks; the sample is the first `size` of them by rank.
   const size = sampleSize(spec, population);
   const chosen = sampler
@@ -196,7 +240,8 @@ export async function runChecksumSample(raw: ChecksumInput, deps: StageDeps): Pr
 
   const wanted = new Set(chosen.map((o) => o.key));
   const entries = new Map<string, ManifestFile>();
-  if (wanted.size > 0) {
+  // A batch run reads no manifest (finding one needs a listing): expected values come from the writer's metadata.
+  if (wanted.size > 0 && !batch) {
     for await (const { manifest } of readManifests(deps.objects, dataset)) {
       for (const f of manifest.files) if (wanted.has(f.key)) entries.set(f.key, f);
     }

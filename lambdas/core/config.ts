@@ -46,6 +46,8 @@ export const scheduleExpressionSchema = z
 
 /** The default verification schedule of a dataset. */
 export const DEFAULT_VERIFY_SCHEDULE = 'rate(1 day)';
+/** When a dataset fed by uploads is reconciled unless it says otherwise (`reconcileSchedule`). */
+export const DEFAULT_RECONCILE_SCHEDULE = 'rate(1 day)';
 
 /** One target column. Unknown keys are refused, like every object of the configuration. */
 export const columnSchema = z.strictObject({
@@ -199,6 +201,14 @@ export const datasetSchema = z
      */
     verifySchedule: scheduleExpressionSchema.optional(),
     /**
+     * A dataset fed by uploads (no `source`): when the deployed stack starts a reconcile run of it
+     * (`{"dataset": …, "mode": "reconcile"}`: the whole prefix listed against the ledger, so files
+     * whose S3 events were lost are loaded without an operator). Event runs touch only their own
+     * files; this is what finds the rest. Read it with {@link reconcileScheduleOf}.
+     * @default 'rate(1 day)'
+     */
+    reconcileSchedule: scheduleExpressionSchema.optional(),
+    /**
      * Column whose larger value is the newer version of a key (upsert): the newest version wins
      * whatever order files arrive or commit in (invariant I4). Without it, the file's S3 order
      * (LastModified, then the event sequencer) decides.
@@ -220,6 +230,7 @@ export const datasetSchema = z
       if (d.keyColumns.length > 0) ctx.addIssue({ code: 'custom', path: ['keyColumns'], message: `move it to source.keyColumns: ${owned}` });
       if (d.loadMode !== 'upsert') ctx.addIssue({ code: 'custom', path: ['loadMode'], message: 'a dataset with a source loads by upsert (re-read rows replace their older versions)' });
       if (d.versionColumn !== undefined) ctx.addIssue({ code: 'custom', path: ['versionColumn'], message: 'remove it: the source cursor column orders versions' });
+      if (d.reconcileSchedule !== undefined) ctx.addIssue({ code: 'custom', path: ['reconcileSchedule'], message: 'remove it: a dataset with a source is not fed by S3 events (use source.schedule)' });
       return;
     }
     if (d.prefix === undefined) {
@@ -433,6 +444,11 @@ export function schemaDriftOf(dataset: Pick<DatasetConfig, 'schemaDrift'>): 'fai
 /** The dataset's verification schedule, or the default ('rate(1 day)'). */
 export function verifyScheduleOf(dataset: Pick<DatasetConfig, 'verifySchedule'>): string {
   return dataset.verifySchedule ?? DEFAULT_VERIFY_SCHEDULE;
+}
+
+/** The dataset's reconcile schedule, or the default ('rate(1 day)'); see `reconcileSchedule`. */
+export function reconcileScheduleOf(dataset: Pick<DatasetConfig, 'reconcileSchedule'>): string {
+  return dataset.reconcileSchedule ?? DEFAULT_RECONCILE_SCHEDULE;
 }
 
 /**

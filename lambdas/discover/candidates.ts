@@ -16,6 +16,9 @@ export interface Candidate extends ObjectSummary {
 /** Object versions checked against the ledger per batched read (one DynamoDB BatchGetItem). */
 export const LEDGER_PAGE = 100;
 
+/** Ledger writes (conditional PutItem) in flight at once when a page records new versions. */
+const WRITE_CONCURRENCY = 16;
+
 const LOADABLE: ReadonlySet<LedgerStatus> = new Set(['discovered', 'failed']);
 
 /**
@@ -68,6 +71,11 @@ export class CandidateSelection {
   }
 }
 
+/** The identity of an object version in maps: key and ETag. */
+export function versionId(v: { readonly key: string; readonly etag: string }): string {
+  return `${v.key}\u0000${v.etag}`;
+}
+
 /** What checking versions against the ledger needs. */
 export interface LedgerCheck {
   readonly ledger: LedgerStore;
@@ -80,17 +88,30 @@ export interface LedgerCheck {
  * records the versions it lacks as `discovered` (with their sequencer), and offers every version
  * the load stage may take to `selection`. Returns how many versions it recorded. A version another
  * run recorded in between is offered all the same: the load stage decides on its own reads.
+ * `known`: entries already read (by {@link versionId}; undefined = read, absent from the ledger),
+ * not read again.
  */
-export async function checkPage(versions: readonly Candidate[], check: LedgerCheck, selection: CandidateSelection): Promise<number> {
+export async function checkPage(versions: readonly Candidate[], check: LedgerCheck, selection: CandidateSelection, known?: ReadonlyMap<string, LedgerEntry | undefined>): Promise<number> {
   if (versions.length === 0) return 0;
-  const entries = await check.ledger.getMany(versions);
+  const unread = known ? versions.filter((v) => !known.has(versionId(v))) : versions;
+  const read = unread.length > 0 ? await check.ledger.getMany(unread) : [];
+  const fetched = new Map(unread.map((v, i) => [versionId(v), read[i]]));
+  const entries = versions.map((v) => (fetched.has(versionId(v)) ? fetched.get(versionId(v)) : known?.get(versionId(v))));
   const nowIso = check.now.toISOString();
+  // New versions are recorded WRITE_CONCURRENCY at a time (one conditional PutItem each).
+  const fresh = versions.filter((_, i) => entries[i] === undefined);
   let recorded = 0;
+  let next = 0;
+  const writer = async (): Promise<void> => {
+    while (next < fresh.length) {
+      const { key, etag, size, lastModified, sequencer } = fresh[next++]!;
+      if (await check.ledger.discover({ dataset: check.dataset, key, etag, size, lastModified, ...(sequencer ? { sequencer } : {}) }, nowIso)) recorded += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, fresh.length) }, writer));
   for (const [i, v] of versions.entries()) {
     const entry = entries[i];
     if (entry === undefined) {
-      const { key, etag, size, lastModified, sequencer } = v;
-      if (await check.ledger.discover({ dataset: check.dataset, key, etag, size, lastModified, ...(sequencer ? { sequencer } : {}) }, nowIso)) recorded += 1;
       selection.offer(v);
     } else if (offerable(entry, check.now)) {
       const sequencer = v.sequencer ?? entry.sequencer;

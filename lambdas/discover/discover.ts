@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { INTERNAL_PREFIX, formatIssues, requireDataset } from '../core/config';
 import { InvalidInputError, TerminalError } from '../core/errors';
-import { executionInputSchema, type EventObject } from '../core/execution-input';
-import { extractionDocumentKey, extractionDocumentSchema } from '../core/extraction';
+import { executionInputSchema } from '../core/execution-input';
 import { maxFilesPerTransaction } from '../core/load-plan';
 import type { ObjectSummary } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
 import { CandidateSelection, type LedgerCheck } from './candidates';
-import { eventCandidates, eventObjectsOf } from './event-run';
+import { runBatchOf } from '../core/run-batch';
+import { eventCandidates } from './event-run';
 import { reconcileCandidates } from './reconcile-run';
 
 /** The execution input's schema (lambdas/core/execution-input.ts), under the name it always had here. */
@@ -65,18 +65,6 @@ export interface DiscoverOutput {
  * a `loading` entry whose lease expired is offered again (the load stage takes it over only once
  * the statement its holder submitted has ended, lambdas/core/load-protocol.ts).
  */
-/**
- * A dataset with a source: the files this run's extraction wrote (its extraction document), so
- * discovery is O(files of the run) and never picks up another run's files. None when the run
- * extracted nothing.
- */
-async function extractedObjects(dataset: string, runId: string, deps: StageDeps): Promise<EventObject[]> {
-  const key = extractionDocumentKey(dataset, runId);
-  if (!(await deps.objects.head(key))) return [];
-  const doc = extractionDocumentSchema.parse(await deps.objects.getJson(key));
-  return doc.files.map((f) => ({ key: f.key, etag: f.etag, size: f.size }));
-}
-
 export async function runDiscover(raw: DiscoverInput, deps: StageDeps): Promise<DiscoverOutput> {
   const envelope = discoverInputSchema.parse(raw);
   const parsed = executionInputSchema.safeParse(envelope.input);
@@ -95,7 +83,7 @@ export async function runDiscover(raw: DiscoverInput, deps: StageDeps): Promise<
   // One batch is one warehouse transaction, so it never holds more files than that can take.
   const selection = new CandidateSelection(Math.min(deps.config.maxFilesPerBatch, maxFilesPerTransaction(dataset, deps.maxStatementsPerTransaction)));
   const check: LedgerCheck = { ledger: deps.ledger, dataset: dataset.name, now };
-  const events = input.mode === 'reconcile' ? undefined : dataset.source ? await extractedObjects(dataset.name, runId, deps) : await eventObjectsOf(input.trigger, dataset, deps.objects);
+  const events = await runBatchOf(input, dataset, runId, deps.objects);
   let mode: DiscoverMode;
   let counts: { checked: number; recorded: number };
   if (events) {

@@ -1,13 +1,8 @@
 import type { DatasetConfig } from '../core/config';
-import { formatIssues } from '../core/config';
-import { InvalidInputError } from '../core/errors';
-import { EVENTS_PREFIX, eventsDocumentSchema, type EventObject, type S3Trigger } from '../core/execution-input';
-import type { ObjectStore, ObjectSummary } from '../core/ports';
-import { keyInBucket } from '../core/s3-uri';
-import { LEDGER_PAGE, checkPage, isDataObject, type Candidate, type CandidateSelection, type LedgerCheck } from './candidates';
-
-/** HEAD requests an event run keeps in flight at once. */
-const HEAD_CONCURRENCY = 16;
+import type { EventObject } from '../core/execution-input';
+import type { LedgerEntry, ObjectStore } from '../core/ports';
+import { headAll } from '../core/run-batch';
+import { LEDGER_PAGE, checkPage, isDataObject, versionId, type Candidate, type CandidateSelection, type LedgerCheck } from './candidates';
 
 /** What an event run looked at. */
 export interface EventCounts {
@@ -21,27 +16,6 @@ export interface EventCounts {
   readonly superseded: number;
   /** Keys that no longer exist. */
   readonly gone: number;
-}
-
-/**
- * The object versions the trigger passed, inline or from the events document at `eventsUri`
- * (which must be this dataset's, under `_syncproof/events/<dataset>/`); undefined when the trigger
- * passed none (the run reconciles instead).
- */
-export async function eventObjectsOf(trigger: S3Trigger | undefined, dataset: DatasetConfig, objects: ObjectStore): Promise<readonly EventObject[] | undefined> {
-  if (trigger?.events) return trigger.events;
-  if (!trigger?.eventsUri) return undefined;
-  const key = keyInBucket(trigger.eventsUri, objects.bucket);
-  const home = `${EVENTS_PREFIX}${dataset.name}/`;
-  if (!key.startsWith(home)) throw new InvalidInputError(`trigger.eventsUri '${trigger.eventsUri}' is not an events document of dataset '${dataset.name}' (expected a key under '${home}')`);
-  const parsed = eventsDocumentSchema.safeParse(await objects.getJson(key));
-  if (!parsed.success) throw new InvalidInputError(`events document ${trigger.eventsUri} is invalid: ${formatIssues(parsed.error)}`);
-  const doc = parsed.data;
-  if (doc.dataset !== dataset.name) throw new InvalidInputError(`events document ${trigger.eventsUri} is for dataset '${doc.dataset}', not '${dataset.name}'`);
-  if (doc.objects.length !== trigger.objects) {
-    throw new InvalidInputError(`events document ${trigger.eventsUri} holds ${doc.objects.length} objects, the execution input says ${trigger.objects}`);
-  }
-  return doc.objects;
 }
 
 /**
@@ -63,13 +37,28 @@ export async function eventCandidates(
   selection: CandidateSelection,
 ): Promise<EventCounts> {
   const byKey = new Map<string, EventObject[]>();
-  let named = 0;
+  let eventCount = 0;
   for (const e of events) {
     if (!isDataObject(e.key, dataset)) continue;
-    named += 1;
+    eventCount += 1;
     byKey.set(e.key, [...(byKey.get(e.key) ?? []), e]);
   }
-  const keys = [...byKey.keys()].sort();
+  // A key whose every event names a version the ledger already settled (loaded or quarantined) is
+  // not HEADed again: a later version of it has an event of its own. The later passes of a long
+  // event run's loop so cost batched ledger reads, not a HEAD per event again.
+  const named = [...byKey.entries()].flatMap(([key, es]) => es.filter((e) => e.etag !== '').map((e) => ({ key, etag: e.etag })));
+  // Entries read here are not read again when the HEAD finds the same version (the usual case).
+  const known = new Map<string, LedgerEntry | undefined>();
+  for (let i = 0; i < named.length; i += LEDGER_PAGE) {
+    const page = named.slice(i, i + LEDGER_PAGE);
+    const entries = await check.ledger.getMany(page);
+    page.forEach((v, j) => known.set(versionId(v), entries[j]));
+  }
+  const settled = (key: string, etag: string): boolean => {
+    const status = known.get(versionId({ key, etag }))?.status;
+    return status === 'loaded' || status === 'quarantined';
+  };
+  const keys = [...byKey.keys()].filter((key) => !byKey.get(key)!.every((e) => settled(key, e.etag))).sort();
   const heads = await headAll(keys, objects);
   const versions: Candidate[] = [];
   let superseded = 0;
@@ -87,20 +76,6 @@ export async function eventCandidates(
     versions.push({ key, etag: head.etag, size: head.size, lastModified: head.lastModified, ...(sequencer ? { sequencer } : {}) });
   }
   let recorded = 0;
-  for (let i = 0; i < versions.length; i += LEDGER_PAGE) recorded += await checkPage(versions.slice(i, i + LEDGER_PAGE), check, selection);
-  return { events: named, checked: versions.length, recorded, superseded, gone };
-}
-
-/** HEADs every key, at most {@link HEAD_CONCURRENCY} at a time. */
-async function headAll(keys: readonly string[], objects: ObjectStore): Promise<Map<string, ObjectSummary | undefined>> {
-  const heads = new Map<string, ObjectSummary | undefined>();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < keys.length) {
-      const key = keys[next++]!;
-      heads.set(key, await objects.head(key));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, keys.length) }, worker));
-  return heads;
+  for (let i = 0; i < versions.length; i += LEDGER_PAGE) recorded += await checkPage(versions.slice(i, i + LEDGER_PAGE), check, selection, known);
+  return { events: eventCount, checked: versions.length, recorded, superseded, gone };
 }

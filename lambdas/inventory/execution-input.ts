@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checksumSampleSchema, formatIssues, requireDataset, type DatasetConfig, type SyncproofConfig } from '../core/config';
 import { InvalidInputError } from '../core/errors';
-import { executionInputSchema } from '../core/execution-input';
+import { executionInputSchema, type ExecutionInput } from '../core/execution-input';
 
 /**
  * Which workflow runs a verification stage: `sync` (SyncStateMachine, before the loads: files
@@ -24,6 +24,8 @@ export const verifyExecutionInputSchema = z
 export interface ParsedExecution {
   readonly dataset: DatasetConfig;
   readonly checksumSample?: string;
+  /** The SyncStateMachine's execution input (`sync` mode only): which batch the run is about. */
+  readonly execution?: ExecutionInput;
 }
 
 /**
@@ -38,7 +40,7 @@ export function parseExecutionInput(input: unknown, mode: VerificationMode, conf
         `invalid execution input: ${formatIssues(parsed.error)}; start the execution with {"dataset": "<name>"} and optionally "checksumSample": "10%" | "<count>" | "all"`,
       );
     }
-    return { dataset: requireDataset(config, parsed.data.dataset), checksumSample: parsed.data.checksumSample };
+    return { dataset: requireDataset(config, parsed.data.dataset), checksumSample: parsed.data.checksumSample, execution: parsed.data };
   }
   const parsed = verifyExecutionInputSchema.safeParse(input);
   if (!parsed.success) {

@@ -1,6 +1,7 @@
 /**
  * The inventory stage (DESIGN.md §8 tier 1): the objects under a dataset prefix against the
- * dataset's manifests and its file ledger.
+ * dataset's manifests and its file ledger — or, in an event run (or a source dataset's run), only
+ * the run's batch against the ledger (`scope: 'batch'`, see inventoryBatch: O(batch), no listing).
  *
  * Manifest format: see ./manifest.ts (`_syncproof/manifests/<dataset>/*.json` =
  * `{ "dataset", "files": [{ "key", "size", "rows"?, "checksums": { "md5"?, "crc64nvme"?, "crc32c"?, "sha256"? } }] }`).
@@ -17,8 +18,11 @@
  * as the listing meets them, so what remains at the end is what S3 no longer holds.
  */
 import { z } from 'zod';
-import { INTERNAL_PREFIX, isDatasetKey } from '../core/config';
-import type { LedgerStatus } from '../core/ports';
+import { INTERNAL_PREFIX, isDatasetKey, type DatasetConfig } from '../core/config';
+import type { EventObject } from '../core/execution-input';
+import { extractionDocumentKey } from '../core/extraction';
+import type { LedgerKey, LedgerStatus } from '../core/ports';
+import { headAll, runBatchOf } from '../core/run-batch';
 import type { StageDeps } from '../core/stage-deps';
 import { IntegrityCheckFailedError, judgeInventory, type Finding, type InventoryCounts, type VerificationStatus } from '../core/verification';
 import { isDataFile, parseExecutionInput, verificationModeSchema, type VerificationMode } from './execution-input';
@@ -41,8 +45,11 @@ export type InventoryFinding =
       readonly category: 'size-mismatch';
       readonly key: string;
       readonly etag: string;
-      /** Which expected side disagrees. */
-      readonly against: 'manifest' | 'ledger';
+      /**
+       * Which expected side disagrees: a manifest, the ledger, or (event runs) the size the
+       * version's event or the run's extraction document announced for the same ETag.
+       */
+      readonly against: 'manifest' | 'ledger' | 'event';
       readonly expectedSize: number;
       readonly actualSize: number;
       readonly manifest?: string;
@@ -65,10 +72,19 @@ export type InventoryFinding =
       readonly loadId?: string;
     };
 
+/**
+ * What an inventory looked at: `prefix` (reconcile runs and the scheduled verification: the whole
+ * listing against every manifest and the dataset's ledger) or `batch` (event runs and a source
+ * dataset's runs: only the run's object versions, by HEAD and batched ledger reads; no listing,
+ * no manifest, no whole-ledger read).
+ */
+export type InventoryScope = 'prefix' | 'batch';
+
 export interface InventoryOutput extends InventoryCounts {
   readonly runId: string;
   readonly dataset: string;
   readonly mode: VerificationMode;
+  readonly scope: InventoryScope;
   readonly status: VerificationStatus;
   /** Objects under the prefix (directory markers excluded) and their bytes. */
   readonly objects: number;
@@ -98,24 +114,28 @@ interface LedgerVersion {
   readonly loadId?: string;
 }
 
+/** Ledger keys per batched read of a batch inventory (one DynamoDB BatchGetItem). */
+const LEDGER_READ_PAGE = 100;
+
 /** Where a run's inventory objects go. */
 export function inventoryKeys(dataset: string, runId: string): { summary: string; parts: string } {
   const base = `${INTERNAL_PREFIX}inventory/${dataset}/${runId}`;
   return { summary: `${base}.json`, parts: base };
 }
 
-/**
- * Inventories one dataset (see the module comment). Records its output in the run record under
- * `inventory`. In `sync` mode it starts the run record and throws IntegrityCheckFailedError (after
- * storing everything) when a size contradicts a manifest or the ledger; otherwise findings never
- * fail the stage: the Record stage judges them.
- */
-export async function runInventory(raw: InventoryInput, deps: StageDeps, options: { linesPerPart?: number } = {}): Promise<InventoryOutput> {
-  const { input, runId, mode } = inventoryInputSchema.parse(raw);
-  const { dataset } = parseExecutionInput(input, mode, deps.config);
-  const startedAt = deps.clock.now().toISOString();
-  await deps.runs.start({ runId, dataset: dataset.name, status: 'RUNNING', startedAt, updatedAt: startedAt, stages: {} });
+/** What one inventory found, before it is judged and stored. */
+interface Inventoried {
+  readonly counts: InventoryCounts;
+  readonly objects: number;
+  readonly bytes: number;
+  readonly manifestFiles: number;
+}
 
+/**
+ * The whole prefix (reconcile runs, the scheduled verification): the listing streamed against
+ * every manifest and the dataset's whole ledger (see the module comment).
+ */
+async function inventoryPrefix(dataset: DatasetConfig, deps: StageDeps, writer: JsonLinesPartWriter): Promise<Inventoried> {
   const manifestSizes = new Map<string, { size: number; manifest: number }>();
   const manifestKeys: string[] = [];
   let manifestFiles = 0;
@@ -134,8 +154,6 @@ export async function runInventory(raw: InventoryInput, deps: StageDeps, options
     else ledger.set(e.key, [v]);
   }
 
-  const keys = inventoryKeys(dataset.name, runId);
-  const writer = new JsonLinesPartWriter(deps.objects, keys.parts, options.linesPerPart ?? DEFAULT_LINES_PER_PART);
   const hasManifests = manifestKeys.length > 0;
   let objects = 0;
   let bytes = 0;
@@ -191,15 +209,111 @@ export async function runInventory(raw: InventoryInput, deps: StageDeps, options
       await writer.add({ category: 'loaded-gone', key, etag: v.etag, reason: 'deleted', loadId: v.loadId } satisfies InventoryFinding);
     }
   }
-  const partKeys = await writer.close();
+  return { counts: { manifests: manifestKeys.length, ...counts }, objects, bytes, manifestFiles };
+}
 
-  const inventoryCounts: InventoryCounts = { manifests: manifestKeys.length, ...counts };
+/**
+ * The run's batch only (event runs, a source dataset's runs): each version's key is HEADed (its
+ * current ETag and size) and the versions involved are read from the ledger in batched reads of
+ * {@link LEDGER_READ_PAGE}, so k versions cost k HEADs and ⌈2k/100⌉ ledger reads at most, whatever
+ * the prefix and the ledger hold. No listing, no manifest: producer manifests are found only by
+ * listing their folder, which reconcile runs and the scheduled verification do. Categories:
+ * `size-mismatch` (against the size the event or the extraction announced for the same ETag, or
+ * the ledger's), `not-loaded` (current version not loaded), `loaded-gone` (the version the event
+ * named was loaded and the key now holds another, or is gone), `missing` (a source run's own file
+ * is gone).
+ */
+async function inventoryBatch(batch: readonly EventObject[], dataset: DatasetConfig, runId: string, deps: StageDeps, writer: JsonLinesPartWriter): Promise<Inventoried> {
+  const counts = { manifests: 0, missing: 0, unexpected: 0, sizeMismatch: 0, notLoaded: 0, loadedDeleted: 0, loadedOverwritten: 0 };
+  const byKey = new Map<string, EventObject[]>();
+  for (const e of batch) if (isDatasetKey(dataset, e.key) && !e.key.endsWith('/')) byKey.set(e.key, [...(byKey.get(e.key) ?? []), e]);
+  const keys = [...byKey.keys()].sort();
+  let objects = 0;
+  let bytes = 0;
+  for (let i = 0; i < keys.length; i += LEDGER_READ_PAGE / 2) {
+    const page = keys.slice(i, i + LEDGER_READ_PAGE / 2);
+    const heads = await headAll(page, deps.objects);
+    const wanted: LedgerKey[] = [];
+    for (const key of page) {
+      const head = heads.get(key);
+      if (head) wanted.push({ key, etag: head.etag });
+      for (const e of byKey.get(key)!) if (e.etag !== '' && e.etag !== head?.etag) wanted.push({ key, etag: e.etag });
+    }
+    const entries = await deps.ledger.getMany(wanted);
+    const ledger = new Map(wanted.map((w, j) => [`${w.key}\u0000${w.etag}`, entries[j]]));
+    for (const key of page) {
+      const head = heads.get(key);
+      const events = byKey.get(key)!;
+      for (const e of events) {
+        if (e.etag === '' || e.etag === head?.etag) continue;
+        const entry = ledger.get(`${key}\u0000${e.etag}`);
+        if (entry?.status === 'loaded') {
+          if (head) counts.loadedOverwritten += 1;
+          else counts.loadedDeleted += 1;
+          await writer.add({ category: 'loaded-gone', key, etag: e.etag, reason: head ? 'overwritten' : 'deleted', ...(head ? { currentEtag: head.etag } : {}), loadId: entry.loadId } satisfies InventoryFinding);
+        }
+      }
+      if (!head) {
+        if (dataset.source) {
+          counts.missing += 1;
+          await writer.add({ category: 'missing', key, manifestSize: events[0]!.size, manifest: extractionDocumentKey(dataset.name, runId) } satisfies InventoryFinding);
+        }
+        continue;
+      }
+      objects += 1;
+      bytes += head.size;
+      const announced = events.find((e) => e.etag === head.etag);
+      if (announced && announced.size !== head.size) {
+        counts.sizeMismatch += 1;
+        await writer.add({ category: 'size-mismatch', key, etag: head.etag, against: 'event', expectedSize: announced.size, actualSize: head.size } satisfies InventoryFinding);
+      }
+      const current = ledger.get(`${key}\u0000${head.etag}`);
+      if (current && current.size !== head.size && (!announced || announced.size === head.size)) {
+        counts.sizeMismatch += 1;
+        await writer.add({ category: 'size-mismatch', key, etag: head.etag, against: 'ledger', expectedSize: current.size, actualSize: head.size } satisfies InventoryFinding);
+      }
+      if (isDataFile(key, dataset.format) && current?.status !== 'loaded') {
+        counts.notLoaded += 1;
+        await writer.add({
+          category: 'not-loaded',
+          key,
+          etag: head.etag,
+          size: head.size,
+          ledgerStatus: (current?.status ?? 'unrecorded') as Exclude<LedgerStatus, 'loaded'> | 'unrecorded',
+        } satisfies InventoryFinding);
+      }
+    }
+  }
+  return { counts, objects, bytes, manifestFiles: 0 };
+}
+
+/**
+ * Inventories one dataset (see the module comment). Records its output in the run record under
+ * `inventory`. In `sync` mode it starts the run record and throws IntegrityCheckFailedError (after
+ * storing everything) when a size contradicts a manifest or the ledger; otherwise findings never
+ * fail the stage: the Record stage judges them.
+ */
+export async function runInventory(raw: InventoryInput, deps: StageDeps, options: { linesPerPart?: number } = {}): Promise<InventoryOutput> {
+  const { input, runId, mode } = inventoryInputSchema.parse(raw);
+  const { dataset, execution } = parseExecutionInput(input, mode, deps.config);
+  const startedAt = deps.clock.now().toISOString();
+  await deps.runs.start({ runId, dataset: dataset.name, status: 'RUNNING', startedAt, updatedAt: startedAt, stages: {} });
+  const keys = inventoryKeys(dataset.name, runId);
+  const writer = new JsonLinesPartWriter(deps.objects, keys.parts, options.linesPerPart ?? DEFAULT_LINES_PER_PART);
+  const batch = execution ? await runBatchOf(execution, dataset, runId, deps.objects) : undefined;
+  const found = batch ? await inventoryBatch(batch, dataset, runId, deps, writer) : await inventoryPrefix(dataset, deps, writer);
+  const partKeys = await writer.close();
+  const { counts, objects, bytes, manifestFiles } = found;
+
+
+  const inventoryCounts: InventoryCounts = counts;
   const verdict = judgeInventory(inventoryCounts, mode);
   const bucketUri = `s3://${deps.objects.bucket}/`;
   const base = {
     runId,
     dataset: dataset.name,
     mode,
+    scope: batch ? ('batch' as const) : ('prefix' as const),
     status: verdict.status,
     objects,
     bytes,
@@ -217,7 +331,7 @@ export async function runInventory(raw: InventoryInput, deps: StageDeps, options
   deps.log.info('inventoried', { ...output });
   if (mode === 'sync' && counts.sizeMismatch > 0) {
     throw new IntegrityCheckFailedError(
-      `${dataset.name}: ${counts.sizeMismatch} objects differ in size from their manifest or ledger entry; nothing is loaded until they are uploaded again. Findings (category size-mismatch): ${output.findingsUri}`,
+      `${dataset.name}: ${counts.sizeMismatch} objects differ in size from their manifest, ledger entry or event; nothing is loaded until they are uploaded again. Findings (category size-mismatch): ${output.findingsUri}`,
     );
   }
   return output;

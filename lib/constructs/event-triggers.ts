@@ -25,13 +25,17 @@ export interface EventTriggersProps {
    */
   readonly maxReceiveCount?: number;
   /**
-   * Messages per trigger invocation (1–10000; above 10 needs a batching window).
-   * @default 10
+   * Messages per trigger invocation (1–10000; above 10 needs a batching window). The trigger starts
+   * one execution per dataset per invocation, so this bounds the files one execution takes from a
+   * burst (Lambda also cuts a batch at 6 MB of messages: about 5,000 S3 events).
+   * @default 10000
    */
   readonly batchSize?: number;
   /**
-   * How long SQS gathers messages before invoking the trigger.
-   * @default Duration.seconds(5)
+   * How long SQS gathers messages before invoking the trigger: a burst becomes a few executions of
+   * many files instead of many of a few (each execution costs its fixed states), at the price of
+   * this much latency for a lone upload.
+   * @default Duration.seconds(20)
    */
   readonly maxBatchingWindow?: Duration;
 }
@@ -40,8 +44,8 @@ export interface EventTriggersProps {
  * The file path in (DESIGN.md §2): S3 "Object Created" events on the default bus, filtered to the
  * data bucket and the dataset prefixes, go to an SQS queue (SSE, TLS only, dead-letter queue after
  * `maxReceiveCount` receives) that feeds the trigger Lambda in batches with partial-batch
- * failure reporting. The queue's visibility timeout is six times the trigger's timeout, as AWS
- * recommends for Lambda event sources.
+ * failure reporting. The queue's visibility timeout is six times the trigger's timeout plus the
+ * batching window, as AWS recommends for Lambda event sources.
  */
 export class EventTriggers extends Construct {
   /** The EventBridge rule on the default bus. */
@@ -54,8 +58,8 @@ export class EventTriggers extends Construct {
   constructor(scope: Construct, id: string, props: EventTriggersProps) {
     super(scope, id);
     const maxReceiveCount = props.maxReceiveCount ?? 5;
-    const batchSize = props.batchSize ?? 10;
-    const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(5);
+    const batchSize = props.batchSize ?? 10_000;
+    const maxBatchingWindow = props.maxBatchingWindow ?? Duration.seconds(20);
     const problems: string[] = [];
     if (props.prefixes.length === 0) problems.push('prefixes must name at least one dataset prefix');
     props.prefixes.forEach((p, i) => {
@@ -75,7 +79,8 @@ export class EventTriggers extends Construct {
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: Duration.seconds(props.trigger.timeout.toSeconds() * 6),
+      // AWS: at least six times the function timeout plus the batching window.
+      visibilityTimeout: Duration.seconds(props.trigger.timeout.toSeconds() * 6 + maxBatchingWindow.toSeconds()),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });

@@ -78,11 +78,11 @@ describe('IAM least privilege', () => {
     for (const s of ddb) for (const r of s.Resource) expect(allowed).toContain(r);
   });
 
-  it('allows states:StartExecution on the SyncStateMachine only to the trigger and the SyncDatasetsStateMachine, and on the VerifyStateMachine only to the schedule', () => {
+  it('allows states:StartExecution on the SyncStateMachine only to the trigger, the SyncDatasetsStateMachine and the reconcile schedule, and on the VerifyStateMachine only to the schedule', () => {
     const sync = syncDefinition(template).logicalId;
     const verify = verifyDefinition(template).logicalId;
     const starts = allowedIdentityStatements(template).filter((s) => s.Action.includes('states:StartExecution'));
-    expect(starts.flatMap((s) => s.Resource).sort()).toEqual([`#{${sync}}`, `#{${sync}}`, `#{${verify}}`].sort());
+    expect(starts.flatMap((s) => s.Resource).sort()).toEqual([`#{${sync}}`, `#{${sync}}`, `#{${sync}}`, `#{${verify}}`].sort());
     const datasetsRole = Object.keys(template.findResources('AWS::IAM::Role')).find((id) => id.startsWith('SyncDatasetsStateMachineRole'));
     expect(datasetsRole).toBeDefined();
     const datasetsStarts = starts.filter((s) => JSON.stringify(template.findResources('AWS::IAM::Policy')[s.policy]?.Properties?.Roles ?? null).includes(datasetsRole!));

@@ -85,7 +85,7 @@ describe('VerifyStateMachine definition', () => {
   });
 
   it('starts one execution per dataset on its schedule, rate(1 day) by default', () => {
-    const rules = resources(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties?.ScheduleExpression);
+    const rules = resources(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties?.ScheduleExpression && JSON.stringify(r.Properties?.Targets).includes(logicalId));
     expect(rules).toHaveLength(exampleConfig().datasets.length);
     const [, rule] = rules[0]!;
     expect(rule.Properties?.ScheduleExpression).toBe('rate(1 day)');
@@ -104,7 +104,10 @@ describe('VerifyStateMachine definition', () => {
         { ...base.datasets[0]!, name: 'invoices', prefix: 'invoices/', verifySchedule: 'rate(6 hours)' },
       ],
     };
-    const schedules = resources(templateOf(config), 'AWS::Events::Rule')
+    const template = templateOf(config);
+    const verifyId = verifyDefinition(template).logicalId;
+    const schedules = resources(template, 'AWS::Events::Rule')
+      .filter(([, r]) => JSON.stringify(r.Properties?.Targets).includes(verifyId))
       .map(([, r]) => r.Properties?.ScheduleExpression)
       .filter(Boolean);
     expect(schedules.sort()).toEqual(['cron(0 3 * * ? *)', 'rate(6 hours)']);
@@ -188,5 +191,42 @@ describe('VerifyStateMachine flow', () => {
     expect(calls.map(([n]) => n)).toEqual(['Inventory', 'RecordFailure']);
     expect(calls[1]?.[1]).toMatchObject({ outcome: 'failed', runId: 'verify-1', input: { dataset: 'orders' }, error: { Error: 'InvalidManifestError' } });
     expect(error).toMatchObject({ name: 'InvalidManifestError' });
+  });
+});
+
+describe('reconcile schedule', () => {
+  const reconcileRules = (template: Template) =>
+    resources(template, 'AWS::Events::Rule')
+      .map(([, r]) => r.Properties as { ScheduleExpression?: string; Targets?: { Arn: { Ref: string }; Input: string }[] })
+      .filter((p) => p.ScheduleExpression && p.Targets?.[0]?.Arn.Ref.startsWith('SyncStateMachine'));
+
+  it('starts a reconcile SyncStateMachine run of each dataset fed by uploads, rate(1 day) by default', () => {
+    const rules = reconcileRules(templateOf(exampleConfig()));
+    expect(rules.map((r) => [r.ScheduleExpression, JSON.parse(r.Targets![0]!.Input)])).toEqual(
+      exampleConfig().datasets.map((d) => ['rate(1 day)', { dataset: d.name, mode: 'reconcile' }]),
+    );
+  });
+
+  it("takes each dataset's reconcileSchedule from the configuration", () => {
+    const base = exampleConfig();
+    const config: SyncproofConfig = {
+      ...base,
+      datasets: [
+        { ...base.datasets[0]!, reconcileSchedule: 'rate(6 hours)' },
+        { ...base.datasets[0]!, name: 'invoices', prefix: 'invoices/', reconcileSchedule: 'cron(0 2 * * ? *)' },
+      ],
+    };
+    const rules = reconcileRules(templateOf(config));
+    expect(rules.map((r) => [r.ScheduleExpression, JSON.parse(r.Targets![0]!.Input)]).sort()).toEqual(
+      [
+        ['cron(0 2 * * ? *)', { dataset: 'invoices', mode: 'reconcile' }],
+        ['rate(6 hours)', { dataset: 'orders', mode: 'reconcile' }],
+      ].sort(),
+    );
+  });
+
+  it('rejects a bad reconcileSchedule at synth time, naming the field', () => {
+    const base = exampleConfig();
+    expect(() => buildStack({ ...base, datasets: [{ ...base.datasets[0]!, reconcileSchedule: 'every day' }] })).toThrow(/datasets\.0\.reconcileSchedule/);
   });
 });

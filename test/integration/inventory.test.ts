@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lambdas/adapters/clients';
 import type { InventoryFinding, InventoryOutput, InventorySummary } from '../../lambdas/inventory/inventory';
-import type { LocalRuntime } from '../../local/runtime';
+import type { AwsCall } from '../../local/call-observer';
+import { LOCAL_TABLES, type ExecutionSummary, type LocalRuntime } from '../../local/runtime';
 import { seedLocalS3Store } from '../../local/emulators';
 import { describeMemory, measureMemory } from '../support/memory';
 import { ordersFile, range, startRuntime, uploadAndSettle } from './support';
@@ -26,6 +27,7 @@ async function readFindings(runtime: LocalRuntime, summaryUri: string): Promise<
  */
 describe('inventory on the local runtime', () => {
   let runtime: LocalRuntime;
+  let verification: ExecutionSummary;
   const sizes: Record<string, number> = {};
 
   beforeAll(async () => {
@@ -60,6 +62,8 @@ describe('inventory on the local runtime', () => {
         { key: 'orders/inv/truncated.parquet', size: sizes.truncated, checksums: {} },
       ],
     });
+    // One verification, read by the two tests below (they assert on different parts of it).
+    verification = await runtime.startVerification('orders', { checksumSample: '1' });
   }, 120_000);
 
   afterAll(async () => {
@@ -67,7 +71,7 @@ describe('inventory on the local runtime', () => {
   });
 
   it('reaches every category, fails the verification, and records counts and URIs in the run record', async () => {
-    const execution = await runtime.startVerification('orders', { checksumSample: '1' });
+    const execution = verification;
 
     expect(execution).toMatchObject({ status: 'FAILED', error: 'VerificationFailedError', machine: 'verify' });
     expect(execution.run?.status).toBe('FAILED');
@@ -90,7 +94,7 @@ describe('inventory on the local runtime', () => {
   });
 
   it('stores one JSON line per finding, each with its evidence', async () => {
-    const execution = await runtime.startVerification('orders', { checksumSample: '1' });
+    const execution = verification;
     const inventory = execution.run?.stages?.inventory as InventoryOutput;
     const lines = await readFindings(runtime, inventory.summaryUri);
     expect(lines).toHaveLength(inventory.findings);
@@ -108,14 +112,22 @@ describe('inventory on the local runtime', () => {
     expect(Object.keys(execution.stateOutputBytes).sort()).toEqual(['ChecksumSample', 'Inventory', 'Record', 'Verdict'].sort());
   });
 
-  it('is part of every sync run, in sync mode, and does not fail it for files still arriving', async () => {
+  it('is part of every event run, in sync mode, and looks at the run\'s own files only', async () => {
     const before = runtime.executions().length;
     await uploadAndSettle(runtime, [{ key: 'orders/inv/d.parquet', body: ordersFile(range(601, 10), 0, 'new') }]);
     const [sync] = runtime.executions().slice(before);
-    // b's size contradicts the manifest: the sync run stops before loading anything.
+    // b's size contradicts the manifest, but b is not this run's: the event run loads d.
+    expect(sync).toMatchObject({ machine: 'sync', status: 'SUCCEEDED' });
+    expect(sync?.run?.stages?.inventory).toMatchObject({ mode: 'sync', scope: 'batch', objects: 1, notLoaded: 1, sizeMismatch: 0, status: 'PASSED' });
+    const [loaded] = await (await runtime.warehouse()).query('SELECT COUNT(*) AS n FROM public.orders WHERE order_id BETWEEN 601 AND 610');
+    expect(Number(loaded?.n)).toBe(10);
+  });
+
+  it('stops a reconcile run before anything is loaded when a file contradicts its manifest', async () => {
+    const sync = await runtime.startExecution({ dataset: 'orders', mode: 'reconcile' });
     expect(sync).toMatchObject({ machine: 'sync', status: 'FAILED', error: 'IntegrityCheckFailedError' });
-    expect(sync?.run?.stages?.inventory).toMatchObject({ mode: 'sync', sizeMismatch: 1, missing: 1, status: 'FAILED' });
-    expect(sync?.run?.stages?.discover).toBeUndefined();
+    expect(sync.run?.stages?.inventory).toMatchObject({ mode: 'sync', scope: 'prefix', sizeMismatch: 1, missing: 1, status: 'FAILED' });
+    expect(sync.run?.stages?.discover).toBeUndefined();
   });
 });
 
@@ -123,21 +135,24 @@ describe('inventory of a 100,000-object prefix', () => {
   const N = 100_000;
   let runtime: LocalRuntime;
   let dir: string;
+  const calls: AwsCall[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'syncproof-inventory-'));
-    runtime = await startRuntime({ s3Events: false, s3InChildProcess: true, dataDir: dir });
     // Staged straight into s3rver's store (the files a PUT writes): 100k PUTs through HTTP take
-    // minutes; reading them back is what this test measures.
-    await seedLocalS3Store(join(dir, 's3'), runtime.bucket, (function* () {
+    // minutes; reading them back is what this test measures. Seeded while the runtime starts.
+    const bucket = 'syncproof-inventory';
+    const seeded = seedLocalS3Store(join(dir, 's3'), bucket, (function* () {
       for (let i = 0; i < N; i++) yield { key: `orders/big/f-${String(i).padStart(6, '0')}.parquet`, body: Buffer.from('x') };
     })());
+    runtime = await startRuntime({ s3Events: false, s3InChildProcess: true, dataDir: dir, bucket, observeAwsCalls: (call) => calls.push(call) });
+    await seeded;
     // Ten manifests of 10,000 files; every 1000th file is listed with a wrong size.
     for (let m = 0; m < 10; m += 1) {
       const files = range(m * 10_000, 10_000).map((i) => ({ key: `orders/big/f-${String(i).padStart(6, '0')}.parquet`, size: i % 1000 === 0 ? 2 : 1, checksums: {} }));
       await runtime.deps.objects.putJson(`_syncproof/manifests/orders/big-${m}.json`, { dataset: 'orders', files });
     }
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await runtime?.stop();
@@ -162,4 +177,52 @@ describe('inventory of a 100,000-object prefix', () => {
     for (const [state, bytes] of Object.entries(execution.stateOutputBytes)) expect([state, bytes < 8 * 1024]).toEqual([state, true]);
     expect(Object.keys(execution.stateOutputBytes)).toEqual(expect.arrayContaining(['Inventory', 'ChecksumSample', 'Record']));
   }, 400_000);
+
+  it('runs an event run of k new files among N loaded with no listing and O(k) ledger reads', async () => {
+    // The first LOADED objects of the prefix are recorded as loaded (through the ledger's own
+    // protocol calls); then k new files arrive and the trigger's input names them.
+    const LOADED = 1_000;
+    const k = 10;
+    const ledger = runtime.deps.ledger;
+    const now = new Date().toISOString();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let i = next++; i < LOADED; i = next++) {
+          const key = `orders/big/f-${String(i).padStart(6, '0')}.parquet`;
+          const head = (await runtime.deps.objects.head(key))!;
+          await ledger.discover({ dataset: 'orders', key, etag: head.etag, size: head.size, lastModified: head.lastModified }, now);
+          const fence = (await ledger.claim(key, head.etag, 0, { loadId: 'seed', expiresAt: '2999-01-01T00:00:00.000Z' }, now))!;
+          await ledger.markLoaded({ key, etag: head.etag, fence }, 'seed', 1, now);
+        }
+      }),
+    );
+    const events = [];
+    for (let i = 0; i < k; i += 1) {
+      const o = await runtime.deps.objects.put(`orders/new/n-${i}.parquet`, ordersFile([900_000 + i], 0, 'new'));
+      events.push({ key: o.key, etag: o.etag, size: o.size });
+    }
+    calls.length = 0;
+
+    const execution = await runtime.startExecution({ dataset: 'orders', trigger: { source: 's3', objects: k, events } });
+
+    expect(execution).toMatchObject({ status: 'SUCCEEDED' });
+    expect(execution.run?.stages?.inventory).toMatchObject({ scope: 'batch', objects: k, notLoaded: k });
+    const [state] = await (await runtime.warehouse()).query('SELECT COUNT(*) AS n FROM public.orders WHERE order_id >= 900000');
+    expect(Number(state?.n)).toBe(k);
+    // Counted at the SDK clients of the stage Lambdas.
+    expect(calls.filter((c) => c.operation === 'ListObjectsV2')).toEqual([]);
+    const ledgerCalls = calls.filter((c) => c.service === 'dynamodb' && JSON.stringify(c.input).includes(LOCAL_TABLES.ledger));
+    const reads = ledgerCalls.filter((c) => ['GetItem', 'BatchGetItem', 'Query', 'Scan'].includes(c.operation));
+    expect(reads.filter((c) => c.operation === 'Scan' || c.input.IndexName !== undefined)).toEqual([]);
+    const keysRead = reads.reduce((n, c) => n + (c.operation === 'BatchGetItem' ? ledgerKeysOf(c.input) : 1), 0);
+    expect(keysRead).toBeLessThanOrEqual(20 * k);
+    expect(keysRead).toBeGreaterThanOrEqual(k);
+  }, 300_000);
 });
+
+/** Keys a BatchGetItem asks of the ledger table. */
+function ledgerKeysOf(input: Readonly<Record<string, unknown>>): number {
+  const items = input.RequestItems as Record<string, { Keys: unknown[] }> | undefined;
+  return items?.[LOCAL_TABLES.ledger]?.Keys.length ?? 0;
+}
