@@ -368,7 +368,7 @@ export class LocalRuntime {
   depsOf(stage: string): StageDeps {
     const functionId = [...this.functionStages].find(([, s]) => s === stage)?.[0];
     if (functionId === undefined) throw new InvalidInputError(`the synthesized template has no Lambda of stage '${stage}'`);
-    return this.stageDeps(functionId);
+    return this.stageDeps(functionId, stage);
   }
 
   /** The watermarks of datasets with a source (the local DynamoDB table). */
@@ -640,10 +640,9 @@ export class LocalRuntime {
           // DescribeExecution as the function's role: denied unless the stack granted it.
           describe: async (arn) => {
             try {
-              await iam.authorize(principal, { action: 'states:DescribeExecution', resource: arn, context: {} });
+              await this.authorizeAs((i) => i.functionPrincipal(functionLogicalId), 'states:DescribeExecution', arn, 'AccessDeniedException');
             } catch (error) {
-              if (error instanceof LocalAccessDenied) throw translateDescribeError(Object.assign(new Error(error.message), { name: 'AccessDeniedException' }), arn);
-              throw error;
+              throw (error as Error).name === 'AccessDeniedException' ? translateDescribeError(error, arn) : error;
             }
             return this.describeExecution(arn);
           },
