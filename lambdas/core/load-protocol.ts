@@ -149,7 +149,14 @@ export type AttemptOutcome =
    * (`alreadyLoaded`), or staged rows, per-file rows or ETags that disagree with the files
    * (`contentMismatch`).
    */
-  | { readonly kind: 'refused'; readonly reason: string; readonly alreadyLoaded: number; readonly contentMismatch: boolean }
+  | {
+      readonly kind: 'refused';
+      readonly reason: string;
+      readonly alreadyLoaded: number;
+      readonly contentMismatch: boolean;
+      /** Object versions the attempt held (its `syncproof_loads` row), whoever judges it. */
+      readonly files: number;
+    }
   /** A statement failed for a file: that file is quarantined, the rest go again. */
   | { readonly kind: 'file-errors'; readonly files: ReadonlyMap<string, string> }
   /** A failure that no file causes (role, permission, KMS, bucket): the run fails, nothing is quarantined. */
@@ -159,14 +166,12 @@ export type AttemptOutcome =
 
 /**
  * After a claimed file's attempt ended: what its ledger entry becomes. Facts (the audit) first: a
- * committed object version is loaded whatever the attempt's own outcome says. `single`: the
- * attempt held only this file.
+ * committed object version is loaded whatever the attempt's own outcome says.
  */
 export function settleFile(
   id: string,
   committed: CommittedFact | undefined,
   outcome: AttemptOutcome,
-  single = false,
 ): { readonly kind: 'loaded'; readonly loadId: string; readonly rows: number | null } | { readonly kind: 'quarantine'; readonly reason: string } | { readonly kind: 'retry'; readonly reason: string } | { readonly kind: 'fail'; readonly reason: string } {
   if (committed) return { kind: 'loaded', loadId: committed.loadId, rows: committed.rows };
   switch (outcome.kind) {
@@ -179,7 +184,7 @@ export function settleFile(
     case 'refused':
       // A lone file whose content the warehouse read differently from its footer or ETag is bad;
       // in a larger batch the culprit is not known yet, so its files go again one by one.
-      if (outcome.contentMismatch && outcome.alreadyLoaded === 0 && single) return { kind: 'quarantine', reason: `${outcome.reason}; upload the file again` };
+      if (outcome.contentMismatch && outcome.alreadyLoaded === 0 && outcome.files === 1) return { kind: 'quarantine', reason: `${outcome.reason}; upload the file again` };
       return { kind: 'retry', reason: outcome.reason };
     case 'committed':
       // The attempt committed but its audit has no row for this file: it was not part of it.

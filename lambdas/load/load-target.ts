@@ -29,6 +29,9 @@ export interface LoadAttempt {
   readonly replace?: boolean;
 }
 
+/** An object version of an attempt, as its outcome names it (the COPY read `copyKey` when set). */
+export type AttemptFile = Pick<PlannedFile, 'key' | 'etag' | 'copyKey'>;
+
 /** A committed object version, with the rows its file declared. */
 export interface CommittedFile extends CommittedFact {
   readonly fileRows: number;
@@ -51,8 +54,11 @@ export interface LoadTarget {
   submit(attempt: LoadAttempt): Promise<StatementState>;
   /** Where an attempt is; `unknown` when the warehouse knows no such statement. */
   state(loadId: string): Promise<StatementState>;
-  /** How an ended attempt came out, read back from `syncproof_loads` and the load error views. */
-  outcome(loadId: string, ended: StatementState, files: readonly PlannedFile[]): Promise<AttemptOutcome>;
+  /**
+   * How an ended attempt came out, read back from `syncproof_loads` and the load error views;
+   * `files`: the object versions the attempt held, with the pinned copies its COPY read.
+   */
+  outcome(loadId: string, ended: StatementState, files: readonly AttemptFile[]): Promise<AttemptOutcome>;
 }
 
 /** LoadTarget over the Warehouse port: Redshift through the Data API, or the Postgres family. */
@@ -186,9 +192,9 @@ export class WarehouseLoadTarget implements LoadTarget {
     return id === undefined ? { status: 'unknown' } : statements.describe(id);
   }
 
-  async outcome(loadId: string, ended: StatementState, files: readonly PlannedFile[]): Promise<AttemptOutcome> {
+  async outcome(loadId: string, ended: StatementState, files: readonly AttemptFile[]): Promise<AttemptOutcome> {
     const rows = await this.wh.query(
-      `SELECT status, "rows", expected_rows, audited_before, mismatched_files FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_LOADS_TABLE)} WHERE load_id = :loadId`,
+      `SELECT status, files, "rows", expected_rows, audited_before, mismatched_files FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_LOADS_TABLE)} WHERE load_id = :loadId`,
       { loadId },
     );
     const row = rows[0];
@@ -208,6 +214,7 @@ export class WarehouseLoadTarget implements LoadTarget {
         reason: `load ${loadId} merged nothing: ${parts.join('; ') || 'its guard refused it'}`,
         alreadyLoaded,
         contentMismatch: mismatched > 0 || staged !== expected,
+        files: Number(row.files),
       };
     }
     if (ended.status !== 'failed') return { kind: 'not-committed' };
@@ -218,7 +225,7 @@ export class WarehouseLoadTarget implements LoadTarget {
   private async classifyFailure(
     loadId: string,
     failed: Extract<StatementState, { status: 'failed' }>,
-    files: readonly PlannedFile[],
+    files: readonly AttemptFile[],
   ): Promise<AttemptOutcome> {
     const local = this.errors.get(loadId);
     if (local instanceof BadFileError && files.some((f) => f.key === local.key || f.copyKey === local.key)) {
@@ -239,7 +246,7 @@ export class WarehouseLoadTarget implements LoadTarget {
   }
 
   /** Rows of the load error view for a failed COPY, by the file they name. */
-  private async loadErrors(queryId: number, files: readonly PlannedFile[]): Promise<Map<string, string>> {
+  private async loadErrors(queryId: number, files: readonly AttemptFile[]): Promise<Map<string, string>> {
     const sql =
       this.views === 'serverless'
         ? `SELECT TRIM(file_name) AS file_name, line_number, TRIM(column_name) AS column_name, TRIM(error_message) AS message FROM ${LOAD_VIEWS.serverless.errors} WHERE query_id = :queryId`
@@ -261,7 +268,7 @@ export class WarehouseLoadTarget implements LoadTarget {
   }
 
   /** The version a COPY read under `key`: its own key, or its pinned copy's. */
-  private idOfKey(files: readonly PlannedFile[], key: string): string {
+  private idOfKey(files: readonly AttemptFile[], key: string): string {
     const f = files.find((x) => x.key === key || x.copyKey === key)!;
     return versionId(f.key, f.etag);
   }

@@ -12,7 +12,7 @@ import { keyInBucket } from '../core/s3-uri';
 import { loadableDataset } from '../core/source-schema';
 import type { StageDeps } from '../core/stage-deps';
 import type { BatchDocument, BatchFile } from '../discover/discover';
-import { WarehouseLoadTarget, type CommittedFile, type LoadTarget } from './load-target';
+import { WarehouseLoadTarget, type AttemptFile, type CommittedFile, type LoadTarget } from './load-target';
 
 export const loadInputSchema = z.object({
   runId: z.string().min(1),
@@ -185,7 +185,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
         { ledger, committed: committed.get(t.id), ...(attemptId ? { statement: states.get(attemptId)?.status } : {}) },
         { loadId, now: deps.clock.now() },
       );
-      return { t, ledger, action };
+      return { t, ledger, action, state: attemptId ? states.get(attemptId) : undefined };
     });
     states.clear();
 
@@ -193,7 +193,8 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     skipped.clear();
     const waitFor = new Set<string>();
     const claimable: { t: Tracked; fence: number; attemptId?: string }[] = [];
-    for (const { t, ledger, action } of decisions) {
+    const judge = new Map<string, { state: StatementState; files: { t: Tracked; at: Fenced; file: AttemptFile }[] }>();
+    for (const { t, ledger, action, state } of decisions) {
       switch (action.kind) {
         case 'done':
           if (ledger?.status === 'quarantined') quarantined.set(t.id, { key: t.file.key, etag: t.file.etag, reason: ledger.reason ?? 'quarantined' });
@@ -216,13 +217,26 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
           waitFor.add(action.attemptId);
           break;
         case 'claim':
-          claimable.push({ t, fence: action.fence, attemptId: action.attemptId });
+          if (action.attemptId !== undefined && ledger?.lease?.loadId === loadId && state !== undefined) {
+            // This load's own attempt, ended after the invocation that submitted it: judge it as
+            // that invocation would have (a file error quarantines its file, a content mismatch
+            // sends the files one by one) before claiming again; the audit alone says only that
+            // it did not commit, and the same batch would go again, and again.
+            const j = judge.get(action.attemptId) ?? { state, files: [] };
+            const at = { key: t.file.key, etag: t.file.etag, fence: action.fence };
+            j.files.push({ t, at, file: { key: at.key, etag: at.etag, copyKey: pinnedCopyKey(INTERNAL_PREFIX, dataset.name, action.attemptId, at.key, at.etag) } });
+            judge.set(action.attemptId, j);
+          } else claimable.push({ t, fence: action.fence, attemptId: action.attemptId });
           break;
         case 'inconsistent':
           throw new TerminalError(`ledger entry of s3 object '${t.file.key}' (ETag ${t.file.etag}) is inconsistent: ${action.reason}; inspect it with 'syncproof ledger show'`);
       }
     }
     const pending = decisions.some((d) => d.action.kind === 'settle-loaded');
+    if (judge.size > 0) {
+      for (const [attemptId, j] of judge) await settleAttempt(attemptId, j.state, j.files);
+      continue;
+    }
     if (waitFor.size > 0) {
       for (const attemptId of waitFor) {
         const state = await waitUntilEnded(lt, attemptId, remaining, () => heartbeat(attemptId));
@@ -331,13 +345,25 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     held.delete(attemptId);
 
     deps.faults?.crash('after-end');
-    const outcome = await lt.outcome(attemptId, state, files);
+    await settleAttempt(attemptId, state, recorded);
+    // Settled by the facts just read: another round would only read them again.
+    if (tracked.every((t) => committed.has(t.id) || quarantined.has(t.id) || skipped.has(t.id))) return output('DONE');
+  }
+  committed = await lt.committed(batch.files);
+  return output('DONE');
+
+  /**
+   * Settles the files of an ended attempt of this load (held under the fences in `recorded`) by
+   * the facts: the audit first, then the attempt's outcome. Throws when the outcome fails the run.
+   */
+  async function settleAttempt(attemptId: string, state: StatementState, recorded: readonly { t: Tracked; at: Fenced; file: AttemptFile }[]): Promise<void> {
+    const outcome = await lt.outcome(attemptId, state, recorded.map((p) => p.file));
     committed = await lt.committed(batch.files);
     let failure: string | undefined;
     let settles = 0;
     await inParallel(recorded, async (p) => {
       if (settles++ > 0) deps.faults?.crash('mid-settle');
-      const settled = settleFile(p.t.id, committed.get(p.t.id), outcome, recorded.length === 1);
+      const settled = settleFile(p.t.id, committed.get(p.t.id), outcome);
       if (settled.kind === 'loaded') await deps.ledger.markLoaded(p.at, settled.loadId, settled.rows, nowIso());
       else if (settled.kind === 'quarantine') await quarantine(p.t, p.at, settled.reason);
       else {
@@ -349,11 +375,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     logOutcome(deps, attemptId, outcome);
     if (outcome.kind === 'refused' && outcome.contentMismatch) oneByOne = true;
     if (failure !== undefined) throw new TerminalError(failure);
-    // Settled by the facts just read: another round would only read them again.
-    if (tracked.every((t) => committed.has(t.id) || quarantined.has(t.id) || skipped.has(t.id))) return output('DONE');
   }
-  committed = await lt.committed(batch.files);
-  return output('DONE');
 
   async function quarantine(t: Tracked, at: Fenced, reason: string): Promise<void> {
     if (await deps.ledger.markQuarantined(at, reason, nowIso())) quarantined.set(t.id, { key: t.file.key, etag: t.file.etag, reason });

@@ -1,12 +1,13 @@
 /*
- * load-protocol-old.pml: TODAY's load protocol (lambdas/load/load.ts with the DynamoDB ledger of
- * lambdas/adapters/dynamodb-stores.ts), run on the asynchronous Redshift Data API. spin shows it
- * breaks I1 (test/model/spin.test.ts); load-protocol.pml is the fixed protocol.
+ * load-protocol-old.pml: the load protocol as it was before the fenced lease, the write-ahead and
+ * the guard (lambdas/load/load.ts with the DynamoDB ledger of lambdas/adapters/dynamodb-stores.ts
+ * at that time), run on the asynchronous Redshift Data API. spin shows it breaks I1
+ * (test/model/spin.test.ts); load-protocol.pml is the protocol that replaced it.
  *
  * Same world as load-protocol.pml (ledger compare-and-set writes, a Clock expiring leases, one
  * Txn process per submitted transaction that may commit after its submitter is gone, loaders that
  * crash anywhere and polls that time out, a RECOVERY loader after everything stopped), with
- * today's rules:
+ * the old rules:
  *   - a loader is one execution; its load id is its own (loadIdFor(runId, batchUri)) and every
  *     retry of it reuses that id, also as the Data API ClientToken (a resubmission within 8 h
  *     returns the same statement);

@@ -1,7 +1,9 @@
 /**
  * The load protocol's Promela models, checked exhaustively by spin (DESIGN.md §5 invariants):
- * load-protocol.pml (the fixed protocol, lambdas/core/load-protocol.ts) keeps I1-I4 in every
- * reachable state; load-protocol-old.pml (today's lambdas/load/load.ts) loads a file twice.
+ * load-protocol.pml (the protocol of lambdas/core/load-protocol.ts) keeps I1-I4 and R in every
+ * reachable state, with one file and with a batch of two; load-protocol-old.pml (the protocol
+ * before it: no fence, no write-ahead, no guard) loads a file twice. Each mechanism the model
+ * credits is removed by a `-D` flag in a test that expects spin to find the violation.
  *
  * Each check copies the model into a temporary folder, generates the verifier (`spin -a`),
  * compiles it (`gcc -DSAFETY`: assertions and end states, no LTL; never -DBITSTATE, so the search
@@ -14,9 +16,9 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** pan's memory bound in MB; the largest configuration below needs ~260 MB. */
+/** pan's memory bound in MB; the largest configuration below needs ~200 MB. */
 const PAN_MEMLIM_MB = 1024;
-/** pan's depth bound; the deepest configuration reaches ~220 steps. */
+/** pan's depth bound; the deepest configuration reaches ~370 steps. */
 const PAN_MAX_DEPTH = 10000;
 
 interface ModelCheck {
@@ -74,12 +76,13 @@ function checkModel(model: string, defines: readonly string[], options: { shorte
 }
 
 describe('spin model of the load protocol', () => {
-  it('the fixed load protocol keeps I1-I4 in every reachable state', () => {
-    // Three configurations of one model: see the header of load-protocol.pml.
+  it('the load protocol keeps I1-I4 and R in every reachable state, for one file and for a batch of two', () => {
+    // Four configurations of one model: see the header of load-protocol.pml.
     const configurations = [
       ['-DNLOADERS=3', '-DATTEMPTS=1'],
       ['-DNLOADERS=2', '-DATTEMPTS=2'],
       ['-DWITH_G', '-DNLOADERS=3', '-DATTEMPTS=1'],
+      ['-DBATCH', '-DNLOADERS=2', '-DATTEMPTS=2'],
     ];
     for (const defines of configurations) {
       const result = checkModel('load-protocol.pml', defines);
@@ -90,6 +93,31 @@ describe('spin model of the load protocol', () => {
       expect(report).not.toContain('out of memory');
       expect(result.statesStored).toBeGreaterThan(0);
     }
+  }, 600_000);
+
+  it('spin finds the double load of a batch file when the transaction has no guard (the mechanism I1 credits)', () => {
+    const result = checkModel('load-protocol.pml', ['-DNO_GUARD', '-DBATCH', '-DNLOADERS=2', '-DATTEMPTS=2'], { shortest: true });
+
+    expect(result.errors).toBeGreaterThanOrEqual(1);
+    expect(result.trail).toMatch(/TXN (\d+) commits 0[\s\S]*TXN (?!\1)\d+ commits 0[\s\S]*I1 VIOLATED: object version 0 committed 2 times/);
+  }, 600_000);
+
+  it('spin finds a live holder\'s lease expired when holders do not renew it (the mechanism R credits)', () => {
+    // Without renewal a holder polling a long statement looks gone: its lease expires under it.
+    // I1-I3 still hold (a take-over waits for the statement to end); R is what breaks.
+    const result = checkModel('load-protocol.pml', ['-DNO_RENEWAL', '-DNLOADERS=2', '-DATTEMPTS=1'], { shortest: true });
+
+    expect(result.errors).toBeGreaterThanOrEqual(1);
+    expect(result.trail).toMatch(/STEP 6 submit: attempt (\d+)[\s\S]*R VIOLATED: a lease expired while its holder polls its statement/);
+    expect(result.trail).not.toMatch(/I[123] VIOLATED/);
+  }, 600_000);
+
+  it('the batch reaches refused → one by one → quarantined (BATCH does not pass vacuously)', () => {
+    const result = checkModel('load-protocol.pml', ['-DREACH_ONE_BY_ONE', '-DBATCH', '-DNLOADERS=2', '-DATTEMPTS=2'], { shortest: true });
+
+    expect(result.errors).toBeGreaterThanOrEqual(1);
+    // A transaction holding A and B refused; then B alone, refused again, quarantined.
+    expect(result.trail).toMatch(/holding A 1, B 1\n[\s\S]*TXN (\d+) refused: content mismatch[\s\S]*STEP 6 submit: attempt (\d+) holding A 0, B 1\n[\s\S]*TXN \2 refused: content mismatch[\s\S]*attempt \2 quarantines 1 \(one by one: 1\)/);
   }, 600_000);
 
   it('spin finds the double load in the old protocol (a failed file reclaimable while its statement may still commit)', () => {

@@ -107,7 +107,7 @@ describe('settleFile', () => {
 
   it('quarantines a lone file whose content the warehouse read differently, but retries one of a larger batch', () => {
     const refused = { kind: 'refused' as const, reason: 'rows differ', alreadyLoaded: 0, contentMismatch: true };
-    expect(settleFile(id, undefined, refused, true)).toMatchObject({ kind: 'quarantine' });
-    expect(settleFile(id, undefined, refused, false)).toMatchObject({ kind: 'retry' });
+    expect(settleFile(id, undefined, { ...refused, files: 1 })).toMatchObject({ kind: 'quarantine' });
+    expect(settleFile(id, undefined, { ...refused, files: 2 })).toMatchObject({ kind: 'retry' });
   });
 });
