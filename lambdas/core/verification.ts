@@ -89,6 +89,9 @@ export interface LoadEvidence {
   readonly retryable: number;
 }
 
+/** The warning of a batch file another live load holds: that load's own run proves it. */
+export const LEFT_TO_OTHER_LOAD = 'left-to-other-load';
+
 export interface Finding {
   readonly level: 'error' | 'warning';
   readonly check: string;
@@ -172,7 +175,7 @@ export function judgeLoad(e: LoadEvidence): Verdict {
   for (const l of e.leftToOtherLoads) {
     findings.push({
       level: 'warning',
-      check: 'left-to-other-load',
+      check: LEFT_TO_OTHER_LOAD,
       message: `'${l.key}' (ETag ${l.etag}) was left to ${l.heldBy ? `load ${l.heldBy}` : 'another load'}, which held it (a duplicate or overlapping event started both): that load's own run proves it, this one did not`,
     });
   }
