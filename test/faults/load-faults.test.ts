@@ -85,6 +85,8 @@ describe('load stage under faults and concurrency (local runtime, local Data API
   let offset = 0;
   /** Scenarios on the append target in which a key was overwritten with a same-size file right before a COPY read it. */
   let sameSizeOverwritesOnAppend = 0;
+  /** Scenarios in which a statement was still running when its lease expired. */
+  let leaseExpiriesWhileHeld = 0;
 
   beforeAll(async () => {
     runtime = await LocalRuntime.start({
@@ -159,6 +161,7 @@ describe('load stage under faults and concurrency (local runtime, local Data API
       );
     }
     let held: { release(): void } | undefined;
+    let leaseExpiredWhileHeld = false;
     if (sc.warehouse === 'hold') held = faults.holdNext('COPY');
     if (sc.warehouse === 'lost-reply') faults.loseNextReply('BatchExecuteStatement', 'COPY');
 
@@ -203,6 +206,14 @@ describe('load stage under faults and concurrency (local runtime, local Data API
           throw error;
         }
         if (out.status === 'DONE') return 'DONE';
+        // The held statement outlives its lease: the clock passes the lease's expiry while the
+        // statement still runs. Its holder renews on its next call; the other executions must wait
+        // for the statement, never take its files over or cancel it.
+        if (held && !leaseExpiredWhileHeld) {
+          leaseExpiredWhileHeld = true;
+          leaseExpiriesWhileHeld += 1;
+          offset += LEASE_MS + 60_000;
+        }
         // LoadWait: time passes; the held statement ends after a while.
         if (held && invocation >= 2) {
           held.release();
@@ -293,7 +304,8 @@ describe('load stage under faults and concurrency (local runtime, local Data API
         throw new Error(`fault scenario failed; rerun with FAULT_SEED=${seed}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
     }
-    // The interleaving the suite exists for happened on the append target (not only drawn).
+    // The interleavings the suite exists for happened (not only drawn).
     if (ONLY === undefined) expect(sameSizeOverwritesOnAppend).toBeGreaterThan(0);
+    if (ONLY === undefined) expect(leaseExpiriesWhileHeld).toBeGreaterThan(0);
   }, 600_000);
 });
