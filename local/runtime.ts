@@ -368,7 +368,7 @@ export class LocalRuntime {
   depsOf(stage: string): StageDeps {
     const functionId = [...this.functionStages].find(([, s]) => s === stage)?.[0];
     if (functionId === undefined) throw new InvalidInputError(`the synthesized template has no Lambda of stage '${stage}'`);
-    return this.stageDeps(functionId, stage);
+    return this.stageDeps(functionId);
   }
 
   /** The watermarks of datasets with a source (the local DynamoDB table). */
@@ -610,7 +610,7 @@ export class LocalRuntime {
    * The deps a Lambda function's handler gets: with IAM on, S3, DynamoDB and the Data API are
    * reached over clients that call as the function's role (built once per function).
    */
-  private stageDeps(functionLogicalId: string, stage: string): StageDeps {
+  private stageDeps(functionLogicalId: string): StageDeps {
     const iam = this.iam;
     const observer = this.options.observeAwsCalls;
     if (!iam && !observer) return this.deps;
@@ -621,7 +621,7 @@ export class LocalRuntime {
       const overrides = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
       const guard = <C extends Parameters<typeof enforceIam>[0]>(client: C): C => {
         const checked = iam ? enforceIam(client, iam, iam.functionPrincipal(functionLogicalId)) : client;
-        return observer ? observeCalls(checked, stage, observer) : checked;
+        return observer ? observeCalls(checked, this.functionStages.get(functionLogicalId) ?? functionLogicalId, observer) : checked;
       };
       const s3 = guard(createS3Client({ ...overrides, s3: this.s3.endpoint }));
       const ddb = guard(createDocumentClient({ ...overrides, dynamodb: this.dynamo.endpoint }));
@@ -658,7 +658,7 @@ export class LocalRuntime {
   private invoke(logicalId: string, stage: string, event: unknown): Promise<unknown> {
     const handler = this.options.stageHandlers?.[stage] ?? (STAGE_HANDLERS[stage] as LocalHandler);
     const bindings: LocalBindings = {
-      stageDeps: this.stageDeps(logicalId, stage),
+      stageDeps: this.stageDeps(logicalId),
       starter: {
         start: async (name, input) => {
           await this.authorizeAs((iam) => iam.functionPrincipal(logicalId), 'states:StartExecution', localStateMachineArn('sync'), 'AccessDeniedException');

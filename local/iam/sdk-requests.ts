@@ -66,10 +66,14 @@ export const OPERATION_PERMISSIONS: Readonly<Record<string, OperationPermission>
     actions: () => ['DeleteObject'],
     inputs: (i) => ((i.Delete as { Objects?: { Key?: string }[] } | undefined)?.Objects ?? []).map((o) => ({ Bucket: i.Bucket, Key: o.Key })),
   },
-  // One authorization per table the batch names.
-  'dynamodb:BatchGetItem': { actions: () => ['BatchGetItem'], inputs: (i) => Object.keys((i.RequestItems as object | undefined) ?? {}).map((t) => ({ TableName: t })) },
-  'dynamodb:BatchWriteItem': { actions: () => ['BatchWriteItem'], inputs: (i) => Object.keys((i.RequestItems as object | undefined) ?? {}).map((t) => ({ TableName: t })) },
+  'dynamodb:BatchGetItem': perTable('BatchGetItem'),
+  'dynamodb:BatchWriteItem': perTable('BatchWriteItem'),
 };
+
+/** One authorization of `action` per table a batch's RequestItems name. */
+function perTable(action: string): OperationPermission {
+  return { actions: () => [action], inputs: (i) => Object.keys((i.RequestItems as object | undefined) ?? {}).map((t) => ({ TableName: t })) };
+}
 
 function copySource(input: Input): Input {
   const source = decodeURIComponent(String(input.CopySource ?? '').replace(/^\//, '').split('?')[0] ?? '');
