@@ -88,19 +88,27 @@ export class WarehouseLoadTarget implements LoadTarget {
       );
     const targetOf = (rows: Row[]) => rows.filter((r) => r.table_schema === schema && r.table_name === table);
     let rows = await read();
-    const tables = new Set(rows.map((r) => `${String(r.table_schema)}.${String(r.table_name)}`));
-    const audited = [AUDIT_LOADS_TABLE, AUDIT_FILES_TABLE, KEY_ORDER_TABLE, lockTableName(this.dataset.name)].every((t) => tables.has(`${AUDIT_SCHEMA}.${t}`));
-    if (!audited || (targetOf(rows).length === 0 && this.dataset.columns)) {
-      // Concurrent loads create the same tables: the loser of that race retries and finds them made.
+    const made = (rows: Row[]) => {
+      const tables = new Set(rows.map((r) => `${String(r.table_schema)}.${String(r.table_name)}`));
+      const audited = [AUDIT_LOADS_TABLE, AUDIT_FILES_TABLE, KEY_ORDER_TABLE, lockTableName(this.dataset.name)].every((t) => tables.has(`${AUDIT_SCHEMA}.${t}`));
+      return audited && (targetOf(rows).length > 0 || !this.dataset.columns);
+    };
+    if (!made(rows)) {
+      // Concurrent loads (of this dataset or another: the audit tables are shared) create the same
+      // tables. `IF NOT EXISTS` does not make that safe: the loser of the race fails on the catalog
+      // (PostgreSQL and Redshift: duplicate key in pg_type_typname_nsp_index) or on serializable
+      // isolation (1023). The loser reads the catalog again and goes on once the tables are made.
       for (let attempt = 1; ; attempt++) {
         try {
           await this.wh.executeTransaction([...auditTableDdl(), lockTableDdl(this.dataset.name), ...targetTableDdl(this.dataset)], `ddl-${this.dataset.name}-${Date.now()}`);
+          rows = await read();
           break;
         } catch (error) {
-          if (!(error instanceof TransientError) || attempt >= 3) throw error;
+          rows = await read();
+          if (made(rows)) break;
+          if (attempt >= 3) throw error;
         }
       }
-      rows = await read();
     }
     const target = targetOf(rows);
     if (target.length === 0) {

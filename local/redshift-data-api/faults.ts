@@ -162,6 +162,28 @@ export class LocalDataApiFaults {
     );
   }
 
+  /**
+   * A view of these faults for one test among several running at once: it arms the same faults,
+   * and its `reset` disarms and releases only what it armed (the others' faults stay armed).
+   */
+  scope(): FaultScope {
+    return new FaultScope(this);
+  }
+
+  /** Disarms the faults `isMine` picks (armed by one {@link FaultScope}) and releases its held statements. */
+  resetOnly(isMine: (entry: object) => boolean, holds: readonly HeldStatement[]): void {
+    for (const h of holds) h.release();
+    this.failures = this.failures.filter((f) => !isMine(f));
+    this.lostReplies = this.lostReplies.filter((l) => !isMine(l));
+    this.callFailures = this.callFailures.filter((c) => !isMine(c));
+    this.copyReads = this.copyReads.filter((r) => !isMine(r));
+  }
+
+  /** The entry armed last in each list (the one a scope just armed; JS runs one arm call at a time). */
+  lastArmed(): { failure?: object; lostReply?: object; copyRead?: object } {
+    return { failure: this.failures.at(-1), lostReply: this.lostReplies.at(-1), copyRead: this.copyReads.at(-1) };
+  }
+
   /** Disarms everything and releases held statements. */
   reset(): void {
     this.release();
@@ -262,5 +284,47 @@ export class LocalDataApiFaults {
     });
     hold.onStart(id);
     return active;
+  }
+}
+
+/**
+ * The faults one test arms while other tests run theirs on the same server at once (e.g. two
+ * datasets' scenarios loading concurrently): give each a matcher naming its own statements or
+ * keys; `reset` disarms only this scope's faults and releases only its held statements.
+ */
+export class FaultScope {
+  private readonly mine = new WeakSet<object>();
+  private readonly holds: HeldStatement[] = [];
+
+  constructor(private readonly faults: LocalDataApiFaults) {}
+
+  /** See {@link LocalDataApiFaults.holdNext}. */
+  holdNext(matcher?: StatementMatcher, options: { ms?: number; at?: HoldPoint } = {}): HeldStatement {
+    const held = this.faults.holdNext(matcher, options);
+    this.holds.push(held);
+    return held;
+  }
+
+  /** See {@link LocalDataApiFaults.loseNextReply}. */
+  loseNextReply(operation: 'BatchExecuteStatement' | 'ExecuteStatement' = 'BatchExecuteStatement', matcher?: StatementMatcher): void {
+    this.faults.loseNextReply(operation, matcher);
+    this.mine.add(this.faults.lastArmed().lostReply!);
+  }
+
+  /** See {@link LocalDataApiFaults.failNextStatement}. */
+  failNextStatement(index: number, message: string, matcher?: StatementMatcher): void {
+    this.faults.failNextStatement(index, message, matcher);
+    this.mine.add(this.faults.lastArmed().failure!);
+  }
+
+  /** See {@link LocalDataApiFaults.beforeNextCopyRead}. */
+  beforeNextCopyRead(matches: (key: string) => boolean, action: (key: string) => Promise<void>): void {
+    this.faults.beforeNextCopyRead(matches, action);
+    this.mine.add(this.faults.lastArmed().copyRead!);
+  }
+
+  /** Disarms this scope's faults and releases its held statements; other scopes' faults stay. */
+  reset(): void {
+    this.faults.resetOnly((entry) => this.mine.has(entry), this.holds.splice(0));
   }
 }

@@ -11,17 +11,29 @@
  * again, a TransientError is retried, a crash fails the execution. Then a recovery execution runs
  * after every lease expired, and the scenario is checked against a model computed independently:
  * 0 rows missing, 0 doubled, the newest version per key, every ledger entry settled, audit and
- * ledger agreeing. A failure names its seed; FAULT_SEED=<seed> reruns just that scenario.
+ * ledger agreeing.
+ *
+ * Scenarios run in pairs, one per dataset, at once: two datasets loading concurrently on one
+ * warehouse, one clock (a jump of one scenario's time passes for the other too), each with its own
+ * faults. The warehouse is a PostgreSQL server (a connection per statement, so transactions run
+ * concurrently and a LOCK makes others wait, as on Redshift; PGlite runs one transaction at a
+ * time). In a pair whose first scenario holds a statement, it is held inside its transaction at
+ * its COPY's read (its dataset's lock taken) until the other dataset's scenario has loaded and
+ * verified everything; the suite asserts that happened (with one lock for all datasets it cannot).
+ * In the second scenario a statement is held before it runs, where a cancel would abort it.
+ * A failure names its pair's seed; FAULT_SEED=<seed> reruns just that pair.
  */
 import fc from 'fast-check';
 import { TransientError } from '../../lambdas/core/errors';
 import { digest } from '../../lambdas/core/ids';
 import { LEASE_MS } from '../../lambdas/core/load-protocol';
+import { lockTableName } from '../../lambdas/core/load-plan';
 import type { ObjectSummary, Row } from '../../lambdas/core/ports';
 import type { CrashPoint, StageDeps } from '../../lambdas/core/stage-deps';
 import { runLoad, type LoadOutput } from '../../lambdas/load/load';
 import { encodeParquet } from '../../lambdas/adapters/parquet-file';
 import { LocalRuntime } from '../../local/runtime';
+import { useTestDatabase } from '../support/postgres';
 
 const SCENARIOS = Number(process.env.FAULT_SCENARIOS ?? 200);
 const ONLY = process.env.FAULT_SEED === undefined ? undefined : Number(process.env.FAULT_SEED);
@@ -80,6 +92,23 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc
     }),
   );
 
+/** One scenario of a pair, as the other sees it. */
+interface PairSide {
+  /** Resolves once the scenario ended (passed or failed). */
+  readonly finished: Promise<void>;
+  /** A statement of the scenario waits inside its transaction, its dataset's lock taken. */
+  holding: boolean;
+}
+
+function pairSide(): PairSide & { finish(): void } {
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  return { finished, holding: false, finish };
+}
+
+// At the top level, so the database is dropped after the describe's afterAll stopped the runtime.
+const databaseUrl = useTestDatabase();
+
 describe('load stage under faults and concurrency (local runtime, local Data API)', () => {
   let runtime: LocalRuntime;
   let offset = 0;
@@ -87,6 +116,8 @@ describe('load stage under faults and concurrency (local runtime, local Data API
   let sameSizeOverwritesOnAppend = 0;
   /** Scenarios in which a statement was still running when its lease expired. */
   let leaseExpiriesWhileHeld = 0;
+  /** Pairs in which one dataset loaded and verified everything while the other's COPY held its lock. */
+  let loadedWhileOtherHeldLock = 0;
 
   beforeAll(async () => {
     runtime = await LocalRuntime.start({
@@ -97,6 +128,7 @@ describe('load stage under faults and concurrency (local runtime, local Data API
         ],
         maxFilesPerBatch: 100,
       },
+      warehouse: databaseUrl(),
       s3Events: false,
       clock: { now: () => new Date(Date.now() + offset) },
     });
@@ -108,9 +140,14 @@ describe('load stage under faults and concurrency (local runtime, local Data API
 
   const query = async (sql: string): Promise<Row[]> => (await runtime.warehouse()).query(sql);
 
-  async function runScenario(seed: number): Promise<void> {
+  /**
+   * One scenario; `dataset` overrides its drawn one. The `leader` of a pair holds its statement
+   * at its COPY's read until the `other` scenario finished (bounded: with one lock for every
+   * dataset the other would wait for it).
+   */
+  async function runScenario(seed: number, pair: { leader: boolean; self: PairSide; other: PairSide }, dataset?: 'events' | 'items'): Promise<'events' | 'items'> {
     const [sc] = fc.sample(scenarioArb, { seed, numRuns: 1 }) as [Scenario];
-    const dataset = sc.mode;
+    dataset ??= sc.mode;
     const prefix = `${dataset}/s${seed >>> 0}/`;
     const idBase = (seed >>> 0) % 1_000_000 * 10;
     let version = 0;
@@ -143,8 +180,9 @@ describe('load stage under faults and concurrency (local runtime, local Data API
     const uploadIndex: number[] = [];
     for (const u of sc.uploads) uploadIndex.push(await put(u.slot, u.ids));
 
-    const faults = runtime.dataApi()!.faults;
-    faults.reset();
+    // This scenario's faults, on its own dataset's statements (the other scenario's stay armed).
+    const faults = runtime.dataApi()!.faults.scope();
+    const ownCopy = (sqls: readonly string[]) => sqls.some((s) => s.startsWith('COPY ')) && sqls.some((s) => s.includes(lockTableName(dataset)));
     let overwritten = false;
     if (sc.sameSizeOverwrite) {
       // The key a COPY reads is the version's own, or its pinned copy's (named by a digest of key and ETag).
@@ -162,8 +200,28 @@ describe('load stage under faults and concurrency (local runtime, local Data API
     }
     let held: { release(): void } | undefined;
     let leaseExpiredWhileHeld = false;
-    if (sc.warehouse === 'hold') held = faults.holdNext('COPY');
-    if (sc.warehouse === 'lost-reply') faults.loseNextReply('BatchExecuteStatement', 'COPY');
+    if (sc.warehouse === 'hold') {
+      const hold = faults.holdNext(ownCopy, { at: pair.leader ? 'copy-read' : 'start' });
+      held = {
+        release: () => {
+          pair.self.holding = false;
+          hold.release();
+        },
+      };
+      // The leader's statement, held inside its transaction, ends once the other scenario finished
+      // (or after 10 s: with one lock for every dataset the other waits for this one).
+      if (pair.leader)
+        void hold.started.then(async () => {
+          if (held === undefined) return;
+          pair.self.holding = true;
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([pair.other.finished, new Promise<void>((r) => (timer = setTimeout(r, 10_000)))]);
+          clearTimeout(timer);
+          held?.release();
+          held = undefined;
+        });
+    }
+    if (sc.warehouse === 'lost-reply') faults.loseNextReply('BatchExecuteStatement', ownCopy);
 
     let batchNo = 0;
     let frozen: (() => void) | undefined;
@@ -175,7 +233,8 @@ describe('load stage under faults and concurrency (local runtime, local Data API
       await runtime.deps.objects.putJson(key, { runId, dataset, files });
       const input = { runId, dataset, batchUri: `s3://${runtime.bucket}/${key}`, files: files.length, hasMore: false };
       let crashed = false;
-      for (let invocation = 0; invocation < 40; invocation++) {
+      // Invocations are counted while no statement of the scenario is held (a held one ends when released).
+      for (let invocation = 0, calls = 0; invocation < 40 && calls < 5_000; calls++, invocation += held ? 0 : 1) {
         const deps: StageDeps = {
           // The load Lambda's own deps: its calls are checked against its role's synthesized policy.
           ...runtime.depsOf('load'),
@@ -214,8 +273,8 @@ describe('load stage under faults and concurrency (local runtime, local Data API
           leaseExpiriesWhileHeld += 1;
           offset += LEASE_MS + 60_000;
         }
-        // LoadWait: time passes; the held statement ends after a while.
-        if (held && invocation >= 2) {
+        // LoadWait: time passes; the held statement ends after a while (the leader's, see above).
+        if (held && calls >= 2 && !pair.leader) {
           held.release();
           held = undefined;
         }
@@ -250,7 +309,8 @@ describe('load stage under faults and concurrency (local runtime, local Data API
     // An overwrite no COPY of the executions reached is not made during the recovery (its new
     // version would need yet another execution).
     faults.reset();
-    // Recovery: the next execution, once every lease expired, over every version uploaded.
+    // Recovery: the next execution, once every lease expired (the other scenario's time passes
+    // too), over every version uploaded.
     offset += LEASE_MS + 60_000;
     const everything = versions.map((_, i) => i);
     uploadIndex.splice(0, uploadIndex.length, ...everything);
@@ -293,19 +353,43 @@ describe('load stage under faults and concurrency (local runtime, local Data API
     }
     expected.sort((a, b) => a.id - b.id || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
     expect(rows).toEqual(expected);
+    // All of it while the other dataset's COPY held its lock.
+    if (!pair.leader && pair.other.holding) loadedWhileOtherHeldLock += 1;
+    return dataset;
   }
 
-  const seeds = ONLY !== undefined ? [ONLY] : Array.from({ length: SCENARIOS }, (_, i) => 7919 * (i + 1));
-  it(`keeps every object version loaded exactly once, newest per key, ledger settled, over ${seeds.length} seeded scenarios`, async () => {
+  /**
+   * The pair of `seed`: its scenario, and seed + 1's on the other dataset, at once. (The first pair
+   * runs on an empty warehouse: both datasets' first loads create the shared audit tables at once.)
+   */
+  async function runPair(seed: number): Promise<void> {
+    const first = pairSide();
+    const second = pairSide();
+    const firstDataset = fc.sample(scenarioArb, { seed, numRuns: 1 })[0]!.mode;
+    const results = await Promise.allSettled([
+      runScenario(seed, { leader: true, self: first, other: second }).finally(first.finish),
+      runScenario(seed + 1, { leader: false, self: second, other: first }, firstDataset === 'events' ? 'items' : 'events').finally(second.finish),
+    ]);
+    const failed = results.map((r, i) => (r.status === 'rejected' ? `scenario ${seed + i}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}` : undefined)).filter((m) => m !== undefined);
+    if (failed.length > 0) throw new Error(failed.join('; '));
+  }
+
+  const seeds = ONLY !== undefined ? [ONLY] : Array.from({ length: Math.ceil(SCENARIOS / 2) }, (_, i) => 7919 * (i + 1));
+  it(`keeps every object version loaded exactly once, newest per key, ledger settled, over ${seeds.length * 2} seeded scenarios, two datasets at once`, async () => {
     for (const seed of seeds) {
       try {
-        await runScenario(seed);
+        // A pair that never ends fails naming its seed (a bound on liveness, not a timing).
+        let timer: NodeJS.Timeout | undefined;
+        const stuck = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the pair did not end within 120 s')), 120_000)));
+        await Promise.race([runPair(seed), stuck]).finally(() => clearTimeout(timer));
       } catch (error) {
         throw new Error(`fault scenario failed; rerun with FAULT_SEED=${seed}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
     }
     // The interleavings the suite exists for happened (not only drawn).
+    console.log(`fault suite: ${seeds.length * 2} scenarios; same-size overwrites on append ${sameSizeOverwritesOnAppend}, leases expired while held ${leaseExpiriesWhileHeld}, datasets loaded while the other's COPY held its lock ${loadedWhileOtherHeldLock}`);
     if (ONLY === undefined) expect(sameSizeOverwritesOnAppend).toBeGreaterThan(0);
     if (ONLY === undefined) expect(leaseExpiriesWhileHeld).toBeGreaterThan(0);
+    if (ONLY === undefined) expect(loadedWhileOtherHeldLock).toBeGreaterThan(0);
   }, 600_000);
 });
