@@ -8,6 +8,8 @@ export interface FileColumn {
   readonly name: string;
   /** Readable Parquet type (see ParquetColumn.type): `INT64`, `BYTE_ARRAY/STRING`, `DECIMAL(12,2)`, … */
   readonly type: string;
+  /** False when the target declares the column NOT NULL (information_schema `is_nullable = 'NO'`); absent: unknown. */
+  readonly nullable?: boolean;
 }
 
 export interface TargetColumn {

@@ -110,6 +110,33 @@ export interface LoadPlanInput {
    * `DELETE` — Redshift's TRUNCATE commits the transaction it runs in, so it cannot be used.
    */
   readonly replace?: boolean;
+  /**
+   * Columns no staged row may hold a NULL in: an upsert's (or replace's) key columns, and the
+   * target's NOT NULL columns ({@link requiredColumns}). A NULL in one refuses the merge with the
+   * status {@link REFUSED_NULLS}, so the stage can find and quarantine the file that holds it.
+   */
+  readonly requiredColumns?: readonly string[];
+}
+
+/**
+ * `syncproof_loads.status` of a transaction whose guard found a staged row with a NULL in a
+ * {@link LoadPlanInput.requiredColumns} column (and nothing else wrong): nothing was merged, and the
+ * file holding it is a file error (the load stage reads the attempt's files to name it, the column
+ * and the row). Checked in SQL on the staging table, inside the transaction: every file is checked
+ * whatever tool wrote it (Parquet null-count statistics are optional), without reading it twice.
+ */
+export const REFUSED_NULLS = 'refused_nulls';
+
+/**
+ * The columns a staged row may not hold a NULL in: the keys of an upsert (a NULL key matches no
+ * row, so every load of it would add one more; and `ROW_NUMBER() … PARTITION BY` keeps one NULL
+ * key per batch), then the target's NOT NULL columns (the staging table, made by CTAS, carries no
+ * NOT NULL: without this check the merge's INSERT fails the whole batch), each once, in target
+ * order after the keys.
+ */
+export function requiredColumns(dataset: DatasetConfig, target: readonly { name: string; nullable?: boolean }[], replace = false): string[] {
+  const keys = dataset.loadMode === 'upsert' || replace ? dataset.keyColumns : [];
+  return [...new Set([...keys, ...target.filter((c) => c.nullable === false).map((c) => c.name)])];
 }
 
 export interface LoadPlan {
@@ -271,9 +298,12 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
     temps.push(stage);
   }
 
+  const required = (input.requiredColumns ?? []).filter((c) => input.targetColumns.includes(c));
+  const nullRows = required.length > 0 ? `(SELECT COUNT(*) AS null_rows FROM ${stage} WHERE ${required.map((c) => `${quoteIdent(c)} IS NULL`).join(' OR ')})` : '(SELECT 0 AS null_rows)';
   statements.push(
-    `CREATE TEMP TABLE ${verdict} AS SELECT a.audited_before, s.staged_rows, e.expected_rows, m.file_mismatches, pg_last_copy_id() AS copy_query_id, ` +
-      '(a.audited_before = 0 AND s.staged_rows = e.expected_rows AND m.file_mismatches = 0) AS ok FROM ' +
+    `CREATE TEMP TABLE ${verdict} AS SELECT a.audited_before, s.staged_rows, e.expected_rows, m.file_mismatches, n.null_rows, pg_last_copy_id() AS copy_query_id, ` +
+      '(a.audited_before = 0 AND s.staged_rows = e.expected_rows AND m.file_mismatches = 0 AND n.null_rows = 0) AS ok FROM ' +
+      `${nullRows} n CROSS JOIN ` +
       `(SELECT COUNT(*) AS audited_before FROM ${batch} b JOIN ${auditFiles} f ON f.object_key = b.object_key AND f.etag = b.etag) a CROSS JOIN ` +
       `${rowsSource} s CROSS JOIN (SELECT COALESCE(SUM(file_rows), 0) AS expected_rows FROM ${batch}) e CROSS JOIN ` +
       (perFile
@@ -339,7 +369,7 @@ export function planLoad(input: LoadPlanInput): LoadPlan {
   statements.push(
     `INSERT INTO ${auditLoads} (load_id, dataset, run_id, files, "rows", expected_rows, copy_query_id, status, audited_before, mismatched_files, loaded_at) ` +
       `SELECT ${quoteLiteral(loadId)}, ${quoteLiteral(dataset.name)}, ${quoteLiteral(input.runId)}, ${files.length}, staged_rows, expected_rows, copy_query_id, ` +
-      `CASE WHEN ok THEN 'committed' ELSE 'refused' END, audited_before, file_mismatches, SYSDATE FROM ${verdict}`,
+      `CASE WHEN ok THEN 'committed' WHEN audited_before = 0 AND staged_rows = expected_rows AND file_mismatches = 0 AND null_rows > 0 THEN '${REFUSED_NULLS}' ELSE 'refused' END, audited_before, file_mismatches, SYSDATE FROM ${verdict}`,
   );
   statements.push(`DROP TABLE ${temps.join(', ')}`);
   return { statements, copyStatements, ...(manifest ? { manifest } : {}) };

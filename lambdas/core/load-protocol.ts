@@ -156,6 +156,11 @@ export type AttemptOutcome =
       readonly contentMismatch: boolean;
       /** Object versions the attempt held (its `syncproof_loads` row), whoever judges it. */
       readonly files: number;
+      /**
+       * Its only fault: a staged row holds a NULL in a key or NOT NULL column (load-plan.ts
+       * REFUSED_NULLS). The stage reads the attempt's files to name the culprits, which are file errors.
+       */
+      readonly nullValues?: true;
     }
   /** A statement failed for a file: that file is quarantined, the rest go again. */
   | { readonly kind: 'file-errors'; readonly files: ReadonlyMap<string, string> }

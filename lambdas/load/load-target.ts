@@ -6,6 +6,7 @@ import {
   AUDIT_LOADS_TABLE,
   AUDIT_SCHEMA,
   KEY_ORDER_TABLE,
+  REFUSED_NULLS,
   auditTableDdl,
   copyManifestKey,
   lockTableDdl,
@@ -27,6 +28,8 @@ export interface LoadAttempt {
   readonly targetColumns: readonly string[];
   /** A full run's snapshot: the transaction empties the target and loads exactly these files. */
   readonly replace?: boolean;
+  /** Columns no staged row may hold a NULL in (load-plan.ts requiredColumns). */
+  readonly requiredColumns?: readonly string[];
 }
 
 /** An object version of an attempt, as its outcome names it (the COPY read `copyKey` when set). */
@@ -81,7 +84,7 @@ export class WarehouseLoadTarget implements LoadTarget {
     const { schema, table } = this.dataset.target;
     const read = () =>
       this.wh.query(
-        'SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns ' +
+        'SELECT table_schema, table_name, column_name, data_type, is_nullable FROM information_schema.columns ' +
           "WHERE (table_schema = :schema AND table_name = :table) OR (table_schema = :audit AND table_name IN ('syncproof_loads', 'syncproof_load_files', 'syncproof_key_order', :lock)) " +
           'ORDER BY table_schema, table_name, ordinal_position',
         { schema, table, audit: AUDIT_SCHEMA, lock: lockTableName(this.dataset.name) },
@@ -116,7 +119,7 @@ export class WarehouseLoadTarget implements LoadTarget {
         `target table ${schema}.${table} of dataset '${this.dataset.name}' does not exist; create it, or list its columns in the dataset configuration so syncproof creates it`,
       );
     }
-    return target.map((r) => ({ name: String(r.column_name), type: String(r.data_type) }));
+    return target.map((r) => ({ name: String(r.column_name), type: String(r.data_type), nullable: String(r.is_nullable).toUpperCase() !== 'NO' }));
   }
 
   async addColumns(columns: readonly { name: string; type: string }[]): Promise<void> {
@@ -165,6 +168,7 @@ export class WarehouseLoadTarget implements LoadTarget {
       manifestKey,
       targetColumns: attempt.targetColumns,
       replace: attempt.replace,
+      requiredColumns: attempt.requiredColumns,
     });
     if (plan.manifest) await this.objects.putJson(manifestKey, plan.manifest);
     if (this.wh.statements) {
@@ -207,6 +211,16 @@ export class WarehouseLoadTarget implements LoadTarget {
     );
     const row = rows[0];
     if (row?.status === 'committed') return { kind: 'committed' };
+    if (row?.status === REFUSED_NULLS) {
+      return {
+        kind: 'refused',
+        reason: `load ${loadId} merged nothing: a staged row holds a NULL in a key column or in a column the target declares NOT NULL`,
+        alreadyLoaded: 0,
+        contentMismatch: false,
+        files: Number(row.files),
+        nullValues: true,
+      };
+    }
     if (row?.status === 'refused') {
       const alreadyLoaded = Number(row.audited_before);
       const mismatched = Number(row.mismatched_files);

@@ -4,7 +4,7 @@ import { checkFileColumns, columnsToAdd, type FileColumn, type TargetColumn } fr
 import { INTERNAL_PREFIX, requireDataset, schemaDriftOf } from '../core/config';
 import { BadFileError, ObjectChangedError, TerminalError } from '../core/errors';
 import { loadIdFor } from '../core/ids';
-import { pinnedCopyKey, type PlannedFile } from '../core/load-plan';
+import { pinnedCopyKey, requiredColumns, type PlannedFile } from '../core/load-plan';
 import { s3OrderKey } from '../core/s3-order';
 import { LEASE_MS, decideFile, renewalDue, settleFile, versionId, type AttemptOutcome } from '../core/load-protocol';
 import type { Fenced, LedgerEntry, StatementState } from '../core/ports';
@@ -338,7 +338,14 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     attempts.push(attemptId);
     const files = recorded.map((p) => p.file);
     held.set(attemptId, { ats: recorded.map((p) => p.at), expiresAt: leaseExpiresAt });
-    let state = await lt.submit({ runId: input.runId, loadId: attemptId, files, targetColumns: targetColumns.map((c) => c.name), ...(batch.replace ? { replace: true } : {}) });
+    let state = await lt.submit({
+      runId: input.runId,
+      loadId: attemptId,
+      files,
+      targetColumns: targetColumns.map((c) => c.name),
+      requiredColumns: requiredColumns(dataset, targetColumns, batch.replace === true),
+      ...(batch.replace ? { replace: true } : {}),
+    });
     deps.faults?.crash('after-submit');
     if (state.status === 'running') state = await waitUntilEnded(lt, attemptId, remaining, () => heartbeat(attemptId));
     if (state.status === 'running') return output('RUNNING');
@@ -357,8 +364,16 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
    * the facts: the audit first, then the attempt's outcome. Throws when the outcome fails the run.
    */
   async function settleAttempt(attemptId: string, state: StatementState, recorded: readonly { t: Tracked; at: Fenced; file: AttemptFile }[]): Promise<void> {
-    const outcome = await lt.outcome(attemptId, state, recorded.map((p) => p.file));
+    let outcome = await lt.outcome(attemptId, state, recorded.map((p) => p.file));
     committed = await lt.committed(batch.files);
+    if (outcome.kind === 'refused' && outcome.nullValues) {
+      // The guard found a NULL where the target cannot hold one: read the attempt's files (this
+      // error path only) to name each file, column and row; those files are file errors, the rest go again.
+      const culprits = await findNulls(deps, recorded.map((p) => p.file), targetColumns, requiredColumns(dataset, targetColumns, batch.replace === true), dataset.loadMode === 'upsert' || batch.replace ? dataset.keyColumns : [], targetName);
+      if (culprits.size > 0) outcome = { kind: 'file-errors', files: culprits };
+      else if (recorded.length === 1) outcome = { kind: 'file-errors', files: new Map([[recorded[0]!.t.id, `s3 object '${recorded[0]!.file.key}': ${outcome.reason}; write the file again without NULLs there and upload it`]]) };
+      else oneByOne = true;
+    }
     let failure: string | undefined;
     let settles = 0;
     await inParallel(recorded, async (p) => {
@@ -409,6 +424,58 @@ async function checkFile(deps: StageDeps, file: BatchFile, target: readonly Targ
     if (error instanceof ObjectChangedError || error instanceof BadFileError) return { kind: 'quarantine', reason: error.message };
     throw error;
   }
+}
+
+/** Files whose NULLs are looked for at most this many at a time (each is read whole). */
+const NULL_SCAN_FILES = 4;
+
+/**
+ * The files of an attempt the guard refused for NULLs, each with its first NULL where the target
+ * cannot hold one: the column, its kind (key, or NOT NULL in the target) and the 1-based row in the
+ * file. Reads the pinned copy the COPY read (else the key itself, at the discovered ETag); a file
+ * that cannot be read is left out (the caller then goes one file at a time). The file's columns
+ * are the target's, in `target` order (the column check proved it).
+ */
+async function findNulls(
+  deps: StageDeps,
+  files: readonly AttemptFile[],
+  target: readonly TargetColumn[],
+  required: readonly string[],
+  keys: readonly string[],
+  targetName: string,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const columnValues = deps.files.columnValues?.bind(deps.files);
+  const names = required.filter((c) => target.some((t) => t.name === c));
+  if (!columnValues || names.length === 0) return out;
+  const positions = names.map((c) => target.findIndex((t) => t.name === c));
+  for (let i = 0; i < files.length; i += NULL_SCAN_FILES) {
+    await Promise.all(
+      files.slice(i, i + NULL_SCAN_FILES).map(async (f) => {
+        let rows: Awaited<ReturnType<NonNullable<typeof deps.files.columnValues>>> | undefined;
+        for (const key of f.copyKey ? [f.copyKey, f.key] : [f.key]) {
+          try {
+            rows = await columnValues(key, f.etag, positions);
+            break;
+          } catch {
+            // the pinned copy may carry another ETag (a multipart original): try the key itself
+          }
+        }
+        if (!rows) return;
+        for (const [r, row] of rows.entries()) {
+          const c = row.findIndex((v) => v === null || v === undefined);
+          if (c < 0) continue;
+          const column = names[c]!;
+          const what = keys.includes(column)
+            ? `NULL in key column '${column}' at row ${r + 1} of ${rows.length}: an upsert cannot match a NULL key, so every load of it would add a row`
+            : `NULL in column '${column}' at row ${r + 1} of ${rows.length}, which is NOT NULL in ${targetName}`;
+          out.set(versionId(f.key, f.etag), `s3 object '${f.key}': ${what}; the file is quarantined, nothing of it loaded: write it again without NULLs there and upload it (a new version loads by itself)`);
+          return;
+        }
+      }),
+    );
+  }
+  return out;
 }
 
 /**
