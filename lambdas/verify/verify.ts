@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { INTERNAL_PREFIX, requireDataset, type DatasetConfig } from '../core/config';
+import { duplicateKeysQuery, duplicateKeysRepair } from '../core/duplicate-keys';
 import { TerminalError } from '../core/errors';
 import { AUDIT_FILES_TABLE, AUDIT_LOADS_TABLE, AUDIT_SCHEMA, pinnedCopyKey } from '../core/load-plan';
 import { keyInBucket } from '../core/s3-uri';
@@ -29,6 +30,8 @@ export interface LoadReport {
   readonly evidence: LoadEvidence;
   readonly findings: Verdict['findings'];
   readonly duplicateKeys: number;
+  /** With duplicate keys: which keys, and the SQL that repairs them. */
+  readonly repair?: string;
   readonly summary: string;
 }
 
@@ -193,6 +196,14 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
     retryable: load.retryable.length,
   };
   const verdict = judgeLoad(evidence);
+  // Duplicate keys: which ones, and the SQL that repairs them (lambdas/core/duplicate-keys.ts).
+  let repair: string | undefined;
+  if (verdict.duplicateKeys > 0) {
+    const sample = await wh.query(duplicateKeysQuery(dataset));
+    const columns = dataset.columns?.map((c) => c.name) ??
+      (await wh.query('SELECT column_name FROM information_schema.columns WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position', { schema: dataset.target.schema, table: dataset.target.table })).map((r) => String(r.column_name));
+    repair = duplicateKeysRepair(dataset, sample, columns);
+  }
   const fileTotal = evidence.files.reduce((s, f) => s + f.fileRows, 0);
   const summary =
     `${dataset.name} load ${input.loadId}: ${verdict.status} — ${evidence.files.length} files (${fileTotal} rows) loaded, ` +
@@ -211,6 +222,7 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
     evidence,
     findings: verdict.findings,
     duplicateKeys: verdict.duplicateKeys,
+    ...(repair ? { repair } : {}),
     summary,
   };
   const key = `${INTERNAL_PREFIX}reports/${dataset.name}/${input.runId}/${input.loadId}.json`;
@@ -224,7 +236,7 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
   deps.log.info('verified', { status: verdict.status, reportUri, summary });
   if (verdict.status === 'FAILED') {
     throw new VerificationFailedError(
-      `${summary}. ${verdict.findings.filter((f) => f.level === 'error').map((f) => f.message).join('; ')}. Report: ${reportUri}`,
+      `${summary}. ${verdict.findings.filter((f) => f.level === 'error').map((f) => f.message).join('; ')}. ${repair ? `${repair}. ` : ''}Report: ${reportUri}`,
     );
   }
   return { runId: input.runId, dataset: dataset.name, status: verdict.status, reportUri, hasMore: input.hasMore };

@@ -114,4 +114,29 @@ describe('NULLs the target cannot hold, through syncproof sync', () => {
       ['items/e.parquet', 'loaded'],
     ]);
   });
+
+  it('fails verification of a target already holding duplicate keys, naming them and printing SQL that repairs it as printed', async () => {
+    const d = await dataset('dups');
+    await sql("INSERT INTO public.dups (id, name) VALUES (1, 'one-a'), (1, 'one-b'), (NULL, 'x'), (NULL, 'y'), (2, 'two')");
+    await seedLocalS3Store(join(d.dataDir, 's3'), BUCKET, [{ key: 'dups/a.parquet', body: good([20, 21]) }]);
+
+    const failed = await d.sync();
+
+    expect(failed.code).toBe(2);
+    const output = failed.stdout + failed.stderr;
+    expect(output).toMatch(/the target holds 2 rows more than distinct keys/);
+    expect(output).toContain('id=1 (2 rows); id=NULL (2 rows)');
+    // The printed repair, run as printed (the output may carry it JSON-escaped).
+    const repair = /Repair it \([^)]*\): (BEGIN;.*?COMMIT;)/.exec(output.replace(/\\"/g, '"'))?.[1];
+    expect(repair).toBeDefined();
+    await sql(repair!);
+    // One row per key (without a version column, either row of key 1), none with a NULL key.
+    expect(await d.rows()).toEqual([expect.stringMatching(/^1:one-[ab]$/), '2:two', '20:item-20', '21:item-21']);
+
+    // The next load verifies the whole target again, and passes.
+    await seedLocalS3Store(join(d.dataDir, 's3'), BUCKET, [{ key: 'dups/b.parquet', body: good([22]) }]);
+    const next = await d.sync();
+    expect([next.code, next.stdout]).toEqual([0, expect.stringMatching(/sync dups: PASSED/)]);
+    expect(await d.rows()).toEqual([expect.stringMatching(/^1:one-[ab]$/), '2:two', '20:item-20', '21:item-21', '22:item-22']);
+  });
 });
