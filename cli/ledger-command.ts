@@ -1,3 +1,4 @@
+import { hostname, userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { DynamoDbLedgerStore } from '../lambdas/adapters/dynamodb-stores';
 import type { LedgerEntry, LedgerStatus } from '../lambdas/core/ports';
@@ -8,6 +9,7 @@ import {
   byKeyThenEtag,
   countStates,
   decideRetry,
+  decideSetAside,
   formatList,
   formatShow,
   normalizeEtag,
@@ -123,7 +125,7 @@ interface RetryFlags extends TargetFlags {
 function retryCommand(): Command {
   return withTargetOptions(
     new Command('retry')
-      .description('release a failed or quarantined entry so the next run loads it (refuses loaded and loading entries: exit 2)')
+      .description('release a failed, quarantined or forgotten entry so the next run loads it (refuses loaded and loading entries: exit 2)')
       .argument('<dataset>', 'dataset name')
       .argument('<key>', 'S3 object key (without s3://BUCKET/)')
       .option('--etag <etag>', 'the version to retry (needed when the key has several failed or quarantined versions)'),
@@ -153,16 +155,82 @@ function retryCommand(): Command {
   });
 }
 
+interface SetAsideFlags extends TargetFlags {
+  etag?: string;
+  reason: string;
+  by?: string;
+}
+
+/** Who runs the command, as recorded when `--by` is not given: user@host. */
+function operator(): string {
+  let user = process.env.USER ?? process.env.USERNAME ?? 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (a container): the environment's name stands
+  }
+  return `${user}@${hostname()}`;
+}
+
+const SET_ASIDE = {
+  quarantined: {
+    command: 'quarantine',
+    description: 'set a file aside as quarantined: never loaded, reported as quarantined (undo: ledger retry)',
+    effect: 'the next runs never load it and report it as quarantined',
+  },
+  forgotten: {
+    command: 'forget',
+    description: 'set a file aside as forgotten: never loaded and no longer reported as not loaded; the entry keeps who, when and why (undo: ledger retry)',
+    effect: 'the next runs never offer it, and inventories no longer count it as not loaded',
+  },
+} as const;
+
+function setAsideCommand(status: 'quarantined' | 'forgotten'): Command {
+  const what = SET_ASIDE[status];
+  return withTargetOptions(
+    new Command(what.command)
+      .description(what.description)
+      .argument('<dataset>', 'dataset name')
+      .argument('<key>', 'S3 object key (without s3://BUCKET/)')
+      .requiredOption('--reason <text>', 'why (recorded in the entry, with who and when)')
+      .option('--etag <etag>', 'the version (needed when the key has several versions not loaded)')
+      .option('--by <name>', 'who decides (recorded); default: user@host'),
+  ).action(async (dataset: string, rawKey: string, flags: SetAsideFlags) => {
+    const key = requireObjectKey(rawKey);
+    const reason = flags.reason.trim();
+    if (reason.length === 0) throw new CliError('--reason is empty: say why the file is set aside (it is recorded in the ledger entry)');
+    const etag = flags.etag === undefined ? undefined : normalizeEtag(flags.etag);
+    const by = flags.by?.trim() || operator();
+    await onLedger(flags, async (target) => {
+      const decision = decideSetAside(dataset, key, etag, await collect(target.ledger.versions(key)), status, new Date());
+      if (decision.action === 'error') throw new CliError(decision.message, 3);
+      if (decision.action === 'refuse') throw new CliError(decision.message, 2);
+      const before = decision.entry;
+      const now = new Date().toISOString();
+      if (!(await target.ledger.setAside(before.key, before.etag, before.fence, status, reason, by, now))) {
+        const moved = await target.ledger.get(before.key, before.etag);
+        throw new CliError(`'${key}' (ETag ${before.etag}) changed while setting it aside: it is now ${moved?.status ?? 'gone'}; run \`syncproof ledger show ${key}\` and try again`, 2);
+      }
+      process.stdout.write(
+        `${status} '${key}' (ETag ${before.etag}): ${before.status} → ${status}, by ${by} at ${now}: ${oneLine(reason)}\n` +
+          `  ${what.effect}; \`syncproof ledger retry ${dataset} ${key}\` undoes it\n`,
+      );
+    });
+  });
+}
+
 /**
- * `syncproof ledger list|show|retry`: the file ledger for operators, on the local state
+ * `syncproof ledger list|show|retry|quarantine|forget`: the file ledger for operators, on the local state
  * (`--data-dir`), a running local runtime (`--endpoint`) or a deployed stack (`--stack`).
- * Exit codes: 0 ok, 2 refused (retry of a loaded or loading entry), 3 error.
+ * Exit codes: 0 ok, 2 refused (retry, quarantine or forget of a loaded or loading entry), 3 error.
  */
 export function ledgerCommand(): Command {
   return new Command('ledger')
-    .description('inspect the file ledger and retry failed or quarantined files')
+    .description('inspect the file ledger; retry, quarantine or forget files')
     .exitOverride()
     .addCommand(listCommand())
     .addCommand(showCommand())
-    .addCommand(retryCommand());
+    .addCommand(retryCommand())
+    .addCommand(setAsideCommand('quarantined'))
+    .addCommand(setAsideCommand('forgotten'));
 }

@@ -1,7 +1,7 @@
 import type { LedgerEntry, LedgerStatus } from '../lambdas/core/ports';
 
 /** Every ledger state, in life-cycle order (the order counts are printed in). */
-export const LEDGER_STATES: readonly LedgerStatus[] = ['discovered', 'loading', 'loaded', 'failed', 'quarantined'];
+export const LEDGER_STATES: readonly LedgerStatus[] = ['discovered', 'loading', 'loaded', 'failed', 'quarantined', 'forgotten'];
 
 /** Entries per state; every state present, zero when none. */
 export type StateCounts = Record<LedgerStatus, number>;
@@ -62,7 +62,8 @@ export function entryDetail(entry: EntryView): string {
       return `${rowsText(entry.rows)}, loaded by ${entry.loadedBy ?? '?'}`;
     case 'failed':
     case 'quarantined':
-      return `reason: ${oneLine(entry.reason ?? '(none recorded)')}`;
+    case 'forgotten':
+      return `reason: ${oneLine(entry.reason ?? '(none recorded)')}${entry.setAsideBy ? ` (set aside by ${entry.setAsideBy} at ${entry.setAsideAt ?? '?'})` : ''}`;
     case 'loading':
       return leaseText(entry);
     case 'discovered':
@@ -117,6 +118,7 @@ export function formatShow(key: string, versions: readonly EntryView[]): string 
       field('rows', e.rows === null ? 'not reported by the load view' : (e.rows ?? 'unknown'));
     }
     if (e.reason !== undefined) field('reason', oneLine(e.reason));
+    if (e.setAsideBy !== undefined) field('set aside by', `${e.setAsideBy} at ${e.setAsideAt ?? '?'}`);
     if (e.loadId !== undefined && e.status !== 'loading') field('last claimed by', e.loadId);
     field('size', `${e.size} bytes`);
     field('last modified', e.lastModified);
@@ -179,7 +181,7 @@ export function decideRetry(dataset: string, key: string, etag: string | undefin
   } else if (mine.length === 1) {
     entry = mine[0];
   } else {
-    const retryable = mine.filter((v) => v.status === 'failed' || v.status === 'quarantined');
+    const retryable = mine.filter((v) => v.status === 'failed' || v.status === 'quarantined' || v.status === 'forgotten');
     const listed = mine.map((v) => `${v.etag} (${v.status})`).join(', ');
     if (retryable.length > 1) return { action: 'error', message: `'${key}' has ${retryable.length} failed or quarantined versions in dataset '${dataset}': ${listed}; name one with --etag` };
     if (retryable.length === 0) {
@@ -199,4 +201,53 @@ export function decideRetry(dataset: string, key: string, etag: string | undefin
   if (refused) return { action: 'refuse', message: refused };
   if (e.status === 'discovered') return { action: 'none', entry: e, message: `${label(e)} is already discovered: the next run of dataset '${dataset}' loads it; nothing to retry` };
   return { action: 'release', entry: e };
+}
+
+/** What `ledger quarantine|forget` does with the versions of a key it found. */
+export type SetAsideDecision =
+  | { readonly action: 'set'; readonly entry: LedgerEntry }
+  /** The entry is loaded or loading: setting it aside would break the protocol or lie (exit 2). */
+  | { readonly action: 'refuse'; readonly message: string }
+  /** Unknown key or ETag, or an ambiguous key (exit 3). */
+  | { readonly action: 'error'; readonly message: string };
+
+/**
+ * Chooses the version to set aside as `status`. With `etag`, that version; without, the key's only
+ * version in the dataset, or its only one not loaded. Refuses a `loaded` entry (its rows are in
+ * the target: quarantining it would say otherwise) and a `loading` one (a load holds it; once it
+ * settles, set it aside).
+ */
+export function decideSetAside(dataset: string, key: string, etag: string | undefined, versions: readonly LedgerEntry[], status: 'quarantined' | 'forgotten', now: Date): SetAsideDecision {
+  const mine = versions.filter((v) => v.dataset === dataset);
+  const listed = mine.map((v) => `${v.etag} (${v.status})`).join(', ');
+  if (mine.length === 0) {
+    const others = [...new Set(versions.map((v) => v.dataset))];
+    return {
+      action: 'error',
+      message:
+        others.length > 0
+          ? `'${key}' is in the ledger of dataset ${others.map((d) => `'${d}'`).join(', ')}, not '${dataset}'; check the dataset`
+          : `no ledger entry for '${key}' in dataset '${dataset}'; check the key (the S3 object key, without s3://BUCKET/) with \`syncproof ledger list ${dataset}\``,
+    };
+  }
+  let entry: LedgerEntry | undefined;
+  if (etag !== undefined) {
+    entry = mine.find((v) => v.etag === etag);
+    if (!entry) return { action: 'error', message: `'${key}' has no version with ETag ${etag} in dataset '${dataset}'; its versions: ${listed}` };
+  } else if (mine.length === 1) {
+    entry = mine[0];
+  } else {
+    const open = mine.filter((v) => v.status !== 'loaded');
+    if (open.length !== 1) return { action: 'error', message: `'${key}' has ${mine.length} versions in dataset '${dataset}': ${listed}; name one with --etag` };
+    entry = open[0];
+  }
+  const e = entry as LedgerEntry;
+  if (e.status === 'loaded') {
+    return { action: 'refuse', message: `refused: ${label(e)} is loaded (${rowsText(e.rows)}, by ${e.loadedBy ?? '?'}): its rows are in the target, so it cannot be ${status}; delete them from the target yourself if they must go` };
+  }
+  if (e.status === 'loading') {
+    const r = refusal(e, now) ?? '';
+    return { action: 'refuse', message: `${r.replace(/^refused: /, 'refused: ')}; set it aside once that load has settled it (\`syncproof ledger show ${e.key}\`)` };
+  }
+  return { action: 'set', entry: e };
 }

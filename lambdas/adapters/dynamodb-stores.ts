@@ -9,7 +9,7 @@ import {
   paginateScan,
 } from '@aws-sdk/lib-dynamodb';
 import { TerminalError, TransientError } from '../core/errors';
-import type { Fenced, Lease, LedgerEntry, LedgerKey, LedgerStatus, LedgerStore, RunRecord, RunStatus, RunStore } from '../core/ports';
+import type { Fenced, Lease, LedgerEntry, LedgerKey, LedgerStatus, LedgerStore, RunRecord, RunStatus, RunStore, SetAsideStatus } from '../core/ports';
 
 /** Name of the ledger's dataset index (see lib/constructs/storage.ts and local/dynamodb.ts). */
 export const LEDGER_DATASET_INDEX = 'byDataset';
@@ -52,6 +52,8 @@ interface LedgerItem {
   rows?: number | null;
   reason?: string;
   sequencer?: string;
+  setAsideBy?: string;
+  setAsideAt?: string;
   updatedAt: string;
   claimedAt?: string;
 }
@@ -75,6 +77,8 @@ function toEntry(item: LedgerItem): LedgerEntry {
     rows: item.rows,
     reason: item.reason,
     sequencer: item.sequencer,
+    ...(item.setAsideBy !== undefined ? { setAsideBy: item.setAsideBy } : {}),
+    ...(item.setAsideAt !== undefined ? { setAsideAt: item.setAsideAt } : {}),
     updatedAt: item.updatedAt,
   };
 }
@@ -261,10 +265,21 @@ export class DynamoDbLedgerStore implements LedgerStore {
     return this.update(
       key,
       etag,
-      'SET #s = :discovered, updatedAt = :now REMOVE #reason',
-      'attribute_exists(objectKey) AND #s IN (:failed, :quarantined)',
-      { ':discovered': 'discovered', ':failed': 'failed', ':quarantined': 'quarantined', ':now': now },
+      'SET #s = :discovered, updatedAt = :now REMOVE #reason, setAsideBy, setAsideAt',
+      'attribute_exists(objectKey) AND #s IN (:failed, :quarantined, :forgotten)',
+      { ':discovered': 'discovered', ':failed': 'failed', ':quarantined': 'quarantined', ':forgotten': 'forgotten', ':now': now },
       `releasing '${key}' for another load`,
+    );
+  }
+
+  setAside(key: string, etag: string, fence: number, status: SetAsideStatus, reason: string, by: string, now: string): Promise<boolean> {
+    return this.update(
+      key,
+      etag,
+      'SET #s = :status, #reason = :reason, setAsideBy = :by, setAsideAt = :now, updatedAt = :now',
+      `attribute_exists(objectKey) AND ${fenceIs(fence)} AND #s IN (:discovered, :failed, :quarantined, :forgotten)`,
+      { ':fence': fence, ':status': status, ':reason': reason, ':by': by, ':now': now, ':discovered': 'discovered', ':failed': 'failed', ':quarantined': 'quarantined', ':forgotten': 'forgotten' },
+      `setting '${key}' aside as ${status}`,
     );
   }
 

@@ -123,6 +123,7 @@ export function decideFile(facts: FileFacts, asker: Asker): FileAction {
     case 'loaded':
       return { kind: 'inconsistent', reason: `the ledger says loaded by ${ledger.loadedBy ?? ledger.loadId ?? 'an unknown load'}, but no committed audit row exists` };
     case 'quarantined':
+    case 'forgotten':
       return { kind: 'done' };
     case 'discovered':
     case 'failed':

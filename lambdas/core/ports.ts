@@ -80,7 +80,14 @@ export interface ObjectStore {
   getJson(key: string): Promise<unknown>;
 }
 
-export type LedgerStatus = 'discovered' | 'loading' | 'loaded' | 'failed' | 'quarantined';
+/**
+ * `forgotten`: set aside by an operator (`syncproof ledger forget`): never offered for loading,
+ * and not a finding (not "not loaded yet"); the entry stays, recording who, when and why.
+ */
+export type LedgerStatus = 'discovered' | 'loading' | 'loaded' | 'failed' | 'quarantined' | 'forgotten';
+
+/** What an operator may set an entry aside as (`syncproof ledger quarantine|forget`). */
+export type SetAsideStatus = 'quarantined' | 'forgotten';
 
 /** A claim on an object version: who holds it, until when, and what it submitted. */
 export interface Lease {
@@ -114,6 +121,10 @@ export interface LedgerEntry {
   readonly reason?: string;
   /** S3 event sequencer, when an event reported it: orders versions of one key (I4). */
   readonly sequencer?: string;
+  /** Who set it aside (`syncproof ledger quarantine|forget --by`, default user@host), when it was set by an operator. */
+  readonly setAsideBy?: string;
+  /** When an operator set it aside (ISO-8601). */
+  readonly setAsideAt?: string;
   readonly updatedAt: string;
 }
 
@@ -168,8 +179,14 @@ export interface LedgerStore {
   markQuarantined(at: Fenced, reason: string, now: string): Promise<boolean>;
   /** `loading(fence)` → `failed(reason)`; a later load may claim it again. */
   markFailed(at: Fenced, reason: string, now: string): Promise<boolean>;
-  /** Operator retry: `failed | quarantined` → `discovered` (fence kept), clearing the reason. */
+  /** Operator retry: `failed | quarantined | forgotten` → `discovered` (fence kept), clearing the reason. */
   release(key: string, etag: string, now: string): Promise<boolean>;
+  /**
+   * Operator decision: `discovered | failed | quarantined | forgotten` still carrying `fence` →
+   * `status` with `reason`, `setAsideBy` and `setAsideAt` (never a `loading` or `loaded` entry:
+   * a claim in between moves the fence or the state, and the write is refused).
+   */
+  setAside(key: string, etag: string, fence: number, status: SetAsideStatus, reason: string, by: string, now: string): Promise<boolean>;
   /** Every entry of a dataset. */
   listDataset(dataset: string): AsyncIterable<LedgerEntry>;
   /** Every version (ETag) of one object key, whatever its dataset, in ETag order. */

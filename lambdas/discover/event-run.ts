@@ -56,7 +56,7 @@ export async function eventCandidates(
   }
   const settled = (key: string, etag: string): boolean => {
     const status = known.get(versionId({ key, etag }))?.status;
-    return status === 'loaded' || status === 'quarantined';
+    return status === 'loaded' || status === 'quarantined' || status === 'forgotten';
   };
   const keys = [...byKey.keys()].filter((key) => !byKey.get(key)!.every((e) => settled(key, e.etag))).sort();
   const heads = await headAll(keys, objects);

@@ -181,7 +181,7 @@ async function inventoryPrefix(dataset: DatasetConfig, deps: StageDeps, writer: 
       counts.sizeMismatch += 1;
       await writer.add({ category: 'size-mismatch', key: o.key, etag: o.etag, against: 'ledger', expectedSize: current.size, actualSize: o.size } satisfies InventoryFinding);
     }
-    if (isDataFile(o.key, dataset.format) && current?.status !== 'loaded') {
+    if (isDataFile(o.key, dataset.format) && current?.status !== 'loaded' && current?.status !== 'forgotten') {
       counts.notLoaded += 1;
       await writer.add({
         category: 'not-loaded',
@@ -272,7 +272,7 @@ async function inventoryBatch(batch: readonly EventObject[], dataset: DatasetCon
         counts.sizeMismatch += 1;
         await writer.add({ category: 'size-mismatch', key, etag: head.etag, against: 'ledger', expectedSize: current.size, actualSize: head.size } satisfies InventoryFinding);
       }
-      if (isDataFile(key, dataset.format) && current?.status !== 'loaded') {
+      if (isDataFile(key, dataset.format) && current?.status !== 'loaded' && current?.status !== 'forgotten') {
         counts.notLoaded += 1;
         await writer.add({
           category: 'not-loaded',

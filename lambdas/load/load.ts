@@ -197,7 +197,10 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     for (const { t, ledger, action, state } of decisions) {
       switch (action.kind) {
         case 'done':
-          if (ledger?.status === 'quarantined') quarantined.set(t.id, { key: t.file.key, etag: t.file.etag, reason: ledger.reason ?? 'quarantined' });
+          // Set aside (by a load, or by an operator after Discover offered it): reported, never loaded.
+          if (ledger?.status === 'quarantined' || ledger?.status === 'forgotten') {
+            quarantined.set(t.id, { key: t.file.key, etag: t.file.etag, reason: ledger.status === 'forgotten' ? `forgotten by ${ledger.setAsideBy ?? 'an operator'}: ${ledger.reason ?? ''}` : (ledger.reason ?? 'quarantined') });
+          }
           break;
         case 'settle-loaded':
           await deps.ledger.markLoaded({ key: t.file.key, etag: t.file.etag, fence: action.fence }, action.loadId, action.rows, nowIso());
@@ -262,6 +265,7 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
     const checks = await inParallel(claimed, (c) => checkFile(deps, c.t.file, targetColumns, targetName));
     const planned: { t: Tracked; at: Fenced; file: PlannedFile }[] = [];
     let drift: string | undefined;
+    let driftKey: string | undefined;
     for (const [i, c] of claimed.entries()) {
       let verdict = checks[i]!;
       if (verdict.kind === 'drift' && schemaDriftOf(dataset) === 'add-columns' && verdict.missing.length === 0) {
@@ -282,16 +286,23 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
       else if (verdict.kind === 'quarantine') await quarantine(c.t, c.at, verdict.reason);
       else {
         drift ??= verdict.reason;
+        driftKey ??= c.t.file.key;
         await deps.ledger.markFailed(c.at, verdict.reason, nowIso());
       }
     }
     if (drift !== undefined && schemaDriftOf(dataset) === 'fail') {
       for (const p of planned) await deps.ledger.markFailed(p.at, `not loaded: another file of its batch has schema drift (${drift})`, nowIso());
-      throw new TerminalError(`dataset '${dataset.name}': ${drift}. Nothing was quarantined; change the table (or set "schemaDrift": "add-columns" for new columns), then run again`);
+      throw new TerminalError(
+        `dataset '${dataset.name}': ${drift}. Nothing was quarantined; change the table (or set "schemaDrift": "add-columns" for new columns), then run again; ` +
+          `or, if the file does not belong, set it aside so later runs go on without it: ${setAsideHint(dataset.name, driftKey!)}`,
+      );
     }
     if (drift !== undefined) {
       for (const p of planned) await deps.ledger.markFailed(p.at, `not loaded: another file of its batch has schema drift that add-columns cannot absorb (${drift})`, nowIso());
-      throw new TerminalError(`dataset '${dataset.name}': ${drift}. "schemaDrift": "add-columns" adds new columns only (at the end of the file, of a type Redshift loads from Parquet); nothing was quarantined`);
+      throw new TerminalError(
+        `dataset '${dataset.name}': ${drift}. "schemaDrift": "add-columns" adds new columns only (at the end of the file, of a type Redshift loads from Parquet); nothing was quarantined: ` +
+          `change the table and run again, or set the file aside: ${setAsideHint(dataset.name, driftKey!)}`,
+      );
     }
     if (planned.length === 0) continue;
     if (batch.replace && (planned.length !== tracked.length || oneByOne)) {
@@ -395,6 +406,20 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
   async function quarantine(t: Tracked, at: Fenced, reason: string): Promise<void> {
     if (await deps.ledger.markQuarantined(at, reason, nowIso())) quarantined.set(t.id, { key: t.file.key, etag: t.file.etag, reason });
   }
+}
+
+/**
+ * The operator commands that set a file left `failed` aside, so it stops failing its dataset's
+ * runs (cli/ledger-command.ts), with the flags naming the ledger left to the reader (the stage
+ * does not know whether it runs locally or on a stack).
+ */
+export function setAsideHint(dataset: string, key: string): string {
+  const k = /^[\w./=+-]+$/.test(key) ? key : `'${key.replace(/'/g, `'\\''`)}'`;
+  return (
+    `\`syncproof ledger quarantine ${dataset} ${k} --reason TEXT\` (never loaded, reported as quarantined) or ` +
+    `\`syncproof ledger forget ${dataset} ${k} --reason TEXT\` (never loaded, not reported), adding the --data-dir or --stack the runs use; ` +
+    `\`syncproof ledger retry\` undoes either`
+  );
 }
 
 /** Ledger and S3 calls per file run this many at a time (each is one small request). */
