@@ -1,4 +1,4 @@
-import { countStates, countsLine, decideRetry, entryDetail, normalizeEtag, viewOf } from '../../cli/ledger-format';
+import { countStates, countsLine, decideRetry, decideSetAside, entryDetail, normalizeEtag, viewOf } from '../../cli/ledger-format';
 import type { LedgerEntry, LedgerStatus } from '../../lambdas/core/ports';
 
 const NOW = new Date('2024-06-01T12:00:00.000Z');
@@ -8,6 +8,27 @@ function entry(etag: string, status: LedgerStatus, extra: Partial<LedgerEntry> =
 }
 
 const loading = (etag: string, expiresAt: string) => entry(etag, 'loading', { lease: { loadId: 'run-1/batch-0', expiresAt } });
+
+describe('decideSetAside', () => {
+  it.each<[string, LedgerEntry[], string | undefined, string, string | null]>([
+    ['sets aside the only version when it is failed', [entry('e1', 'failed')], undefined, 'set', 'e1'],
+    ['sets aside a discovered version', [entry('e1', 'discovered')], undefined, 'set', 'e1'],
+    ['sets aside a quarantined version again (a new reason)', [entry('e1', 'quarantined')], undefined, 'set', 'e1'],
+    ['takes the only version not loaded among several', [entry('e1', 'loaded'), entry('e2', 'failed')], undefined, 'set', 'e2'],
+    ['asks for --etag when several versions are not loaded', [entry('e1', 'failed'), entry('e2', 'discovered')], undefined, 'error', null],
+    ['refuses a loaded version', [entry('e1', 'loaded')], undefined, 'refuse', null],
+    ['refuses a loading version', [loading('e1', '2999-01-01T00:00:00.000Z')], undefined, 'refuse', null],
+    ['fails for a key of another dataset', [{ ...entry('e1', 'failed'), dataset: 'events' }], undefined, 'error', null],
+  ])('%s', (_name, versions, etag, action, chosen) => {
+    const d = decideSetAside('orders', 'orders/a.parquet', etag, versions, 'quarantined', NOW);
+    expect(d.action).toBe(action);
+    if (chosen !== null) expect('entry' in d ? d.entry.etag : undefined).toBe(chosen);
+  });
+
+  it('retry releases a forgotten version', () => {
+    expect(decideRetry('orders', 'orders/a.parquet', undefined, [entry('e1', 'loaded'), entry('e2', 'forgotten')], NOW)).toMatchObject({ action: 'release', entry: { etag: 'e2' } });
+  });
+});
 
 describe('decideRetry', () => {
   it.each<[string, LedgerEntry[], string | undefined, string, string | null]>([
@@ -56,7 +77,7 @@ describe('ledger list lines', () => {
 
   it('counts every state, zero included', () => {
     expect(countsLine(countStates([entry('e1', 'loaded'), entry('e2', 'loaded'), entry('e3', 'failed')]))).toBe(
-      '3 entries: 0 discovered, 0 loading, 2 loaded, 1 failed, 0 quarantined',
+      '3 entries: 0 discovered, 0 loading, 2 loaded, 1 failed, 0 quarantined, 0 forgotten',
     );
   });
 

@@ -1,5 +1,5 @@
 import { parseConfig } from '../../lambdas/core/config';
-import { AUDIT_FILES_TABLE, batchValuesBytes, lockTableName, maxFilesPerTransaction, planLoad, usesManifest } from '../../lambdas/core/load-plan';
+import { AUDIT_FILES_TABLE, REFUSED_NULLS, batchValuesBytes, lockTableName, maxFilesPerTransaction, planLoad, requiredColumns, usesManifest } from '../../lambdas/core/load-plan';
 import { parseCopyFromS3 } from '../../lambdas/core/sql';
 
 const base = {
@@ -203,5 +203,42 @@ describe('maxFilesPerTransaction', () => {
   it('measures the batch VALUES statement, which the 100 KB statement limit bounds', () => {
     const statement = plan(dataset('append'), 300).statements[2]!;
     expect(batchValuesBytes(files(300))).toBeGreaterThanOrEqual(Buffer.byteLength(statement));
+  });
+});
+
+describe('requiredColumns', () => {
+  const upsert = parseConfig({ datasets: [{ name: 'items', prefix: 'items/', target: { schema: 'public', table: 'items' }, keyColumns: ['id'] }] }).datasets[0]!;
+  const append = parseConfig({ datasets: [{ name: 'ev', prefix: 'ev/', target: { schema: 'public', table: 'ev' }, loadMode: 'append' }] }).datasets[0]!;
+  const target = [
+    { name: 'id', type: 'bigint', nullable: true },
+    { name: 'name', type: 'character varying', nullable: false },
+    { name: 'note', type: 'character varying' },
+  ];
+
+  it('holds an upsert key, nullable or not, and every NOT NULL column, each once', () => {
+    expect(requiredColumns(upsert, target)).toEqual(['id', 'name']);
+    expect(requiredColumns(upsert, [{ name: 'id', nullable: false }])).toEqual(['id']);
+  });
+
+  it('holds only NOT NULL columns for an append', () => {
+    expect(requiredColumns(append, target)).toEqual(['name']);
+  });
+
+  it('makes the guard count staged NULLs in them, and the audit say refused_nulls', () => {
+    const plan = planLoad({
+      dataset: upsert,
+      runId: 'r',
+      loadId: 'l',
+      bucket: 'b',
+      iamRole: 'arn:aws:iam::1:role/c',
+      files: [{ key: 'items/a.parquet', etag: 'e', size: 10, fileRows: 1, s3Order: '1' }],
+      manifestKey: 'm.json',
+      targetColumns: ['id', 'name', 'note'],
+      requiredColumns: ['id', 'name'],
+    });
+    const verdict = plan.statements.find((s) => s.includes('null_rows'))!;
+    expect(verdict).toContain('WHERE "id" IS NULL OR "name" IS NULL');
+    expect(verdict).toContain('n.null_rows = 0) AS ok');
+    expect(plan.statements.some((s) => s.includes(`'${REFUSED_NULLS}'`))).toBe(true);
   });
 });
