@@ -113,4 +113,21 @@ describe.each(stores)('LedgerStore contract: %s', (_name, make) => {
     await ledger.markLoaded({ key, etag: 'e1', fence: 2 }, 'ld_a_2', 1, NOW);
     expect(await ledger.release(key, 'e1', NOW)).toBe(false);
   });
+
+  it('sets a failed entry aside for an operator at its fence, recording who and when; never a loading or loaded one; retry undoes it', async () => {
+    await ledger.claim(key, 'e1', 0, LEASE, NOW);
+    expect(await ledger.setAside(key, 'e1', 1, 'forgotten', 'why', 'alice', NOW)).toBe(false); // loading
+    await ledger.markFailed({ key, etag: 'e1', fence: 1 }, 'drift', NOW);
+    expect(await ledger.setAside(key, 'e1', 0, 'quarantined', 'why', 'alice', NOW)).toBe(false); // stale fence
+    expect(await ledger.setAside(key, 'e1', 1, 'forgotten', 'not data', 'alice', NOW)).toBe(true);
+    expect(await ledger.get(key, 'e1')).toMatchObject({ status: 'forgotten', fence: 1, reason: 'not data', setAsideBy: 'alice', setAsideAt: NOW });
+    expect(await ledger.claim(key, 'e1', 1, LEASE, NOW)).toBeUndefined(); // never offered, never claimed
+    expect(await ledger.release(key, 'e1', NOW)).toBe(true);
+    const released = await ledger.get(key, 'e1');
+    expect(released).toMatchObject({ status: 'discovered', fence: 1 });
+    expect([released?.reason, released?.setAsideBy, released?.setAsideAt]).toEqual([undefined, undefined, undefined]);
+    await ledger.claim(key, 'e1', 1, LEASE, NOW);
+    await ledger.markLoaded({ key, etag: 'e1', fence: 2 }, 'ld_a_2', 1, NOW);
+    expect(await ledger.setAside(key, 'e1', 2, 'quarantined', 'why', 'alice', NOW)).toBe(false); // loaded
+  });
 });
