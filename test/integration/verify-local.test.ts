@@ -22,7 +22,7 @@ interface Report {
   settings: { seed: string; prefix: string };
   totals: { local: { files: number; bytes: number }; s3: { files: number; bytes: number }; folderMarkersIgnored: number; excluded: { local: number; s3: number } };
   byType: { type: string; verdict: string; variancePercent: number | null }[];
-  categories: Record<'missing' | 'extra' | 'sizeMismatch' | 'warnings' | 'checksumMismatch', { count: number; items: { path: string; code?: string; kind?: string; status?: string; detail?: string }[] }>;
+  categories: Record<'missing' | 'extra' | 'sizeMismatch' | 'warnings' | 'checksumMismatch', { count: number; items: { path: string; key?: string; code?: string; kind?: string; status?: string; detail?: string }[] }>;
   sample?: { size: number; population: number; counts: Record<string, number>; items: { path: string; status: string; evidence: string; bytesDownloaded: number }[]; bytesDownloaded: number };
 }
 
@@ -171,20 +171,39 @@ describe('syncproof verify-local', () => {
     expect(stdout).toContain('only-s3.csv');
   });
 
-  it('warns when a compressed type varies above its warn threshold and fails above its fail threshold', async () => {
+  it('fails on a small file replaced by a big one although its type varies under 1%, naming path, key and both sizes', async () => {
+    // 6 B local against 13,172 B in S3, beside 1.48 MB of equal .parquet files: 0.89% for the type.
+    const dir = await scenario('replaced', { 'big.parquet': randomBytes(1_480_000), 'tiny.parquet': 'abcdef' }, ['tiny.parquet']);
+    await objects.put('replaced/tiny.parquet', randomBytes(13_172));
+
+    const { code, stdout, report } = await verify(dir, `s3://${BUCKET}/replaced`, '--sample', 'all');
+
+    expect(report.status).toBe('FAILED');
+    expect(code).toBe(2);
+    expect(report.categories.sizeMismatch.items).toEqual([expect.objectContaining({ path: 'tiny.parquet', key: 'replaced/tiny.parquet', localSize: 6, s3Size: 13_172 })]);
+    expect(report.reasons).toContain('1 file(s) whose size differs from their S3 object');
+    // The type's variance stays, as a summary.
+    expect(report.byType).toEqual([expect.objectContaining({ type: 'compressed', verdict: 'ok' })]);
+    expect(report.byType[0]!.variancePercent).toBeCloseTo(0.89, 2);
+    expect(stdout).toMatch(/NOT SYNCED/);
+    expect(stdout).toContain(`tiny.parquet ≠ s3://${BUCKET}/replaced/tiny.parquet: local 6 B, S3 13172 B`);
+  });
+
+  it('keeps the per-type variance and its thresholds as a summary, never as the verdict', async () => {
     const dir = await scenario('variance', { 'a.parquet': new Uint8Array(1000) }, ['a.parquet']);
     await objects.put('variance/a.parquet', new Uint8Array(1015));
 
-    const warn = await verify(dir, `s3://${BUCKET}/variance`);
-    const fail = await verify(dir, `s3://${BUCKET}/variance`, '--threshold-compressed', '0.2,1');
+    const defaults = await verify(dir, `s3://${BUCKET}/variance`);
+    const loose = await verify(dir, `s3://${BUCKET}/variance`, '--threshold-compressed', '5,10');
 
-    expect(warn.report.byType).toEqual([expect.objectContaining({ type: 'compressed', verdict: 'warn', variancePercent: 1.5 })]);
-    expect(paths(warn.report.categories.sizeMismatch)).toEqual(['a.parquet']);
-    expect(warn.report.status).toBe('PASSED_WITH_WARNINGS');
-    expect(warn.code).toBe(1);
-    expect(warn.stdout).toMatch(/SYNCED WITH WARNINGS/);
-    expect(fail.report.status).toBe('FAILED');
-    expect(fail.code).toBe(2);
+    expect(defaults.report.byType).toEqual([expect.objectContaining({ type: 'compressed', verdict: 'warn', variancePercent: 1.5 })]);
+    expect(loose.report.byType).toEqual([expect.objectContaining({ type: 'compressed', verdict: 'ok', variancePercent: 1.5 })]);
+    for (const { code, report, stdout } of [defaults, loose]) {
+      expect(paths(report.categories.sizeMismatch)).toEqual(['a.parquet']);
+      expect(report.status).toBe('FAILED');
+      expect(code).toBe(2);
+      expect(stdout).toMatch(/^summary: compressed files vary 1\.50% in size/m);
+    }
   });
 
   it('follows symlinks to files and reports a symlink loop as a warning without hanging', async () => {
