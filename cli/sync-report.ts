@@ -48,6 +48,10 @@ export function runWarnings(dataset: string, run: RunRecord | undefined): RunWar
     lines.push(...(v.warnings ?? []));
     if (v.moreWarnings) lines.push(`${v.moreWarnings} more warnings of load ${stage.slice('verify_'.length)}; see its report (${String((output as { reportUri?: unknown }).reportUri ?? 'in S3')})`);
   }
+  // A run never passes with warnings without a line saying so (a stage that recorded none).
+  if (lines.length === 0 && run?.status === 'PASSED_WITH_WARNINGS') {
+    lines.push(`the run passed with warnings its record does not name; read its report (${run.reportUri ?? `run ${run.runId} in the runs table`})`);
+  }
   return [...new Set(lines)].map((message) => ({ dataset, message }));
 }
 

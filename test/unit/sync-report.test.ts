@@ -37,8 +37,13 @@ describe('runWarnings', () => {
     ]);
   });
 
+  it('names the report when a run passed with warnings that no stage recorded', () => {
+    const warned = { ...run({}), reportUri: 's3://b/_syncproof/reports/d/r/l.json' };
+    expect(runWarnings('d', warned)).toEqual([{ dataset: 'd', message: expect.stringContaining('s3://b/_syncproof/reports/d/r/l.json') }]);
+  });
+
   it('is empty for a run without warnings or without a record', () => {
-    expect(runWarnings('orders', run({ extract: { rows: 3, nullCursorRows: 0, zeroDates: {} } }))).toEqual([]);
+    expect(runWarnings('orders', { ...run({ extract: { rows: 3, nullCursorRows: 0, zeroDates: {} } }), status: 'PASSED' })).toEqual([]);
     expect(runWarnings('orders', undefined)).toEqual([]);
   });
 });
