@@ -1,5 +1,6 @@
 import type { RunRecord } from '../lambdas/core/ports';
 import type { ExecutionSummary } from '../local/runtime';
+import { failureText, runWarnings } from './sync-report';
 
 /** Hides the password of a connection URL. */
 export function redactUrl(url: string): string {
@@ -25,14 +26,15 @@ export function runTotals(run: RunRecord | undefined): { filesLoaded: number; fi
   return totals;
 }
 
-/** One status line per ended execution. */
+/** One status line per ended execution, then one line per warning of its run. */
 export function executionLine(e: ExecutionSummary): string {
   const dataset = e.run?.dataset ?? String((e.input as { dataset?: unknown } | null)?.dataset ?? '?');
   const status = e.status === 'FAILED' ? 'FAILED' : (e.run?.status ?? 'UNKNOWN');
   const t = runTotals(e.run);
   const restarted = e.restartedAt ? ` (restarted at ${e.restartedAt})` : '';
   const base = `${new Date().toISOString()} ${dataset} ${e.name}${restarted} ${status}: ${t.filesLoaded} files loaded, ${t.filesQuarantined} quarantined, ${t.rows} rows`;
-  if (e.status === 'FAILED') return `${base} — ${e.error ?? 'error'}: ${e.run?.error ?? e.cause ?? ''}`;
-  if (e.run?.reportUri) return `${base}; report ${e.run.reportUri}`;
-  return base;
+  if (e.status === 'FAILED') return `${base} — ${failureText(e.error, e.cause ?? e.run?.error)}`;
+  const warnings = runWarnings(dataset, e.run).map((w) => `\n  warning: ${w.dataset}: ${w.message}`).join('');
+  if (e.run?.reportUri) return `${base}; report ${e.run.reportUri}${warnings}`;
+  return `${base}${warnings}`;
 }

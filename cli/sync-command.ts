@@ -14,6 +14,7 @@ import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
 import { syncOnStack } from './sync-stack';
 import { syncDatasets } from './sync-datasets';
+import { failureText, runWarnings, type RunWarning } from './sync-report';
 
 const MODES = RUN_MODES;
 
@@ -45,7 +46,10 @@ export interface SyncReport {
    */
   readonly attachedTo?: string;
   readonly status: RunRecord['status'] | 'ERROR';
+  /** `Name: message` of a failed execution. */
   readonly error?: string;
+  /** Every warning the run recorded (why it is PASSED_WITH_WARNINGS), one sentence each with what to do. */
+  readonly warnings?: readonly RunWarning[];
   readonly extract?: unknown;
   readonly commit?: unknown;
   readonly watermark?: unknown;
@@ -126,7 +130,8 @@ export function syncCommand(outcome: CommandOutcome): Command {
           executionStatus: execution.status,
           ...(attachedTo ? { attachedTo } : {}),
           status: execution.run?.status ?? (execution.status === 'FAILED' ? 'FAILED' : 'NO_WORK'),
-          ...(execution.error ? { error: `${execution.error}: ${execution.cause ?? ''}` } : {}),
+          ...(execution.error ? { error: failureText(execution.error, execution.cause) } : {}),
+          warnings: runWarnings(dataset, run),
           extract: stages.extract,
           commit: stages.commit,
           watermark,
@@ -169,12 +174,11 @@ export function formatSyncReport(r: SyncReport): string {
   const lines = [`sync ${r.dataset}: ${r.status} (execution ${r.execution} ${r.executionStatus})`];
   if (r.attachedTo) lines.push(`  attached to the live run of ${r.dataset}, execution ${r.attachedTo}, which did the work (one run per dataset at a time)`);
   if (r.error) lines.push(`  error: ${r.error}`);
-  const extract = r.extract as { rows?: number; files?: number; hasMore?: boolean; nullCursorRows?: number; zeroDates?: Record<string, number> } | undefined;
+  const extract = r.extract as { rows?: number; files?: number; hasMore?: boolean } | undefined;
   if (extract) {
     lines.push(`  extracted: ${extract.rows ?? 0} rows in ${extract.files ?? 0} files${extract.hasMore ? ' (limit × max-chunks reached: run again for the rest)' : ''}`);
-    if (extract.nullCursorRows) lines.push(`  not extracted: ${extract.nullCursorRows} rows whose cursor is NULL`);
-    for (const [column, n] of Object.entries(extract.zeroDates ?? {})) lines.push(`  zero dates loaded as NULL: ${n} in ${column}`);
   }
+  for (const w of r.warnings ?? []) lines.push(`  warning: ${w.dataset}: ${w.message}`);
   const commit = r.commit as { status?: string; loadedRows?: number; note?: string } | undefined;
   const extracted = (r.watermark as { extracted?: { position: { cursor: string; key: string[] }; runId: string } } | undefined)?.extracted;
   if (r.mode === 'extract-only') {

@@ -14,6 +14,7 @@ import type { CommandOutcome } from './program';
 import { followAttached } from './attached-run';
 import { formatSyncReport, syncExitCode, type SyncReport } from './sync-command';
 import { syncDatasetsOnStack } from './sync-stack';
+import { failureText, runWarnings } from './sync-report';
 
 /** What `syncproof sync A B …` reports (also written with --json). */
 export interface SyncDatasetsReport {
@@ -91,7 +92,7 @@ async function syncDatasetsLocally(options: SyncDatasetsOptions, input: { readon
     return {
       execution: name,
       executionStatus: parent.status,
-      ...(parent.error ? { error: `${parent.error}: ${parent.cause ?? ''}` } : {}),
+      ...(parent.error ? { error: failureText(parent.error, parent.cause) } : {}),
       datasets: reports,
       exitCode: datasetsExitCode(reports, parent.status),
     };
@@ -109,7 +110,8 @@ async function childReport(runtime: LocalRuntime, dataset: string, child: Execut
     executionStatus: child.status,
     ...(attachedTo ? { attachedTo } : {}),
     status: child.run?.status ?? (child.status === 'FAILED' ? 'FAILED' : 'NO_WORK'),
-    ...(child.error ? { error: `${child.error}: ${child.cause ?? ''}` } : {}),
+    ...(child.error ? { error: failureText(child.error, child.cause) } : {}),
+    warnings: runWarnings(dataset, run),
     extract: stages.extract,
     commit: stages.commit,
     watermark: await runtime.watermarks().get(dataset),
@@ -117,7 +119,7 @@ async function childReport(runtime: LocalRuntime, dataset: string, child: Execut
 }
 
 function notRun(dataset: string, execution: string, parent: ExecutionSummary): SyncReport {
-  return { dataset, execution, executionStatus: 'FAILED', status: 'ERROR', error: `not run: ${parent.error ?? 'the execution'}: ${parent.cause ?? ''}` };
+  return { dataset, execution, executionStatus: 'FAILED', status: 'ERROR', error: `not run: ${failureText(parent.error, parent.cause)}` };
 }
 
 /** The human summary: each dataset's, then the execution's. */

@@ -7,13 +7,13 @@ import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type Descri
 import { createDocumentClient } from '../lambdas/adapters/clients';
 import { DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import { DynamoDbWatermarkStore } from '../lambdas/adapters/dynamodb-watermark-store';
-import { causeMessage } from '../lambdas/record/record';
 import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
 import { CliError } from './errors';
 import { awsFailure, readStackOutputs, stackRegion } from './state-target';
 import { childExecutionName } from '../lambdas/core/dataset-batch';
 import { followAttached } from './attached-run';
 import type { SyncReport } from './sync-command';
+import { failureText, runWarnings } from './sync-report';
 import { datasetsExitCode, type SyncDatasetsReport } from './sync-datasets';
 
 export interface SyncOnStackOptions {
@@ -69,7 +69,8 @@ export async function syncOnStack(options: SyncOnStackOptions): Promise<SyncRepo
       executionStatus: succeeded ? 'SUCCEEDED' : 'FAILED',
       ...(attachedTo ? { attachedTo } : {}),
       status: own?.status ?? (succeeded ? 'NO_WORK' : 'FAILED'),
-      ...(succeeded ? {} : { error: `${described.error ?? described.status ?? 'FAILED'}: ${causeMessage(described.cause)}` }),
+      ...(succeeded ? {} : { error: failureText(described.error ?? described.status ?? 'FAILED', described.cause) }),
+      warnings: runWarnings(options.input.dataset, run),
       extract: run?.stages?.extract,
       commit: run?.stages?.commit,
       watermark,
@@ -109,7 +110,7 @@ export async function syncDatasetsOnStack(options: SyncDatasetsOnStackOptions): 
       const execution = childExecutionName(options.name, dataset);
       const own = await runs.get(execution);
       if (!own) {
-        reports.push({ dataset, execution, executionStatus: 'FAILED', status: 'ERROR', error: `not run: ${described.error ?? described.status ?? 'FAILED'}: ${causeMessage(described.cause)}` });
+        reports.push({ dataset, execution, executionStatus: 'FAILED', status: 'ERROR', error: `not run: ${failureText(described.error ?? described.status ?? 'FAILED', described.cause)}` });
         continue;
       }
       const { attachedTo, run = own } = await followAttached(own, runs);
@@ -119,7 +120,8 @@ export async function syncDatasetsOnStack(options: SyncDatasetsOnStackOptions): 
         executionStatus: own.status === 'FAILED' ? 'FAILED' : 'SUCCEEDED',
         ...(attachedTo ? { attachedTo } : {}),
         status: own.status,
-        ...(own.error ? { error: own.error } : {}),
+        ...(own.error ? { error: failureText(undefined, own.error) } : {}),
+        warnings: runWarnings(dataset, run),
         extract: run.stages?.extract,
         commit: run.stages?.commit,
         watermark: await watermarks.get(dataset),
@@ -129,7 +131,7 @@ export async function syncDatasetsOnStack(options: SyncDatasetsOnStackOptions): 
     return {
       execution: options.name,
       executionStatus: succeeded ? 'SUCCEEDED' : 'FAILED',
-      ...(succeeded ? {} : { error: `${described.error ?? described.status ?? 'FAILED'}: ${causeMessage(described.cause)}` }),
+      ...(succeeded ? {} : { error: failureText(described.error ?? described.status ?? 'FAILED', described.cause) }),
       datasets: reports,
       exitCode: datasetsExitCode(reports, succeeded ? 'SUCCEEDED' : 'FAILED'),
     };

@@ -40,7 +40,7 @@ import { positiveInt } from './program';
 export interface VerifyLocalOptions {
   readonly dir: string;
   readonly s3Uri: string;
-  /** Checksum-sample files present on both sides with equal sizes. */
+  /** Checksum-sample files present on both sides with equal sizes (a size difference is a finding already). */
   readonly detailed: boolean;
   readonly sample: SampleSpec;
   /** Sampling seed; default: the S3 URI and the folder's name (printed and reported). */
@@ -245,9 +245,9 @@ async function listS3(
 }
 
 /**
- * Compares a local folder with an S3 prefix: walk (local map), stream the listing against it,
- * decide per type against the thresholds, and with `detailed` verify a seeded sample of the
- * equal-size files' content. Throws CliError (exit 3) for bad input and unreachable / missing S3.
+ * Compares a local folder with an S3 prefix: walk (local map), stream the listing against it
+ * (every file missing, extra or of another size is a finding), summarize the size variance per
+ * type, and with `detailed` verify a seeded sample of the equal-size files' content. Throws CliError (exit 3) for bad input and unreachable / missing S3.
  */
 export async function verifyLocal(options: VerifyLocalOptions): Promise<VerifyLocalReport> {
   const startedAt = new Date().toISOString();
@@ -301,7 +301,7 @@ export async function verifyLocal(options: VerifyLocalOptions): Promise<VerifyLo
         excluded.s3 += 1;
         return;
       }
-      diff.addS3(path, size);
+      diff.addS3(path, size, key);
     });
     diff.finish();
 
@@ -326,8 +326,8 @@ export async function verifyLocal(options: VerifyLocalOptions): Promise<VerifyLo
     const decision = decideStatus({
       missing: diff.missing.total,
       extra: diff.extra.total,
+      sizeMismatches: diff.sizeMismatch.total,
       issues: diff.issues.total,
-      typeVerdicts: byType.map((t) => t.verdict),
       detailed: options.detailed,
       checksumMismatches: mismatches.length,
       sampleMissing: sample?.counts.missing ?? 0,
@@ -394,14 +394,16 @@ function thresholdLine(t: Threshold): string {
 export function formatVerifyLocal(report: VerifyLocalReport): string {
   const d = report.diff;
   const lines = [summaryLine(report.status, report.totals.local, report.totals.s3)];
+  const s3 = (key: string) => `s3://${report.settings.bucket}/${key}`;
   lines.push(...formatSection('missing from S3 (local only)', d.missing, (f) => `${f.path} (${formatBytes(f.size)})`));
   lines.push(...formatSection('extra in S3 (no local file)', d.extra, (f) => `${f.path} (${formatBytes(f.size)})`));
   lines.push(
-    ...formatSection('size mismatches', d.sizeMismatch, (m) => `${m.path}: local ${m.localSize} B, S3 ${m.s3Size} B (${formatVariance(m.variancePercent)}, ${m.type})`),
+    ...formatSection('size mismatches (each a finding)', d.sizeMismatch, (m) => `${m.path} ≠ ${s3(m.key)}: local ${m.localSize} B, S3 ${m.s3Size} B (${formatVariance(m.variancePercent)})`),
   );
+  // The per-type variance summarizes how far sizes drift; the verdict comes from the files above.
   for (const t of report.byType) {
     if (t.verdict !== 'ok' || t.absoluteDifference > 0) {
-      lines.push(`${t.type} files: variance ${formatVariance(t.variancePercent)} (${thresholdLine(t.threshold)}): ${t.verdict === 'ok' ? 'within tolerance' : t.verdict}`);
+      lines.push(`summary: ${t.type} files vary ${formatVariance(t.variancePercent)} in size (${thresholdLine(t.threshold)}: ${t.verdict === 'ok' ? 'within' : `above ${t.verdict}`})`);
     }
   }
   lines.push(...formatSection('local paths not compared', d.issues, (i) => `${i.path}: ${i.code} — ${i.message}`));
@@ -421,7 +423,7 @@ export function formatVerifyLocal(report: VerifyLocalReport): string {
         `${formatBytes(s.bytesDownloaded)} downloaded`,
     );
     const bad = s.items.filter((i) => i.status !== 'match');
-    lines.push(...formatSection('content problems', { total: bad.length, items: bad }, (i) => `${i.path}: ${i.status} — ${i.detail}`));
+    lines.push(...formatSection('content problems', { total: bad.length, items: bad }, (i) => `${i.path} (${s3(i.key)}): ${i.status} — ${i.detail}`));
   }
   lines.push(`status: ${report.status}${report.reasons.length ? ` (${report.reasons.join('; ')})` : ''}`);
   return lines.join('\n');
@@ -495,9 +497,9 @@ export function verifyLocalCommand(outcome: CommandOutcome): Command {
     .option('--include <glob>', 'compare only relative paths matching this glob (repeatable)', collect, [])
     .option('--exclude <glob>', 'leave out relative paths matching this glob (repeatable)', collect, [])
     .option('--json <file>', 'write the full report as JSON to this file')
-    .addOption(new Option('--threshold-compressed <pct>', "size variance of compressed files (.parquet .gz …): 'FAIL' or 'WARN,FAIL' percent (default 1,2)").argParser(thresholdOption('--threshold-compressed')))
-    .addOption(new Option('--threshold-uncompressed <pct>', "size variance of other binary files (default 0.25,0.5)").argParser(thresholdOption('--threshold-uncompressed')))
-    .addOption(new Option('--threshold-text <pct>', 'size variance of text files (.csv .json …) (default 0.05,0.1)').argParser(thresholdOption('--threshold-text')))
+    .addOption(new Option('--threshold-compressed <pct>', "marks in the size-variance summary of compressed files (.parquet .gz …): 'FAIL' or 'WARN,FAIL' percent (default 1,2); any file of another size fails").argParser(thresholdOption('--threshold-compressed')))
+    .addOption(new Option('--threshold-uncompressed <pct>', "marks in the size-variance summary of other binary files (default 0.25,0.5)").argParser(thresholdOption('--threshold-uncompressed')))
+    .addOption(new Option('--threshold-text <pct>', 'marks in the size-variance summary of text files (.csv .json …) (default 0.05,0.1)').argParser(thresholdOption('--threshold-text')))
     .option('--concurrency <n>', 'sampled files checked at once', positiveInt('--concurrency'), VERIFY_LOCAL_DEFAULTS.concurrency)
     .option('--endpoint-url <url>', 'S3-compatible endpoint (default: $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else AWS)')
     .option('--region <region>', 'AWS region (default: $AWS_REGION)')

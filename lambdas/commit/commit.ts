@@ -114,6 +114,13 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
     if (behind > 0) throw new RowsBehindWatermarkError(behindMessage(dataset.name, schema.cursorColumn, doc.watermark.position!.cursor, behind));
     return output;
   };
+  if (doc.files.length === 0 && doc.rows === 0) {
+    // Nothing was extracted, so nothing moves: the watermark is not written (no new version, no
+    // lastRun of an empty run), and the run ends NO_WORK unless it has warnings of its own.
+    const current = await deps.watermarks.get(dataset.name);
+    deps.log.info('watermark not moved: the run found no rows', { version: current?.version ?? 0 });
+    return recorded({ status: 'UNCHANGED', version: current?.version ?? 0, position: current?.position ?? null, rows: 0, loadedRows: 0, note: 'nothing new since the watermark' });
+  }
   let expected = doc.watermark.version;
   let base: Position | undefined = doc.watermark.position;
   let note: string | undefined;

@@ -36,8 +36,9 @@ export function classifyFile(relativePath: string): FileType {
 }
 
 /**
- * Byte-variance limits of one file type, in percent: a variance above `warnPercent` is a warning,
- * above `failPercent` a failure. Invariant: 0 ≤ warnPercent ≤ failPercent.
+ * Byte-variance marks of one file type, in percent, for the per-type summary: a variance above
+ * `warnPercent` is labelled `warn`, above `failPercent` `fail`. They label the summary only; the
+ * verdict comes from the files themselves. Invariant: 0 ≤ warnPercent ≤ failPercent.
  */
 export interface Threshold {
   readonly warnPercent: number;
@@ -143,9 +144,12 @@ export interface OneSidedFile {
   readonly size: number;
 }
 
-/** A file present on both sides with different sizes. */
+/** A file present on both sides with different sizes: a finding (the verdict is FAILED). */
 export interface SizeMismatch {
+  /** The local relative path. */
   readonly path: string;
+  /** The S3 key it was compared with. */
+  readonly key: string;
   readonly type: FileType;
   readonly localSize: number;
   readonly s3Size: number;
@@ -176,7 +180,10 @@ export interface TypeTotals {
   absoluteDifference: number;
 }
 
-/** Per-type verdict against the thresholds. */
+/**
+ * Per-type variance against the thresholds: a summary of how far sizes drift, never the verdict
+ * (every file whose size differs is a finding of its own).
+ */
 export interface TypeVariance extends TypeTotals {
   readonly type: FileType;
   /** Σ|Δ| / Σ local bytes × 100; null when the local bytes are 0 and some differ. */
@@ -237,8 +244,11 @@ export class SyncDiff {
     this.skipped.push(issue.path);
   }
 
-  /** Records one S3 object already mapped to its relative path (folder markers: `addFolderMarker`). */
-  addS3(path: string, size: number): void {
+  /**
+   * Records one S3 object already mapped to its relative path (folder markers: `addFolderMarker`);
+   * `key` is its S3 key (default: the path).
+   */
+  addS3(path: string, size: number, key = path): void {
     this.s3Totals.files += 1;
     this.s3Totals.bytes += size;
     const localSize = this.local.get(path);
@@ -257,7 +267,7 @@ export class SyncDiff {
       this.matchedEqual += 1;
     } else {
       t.absoluteDifference += Math.abs(size - localSize);
-      this.sizeMismatch.add({ path, type, localSize, s3Size: size, variancePercent: variancePercent(localSize, size) });
+      this.sizeMismatch.add({ path, key, type, localSize, s3Size: size, variancePercent: variancePercent(localSize, size) });
       this.local.delete(path);
     }
   }
@@ -307,8 +317,9 @@ export function exitCodeOf(status: SyncStatus): 0 | 1 | 2 {
 export interface StatusInput {
   readonly missing: number;
   readonly extra: number;
+  /** Files on both sides whose sizes differ (each a finding, whatever its type's variance). */
+  readonly sizeMismatches: number;
   readonly issues: number;
-  readonly typeVerdicts: readonly ('ok' | 'warn' | 'fail')[];
   /** Was content sampling (--detailed) done? */
   readonly detailed: boolean;
   readonly checksumMismatches: number;
@@ -325,24 +336,21 @@ export interface StatusDecision {
 }
 
 /**
- * FAILED: a file missing from S3, an extra S3 object, a type's variance above its fail threshold,
- * a checksum mismatch, or a sampled object gone. PASSED_WITH_WARNINGS: a variance above the warn
- * threshold, a local path not compared (unreadable, symlink loop, special file), a sampled object
- * that could not be checked. PASSED_PARTIAL: nothing wrong, but content not checked (no
- * --detailed). PASSED otherwise. Size mismatches within the warn threshold do not change the status
- * (they are listed).
+ * FAILED: a file missing from S3, an extra S3 object, a file whose size differs from its S3
+ * object, a checksum mismatch, or a sampled object gone. PASSED_WITH_WARNINGS: a local path not
+ * compared (unreadable, symlink loop, special file), a sampled object that could not be checked.
+ * PASSED_PARTIAL: nothing wrong, but content not checked (no --detailed). PASSED otherwise. The
+ * per-type size variance is a summary only: averaged over a type's bytes it hides a small file
+ * replaced by a big one, so it never decides.
  */
 export function decideStatus(input: StatusInput): StatusDecision {
   const failures: string[] = [];
   const warnings: string[] = [];
   if (input.missing > 0) failures.push(`${input.missing} local file(s) missing from S3`);
   if (input.extra > 0) failures.push(`${input.extra} S3 object(s) with no local file`);
-  const fails = input.typeVerdicts.filter((v) => v === 'fail').length;
-  const warns = input.typeVerdicts.filter((v) => v === 'warn').length;
-  if (fails > 0) failures.push(`${fails} file type(s) with size variance above the fail threshold`);
+  if (input.sizeMismatches > 0) failures.push(`${input.sizeMismatches} file(s) whose size differs from their S3 object`);
   if (input.checksumMismatches > 0) failures.push(`${input.checksumMismatches} sampled file(s) with different content`);
   if (input.sampleMissing > 0) failures.push(`${input.sampleMissing} sampled object(s) gone from S3 during the check`);
-  if (warns > 0) warnings.push(`${warns} file type(s) with size variance above the warn threshold`);
   if (input.issues > 0) warnings.push(`${input.issues} local path(s) not compared (unreadable, symlink loop or not a regular file)`);
   if (input.sampleUnchecked > 0) warnings.push(`${input.sampleUnchecked} sampled file(s) could not be checked`);
   if (failures.length > 0) return { status: 'FAILED', reasons: [...failures, ...warnings] };

@@ -98,6 +98,19 @@ export interface Finding {
   readonly message: string;
 }
 
+/** What to do about a warning finding, by its check (empty when nothing is to be done or it says so itself). */
+const WARNING_ADVICE: Record<string, string> = {
+  quarantine: 'fix the file and upload it again (an overwritten object is a new version, which the next run loads)',
+  [LEFT_TO_OTHER_LOAD]: 'nothing to do: that load proves it',
+  'inventory-loaded-gone': 'its rows stay in the warehouse; upload the files again if they should be kept in S3',
+};
+
+/** A warning finding as one line: what happened, then what to do. */
+export function warningLine(f: Finding): string {
+  const advice = WARNING_ADVICE[f.check];
+  return advice ? `${f.message}; ${advice}` : f.message;
+}
+
 export interface Verdict {
   readonly status: VerificationStatus;
   readonly findings: readonly Finding[];

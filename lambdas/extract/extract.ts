@@ -46,6 +46,9 @@ export type ExtractOutput =
 /** An invocation stops starting chunks when less than this plus twice its slowest chunk remains. */
 const BUDGET_RESERVE_MS = 30_000;
 
+/** Warnings kept in the run record's extract stage (the extraction document on S3 holds them all). */
+const MAX_RECORDED_WARNINGS = 20;
+
 /** A source value the mapping refuses: names the table, column and row key, and what to do. */
 export class SourceValueError extends TerminalError {
   override readonly name = 'SourceValueError';
@@ -170,7 +173,18 @@ export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<Ex
     });
     doc = { ...doc, updatedAt: now() };
     await deps.objects.putJson(documentKey, doc);
-    const stats = { rows: doc.rows, files: doc.files.length, bytes: doc.bytes, hasMore: doc.hasMore, nullCursorRows: doc.nullCursorRows, zeroDates: doc.zeroDates, end: doc.end, documentUri: `s3://${deps.objects.bucket}/${documentKey}` };
+    // The warnings (a lossy type mapping) go to the run record too, so whoever reads the run sees why it warned.
+    const stats = {
+      rows: doc.rows,
+      files: doc.files.length,
+      bytes: doc.bytes,
+      hasMore: doc.hasMore,
+      nullCursorRows: doc.nullCursorRows,
+      zeroDates: doc.zeroDates,
+      end: doc.end,
+      documentUri: `s3://${deps.objects.bucket}/${documentKey}`,
+      ...(doc.warnings.length > 0 ? { warnings: doc.warnings.slice(0, MAX_RECORDED_WARNINGS) } : {}),
+    };
     await deps.runs.start({ runId, dataset: dataset.name, status: 'RUNNING', startedAt: doc.startedAt, updatedAt: doc.updatedAt, stages: {} });
     await deps.runs.update(runId, { stage: 'extract', output: stats, dataset: dataset.name }, doc.updatedAt);
     deps.log.info('extracted', { rows: doc.rows, files: doc.files.length, done: doc.done, hasMore: doc.hasMore });
@@ -240,7 +254,7 @@ async function loadOnly(dataset: DatasetConfig, given: Position | undefined, run
   };
   await deps.objects.putJson(documentKey, doc);
   await deps.runs.start({ runId, dataset: dataset.name, status: 'RUNNING', startedAt: t, updatedAt: t, stages: {} });
-  await deps.runs.update(runId, { stage: 'extract', output: { mode: 'load-only', runs: chained.map((d) => d.runId), rows: doc.rows, files: files.length, documentUri: `s3://${deps.objects.bucket}/${documentKey}` }, dataset: dataset.name }, t);
+  await deps.runs.update(runId, { stage: 'extract', output: { mode: 'load-only', runs: chained.map((d) => d.runId), rows: doc.rows, files: files.length, documentUri: `s3://${deps.objects.bucket}/${documentKey}`, ...(doc.warnings.length > 0 ? { warnings: doc.warnings.slice(0, MAX_RECORDED_WARNINGS) } : {}) }, dataset: dataset.name }, t);
   deps.log.info('load-only: files of extract-only runs', { runs: chained.length, files: files.length, rows: doc.rows });
   return { status: 'DONE', documentKey, rows: doc.rows, files: files.length, hasMore: false };
 }

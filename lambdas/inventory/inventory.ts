@@ -24,7 +24,7 @@ import { extractionDocumentKey } from '../core/extraction';
 import type { LedgerKey, LedgerStatus } from '../core/ports';
 import { headAll, runBatchOf } from '../core/run-batch';
 import type { StageDeps } from '../core/stage-deps';
-import { IntegrityCheckFailedError, judgeInventory, type Finding, type InventoryCounts, type VerificationStatus } from '../core/verification';
+import { IntegrityCheckFailedError, judgeInventory, worstStatus, type Finding, type InventoryCounts, type VerificationStatus } from '../core/verification';
 import { isDataFile, parseExecutionInput, verificationModeSchema, type VerificationMode } from './execution-input';
 import { DEFAULT_LINES_PER_PART, JsonLinesPartWriter } from './json-lines-writer';
 import { readManifests } from './manifest';
@@ -98,6 +98,10 @@ export interface InventoryOutput extends InventoryCounts {
   /** Prefix of the JSON Lines parts (`part-0001.jsonl`, …). */
   readonly findingsUri: string;
   readonly parts: number;
+  /** Objects of the dataset not of its format (never loaded), when there are any. */
+  readonly notData?: { readonly count: number; readonly keys: readonly string[] };
+  /** One line per warning that is not a counted category (objects skipped), with what to do. */
+  readonly warnings?: readonly string[];
 }
 
 /** The summary object stored beside the findings. */
@@ -129,6 +133,44 @@ interface Inventoried {
   readonly objects: number;
   readonly bytes: number;
   readonly manifestFiles: number;
+  /** Objects of the dataset that are not of its format: never loaded. */
+  readonly notData: NotDataObjects;
+}
+
+/** Objects under a dataset's prefix that are not of its format (Discover never loads them): how many, and the first few keys. */
+export interface NotDataObjects {
+  count: number;
+  readonly keys: string[];
+}
+
+/** Keys of not-data objects kept in the output (the count is complete). */
+const NOT_DATA_KEYS = 5;
+
+/**
+ * Whether an object the dataset does not load is worth a warning: any object not of its format,
+ * except the hidden files of the Hadoop convention (a name starting with `_` or `.`: `_SUCCESS`,
+ * `.part-0.parquet.crc`), which producers such as Spark write beside their data.
+ */
+function isNotData(key: string, format: 'parquet' | 'csv'): boolean {
+  if (isDataFile(key, format) || key.endsWith('/')) return false;
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  return !name.startsWith('_') && !name.startsWith('.');
+}
+
+function noteNotData(notData: NotDataObjects, key: string): void {
+  notData.count += 1;
+  if (notData.keys.length < NOT_DATA_KEYS) notData.keys.push(key);
+}
+
+/** The warning for objects a dataset skipped: how many, which, why, and what to do. */
+export function notDataWarning(dataset: DatasetConfig, notData: NotDataObjects): string {
+  const ext = dataset.format === 'parquet' ? '.parquet' : '.csv';
+  const n = notData.count;
+  return (
+    `${n} object${n === 1 ? '' : 's'} under ${dataset.prefix} ${n === 1 ? 'is' : 'are'} not a ${ext} file and ${n === 1 ? 'was' : 'were'} skipped ` +
+    `(${notData.keys.join(', ')}${n > notData.keys.length ? ', …' : ''}): the dataset's format is ${dataset.format}, so only ${ext} objects load; ` +
+    `convert ${n === 1 ? 'it' : 'them'} to ${dataset.format === 'parquet' ? 'Parquet' : 'CSV'} or move ${n === 1 ? 'it' : 'them'} out of the prefix`
+  );
 }
 
 /**
@@ -158,11 +200,13 @@ async function inventoryPrefix(dataset: DatasetConfig, deps: StageDeps, writer: 
   let objects = 0;
   let bytes = 0;
   const counts = { missing: 0, unexpected: 0, sizeMismatch: 0, notLoaded: 0, loadedDeleted: 0, loadedOverwritten: 0 };
+  const notData: NotDataObjects = { count: 0, keys: [] };
 
   for await (const o of deps.objects.list(dataset.prefix)) {
     if (o.key.endsWith('/') || !isDatasetKey(dataset, o.key)) continue;
     objects += 1;
     bytes += o.size;
+    if (isNotData(o.key, dataset.format)) noteNotData(notData, o.key);
     const expected = manifestSizes.get(o.key);
     manifestSizes.delete(o.key);
     if (hasManifests && !expected) {
@@ -209,7 +253,7 @@ async function inventoryPrefix(dataset: DatasetConfig, deps: StageDeps, writer: 
       await writer.add({ category: 'loaded-gone', key, etag: v.etag, reason: 'deleted', loadId: v.loadId } satisfies InventoryFinding);
     }
   }
-  return { counts: { manifests: manifestKeys.length, ...counts }, objects, bytes, manifestFiles };
+  return { counts: { manifests: manifestKeys.length, ...counts }, objects, bytes, manifestFiles, notData };
 }
 
 /**
@@ -228,6 +272,8 @@ async function inventoryBatch(batch: readonly EventObject[], dataset: DatasetCon
   const byKey = new Map<string, EventObject[]>();
   for (const e of batch) if (isDatasetKey(dataset, e.key) && !e.key.endsWith('/')) byKey.set(e.key, [...(byKey.get(e.key) ?? []), e]);
   const keys = [...byKey.keys()].sort();
+  const notData: NotDataObjects = { count: 0, keys: [] };
+  for (const key of keys) if (isNotData(key, dataset.format)) noteNotData(notData, key);
   let objects = 0;
   let bytes = 0;
   for (let i = 0; i < keys.length; i += LEDGER_READ_PAGE / 2) {
@@ -284,7 +330,7 @@ async function inventoryBatch(batch: readonly EventObject[], dataset: DatasetCon
       }
     }
   }
-  return { counts, objects, bytes, manifestFiles: 0 };
+  return { counts, objects, bytes, manifestFiles: 0, notData };
 }
 
 /**
@@ -303,11 +349,13 @@ export async function runInventory(raw: InventoryInput, deps: StageDeps, options
   const batch = execution ? await runBatchOf(execution, dataset, runId, deps.objects) : undefined;
   const found = batch ? await inventoryBatch(batch, dataset, runId, deps, writer) : await inventoryPrefix(dataset, deps, writer);
   const partKeys = await writer.close();
-  const { counts, objects, bytes, manifestFiles } = found;
-
+  const { counts, objects, bytes, manifestFiles, notData } = found;
 
   const inventoryCounts: InventoryCounts = counts;
-  const verdict = judgeInventory(inventoryCounts, mode);
+  const judged = judgeInventory(inventoryCounts, mode);
+  // Objects the dataset never loads would otherwise end a run NO_WORK without a word.
+  const skipped: Finding | undefined = notData.count > 0 ? { level: 'warning', check: 'inventory-not-data', message: notDataWarning(dataset, notData) } : undefined;
+  const verdict = skipped ? { status: worstStatus(judged.status, 'PASSED_WITH_WARNINGS'), findings: [...judged.findings, skipped] } : judged;
   const bucketUri = `s3://${deps.objects.bucket}/`;
   const base = {
     runId,
@@ -322,12 +370,15 @@ export async function runInventory(raw: InventoryInput, deps: StageDeps, options
     findings: writer.lines,
     findingsUri: `${bucketUri}${keys.parts}/`,
     parts: partKeys.length,
+    ...(skipped ? { notData: { count: notData.count, keys: notData.keys }, warnings: [skipped.message] } : {}),
   };
   const now = deps.clock.now().toISOString();
   const summary: InventorySummary = { ...base, inventoriedAt: now, verdict: verdict.findings, partKeys };
   await deps.objects.putJson(keys.summary, summary);
   const output: InventoryOutput = { ...base, summaryUri: `${bucketUri}${keys.summary}` };
-  await deps.runs.update(runId, { stage: 'inventory', output, dataset: dataset.name }, now);
+  // In a sync run, skipped objects are a warning of the run (later stages keep the worse status).
+  const warned = mode === 'sync' && skipped ? { status: 'PASSED_WITH_WARNINGS' as const } : {};
+  await deps.runs.update(runId, { stage: 'inventory', output, dataset: dataset.name, ...warned }, now);
   deps.log.info('inventoried', { ...output });
   if (mode === 'sync' && counts.sizeMismatch > 0) {
     throw new IntegrityCheckFailedError(

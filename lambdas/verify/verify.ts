@@ -8,7 +8,7 @@ import { inListStatements, qualifiedName, quoteIdent, quoteLiteral, statementByt
 import { loadableDataset } from '../core/source-schema';
 import type { Row, Warehouse } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
-import { judgeLoad, worstStatus, type LoadEvidence, type Verdict, type VerificationStatus } from '../core/verification';
+import { judgeLoad, warningLine, worstStatus, type LoadEvidence, type Verdict, type VerificationStatus } from '../core/verification';
 import type { LoadResultDocument } from '../load/load';
 
 export const verifyInputSchema = z.object({
@@ -232,7 +232,10 @@ export async function runVerify(raw: VerifyInput, deps: StageDeps): Promise<Veri
   const run = await deps.runs.get(input.runId);
   const previous = run?.status === 'PASSED' || run?.status === 'PASSED_WITH_WARNINGS' || run?.status === 'FAILED' ? run.status : 'PASSED';
   const status = worstStatus(previous, verdict.status);
-  await deps.runs.update(input.runId, { stage: `verify_${input.loadId}`, output: { status: verdict.status, reportUri }, status, reportUri }, now);
+  // Warnings travel with the run record (a few; the report holds every finding), so the run says why it warned.
+  const warnings = verdict.findings.filter((f) => f.level === 'warning').map(warningLine);
+  const recordedWarnings = warnings.length > 0 ? { warnings: warnings.slice(0, 20), ...(warnings.length > 20 ? { moreWarnings: warnings.length - 20 } : {}) } : {};
+  await deps.runs.update(input.runId, { stage: `verify_${input.loadId}`, output: { status: verdict.status, reportUri, ...recordedWarnings }, status, reportUri }, now);
   deps.log.info('verified', { status: verdict.status, reportUri, summary });
   if (verdict.status === 'FAILED') {
     throw new VerificationFailedError(

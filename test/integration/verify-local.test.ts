@@ -22,14 +22,15 @@ interface Report {
   settings: { seed: string; prefix: string };
   totals: { local: { files: number; bytes: number }; s3: { files: number; bytes: number }; folderMarkersIgnored: number; excluded: { local: number; s3: number } };
   byType: { type: string; verdict: string; variancePercent: number | null }[];
-  categories: Record<'missing' | 'extra' | 'sizeMismatch' | 'warnings' | 'checksumMismatch', { count: number; items: { path: string; code?: string; kind?: string; status?: string; detail?: string }[] }>;
+  categories: Record<'missing' | 'extra' | 'sizeMismatch' | 'warnings' | 'checksumMismatch', { count: number; items: { path: string; key?: string; code?: string; kind?: string; status?: string; detail?: string }[] }>;
   sample?: { size: number; population: number; counts: Record<string, number>; items: { path: string; status: string; evidence: string; bytesDownloaded: number }[]; bytesDownloaded: number };
 }
 
 /**
  * `syncproof verify-local` run as a separate process against s3rver on a random port, with the
  * credentials in the environment as a user would. Assertions read the --json report and the exit
- * code.
+ * code. The scenarios (each under its own prefix and folder) and the error cases run concurrently:
+ * each is a CLI process of its own, so they overlap their start-up; the memory test runs alone.
  */
 describe('syncproof verify-local', () => {
   let s3: LocalS3;
@@ -87,7 +88,7 @@ describe('syncproof verify-local', () => {
 
   const paths = (list: { items: { path: string }[] }) => list.items.map((i) => i.path).sort();
 
-  it('maps keys with spaces, +, unicode and % one to one, counts zero-byte files and ignores a folder marker', async () => {
+  it.concurrent('maps keys with spaces, +, unicode and % one to one, counts zero-byte files and ignores a folder marker', async () => {
     const files = {
       'with space.csv': 'a,b\n1,2\n',
       'plus+sign.txt': 'plus',
@@ -114,7 +115,7 @@ describe('syncproof verify-local', () => {
     expect(stdout).toContain('content not checked; use --detailed');
   });
 
-  it('passes with --sample all when every sampled file has the same content, naming the seed', async () => {
+  it.concurrent('passes with --sample all when every sampled file has the same content, naming the seed', async () => {
     const dir = await scenario('same', { 'a.csv': 'x\n', 'b c+.txt': 'yy', 'ü%.json': '[]', 'zero.bin': '' });
 
     const { code, stdout, report } = await verify(dir, `s3://${BUCKET}/same/`, '--sample', 'all', '--seed', 'fixed-seed');
@@ -127,7 +128,7 @@ describe('syncproof verify-local', () => {
     expect(stdout).toContain("seed 'fixed-seed'");
   });
 
-  it('reports a file changed locally after upload (same size) only with --detailed, naming it', async () => {
+  it.concurrent('reports a file changed locally after upload (same size) only with --detailed, naming it', async () => {
     const dir = await scenario('changed', { 'stable.csv': 'id\n1\n', 'edited.csv': 'id\n2\n' });
     await writeFile(join(dir, 'edited.csv'), 'id\n3\n');
 
@@ -143,7 +144,7 @@ describe('syncproof verify-local', () => {
     expect(detailed.stdout).toContain('edited.csv');
   });
 
-  it('passes a multipart-uploaded object (5 MiB parts, 11 MiB)', async () => {
+  it.concurrent('passes a multipart-uploaded object (5 MiB parts, 11 MiB)', async () => {
     const body = randomBytes(11 * 1024 * 1024);
     const dir = join(work, 'local', 'multipart');
     await mkdir(dir, { recursive: true });
@@ -157,7 +158,7 @@ describe('syncproof verify-local', () => {
     expect(code).toBe(0);
   });
 
-  it('fails on a file missing from S3 and an extra S3 object, naming both', async () => {
+  it.concurrent('fails on a file missing from S3 and an extra S3 object, naming both', async () => {
     const dir = await scenario('missing', { 'kept.csv': 'k', 'only-local.csv': 'l' }, ['only-local.csv']);
     await objects.put('missing/only-s3.csv', 'x');
 
@@ -171,23 +172,42 @@ describe('syncproof verify-local', () => {
     expect(stdout).toContain('only-s3.csv');
   });
 
-  it('warns when a compressed type varies above its warn threshold and fails above its fail threshold', async () => {
+  it.concurrent('fails on a small file replaced by a big one although its type varies under 1%, naming path, key and both sizes', async () => {
+    // 6 B local against 13,172 B in S3, beside 1.48 MB of equal .parquet files: 0.89% for the type.
+    const dir = await scenario('replaced', { 'big.parquet': randomBytes(1_480_000), 'tiny.parquet': 'abcdef' }, ['tiny.parquet']);
+    await objects.put('replaced/tiny.parquet', randomBytes(13_172));
+
+    const { code, stdout, report } = await verify(dir, `s3://${BUCKET}/replaced`, '--sample', 'all');
+
+    expect(report.status).toBe('FAILED');
+    expect(code).toBe(2);
+    expect(report.categories.sizeMismatch.items).toEqual([expect.objectContaining({ path: 'tiny.parquet', key: 'replaced/tiny.parquet', localSize: 6, s3Size: 13_172 })]);
+    expect(report.reasons).toContain('1 file(s) whose size differs from their S3 object');
+    // The type's variance stays, as a summary.
+    expect(report.byType).toEqual([expect.objectContaining({ type: 'compressed', verdict: 'ok' })]);
+    expect(report.byType[0]!.variancePercent).toBeCloseTo(0.89, 2);
+    expect(stdout).toMatch(/NOT SYNCED/);
+    expect(stdout).toContain(`tiny.parquet ≠ s3://${BUCKET}/replaced/tiny.parquet: local 6 B, S3 13172 B`);
+  });
+
+  it.concurrent('keeps the per-type variance and its thresholds as a summary, never as the verdict', async () => {
     const dir = await scenario('variance', { 'a.parquet': new Uint8Array(1000) }, ['a.parquet']);
     await objects.put('variance/a.parquet', new Uint8Array(1015));
 
-    const warn = await verify(dir, `s3://${BUCKET}/variance`);
-    const fail = await verify(dir, `s3://${BUCKET}/variance`, '--threshold-compressed', '0.2,1');
+    const defaults = await verify(dir, `s3://${BUCKET}/variance`);
+    const loose = await verify(dir, `s3://${BUCKET}/variance`, '--threshold-compressed', '5,10');
 
-    expect(warn.report.byType).toEqual([expect.objectContaining({ type: 'compressed', verdict: 'warn', variancePercent: 1.5 })]);
-    expect(paths(warn.report.categories.sizeMismatch)).toEqual(['a.parquet']);
-    expect(warn.report.status).toBe('PASSED_WITH_WARNINGS');
-    expect(warn.code).toBe(1);
-    expect(warn.stdout).toMatch(/SYNCED WITH WARNINGS/);
-    expect(fail.report.status).toBe('FAILED');
-    expect(fail.code).toBe(2);
+    expect(defaults.report.byType).toEqual([expect.objectContaining({ type: 'compressed', verdict: 'warn', variancePercent: 1.5 })]);
+    expect(loose.report.byType).toEqual([expect.objectContaining({ type: 'compressed', verdict: 'ok', variancePercent: 1.5 })]);
+    for (const { code, report, stdout } of [defaults, loose]) {
+      expect(paths(report.categories.sizeMismatch)).toEqual(['a.parquet']);
+      expect(report.status).toBe('FAILED');
+      expect(code).toBe(2);
+      expect(stdout).toMatch(/^summary: compressed files vary 1\.50% in size/m);
+    }
   });
 
-  it('follows symlinks to files and reports a symlink loop as a warning without hanging', async () => {
+  it.concurrent('follows symlinks to files and reports a symlink loop as a warning without hanging', async () => {
     const dir = await scenario('loop', { 'a.csv': 'a', 'sub/x.txt': 'x' });
     await symlink('..', join(dir, 'sub', 'back'));
     await symlink('a.csv', join(dir, 'link.csv'));
@@ -202,7 +222,7 @@ describe('syncproof verify-local', () => {
     expect(code).toBe(1);
   });
 
-  it('reports an unreadable local file and a FIFO per path with the errno, and goes on', async () => {
+  it.concurrent('reports an unreadable local file and a FIFO per path with the errno, and goes on', async () => {
     const dir = await scenario('unreadable', { 'ok.csv': 'ok', 'secret.csv': 'secret' });
     // chmod 000 does not stop root (CAP_DAC_OVERRIDE). Probe it: when the file stays readable, use a
     // dangling symlink instead, which no user can open (ENOENT), root included.
@@ -229,7 +249,7 @@ describe('syncproof verify-local', () => {
     await chmod(join(dir, 'secret.csv'), 0o644);
   });
 
-  it('compares only what --include / --exclude select, dotfiles included', async () => {
+  it.concurrent('compares only what --include / --exclude select, dotfiles included', async () => {
     const dir = await scenario('filters', { 'keep/a.csv': 'a', 'keep/.dot.csv': 'd', 'skip/b.tmp': 'b' }, ['skip/b.tmp']);
     await objects.put('filters/skip/other.tmp', 'o');
 
@@ -252,7 +272,7 @@ describe('syncproof verify-local', () => {
       ['a bucket that does not exist', () => ['verify-local', work, 's3://no-such-bucket/x', '--endpoint-url', s3.endpoint]],
     ];
 
-    it.each(cases)('%s', async (_name, args) => {
+    it.concurrent.each(cases)('%s', async (_name, args) => {
       const { code, stderr, stdout } = await runCli(args());
 
       expect(code).toBe(3);

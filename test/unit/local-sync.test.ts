@@ -17,7 +17,7 @@ import {
   type StatusInput,
 } from '../../lambdas/core/local-sync';
 
-const clean: StatusInput = { missing: 0, extra: 0, issues: 0, typeVerdicts: ['ok'], detailed: true, checksumMismatches: 0, sampleMissing: 0, sampleUnchecked: 0 };
+const clean: StatusInput = { missing: 0, extra: 0, sizeMismatches: 0, issues: 0, detailed: true, checksumMismatches: 0, sampleMissing: 0, sampleUnchecked: 0 };
 
 describe('classifyFile', () => {
   it.each([
@@ -113,7 +113,7 @@ describe('SyncDiff', () => {
 
     expect(diff.missing.items).toEqual([{ path: 'local-only.csv', size: 5 }]);
     expect(diff.extra.items).toEqual([{ path: 's3-only.csv', size: 7 }]);
-    expect(diff.sizeMismatch.items).toEqual([{ path: 'grown.parquet', type: 'compressed', localSize: 1000, s3Size: 1010, variancePercent: 1 }]);
+    expect(diff.sizeMismatch.items).toEqual([{ path: 'grown.parquet', key: 'grown.parquet', type: 'compressed', localSize: 1000, s3Size: 1010, variancePercent: 1 }]);
     expect(diff.localTotals).toEqual({ files: 3, bytes: 1015 });
     expect(diff.s3Totals).toEqual({ files: 3, bytes: 1027 });
     expect([...diff.matched()]).toEqual([{ key: 'same.csv', size: 10 }]);
@@ -172,10 +172,9 @@ describe('decideStatus', () => {
     ['nothing wrong, content not checked', { detailed: false }, 'PASSED_PARTIAL'],
     ['a missing file', { missing: 1 }, 'FAILED'],
     ['an extra object', { extra: 1 }, 'FAILED'],
-    ['a type above its fail threshold', { typeVerdicts: ['ok', 'fail'] }, 'FAILED'],
+    ['a file whose size differs, without --detailed', { sizeMismatches: 1, detailed: false }, 'FAILED'],
     ['a checksum mismatch', { checksumMismatches: 1 }, 'FAILED'],
     ['a sampled object gone', { sampleMissing: 1 }, 'FAILED'],
-    ['a type above its warn threshold', { typeVerdicts: ['warn'] }, 'PASSED_WITH_WARNINGS'],
     ['an unreadable path', { issues: 1, detailed: false }, 'PASSED_WITH_WARNINGS'],
     ['an unverifiable sample', { sampleUnchecked: 1 }, 'PASSED_WITH_WARNINGS'],
     ['a failure and a warning', { missing: 1, issues: 1 }, 'FAILED'],
