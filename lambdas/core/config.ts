@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { urlProblem } from './connection-url';
 import { ConfigurationError, InvalidInputError } from './errors';
 import { nearestName } from './nearest-name';
 import { parseSampleSpec } from './sampling';
@@ -120,6 +121,10 @@ export const sourceSchema = z
     url: z
       .string()
       .regex(/^(mysql|mariadb|postgres|postgresql|pglite):/, "must be a mysql://, postgres:// or pglite: URL")
+      .superRefine((url, ctx) => {
+        const problem = urlProblem(url, 'the URL');
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .optional(),
     secretArn: z.string().startsWith('arn:').optional(),
     /** `database.table` (MySQL) or `schema.table` (PostgreSQL). */
