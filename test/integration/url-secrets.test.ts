@@ -16,6 +16,12 @@ import { startTestSource, type TestSourceDb } from '../support/source-db';
 
 jest.setTimeout(300_000);
 
+/**
+ * stderr without the AWS SDK's NodeVersionSupportWarning on Node 20 (issue #14 item 10, handled
+ * apart): every other line of stderr still counts.
+ */
+const quiet = (stderr: string) => stderr.replace(/\(node:\d+\) Warning: NodeVersionSupportWarning[\s\S]*?to show where the warning was created\)\n/, '');
+
 /** Passwords with raw URL delimiters, the first the one the issue reports. */
 const RAW_PASSWORDS = ['p@ss:w/rd#1', 'Qa?b%c@d9', 'Kx/y:z#w7'];
 
@@ -138,7 +144,7 @@ describe('the same password percent-encoded', () => {
 
     const state = join(work, `state-${engine}`);
     const synced = await runCli(['sync', 'orders', '--config', config, '--data-dir', state]);
-    expect({ code: synced.code, stderr: synced.stderr }).toEqual({ code: 0, stderr: '' });
+    expect({ code: synced.code, stderr: quiet(synced.stderr) }).toEqual({ code: 0, stderr: '' });
     expect(leaked(synced, PASSWORD)).toEqual([]);
     const warehouse = await openPostgresWarehouse(`pglite:${join(state, 'warehouse')}`, { objects: undefined as unknown as ObjectStore });
     try {
