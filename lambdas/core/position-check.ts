@@ -55,7 +55,7 @@ const INTEGER_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
 
 /** A whole number within `redshift`'s range (SMALLINT, INTEGER, BIGINT; other types: BIGINT's). */
 function checkInteger(text: string, redshift: string): ValueCheck {
-  if (!/^-?\d+$/.test(text)) return { ok: false, reason: `is not a whole number (the column is ${redshift})` };
+  if (!/^-?\d+$/.test(text)) return { ok: false, reason: `is not a whole number` };
   const [low, high] = INTEGER_RANGES[redshift.toUpperCase()] ?? INTEGER_RANGES.BIGINT!;
   const n = BigInt(text);
   if (n < low || n > high) return { ok: false, reason: `is out of the range of ${redshift} (${low} to ${high})` };
@@ -74,21 +74,21 @@ export function checkColumnValue(text: string, type: MappedType): ValueCheck {
     case 'bigint':
       return checkInteger(text, type.redshift);
     case 'decimal': {
-      if (!/^-?\d+(\.\d+)?$/.test(text)) return { ok: false, reason: `is not a decimal number (the column is ${type.redshift})` };
+      if (!/^-?\d+(\.\d+)?$/.test(text)) return { ok: false, reason: `is not a decimal number` };
       const scale = type.parquet.scale ?? 0;
       const fraction = text.split('.')[1] ?? '';
-      if (fraction.length > scale) return { ok: false, reason: `has more than ${scale} decimal places (the column is ${type.redshift})` };
+      if (fraction.length > scale) return { ok: false, reason: `has more than ${scale} decimal places` };
       const digits = text.replace(/^-/, '').replace('.', '').replace(/^0+(?=\d)/, '');
       if (type.parquet.precision !== undefined && digits.length - fraction.length > type.parquet.precision - scale) {
-        return { ok: false, reason: `is out of the range of ${type.redshift}` };
+        return { ok: false, reason: 'is out of its range' };
       }
       return { ok: true, text };
     }
     case 'float':
-      return /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(text) ? { ok: true, text } : { ok: false, reason: `is not a number (the column is ${type.redshift})` };
+      return /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(text) ? { ok: true, text } : { ok: false, reason: `is not a number` };
     case 'bool':
     case 'bit':
-      return /^(true|false|0|1)$/i.test(text) ? { ok: true, text } : { ok: false, reason: `is not a boolean (true, false, 1 or 0; the column is ${type.redshift})` };
+      return /^(true|false|0|1)$/i.test(text) ? { ok: true, text } : { ok: false, reason: `is not a boolean (true, false, 1 or 0)` };
     case 'date':
     case 'timestamp':
       return canonicalTime(text);
