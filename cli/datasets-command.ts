@@ -1,6 +1,6 @@
-import { maskUrl } from '../lambdas/core/connection-url';
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
+import { maskUrl } from '../lambdas/core/connection-url';
 import { warehouseName } from '../lambdas/core/column-names';
 import { parseConfig, type DatasetConfig } from '../lambdas/core/config';
 import { suggestCursor } from '../lambdas/core/cursor-suggestion';

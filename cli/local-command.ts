@@ -1,6 +1,6 @@
-import { maskUrl } from '../lambdas/core/connection-url';
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
+import { maskUrl } from '../lambdas/core/connection-url';
 import { loadConfigFile } from '../lib/config';
 import { LocalRuntime } from '../local/runtime';
 import { CliError } from './errors';

@@ -1,5 +1,5 @@
-import { maskUrl } from '../lambdas/core/connection-url';
 import { Command } from 'commander';
+import { maskUrl } from '../lambdas/core/connection-url';
 import { suggestCursor, type CursorSuggestion } from '../lambdas/core/cursor-suggestion';
 import { formatBytes } from '../lambdas/core/local-sync';
 import { type SourceTableSummary } from '../lambdas/core/source';
