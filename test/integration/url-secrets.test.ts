@@ -154,4 +154,22 @@ describe('the same password percent-encoded', () => {
       await warehouse.close();
     }
   });
+
+  it.each([
+    ['mysql', 'MYSQL_PWD', () => mysqlUrl, 'src.orders'],
+    ['postgres', 'PGPASSWORD', () => postgresUrl, 'public.orders'],
+  ] as const)('connects to %s with the password in %s and none in the URL', async (_engine, variable, url, table) => {
+    const withoutPassword = new URL(url());
+    withoutPassword.password = '';
+    process.env[variable] = PASSWORD;
+    let listed: CliResult;
+    try {
+      listed = await runCli(['source', 'tables', '--source', withoutPassword.toString()]);
+    } finally {
+      delete process.env[variable];
+    }
+    expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(listed.stdout).toContain(table);
+    expect(leaked(listed, PASSWORD)).toEqual([]);
+  });
 });
