@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
+import { maskUrl } from '../lambdas/core/connection-url';
 import { warehouseName } from '../lambdas/core/column-names';
 import { parseConfig, type DatasetConfig } from '../lambdas/core/config';
 import { suggestCursor } from '../lambdas/core/cursor-suggestion';
 import { TerminalError } from '../lambdas/core/errors';
 import { nearestName } from '../lambdas/core/nearest-name';
-import { redactUrl, type SourceDatabase, type SourceEngine, type TableRef } from '../lambdas/core/source';
+import { type SourceDatabase, type SourceEngine, type TableRef } from '../lambdas/core/source';
 import { resolveSourceSchema, type ResolvedSchema } from '../lambdas/core/source-schema';
 import { CliError } from './errors';
 import { writeFileAtomically } from './json-file';
@@ -135,7 +136,7 @@ async function addDataset(name: string, flags: AddFlags, deps: SourceCommandDeps
   const { dataset, cursorNote, resolved } = added;
   const s = resolved.schema;
   const lines = [
-    `added dataset '${name}' to ${flags.config}${file.existed ? '' : ' (created)'}: ${qualified} in ${redactUrl(flags.source)} → ${dataset.target.schema}.${dataset.target.table}`,
+    `added dataset '${name}' to ${flags.config}${file.existed ? '' : ' (created)'}: ${qualified} in ${maskUrl(flags.source)} → ${dataset.target.schema}.${dataset.target.table}`,
     `  cursor:  ${s.cursorColumn} (${s.cursorKind}; ${cursorNote})`,
     `  key:     ${s.keyColumns.join(', ')} (${flags.key ? 'as given' : 'the primary key'})`,
     `  columns: ${s.columns.map((c) => `${c.source} ${c.type.redshift}`).join(', ')}`,

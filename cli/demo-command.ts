@@ -2,9 +2,9 @@ import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { formatDemoReport, runDemo } from '../local/demo';
 import { CliError } from './errors';
+import { requireWarehouseUrl } from './source-url';
 import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
-import { redactUrl } from './format';
 
 /** `syncproof demo`: the whole pipeline on the embedded default, proven by reading back. */
 export function demoCommand(outcome: CommandOutcome): Command {
@@ -17,9 +17,7 @@ export function demoCommand(outcome: CommandOutcome): Command {
     .option('--json <file>', 'also write the report as JSON to this file')
     .exitOverride()
     .action(async (opts: { rows: number; files: number; warehouse?: string; keep?: string; json?: string }) => {
-      if (opts.warehouse && !/^postgres(ql)?:\/\//.test(opts.warehouse)) {
-        throw new CliError(`--warehouse must be a postgres:// URL, got '${redactUrl(opts.warehouse)}'`);
-      }
+      if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
       if (opts.files > opts.rows) throw new CliError(`--files (${opts.files}) cannot exceed --rows (${opts.rows})`);
       const report = await runDemo({
         rows: opts.rows,

@@ -2,16 +2,6 @@ import type { RunRecord } from '../lambdas/core/ports';
 import type { ExecutionSummary } from '../local/runtime';
 import { failureText, runWarnings } from './sync-report';
 
-/** Hides the password of a connection URL. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '****';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:****@');
-  }
-}
 
 /** Totals of a run's load stages. */
 export function runTotals(run: RunRecord | undefined): { filesLoaded: number; filesQuarantined: number; rows: number } {

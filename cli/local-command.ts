@@ -1,9 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
+import { maskUrl } from '../lambdas/core/connection-url';
 import { loadConfigFile } from '../lib/config';
 import { LocalRuntime } from '../local/runtime';
 import { CliError } from './errors';
-import { executionLine, redactUrl } from './format';
+import { requireWarehouseUrl } from './source-url';
+import { executionLine } from './format';
 import type { CommandOutcome } from './program';
 
 function seed(value: string): number {
@@ -43,9 +45,7 @@ export function localCommand(outcome: CommandOutcome): Command {
       } catch (error) {
         throw new CliError(error instanceof Error ? error.message : String(error));
       }
-      if (opts.warehouse && !/^postgres(ql)?:\/\//.test(opts.warehouse)) {
-        throw new CliError(`--warehouse must be a postgres:// URL, got '${redactUrl(opts.warehouse)}'`);
-      }
+      if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
       const runtime = await LocalRuntime.start({
         config,
         warehouse: opts.warehouse,
@@ -67,7 +67,7 @@ export function localCommand(outcome: CommandOutcome): Command {
         `  bucket:       ${runtime.bucket}`,
         `  region:       ${runtime.region}`,
         `  credentials:  AWS_ACCESS_KEY_ID=${runtime.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${runtime.credentials.secretAccessKey}`,
-        `  warehouse:    ${opts.warehouse ? redactUrl(opts.warehouse) : `embedded (PGlite), via the local Redshift Data API at ${runtime.dataApi()?.endpoint ?? '?'}`}`,
+        `  warehouse:    ${opts.warehouse ? maskUrl(opts.warehouse) : `embedded (PGlite), via the local Redshift Data API at ${runtime.dataApi()?.endpoint ?? '?'}`}`,
         `  data:         ${opts.dataDir ? resolve(opts.dataDir) : 'temporary (removed on exit; use --data-dir to keep it)'}`,
         `  S3 events:    at least once, possibly duplicated and reordered (--event-seed ${runtime.eventDeliverySeed})`,
         ...config.datasets.map(

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
+import { maskUrl } from '../lambdas/core/connection-url';
 import { suggestCursor, type CursorSuggestion } from '../lambdas/core/cursor-suggestion';
 import { formatBytes } from '../lambdas/core/local-sync';
-import { redactUrl, type SourceTableSummary } from '../lambdas/core/source';
+import { type SourceTableSummary } from '../lambdas/core/source';
 import { writeJsonReport } from './json-file';
 import { SOURCE_URL_HELP, onSource, type SourceCommandDeps } from './source-url';
 
@@ -65,10 +66,10 @@ function tablesCommand(deps: SourceCommandDeps): Command {
     .option('--json <file>', 'also write the tables as JSON to this file')
     .exitOverride()
     .action(async (flags: TablesFlags) => {
-      const where = redactUrl(flags.source) + (flags.schema ? ` (schema ${flags.schema})` : '');
+      const where = maskUrl(flags.source) + (flags.schema ? ` (schema ${flags.schema})` : '');
       const tables = await onSource(deps, flags.source, async (source) => (await source.listTables(flags.schema)).map(tableListing));
       if (flags.json) {
-        await writeJsonReport(flags.json, { command: 'source tables', at: new Date().toISOString(), source: redactUrl(flags.source), schema: flags.schema ?? null, tables });
+        await writeJsonReport(flags.json, { command: 'source tables', at: new Date().toISOString(), source: maskUrl(flags.source), schema: flags.schema ?? null, tables });
       }
       process.stdout.write(`${formatTables(tables, where)}\n`);
     });

@@ -2,7 +2,8 @@
  * Source URLs on the command line: which engine a URL names, and how a command opens one
  * (a seam: `cli/source-connect.ts` opens the real adapters, tests pass an in-memory source).
  */
-import { redactUrl, type SourceDatabase, type SourceEngine } from '../lambdas/core/source';
+import { type SourceDatabase, type SourceEngine } from '../lambdas/core/source';
+import { maskUrl, requireCleanUrl, scrubSecrets, urlSecrets } from '../lambdas/core/connection-url';
 import { CliError } from './errors';
 
 /** The help of a `--source <url>` option. */
@@ -16,32 +17,39 @@ export interface SourceCommandDeps {
   readonly openSource: OpenSourceUrl;
 }
 
+/**
+ * Refuses (CliError, exit 3) a URL that does not parse cleanly (lambdas/core/connection-url.ts):
+ * the message shows nothing of it after the user name.
+ */
+export function requireCleanUrlOption(url: string, option: string): void {
+  try {
+    requireCleanUrl(url, option);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+}
+
+/** A `--warehouse` URL: a postgres:// URL that parses cleanly, else CliError (exit 3). */
+export function requireWarehouseUrl(url: string): void {
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new CliError(`--warehouse must be a postgres:// URL, got '${maskUrl(url)}'`);
+  requireCleanUrlOption(url, '--warehouse');
+}
+
 /** `mysql:` / `mariadb:` → mysql; `postgres:` / `postgresql:` / `pglite:` → postgres; else CliError (exit 3). */
 export function engineOfUrl(url: string): SourceEngine {
+  requireCleanUrlOption(url, '--source');
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'mysql' || scheme === 'mariadb') return 'mysql';
   if (scheme === 'postgres' || scheme === 'postgresql' || scheme === 'pglite') return 'postgres';
-  throw new CliError(`--source must be a mysql://, mariadb://, postgres:// or pglite: URL, got '${redactUrl(url)}'`);
-}
-
-/** The URL's password, if it has one (to keep it out of any message). */
-function passwordOf(url: string): string | undefined {
-  try {
-    const password = new URL(url).password;
-    return password ? decodeURIComponent(password) : undefined;
-  } catch {
-    return /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@/]*)@/i.exec(url)?.[1];
-  }
+  throw new CliError(`--source must be a mysql://, mariadb://, postgres:// or pglite: URL, got '${maskUrl(url)}'`);
 }
 
 /** A source failure as one CliError line, with the URL redacted and its password never shown. */
 export function sourceFailure(error: unknown, url: string): CliError {
   if (error instanceof CliError) return error;
   let message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  message = message.split(url).join(redactUrl(url));
-  const password = passwordOf(url);
-  if (password) message = message.split(password).join('***');
-  return new CliError(`source ${redactUrl(url)}: ${message}`);
+  message = scrubSecrets(message.split(url).join(maskUrl(url)), urlSecrets(url));
+  return new CliError(`source ${maskUrl(url)}: ${message}`);
 }
 
 /** Opens the source, runs `work`, closes it; failures become one-line CliErrors without the password. */

@@ -10,7 +10,7 @@ import { STACK_OUTPUTS, type StackOutputKey } from '../lambdas/core/stack-output
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from '../local/emulators';
 import { LOCAL_TABLES } from '../local/runtime';
 import { CliError } from './errors';
-import { redactUrl } from './format';
+import { maskUrl } from '../lambdas/core/connection-url';
 
 /**
  * Where a state command (`syncproof ledger …`, `syncproof watermark …`) finds the DynamoDB state:
@@ -174,17 +174,17 @@ async function openDataDir(dataDir: string, table: StateTable): Promise<StateTar
 }
 
 async function openEndpoint(endpoint: string, table: StateTable): Promise<StateTarget> {
-  if (!/^https?:\/\/[^\s/]+/.test(endpoint)) throw new CliError(`--endpoint must be an http(s):// URL, got '${redactUrl(endpoint)}'`);
+  if (!/^https?:\/\/[^\s/]+/.test(endpoint)) throw new CliError(`--endpoint must be an http(s):// URL, got '${maskUrl(endpoint)}'`);
   const { local } = STATE_TABLES[table];
   const client = localClient(endpoint);
   try {
-    await requireTable(client, local, `the DynamoDB at ${redactUrl(endpoint)} has no table '${local}'; is it the endpoint \`syncproof local\` printed?`);
+    await requireTable(client, local, `the DynamoDB at ${maskUrl(endpoint)} has no table '${local}'; is it the endpoint \`syncproof local\` printed?`);
   } catch (error) {
     client.destroy();
     if (error instanceof CliError) throw error;
-    throw new CliError(`cannot reach DynamoDB at ${redactUrl(endpoint)} (${describeAwsError(error)}); is \`syncproof local\` running? It prints its DynamoDB endpoint when ready`);
+    throw new CliError(`cannot reach DynamoDB at ${maskUrl(endpoint)} (${describeAwsError(error)}); is \`syncproof local\` running? It prints its DynamoDB endpoint when ready`);
   }
-  return { client, table: local, description: { kind: 'endpoint', endpoint: redactUrl(endpoint), table: local }, close: async () => client.destroy() };
+  return { client, table: local, description: { kind: 'endpoint', endpoint: maskUrl(endpoint), table: local }, close: async () => client.destroy() };
 }
 
 /** `name: first line of message`, or the network code; never request details. */

@@ -9,7 +9,7 @@ import { followAttached } from './attached-run';
 import { LocalRuntime } from '../local/runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
 import { CliError } from './errors';
-import { redactUrl } from './format';
+import { requireWarehouseUrl } from './source-url';
 import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
 import { syncOnStack } from './sync-stack';
@@ -99,8 +99,7 @@ export function syncCommand(outcome: CommandOutcome): Command {
       } catch (error) {
         throw new CliError(error instanceof Error ? error.message : String(error));
       }
-      if (opts.warehouse && !/^postgres(ql)?:\/\//.test(opts.warehouse)) throw new CliError(`--warehouse must be a postgres:// URL, got '${redactUrl(opts.warehouse)}'`);
-      if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
+      if (opts.warehouse) requireWarehouseUrl(opts.warehouse);if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
       const input = { dataset, ...(opts.mode ? { mode: opts.mode } : {}), ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.maxChunks ? { maxChunks: opts.maxChunks } : {}), ...afterPosition(opts) };
       const name = `sync-${dataset}-${Date.now()}`;
       if (opts.stack) {
@@ -157,8 +156,7 @@ async function syncSeveral(
   } catch (error) {
     throw new CliError(error instanceof Error ? error.message : String(error));
   }
-  if (opts.warehouse && !/^postgres(ql)?:\/\//.test(opts.warehouse)) throw new CliError(`--warehouse must be a postgres:// URL, got '${redactUrl(opts.warehouse)}'`);
-  if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
+  if (opts.warehouse) requireWarehouseUrl(opts.warehouse);if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
   if (opts.stack) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   await syncDatasets({ ...opts, config, datasets }, outcome);
 }

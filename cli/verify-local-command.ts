@@ -31,7 +31,7 @@ import {
 } from '../lambdas/core/local-sync';
 import { DEFAULT_SAMPLE, SeededSampler, parseSampleSpec, sampleSize, type SampleSpec } from '../lambdas/core/sampling';
 import { CliError } from './errors';
-import { redactUrl } from './format';
+import { maskUrl } from '../lambdas/core/connection-url';
 import { walkLocalFiles } from './local-files';
 import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
@@ -148,9 +148,9 @@ export function describeS3Failure(error: unknown, target: S3Target, endpoint: st
   const code = e.code ?? e.cause?.code ?? '';
   const status = e.$metadata?.httpStatusCode;
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT'].includes(code) || e.name === 'TimeoutError') {
-    return `cannot reach the S3 endpoint ${endpoint ? redactUrl(endpoint) : '(AWS default)'} (${code || e.name}); check --endpoint-url and that the service is running`;
+    return `cannot reach the S3 endpoint ${endpoint ? maskUrl(endpoint) : '(AWS default)'} (${code || e.name}); check --endpoint-url and that the service is running`;
   }
-  if (e.name === 'NoSuchBucket') return `bucket '${target.bucket}' does not exist at ${endpoint ? redactUrl(endpoint) : 'AWS'}; check the bucket name (and --endpoint-url / --region)`;
+  if (e.name === 'NoSuchBucket') return `bucket '${target.bucket}' does not exist at ${endpoint ? maskUrl(endpoint) : 'AWS'}; check the bucket name (and --endpoint-url / --region)`;
   if (e.name === 'CredentialsProviderError' || /credential/i.test(e.message ?? '') && !status) {
     return 'no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE';
   }
@@ -267,7 +267,7 @@ export async function verifyLocal(options: VerifyLocalOptions): Promise<VerifyLo
     throw new CliError(code === 'ENOENT' ? `directory '${options.dir}' does not exist; give the local folder to compare` : `cannot open directory '${options.dir}' (${code})`);
   }
   if (options.endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(options.endpoint)) {
-    throw new CliError(`--endpoint-url must be an http(s):// URL, got '${redactUrl(options.endpoint)}'`);
+    throw new CliError(`--endpoint-url must be an http(s):// URL, got '${maskUrl(options.endpoint)}'`);
   }
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (options.endpoint ? 'us-east-1' : undefined);
   const client = createS3Client({ s3: options.endpoint, region, credentials: options.credentials ? { ...options.credentials } : undefined });
@@ -349,7 +349,7 @@ export async function verifyLocal(options: VerifyLocalOptions): Promise<VerifyLo
         exclude: options.exclude,
         thresholds: options.thresholds,
         concurrency: options.concurrency,
-        endpoint: options.endpoint ? redactUrl(options.endpoint) : undefined,
+        endpoint: options.endpoint ? maskUrl(options.endpoint) : undefined,
         region,
       },
       totals: {

@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { createS3Client } from '../lambdas/adapters/clients';
@@ -7,12 +7,13 @@ import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { extractionDocumentSchema, type ExtractionDocument } from '../lambdas/core/extraction';
 import { nearestName } from '../lambdas/core/nearest-name';
 import { parseS3Uri } from '../lambdas/core/s3-uri';
+import { readSchemaDocument, schemaDocumentKey } from '../lambdas/core/source-schema';
 import type { WatermarkRecord, WatermarkStore } from '../lambdas/core/watermark';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../local/emulators';
 import { CliError } from './errors';
 import { writeJsonReport } from './json-file';
 import { onStateTable, whereText, withTargetOptions, type StateTargetDescription, type TargetFlags } from './state-target';
-import { checkPosition, formatFiles, formatWatermark, formatWatermarkList, positionText, resetRecord, setRecord } from './watermark-format';
+import { checkPosition, type PositionTypes, formatFiles, formatWatermark, formatWatermarkList, positionText, resetRecord, setRecord } from './watermark-format';
 
 /** The message of a conditional write that lost to another writer. */
 export const WATERMARK_RACE = 'the watermark changed while setting it; run again';
@@ -46,6 +47,18 @@ async function readExtraction(where: StateTargetDescription, uri: string): Promi
   if (where.kind === 'endpoint') {
     return `the files are listed in ${uri}; --show-files reads it with --data-dir (once \`syncproof local\` is stopped) or --stack, not --endpoint`;
   }
+  return onStateObjects(where, bucket, async (objects) => {
+    if (!(await objects.head(key))) return `the extraction document ${uri} does not exist (any more)`;
+    const parsed = extractionDocumentSchema.safeParse(await objects.getJson(key));
+    return parsed.success ? parsed.data : `${uri} is not an extraction document this version of syncproof reads`;
+  }).catch((error: unknown) => `cannot read ${uri}: ${(error as Error).message}`);
+}
+
+/**
+ * Runs `work` on the bucket of the local state (opened in process) or of the stack; a string when
+ * the bucket is not in the local state.
+ */
+async function onStateObjects<T>(where: Exclude<StateTargetDescription, { kind: 'endpoint' }>, bucket: string, work: (objects: S3ObjectStore) => Promise<T | string>): Promise<T | string> {
   let objects: S3ObjectStore;
   let stop = async () => {};
   if (where.kind === 'data-dir') {
@@ -53,7 +66,7 @@ async function readExtraction(where: StateTargetDescription, uri: string): Promi
     try {
       await access(join(directory, bucket));
     } catch {
-      return `${uri} is not in the local state in ${where.dataDir} (no bucket '${bucket}' under ${directory})`;
+      return `the local state in ${where.dataDir} has no bucket '${bucket}' (under ${directory})`;
     }
     const s3 = await startLocalS3({ bucket, directory });
     const client = createS3Client({ s3: s3.endpoint, region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS } });
@@ -68,14 +81,38 @@ async function readExtraction(where: StateTargetDescription, uri: string): Promi
     stop = async () => client.destroy();
   }
   try {
-    if (!(await objects.head(key))) return `the extraction document ${uri} does not exist (any more)`;
-    const parsed = extractionDocumentSchema.safeParse(await objects.getJson(key));
-    return parsed.success ? parsed.data : `${uri} is not an extraction document this version of syncproof reads`;
-  } catch (error) {
-    return `cannot read ${uri}: ${(error as Error).message}`;
+    return await work(objects);
   } finally {
     await stop();
   }
+}
+
+/**
+ * The column types of the dataset's cursor and key, from its schema document in S3 (what its
+ * extraction uses, checked against the source by every run), or why they cannot be read here.
+ * The bucket is the one the last run wrote to, else the only bucket of the local state.
+ */
+async function positionTypes(where: StateTargetDescription, dataset: string, record: WatermarkRecord | undefined): Promise<PositionTypes | string> {
+  if (where.kind === 'endpoint') return 'the schema document is in S3, which --endpoint does not reach; use --data-dir (once `syncproof local` is stopped) or --stack';
+  let bucket = record?.lastRun?.filesUri ? parseS3Uri(record.lastRun.filesUri).bucket : undefined;
+  if (bucket === undefined && where.kind === 'data-dir') {
+    const buckets = (await readdir(join(where.dataDir, 's3'), { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name);
+    if (buckets.length === 1) bucket = buckets[0];
+  }
+  if (bucket === undefined) return 'no run of it recorded which bucket holds its schema document';
+  const uri = `s3://${bucket}/${schemaDocumentKey(dataset)}`;
+  return onStateObjects<PositionTypes>(where, bucket, async (objects) => {
+    const doc = await readSchemaDocument(objects, dataset);
+    if (!doc) return `there is no schema document ${uri} (the dataset has not been extracted yet)`;
+    const column = (name: string) => {
+      const c = doc.columns.find((col) => col.source === name);
+      return c ? { name, type: c.type } : undefined;
+    };
+    const cursor = column(doc.cursorColumn);
+    const keys = doc.keyColumns.map(column);
+    if (!cursor || keys.some((k) => k === undefined)) return `the schema document ${uri} lacks the cursor or a key column`;
+    return { cursor, keys: keys as PositionTypes['keys'] };
+  }).catch((error: unknown) => `cannot read ${uri}: ${(error as Error).message}`);
 }
 
 interface GetFlags extends TargetFlags {
@@ -137,7 +174,7 @@ export interface WatermarkChange {
 export async function setWatermark(
   store: WatermarkStore,
   dataset: string,
-  input: { cursor: string; key: readonly string[]; create?: boolean },
+  input: { cursor: string; key: readonly string[]; create?: boolean; types?: PositionTypes },
   where: StateTargetDescription,
   now = new Date(),
 ): Promise<WatermarkChange> {
@@ -146,7 +183,7 @@ export async function setWatermark(
     const unknown = await unknownDataset(store, dataset, where);
     throw new CliError(`${unknown.message}; to create its watermark by hand, pass --create`);
   }
-  const checked = checkPosition(input.cursor.trim(), input.key, before?.position, before?.keyEncoding);
+  const checked = checkPosition(input.cursor.trim(), input.key, before?.position, before?.keyEncoding, input.types);
   if (!checked.ok) throw new CliError(checked.message);
   const after = setRecord(before, dataset, checked.position, now.toISOString());
   if (!(await store.put(after, before?.version ?? 0))) throw new CliError(WATERMARK_RACE);
@@ -166,6 +203,7 @@ interface SetFlags extends TargetFlags {
   cursor: string;
   key?: string[];
   create?: boolean;
+  force?: boolean;
 }
 
 function setCommand(): Command {
@@ -173,12 +211,20 @@ function setCommand(): Command {
     new Command('set')
       .description('set where the next run of a dataset starts: strictly after (cursor, key). Moving it back re-reads rows (the upsert absorbs them); moving it forward skips rows')
       .argument('<dataset>', 'dataset name')
-      .requiredOption('--cursor <value>', "the cursor value of the last row already in the warehouse (e.g. '2024-05-01 00:00:00' or 41999)")
+      .requiredOption('--cursor <value>', "the cursor value of the last row already in the warehouse: a whole number (41999) or a date/time, '2024-05-01 00:00:00[.ffffff]' (UTC) or ISO 8601 ('2024-05-01T00:00:00Z', '…+02:00')")
       .option('--key <value...>', 'the key values of that row, one per key column in key order (--key 7 or --key 2024 7); a binary key column (BINARY, VARBINARY, BLOB, BIT, bytea) as 0x and its bytes in hex (--key 0x00ff…)')
-      .option('--create', 'create the watermark of a dataset that has none yet'),
+      .option('--create', 'create the watermark of a dataset that has none yet')
+      .option('--force', "set it even when the cursor and key cannot be checked against the dataset's column types (no schema document in reach); their form is still checked"),
   ).action(async (dataset: string, flags: SetFlags) => {
     await onWatermarks(flags, async (store, where) => {
-      const { before, after } = await setWatermark(store, dataset, { cursor: flags.cursor, key: flags.key ?? [], create: flags.create }, where);
+      const types = await positionTypes(where, dataset, await store.get(dataset));
+      if (typeof types === 'string' && !flags.force) {
+        throw new CliError(
+          `cannot check --cursor and --key against the column types of dataset '${dataset}': ${types}; run the dataset once (its extraction records them), or pass --force to set the position checked for form only`,
+        );
+      }
+      const input = { cursor: flags.cursor, key: flags.key ?? [], create: flags.create, ...(typeof types === 'string' ? {} : { types }) };
+      const { before, after } = await setWatermark(store, dataset, input, where);
       process.stdout.write(
         `set the watermark of dataset '${dataset}': ${before?.position ? positionText(before.position) : 'none'} → ${positionText(after.position)} (version ${before?.version ?? 0} → ${after.version}); the next run starts after it\n`,
       );

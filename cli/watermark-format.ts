@@ -5,7 +5,16 @@
 import type { ExtractedFile } from '../lambdas/core/extraction';
 import type { KeyEncoding, Position } from '../lambdas/core/keyset';
 import { canonicalBinaryKey, timeMicros } from '../lambdas/core/keyset';
+import { TIME_FORMS, canonicalTime, checkColumnValue, type ValueCheck } from '../lambdas/core/position-check';
+import type { MappedType } from '../lambdas/core/source-types';
 import type { ExtractionStats, WatermarkRecord, WatermarkRun } from '../lambdas/core/watermark';
+
+/** The column types a position is checked against: the dataset's schema document (what its extraction uses). */
+export interface PositionTypes {
+  readonly cursor: { readonly name: string; readonly type: MappedType };
+  /** In key order. */
+  readonly keys: readonly { readonly name: string; readonly type: MappedType }[];
+}
 
 /**
  * `cursor 2024-05-01 10:00:00, key (42, a)`, or `none (…)` when there is no position. A binary key
@@ -100,13 +109,23 @@ function cursorKind(cursor: string): 'integer' | 'time' | undefined {
  * refuses a binary key value that is not `0x` + hex.
  */
 export function checkPosition(
-  cursor: string,
+  given: string,
   key: readonly string[],
   current: Position | undefined,
   encoding?: readonly KeyEncoding[],
+  types?: PositionTypes,
 ): { ok: true; position: Position } | { ok: false; message: string } {
+  const checked: ValueCheck = types
+    ? checkColumnValue(given, types.cursor.type)
+    : /^-?\d+$/.test(given)
+      ? { ok: true, text: given }
+      : /^\d{4}-/.test(given)
+        ? canonicalTime(given)
+        : { ok: false, reason: `is neither a whole number (an id cursor) nor a date/time (${TIME_FORMS})` };
+  if (!checked.ok) return { ok: false, message: `--cursor '${given}' ${checked.reason}${types ? `: the cursor column ${types.cursor.name} is ${types.cursor.type.redshift}` : ''}` };
+  const cursor = checked.text;
   const kind = cursorKind(cursor);
-  if (!kind) return { ok: false, message: `--cursor '${cursor}' is neither a whole number (an id cursor) nor a date/time (YYYY-MM-DD HH:MM:SS[.ffffff], UTC)` };
+  if (!kind) return { ok: false, message: `--cursor '${given}' is neither a whole number (an id cursor) nor a date/time (${TIME_FORMS})` };
   if (current) {
     const was = cursorKind(current.cursor);
     if (was && was !== kind) {
@@ -125,10 +144,17 @@ export function checkPosition(
   if (encoding && encoding.length !== key.length) {
     return { ok: false, message: `the dataset's key has ${encoding.length} column${encoding.length === 1 ? '' : 's'}, --key gave ${key.length} value${key.length === 1 ? '' : 's'}; give --key once per key column, in key order` };
   }
+  if (types && types.keys.length !== key.length) {
+    const names = types.keys.map((k) => k.name).join(', ');
+    return { ok: false, message: `the dataset's key is (${names}), --key gave ${key.length} value${key.length === 1 ? '' : 's'}; give --key once per key column, in key order` };
+  }
   const written: string[] = [];
   for (let i = 0; i < key.length; i++) {
-    if (encoding?.[i] !== 'hex') {
-      written.push(key[i]!);
+    const column = types?.keys[i];
+    if (encoding?.[i] !== 'hex' && column?.type.rule !== 'bytes') {
+      const value = column ? checkColumnValue(key[i]!, column.type) : { ok: true as const, text: key[i]! };
+      if (!value.ok) return { ok: false, message: `--key '${key[i]}' ${value.reason}: key column ${i + 1} (${column!.name}) is ${column!.type.redshift}` };
+      written.push(value.text);
       continue;
     }
     const hex = canonicalBinaryKey(key[i]!);

@@ -4,6 +4,7 @@
  * scrubbed, and its `cause` is a fresh Error holding only the code, errno, SQL state and the
  * scrubbed message (mysql2's own error keeps the interpolated SQL, i.e. row values, in `sql`).
  */
+import { scrubSecrets } from '../core/connection-url';
 import {
   SourceAccessDeniedError,
   SourceQueryError,
@@ -39,7 +40,7 @@ const MISSING_ERRNOS = new Set([1146, 1054, 1049]);
 
 /** Who the error is about: the redacted URL for messages, and the secrets to scrub. */
 export interface MysqlErrorContext {
-  /** `redactUrl(url)`. */
+  /** `maskUrl(url)`. */
   readonly label: string;
   readonly user: string;
   /** The password as given in the URL (decoded); removed from every text kept. */
@@ -80,8 +81,8 @@ export function isConnectionLost(error: unknown): boolean {
 
 function scrubber(password: string): (text: string) => string {
   if (!password) return (text) => text;
-  const forms = [...new Set([password, encodeURIComponent(password)])].sort((a, b) => b.length - a.length);
-  return (text) => forms.reduce((t, form) => t.split(form).join('***'), text);
+  const forms = [...new Set([password, encodeURIComponent(password)])];
+  return (text) => scrubSecrets(text, forms);
 }
 
 /**

@@ -3,10 +3,10 @@
  * used by one operation at a time (extraction is sequential); values come back in the canonical
  * forms of `SourceValue` because the connection is configured for it, never converted afterwards.
  */
+import { maskUrl, requireCleanUrl } from '../core/connection-url';
 import { createConnection, type Connection, type ConnectionOptions } from 'mysql2/promise';
 import { ConfigurationError } from '../core/errors';
 import {
-  redactUrl,
   type SourceDatabase,
   type SourceSession,
   type SourceTable,
@@ -78,7 +78,7 @@ export class MysqlSource implements SourceDatabase {
     const parsed = parseMysqlUrl(url);
     const source = new MysqlSource(
       { ...parsed.options, ...VALUE_OPTIONS, connectTimeout: options.connectTimeoutMs ?? 10_000 },
-      { label: redactUrl(url), user: parsed.options.user ?? '', password: parsed.options.password ?? '' },
+      { label: maskUrl(url), user: parsed.options.user ?? '', password: parsed.options.password ?? '' },
     );
     await source.exclusive(async () => undefined);
     return source;
@@ -213,20 +213,21 @@ export class MysqlSource implements SourceDatabase {
 
 /** The mysql2 options a source URL names; throws ConfigurationError (without the password) when it is not one. */
 export function parseMysqlUrl(url: string): { options: ConnectionOptions } {
+  requireCleanUrl(url, 'MySQL source URL');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigurationError(`MySQL source URL '${redactUrl(url)}' is not a URL: use mysql://user:password@host:port/database`);
+    throw new ConfigurationError(`MySQL source URL '${maskUrl(url)}' is not a URL: use mysql://user:password@host:port/database`);
   }
   if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') {
-    throw new ConfigurationError(`MySQL source URL '${redactUrl(url)}' must start with mysql:// or mariadb://`);
+    throw new ConfigurationError(`MySQL source URL '${maskUrl(url)}' must start with mysql:// or mariadb://`);
   }
   let ssl: ConnectionOptions['ssl'];
   for (const [name, value] of parsed.searchParams) {
     if (name === 'ssl' && ['true', '1', 'required'].includes(value)) ssl = {};
     else if (name === 'ssl' && ['false', '0'].includes(value)) ssl = undefined;
-    else throw new ConfigurationError(`MySQL source URL '${redactUrl(url)}': unsupported parameter '${name}' (or value); only ssl=true|false is understood`);
+    else throw new ConfigurationError(`MySQL source URL '${maskUrl(url)}': unsupported parameter '${name}' (or value); only ssl=true|false is understood`);
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   return {
@@ -234,7 +235,8 @@ export function parseMysqlUrl(url: string): { options: ConnectionOptions } {
       host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || 'localhost',
       port: parsed.port ? Number(parsed.port) : 3306,
       user: decodeURIComponent(parsed.username),
-      password: decodeURIComponent(parsed.password),
+      // Without a password in the URL, the mysql client's MYSQL_PWD (keeps it out of URLs and configs).
+      password: parsed.password ? decodeURIComponent(parsed.password) : (process.env.MYSQL_PWD ?? ''),
       database: database || undefined,
       ssl,
     },

@@ -5,11 +5,12 @@
  * value rules of lambdas/adapters/postgres-source-catalog.ts; they differ only in how a
  * transaction is had and ended.
  */
+import { maskUrl, requireCleanUrl, scrubSecrets } from '../core/connection-url';
 import { userInfo } from 'node:os';
 import type { PGlite } from '@electric-sql/pglite';
 import { Pool, type CustomTypesConfig, type PoolClient } from 'pg';
 import { SourceAccessDeniedError, SourceQueryError, SourceTableMissingError, SourceUnavailableError } from '../core/errors';
-import { redactUrl, type SourceDatabase, type SourceSession, type SourceTable, type SourceTableSummary, type SourceValue, type TableRef } from '../core/source';
+import { type SourceDatabase, type SourceSession, type SourceTable, type SourceTableSummary, type SourceValue, type TableRef } from '../core/source';
 import {
   SNAPSHOT_BEGIN,
   SNAPSHOT_CHARACTERISTICS,
@@ -27,7 +28,7 @@ import {
 
 /** How messages name a source, and what they must never show. */
 interface SourceContext {
-  /** `PostgreSQL source <redactUrl(url)>`, or 'embedded PGlite source'. */
+  /** `PostgreSQL source <maskUrl(url)>`, or 'embedded PGlite source'. */
   readonly source: string;
   /** The user the server is asked to authenticate, when known. */
   readonly user?: string;
@@ -73,9 +74,7 @@ function codeAndMessage(error: unknown): { code: string | undefined; message: st
   return { code, message };
 }
 
-function scrub(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((out, secret) => out.split(secret).join('***'), text);
-}
+const scrub = scrubSecrets;
 
 /** Does any text of `error` (message, stack, string fields, causes, inner errors) hold a secret? */
 function leaks(error: unknown, secrets: readonly string[], depth = 0): boolean {
@@ -156,7 +155,7 @@ function serverContext(url: string): SourceContext {
   }
   if (secrets.size === 0 && process.env.PGPASSWORD) secrets.add(process.env.PGPASSWORD);
   user ??= process.env.PGUSER || safeUserName();
-  return { source: `PostgreSQL source ${redactUrl(url)}`, ...(user === undefined ? {} : { user }), secrets: [...secrets] };
+  return { source: `PostgreSQL source ${maskUrl(url)}`, ...(user === undefined ? {} : { user }), secrets: [...secrets] };
 }
 
 function safeUserName(): string | undefined {
@@ -238,6 +237,7 @@ export class PostgresSource extends PostgresFamilySource {
    * SourceTableMissingError (no such database); no message carries the password.
    */
   static async connect(url: string, options: PostgresSourceOptions = {}): Promise<PostgresSource> {
+    requireCleanUrl(url, 'PostgreSQL source URL');
     const pool = new Pool({
       connectionString: url,
       max: options.maxConnections ?? 4,

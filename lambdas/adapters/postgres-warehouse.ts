@@ -8,6 +8,7 @@
  *
  * Sessions run with `TimeZone=UTC` and `DateStyle=ISO`, so timestamps go in and come out as UTC.
  */
+import { maskUrl, requireCleanUrl } from '../core/connection-url';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -208,10 +209,6 @@ function transactionError(error: unknown, index: number, statements: readonly st
   });
 }
 
-/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, '$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
-}
 
 // ---------------------------------------------------------------------------------------------
 // the shared implementation
@@ -413,7 +410,7 @@ export class PostgresServerWarehouse extends PostgresFamilyWarehouse {
       client.release();
     } catch (error) {
       await pool.end().catch(() => undefined);
-      const text = `cannot connect to the PostgreSQL warehouse at ${redactUrl(url)}: ${databaseText(error)}`;
+      const text = `cannot connect to the PostgreSQL warehouse at ${maskUrl(url)}: ${databaseText(error)}`;
       if (isTransient(error)) throw new TransientError(`${text}; check that the server is running, then retry`, { cause: error });
       throw new ConfigurationError(`${text}; check the warehouse URL`, { cause: error });
     }
@@ -523,13 +520,16 @@ export class PgliteWarehouse extends PostgresFamilyWarehouse {
  * (in memory). Throws ConfigurationError for any other URL.
  */
 export async function openPostgresWarehouse(url: string, deps: PostgresWarehouseDeps): Promise<Warehouse> {
-  if (/^postgres(?:ql)?:\/\//i.test(url)) return PostgresServerWarehouse.open(url, deps);
+  if (/^postgres(?:ql)?:\/\//i.test(url)) {
+    requireCleanUrl(url, 'warehouse URL');
+    return PostgresServerWarehouse.open(url, deps);
+  }
   const pglite = /^pglite:(.*)$/i.exec(url);
   if (pglite) {
     const target = pglite[1]!.replace(/^\/\/(?=\/)/, '');
     return PgliteWarehouse.open(target === '' || target === 'memory' ? undefined : target, deps);
   }
   throw new ConfigurationError(
-    `unsupported warehouse URL '${redactUrl(url)}': use postgres://…, postgresql://…, pglite:<dir> or pglite:memory`,
+    `unsupported warehouse URL '${maskUrl(url)}': use postgres://…, postgresql://…, pglite:<dir> or pglite:memory`,
   );
 }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseColumnType } from './column-types';
+import { urlProblem } from './connection-url';
 import { ConfigurationError, InvalidInputError } from './errors';
 import { nearestName } from './nearest-name';
 import { parseSampleSpec } from './sampling';
@@ -10,13 +12,13 @@ const identifier = z
   .string()
   .regex(/^[a-z_][a-z0-9_]{0,126}$/, 'must be a lower-case SQL identifier (letters, digits, _)');
 
-/** Warehouse column types accepted in a dataset's column list (Redshift spelling). */
-export const columnTypeSchema = z
-  .string()
-  .regex(
-    /^(SMALLINT|INTEGER|BIGINT|REAL|DOUBLE PRECISION|BOOLEAN|DATE|TIMESTAMP|TIMESTAMPTZ|VARCHAR\(\d{1,5}\)|CHAR\(\d{1,4}\)|DECIMAL\(\d{1,2},\s?\d{1,2}\))$/,
-    'must be one of SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, BOOLEAN, DATE, TIMESTAMP, TIMESTAMPTZ, VARCHAR(n), CHAR(n), DECIMAL(p,s)',
-  );
+/** Warehouse column types accepted in a dataset's column list (lambdas/core/column-types.ts), written in canonical spelling. */
+export const columnTypeSchema = z.string().transform((text, ctx) => {
+  const parsed = parseColumnType(text);
+  if (parsed.ok) return parsed.type;
+  ctx.addIssue({ code: 'custom', message: parsed.reason });
+  return z.NEVER;
+});
 
 /**
  * How many files the checksum stage verifies: `'all'`, a count (`'20'`) or a percentage (`'10%'`,
@@ -120,10 +122,14 @@ export const sourceSchema = z
     url: z
       .string()
       .regex(/^(mysql|mariadb|postgres|postgresql|pglite):/, "must be a mysql://, postgres:// or pglite: URL")
+      .superRefine((url, ctx) => {
+        const problem = urlProblem(url, 'the URL');
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .optional(),
     secretArn: z.string().startsWith('arn:').optional(),
     /** `database.table` (MySQL) or `schema.table` (PostgreSQL). */
-    table: z.string().regex(/^[^.\s]+\.[^.\s]+$/, "must be 'database.table' (MySQL) or 'schema.table' (PostgreSQL)"),
+    table: z.string().regex(/^[^.]+\.[^.]+$/, "must be 'database.table' (MySQL) or 'schema.table' (PostgreSQL), split at its one dot; other characters (spaces, capitals) are kept and quoted"),
     /** The column whose value grows when a row is inserted or updated (`updated_at`), or an auto-increment id. */
     cursorColumn: z.string().min(1),
     /** @default the table's primary key (a table without one needs a unique key named here) */

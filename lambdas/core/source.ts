@@ -128,7 +128,3 @@ export interface SourceDatabase {
   close(): Promise<void>;
 }
 
-/** Shows a connection URL without its password (`scheme://user:***@host:port/db`). */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
-}

@@ -6,7 +6,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import { Client } from 'pg';
 import { loadPglite, loadPgliteContrib } from '../../lambdas/adapters/pglite-loader';
 import { PgliteSource, PostgresSource } from '../../lambdas/adapters/postgres-source';
-import { SourceAccessDeniedError, SourceQueryError, SourceTableMissingError, SourceUnavailableError } from '../../lambdas/core/errors';
+import { ConfigurationError, SourceAccessDeniedError, SourceQueryError, SourceTableMissingError, SourceUnavailableError } from '../../lambdas/core/errors';
 import type { SourceDatabase, SourceValue } from '../../lambdas/core/source';
 import { findPostgresBinDir, freePort, startPostgresServer, type PostgresServer } from '../../local/postgres-server';
 
@@ -415,10 +415,10 @@ describe('PostgreSQL server source', () => {
     expect(chainText(error)).not.toContain(password);
   });
 
-  it('throws SourceQueryError, without the password, for a URL pg cannot parse', async () => {
+  it('throws ConfigurationError, showing nothing after the user name, for a URL that does not parse cleanly', async () => {
     const error = await rejection(PostgresSource.connect('postgres://postgres:hunter2-secret@127.0.0.1:99999/postgres'));
-    expect(error).toBeInstanceOf(SourceQueryError);
-    expect((error as Error).message).toContain('postgres://postgres:***@127.0.0.1:99999/postgres');
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain("PostgreSQL source URL 'postgres://postgres:…' does not parse cleanly");
     expect(chainText(error)).not.toContain('hunter2-secret');
   });
 

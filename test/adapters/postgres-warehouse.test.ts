@@ -8,7 +8,6 @@ import {
   bindNamedParameters,
   isoFromPostgresTimestamp,
   openPostgresWarehouse,
-  redactUrl,
   translateRedshiftSql,
   keyIndexStatement,
 } from '../../lambdas/adapters/postgres-warehouse';
@@ -109,13 +108,6 @@ describe('isoFromPostgresTimestamp', () => {
     ['infinity', 'infinity'],
   ])('%s → %s', (text, iso) => {
     expect(isoFromPostgresTimestamp(text)).toBe(iso);
-  });
-});
-
-describe('redactUrl', () => {
-  it('hides the password of a URL', () => {
-    expect(redactUrl('postgres://app:s3cret@db.example:5432/wh')).toBe('postgres://app:***@db.example:5432/wh');
-    expect(redactUrl('postgresql://db/wh?user=a&password=s3cret')).toBe('postgresql://db/wh?user=a&password=***');
   });
 });
 

@@ -6,6 +6,8 @@ import { createS3Client } from '../../lambdas/adapters/clients';
 import { DynamoDbWatermarkStore } from '../../lambdas/adapters/dynamodb-watermark-store';
 import { S3ObjectStore } from '../../lambdas/adapters/s3-object-store';
 import { extractionDocumentKey, type ExtractionDocument } from '../../lambdas/core/extraction';
+import { schemaDocumentKey, type SchemaDocument } from '../../lambdas/core/source-schema';
+import type { MappedType } from '../../lambdas/core/source-types';
 import type { WatermarkRecord, WatermarkRun } from '../../lambdas/core/watermark';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../../local/emulators';
 import { LOCAL_TABLES } from '../../local/runtime';
@@ -99,6 +101,28 @@ const ORDERS_DOC: ExtractionDocument = {
   hasMore: true,
 };
 
+const TYPES: Readonly<Record<string, MappedType>> = {
+  bigint: { parquet: { type: 'INT64' }, redshift: 'BIGINT', rule: 'bigint' },
+  text: { parquet: { type: 'STRING' }, redshift: 'VARCHAR(8)', rule: 'text', maxBytes: 8 },
+  timestamp: { parquet: { type: 'TIMESTAMP', adjustedToUtc: false }, redshift: 'TIMESTAMP', rule: 'timestamp' },
+  bytes: { parquet: { type: 'BYTES' }, redshift: 'VARBYTE(16)', rule: 'bytes', maxBytes: 16 },
+};
+
+/** The schema document a first extraction of the dataset writes: the types `watermark set` checks against. */
+function schemaDoc(dataset: string, cursor: [string, keyof typeof TYPES], keys: [string, keyof typeof TYPES][]): SchemaDocument {
+  const columns = [cursor, ...keys.filter(([name]) => name !== cursor[0])].map(([name, type]) => ({ source: name, name, dataType: type, columnType: type, nullable: false, type: TYPES[type]! }));
+  return { dataset, engine: 'mysql', table: `shop.${dataset}`, columns, keyColumns: keys.map(([name]) => name), cursorColumn: cursor[0], cursorKind: cursor[1] === 'timestamp' ? 'time' : 'integer' };
+}
+
+const SCHEMAS: SchemaDocument[] = [
+  schemaDoc('orders', ['updated_at', 'timestamp'], [['id', 'bigint']]),
+  schemaDoc('customers', ['updated_at', 'timestamp'], [['id', 'bigint'], ['region', 'text']]),
+  schemaDoc('events', ['id', 'bigint'], [['id', 'bigint']]),
+  schemaDoc('payments', ['id', 'bigint'], [['id', 'bigint']]),
+  schemaDoc('uuids', ['updated_at', 'timestamp'], [['tenant', 'bigint'], ['uuid', 'bytes']]),
+  schemaDoc('invoices', ['id', 'bigint'], [['id', 'bigint']]),
+];
+
 async function seed(dataDir: string): Promise<void> {
   // Straight into the table: records at the versions earlier runs would have left.
   await withWatermarks(dataDir, async (_store, _endpoint, client) => {
@@ -108,6 +132,7 @@ async function seed(dataDir: string): Promise<void> {
   const client = createS3Client({ s3: s3.endpoint, region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS } });
   try {
     await new S3ObjectStore(client, BUCKET).putJson(extractionDocumentKey('orders', 'run-7'), ORDERS_DOC);
+    for (const doc of SCHEMAS) await new S3ObjectStore(client, BUCKET).putJson(schemaDocumentKey(doc.dataset), doc);
   } finally {
     client.destroy();
     await s3.stop();
@@ -211,7 +236,7 @@ describe('syncproof watermark, as a separate process on a local data dir', () =>
     expect(r.stderr).toContain("the watermark's key has 1 value (10), --key gave 2; give --key once per key column, in key order");
     const cursor = await runCli(['watermark', 'set', 'payments', '--cursor', '2024-01-01', '--key', '20', '--data-dir', dataDir]);
     expect(cursor.code).toBe(3);
-    expect(cursor.stderr).toContain("is a date/time, but the watermark's cursor is a whole number ('10')");
+    expect(cursor.stderr).toContain("--cursor '2024-01-01' is not a whole number: the cursor column id is BIGINT");
     expect(await read('payments')).toEqual(before);
   });
 
