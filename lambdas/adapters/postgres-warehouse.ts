@@ -107,6 +107,28 @@ const PARSERS: Record<number, (text: string) => SqlValue> = {
   [OID.jsonb]: asText,
 };
 
+/**
+ * The parsers of {@link ResultSetQuery.queryResultSet}: numeric keeps its exact text (scale
+ * included), as the Redshift Data API sends it (`stringValue`); the rest as {@link PARSERS}.
+ */
+const RESULT_SET_PARSERS: Record<number, (text: string) => SqlValue> = { ...PARSERS, [OID.numeric]: asText };
+
+/** A statement's result as a result set: columns in order (duplicates kept) with their type OIDs, rows as arrays. */
+export interface ResultSet {
+  readonly columns: readonly { readonly name: string; readonly typeOid: number }[];
+  readonly rows: readonly (readonly SqlValue[])[];
+}
+
+/** A warehouse that can answer a query as a typed result set (the Postgres-family ones; the local Data API uses it). */
+export interface ResultSetQuery {
+  queryResultSet(sql: string, params?: Record<string, SqlValue>): Promise<ResultSet>;
+}
+
+/** True when `w` answers {@link ResultSetQuery.queryResultSet}. */
+export function answersResultSets(w: object): w is ResultSetQuery {
+  return typeof (w as Partial<ResultSetQuery>).queryResultSet === 'function';
+}
+
 /** Whatever a driver's default parser produced, as a SqlValue. */
 function toSqlValue(v: unknown): SqlValue {
   if (v === null || v === undefined) return null;
@@ -130,6 +152,10 @@ function normalizeRows(rows: readonly Record<string, unknown>[]): Row[] {
     for (const key of Object.keys(row)) out[key] = toSqlValue(row[key]);
     return out;
   });
+}
+
+function resultSetOf(fields: readonly { name: string; dataTypeID: number }[], rows: readonly unknown[][]): ResultSet {
+  return { columns: fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })), rows: rows.map((row) => row.map(toSqlValue)) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,6 +242,8 @@ function transactionError(error: unknown, index: number, statements: readonly st
 /** One connection for the span of a call. */
 interface Session {
   query(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
+  /** The same, as a result set (see {@link ResultSetQuery}). */
+  queryResultSet(sql: string, params?: readonly SqlValue[]): Promise<ResultSet>;
   /** Runs a statement without reading rows; resolves to the rows it inserted, updated or deleted (when the backend says). */
   execute(sql: string): Promise<number | undefined>;
   /** `COPY <table> (<cols>) FROM … WITH (FORMAT csv)` from CSV chunks. */
@@ -223,7 +251,7 @@ interface Session {
 }
 
 /** The Warehouse contract over a Session provider; the two backends differ only in sessions. */
-abstract class PostgresFamilyWarehouse implements Warehouse {
+abstract class PostgresFamilyWarehouse implements Warehouse, ResultSetQuery {
   /** The emulated Redshift system views exist (created once per warehouse). */
   protected ready: Promise<void> = Promise.resolve();
 
@@ -357,6 +385,20 @@ abstract class PostgresFamilyWarehouse implements Warehouse {
     });
   }
 
+  /** {@link query}'s statement as a result set: every column in order, duplicate names kept, numeric as exact text. */
+  async queryResultSet(sql: string, params?: Record<string, SqlValue>): Promise<ResultSet> {
+    await this.ready;
+    const { text, values } = bindNamedParameters(translateRedshiftSql(sql), params);
+    return this.withSession(async (session) => {
+      try {
+        return await session.queryResultSet(text, values);
+      } catch (error) {
+        if (isTransient(error)) throw new TransientError(`warehouse query failed: ${databaseText(error)}; retry`, { cause: error });
+        throw new WarehouseStatementError(`query (${describeStatement(sql, undefined)}) failed: ${databaseText(error)}`, undefined, { cause: error });
+      }
+    });
+  }
+
 }
 
 /** CSV decoded ahead of the COPY that sends it, at most this many bytes per file. */
@@ -431,6 +473,11 @@ export class PostgresServerWarehouse extends PostgresFamilyWarehouse {
     let broken = false;
     const session: Session = {
       query: async (sql, params) => normalizeRows((await client.query(sql, params ? [...params] : undefined)).rows),
+      queryResultSet: async (sql, params) => {
+        const getTypeParser = ((oid: number, format?: string) => RESULT_SET_PARSERS[oid] ?? pgTypes.getTypeParser(oid, format as 'text')) as typeof pgTypes.getTypeParser;
+        const result = await client.query<unknown[]>({ text: sql, values: params ? [...params] : [], rowMode: 'array', types: { getTypeParser } });
+        return resultSetOf(result.fields ?? [], result.rows);
+      },
       execute: async (sql) => (await client.query(sql)).rowCount ?? undefined,
       copyCsv: async (table, columns, chunks) => {
         await pipeline(Readable.from(chunks), client.query(copyFrom(copySql(table, columns, 'STDIN'))));
@@ -491,6 +538,10 @@ export class PgliteWarehouse extends PostgresFamilyWarehouse {
     const db = this.db;
     const session: Session = {
       query: async (sql, params) => normalizeRows((await db.query<Record<string, unknown>>(sql, params ? [...params] : [])).rows),
+      queryResultSet: async (sql, params) => {
+        const result = await db.query<unknown[]>(sql, params ? [...params] : [], { rowMode: 'array', parsers: RESULT_SET_PARSERS as Record<number, (text: string) => unknown> });
+        return resultSetOf(result.fields, result.rows);
+      },
       execute: async (sql) => (await db.query(sql)).affectedRows,
       copyCsv: async (table, columns, chunks) => {
         const parts: Uint8Array[] = [];

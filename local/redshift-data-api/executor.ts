@@ -17,13 +17,14 @@
  * warehouse decides, FINISHED (committed) or FAILED — never reported ABORTED while its work is
  * committed.
  */
+import { answersResultSets, type ResultSet } from '../../lambdas/adapters/postgres-warehouse';
 import { BadFileError, WarehouseStatementError } from '../../lambdas/core/errors';
 import type { Row, SqlValue, Warehouse } from '../../lambdas/core/ports';
 import { parseCopyFromS3 } from '../../lambdas/core/sql';
 import { copyRoleFailure, type CopyPrincipal } from './copy-roles';
 import { runningStatement, type ActiveHold, type LocalDataApiFaults } from './faults';
 import { DataApiError } from './protocol';
-import { encodeResult } from './results';
+import { encodeResult, encodeResultSet } from './results';
 import { ENDED, setStatus, type StatementRecord, type StatementStore } from './statements';
 
 /** What {@link StatementExecutor} runs statements with. */
@@ -43,7 +44,7 @@ export interface ExecutorOptions {
 }
 
 type Outcome =
-  | { readonly kind: 'finished'; readonly rows?: Row[]; readonly hasResultSet: boolean }
+  | { readonly kind: 'finished'; readonly rows?: Row[] | ResultSet; readonly hasResultSet: boolean }
   | { readonly kind: 'failed'; readonly index?: number; readonly error: string; readonly queryId?: number };
 
 /** SQL that returns rows, after leading comments and parentheses. */
@@ -198,8 +199,11 @@ export class StatementExecutor {
     const rowReturning = ROW_RETURNING.test(record.sql);
     try {
       if (record.parameters !== undefined || rowReturning) {
-        const rows = await this.o.warehouse.query(record.sql, params);
-        return { kind: 'finished', rows, hasResultSet: rowReturning || rows.length > 0 };
+        // Typed, every column kept, where the backing warehouse can (see results.ts).
+        const warehouse = this.o.warehouse;
+        const rows = answersResultSets(warehouse) ? await warehouse.queryResultSet(record.sql, params) : await warehouse.query(record.sql, params);
+        const count = Array.isArray(rows) ? rows.length : rows.rows.length;
+        return { kind: 'finished', rows, hasResultSet: rowReturning || count > 0 };
       }
       await this.o.warehouse.executeTransaction([record.sql], record.clientToken ?? record.id);
       return { kind: 'finished', hasResultSet: false };
@@ -231,9 +235,9 @@ export class StatementExecutor {
     record.duration = duration;
     if (outcome.kind === 'finished') {
       if (outcome.rows) {
-        record.result = encodeResult(outcome.rows);
+        record.result = Array.isArray(outcome.rows) ? encodeResult(outcome.rows) : encodeResultSet(outcome.rows);
         record.hasResultSet = outcome.hasResultSet;
-        record.resultRows = outcome.hasResultSet ? outcome.rows.length : -1;
+        record.resultRows = outcome.hasResultSet ? record.result.records.length : -1;
         if (outcome.hasResultSet) this.o.store.keepResult(record);
       }
       record.subs.forEach((sub, i) => {

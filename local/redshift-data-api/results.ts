@@ -2,7 +2,14 @@
  * Result sets as the Data API returns them: rows of Field unions (`longValue`, `doubleValue`,
  * `stringValue`, `booleanValue`, `isNull`) with ColumnMetadata, paged by GetStatementResult.
  *
- * The backing Warehouse returns SqlValues, not column types, so types are inferred from the
+ * From a backing warehouse that answers typed result sets (the Postgres-family ones:
+ * {@link encodeResultSet}), each column's kind comes from its type as Redshift's Data API sends
+ * it: every column in order, duplicate names kept (`SELECT 1 AS a, 2 AS a` has two); int2/int4/int8
+ * as `longValue`, float4/float8 as `doubleValue`, bool as `booleanValue`, numeric/decimal as
+ * `stringValue` holding its exact text (scale kept: `sum(numeric)` is not a double), timestamps as
+ * Redshift writes them, the rest as `stringValue`.
+ *
+ * Otherwise ({@link encodeResult}) the backing Warehouse returns SqlValues, not column types, so types are inferred from the
  * values, losslessly: each value keeps its own Field kind (safe integers → longValue, other
  * numbers → doubleValue, booleans → booleanValue, text → stringValue), and a column's typeName is
  * int8 / float8 / bool when all its values agree, `timestamp` when every value is an ISO-8601 UTC
@@ -12,6 +19,7 @@
  */
 import type { ColumnMetadata, Field } from '@aws-sdk/client-redshift-data';
 import { isoFromRedshiftTimestamp } from '../../lambdas/adapters/redshift-data-values';
+import type { ResultSet } from '../../lambdas/adapters/postgres-warehouse';
 import type { Row, SqlValue } from '../../lambdas/core/ports';
 
 /** A finished statement's rows, encoded once. */
@@ -74,6 +82,48 @@ export function encodeResult(rows: readonly Row[]): StoredResult {
     tableName: '',
   }));
   const records = rows.map((row) => names.map((name, i) => field(row[name] ?? null, kinds[i]!)));
+  return { columns, records, size: Buffer.byteLength(JSON.stringify(records)) };
+}
+
+/** Redshift's type name (ColumnMetadata.typeName) and Field kind of a PostgreSQL type OID. */
+const TYPES: Record<number, { name: string; kind: ColumnKind | 'numeric' }> = {
+  16: { name: 'bool', kind: 'bool' },
+  20: { name: 'int8', kind: 'int8' },
+  21: { name: 'int2', kind: 'int8' },
+  23: { name: 'int4', kind: 'int8' },
+  700: { name: 'float4', kind: 'float8' },
+  701: { name: 'float8', kind: 'float8' },
+  1700: { name: 'numeric', kind: 'numeric' },
+  1042: { name: 'bpchar', kind: 'varchar' },
+  1043: { name: 'varchar', kind: 'varchar' },
+  1082: { name: 'date', kind: 'varchar' },
+  1083: { name: 'time', kind: 'varchar' },
+  1114: { name: 'timestamp', kind: 'timestamp' },
+  1184: { name: 'timestamptz', kind: 'timestamp' },
+  1266: { name: 'timetz', kind: 'varchar' },
+  17: { name: 'varbyte', kind: 'varchar' },
+};
+
+/** A value of a typed column as its Field: the column's kind decides, the value's JS type only where the kind cannot hold it. */
+function typedField(value: SqlValue, kind: ColumnKind | 'numeric'): Field {
+  if (value === null) return { isNull: true };
+  if (kind === 'numeric') return { stringValue: String(value) };
+  if (kind === 'int8' && typeof value === 'string') return { stringValue: value }; // beyond a safe integer: its exact text
+  return field(value, kind);
+}
+
+/** Encodes a typed result set (see the module comment): columns and kinds from the column types. */
+export function encodeResultSet(rs: ResultSet): StoredResult {
+  const types = rs.columns.map((c) => TYPES[c.typeOid] ?? { name: 'varchar', kind: 'varchar' as const });
+  const columns: ColumnMetadata[] = rs.columns.map((c, i) => ({
+    name: c.name,
+    label: c.name,
+    typeName: types[i]!.name,
+    nullable: 1,
+    schemaName: '',
+    tableName: '',
+  }));
+  const records = rs.rows.map((row) => row.map((value, i) => typedField(value, types[i]!.kind)));
   return { columns, records, size: Buffer.byteLength(JSON.stringify(records)) };
 }
 

@@ -218,6 +218,29 @@ describe('local Redshift Data API: queries', () => {
     expect(await warehouse.query('SELECT id FROM public.t ORDER BY id')).toEqual([1, 2, 3, 4, 5].map((id) => ({ id })));
   });
 
+  it('returns every column of a result, duplicate names included, typed as the Data API types them (numeric as exact text)', async () => {
+    const sql =
+      "SELECT 1 AS a, 2 AS a, SUM(x) AS total, CAST(2.5 AS DOUBLE PRECISION) AS f, TRUE AS b, CAST(7 AS SMALLINT) AS s, CAST('x' AS VARCHAR(4)) AS v " +
+      'FROM (SELECT CAST(1.50 AS NUMERIC(10,2)) AS x UNION ALL SELECT CAST(2.25 AS NUMERIC(10,2))) AS t';
+    const { Id } = await client.send(new ExecuteStatementCommand({ ...TARGET, Sql: sql }));
+    await ended(Id!);
+
+    const page = await client.send(new GetStatementResultCommand({ Id }));
+
+    expect(page.ColumnMetadata?.map((c) => [c.name, c.typeName])).toEqual([
+      ['a', 'int4'],
+      ['a', 'int4'],
+      ['total', 'numeric'],
+      ['f', 'float8'],
+      ['b', 'bool'],
+      ['s', 'int2'],
+      ['v', 'varchar'],
+    ]);
+    expect(page.Records).toEqual([[{ longValue: 1 }, { longValue: 2 }, { stringValue: '3.75' }, { doubleValue: 2.5 }, { booleanValue: true }, { longValue: 7 }, { stringValue: 'x' }]]);
+    // The production adapter reads the numeric text back as a number (exact in a double).
+    expect(await warehouse.query('SELECT SUM(x) AS total FROM (SELECT CAST(1.50 AS NUMERIC(10,2)) AS x UNION ALL SELECT CAST(2.25 AS NUMERIC(10,2))) AS t')).toEqual([{ total: 3.75 }]);
+  });
+
   it('answers GetStatementResult of a statement without a result set with ValidationException', async () => {
     const { Id } = await client.send(new ExecuteStatementCommand({ ...TARGET, Sql: "INSERT INTO public.t VALUES (1, 'x')" }));
     await ended(Id!);
