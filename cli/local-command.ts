@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { loadConfigFile } from '../lib/config';
-import { LocalRuntime } from '../local/runtime';
+import { startRuntime } from './local-runtime';
 import { CliError } from './errors';
 import { executionLine, redactUrl } from './format';
 import type { CommandOutcome } from './program';
@@ -46,7 +46,8 @@ export function localCommand(outcome: CommandOutcome): Command {
       if (opts.warehouse && !/^postgres(ql)?:\/\//.test(opts.warehouse)) {
         throw new CliError(`--warehouse must be a postgres:// URL, got '${redactUrl(opts.warehouse)}'`);
       }
-      const runtime = await LocalRuntime.start({
+      const runtime = await startRuntime({
+        owner: 'syncproof local',
         config,
         warehouse: opts.warehouse,
         // A PostgreSQL server given here is loaded directly; the embedded one behind the local Redshift Data API.

@@ -6,9 +6,10 @@ import { requireDataset } from '../lambdas/core/config';
 import { RUN_MODES } from '../lambdas/core/execution-input';
 import type { RunRecord } from '../lambdas/core/ports';
 import { followAttached } from './attached-run';
-import { LocalRuntime } from '../local/runtime';
+import type { LocalRuntime } from '../local/runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
 import { CliError } from './errors';
+import { startRuntime, untilInterrupted } from './local-runtime';
 import { redactUrl } from './format';
 import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
@@ -104,18 +105,19 @@ export function syncCommand(outcome: CommandOutcome): Command {
         await report(await syncOnStack({ stack: opts.stack, region: opts.region, input, name }), opts.json, outcome);
         return;
       }
-      const runtime = await LocalRuntime.start({
+      const runtime = await startRuntime({
         config,
         warehouse: opts.warehouse,
         warehouseApi: opts.warehouse ? 'direct' : 'data-api',
         dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
+        owner: `syncproof sync ${dataset}`,
         s3Events: false,
       });
       let result: SyncReport;
       try {
         // A run of the dataset may be live already (restarted from the data dir's journal after
         // a crash): the execution then attaches to it, and reports that run.
-        const execution = await runtime.startExecution(input, name);
+        const execution = await untilInterrupted(runtime, (left, dataDir) => interruptedMessage([dataset], left, dataDir), () => runtime.startExecution(input, name));
         const watermark = await runtime.watermarks().get(dataset);
         const { attachedTo, run } = await followAttached(execution.run, runtime.deps.runs);
         const stages = run?.stages ?? {};
@@ -162,6 +164,29 @@ async function report(r: SyncReport, json: string | undefined, outcome: CommandO
   process.stdout.write(`${formatSyncReport(r)}\n`);
   if (json) await writeFile(resolve(json), `${JSON.stringify(r, null, 2)}\n`);
   outcome.exitCode = syncExitCode(r);
+}
+
+/**
+ * What `sync` prints when Ctrl-C ends it: the executions left running and how the next run
+ * resumes them. On a data dir, the next start restarts each journaled execution at the state it
+ * was in, and the next `sync` of the dataset attaches to that live run (one run per dataset),
+ * waits for it and reports its outcome. On a temporary directory nothing is kept.
+ */
+export function interruptedMessage(datasets: readonly string[], left: ReturnType<LocalRuntime['abandon']>, dataDir: string | undefined): string {
+  const what = (e: (typeof left)[number]) => {
+    const input = e.input as { dataset?: unknown; datasets?: unknown } | undefined;
+    const named = Array.isArray(input?.datasets) ? `datasets ${input.datasets.join(', ')}` : typeof input?.dataset === 'string' ? `dataset ${input.dataset}` : 'no dataset';
+    return `${e.name} (${named})`;
+  };
+  const names = datasets.join(' ');
+  if (left.length === 0) return `syncproof: interrupted; no execution was running${dataDir ? ` (state kept in ${dataDir})` : ''}`;
+  if (!dataDir) {
+    return `syncproof: interrupted; execution ${left.map(what).join(', ')} stopped unfinished, and its state was temporary (no --data-dir), so nothing resumes it: the next \`syncproof sync ${names}\` starts over`;
+  }
+  return (
+    `syncproof: interrupted; left running in ${dataDir}: execution ${left.map(what).join(', ')}. ` +
+    `Run \`syncproof sync ${names} --data-dir ${dataDir}\` again: it restarts ${left.length === 1 ? 'that execution' : 'them'} where ${left.length === 1 ? 'it' : 'they'} stopped, attaches to the dataset's live run and reports its outcome`
+  );
 }
 
 /** The human summary of a sync. */

@@ -159,6 +159,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       warehouse: options.warehouse,
       warehouseApi,
       dataDir: options.keep,
+      owner: 'syncproof demo',
       sources: source.open,
       ...(options.editTemplate ? { editTemplate: options.editTemplate } : {}),
     });
