@@ -248,9 +248,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     if (options.json) await writeFile(options.json, `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } finally {
-    await runtime?.stop();
-    await source.db.close();
-    if (ownedSourceDir) await rm(ownedSourceDir, { recursive: true, force: true });
+    try {
+      await runtime?.stop();
+    } finally {
+      await source.db.close();
+      if (ownedSourceDir) await rm(ownedSourceDir, { recursive: true, force: true });
+    }
   }
 }
 
