@@ -183,9 +183,11 @@ export function interruptedMessage(datasets: readonly string[], left: ReturnType
   if (!dataDir) {
     return `syncproof: interrupted; execution ${left.map(what).join(', ')} stopped unfinished, and its state was temporary (no --data-dir), so nothing resumes it: the next \`syncproof sync ${names}\` starts over`;
   }
+  const one = left.length === 1;
   return (
-    `syncproof: interrupted; left running in ${dataDir}: execution ${left.map(what).join(', ')}. ` +
-    `Run \`syncproof sync ${names} --data-dir ${dataDir}\` again: it restarts ${left.length === 1 ? 'that execution' : 'them'} where ${left.length === 1 ? 'it' : 'they'} stopped, attaches to the dataset's live run and reports its outcome`
+    `syncproof: interrupted; left running in ${dataDir}: execution${one ? '' : 's'} ${left.map(what).join(', ')}. ` +
+    `Run \`syncproof sync ${names}\` again with the same options (--data-dir ${dataDir}): it restarts ${one ? 'that execution' : 'them'} where ${one ? 'it' : 'they'} stopped, ` +
+    `attaches to ${datasets.length === 1 && datasets[0] !== '--all' ? "the dataset's live run" : "each dataset's live run"} and reports the outcome`
   );
 }
 

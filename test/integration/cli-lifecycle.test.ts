@@ -221,7 +221,7 @@ describe('syncproof ends on every error path', () => {
       expect(second.stderr).toMatch(new RegExp(`the data dir ${dataDir} is in use by process \\d+ \\(syncproof sync orders\\) since \\S+;`));
 
       expect(await first.stop('SIGINT')).toBe(130);
-      const said = /interrupted; left running in (\S+): execution (sync-orders-\d+) \(dataset orders\)\. Run `syncproof sync orders --data-dir (\S+)` again: it restarts that execution where it stopped/.exec(first.stderr);
+      const said = /interrupted; left running in (\S+): execution (sync-orders-\d+) \(dataset orders\)\. Run `syncproof sync orders` again with the same options \(--data-dir (\S+)\): it restarts that execution where it stopped, attaches to the dataset's live run/.exec(first.stderr);
       expect(said?.[1]).toBe(dataDir);
       expect(said?.[3]).toBe(dataDir);
       expect(existsSync(join(dataDir, LOCK_FILE))).toBe(false);
