@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { formatDemoReport, runDemo } from '../local/demo';
 import { CliError } from './errors';
 import { requireWarehouseUrl } from './source-url';
+import { runtimeStartError } from './local-runtime';
 import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
 
@@ -26,6 +27,8 @@ export function demoCommand(outcome: CommandOutcome): Command {
         keep: opts.keep ? resolve(opts.keep) : undefined,
         json: opts.json ? resolve(opts.json) : undefined,
         progress: (line) => process.stdout.write(`${line}\n`),
+      }).catch((error: unknown) => {
+        throw runtimeStartError(error) ?? error;
       });
       process.stdout.write(`${formatDemoReport(report)}\n`);
       outcome.exitCode = report.status === 'PASSED' ? 0 : 2;

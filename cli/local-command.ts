@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { maskUrl } from '../lambdas/core/connection-url';
 import { loadConfigFile } from '../lib/config';
-import { LocalRuntime } from '../local/runtime';
+import { startRuntime } from './local-runtime';
 import { CliError } from './errors';
 import { requireWarehouseUrl } from './source-url';
 import { executionLine } from './format';
@@ -46,7 +46,8 @@ export function localCommand(outcome: CommandOutcome): Command {
         throw new CliError(error instanceof Error ? error.message : String(error));
       }
       if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
-      const runtime = await LocalRuntime.start({
+      const runtime = await startRuntime({
+        owner: 'syncproof local',
         config,
         warehouse: opts.warehouse,
         // A PostgreSQL server given here is loaded directly; the embedded one behind the local Redshift Data API.

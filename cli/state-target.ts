@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { createDocumentClient } from '../lambdas/adapters/clients';
 import { STACK_OUTPUTS, type StackOutputKey } from '../lambdas/core/stack-outputs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from '../local/emulators';
+import { DataDirInUseError, lockDataDir, type DataDirLock } from '../local/data-dir-lock';
 import { LOCAL_TABLES } from '../local/runtime';
 import { CliError } from './errors';
 import { maskUrl } from '../lambdas/core/connection-url';
@@ -131,12 +132,32 @@ async function requireTable(client: DynamoDBDocumentClient, table: string, missi
  */
 async function openDataDir(dataDir: string, table: StateTable): Promise<StateTarget> {
   const root = resolve(dataDir);
-  const path = join(root, 'dynamodb');
   try {
     await access(root);
   } catch {
     throw new CliError(`--data-dir '${dataDir}' does not exist; give the directory that \`syncproof local --data-dir\` keeps its state in`);
   }
+  // The data dir's lock names a runtime (or another state command) that has it open; the LevelDB
+  // probe below also catches a holder that takes no lock.
+  let lock: DataDirLock;
+  try {
+    lock = await lockDataDir(root, `syncproof ${table === 'ledger' ? 'ledger' : 'watermark'}`);
+  } catch (error) {
+    if (error instanceof DataDirInUseError) {
+      throw new CliError(`${error.message}; or, while it runs, pass --endpoint with the DynamoDB endpoint \`syncproof local\` printed instead of --data-dir`);
+    }
+    throw error;
+  }
+  try {
+    return await openLockedDataDir(dataDir, root, table, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function openLockedDataDir(dataDir: string, root: string, table: StateTable, lock: DataDirLock): Promise<StateTarget> {
+  const path = join(root, 'dynamodb');
   const probe = new ClassicLevel(path, { createIfMissing: false });
   try {
     await probe.open();
@@ -158,7 +179,7 @@ async function openDataDir(dataDir: string, table: StateTable): Promise<StateTar
   const { local, noun } = STATE_TABLES[table];
   let dynamo: LocalDynamoDb | undefined;
   let client: DynamoDBDocumentClient | undefined;
-  const close = async () => {
+  const stop = async () => {
     client?.destroy();
     await dynamo?.stop();
   };
@@ -167,9 +188,13 @@ async function openDataDir(dataDir: string, table: StateTable): Promise<StateTar
     client = localClient(dynamo.endpoint);
     await requireTable(client, local, `'${dataDir}' holds no ${noun} yet; run \`syncproof local --data-dir ${dataDir}\` once to create it`);
   } catch (error) {
-    await close();
+    await stop();
     throw error;
   }
+  const close = async () => {
+    await stop();
+    await lock.release();
+  };
   return { client, table: local, description: { kind: 'data-dir', dataDir: root, table: local }, close };
 }
 

@@ -6,10 +6,11 @@ import { requireDataset } from '../lambdas/core/config';
 import { RUN_MODES } from '../lambdas/core/execution-input';
 import type { RunRecord } from '../lambdas/core/ports';
 import { followAttached } from './attached-run';
-import { LocalRuntime } from '../local/runtime';
+import type { LocalRuntime } from '../local/runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
 import { CliError } from './errors';
 import { requireWarehouseUrl } from './source-url';
+import { startRuntime, untilInterrupted } from './local-runtime';
 import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
 import { syncOnStack } from './sync-stack';
@@ -99,7 +100,8 @@ export function syncCommand(outcome: CommandOutcome): Command {
       } catch (error) {
         throw new CliError(error instanceof Error ? error.message : String(error));
       }
-      if (opts.warehouse) requireWarehouseUrl(opts.warehouse);if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
+      if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
+      if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
       const input = { dataset, ...(opts.mode ? { mode: opts.mode } : {}), ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.maxChunks ? { maxChunks: opts.maxChunks } : {}), ...afterPosition(opts) };
       const name = `sync-${dataset}-${Date.now()}`;
       if (opts.stack) {
@@ -107,18 +109,19 @@ export function syncCommand(outcome: CommandOutcome): Command {
         await report(await syncOnStack({ stack: opts.stack, region: opts.region, input, name }), opts.json, outcome);
         return;
       }
-      const runtime = await LocalRuntime.start({
+      const runtime = await startRuntime({
         config,
         warehouse: opts.warehouse,
         warehouseApi: opts.warehouse ? 'direct' : 'data-api',
         dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
+        owner: `syncproof sync ${dataset}`,
         s3Events: false,
       });
       let result: SyncReport;
       try {
         // A run of the dataset may be live already (restarted from the data dir's journal after
         // a crash): the execution then attaches to it, and reports that run.
-        const execution = await runtime.startExecution(input, name);
+        const execution = await untilInterrupted(runtime, (left, dataDir) => interruptedMessage([dataset], left, dataDir), () => runtime.startExecution(input, name));
         const watermark = await runtime.watermarks().get(dataset);
         const { attachedTo, run } = await followAttached(execution.run, runtime.deps.runs);
         const stages = run?.stages ?? {};
@@ -156,7 +159,8 @@ async function syncSeveral(
   } catch (error) {
     throw new CliError(error instanceof Error ? error.message : String(error));
   }
-  if (opts.warehouse) requireWarehouseUrl(opts.warehouse);if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
+  if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
+  if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
   if (opts.stack) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   await syncDatasets({ ...opts, config, datasets }, outcome);
 }
@@ -165,6 +169,31 @@ async function report(r: SyncReport, json: string | undefined, outcome: CommandO
   process.stdout.write(`${formatSyncReport(r)}\n`);
   if (json) await writeFile(resolve(json), `${JSON.stringify(r, null, 2)}\n`);
   outcome.exitCode = syncExitCode(r);
+}
+
+/**
+ * What `sync` prints when Ctrl-C ends it: the executions left running and how the next run
+ * resumes them. On a data dir, the next start restarts each journaled execution at the state it
+ * was in, and the next `sync` of the dataset attaches to that live run (one run per dataset),
+ * waits for it and reports its outcome. On a temporary directory nothing is kept.
+ */
+export function interruptedMessage(datasets: readonly string[], left: ReturnType<LocalRuntime['abandon']>, dataDir: string | undefined): string {
+  const what = (e: (typeof left)[number]) => {
+    const input = e.input as { dataset?: unknown; datasets?: unknown } | undefined;
+    const named = Array.isArray(input?.datasets) ? `datasets ${input.datasets.join(', ')}` : typeof input?.dataset === 'string' ? `dataset ${input.dataset}` : 'no dataset';
+    return `${e.name} (${named})`;
+  };
+  const names = datasets.join(' ');
+  if (left.length === 0) return `syncproof: interrupted; no execution was running${dataDir ? ` (state kept in ${dataDir})` : ''}`;
+  if (!dataDir) {
+    return `syncproof: interrupted; execution ${left.map(what).join(', ')} stopped unfinished, and its state was temporary (no --data-dir), so nothing resumes it: the next \`syncproof sync ${names}\` starts over`;
+  }
+  const one = left.length === 1;
+  return (
+    `syncproof: interrupted; left running in ${dataDir}: execution${one ? '' : 's'} ${left.map(what).join(', ')}. ` +
+    `Run \`syncproof sync ${names}\` again with the same options (--data-dir ${dataDir}): it restarts ${one ? 'that execution' : 'them'} where ${one ? 'it' : 'they'} stopped, ` +
+    `attaches to ${datasets.length === 1 && datasets[0] !== '--all' ? "the dataset's live run" : "each dataset's live run"} and reports the outcome`
+  );
 }
 
 /** The human summary of a sync. */

@@ -7,12 +7,13 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { SyncproofConfig } from '../lambdas/core/config';
 import { childExecutionName } from '../lambdas/core/dataset-batch';
-import { LocalRuntime } from '../local/runtime';
+import type { LocalRuntime } from '../local/runtime';
+import { startRuntime, untilInterrupted } from './local-runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
 import { CliError } from './errors';
 import type { CommandOutcome } from './program';
 import { followAttached } from './attached-run';
-import { formatSyncReport, syncExitCode, type SyncReport } from './sync-command';
+import { formatSyncReport, interruptedMessage, syncExitCode, type SyncReport } from './sync-command';
 import { syncDatasetsOnStack } from './sync-stack';
 import { failureText, runWarnings } from './sync-report';
 
@@ -73,15 +74,20 @@ export async function syncDatasets(options: SyncDatasetsOptions, outcome: Comman
 }
 
 async function syncDatasetsLocally(options: SyncDatasetsOptions, input: { readonly datasets: readonly string[] } & Record<string, unknown>, name: string): Promise<SyncDatasetsReport> {
-  const runtime = await LocalRuntime.start({
+  const runtime = await startRuntime({
     config: options.config,
     warehouse: options.warehouse,
     warehouseApi: options.warehouse ? 'direct' : 'data-api',
     dataDir: options.dataDir ? resolve(options.dataDir) : undefined,
+    owner: `syncproof sync ${options.all ? '--all' : input.datasets.join(' ')}`,
     s3Events: false,
   });
   try {
-    const parent = await runtime.startExecution(input, name, 'datasets');
+    const parent = await untilInterrupted(
+      runtime,
+      (left, dataDir) => interruptedMessage(options.all ? ['--all'] : input.datasets, left, dataDir),
+      () => runtime.startExecution(input, name, 'datasets'),
+    );
     const children = new Map(runtime.executions().map((e) => [e.name, e]));
     const reports: SyncReport[] = [];
     for (const dataset of input.datasets) {

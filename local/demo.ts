@@ -159,6 +159,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       warehouse: options.warehouse,
       warehouseApi,
       dataDir: options.keep,
+      owner: 'syncproof demo',
       sources: source.open,
       ...(options.editTemplate ? { editTemplate: options.editTemplate } : {}),
     });
@@ -247,9 +248,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     if (options.json) await writeFile(options.json, `${JSON.stringify(result, null, 2)}\n`);
     return result;
   } finally {
-    await runtime?.stop();
-    await source.db.close();
-    if (ownedSourceDir) await rm(ownedSourceDir, { recursive: true, force: true });
+    try {
+      await runtime?.stop();
+    } finally {
+      await source.db.close();
+      if (ownedSourceDir) await rm(ownedSourceDir, { recursive: true, force: true });
+    }
   }
 }
 

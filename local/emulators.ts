@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, mkdir, rename, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -241,11 +241,48 @@ function makeS3rverCopyConditional(): void {
   };
 }
 
+/**
+ * s3rver's `run()` passes its resolve to `server.listen` as the 'listening' callback and never
+ * listens for 'error': a port in use is an unhandled 'error' event that crashes the process
+ * instead of rejecting. This replacement of its `listen` (the HTTP case; the runtime never gives
+ * s3rver a TLS key) rejects with the listen error (`code` EADDRINUSE, `port`), and undoes what the
+ * server set up as s3rver's own constructor does on failure.
+ */
+function makeS3rverListenReject(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const S3rverClass = require('s3rver') as { prototype: Record<string, unknown> & { listenRejects?: boolean } };
+  const proto = S3rverClass.prototype;
+  if (proto.listenRejects) return;
+  proto.listenRejects = true;
+  proto.listen = function listen(
+    this: { callback(): (...args: unknown[]) => void; logger: { exceptions: { unhandle(): void }; close(): void }; resetOnClose?: boolean; reset(): void },
+    port: number,
+    address: string,
+    options: Record<string, unknown>,
+  ): Promise<Server> {
+    const server = createServer();
+    server.on('request', this.callback()).on('close', () => {
+      this.logger.exceptions.unhandle();
+      this.logger.close();
+      if (this.resetOnClose) this.reset();
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', (error) => {
+        this.logger.exceptions.unhandle();
+        this.logger.close();
+        reject(error);
+      });
+      server.listen({ ...options, port, host: address }, () => resolve(server));
+    });
+  };
+}
+
 /** Applies the s3rver fixes, in order (the listing cache wraps the atomic PUT). */
 function patchS3rver(): void {
   makeS3rverPutsAtomic();
   makeS3rverListingFast();
   makeS3rverCopyConditional();
+  makeS3rverListenReject();
 }
 
 interface S3rverInstance {

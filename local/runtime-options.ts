@@ -48,6 +48,11 @@ export interface LocalRuntimeOptions {
    * @default a temp dir, removed on stop
    */
   readonly dataDir?: string;
+  /**
+   * Who holds `dataDir` while this runtime runs, as its lock names it to a second process (e.g.
+   * `syncproof sync orders`; no options, which may hold secrets). @default `node <script>`
+   */
+  readonly owner?: string;
   /** @default a free port chosen at run time */
   readonly s3Port?: number;
   /** @default 'syncproof-local' */

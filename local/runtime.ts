@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createDocumentClient, createS3Client } from '../lambdas/adapters/clients';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import { DynamoDbRunLockStore } from '../lambdas/adapters/dynamodb-run-lock-store';
@@ -17,6 +17,7 @@ import { decodeBundledConfig } from '../lambdas/core/bundled-config';
 import { InvalidInputError, TransientError } from '../lambdas/core/errors';
 import { systemClock, type Warehouse } from '../lambdas/core/ports';
 import { LOCAL_REDSHIFT, openLocalWarehouse, type LocalWarehouse } from './local-warehouse';
+import { lockDataDir, type DataDirLock } from './data-dir-lock';
 import { observeCalls } from './call-observer';
 import { enforceIam } from './iam/client-middleware';
 import { dataApiAuthorizer } from './iam/data-api-authorizer';
@@ -152,6 +153,8 @@ export class LocalRuntime {
   private readonly slotWaiters: (() => void)[] = [];
   private active = 0;
   private queue: EventQueue | undefined;
+  /** The data dir's lock (see ./data-dir-lock.ts); none on a temporary directory. */
+  private lock: DataDirLock | undefined;
   private stopped = false;
 
   private constructor(
@@ -210,6 +213,25 @@ export class LocalRuntime {
     const ownedDir = options.dataDir ? undefined : await mkdtemp(join(tmpdir(), 'syncproof-local-'));
     const root = options.dataDir ?? (ownedDir as string);
     await mkdir(root, { recursive: true });
+    // What this start has opened, undone in reverse order when a later step fails: a server or a
+    // pool left open would keep the process alive after the error is reported.
+    const opened: (() => Promise<void>)[] = [];
+    if (ownedDir) opened.push(() => rm(ownedDir, { recursive: true, force: true }));
+    try {
+      // Before anything in the directory is opened: one process at a time on a data dir.
+      const lock = options.dataDir ? await lockDataDir(root, options.owner ?? `node ${basename(process.argv[1] ?? '')}`.trim()) : undefined;
+      if (lock) opened.push(() => lock.release());
+      const runtime = await LocalRuntime.open(options, root, ownedDir, opened);
+      runtime.lock = lock;
+      return runtime;
+    } catch (error) {
+      for (const undo of opened.reverse()) await undo().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** {@link start} once the data dir is this process's: each thing it opens is pushed on `opened`. */
+  private static async open(options: LocalRuntimeOptions, root: string, ownedDir: string | undefined, opened: (() => Promise<void>)[]): Promise<LocalRuntime> {
     const bucket = options.bucket ?? 'syncproof-local';
     const stackConfig = localStackConfig(options.config);
     const { template, bundledConfig } = synthesizeStack(stackConfig);
@@ -223,7 +245,9 @@ export class LocalRuntime {
     const s3: LocalS3 = options.s3InChildProcess
       ? await startLocalS3Process({ bucket, directory: join(root, 's3'), port: options.s3Port })
       : await startLocalS3({ bucket, directory: join(root, 's3'), port: options.s3Port });
+    opened.push(() => s3.stop());
     const dynamo = await startLocalDynamoDb({ path: join(root, 'dynamodb') });
+    opened.push(() => dynamo.stop());
     await ensureTables(dynamo.endpoint, TABLES);
 
     const overrides = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
@@ -271,6 +295,7 @@ export class LocalRuntime {
       credentials: LOCAL_CREDENTIALS,
       ...(iam ? { authorize: dataApiAuthorizer(iam, principals) } : {}),
     });
+    opened.push(() => localWarehouse.close());
     const deps: StageDeps = {
       // What the stack bundles into each stage Lambda, decoded as a deployed handler decodes it.
       config: decodeBundledConfig(bundledConfig),
@@ -337,6 +362,7 @@ export class LocalRuntime {
       windowMs: options.eventBatchingWindowMs ?? TRIGGER_WINDOW_MS,
       onError: (error) => deps.log.warn('the local event queue could not update a message', { error: String(error) }),
     }).queue;
+    opened.push(async () => runtime.queue?.stop());
     if (!options.s3InChildProcess) s3.onEvent((event) => runtime.route(event));
     for (const e of running) runtime.restart(e);
     if (options.dataDir && options.s3Events !== false && (previous !== 'stopped' || !queueExisted)) await runtime.reconcile();
@@ -436,12 +462,43 @@ export class LocalRuntime {
     this.stopped = true;
     await this.queue?.stop();
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
-    await this.s3.stop().catch(() => undefined);
-    await this.dynamo.stop();
-    await this.localWarehouse.close();
-    for (const client of this.stageClients) client.destroy();
-    if (this.ownedDir) await rm(this.ownedDir, { recursive: true, force: true });
-    else await writeFile(join(this.root, STATE_FILE), JSON.stringify({ state: 'stopped', stoppedAt: new Date().toISOString() }));
+    // Every step runs even when one before it failed (an open server would keep the process
+    // alive); the first failure is thrown at the end. The lock goes last.
+    let failure: { error: unknown } | undefined;
+    const step = async (fn: () => Promise<void> | void) => {
+      try {
+        await fn();
+      } catch (error) {
+        failure ??= { error };
+      }
+    };
+    await step(() => this.s3.stop().catch(() => undefined));
+    await step(() => this.dynamo.stop());
+    await step(() => this.localWarehouse.close());
+    for (const client of this.stageClients) await step(() => client.destroy());
+    if (this.ownedDir) await step(() => rm(this.ownedDir!, { recursive: true, force: true }));
+    else if (!failure) await step(() => writeFile(join(this.root, STATE_FILE), JSON.stringify({ state: 'stopped', stoppedAt: new Date().toISOString() })));
+    await step(() => this.lock?.release());
+    if (failure) throw failure.error;
+  }
+
+  /**
+   * For a process about to exit on an interrupt without stopping (its executions stay journaled
+   * in the data dir, as a killed process leaves them, and the next start restarts them): releases
+   * the data dir's lock, or removes the temporary directory, synchronously. Returns the executions
+   * that were running, by name, with their inputs.
+   */
+  abandon(): readonly { readonly name: string; readonly machine: MachineKind; readonly input: unknown }[] {
+    this.stopped = true;
+    const left = [...this.records.values()].map(({ name, machine, input }) => ({ name, machine, input }));
+    if (this.ownedDir) rmSync(this.ownedDir, { recursive: true, force: true });
+    this.lock?.releaseSync();
+    return left;
+  }
+
+  /** The data dir, or undefined when the runtime's state is temporary (removed on stop). */
+  get dataDir(): string | undefined {
+    return this.ownedDir ? undefined : this.root;
   }
 
   /** Registers and journals an execution, then runs it when a slot is free. */

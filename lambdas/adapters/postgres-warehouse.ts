@@ -458,7 +458,13 @@ export class PostgresServerWarehouse extends PostgresFamilyWarehouse {
     }
     const warehouse = new PostgresServerWarehouse(pool, deps);
     warehouse.ready = warehouse.createSystemViews();
-    await warehouse.ready;
+    try {
+      await warehouse.ready;
+    } catch (error) {
+      // An open pool would keep the process alive after the error is reported.
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
     return warehouse;
   }
 
@@ -527,10 +533,15 @@ export class PgliteWarehouse extends PostgresFamilyWarehouse {
     } else {
       db = await PGliteClass.create(options);
     }
-    await db.exec(SESSION_SETTINGS);
     const warehouse = new PgliteWarehouse(db, deps);
-    warehouse.ready = warehouse.createSystemViews();
-    await warehouse.ready;
+    try {
+      await db.exec(SESSION_SETTINGS);
+      warehouse.ready = warehouse.createSystemViews();
+      await warehouse.ready;
+    } catch (error) {
+      await db.close().catch(() => undefined);
+      throw error;
+    }
     return warehouse;
   }
 
