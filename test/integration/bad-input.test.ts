@@ -13,6 +13,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../lambdas/adapters/clients';
+import { encodeParquet, type ParquetColumnInput } from '../../lambdas/adapters/parquet/encode';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../../local/emulators';
 import { freePort } from '../../local/postgres-server';
 import { runCli, type CliResult } from '../support/cli';
 import { startTestMariadb, type TestMariadb } from '../support/mariadb';
@@ -139,9 +143,28 @@ describe('bad input refused before anything runs', () => {
   it.each(fastCases.map((c) => [c.kind, c] as const))('%s', (_kind, c) => expectClean(c, results.get(c.kind)));
 });
 
+/** The PostgreSQL server the data cases load into (one database each), read back directly. */
+let pg: TestPostgres;
+let pgReady: Promise<TestPostgres> | undefined;
+const sharedPostgres = () => (pgReady ??= getTestPostgres().then((p) => (pg = p)));
+afterAll(async () => {
+  await pg?.stop();
+});
+
+/** `id:v` of every row of `table` in the warehouse database at `url`, by id. */
+async function readRows(url: string, table: string, id = 'id', v = 'v'): Promise<string[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const r = await client.query<{ id: string; v: string | null }>(`SELECT ${id}::text AS id, ${v}::text AS v FROM public.${table} ORDER BY ${id}`);
+    return r.rows.map((x) => `${x.id}:${x.v}`);
+  } finally {
+    await client.end();
+  }
+}
+
 describe('bad input from databases (MariaDB source, PostgreSQL warehouse)', () => {
   let maria: TestMariadb;
-  let pg: TestPostgres;
   let warehouse: TestDatabase;
   /** `mysql://reader:SECRET@…/shop` and the same with `password`, another database or port. */
   let sourceUrl: (change?: { password?: string; database?: string; port?: number }) => string;
@@ -164,16 +187,7 @@ describe('bad input from databases (MariaDB source, PostgreSQL warehouse)', () =
     { name: 'refused', table: 'good', url: 'refused' },
   ] as const;
 
-  async function rows(table: string): Promise<string[]> {
-    const client = new Client({ connectionString: warehouse.url });
-    await client.connect();
-    try {
-      const r = await client.query<{ id: string; v: string | null }>(`SELECT id::text AS id, v::text AS v FROM public.${table} ORDER BY id`);
-      return r.rows.map((x) => `${x.id}:${x.v}`);
-    } finally {
-      await client.end();
-    }
-  }
+  const rows = (table: string) => readRows(warehouse.url, table);
 
   const sourceCases: Case[] = [
     { kind: 'wrong source password', args: () => ['source', 'tables', '--source', sourceUrl({ password: WRONG })], code: 3, culprit: /'reader'/, advice: /password|credentials|access denied/i },
@@ -186,7 +200,7 @@ describe('bad input from databases (MariaDB source, PostgreSQL warehouse)', () =
   let closedPort = 0;
 
   beforeAll(async () => {
-    [maria, pg] = await Promise.all([startTestMariadb(), getTestPostgres()]);
+    [maria] = await Promise.all([startTestMariadb(), sharedPostgres()]);
     warehouse = await createTestDatabase(pg.url);
     const shop = await maria.createDatabase('shop');
     await maria.admin.query(
@@ -245,7 +259,6 @@ describe('bad input from databases (MariaDB source, PostgreSQL warehouse)', () =
 
   afterAll(async () => {
     await warehouse?.drop().catch(() => undefined);
-    await pg?.stop();
     await maria?.stop();
   });
 
@@ -280,5 +293,104 @@ describe('bad input from databases (MariaDB source, PostgreSQL warehouse)', () =
     expect(await rows('gone')).toEqual(['1:g']);
     expect(await rows('too_long')).toEqual(['1:abc']);
     expect(await rows('zero_date')).toEqual(['1:2024-03-01']);
+  });
+});
+
+describe('bad files under a prefix (local S3, PostgreSQL warehouse)', () => {
+  let warehouse: TestDatabase;
+  let stateDir: string;
+  let config: string;
+  let first: CliResult;
+  let second: CliResult;
+  let ledger: CliResult;
+
+  const columns = (order: readonly string[] = ['order_id', 'customer_id', 'status', 'amount', 'updated_at'], extra = false) => {
+    const all: Record<string, ParquetColumnInput> = {
+      order_id: { name: 'order_id', type: 'INT64', data: [1, 2] },
+      customer_id: { name: 'customer_id', type: 'INT64', data: [10, 20] },
+      status: { name: 'status', type: 'STRING', data: ['new', 'paid'] },
+      amount: { name: 'amount', type: 'DECIMAL', precision: 12, scale: 2, data: ['1.50', '2.00'] },
+      updated_at: { name: 'updated_at', type: 'TIMESTAMP', adjustedToUtc: false, data: ['2024-03-01 10:00:00', '2024-03-01 10:00:01'] },
+    };
+    return [...order.map((n) => all[n]!), ...(extra ? [{ name: 'note', type: 'STRING', data: ['x', 'y'] } as const] : [])];
+  };
+
+  /** Puts `objects` into the data dir's S3 (the project's emulator, started on its directory, then stopped). */
+  async function upload(objects: Record<string, Uint8Array>): Promise<void> {
+    const s3 = await startLocalS3({ bucket: 'syncproof-local', directory: join(stateDir, 's3') });
+    const client = createS3Client({ s3: s3.endpoint, region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS } });
+    try {
+      for (const [key, body] of Object.entries(objects)) await client.send(new PutObjectCommand({ Bucket: 'syncproof-local', Key: key, Body: body }));
+    } finally {
+      client.destroy();
+      await s3.stop();
+    }
+  }
+
+  beforeAll(async () => {
+    await sharedPostgres();
+    warehouse = await createTestDatabase(pg.url);
+    stateDir = file('files-state');
+    config = exampleWith('files.config.json', () => undefined);
+    const good = encodeParquet(columns());
+    await upload({ 'orders/2024/good.parquet': good });
+    const common = ['--config', config, '--data-dir', stateDir, '--warehouse', warehouse.url];
+    first = await runCli(['sync', 'orders', ...common]);
+    await upload({
+      'orders/2024/empty.parquet': new Uint8Array(0),
+      'orders/2024/truncated.parquet': good.subarray(0, Math.floor(good.length / 2)),
+      'orders/2024/not-parquet.parquet': new TextEncoder().encode('order_id,customer_id\n1,10\n'),
+      'orders/2024/wrong-order.parquet': encodeParquet(columns(['order_id', 'customer_id', 'amount', 'status', 'updated_at'])),
+      'orders/2024/drift.parquet': encodeParquet(columns(undefined, true)),
+    });
+    second = await runCli(['sync', 'orders', ...common]);
+    ledger = await runCli(['ledger', 'list', 'orders', '--data-dir', stateDir, '--config', config]);
+    if (process.env.DEBUG_BAD_INPUT) process.stderr.write(`${JSON.stringify(second, null, 1)}\n${ledger.stdout}\n${ledger.stderr}\n`);
+  });
+
+  afterAll(async () => {
+    await warehouse?.drop().catch(() => undefined);
+  });
+
+  it('loads the good file first', async () => {
+    expect({ code: first.code, err: first.stderr }).toEqual({ code: 0, err: '' });
+    expect(await readRows(warehouse.url, 'orders', 'order_id', 'status')).toEqual(['1:new', '2:paid']);
+  });
+
+  const again = /export the file again and upload it \(or delete it\)/;
+  /** `adviceInRun`: the advice is in the run's error (the ledger keeps the reason only). */
+  const fileCases: { kind: string; key: string; reason: RegExp; advice: RegExp; adviceInRun?: boolean }[] = [
+    { kind: 'empty object', key: 'orders/2024/empty.parquet', reason: /only 0 bytes, too short to be a Parquet file/, advice: again },
+    { kind: 'truncated Parquet object', key: 'orders/2024/truncated.parquet', reason: /does not end with the Parquet magic 'PAR1': it is truncated/, advice: again },
+    { kind: 'non-Parquet object', key: 'orders/2024/not-parquet.parquet', reason: /not a Parquet file/, advice: again },
+    {
+      kind: 'wrong column order',
+      key: 'orders/2024/wrong-order.parquet',
+      reason: /column 3 is 'amount' but the target's column 3 is 'status'/,
+      advice: /rewrite the file in the target's column order \(order_id, customer_id, status, amount, updated_at\)/,
+    },
+    {
+      kind: 'schema drift (an extra column)',
+      key: 'orders/2024/drift.parquet',
+      reason: /column 'note' \(BYTE_ARRAY\/STRING\) not in target table public\.orders/,
+      advice: /change the table \(or set \\?"schemaDrift\\?": \\?"add-columns\\?" for new columns\), then run again/,
+      adviceInRun: true,
+    },
+  ];
+
+  it.each(fileCases.map((c) => [c.kind, c] as const))('%s: not loaded, named in the ledger with the reason, nothing lost', async (_kind, c) => {
+    for (const r of [second, ledger]) {
+      const out = `${r.stdout}\n${r.stderr}`;
+      expect(out).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/);
+      for (const secret of SECRETS) expect(out.includes(secret)).toBe(false);
+    }
+    expect([1, 2]).toContain(second.code);
+    expect(ledger.code).toBe(0);
+    const line = ledger.stdout.split('\n').find((l) => l.includes(c.key));
+    expect({ kind: c.kind, line }).toEqual({ kind: c.kind, line: expect.stringMatching(/quarantined|failed/) });
+    expect(line).toMatch(c.reason);
+    expect(c.adviceInRun ? second.stdout : line).toMatch(c.advice);
+    if (c.adviceInRun) expect(second.stdout).toContain(c.key);
+    expect(await readRows(warehouse.url, 'orders', 'order_id', 'status')).toEqual(['1:new', '2:paid']);
   });
 });
