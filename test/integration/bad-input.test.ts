@@ -72,6 +72,18 @@ function expectClean(c: Case, r: CliResult | undefined): void {
 let dir: string;
 const file = (name: string) => join(dir, name);
 
+const preparations: (() => void)[] = [];
+/**
+ * `work` (a group's fixtures and CLI runs) started with the other groups' as the file begins, so
+ * they overlap (they share the CPU, not their state); the group's beforeAll awaits it.
+ */
+function prepared(work: () => Promise<void>): () => Promise<void> {
+  let started: Promise<void> | undefined;
+  const start = () => (started ??= work());
+  preparations.push(() => void start().catch(() => undefined));
+  return start;
+}
+
 /** Writes a copy of the example configuration changed by `edit`, returns its path. */
 function exampleWith(name: string, edit: (c: Record<string, any>) => void): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -97,6 +109,7 @@ beforeAll(() => {
   exampleWith('duplicate-name.json', (c) => c.datasets.push({ ...c.datasets[0], prefix: 'other/' }));
   exampleWith('unknown-key-column.json', (c) => (c.datasets[0].keyColumns = ['order_idd']));
   exampleWith('unknown-column-type.json', (c) => (c.datasets[0].columns[1] = { name: 'customer_id', type: 'BIGINTT' }));
+  for (const start of preparations) start();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -137,9 +150,10 @@ const fastCases: Case[] = [
 
 describe('bad input refused before anything runs', () => {
   let results: Map<string, CliResult>;
-  beforeAll(async () => {
+  const ready = prepared(async () => {
     results = await runAll(fastCases);
   });
+  beforeAll(() => ready());
   it.each(fastCases.map((c) => [c.kind, c] as const))('%s', (_kind, c) => expectClean(c, results.get(c.kind)));
 });
 
@@ -199,7 +213,7 @@ describe('bad input from databases (MariaDB source, PostgreSQL warehouse)', () =
   ];
   let closedPort = 0;
 
-  beforeAll(async () => {
+  const ready = prepared(async () => {
     [maria] = await Promise.all([startTestMariadb(), sharedPostgres()]);
     warehouse = await createTestDatabase(pg.url);
     const shop = await maria.createDatabase('shop');
@@ -256,6 +270,7 @@ describe('bad input from databases (MariaDB source, PostgreSQL warehouse)', () =
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     report = require(file('report.json')) as typeof report;
   });
+  beforeAll(() => ready());
 
   afterAll(async () => {
     await warehouse?.drop().catch(() => undefined);
@@ -327,7 +342,7 @@ describe('bad files under a prefix (local S3, PostgreSQL warehouse)', () => {
     }
   }
 
-  beforeAll(async () => {
+  const ready = prepared(async () => {
     await sharedPostgres();
     warehouse = await createTestDatabase(pg.url);
     stateDir = file('files-state');
@@ -347,6 +362,7 @@ describe('bad files under a prefix (local S3, PostgreSQL warehouse)', () => {
     ledger = await runCli(['ledger', 'list', 'orders', '--data-dir', stateDir, '--config', config]);
     if (process.env.DEBUG_BAD_INPUT) process.stderr.write(`${JSON.stringify(second, null, 1)}\n${ledger.stdout}\n${ledger.stderr}\n`);
   });
+  beforeAll(() => ready());
 
   afterAll(async () => {
     await warehouse?.drop().catch(() => undefined);
