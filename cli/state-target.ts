@@ -162,6 +162,12 @@ async function openDataDir(dataDir: string, table: StateTable): Promise<StateTar
   } catch {
     throw new CliError(`--data-dir '${dataDir}' does not exist; give the directory that \`syncproof local --data-dir\` keeps its state in`);
   }
+  try {
+    // Checked first: LevelDB creates the directory (and a LOG) even with createIfMissing false.
+    await access(path);
+  } catch {
+    throw new CliError(`no DynamoDB state in '${dataDir}' (no ${join(dataDir, 'dynamodb')}); give the --data-dir that \`syncproof local\` used`);
+  }
   const probe = new ClassicLevel(path, { createIfMissing: false });
   try {
     await probe.open();

@@ -9,7 +9,7 @@
  * cases, read back directly), and one data dir for the whole file. The CLI processes of a group run a
  * few at a time; the data cases share two `sync A B …` executions (one runtime start each).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -109,6 +109,7 @@ beforeAll(() => {
   exampleWith('duplicate-name.json', (c) => c.datasets.push({ ...c.datasets[0], prefix: 'other/' }));
   exampleWith('unknown-key-column.json', (c) => (c.datasets[0].keyColumns = ['order_idd']));
   exampleWith('unknown-column-type.json', (c) => (c.datasets[0].columns[1] = { name: 'customer_id', type: 'BIGINTT' }));
+  mkdirSync(file('empty-dir'));
   for (const start of preparations) start();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -143,6 +144,7 @@ const fastCases: Case[] = [
   { kind: 'ledger: bad --state', args: () => ['ledger', 'list', 'orders', '--state', 'bogus', '--data-dir', dir], code: 3, culprit: /--state.*'bogus'/, advice: /Allowed choices are discovered/ },
   { kind: 'ledger: key given as an S3 URI', args: () => ['ledger', 'show', 's3://bucket/orders/a.parquet', '--data-dir', dir], code: 3, culprit: /s3:\/\/BUCKET/, advice: /e\.g\. 'orders\/a\.parquet'/ },
   { kind: 'state command: missing --data-dir', args: () => ['watermark', 'list', '--data-dir', file('no-state')], code: 3, culprit: /no-state/, advice: /give the directory that `syncproof local --data-dir` keeps/ },
+  { kind: 'state command: a --data-dir without state', args: () => ['ledger', 'list', 'orders', '--data-dir', file('empty-dir')], code: 3, culprit: /no DynamoDB state in '.*empty-dir'/, advice: /give the --data-dir that `syncproof local` used/ },
   { kind: 'state command: two targets', args: () => ['watermark', 'list', '--data-dir', dir, '--stack', 'Syncproof'], code: 3, culprit: /--data-dir.*--stack/, advice: /cannot be used with/ },
   { kind: 'unsupported --source scheme (password masked)', args: () => ['datasets', 'add', 'x', '--source', `oracle://u:${SECRET}@h/db`, '--table', 'a.b', '--config', file('new.json')], code: 3, culprit: /--source.*oracle:\/\/u:\*+@h\/db/, advice: /must be a mysql:\/\/, mariadb:\/\/, postgres:\/\/ or pglite: URL/ },
   { kind: 'unknown command', args: () => ['synk'], code: 3, culprit: /'synk'/, advice: /unknown command/ },
@@ -155,6 +157,10 @@ describe('bad input refused before anything runs', () => {
   });
   beforeAll(() => ready());
   it.each(fastCases.map((c) => [c.kind, c] as const))('%s', (_kind, c) => expectClean(c, results.get(c.kind)));
+  it('a refused --data-dir is left as it was (nothing created in it)', () => {
+    expect(results.get('state command: a --data-dir without state')?.code).toBe(3);
+    expect(readdirSync(file('empty-dir'))).toEqual([]);
+  });
 });
 
 /** The PostgreSQL server the data cases load into (one database each), read back directly. */
