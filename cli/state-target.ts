@@ -6,6 +6,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClassicLevel } from 'classic-level';
 import { Command, Option } from 'commander';
 import { createDocumentClient } from '../lambdas/adapters/clients';
+import { requireDataset } from '../lambdas/core/config';
+import { loadConfigFile } from '../lib/config';
 import { STACK_OUTPUTS, type StackOutputKey } from '../lambdas/core/stack-outputs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from '../local/emulators';
 import { DataDirInUseError, lockDataDir, type DataDirLock } from '../local/data-dir-lock';
@@ -64,11 +66,36 @@ export interface StateTarget {
 export const TARGET_FLAGS = '--data-dir DIR (the state of `syncproof local`), --endpoint URL (a running `syncproof local`) or --stack NAME (a deployed stack)';
 
 /** The target flags a state command takes. */
-export type TargetFlags = Pick<StateTargetOptions, 'dataDir' | 'endpoint' | 'stack' | 'region'>;
+export type TargetFlags = Pick<StateTargetOptions, 'dataDir' | 'endpoint' | 'stack' | 'region'> & { readonly config?: string };
 
-/** Adds the target flags every state command takes: exactly one of --data-dir, --endpoint, --stack. */
+/**
+ * With `--config FILE` (the file `sync` and `local` take), a command's `<dataset>` argument must name
+ * one of its datasets: an unknown one is refused (exit 3) naming the nearest, before any state is opened.
+ */
+function checkDatasetAgainstConfig(command: Command): void {
+  const file = (command.opts() as TargetFlags).config;
+  if (file === undefined) return;
+  let config;
+  try {
+    config = loadConfigFile(resolve(file));
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  const at = command.registeredArguments.findIndex((a) => a.name() === 'dataset');
+  const dataset = at < 0 ? undefined : (command.processedArgs[at] as string | undefined);
+  if (dataset === undefined) return;
+  try {
+    requireDataset(config, dataset);
+  } catch (error) {
+    throw new CliError(`${(error as Error).message} (in ${file}); check the name, or add the dataset to the configuration`);
+  }
+}
+
+/** Adds the target flags every state command takes: exactly one of --data-dir, --endpoint, --stack; and --config. */
 export function withTargetOptions(command: Command): Command {
   return command
+    .option('--config <file>', 'dataset configuration (as for `sync`): the dataset name is checked against it')
+    .hook('preAction', (_self, action) => checkDatasetAgainstConfig(action))
     .addOption(new Option('--data-dir <dir>', 'the --data-dir of `syncproof local` (while it is not running)').conflicts(['endpoint', 'stack']))
     .addOption(new Option('--endpoint <url>', 'the DynamoDB endpoint a running `syncproof local` printed').conflicts(['dataDir', 'stack']))
     .addOption(new Option('--stack <name>', "a deployed stack (e.g. 'Syncproof'); AWS credentials from the default chain").conflicts(['dataDir', 'endpoint']))
@@ -88,8 +115,6 @@ export function whereText(d: StateTargetDescription): string {
  * one-line CliErrors.
  */
 export async function onStateTable<T>(flags: TargetFlags, table: StateTable, work: (target: StateTarget) => Promise<T>): Promise<T> {
-  // The SDK's multi-line Node-version notice would bury the output; set the variable to 'false' to see it.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const target = await openStateTarget({ dataDir: flags.dataDir, endpoint: flags.endpoint, stack: flags.stack, region: flags.region }, table);
   try {
     return await work(target);
@@ -158,6 +183,12 @@ async function openDataDir(dataDir: string, table: StateTable): Promise<StateTar
 
 async function openLockedDataDir(dataDir: string, root: string, table: StateTable, lock: DataDirLock): Promise<StateTarget> {
   const path = join(root, 'dynamodb');
+  try {
+    // Checked first: LevelDB creates the directory (and a LOG) even with createIfMissing false.
+    await access(path);
+  } catch {
+    throw new CliError(`no DynamoDB state in '${dataDir}' (no ${join(dataDir, 'dynamodb')}); give the --data-dir that \`syncproof local\` used`);
+  }
   const probe = new ClassicLevel(path, { createIfMissing: false });
   try {
     await probe.open();

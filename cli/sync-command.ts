@@ -71,7 +71,7 @@ export function syncExitCode(report: SyncReport): number {
  */
 export function syncCommand(outcome: CommandOutcome): Command {
   return new Command('sync')
-    .description('run one sync of a dataset (or of several, each its own run) on the local runtime and wait for it (extract → load → verify → watermark)')
+    .description('run one sync of a dataset (or of several, in one execution) on the local runtime and wait for it (extract → load → verify → watermark)')
     .argument('[datasets...]', 'a dataset of the configuration; several: one execution that syncs each (maxConcurrentDatasets at once)')
     .option('--all', 'sync every dataset with a source')
     .requiredOption('--config <file>', 'dataset configuration (the same JSON file the CDK app deploys)')

@@ -505,8 +505,6 @@ export function verifyLocalCommand(outcome: CommandOutcome): Command {
     .option('--region <region>', 'AWS region (default: $AWS_REGION)')
     .exitOverride()
     .action(async (dir: string, s3Uri: string, opts: CliOptions) => {
-      // The SDK's multi-line Node-version notice would bury the one-line error; set the variable to 'false' to see it.
-      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
       const progress = ttyProgress();
       let report: VerifyLocalReport;
       try {

@@ -12,6 +12,19 @@ export {
 } from '../lambdas/core/config';
 
 /**
+ * ` at line L column C` for a JSON.parse error: Node 22 says it in the message; Node 20 gives only
+ * `at position N` (0-based), converted here. Empty when neither is known (e.g. an empty file).
+ */
+function jsonErrorPlace(text: string, message: string): string {
+  if (/\(line \d+ column \d+\)/.test(message)) return '';
+  const at = /at position (\d+)/.exec(message);
+  const position = at ? Number(at[1]) : /Unexpected end of JSON input/.test(message) ? text.length : undefined;
+  if (position === undefined) return '';
+  const before = text.slice(0, position).split('\n');
+  return ` at line ${before.length} column ${before[before.length - 1]!.length + 1}`;
+}
+
+/**
  * Reads a syncproof configuration file (JSON) and validates it with the shared zod schema.
  *
  * @param path file path; relative paths resolve against the current working directory.
@@ -23,13 +36,15 @@ export function loadConfigFile(path: string): SyncproofConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigurationError(`cannot read configuration file ${path}: ${(error as Error).message}`, { cause: error });
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    const why = missing ? 'it does not exist; check the path (syncproof.config.example.json shows a configuration)' : (error as Error).message;
+    throw new ConfigurationError(`cannot read configuration file ${path}: ${why}`, { cause: error });
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new ConfigurationError(`configuration file ${path} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new ConfigurationError(`configuration file ${path} is not valid JSON${jsonErrorPlace(text, (error as Error).message)}: ${(error as Error).message}; fix it there`, { cause: error });
   }
   return parseConfig(raw, path);
 }

@@ -475,8 +475,10 @@ export function datasetForKey(config: SyncproofConfig, key: string): DatasetConf
 export function requireDataset(config: SyncproofConfig, name: string): DatasetConfig {
   const dataset = config.datasets.find((d) => d.name === name);
   if (!dataset) {
+    const names = config.datasets.map((d) => d.name);
+    const near = nearestName(name, names);
     throw new ConfigurationError(
-      `unknown dataset '${name}'; configured datasets: ${config.datasets.map((d) => d.name).join(', ')}`,
+      `unknown dataset '${name}'${near ? `; did you mean '${near}'?` : ''}; configured datasets: ${names.join(', ')}`,
     );
   }
   return dataset;
