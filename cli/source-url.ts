@@ -47,9 +47,10 @@ export function engineOfUrl(url: string): SourceEngine {
 /** A source failure as one CliError line, with the URL redacted and its password never shown. */
 export function sourceFailure(error: unknown, url: string): CliError {
   if (error instanceof CliError) return error;
-  let message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  let message = error instanceof Error ? error.message : String(error);
   message = scrubSecrets(message.split(url).join(maskUrl(url)), urlSecrets(url));
-  return new CliError(`source ${maskUrl(url)}: ${message}`);
+  // One sentence: the source named once (the adapters' messages name it already), no class name.
+  return new CliError(message.includes(maskUrl(url)) ? message : `source ${maskUrl(url)}: ${message}`);
 }
 
 /** Opens the source, runs `work`, closes it; failures become one-line CliErrors without the password. */

@@ -70,8 +70,15 @@ describe('syncproof source tables', () => {
     const failing = { openSource: async () => Promise.reject(new Error(`Access denied for user 'app' (using password: s3cr3t-pw) at ${URL}`)) };
     const r = await runCliInProcess(['source', 'tables', '--source', URL], failing);
     expect(r.code).toBe(3);
-    expect(r.stderr).toBe("syncproof: source mysql://app:***@db.internal:3306/shop: Error: Access denied for user 'app' (using password: ***) at mysql://app:***@db.internal:3306/shop\n");
+    // One sentence: the source named once (the message names it), no class name.
+    expect(r.stderr).toBe("syncproof: Access denied for user 'app' (using password: ***) at mysql://app:***@db.internal:3306/shop\n");
     expect(r.stdout + r.stderr).not.toContain('s3cr3t-pw');
+  });
+
+  it('names the source once, before a message that does not name it', async () => {
+    const failing = { openSource: async () => Promise.reject(new Error('connecting failed: connect ECONNREFUSED')) };
+    const r = await runCliInProcess(['source', 'tables', '--source', URL], failing);
+    expect([r.code, r.stderr]).toEqual([3, 'syncproof: source mysql://app:***@db.internal:3306/shop: connecting failed: connect ECONNREFUSED\n']);
   });
 
   it('refuses a URL that is not a source URL, without opening anything', async () => {
