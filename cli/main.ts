@@ -1,4 +1,5 @@
 import { buildProgram } from './program';
+import { TerminalError, TransientError } from '../lambdas/core/errors';
 import { CliError } from './errors';
 import type { SourceCommandDeps } from './source-url';
 
@@ -21,7 +22,10 @@ export async function main(argv: readonly string[], deps?: SourceCommandDeps): P
     }
     const e = error as { code?: string };
     if (e.code?.startsWith('commander.')) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 3;
-    process.stderr.write(`syncproof: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
+    // Our own errors are sentences already (their class name tells a user nothing); anything
+    // else keeps its name, as it is likely a defect worth reporting.
+    const ours = error instanceof TransientError || error instanceof TerminalError;
+    process.stderr.write(`syncproof: ${error instanceof Error ? (ours ? error.message : `${error.name}: ${error.message}`) : String(error)}\n`);
     return 3;
   }
 }

@@ -124,7 +124,8 @@ describe('syncproof ends on every error path', () => {
           : ['demo', '--rows', '10', '--files', '1', '--warehouse', warehouse, '--keep', dataDir];
     const result = await runBounded(args);
     expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/cannot connect to the PostgreSQL warehouse at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\//);
+    // One sentence: no class name before it (`TransientError: …` told the user nothing).
+    expect(result.stderr).toMatch(/^syncproof: cannot connect to the PostgreSQL warehouse at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\//m);
     expect(result.stderr).toMatch(reason);
     expect(result.stdout + result.stderr).not.toContain(SECRET);
     // The data dir is free again: nothing holds it.
