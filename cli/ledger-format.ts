@@ -157,6 +157,14 @@ export function refusal(e: LedgerEntry, now: Date): string | undefined {
   return undefined;
 }
 
+/** Why `key` has no version in `dataset`: it is another dataset's, or not in the ledger at all. */
+function notInDataset(dataset: string, key: string, versions: readonly LedgerEntry[]): string {
+  const others = [...new Set(versions.map((v) => v.dataset))];
+  return others.length > 0
+    ? `'${key}' is in the ledger of dataset ${others.map((d) => `'${d}'`).join(', ')}, not '${dataset}'; check the dataset`
+    : `no ledger entry for '${key}' in dataset '${dataset}'; check the key (the S3 object key, without s3://BUCKET/) with \`syncproof ledger list ${dataset}\``;
+}
+
 /**
  * Chooses the version to release. With `etag`, that version. Without, the key's only version in
  * the dataset, or, when it has several, the only failed or quarantined one; otherwise the caller
@@ -164,16 +172,7 @@ export function refusal(e: LedgerEntry, now: Date): string | undefined {
  */
 export function decideRetry(dataset: string, key: string, etag: string | undefined, versions: readonly LedgerEntry[], now: Date): RetryDecision {
   const mine = versions.filter((v) => v.dataset === dataset);
-  if (mine.length === 0) {
-    const others = [...new Set(versions.map((v) => v.dataset))];
-    return {
-      action: 'error',
-      message:
-        others.length > 0
-          ? `'${key}' is in the ledger of dataset ${others.map((d) => `'${d}'`).join(', ')}, not '${dataset}'; check the dataset`
-          : `no ledger entry for '${key}' in dataset '${dataset}'; check the key (the S3 object key, without s3://BUCKET/) with \`syncproof ledger list ${dataset}\``,
-    };
-  }
+  if (mine.length === 0) return { action: 'error', message: notInDataset(dataset, key, versions) };
   let entry: LedgerEntry | undefined;
   if (etag !== undefined) {
     entry = mine.find((v) => v.etag === etag);
@@ -220,16 +219,7 @@ export type SetAsideDecision =
 export function decideSetAside(dataset: string, key: string, etag: string | undefined, versions: readonly LedgerEntry[], status: 'quarantined' | 'forgotten', now: Date): SetAsideDecision {
   const mine = versions.filter((v) => v.dataset === dataset);
   const listed = mine.map((v) => `${v.etag} (${v.status})`).join(', ');
-  if (mine.length === 0) {
-    const others = [...new Set(versions.map((v) => v.dataset))];
-    return {
-      action: 'error',
-      message:
-        others.length > 0
-          ? `'${key}' is in the ledger of dataset ${others.map((d) => `'${d}'`).join(', ')}, not '${dataset}'; check the dataset`
-          : `no ledger entry for '${key}' in dataset '${dataset}'; check the key (the S3 object key, without s3://BUCKET/) with \`syncproof ledger list ${dataset}\``,
-    };
-  }
+  if (mine.length === 0) return { action: 'error', message: notInDataset(dataset, key, versions) };
   let entry: LedgerEntry | undefined;
   if (etag !== undefined) {
     entry = mine.find((v) => v.etag === etag);

@@ -372,26 +372,22 @@ abstract class PostgresFamilyWarehouse implements Warehouse, ResultSetQuery {
    * booleans; timestamps as ISO-8601 UTC strings (see isoFromPostgresTimestamp); dates, times,
    * intervals, json and bytea (`\x…`) as text; arrays as JSON text.
    */
-  async query(sql: string, params?: Record<string, SqlValue>): Promise<Row[]> {
-    await this.ready;
-    const { text, values } = bindNamedParameters(translateRedshiftSql(sql), params);
-    return this.withSession(async (session) => {
-      try {
-        return await session.query(text, values);
-      } catch (error) {
-        if (isTransient(error)) throw new TransientError(`warehouse query failed: ${databaseText(error)}; retry`, { cause: error });
-        throw new WarehouseStatementError(`query (${describeStatement(sql, undefined)}) failed: ${databaseText(error)}`, undefined, { cause: error });
-      }
-    });
+  query(sql: string, params?: Record<string, SqlValue>): Promise<Row[]> {
+    return this.runQuery(sql, params, (session, text, values) => session.query(text, values));
   }
 
   /** {@link query}'s statement as a result set: every column in order, duplicate names kept, numeric as exact text. */
-  async queryResultSet(sql: string, params?: Record<string, SqlValue>): Promise<ResultSet> {
+  queryResultSet(sql: string, params?: Record<string, SqlValue>): Promise<ResultSet> {
+    return this.runQuery(sql, params, (session, text, values) => session.queryResultSet(text, values));
+  }
+
+  /** One statement with Data API style `:name` parameters on a session, its errors as the Warehouse contract names them. */
+  private async runQuery<T>(sql: string, params: Record<string, SqlValue> | undefined, run: (session: Session, text: string, values: readonly SqlValue[]) => Promise<T>): Promise<T> {
     await this.ready;
     const { text, values } = bindNamedParameters(translateRedshiftSql(sql), params);
     return this.withSession(async (session) => {
       try {
-        return await session.queryResultSet(text, values);
+        return await run(session, text, values);
       } catch (error) {
         if (isTransient(error)) throw new TransientError(`warehouse query failed: ${databaseText(error)}; retry`, { cause: error });
         throw new WarehouseStatementError(`query (${describeStatement(sql, undefined)}) failed: ${databaseText(error)}`, undefined, { cause: error });
