@@ -9,7 +9,7 @@
  * the run is about to load (no `loaded` ledger entry for their key + ETag): an event run's (or a
  * source dataset run's) batch, by batched ledger reads, without listing; a reconcile run's listing.
  *
- * Expected side: the file's manifest entry (size and checksums, ./../inventory/manifest.ts). A
+ * Expected side: the file's manifest entry (size and checksums, lambdas/core/manifests.ts). A
  * file no manifest lists has no independent expected value. Comparing the object with itself
  * proves nothing, so then the only expected values used are checksums the writer recorded in the
  * object's user metadata (`syncproof-<algorithm>`), and they are compared with what S3 computed
@@ -30,8 +30,8 @@ import type { ObjectIntegrity, ObjectStore, ObjectSummary } from '../core/ports'
 import { SeededSampler, parseSampleSpec, sampleRank, sampleSize, type SampleSpec } from '../core/sampling';
 import type { StageDeps } from '../core/stage-deps';
 import { IntegrityCheckFailedError, judgeChecksums, type ChecksumCounts, type Finding, type VerificationStatus } from '../core/verification';
-import { isDataFile, parseExecutionInput, verificationModeSchema, type VerificationMode } from '../inventory/execution-input';
-import { manifestChecksums, readManifests, type ManifestFile } from '../inventory/manifest';
+import { isDataFile, parseExecutionInput, verificationModeSchema, type VerificationMode } from '../core/verification-input';
+import { manifestChecksums, readManifests, type ManifestFile } from '../core/manifests';
 
 export const checksumInputSchema = z.object({
   /** The execution input (`{"dataset": …, "checksumSample"?: …}`). */

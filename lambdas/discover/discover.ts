@@ -3,7 +3,7 @@ import { INTERNAL_PREFIX, formatIssues, requireDataset } from '../core/config';
 import { InvalidInputError, TerminalError } from '../core/errors';
 import { executionInputSchema } from '../core/execution-input';
 import { maxFilesPerTransaction } from '../core/load-plan';
-import type { ObjectSummary } from '../core/ports';
+import type { BatchDocument } from '../core/documents';
 import type { StageDeps } from '../core/stage-deps';
 import { CandidateSelection, type LedgerCheck } from './candidates';
 import { runBatchOf } from '../core/run-batch';
@@ -18,21 +18,6 @@ export const discoverInputSchema = z.object({
   runId: z.string().min(1),
 });
 export type DiscoverInput = z.input<typeof discoverInputSchema>;
-
-/** One file of a batch; `sequencer` is the S3 event sequencer when an event reported it. */
-export interface BatchFile extends ObjectSummary {
-  readonly sequencer?: string;
-}
-
-/** The batch object written to S3 and passed by reference. */
-export interface BatchDocument {
-  readonly runId: string;
-  readonly dataset: string;
-  /** In S3 order: LastModified, then sequencer, then key (lambdas/core/s3-order.ts). */
-  readonly files: readonly BatchFile[];
-  /** A full run's snapshot: the load replaces the target with exactly these files, in one transaction. */
-  readonly replace?: true;
-}
 
 /**
  * `event`: only the object versions the trigger's events named were looked at; `reconcile`: the

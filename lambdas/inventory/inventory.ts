@@ -25,9 +25,9 @@ import type { LedgerKey, LedgerStatus } from '../core/ports';
 import { headAll, runBatchOf } from '../core/run-batch';
 import type { StageDeps } from '../core/stage-deps';
 import { IntegrityCheckFailedError, judgeInventory, worstStatus, type Finding, type InventoryCounts, type VerificationStatus } from '../core/verification';
-import { isDataFile, parseExecutionInput, verificationModeSchema, type VerificationMode } from './execution-input';
+import { isDataFile, parseExecutionInput, verificationModeSchema, type VerificationMode } from '../core/verification-input';
 import { DEFAULT_LINES_PER_PART, JsonLinesPartWriter } from './json-lines-writer';
-import { readManifests } from './manifest';
+import { readManifests } from '../core/manifests';
 
 export const inventoryInputSchema = z.object({
   /** The execution input (`{"dataset": …}`). */

@@ -11,7 +11,7 @@ import type { Fenced, LedgerEntry, StatementState } from '../core/ports';
 import { keyInBucket } from '../core/s3-uri';
 import { loadableDataset } from '../core/source-schema';
 import type { StageDeps } from '../core/stage-deps';
-import type { BatchDocument, BatchFile } from '../discover/discover';
+import type { BatchDocument, BatchFile, LoadResultDocument, LoadedFile, QuarantinedFile } from '../core/documents';
 import { WarehouseLoadTarget, type AttemptFile, type CommittedFile, type LoadTarget } from './load-target';
 
 export const loadInputSchema = z.object({
@@ -22,40 +22,6 @@ export const loadInputSchema = z.object({
   hasMore: z.boolean(),
 });
 export type LoadInput = z.input<typeof loadInputSchema>;
-
-export interface LoadedFile {
-  readonly key: string;
-  readonly etag: string;
-  /** Rows the file's footer declares (as audited). */
-  readonly fileRows: number;
-  /** Rows the load transaction counted for this file (null: it had no per-file count; Verify reads the load view after commit). */
-  readonly loadedRows: number | null;
-  /** The load attempt whose committed transaction holds it (maybe another execution's). */
-  readonly loadedBy: string;
-}
-
-export interface QuarantinedFile {
-  readonly key: string;
-  readonly etag: string;
-  readonly reason: string;
-}
-
-/** Written to S3 and passed by reference to the verify stage. */
-export interface LoadResultDocument {
-  readonly runId: string;
-  readonly dataset: string;
-  readonly loadId: string;
-  /** Attempts this stage submitted (each one transaction). */
-  readonly attempts: readonly string[];
-  readonly loaded: readonly LoadedFile[];
-  readonly quarantined: readonly QuarantinedFile[];
-  /** Files another live load holds; they are left to it (`heldBy`: that load's id, when known). */
-  readonly skipped: readonly { key: string; etag: string; reason: string; heldBy?: string }[];
-  /** Files that did not load in this stage and stay `failed` for a later run, with the last reason. */
-  readonly retryable: readonly { key: string; etag: string; reason: string }[];
-  /** The batch replaced the target (a full run): the target holds exactly its rows. */
-  readonly replace?: true;
-}
 
 export interface LoadOutput {
   readonly runId: string;

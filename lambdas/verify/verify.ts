@@ -9,7 +9,7 @@ import { loadableDataset } from '../core/source-schema';
 import type { Row, Warehouse } from '../core/ports';
 import type { StageDeps } from '../core/stage-deps';
 import { judgeLoad, warningLine, worstStatus, type LoadEvidence, type Verdict, type VerificationStatus } from '../core/verification';
-import type { LoadResultDocument } from '../load/load';
+import type { LoadResultDocument } from '../core/documents';
 
 export const verifyInputSchema = z.object({
   runId: z.string().min(1),

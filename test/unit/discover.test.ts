@@ -1,7 +1,8 @@
 import { parseConfig } from '../../lambdas/core/config';
 import { InvalidInputError } from '../../lambdas/core/errors';
 import type { LedgerStore, ObjectStore, ObjectSummary } from '../../lambdas/core/ports';
-import { runDiscover, type BatchDocument, type DiscoverOutput } from '../../lambdas/discover/discover';
+import { runDiscover, type DiscoverOutput } from '../../lambdas/discover/discover';
+import type { BatchDocument } from '../../lambdas/core/documents';
 import { IntegrityObjectStore, MemoryLedger, TEST_CONFIG, testDeps, type TestDeps } from '../fixtures/integrity-object-store';
 
 /** Counts every ledger call by method name. */

@@ -1,6 +1,6 @@
 import { IntegrityCheckFailedError, judgeInventory } from '../../lambdas/core/verification';
 import { runInventory, type InventoryFinding, type InventorySummary } from '../../lambdas/inventory/inventory';
-import { InvalidManifestError } from '../../lambdas/inventory/manifest';
+import { InvalidManifestError } from '../../lambdas/core/manifests';
 import { testDeps, type TestDeps } from '../fixtures/integrity-object-store';
 
 const body = (text: string): Uint8Array => new TextEncoder().encode(text);

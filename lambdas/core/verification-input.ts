@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { checksumSampleSchema, formatIssues, requireDataset, type DatasetConfig, type SyncproofConfig } from '../core/config';
-import { InvalidInputError } from '../core/errors';
-import { executionInputSchema, type ExecutionInput } from '../core/execution-input';
+import { checksumSampleSchema, formatIssues, requireDataset, type DatasetConfig, type SyncproofConfig } from './config';
+import { InvalidInputError } from './errors';
+import { executionInputSchema, type ExecutionInput } from './execution-input';
 
 /**
  * Which workflow runs a verification stage: `sync` (SyncStateMachine, before the loads: files
