@@ -16,6 +16,7 @@ import {
   type LoadViewKind,
   type PlannedFile,
 } from '../core/load-plan';
+import { DELETION_STATUS, planDeletion, type DeletionPlanInput } from '../core/deletes';
 import { versionId, type AttemptOutcome, type CommittedFact } from '../core/load-protocol';
 import type { ObjectStore, Row, StatementState, Warehouse } from '../core/ports';
 import { inListStatements, LOAD_VIEWS, qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
@@ -171,13 +172,27 @@ export class WarehouseLoadTarget implements LoadTarget {
       requiredColumns: attempt.requiredColumns,
     });
     if (plan.manifest) await this.objects.putJson(manifestKey, plan.manifest);
+    return this.run(attempt.loadId, plan.statements);
+  }
+
+  /**
+   * Submits a deletion attempt (lambdas/core/deletes.ts planDeletion): the same transaction
+   * discipline as a load, watched by {@link state} and judged by {@link outcome}.
+   */
+  async submitDeletion(attempt: Omit<DeletionPlanInput, 'dataset' | 'bucket' | 'iamRole'>): Promise<StatementState> {
+    return this.run(attempt.attemptId, planDeletion({ ...attempt, dataset: this.dataset, bucket: this.objects.bucket, iamRole: this.iamRole }));
+  }
+
+  /** Submits one attempt's statements as a transaction named by its id. */
+  private async run(loadId: string, statements: readonly string[]): Promise<StatementState> {
+    const attempt = { loadId };
     if (this.wh.statements) {
-      this.submitted.set(attempt.loadId, await this.wh.statements.submitTransaction(plan.statements, attempt.loadId, attempt.loadId));
+      this.submitted.set(attempt.loadId, await this.wh.statements.submitTransaction(statements, attempt.loadId, attempt.loadId));
       return { status: 'running' };
     }
     let state: StatementState;
     try {
-      await this.wh.executeTransaction(plan.statements, attempt.loadId);
+      await this.wh.executeTransaction(statements, attempt.loadId);
       state = { status: 'finished' };
     } catch (error) {
       if (error instanceof TransientError) {
@@ -210,7 +225,7 @@ export class WarehouseLoadTarget implements LoadTarget {
       { loadId },
     );
     const row = rows[0];
-    if (row?.status === 'committed') return { kind: 'committed' };
+    if (row?.status === 'committed' || row?.status === DELETION_STATUS) return { kind: 'committed' };
     if (row?.status === REFUSED_NULLS) {
       return {
         kind: 'refused',
