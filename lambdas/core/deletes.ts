@@ -15,10 +15,14 @@
  * - I3: the ledger says `loaded` only after the committed audit row is read back.
  *
  * **Ordering (I4): a deletion never undoes a newer version of a key.** The rule:
- * 1. A deletion removes the rows the target holds *when it commits*, and commits at most once. It
- *    runs inside the run whose comparison found the keys, and a dataset has one run at a time
- *    (DESIGN.md §5), so no load of the dataset commits between the comparison and the deletion:
- *    the rows it removes are the versions the comparison saw.
+ * 1. A deletion applies only to the target the comparison saw. The comparison counts the dataset's
+ *    committed loads just before it reads the target ({@link committedLoadCount}; the proof carries
+ *    the count); the deletion's transaction, holding the dataset's lock, counts them again and
+ *    deletes nothing when any load committed since (status {@link DELETION_REFUSED_NEWER}: compare
+ *    again). So a key deleted at the source, re-inserted and re-loaded after the comparison — by any
+ *    execution, in any order, whatever its version column or S3 order says — is never removed by a
+ *    deletion planned before it. Coarse (one load of any key refuses the whole deletion) and exact:
+ *    no clock, no version type, no per-row lineage, which a version-column target does not keep.
  * 2. Afterwards it is never applied again: a replay of the same document (a retry, a crash after
  *    commit, a zombie attempt, the same keys proposed again) is refused by the guard, and the
  *    ledger already says `loaded`. A key deleted at the source, re-inserted and re-loaded after the
@@ -34,10 +38,36 @@ import type { DatasetConfig } from './config';
 import { TerminalError } from './errors';
 import { digest } from './ids';
 import { AUDIT_FILES_TABLE, AUDIT_LOADS_TABLE, AUDIT_SCHEMA, lockTableName } from './load-plan';
+import type { Warehouse } from './ports';
 import { copyFromS3Parquet, qualifiedName, quoteIdent, quoteLiteral } from './sql';
 
 /** `syncproof_loads.status` of a committed deletion (not `committed`: it loaded no rows). */
 export const DELETION_STATUS = 'deleted';
+
+/**
+ * `syncproof_loads.status` of a deletion refused because a load of the dataset committed after the
+ * comparison that found its keys ({@link DeletionProof.targetLoads}): nothing was deleted.
+ */
+export const DELETION_REFUSED_NEWER = 'refused_newer';
+
+/** The statement counting a dataset's committed loads (what {@link DeletionProof.targetLoads} holds). */
+export function committedLoadCountSql(dataset: string): string {
+  return `SELECT COUNT(*) AS loads FROM ${qualifiedName(AUDIT_SCHEMA, AUDIT_LOADS_TABLE)} WHERE dataset = ${quoteLiteral(dataset)} AND status = 'committed'`;
+}
+
+/**
+ * Committed loads of the dataset now: the comparison reads it just before it reads the target and
+ * passes it as {@link DeletionProof.targetLoads}. 0 before the audit tables exist.
+ */
+export async function committedLoadCount(warehouse: Warehouse, dataset: string): Promise<number> {
+  try {
+    return Number((await warehouse.query(committedLoadCountSql(dataset)))[0]?.loads ?? 0);
+  } catch (error) {
+    const tables = await warehouse.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = :schema AND table_name = :table", { schema: AUDIT_SCHEMA, table: AUDIT_LOADS_TABLE });
+    if (Number(tables[0]?.n ?? 0) === 0) return 0;
+    throw error;
+  }
+}
 
 /** A key as the content comparison names it: each key column's normalized text, in key order (binary as hex). */
 export type DeletionKey = readonly (string | null)[];
@@ -53,6 +83,11 @@ export type DeletionKey = readonly (string | null)[];
 export interface DeletionProof {
   readonly status: 'COMPLETE' | 'PARTIAL' | 'FAILED';
   readonly allKeysListed: boolean;
+  /**
+   * Committed loads of the dataset when the comparison read the target ({@link committedLoadCount},
+   * read just before): the deletion applies only while no load has committed since (rule 1 below).
+   */
+  readonly targetLoads: number;
   /** Where the comparison's report is (named in the deletion's report). */
   readonly reportUri?: string;
 }
@@ -100,6 +135,15 @@ export function deletionIdFor(dataset: string, keys: readonly DeletionKey[]): st
 /** Where the deletion document is written: under the internal prefix, named by its id. */
 export function deletionDocumentKey(internalPrefix: string, dataset: string, deletionId: string): string {
   return `${internalPrefix}deletes/${dataset}/${deletionId}.parquet`;
+}
+
+/**
+ * The ledger's dataset label of a dataset's deletion documents: not the dataset's own name, so the
+ * sweeps of a dataset's data files (inventory, checksums, reconcile) never meet a deletion
+ * document, which lives outside the dataset's prefix. Dataset names hold no `/`, so it names no dataset.
+ */
+export function deletionLedgerDataset(dataset: string): string {
+  return `${dataset}/deletes`;
 }
 
 /** Where the deletion's report (the keys, the rows deleted) is written. */
@@ -159,6 +203,8 @@ export interface DeletionPlanInput {
   readonly iamRole: string;
   /** The deletion document's object version, and the keys its footer declares. */
   readonly document: { readonly key: string; readonly etag: string; readonly size: number; readonly keys: number };
+  /** The proof's {@link DeletionProof.targetLoads}: the deletion applies only while the count is still this. */
+  readonly targetLoads: number;
 }
 
 /**
@@ -171,7 +217,8 @@ export interface DeletionPlanInput {
  * 2. The document's object version into a temp table; its keys COPYed into a staging table of the
  *    target's key columns (CTAS `WHERE 1 = 0`, so each has the target's type: binary keys compare as bytes).
  * 3. The guard (`verdict`): nothing is deleted when the document's version is audited under any
- *    earlier load (a replay), or when the staging table holds another number of keys than the footer.
+ *    earlier load (a replay), when the staging table holds another number of keys than the footer,
+ *    or when a load of the dataset committed after the comparison (the ordering rule, module doc).
  * 4. The target rows whose keys match, counted, then deleted (only when the guard allows).
  * 5. The audit: a `syncproof_load_files` row with the rows deleted (only when applied) and a
  *    `syncproof_loads` row always, {@link DELETION_STATUS} or `refused`, read back by the driver.
@@ -194,7 +241,8 @@ export function planDeletion(input: DeletionPlanInput): string[] {
     `CREATE TEMP TABLE ${stage} AS SELECT ${keys.join(', ')} FROM ${target} WHERE 1 = 0`,
     copyFromS3Parquet({ table: stage, bucket: input.bucket, key: doc.key, iamRole: input.iamRole }),
     `CREATE TEMP TABLE ${verdict} AS SELECT a.audited_before, s.staged_rows, ${doc.keys} AS expected_rows, pg_last_copy_id() AS copy_query_id, ` +
-      `(a.audited_before = 0 AND s.staged_rows = ${doc.keys}) AS ok FROM ` +
+      `c.loads_now, (a.audited_before = 0 AND s.staged_rows = ${doc.keys} AND c.loads_now = ${input.targetLoads}) AS ok FROM ` +
+      `(${committedLoadCountSql(dataset.name).replace('COUNT(*) AS loads', 'COUNT(*) AS loads_now')}) c CROSS JOIN ` +
       `(SELECT COUNT(*) AS audited_before FROM ${batch} b JOIN ${auditFiles} f ON f.object_key = b.object_key AND f.etag = b.etag) a CROSS JOIN ` +
       `(SELECT COUNT(*) AS staged_rows FROM ${stage}) s`,
     // The rows the deletion removes, counted for the audit (one row per target row: a duplicated key counts twice).
@@ -204,7 +252,7 @@ export function planDeletion(input: DeletionPlanInput): string[] {
       `(SELECT COUNT(*) FROM ${doomed}), b.file_rows, b.bytes FROM ${batch} b WHERE ${ok}`,
     `INSERT INTO ${auditLoads} (load_id, dataset, run_id, files, "rows", expected_rows, copy_query_id, status, audited_before, mismatched_files, loaded_at) ` +
       `SELECT ${quoteLiteral(attemptId)}, ${ds}, ${quoteLiteral(input.runId)}, 1, staged_rows, expected_rows, copy_query_id, ` +
-      `CASE WHEN ok THEN '${DELETION_STATUS}' ELSE 'refused' END, audited_before, 0, SYSDATE FROM ${verdict}`,
+      `CASE WHEN ok THEN '${DELETION_STATUS}' WHEN audited_before = 0 AND staged_rows = expected_rows THEN '${DELETION_REFUSED_NEWER}' ELSE 'refused' END, audited_before, 0, SYSDATE FROM ${verdict}`,
     `DROP TABLE ${[batch, stage, doomed, verdict].join(', ')}`,
   ];
 }

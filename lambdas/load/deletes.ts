@@ -13,6 +13,7 @@ import {
   deletionColumnKinds,
   deletionDocumentKey,
   deletionIdFor,
+  deletionLedgerDataset,
   deletionReportKey,
   deletionValue,
   type DeletionKey,
@@ -85,7 +86,7 @@ export async function propagateDeletes(request: DeletionRequest, deps: StageDeps
   const file = { key: doc.key, etag: doc.etag };
   const id = versionId(doc.key, doc.etag);
   if (!(await deps.ledger.get(doc.key, doc.etag))) {
-    await deps.ledger.discover({ dataset: dataset.name, key: doc.key, etag: doc.etag, size: doc.size, lastModified: doc.lastModified }, nowIso());
+    await deps.ledger.discover({ dataset: deletionLedgerDataset(dataset.name), key: doc.key, etag: doc.etag, size: doc.size, lastModified: doc.lastModified }, nowIso());
   }
   const done = (c: CommittedFile, appliedNow: boolean) => finish({ status: 'DELETED', rowsDeleted: c.rows ?? 0, appliedBy: c.loadId, appliedNow, documentUri: uri(doc.key) });
 
@@ -122,7 +123,7 @@ export async function propagateDeletes(request: DeletionRequest, deps: StageDeps
     const attemptId = `${deletionId}_${randomBytes(4).toString('hex')}`;
     if (!(await deps.ledger.recordAttempt(at, attemptId, nowIso()))) continue;
     deps.faults?.crash('after-write-ahead');
-    let state = await lt.submitDeletion({ runId: request.runId, attemptId, document: { key: doc.key, etag: doc.etag, size: doc.size, keys: keys.length } });
+    let state = await lt.submitDeletion({ runId: request.runId, attemptId, document: { key: doc.key, etag: doc.etag, size: doc.size, keys: keys.length }, targetLoads: request.proof.targetLoads });
     deps.faults?.crash('after-submit');
     if (state.status === 'running') state = await waitUntilEnded(lt, attemptId, deps);
     if (state.status === 'running') throw new TransientError(`the deletion statement ${attemptId} of dataset '${dataset.name}' is still running; call again to settle it`);

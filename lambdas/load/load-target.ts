@@ -16,7 +16,7 @@ import {
   type LoadViewKind,
   type PlannedFile,
 } from '../core/load-plan';
-import { DELETION_STATUS, planDeletion, type DeletionPlanInput } from '../core/deletes';
+import { DELETION_REFUSED_NEWER, DELETION_STATUS, planDeletion, type DeletionPlanInput } from '../core/deletes';
 import { versionId, type AttemptOutcome, type CommittedFact } from '../core/load-protocol';
 import type { ObjectStore, Row, StatementState, Warehouse } from '../core/ports';
 import { inListStatements, LOAD_VIEWS, qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
@@ -226,6 +226,12 @@ export class WarehouseLoadTarget implements LoadTarget {
     );
     const row = rows[0];
     if (row?.status === 'committed' || row?.status === DELETION_STATUS) return { kind: 'committed' };
+    if (row?.status === DELETION_REFUSED_NEWER) {
+      return {
+        kind: 'failed',
+        reason: `deletion ${loadId} of dataset '${this.dataset.name}' deleted nothing: a load of the dataset committed after the comparison that found its keys, so a key may hold a newer version now; compare again and propagate what that comparison finds`,
+      };
+    }
     if (row?.status === REFUSED_NULLS) {
       return {
         kind: 'refused',

@@ -6,7 +6,7 @@
  */
 import { encodeParquet, type ParquetColumnInput } from '../../lambdas/adapters/parquet-file';
 import { requireDataset } from '../../lambdas/core/config';
-import { deletionIdFor, planDeletion, type DeletionKey, type DeletionProof } from '../../lambdas/core/deletes';
+import { committedLoadCount, deletionIdFor, deletionLedgerDataset, planDeletion, type DeletionKey, type DeletionProof } from '../../lambdas/core/deletes';
 import { TerminalError } from '../../lambdas/core/errors';
 import { MAX_STATEMENT_BYTES, statementBytes } from '../../lambdas/core/sql';
 import type { Row } from '../../lambdas/core/ports';
@@ -34,7 +34,6 @@ const DATASETS = [
   file('blobs', ['id'], [{ name: 'id', type: 'VARBYTE(16)' }, { name: 'tag', type: 'VARCHAR(64)' }]),
   file('many', ['id'], [{ name: 'id', type: 'BIGINT' }, { name: 'tag', type: 'VARCHAR(64)' }]),
 ];
-const COMPLETE: DeletionProof = { status: 'COMPLETE', allKeysListed: true };
 
 class Crash extends Error {
   override readonly name = 'Crash';
@@ -85,11 +84,13 @@ describe('deletes propagated through the exactly-once load path (local Data API 
   /** The deletion transactions audited for `dataset`: status and the rows each deleted. */
   const deletionAudits = async (dataset: string) =>
     (await query(`SELECT l.status, f."rows" AS deleted FROM public.syncproof_loads l LEFT JOIN public.syncproof_load_files f ON f.load_id = l.load_id WHERE l.dataset = '${dataset}' AND l.load_id LIKE 'del%' ORDER BY l.loaded_at, l.status`)).map((r) => `${String(r.status)}:${String(r.deleted)}`);
+  /** A complete comparison's proof, taken now (the committed loads of `dataset` as it would count them before reading the target). */
+  const complete = async (dataset: string): Promise<DeletionProof> => ({ status: 'COMPLETE', allKeysListed: true, targetLoads: await committedLoadCount(await runtime.deps.warehouse(), dataset) });
   const keys = (...values: (string | number)[][]): DeletionKey[] => values.map((k) => k.map(String));
 
   it('deletes exactly the keys given, audits one deletion, and says so in the run record and the report object', async () => {
     await load('people', people([1, 2, 3, 4, 5, 6], 'first'));
-    const out = await propagateDeletes({ dataset: 'people', runId: 'run-del-1', keys: keys([2], [4], [6]), proof: COMPLETE }, deps());
+    const out = await propagateDeletes({ dataset: 'people', runId: 'run-del-1', keys: keys([2], [4], [6]), proof: await complete('people') }, deps());
     expect(out).toMatchObject({ status: 'DELETED', keys: 3, rowsDeleted: 3, appliedNow: true });
     expect(await ids('people')).toEqual(['1:first', '3:first', '5:first']);
     expect(await deletionAudits('people')).toEqual(['deleted:3']);
@@ -100,17 +101,19 @@ describe('deletes propagated through the exactly-once load path (local Data API 
     // The ledger holds the deletion document like a data file, loaded by the attempt the audit names.
     const doc = [...(await listLedger('people'))].find((e) => e.key.startsWith('_syncproof/deletes/'));
     expect(doc).toMatchObject({ status: 'loaded', loadedBy: out.appliedBy });
+    // …under its own ledger label: the dataset's sweeps of its data files never meet it.
+    for await (const e of runtime.deps.ledger.listDataset('people')) expect(e.key.startsWith('_syncproof/deletes/')).toBe(false);
   }, 60_000);
 
   async function listLedger(dataset: string) {
     const out = [];
-    for await (const e of runtime.deps.ledger.listDataset(dataset)) out.push(e);
+    for await (const e of runtime.deps.ledger.listDataset(deletionLedgerDataset(dataset))) out.push(e);
     return out;
   }
 
   it('changes nothing when the same deletion runs again (keys in another order): same document, no second transaction', async () => {
     const before = await ids('people');
-    const out = await propagateDeletes({ dataset: 'people', runId: 'run-del-2', keys: keys([6], [2], [4], [2]), proof: COMPLETE }, deps());
+    const out = await propagateDeletes({ dataset: 'people', runId: 'run-del-2', keys: keys([6], [2], [4], [2]), proof: await complete('people') }, deps());
     expect(out).toMatchObject({ status: 'DELETED', keys: 3, rowsDeleted: 3, appliedNow: false });
     expect(await ids('people')).toEqual(before);
     expect(await deletionAudits('people')).toEqual(['deleted:3']);
@@ -124,12 +127,12 @@ describe('deletes propagated through the exactly-once load path (local Data API 
     const doc = (await listLedger('people')).find((e) => e.key.startsWith('_syncproof/deletes/'))!;
     const lt = new WarehouseLoadTarget(await runtime.deps.warehouse(), dataset, runtime.deps.objects, runtime.deps.copyRoleArn);
     const attemptId = `${deletionIdFor('people', keys([2], [4], [6]))}_zombie01`;
-    const state = await waitEnded(lt, attemptId, await lt.submitDeletion({ runId: 'run-zombie', attemptId, document: { key: doc.key, etag: doc.etag, size: doc.size, keys: 3 } }));
+    const state = await waitEnded(lt, attemptId, await lt.submitDeletion({ runId: 'run-zombie', attemptId, document: { key: doc.key, etag: doc.etag, size: doc.size, keys: 3 }, targetLoads: await committedLoadCount(await runtime.deps.warehouse(), 'people') }));
     expect(await lt.outcome(attemptId, state, [doc])).toMatchObject({ kind: 'refused', alreadyLoaded: 1 });
     expect(await ids('people')).toEqual(['1:first', '2:back', '3:first', '5:first']);
     expect(await deletionAudits('people')).toEqual(['deleted:3', 'refused:null']);
     // And by the driver: the same keys proposed again delete nothing.
-    expect(await propagateDeletes({ dataset: 'people', runId: 'run-del-3', keys: keys([2], [4], [6]), proof: COMPLETE }, deps())).toMatchObject({ appliedNow: false, rowsDeleted: 3 });
+    expect(await propagateDeletes({ dataset: 'people', runId: 'run-del-3', keys: keys([2], [4], [6]), proof: await complete('people') }, deps())).toMatchObject({ appliedNow: false, rowsDeleted: 3 });
     expect(await ids('people')).toEqual(['1:first', '2:back', '3:first', '5:first']);
   }, 60_000);
 
@@ -148,7 +151,8 @@ describe('deletes propagated through the exactly-once load path (local Data API 
       { name: 'v', type: 'INT64', data: [1n, 1n, 1n] },
       { name: 'tag', type: 'STRING', data: ['a', 'a', 'a'] },
     ]);
-    await expect(propagateDeletes({ dataset: 'versioned', runId: 'run-crash', keys: keys([2], [3]), proof: COMPLETE }, deps('after-end'))).rejects.toThrow(Crash);
+    const proof = await complete('versioned');
+    await expect(propagateDeletes({ dataset: 'versioned', runId: 'run-crash', keys: keys([2], [3]), proof }, deps('after-end'))).rejects.toThrow(Crash);
     expect(await ids('versioned')).toEqual(['1:a']);
     expect((await listLedger('versioned')).find((e) => e.key.startsWith('_syncproof/deletes/'))?.status).toBe('loading');
     // Key 2 comes back at the source and is loaded (a newer version) before the rerun.
@@ -157,11 +161,28 @@ describe('deletes propagated through the exactly-once load path (local Data API 
       { name: 'v', type: 'INT64', data: [2n] },
       { name: 'tag', type: 'STRING', data: ['again'] },
     ]);
-    const out = await propagateDeletes({ dataset: 'versioned', runId: 'run-crash', keys: keys([2], [3]), proof: COMPLETE }, deps());
+    // The rerun is the same invocation again: the same request, the same proof.
+    const out = await propagateDeletes({ dataset: 'versioned', runId: 'run-crash', keys: keys([2], [3]), proof }, deps());
     expect(out).toMatchObject({ rowsDeleted: 2, appliedNow: false });
     expect(await ids('versioned')).toEqual(['1:a', '2:again']);
     expect(await deletionAudits('versioned')).toEqual(['deleted:2']);
     expect((await listLedger('versioned')).find((e) => e.key.startsWith('_syncproof/deletes/'))?.status).toBe('loaded');
+  }, 60_000);
+
+  it('deletes nothing when a load committed after the comparison: a key re-inserted and reloaded in between keeps its new version', async () => {
+    const proof = await complete('versioned'); // the comparison found key 1 extra here
+    await load('versioned', [
+      { name: 'id', type: 'INT64', data: [1n] },
+      { name: 'v', type: 'INT64', data: [5n] },
+      { name: 'tag', type: 'STRING', data: ['newer'] },
+    ]);
+    const attempt = propagateDeletes({ dataset: 'versioned', runId: 'run-late', keys: keys([1]), proof }, deps());
+    await expect(attempt).rejects.toThrow(TerminalError);
+    await expect(attempt).rejects.toThrow(/committed after the comparison/);
+    expect(await ids('versioned')).toEqual(['1:newer', '2:again']);
+    expect(await deletionAudits('versioned')).toEqual(['deleted:2', 'refused_newer:null']);
+    // Refused, not lost: the document's ledger entry waits as failed (retryable), like a data file's.
+    expect((await listLedger('versioned')).find((e) => e.key.includes(deletionIdFor('versioned', keys([1]))))?.status).toBe('failed');
   }, 60_000);
 
   it('keeps the S3 order of a deleted key (no version column): a file older than the deleted row, loaded late, does not bring it back; a newer one does', async () => {
@@ -173,9 +194,9 @@ describe('deletes propagated through the exactly-once load path (local Data API 
   }, 60_000);
 
   it.each([
-    ['FAILED', { status: 'FAILED', allKeysListed: true }, /FAILED \(it did not finish\)/],
-    ['PARTIAL', { status: 'PARTIAL', allKeysListed: true }, /was partial/],
-    ['cut list', { status: 'COMPLETE', allKeysListed: false }, /listed only the first/],
+    ['FAILED', { status: 'FAILED', allKeysListed: true, targetLoads: 1 }, /FAILED \(it did not finish\)/],
+    ['PARTIAL', { status: 'PARTIAL', allKeysListed: true, targetLoads: 1 }, /was partial/],
+    ['cut list', { status: 'COMPLETE', allKeysListed: false, targetLoads: 1 }, /listed only the first/],
   ] as const)('deletes nothing on a %s comparison, and says why', async (_name, proof, why) => {
     const before = await ids('people');
     const audits = await deletionAudits('people');
@@ -193,7 +214,7 @@ describe('deletes propagated through the exactly-once load path (local Data API 
       { name: 'b', type: 'STRING', data: ['a', 'b', 'a', 'b'] },
       { name: 'tag', type: 'STRING', data: ['x', 'x', 'x', 'x'] },
     ]);
-    const out = await propagateDeletes({ dataset: 'pairs', runId: 'run-pairs', keys: keys([1, 'a'], [2, 'b']), proof: COMPLETE }, deps());
+    const out = await propagateDeletes({ dataset: 'pairs', runId: 'run-pairs', keys: keys([1, 'a'], [2, 'b']), proof: await complete('pairs') }, deps());
     expect(out).toMatchObject({ rowsDeleted: 2 });
     expect((await query('SELECT a, b FROM public.pairs ORDER BY a, b')).map((r) => `${String(r.a)}${String(r.b)}`)).toEqual(['1b', '2a']);
   }, 60_000);
@@ -205,7 +226,7 @@ describe('deletes propagated through the exactly-once load path (local Data API 
       { name: 'tag', type: 'STRING', data: hex.map(() => 'bin') },
     ]);
     logged.length = 0;
-    const out = await propagateDeletes({ dataset: 'blobs', runId: 'run-blobs', keys: [[hex[0]!], [`0x${hex[3]!.toUpperCase()}`]], proof: COMPLETE }, deps());
+    const out = await propagateDeletes({ dataset: 'blobs', runId: 'run-blobs', keys: [[hex[0]!], [`0x${hex[3]!.toUpperCase()}`]], proof: await complete('blobs') }, deps());
     expect(out).toMatchObject({ rowsDeleted: 2 });
     const left = (await query('SELECT id FROM public.blobs')).map((r) => String(r.id).replace(/^\\x/, '')).sort();
     expect(left).toEqual([hex[2]!, hex[1]!].sort());
@@ -224,10 +245,11 @@ describe('deletes propagated through the exactly-once load path (local Data API 
       bucket: runtime.bucket,
       iamRole: runtime.deps.copyRoleArn,
       document: { key: '_syncproof/deletes/many/x.parquet', etag: 'e', size: 1, keys: doomed.length },
+      targetLoads: 1,
     });
     expect(statements.length).toBeLessThanOrEqual(40);
     expect(Math.max(...statements.map(statementBytes))).toBeLessThan(MAX_STATEMENT_BYTES / 20);
-    const out = await propagateDeletes({ dataset: 'many', runId: 'run-many', keys: doomed.map((i) => [String(i)]), proof: COMPLETE }, deps());
+    const out = await propagateDeletes({ dataset: 'many', runId: 'run-many', keys: doomed.map((i) => [String(i)]), proof: await complete('many') }, deps());
     expect(out).toMatchObject({ keys: doomed.length, rowsDeleted: doomed.length });
     expect(Number((await query('SELECT COUNT(*) AS n FROM public.many'))[0]!.n)).toBe(1000);
     expect(Number((await query('SELECT COUNT(*) AS n FROM public.many WHERE MOD(id, 3) = 0'))[0]!.n)).toBe(1000);
