@@ -247,7 +247,8 @@ export function planDeletion(input: DeletionPlanInput): string[] {
       `(SELECT COUNT(*) AS staged_rows FROM ${stage}) s`,
     // The rows the deletion removes, counted for the audit (one row per target row: a duplicated key counts twice).
     `CREATE TEMP TABLE ${doomed} AS SELECT ${keys.map((k) => `t.${k}`).join(', ')} FROM ${target} t JOIN (SELECT DISTINCT ${keys.join(', ')} FROM ${stage}) s ON ${match('t', 's')} WHERE ${ok}`,
-    `DELETE FROM ${target} USING (SELECT DISTINCT ${keys.join(', ')} FROM ${doomed}) d WHERE ${match(target, 'd')} AND ${ok}`,
+    // USING a table, not a subquery (Redshift's DELETE … USING takes table names); a row matched twice is deleted once.
+    `DELETE FROM ${target} USING ${doomed} WHERE ${match(target, doomed)} AND ${ok}`,
     `INSERT INTO ${auditFiles} (load_id, dataset, object_key, etag, "rows", file_rows, bytes) SELECT ${quoteLiteral(attemptId)}, ${ds}, b.object_key, b.etag, ` +
       `(SELECT COUNT(*) FROM ${doomed}), b.file_rows, b.bytes FROM ${batch} b WHERE ${ok}`,
     `INSERT INTO ${auditLoads} (load_id, dataset, run_id, files, "rows", expected_rows, copy_query_id, status, audited_before, mismatched_files, loaded_at) ` +
