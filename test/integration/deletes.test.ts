@@ -208,6 +208,14 @@ describe('deletes propagated through the exactly-once load path (local Data API 
     expect(await runtime.deps.objects.head(`_syncproof/deletes/people/${deletionIdFor('people', keys([1], [3]))}.parquet`)).toBeUndefined();
   }, 60_000);
 
+  it('refuses keys that cannot name a row (a value short, a NULL, not an integer), naming the column, and writes nothing', async () => {
+    const proof = await complete('pairs');
+    await expect(propagateDeletes({ dataset: 'pairs', runId: 'run-bad', keys: keys([1]), proof }, deps())).rejects.toThrow(/key 1 has 1 values where the dataset has 2 key columns \(a, b\)/);
+    await expect(propagateDeletes({ dataset: 'pairs', runId: 'run-bad', keys: [['1', null]], proof }, deps())).rejects.toThrow(/NULL in key column 'b'/);
+    await expect(propagateDeletes({ dataset: 'pairs', runId: 'run-bad', keys: [['x', 'a']], proof }, deps())).rejects.toThrow(/key column 'a': 'x' is not an integer/);
+    for await (const o of runtime.deps.objects.list('_syncproof/deletes/pairs/')) throw new Error(`unexpected ${o.key}`);
+  }, 60_000);
+
   it('deletes composite keys exactly (both columns must match)', async () => {
     await load('pairs', [
       { name: 'a', type: 'INT64', data: [1n, 1n, 2n, 2n] },
@@ -253,5 +261,23 @@ describe('deletes propagated through the exactly-once load path (local Data API 
     expect(out).toMatchObject({ keys: doomed.length, rowsDeleted: doomed.length });
     expect(Number((await query('SELECT COUNT(*) AS n FROM public.many'))[0]!.n)).toBe(1000);
     expect(Number((await query('SELECT COUNT(*) AS n FROM public.many WHERE MOD(id, 3) = 0'))[0]!.n)).toBe(1000);
+  }, 60_000);
+
+  it('runs two propagations of the same keys at once and deletes once: one applies it, the other settles by its audit', async () => {
+    const before = await ids('people');
+    expect(before).toEqual(expect.arrayContaining(['1:first', '5:first']));
+    const faults = runtime.dataApi()!.faults;
+    const held = faults.holdNext((sqls: readonly string[]) => sqls.some((q) => q.startsWith('COPY ')) && sqls.some((q) => q.includes('_syncproof/deletes/people/')), { at: 'copy-read' });
+    const proof = await complete('people');
+    const request = { dataset: 'people', runId: 'run-twice', keys: keys([1], [5]), proof };
+    const first = propagateDeletes(request, deps());
+    await held.started; // the first one's transaction holds the dataset's lock, in its COPY
+    const second = propagateDeletes(request, deps());
+    held.release();
+    const outs = await Promise.all([first, second]);
+    expect(outs.map((o) => o.rowsDeleted)).toEqual([2, 2]);
+    expect(outs.filter((o) => o.appliedNow)).toHaveLength(1);
+    expect(await ids('people')).toEqual(before.filter((r) => r !== '1:first' && r !== '5:first'));
+    expect((await deletionAudits('people')).filter((a) => a.startsWith('deleted:'))).toEqual(['deleted:3', 'deleted:2']);
   }, 60_000);
 });
