@@ -9,8 +9,8 @@ import { open } from 'node:fs/promises';
 /** 1 MiB in bytes. */
 const MIB = 1024 * 1024;
 
-/** Read size: large enough that per-read overhead is negligible next to hashing, small enough for cache. */
-export const FILE_READ_CHUNK_BYTES = 4 * MIB;
+/** Read size: large enough that per-read overhead is negligible next to hashing, small enough to stay in cache (1 MiB beat 4 MiB and 256 KiB here). */
+export const FILE_READ_CHUNK_BYTES = MIB;
 
 /** A byte range of a file: `start` inclusive, `end` exclusive (default: to the end of the file). */
 export interface FileRange {

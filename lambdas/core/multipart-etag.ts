@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { MIB, candidatePartSizes, multipartEtag, partCount, type ParsedEtag } from './checksums';
-import { forEachFileChunk } from './file-chunks';
+import { FILE_READ_CHUNK_BYTES, forEachFileChunk } from './file-chunks';
 
 /** Files at least this large are hashed in worker threads. */
 export const WORKER_THRESHOLD_BYTES = 64 * MIB;
@@ -29,8 +29,8 @@ export interface MultipartEtagCheck {
 }
 
 /**
- * The worker: MD5 of each part in [firstPart, lastPart) of `path`, in 4 MiB reads with the next
- * read in flight while this chunk is hashed (as forEachFileChunk does). Plain JavaScript evaluated
+ * The worker: MD5 of each part in [firstPart, lastPart) of `path`, in FILE_READ_CHUNK_BYTES
+ * reads with the next read in flight while this chunk is hashed (as forEachFileChunk does). Plain JavaScript evaluated
  * from a string, so the Lambda bundle and `tsx` need no separate worker file.
  */
 const PART_WORKER_SOURCE = `
@@ -71,7 +71,7 @@ run().then((digests) => parentPort.postMessage(digests), (error) => { throw erro
 
 function partsInWorker(path: string, size: number, partSize: number, firstPart: number, lastPart: number): Promise<Uint8Array[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(PART_WORKER_SOURCE, { eval: true, workerData: { path, size, partSize, firstPart, lastPart, chunkBytes: 4 * MIB } });
+    const worker = new Worker(PART_WORKER_SOURCE, { eval: true, workerData: { path, size, partSize, firstPart, lastPart, chunkBytes: FILE_READ_CHUNK_BYTES } });
     worker.once('message', (digests: Uint8Array[]) => resolve(digests));
     worker.once('error', reject);
     worker.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`hashing ${path} stopped (worker exit ${code})`))));
