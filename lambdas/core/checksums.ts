@@ -338,9 +338,12 @@ export async function digestFile(path: string, options: DigestOptions = {}, size
   return digest.digestAsync();
 }
 
-/** Buffer size for reading a file of about `sizeHint` bytes: one read holds it whole (and sees EOF next). */
+/**
+ * Buffer size for reading a file of about `sizeHint` bytes: one read holds it whole (and sees EOF
+ * next); a small file's buffers come from Node's pool instead of a fresh allocation each.
+ */
 function readBufferBytes(sizeHint: number | undefined): number {
-  return sizeHint === undefined || !(sizeHint >= 0) ? FILE_READ_CHUNK_BYTES : Math.min(FILE_READ_CHUNK_BYTES, Math.max(64 * 1024, sizeHint + 1));
+  return sizeHint === undefined || !(sizeHint >= 0) ? FILE_READ_CHUNK_BYTES : Math.min(FILE_READ_CHUNK_BYTES, Math.floor(sizeHint) + 1);
 }
 
 /**

@@ -30,8 +30,8 @@ export interface MultipartEtagCheck {
 
 /**
  * The worker: MD5 of each part in [firstPart, lastPart) of `path`, in FILE_READ_CHUNK_BYTES
- * reads with the next read in flight while this chunk is hashed (as forEachFileChunk does). Plain JavaScript evaluated
- * from a string, so the Lambda bundle and `tsx` need no separate worker file.
+ * reads with the next read in flight while this chunk is hashed (as forEachFileChunk does).
+ * Plain JavaScript evaluated from a string, so the Lambda bundle and `tsx` need no worker file.
  */
 const PART_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
