@@ -1,35 +1,73 @@
 /**
- * Checksum throughput (issue #3): `digestFile` against `openssl dgst -md5` on the same file in the
- * same run, plus the full-object CRCs. Size: BENCH_CHECKSUM_MB (default 1024 MiB) of pseudo-random
- * bytes in a temp dir, removed afterwards. The file is read once by openssl before timing so every
- * contender reads it from the page cache. Each figure is the best of BENCH_CHECKSUM_REPEAT runs
- * (default 2). Nothing here is asserted by a test; numbers on a shared 2-core machine are noisy.
+ * Checksum throughput (issues #3, #15 item 7), each figure a ratio against a baseline doing the
+ * same work in the same run, the two sides alternated round by round (median of
+ * BENCH_CHECKSUM_REPEAT rounds, default 3), over BENCH_CHECKSUM_MB (default 1024) MiB of random
+ * bytes in a page-cached temp file:
+ * - MD5 of a file: `digestFile` against `openssl dgst -md5` (target ≥ 0.9×);
+ * - a multipart ETag (8 MiB parts, `-128` for 1 GiB): `checkFileMultipartEtag` against openssl
+ *   (target ≥ 0.9×); for reference, the old way (whole MD5 + two candidate ETags in one pass);
+ * - CRC64NVME of a file: `checksumFile` against the fastest CRC64NVME here, the SDK's `Crc64Nvme`
+ *   (`@aws-sdk/checksums`; the CRT build is not installed) over the same bytes already in memory
+ *   (target ≥ 0.9×);
+ * - `verifyLocal --detailed --sample all` of BENCH_CHECKSUM_OBJECTS (10,000) small objects on
+ *   s3rver (bench/checksums-verify-local.ts).
+ * The contenders are injectable so that the same bench can time an older build (`subject`).
+ * Nothing here is asserted by a test; numbers on a shared 2-core machine are noisy.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomFillSync } from 'node:crypto';
+import { createWriteStream, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { Crc64Nvme } from '@aws-sdk/checksums/crc';
-import { buf as crc32c } from 'crc-32/crc32c';
-import { digestFile, type DigestOptions } from '../lambdas/core/checksums';
+import { checksumFile, digestFile, parseEtag, type DigestOptions, type DigestResult } from '../lambdas/core/checksums';
+import { checkFileMultipartEtag, type MultipartEtag } from '../lambdas/core/multipart-etag';
+import { benchVerifyLocalDetailed, type VerifyLocalSubject } from './checksums-verify-local';
 
 const MIB = 1024 * 1024;
 
-function seconds(start: bigint): number {
+/** What the bench times; the default is this build. */
+export interface ChecksumSubject extends VerifyLocalSubject {
+  readonly digestFile: (path: string, options?: DigestOptions) => Promise<DigestResult>;
+  /** Does the file reproduce this multipart ETag? (the part size found, or undefined) */
+  readonly multipartEtag: (path: string, size: number, etag: string) => Promise<number | undefined>;
+  readonly crc64File: (path: string) => Promise<string>;
+}
+
+/** This build. */
+export const CURRENT_SUBJECT: ChecksumSubject = {
+  digestFile: (path, options) => digestFile(path, options),
+  multipartEtag: async (path, size, etag) => (await checkFileMultipartEtag(path, size, parseEtag(etag) as MultipartEtag)).partSize,
+  crc64File: (path) => checksumFile(path, 'crc64nvme'),
+};
+
+async function secondsOf(run: () => Promise<unknown> | unknown): Promise<number> {
+  const start = process.hrtime.bigint();
+  await run();
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-async function best(repeat: number, run: () => Promise<unknown> | unknown): Promise<number> {
-  let fastest = Infinity;
-  for (let i = 0; i < repeat; i++) {
-    const start = process.hrtime.bigint();
-    await run();
-    fastest = Math.min(fastest, seconds(start));
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Medians of `rounds` alternated runs (baseline first in even rounds, ours first in odd ones). */
+async function alternated(rounds: number, baseline: () => unknown, ours: () => unknown): Promise<{ baseline: number; ours: number }> {
+  const b: number[] = [];
+  const o: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      b.push(await secondsOf(baseline));
+      o.push(await secondsOf(ours));
+    } else {
+      o.push(await secondsOf(ours));
+      b.push(await secondsOf(baseline));
+    }
   }
-  return fastest;
+  return { baseline: median(b), ours: median(o) };
 }
 
 async function writeRandomFile(path: string, mib: number): Promise<void> {
@@ -44,59 +82,64 @@ async function writeRandomFile(path: string, mib: number): Promise<void> {
   await once(out, 'finish');
 }
 
-function line(label: string, mib: number, secs: number, baseline?: number): string {
-  const rate = mib / secs;
-  const ratio = baseline === undefined ? '' : `  ${(rate / baseline).toFixed(2)}x openssl`;
-  return `  ${label.padEnd(44)} ${rate.toFixed(0).padStart(6)} MiB/s  (${secs.toFixed(2)} s)${ratio}`;
+function figure(label: string, baselineLabel: string, mib: number, t: { baseline: number; ours: number }, goal?: number): string[] {
+  const ratio = t.baseline / t.ours;
+  const verdict = goal === undefined ? '' : ` (target ≥ ${goal}×: ${ratio >= goal ? 'met' : 'NOT met'})`;
+  return [
+    `  ${label.padEnd(52)} ${(mib / t.ours).toFixed(0).padStart(6)} MiB/s  ${ratio.toFixed(2)}× ${baselineLabel}${verdict}`,
+    `  ${`  ${baselineLabel}`.padEnd(52)} ${(mib / t.baseline).toFixed(0).padStart(6)} MiB/s`,
+  ];
 }
 
-/** Seconds for one algorithm alone over an in-memory buffer in 4 MiB updates (no MD5, no I/O). */
-async function rawSeconds(algorithm: 'crc64nvme' | 'crc32c' | 'md5', buffer: Buffer): Promise<number> {
-  return best(1, async () => {
-    if (algorithm === 'crc32c') {
-      let state = 0;
-      for (let i = 0; i < buffer.length; i += 4 * MIB) state = crc32c(buffer.subarray(i, i + 4 * MIB), state);
-      return state;
-    }
-    const hash = algorithm === 'md5' ? createHash('md5') : new Crc64Nvme();
-    for (let i = 0; i < buffer.length; i += 4 * MIB) hash.update(buffer.subarray(i, i + 4 * MIB));
-    return hash.digest();
-  });
-}
-
-/** Prints MiB/s of openssl and digestFile variants on one file; returns printable lines. */
-export async function benchChecksums(): Promise<string[]> {
+/** Runs the checksum figures and returns printable lines. */
+export async function benchChecksums(subject: ChecksumSubject = CURRENT_SUBJECT): Promise<string[]> {
   const mib = Number(process.env.BENCH_CHECKSUM_MB ?? 1024);
-  const repeat = Number(process.env.BENCH_CHECKSUM_REPEAT ?? 2);
+  const rounds = Number(process.env.BENCH_CHECKSUM_REPEAT ?? 3);
   const dir = await mkdtemp(join(tmpdir(), 'syncproof-bench-checksums-'));
   const file = join(dir, 'random.bin');
+  const crcFile = join(dir, 'crc.bin');
   try {
     await writeRandomFile(file, mib);
-    execFileSync('openssl', ['dgst', '-md5', file]); // warm the page cache
-    const file1 = (options: DigestOptions) => () => digestFile(file, options);
+    const size = statSync(file).size;
+    const openssl = () => execFileSync('openssl', ['dgst', '-md5', file]);
+    openssl(); // warm the page cache
+    const lines = [`Checksums over ${mib} MiB (page-cached file; medians of ${rounds} alternated rounds; 2 shared cores: noisy)`];
 
-    const openssl = mib / (await best(repeat, () => execFileSync('openssl', ['dgst', '-md5', file])));
-    const md5Only = await best(repeat, file1({}));
-    const withParts = await best(repeat, file1({ partSizes: [8 * MIB, 16 * MIB] }));
-    const withCrc64 = await best(1, file1({ checksums: ['crc64nvme'] }));
-    const withCrc32c = await best(1, file1({ checksums: ['crc32c'] }));
+    lines.push(...figure('digestFile MD5', 'openssl dgst -md5', mib, await alternated(rounds, openssl, () => subject.digestFile(file)), 0.9));
 
-    const memMib = Math.min(mib, 256);
-    const buffer = Buffer.alloc(memMib * MIB);
-    randomFillSync(buffer);
-    const rate = (algorithm: 'crc64nvme' | 'crc32c' | 'md5'): Promise<string> => rawSeconds(algorithm, buffer).then((secs) => `${(memMib / secs).toFixed(0)} MiB/s`);
-    const raw = `  in memory (${memMib} MiB, alone): CRC64NVME ${await rate('crc64nvme')}, CRC32C ${await rate('crc32c')}, MD5 ${await rate('md5')}`;
+    const partSize = 8 * MIB;
+    const etag = (await digestFile(file, { partSizes: [partSize] })).multipartEtags.get(partSize)!;
+    const found = await subject.multipartEtag(file, size, etag);
+    if (found !== partSize) throw new Error(`the multipart ETag check did not find the ${partSize}-byte part size of ${etag}`);
+    lines.push(...figure(`multipart ETag ${etag.slice(-4)} (8 MiB parts) checked`, 'openssl dgst -md5', mib, await alternated(rounds, openssl, () => subject.multipartEtag(file, size, etag)), 0.9));
+    const oldWay = await alternated(1, openssl, () => subject.digestFile(file, { partSizes: [8 * MIB, 16 * MIB] }));
+    lines.push(`  (reference: one pass of MD5 + ETags for 8 & 16 MiB parts: ${(oldWay.baseline / oldWay.ours).toFixed(2)}× openssl)`);
 
-    return [
-      `Checksums over ${mib} MiB (page-cached file; best of ${repeat}; 2 shared cores: noisy)`,
-      line('openssl dgst -md5', mib, mib / openssl),
-      line('digestFile md5', mib, md5Only, openssl),
-      line('digestFile md5 + multipart ETags 8 & 16 MiB', mib, withParts, openssl),
-      line('digestFile md5 + CRC64NVME', mib, withCrc64, openssl),
-      line('digestFile md5 + CRC32C', mib, withCrc32c, openssl),
-      raw,
-    ];
+    const crcMib = Math.min(mib, 256);
+    await writeRandomFile(crcFile, crcMib);
+    const bytes = await readFile(crcFile);
+    const inMemory = async () => {
+      const crc = new Crc64Nvme();
+      for (let i = 0; i < bytes.length; i += 4 * MIB) crc.update(bytes.subarray(i, i + 4 * MIB));
+      return crc.digest();
+    };
+    const expected = Buffer.from(await inMemory()).toString('base64');
+    if ((await subject.crc64File(crcFile)) !== expected) throw new Error('CRC64NVME of the file differs from the in-memory value');
+    lines.push(...figure(`CRC64NVME of a ${crcMib} MiB file`, 'Crc64Nvme in memory', crcMib, await alternated(rounds, inMemory, () => subject.crc64File(crcFile)), 0.9));
+
+    lines.push(...(await benchVerifyLocalDetailed(subject)));
+    return lines;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+if (require.main === module) {
+  benchChecksums().then(
+    (lines) => process.stdout.write(`${lines.join('\n')}\n`),
+    (error: unknown) => {
+      process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -6,6 +6,7 @@ import picomatch from 'picomatch';
 import { createS3Client } from '../lambdas/adapters/clients';
 import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { digestFile } from '../lambdas/core/checksums';
+import { checkFileMultipartEtag } from '../lambdas/core/multipart-etag';
 import { verifyObjectIntegrity, type IntegrityVerdict } from '../lambdas/core/integrity';
 import {
   DEFAULT_THRESHOLDS,
@@ -174,13 +175,24 @@ async function verifySample(
   root: string,
   target: S3Target,
   picks: readonly { key: string; size: number }[],
+  listedEtags: ReadonlyMap<string, string>,
   concurrency: number,
   onDone: () => void,
 ): Promise<SampleItem[]> {
   return pool(picks, concurrency, async ({ key: path, size }) => {
     const key = keyFor(target.prefix, path);
     try {
-      const v = await verifyObjectIntegrity(objects, key, { size, compute: (options) => digestFile(join(root, path), options) });
+      const file = join(root, path);
+      const v = await verifyObjectIntegrity(
+        objects,
+        key,
+        {
+          size,
+          compute: (options) => digestFile(file, options, size),
+          checkMultipartEtag: (etag, candidates) => checkFileMultipartEtag(file, size, etag, { candidates }),
+        },
+        { etag: listedEtags.get(key) },
+      );
       return { path, key, status: v.status, evidence: v.evidence, algorithm: v.algorithm, expected: v.expected, actual: v.actual, bytesDownloaded: v.bytesDownloaded, detail: v.detail };
     } catch (error) {
       const e = error as { name?: string; code?: string; message?: string };
@@ -231,13 +243,13 @@ async function listS3(
   pages: AsyncIterator<ListObjectsV2CommandOutput>,
   target: S3Target,
   endpoint: string | undefined,
-  each: (key: string, size: number) => void,
+  each: (key: string, size: number, etag: string | undefined) => void,
 ): Promise<void> {
   try {
     for (;;) {
       const page = await pages.next();
       if (page.done) return;
-      for (const o of page.value.Contents ?? []) if (o.Key !== undefined) each(o.Key, o.Size ?? 0);
+      for (const o of page.value.Contents ?? []) if (o.Key !== undefined) each(o.Key, o.Size ?? 0, o.ETag);
     }
   } catch (error) {
     throw new CliError(describeS3Failure(error, target, endpoint));
@@ -292,7 +304,10 @@ export async function verifyLocal(options: VerifyLocalOptions): Promise<VerifyLo
       if (++walked % 1000 === 0) progress(`walked ${walked} files`);
     }
     let listed = 0;
-    await listS3(pages, target, options.endpoint, (key, size) => {
+    // With --detailed, the listing's ETags let a sampled file match without a HEAD per object.
+    const listedEtags = new Map<string, string>();
+    await listS3(pages, target, options.endpoint, (key, size, etag) => {
+      if (options.detailed && etag !== undefined) listedEtags.set(key, etag);
       if (++listed % 1000 === 0) progress(`walked ${walked} files, listed ${listed} objects`);
       const path = relativePathOf(target.prefix, key);
       if (path === undefined) return;
@@ -313,7 +328,7 @@ export async function verifyLocal(options: VerifyLocalOptions): Promise<VerifyLo
       const sampler = new SeededSampler<{ key: string; size: number }>(seed, size);
       for (const m of diff.matched()) if (!unreadable.has(m.key)) sampler.offer(m);
       let checked = 0;
-      const items = await verifySample(new S3ObjectStore(client, target.bucket), root, target, sampler.result(), options.concurrency, () =>
+      const items = await verifySample(new S3ObjectStore(client, target.bucket), root, target, sampler.result(), listedEtags, options.concurrency, () =>
         progress(`walked ${walked} files, listed ${listed} objects, checked ${++checked}/${size}`),
       );
       const counts: Record<string, number> = { match: 0, mismatch: 0, missing: 0, unverifiable: 0, error: 0 };

@@ -7,11 +7,13 @@
  * big-endian digest bytes.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { Crc64Nvme } from '@aws-sdk/checksums/crc';
 import { buf as crc32c } from 'crc-32/crc32c';
 import { InvalidInputError, TerminalError } from './errors';
+import { FILE_READ_CHUNK_BYTES, forEachFileChunk } from './file-chunks';
+
+export { FILE_READ_CHUNK_BYTES } from './file-chunks';
 import type { ObjectChecksums } from './ports';
 
 export type ChecksumName = keyof ObjectChecksums;
@@ -324,12 +326,34 @@ export async function digestStream(source: AsyncIterable<Uint8Array>, options: D
   return digest.digestAsync();
 }
 
-/** Read size for digestFile: large reads keep per-chunk overhead negligible next to hashing. */
-export const FILE_READ_CHUNK_BYTES = 4 * MIB;
+/**
+ * Digests a local file: double-buffered reads (the next read in flight while this chunk is
+ * hashed), so the file costs about what its hashing costs. `sizeHint` (the size the caller expects)
+ * only sizes the read buffers so that many small files do not each allocate 8 MiB; the file is
+ * always read to its end.
+ */
+export async function digestFile(path: string, options: DigestOptions = {}, sizeHint?: number): Promise<DigestResult> {
+  const digest = new StreamingDigest(options);
+  await forEachFileChunk(path, (chunk) => digest.update(chunk), {}, readBufferBytes(sizeHint));
+  return digest.digestAsync();
+}
 
-/** Digests a local file, streamed in FILE_READ_CHUNK_BYTES reads. */
-export async function digestFile(path: string, options: DigestOptions = {}): Promise<DigestResult> {
-  return digestStream(createReadStream(path, { highWaterMark: FILE_READ_CHUNK_BYTES }), options);
+/**
+ * Buffer size for reading a file of about `sizeHint` bytes: one read holds it whole (and sees EOF
+ * next); a small file's buffers come from Node's pool instead of a fresh allocation each.
+ */
+function readBufferBytes(sizeHint: number | undefined): number {
+  return sizeHint === undefined || !(sizeHint >= 0) ? FILE_READ_CHUNK_BYTES : Math.min(FILE_READ_CHUNK_BYTES, Math.floor(sizeHint) + 1);
+}
+
+/**
+ * One full-object checksum of a local file and nothing else (no MD5): base64 as S3 reports it.
+ * Same double-buffered reads as digestFile.
+ */
+export async function checksumFile(path: string, algorithm: Exclude<ChecksumName, 'md5'>, sizeHint?: number): Promise<string> {
+  const accumulator = accumulatorFor(algorithm);
+  await forEachFileChunk(path, (chunk) => accumulator.update(chunk), {}, readBufferBytes(sizeHint));
+  return accumulator.digest();
 }
 
 /**

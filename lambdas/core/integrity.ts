@@ -6,9 +6,12 @@
  *
  * Evidence order: size → S3's stored FULL_OBJECT checksum → a metadata checksum → the ETag (MD5 or
  * multipart, only when the object is not SSE-KMS / SSE-C) → a streamed recompute. Steps that
- * decide without a download decide for good, except a multipart ETag that matches none of the
- * inferred part sizes: that proves nothing (the uploader may have used another part size), so the
- * object is downloaded instead. `match` is only ever reported after a real comparison.
+ * decide without a download decide for good. A multipart ETag that no candidate part size
+ * reproduces from a local file proves nothing either way (the uploader may have used another part
+ * size): it is reported as unverifiable by ETag, a warning, never downloaded silently. With the
+ * ETag from a listing (`listedEtag`) a match is decided before any HEAD: an MD5 (or multipart
+ * ETag) equal to the local bytes' cannot arise by chance, whatever the encryption; anything else
+ * goes through HEAD and the order above. `match` is only ever reported after a real comparison.
  */
 import {
   EXTRA_CHECKSUMS,
@@ -22,6 +25,7 @@ import {
   type DigestResult,
   type ParsedEtag,
 } from './checksums';
+import type { MultipartEtag, MultipartEtagCheck } from './multipart-etag';
 import type { ObjectChecksums, ObjectIntegrity, ObjectStore } from './ports';
 
 export type { ChecksumName } from './checksums';
@@ -49,6 +53,18 @@ export interface ExpectedObject {
   readonly known?: ObjectChecksums;
   /** Digests the expected bytes on demand (a local file). Absent when only `known` exists. */
   readonly compute?: (options: DigestOptions) => Promise<DigestResult>;
+  /**
+   * Checks a multipart ETag against the expected bytes computing only the part MD5s of the
+   * candidate part sizes (checkFileMultipartEtag for a local file). Absent: `compute` with those
+   * part sizes is used.
+   */
+  readonly checkMultipartEtag?: (etag: MultipartEtag, candidates: readonly number[]) => Promise<MultipartEtagCheck>;
+}
+
+/** What the caller already knows about the object from a listing (no request needed). */
+export interface ListedObject {
+  /** The ETag ListObjectsV2 returned for the object. */
+  readonly etag?: string;
 }
 
 export interface IntegrityVerdict {
@@ -99,6 +115,7 @@ const RE_UPLOAD = 're-upload the file (or re-export it from the source) and run 
 /** The expected side: known values first, else digests computed on demand (cached across steps). */
 class ExpectedSide {
   private readonly computed: Partial<Record<ChecksumName, string>> = {};
+  private readonly multipartChecks = new Map<string, Promise<MultipartEtagCheck>>();
 
   constructor(private readonly expected: ExpectedObject) {}
 
@@ -132,6 +149,25 @@ class ExpectedSide {
       await this.digest({ checksums: algorithm === 'md5' ? [] : [algorithm] });
     }
     return this.computed[algorithm];
+  }
+
+  /** Which candidate reproduces a multipart ETag (requires compute); cached per ETag. */
+  async checkMultipart(etag: MultipartEtag): Promise<MultipartEtagCheck> {
+    const text = `${etag.digest}-${etag.parts}`;
+    let check = this.multipartChecks.get(text);
+    if (!check) {
+      const candidates = candidatePartSizes(this.size, etag.parts);
+      if (candidates.length === 0) check = Promise.resolve({ candidates });
+      else if (this.expected.checkMultipartEtag) check = this.expected.checkMultipartEtag(etag, candidates);
+      else {
+        check = this.digest({ partSizes: candidates }).then((digest) => {
+          const partSize = matchingPartSize(etag, digest);
+          return { candidates, partSize, etag: partSize === undefined ? undefined : digest.multipartEtags.get(partSize) };
+        });
+      }
+      this.multipartChecks.set(text, check);
+    }
+    return check;
   }
 
   /** Digests the expected bytes (requires compute) and caches every checksum it yields. */
@@ -243,29 +279,54 @@ async function byEtag(context: Context, etag: ParsedEtag): Promise<IntegrityVerd
   return undefined;
 }
 
-async function byMultipartEtag(context: Context, etag: Extract<ParsedEtag, { kind: 'multipart' }>): Promise<IntegrityVerdict | undefined> {
-  const partSizes = candidatePartSizes(context.expected.size, etag.parts);
+async function byMultipartEtag(context: Context, etag: MultipartEtag): Promise<IntegrityVerdict> {
+  const check = await context.expected.checkMultipart(etag);
   const etagText = `${etag.digest}-${etag.parts}`;
-  if (partSizes.length === 0) {
-    context.notes.push(`no part size splits ${context.expected.size} bytes into ${etag.parts} parts`);
-    return undefined;
-  }
-  const digest = await context.expected.digest({ partSizes });
-  const partSize = matchingPartSize(etag, digest);
-  if (partSize === undefined) {
-    context.notes.push(`multipart ETag ${etagText} matched none of ${partSizes.length} candidate part sizes`);
-    return undefined;
-  }
+  if (check.partSize === undefined) return unverifiableByEtag(context, etagText, check.candidates);
+  return multipartMatch(context, etagText, check.partSize, check.etag!);
+}
+
+function multipartMatch(context: Context, etagText: string, partSize: number, computed: string, source = ''): IntegrityVerdict {
   return {
     key: context.key,
     status: 'match',
     evidence: 'etag-multipart',
     algorithm: 'etag',
-    expected: digest.multipartEtags.get(partSize),
+    expected: computed,
     actual: etagText,
     bytesDownloaded: 0,
-    detail: withNotes(context, `${context.where}: multipart ETag recomputed from the expected bytes with ${partSize}-byte parts: ETag ${etagText} matches`),
+    detail: withNotes(context, `${context.where}: multipart ETag${source} recomputed from the expected bytes with ${partSize}-byte parts: ETag ${etagText} matches`),
   };
+}
+
+/** A multipart ETag no candidate part size reproduces: a warning, and nothing downloaded. */
+function unverifiableByEtag(context: Context, etagText: string, candidates: readonly number[]): IntegrityVerdict {
+  const tried = candidates.length === 0 ? `no part size splits ${context.expected.size} bytes into ${etagText.split('-')[1]} parts` : `none of ${candidates.length} candidate part sizes (${candidates.map((p) => `${p} B`).join(', ')}) reproduces it`;
+  return {
+    key: context.key,
+    status: 'unverifiable',
+    evidence: 'etag-multipart',
+    algorithm: 'etag',
+    actual: etagText,
+    bytesDownloaded: 0,
+    detail: withNotes(
+      context,
+      `${context.where}: unverifiable by ETag: multipart ETag ${etagText} and ${tried}; the file differs or was uploaded with another part size: re-upload it with a full-object checksum (e.g. aws s3 cp --checksum-algorithm CRC64NVME) or compare a downloaded copy`,
+    ),
+  };
+}
+
+/** (listing) The listed ETag against the expected bytes, before any HEAD; undefined = not decided. */
+async function byListedEtag(context: Context, listed: string | undefined): Promise<IntegrityVerdict | undefined> {
+  if (listed === undefined || !context.expected.canCompute) return undefined;
+  const etag = parseEtag(listed);
+  if (etag.kind === 'md5') {
+    const expected = await context.expected.value('md5');
+    return expected === etag.md5 ? compared(context, 'etag-md5', 'etag', 'listed ETag as MD5 of the bytes', expected, etag.md5) : undefined;
+  }
+  if (etag.kind !== 'multipart') return undefined;
+  const check = await context.expected.checkMultipart(etag);
+  return check.partSize === undefined ? undefined : multipartMatch(context, `${etag.digest}-${etag.parts}`, check.partSize, check.etag!, ' (listed)');
 }
 
 /** Streams the object (only the version HEAD saw), counting bytes. */
@@ -316,15 +377,20 @@ function unverifiable(context: Context): IntegrityVerdict {
 /**
  * Verifies one object against its expected bytes, strongest evidence first (see the module
  * comment). Downloads only when no HEAD-level evidence decides, and then only the version HEAD saw
- * (`ifMatch`: ObjectChangedError when it was overwritten in between).
+ * (`ifMatch`: ObjectChangedError when it was overwritten in between). `listed`: what a listing
+ * already said about the object; a listed ETag that the expected bytes reproduce decides without
+ * any request.
  */
-export async function verifyObjectIntegrity(objects: ObjectStore, key: string, expected: ExpectedObject): Promise<IntegrityVerdict> {
+export async function verifyObjectIntegrity(objects: ObjectStore, key: string, expected: ExpectedObject, listed: ListedObject = {}): Promise<IntegrityVerdict> {
   const where = `s3://${objects.bucket}/${key}`;
+  const side = new ExpectedSide(expected);
+  const early = await byListedEtag({ key, where, info: { key, etag: listed.etag ?? '', size: expected.size, lastModified: '', metadata: {} }, expected: side, notes: [] }, listed.etag);
+  if (early) return early;
   const info = await objects.integrity(key);
   if (!info) return missing(key, where);
   const wrongSize = sizeMismatch(key, where, info, expected.size);
   if (wrongSize) return wrongSize;
-  const context: Context = { key, where, info, expected: new ExpectedSide(expected), notes: [] };
+  const context: Context = { key, where, info, expected: side, notes: [] };
   const etag = parseEtag(info.etag);
   return (
     (await byStoredChecksum(context)) ??

@@ -164,13 +164,26 @@ describe('verifyObjectIntegrity', () => {
         expect(verdict).toMatchObject({ status: 'match', evidence: 'etag-md5', bytesDownloaded: 0 });
       });
 
-      it('downloads when no candidate part size reproduces the ETag, and finds a real mismatch', async () => {
+      it('reports a multipart ETag no candidate reproduces as unverifiable by ETag, downloading nothing', async () => {
         store.setIntegrity('big', { etag: multipartOf(big, 8 * MiB) });
         const changed = big.slice();
         changed[0] ^= 1;
         const verdict = await verifyObjectIntegrity(store, 'big', localFile(changed));
-        expect(verdict).toMatchObject({ status: 'mismatch', evidence: 'full-recompute', algorithm: 'md5', bytesDownloaded: big.length });
-        expect(verdict.detail).toContain('matched none of');
+        expect(verdict).toMatchObject({ status: 'unverifiable', evidence: 'etag-multipart', actual: multipartOf(big, 8 * MiB), bytesDownloaded: 0 });
+        expect(verdict.detail).toContain('s3://');
+        expect(verdict.detail).toContain('big: unverifiable by ETag');
+        expect(verdict.detail).toContain('re-upload it with a full-object checksum');
+        expect(store.reads).toEqual([]);
+      });
+
+      it('uses checkMultipartEtag when given, with the candidates for the ETag\'s part count', async () => {
+        store.setIntegrity('big', { etag: multipartOf(big, 5 * MiB) });
+        const check = jest.fn(async (_etag: unknown, candidates: readonly number[]) => ({ candidates, partSize: 5 * MiB, etag: multipartOf(big, 5 * MiB) }));
+        const file = { ...localFile(big), checkMultipartEtag: check };
+        const verdict = await verifyObjectIntegrity(store, 'big', file);
+        expect(verdict).toMatchObject({ status: 'match', evidence: 'etag-multipart', bytesDownloaded: 0 });
+        expect(check.mock.calls[0]![1]).toEqual([5 * MiB]);
+        expect(file.compute).not.toHaveBeenCalled();
       });
 
       it('with a manifest MD5, downloads and checks the bytes reproduce the multipart ETag', async () => {
@@ -179,6 +192,23 @@ describe('verifyObjectIntegrity', () => {
         expect(verdict).toMatchObject({ status: 'match', evidence: 'full-recompute', algorithm: 'md5', bytesDownloaded: big.length });
         expect(verdict.detail).toContain(`reproduce ETag ${multipartOf(big, 5 * MiB)}`);
       });
+    });
+  });
+
+  describe('listed ETag', () => {
+    it('decides a match from the listed MD5 ETag without a HEAD', async () => {
+      const heads = jest.spyOn(store, 'integrity');
+      const verdict = await verifyObjectIntegrity(store, KEY, localFile(data), { etag: `"${md5Hex(data)}"` });
+      expect(verdict).toMatchObject({ status: 'match', evidence: 'etag-md5', bytesDownloaded: 0 });
+      expect(verdict.detail).toContain('listed ETag');
+      expect(heads).not.toHaveBeenCalled();
+    });
+
+    it('falls back to HEAD when the listed ETag differs, and reports the mismatch', async () => {
+      const heads = jest.spyOn(store, 'integrity');
+      const verdict = await verifyObjectIntegrity(store, KEY, localFile(other), { etag: md5Hex(data) });
+      expect(verdict).toMatchObject({ status: 'mismatch', evidence: 'etag-md5', bytesDownloaded: 0 });
+      expect(heads).toHaveBeenCalledTimes(1);
     });
   });
 
