@@ -101,6 +101,40 @@ describe('syncproof verify --tier counts', () => {
     ]);
     expect(result.report.runs).toHaveLength(1);
     expect(result.report.runs[0]).toMatchObject({ sourceRows: 10, manifestRows: 10, auditRows: 10, files: 3, status: 'PASSED' });
+
+    // --since: only the rows at or after that cursor value, on both sides.
+    const since = await d.verify('--since', '2024-03-01 10:00:07');
+    expect([since.code, since.report.since]).toEqual([0, '2024-03-01 10:00:07']);
+    expect(since.report.nodes.find((n) => n.name === 'source')).toEqual({ name: 'source', rows: 4, windowRows: 4 });
+    expect(since.report.nodes.find((n) => n.name === 'target')).toEqual({ name: 'target', rows: 4, distinctKeys: 4, windowRows: 4 });
+  });
+
+  it('passes every hop of a synced MariaDB dataset', async () => {
+    const maria = await startTestSource('mysql');
+    try {
+      await maria.exec(
+        'CREATE TABLE mdb (id BIGINT NOT NULL PRIMARY KEY, customer VARCHAR(50) NOT NULL, updated_at DATETIME(6) NOT NULL); ' +
+          "INSERT INTO mdb (id, customer, updated_at) SELECT seq, CONCAT('c-', seq), TIMESTAMP '2024-03-01 10:00:00' + INTERVAL seq SECOND FROM seq_1_to_7",
+      );
+      const dataDir = join(work, 'mdb');
+      const config = join(work, 'mdb.json');
+      await writeFile(config, JSON.stringify({ datasets: [{ name: 'mdb', target: { schema: 'public', table: 'cc_mdb' }, source: { engine: 'mysql', url: maria.url, table: `${maria.schema}.mdb`, cursorColumn: 'updated_at', limit: 4 } }] }));
+      const sync = await runCli(['sync', 'mdb', '--config', config, '--data-dir', dataDir, '--warehouse', warehouseUrl()]);
+      expect([sync.code, sync.stderr]).toEqual([0, '']);
+
+      const result = await verify('mdb', config, dataDir, []);
+
+      expect([result.code, result.stderr]).toEqual([0, '']);
+      expect(result.report.nodes.map((n) => [n.name, n.rows, n.windowRows])).toEqual([
+        ['source', 7, 7],
+        ['manifests', 7, undefined],
+        ['audit', 7, undefined],
+        ['target', 7, 7],
+      ]);
+      expect(result.report.runs[0]).toMatchObject({ sourceRows: 7, manifestRows: 7, status: 'PASSED' });
+    } finally {
+      await maria.stop();
+    }
   });
 
   it('fails at the target hop when rows are removed from the target after their load', async () => {
