@@ -7,6 +7,7 @@ import { sourceCommand } from './source-command';
 import { openSourceUrl } from './source-connect';
 import type { SourceCommandDeps } from './source-url';
 import { syncCommand } from './sync-command';
+import { verifyCommand } from './verify-command';
 import { verifyLocalCommand } from './verify-local-command';
 import { watermarkCommand } from './watermark-command';
 
@@ -37,6 +38,7 @@ export function buildProgram(outcome: CommandOutcome, deps: SourceCommandDeps = 
   program.addCommand(localCommand(outcome));
   program.addCommand(ledgerCommand());
   program.addCommand(syncCommand(outcome));
+  program.addCommand(verifyCommand(outcome));
   program.addCommand(verifyLocalCommand(outcome));
   program.addCommand(watermarkCommand());
   program.addCommand(sourceCommand(deps));

@@ -26,8 +26,8 @@ export interface SyncOnStackOptions {
   readonly pollMs?: number;
 }
 
-/** Starts an execution named `options.name` and polls DescribeExecution until it has ended. */
-async function startAndWait(
+/** Starts an execution named `options.name` and polls DescribeExecution until it has ended (also `verify --stack`). */
+export async function startAndWait(
   sfn: SFNClient,
   stateMachineArn: string,
   options: { readonly name: string; readonly input: unknown; readonly pollMs?: number },

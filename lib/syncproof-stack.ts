@@ -7,6 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { verifyTierOf } from '../lambdas/core/verify-config';
 import { INTERNAL_PREFIX, logExecutionDataOf, maxConcurrentDatasetsOf, parseConfig, reconcileScheduleOf, verifyScheduleOf, type SyncproofConfig } from '../lambdas/core/config';
 import { ENV } from '../lambdas/core/env';
 import { ConfigurationError } from '../lambdas/core/errors';
@@ -77,6 +78,9 @@ const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
   inventory: { bucket: true, ledger: 'read', runs: 'readWrite', warehouse: false },
   // Reads sampled objects and manifests, writes its report under _syncproof/, reads the ledger, records its stage.
   checksum: { bucket: true, ledger: 'read', runs: 'readWrite', warehouse: false },
+  // The count chain: reads manifests, extraction and schema documents, the ledger, the watermark,
+  // counts in its source and the warehouse, writes its report under _syncproof/ (Record records it).
+  counts: { bucket: true, ledger: 'read', watermarks: 'read', warehouse: true },
 };
 
 /**
@@ -139,7 +143,7 @@ export class SyncproofStack extends Stack {
       [ENV.warehouse]: 'redshift-data',
     };
     // The stages that open source databases run in the sources' network and may read their secrets.
-    const sourceStages: readonly StageName[] = ['extract', 'commit'];
+    const sourceStages: readonly StageName[] = ['extract', 'commit', 'counts'];
     const stages = Object.fromEntries(
       STAGE_NAMES.map((stage) => [
         stage,
@@ -223,10 +227,13 @@ export class SyncproofStack extends Stack {
     this.verifyStateMachine = new VerifyStateMachine(this, 'VerifyStateMachine', {
       inventoryFunction: stages.inventory.function,
       checksumFunction: stages.checksum.function,
+      countsFunction: stages.counts.function,
       recordFunction: stages.record.function,
-      schedules: config.datasets.map((d) => ({ dataset: d.name, expression: verifyScheduleOf(d) })),
+      schedules: config.datasets.map((d) => ({ dataset: d.name, expression: verifyScheduleOf(d), tier: verifyTierOf(d) })),
       includeExecutionData,
     });
+
+    new CfnOutput(this, STACK_OUTPUTS.verifyStateMachine, { value: this.verifyStateMachine.stateMachine.stateMachineArn, description: 'syncproof scheduled verification state machine' });
 
     // A dataset with a source writes under _syncproof/: its files never start another run.
     const uploadPrefixes = config.datasets.filter((d) => !d.source).map((d) => d.prefix);

@@ -4,6 +4,7 @@ import { urlProblem } from './connection-url';
 import { ConfigurationError, InvalidInputError } from './errors';
 import { nearestName } from './nearest-name';
 import { parseSampleSpec } from './sampling';
+import { DELETE_POLICIES, VERIFY_TIERS, contentSettingsSchema, reconcileWindowSchema } from './verify-config';
 
 /** Reserved key prefix for syncproof's own objects (batches, reports); never a dataset prefix. */
 export const INTERNAL_PREFIX = '_syncproof/';
@@ -227,6 +228,26 @@ export const datasetSchema = z
      * @default 'fail'
      */
     schemaDrift: z.enum(['fail', 'add-columns']).optional(),
+    /**
+     * What the scheduled VerifyStateMachine checks (its schedule passes it in the execution input):
+     * `counts` (the row-count chain source → manifests → audit → target), `content` (every row's
+     * values by segment checksums), `sampled` (content of a seeded random subset of segments).
+     * Read it with {@link verifyTierOf}. @default 'counts'
+     */
+    verifyTier: z.enum(VERIFY_TIERS).optional(),
+    /**
+     * A dataset with a source: how much recent cursor (behind the watermark) the scheduled check
+     * re-examines for rows committed late (see {@link reconcileWindowSchema}). @default none
+     */
+    reconcileWindow: reconcileWindowSchema.optional(),
+    /**
+     * Keys the warehouse holds and the source no longer has: `report` them (the verdict names
+     * them) or `propagate` the deletes to the target through the audited load path. Read it with
+     * {@link deletesOf}. @default 'report'
+     */
+    deletes: z.enum(DELETE_POLICIES).optional(),
+    /** Content tier settings; read them with {@link contentSettingsOf}. @default factor 32, fetchRows 16384, floatTolerance 1e-9, sampleSegments 16 */
+    content: contentSettingsSchema.optional(),
   })
   .superRefine((d, ctx) => {
     if (d.source) {
@@ -238,6 +259,9 @@ export const datasetSchema = z
       if (d.versionColumn !== undefined) ctx.addIssue({ code: 'custom', path: ['versionColumn'], message: 'remove it: the source cursor column orders versions' });
       if (d.reconcileSchedule !== undefined) ctx.addIssue({ code: 'custom', path: ['reconcileSchedule'], message: 'remove it: a dataset with a source is not fed by S3 events (use source.schedule)' });
       return;
+    }
+    if (d.reconcileWindow !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['reconcileWindow'], message: "remove it: it re-examines a source's recent cursor, and this dataset has no source" });
     }
     if (d.prefix === undefined) {
       ctx.addIssue({ code: 'custom', path: ['prefix'], message: "required: the S3 prefix whose files feed the table (e.g. 'orders/'), unless the dataset has a source" });

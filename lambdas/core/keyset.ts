@@ -237,6 +237,23 @@ export function countThroughQuery(schema: SchemaDocument, cursorBefore: string):
 }
 
 /**
+ * Rows of a keyset window, for the count chain (lambdas/verify/count-chain.ts): after `from`
+ * (exclusive, keyset order; absent: from the beginning), cursor at or after `since`, cursor before
+ * `end`, cursor at or before `through` (each bound only when given). With no bound at all, every
+ * row (NULL cursors included).
+ */
+export function windowCountQuery(schema: SchemaDocument, bounds: { readonly from?: Position; readonly since?: string; readonly end?: string; readonly through?: string }): SourceQuery {
+  const p = new Params(schema.engine, schema.dataset);
+  const cursor = columnOf(schema, schema.cursorColumn);
+  const where: string[] = [];
+  if (bounds.from) where.push(after(schema.engine, schema, p, bounds.from));
+  if (bounds.since !== undefined) where.push(`${quote(schema.engine, cursor.source)} >= ${p.add(cursor, bounds.since)}`);
+  if (bounds.end !== undefined) where.push(`${quote(schema.engine, cursor.source)} < ${p.add(cursor, bounds.end)}`);
+  if (bounds.through !== undefined) where.push(`${quote(schema.engine, cursor.source)} <= ${p.add(cursor, bounds.through)}`);
+  return { sql: `SELECT COUNT(*) FROM ${qualifiedTable(schema.engine, schema.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`, params: p.values };
+}
+
+/**
  * The run's `:end`, read in the snapshot: for a time cursor the source's clock (UTC) minus `lag`
  * microseconds, as `YYYY-MM-DD HH:MM:SS.ffffff` (a naive cursor's zone is applied by
  * {@link endBound}); for an integer cursor `MAX(cursor) + 1 - lag` (NULL when the table is empty).

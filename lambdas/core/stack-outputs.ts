@@ -16,6 +16,8 @@ export const STACK_OUTPUTS = {
   syncStateMachine: 'SyncStateMachineArn',
   /** ARN of the SyncDatasetsStateMachine (`syncproof sync A B --stack`). */
   syncDatasetsStateMachine: 'SyncDatasetsStateMachineArn',
+  /** ARN of the VerifyStateMachine (`syncproof verify --stack`). */
+  verifyStateMachine: 'VerifyStateMachineArn',
 } as const;
 
 export type StackOutputKey = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS];

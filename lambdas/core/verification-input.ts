@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checksumSampleSchema, formatIssues, requireDataset, type DatasetConfig, type SyncproofConfig } from './config';
 import { InvalidInputError } from './errors';
+import { VERIFY_TIERS } from './verify-config';
 import { executionInputSchema, type ExecutionInput } from './execution-input';
 
 /**
@@ -17,6 +18,8 @@ export const verifyExecutionInputSchema = z
     dataset: z.string({ error: 'required: the name of a configured dataset' }).min(1),
     /** Overrides the dataset's `checksumSample` for this execution. */
     checksumSample: checksumSampleSchema.optional(),
+    /** The tier the schedule asks for (the dataset's `verifyTier`); the count chain runs for every tier. */
+    tier: z.enum(VERIFY_TIERS).optional(),
   })
   .strict();
 

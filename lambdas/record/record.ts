@@ -8,7 +8,7 @@ import { acquireInputSchema, acquireRun, releaseRun } from './run-lock';
 
 const verificationStatusSchema = z.enum(['PASSED', 'PASSED_PARTIAL', 'PASSED_WITH_WARNINGS', 'FAILED']);
 
-/** What the VerifyStateMachine hands to Record from its Inventory and ChecksumSample states (their outputs, trimmed). */
+/** What the VerifyStateMachine hands to Record from its Inventory, ChecksumSample and CountChain states (their outputs, trimmed). */
 export const verifiedStageSchema = z
   .object({
     status: verificationStatusSchema,
@@ -29,6 +29,8 @@ export const recordInputSchema = z.discriminatedUnion('outcome', [
     dataset: z.string().min(1),
     inventory: verifiedStageSchema,
     checksum: verifiedStageSchema,
+    /** The count chain (CountChain); absent from executions started before it existed. */
+    counts: verifiedStageSchema.optional(),
   }),
   /** SyncDatasetsStateMachine, before its Map: validate the input, name the child executions. */
   z.object({ outcome: z.literal('datasets-started'), runId: z.string().min(1), input: z.unknown() }),
@@ -100,9 +102,12 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
     return { runId: input.runId, dataset, status: 'FAILED', error, cause };
   }
   if (input.outcome === 'verified') {
-    const status: VerificationStatus = worstStatus(input.inventory.status, input.checksum.status);
-    const evidence = { inventory: input.inventory.summaryUri, checksum: input.checksum.reportUri };
-    const cause = `${input.dataset}: ${status} — inventory ${input.inventory.status} (${evidence.inventory ?? 'no summary'}), checksum sample ${input.checksum.status} (${evidence.checksum ?? 'no report'})`;
+    const status: VerificationStatus = worstStatus(worstStatus(input.inventory.status, input.checksum.status), input.counts?.status ?? 'PASSED');
+    const evidence = { inventory: input.inventory.summaryUri, checksum: input.checksum.reportUri, ...(input.counts ? { counts: input.counts.reportUri } : {}) };
+    const hops = Array.isArray(input.counts?.hops) ? (input.counts.hops as unknown[]).filter((h): h is string => typeof h === 'string' && h.startsWith('FAILED')) : [];
+    const cause =
+      `${input.dataset}: ${status} — inventory ${input.inventory.status} (${evidence.inventory ?? 'no summary'}), checksum sample ${input.checksum.status} (${evidence.checksum ?? 'no report'})` +
+      (input.counts ? `, count chain ${input.counts.status} (${evidence.counts ?? 'no report'})${hops.length ? `: ${hops.join('; ')}` : ''}` : '');
     await deps.runs.update(
       input.runId,
       { status, stage: 'finish', output: { status, ...evidence }, dataset: input.dataset, reportUri: evidence.inventory, ...(status === 'FAILED' ? { error: `${VERIFICATION_FAILED}: ${cause}` } : {}) },

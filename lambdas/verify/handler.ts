@@ -1,5 +1,5 @@
 import { createStageHandler } from '../adapters/stage-handler';
-import { runVerify } from './verify';
+import { runVerify } from './load-proof';
 
-/** Lambda entry of the verify stage: parse, log keys and call the core (see ./verify.ts). */
+/** Lambda entry of the verify stage: parse, log keys and call the core (see ./load-proof.ts). */
 export const handler = createStageHandler('verify', runVerify);

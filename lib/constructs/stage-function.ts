@@ -10,8 +10,8 @@ import { PARQUET_WORKER_IDENTIFIER, buildParquetWorkerSource, encodeBundledWorke
 import type { SyncproofConfig } from '../../lambdas/core/config';
 import { acknowledgeNag } from './nag-acknowledgements';
 
-/** The pipeline stages; each has a Lambda whose code is `lambdas/<stage>/handler.ts`. */
-export const STAGE_NAMES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum'] as const;
+/** The pipeline stages; each has a Lambda whose code is `lambdas/<stage>/handler.ts` (or its {@link STAGE_ENTRIES} entry). */
+export const STAGE_NAMES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum', 'counts'] as const;
 
 /** One of {@link STAGE_NAMES}. */
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -24,6 +24,13 @@ export const STAGE_ENV_VAR = 'SYNCPROOF_STAGE';
 
 /** The repository root (holds package-lock.json), wherever the process was started from. */
 const PROJECT_ROOT = join(__dirname, '..', '..');
+/**
+ * Stages whose handler is not `<stage>/handler.ts`: the count chain is a tier of verification, so
+ * its code lives with the other tiers under `verify/`, in a Lambda of its own (its role reaches
+ * the sources, which the per-load verify stage never needs).
+ */
+export const STAGE_ENTRIES: Partial<Readonly<Record<StageName, readonly string[]>>> = { counts: ['verify', 'counts-handler.ts'] };
+
 /** Where the stage handlers live: `<root>/<stage>/handler.ts`. */
 export const DEFAULT_LAMBDAS_DIR = join(PROJECT_ROOT, 'lambdas');
 
@@ -41,6 +48,7 @@ const DEFAULT_MEMORY_MIB: Readonly<Record<StageName, number>> = {
   record: 1024,
   inventory: 1024,
   checksum: 1024,
+  counts: 1024,
 };
 
 /**
@@ -58,6 +66,7 @@ const DEFAULT_TIMEOUT: Readonly<Record<StageName, Duration>> = {
   record: Duration.minutes(1),
   inventory: Duration.minutes(15),
   checksum: Duration.minutes(15),
+  counts: Duration.minutes(15),
 };
 
 /** Properties of {@link StageFunction}. */
@@ -159,7 +168,7 @@ export class StageFunction extends Construct {
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: `syncproof ${props.stage} stage`,
-      entry: join(props.lambdasDir ?? DEFAULT_LAMBDAS_DIR, props.stage, 'handler.ts'),
+      entry: join(props.lambdasDir ?? DEFAULT_LAMBDAS_DIR, ...(STAGE_ENTRIES[props.stage] ?? [props.stage, 'handler.ts'])),
       // The repository's lock file and root, not the caller's working directory's: the CLI
       // synthesizes from wherever the user runs it.
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),

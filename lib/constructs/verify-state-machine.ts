@@ -8,6 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { scheduleExpressionSchema } from '../../lambdas/core/config';
+import { VERIFY_TIERS, type VerifyTier } from '../../lambdas/core/verify-config';
 import { failurePath, retryTransient } from './failure-path';
 import { acknowledgeNag, nagAttribute } from './nag-acknowledgements';
 
@@ -18,6 +19,7 @@ import { acknowledgeNag, nagAttribute } from './nag-acknowledgements';
 export const VERIFY_STATES = {
   inventory: 'Inventory',
   checksumSample: 'ChecksumSample',
+  countChain: 'CountChain',
   record: 'Record',
   verdict: 'Verdict',
   verified: 'Verified',
@@ -28,10 +30,12 @@ export const VERIFY_STATES = {
 
 /** One dataset the schedule verifies. */
 export interface VerifySchedule {
-  /** The dataset's name: the execution input is `{"dataset": name}`. */
+  /** The dataset's name: the execution input is `{"dataset": name, "tier": tier}`. */
   readonly dataset: string;
   /** EventBridge schedule expression (`rate(1 day)`, `cron(0 3 * * ? *)`). */
   readonly expression: string;
+  /** The dataset's `verifyTier`, passed in the execution input. */
+  readonly tier: VerifyTier;
 }
 
 /** Properties of {@link VerifyStateMachine}. */
@@ -40,6 +44,8 @@ export interface VerifyStateMachineProps {
   readonly inventoryFunction: lambda.IFunction;
   /** Verifies a seeded sample of the dataset's files (stage `checksum`). */
   readonly checksumFunction: lambda.IFunction;
+  /** Counts the dataset's rows at every hop: source, manifests, ledger, audit, target (stage `counts`). */
+  readonly countsFunction: lambda.IFunction;
   /** Judges and records the run, or records its failure (stage `record`). */
   readonly recordFunction: lambda.IFunction;
   /** One EventBridge schedule rule per entry; each starts an execution for its dataset. */
@@ -68,15 +74,16 @@ export interface VerifyStateMachineProps {
  * local runner executes the synthesized definition unchanged):
  *
  * ```
- * Inventory ─► ChecksumSample ─► Record ─► Verdict ─(status FAILED)─► VerificationFailed (Error/Cause from Record)
+ * Inventory ─► ChecksumSample ─► CountChain ─► Record ─► Verdict ─(status FAILED)─► VerificationFailed (Error/Cause from Record)
  *                                                 └─(otherwise)────► Verified
  * any task ─(Catch States.ALL → $.error)─► RecordFailure ─► VerifyFailed (Error/Cause from $.error)
  * ```
  *
- * Inventory and ChecksumSample run in `verify` mode: their findings never fail the task; each
- * result's `Payload` is trimmed by a ResultSelector to its verdict, counts and URI and kept beside
- * the execution input (`$.inventory`, `$.checksum`), so every state's data stays small whatever
- * the prefix size. Record judges both into the run record (PASSED, PASSED_WITH_WARNINGS, FAILED)
+ * Inventory and ChecksumSample run in `verify` mode and CountChain returns its verdict: their
+ * findings never fail the task; each result's `Payload` is trimmed by a ResultSelector to its
+ * verdict, counts and URI and kept beside the execution input (`$.inventory`, `$.checksum`,
+ * `$.counts`), so every state's data stays small whatever the prefix size. The count chain runs
+ * whatever the input's `tier` (it is the cheapest tier below content). Record judges the three into the run record (PASSED, PASSED_WITH_WARNINGS, FAILED)
  * and a FAILED verdict fails the execution, which the failed-executions alarm reports. Every
  * task retries `TransientError` three times (2 s, backoff 2) on top of the Lambda service-error
  * retries and catches everything into RecordFailure.
@@ -102,6 +109,7 @@ export class VerifyStateMachine extends Construct {
       if (seen.has(s.dataset)) problems.push(`schedules[${i}]: dataset '${s.dataset}' is scheduled twice`);
       seen.add(s.dataset);
       if (!scheduleExpressionSchema.safeParse(s.expression).success) problems.push(`schedules[${i}]: '${s.expression}' is not an EventBridge rate(...) or cron(...) expression`);
+      if (!(VERIFY_TIERS as readonly string[]).includes(s.tier)) problems.push(`schedules[${i}]: tier '${s.tier}' is not one of ${VERIFY_TIERS.join(', ')}`);
     });
     if (problems.length > 0) throw new Error(`VerifyStateMachine ${this.node.path}: ${problems.join('; ')}`);
 
@@ -142,6 +150,16 @@ export class VerifyStateMachine extends Construct {
       },
       resultPath: '$.checksum',
     });
+    const countChain = task(VERIFY_STATES.countChain, props.countsFunction, {
+      payload: sfn.TaskInput.fromObject({ input: sfn.JsonPath.objectAt('$$.Execution.Input'), runId: sfn.JsonPath.executionName }),
+      taskTimeout,
+      resultSelector: {
+        'status.$': '$.Payload.status',
+        'hops.$': '$.Payload.hops',
+        'reportUri.$': '$.Payload.reportUri',
+      },
+      resultPath: '$.counts',
+    });
     const record = task(VERIFY_STATES.record, props.recordFunction, {
       payload: sfn.TaskInput.fromObject({
         outcome: 'verified',
@@ -149,6 +167,7 @@ export class VerifyStateMachine extends Construct {
         dataset: sfn.JsonPath.stringAt('$.inventory.dataset'),
         inventory: sfn.JsonPath.objectAt('$.inventory'),
         checksum: sfn.JsonPath.objectAt('$.checksum'),
+        counts: sfn.JsonPath.objectAt('$.counts'),
       }),
       outputPath: '$.Payload',
     });
@@ -172,9 +191,9 @@ export class VerifyStateMachine extends Construct {
         removalPolicy: RemovalPolicy.DESTROY,
       });
     this.stateMachine = new sfn.StateMachine(this, 'Resource', {
-      comment: 'syncproof: scheduled verification of one dataset (inventory, checksum sample), recorded as a run',
+      comment: 'syncproof: scheduled verification of one dataset (inventory, checksum sample, count chain), recorded as a run',
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(inventory.next(checksumSample).next(record).next(verdict)),
+      definitionBody: sfn.DefinitionBody.fromChainable(inventory.next(checksumSample).next(countChain).next(record).next(verdict)),
       timeout,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: props.includeExecutionData ?? false },
@@ -183,15 +202,15 @@ export class VerifyStateMachine extends Construct {
     const rules: Record<string, events.Rule> = {};
     for (const s of props.schedules) {
       rules[s.dataset] = new events.Rule(this, `Schedule-${s.dataset}`, {
-        description: `syncproof: verify dataset ${s.dataset} on ${s.expression}`,
+        description: `syncproof: verify dataset ${s.dataset} (tier ${s.tier}) on ${s.expression}`,
         schedule: events.Schedule.expression(s.expression),
-        targets: [new targets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject({ dataset: s.dataset }) })],
+        targets: [new targets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject({ dataset: s.dataset, tier: s.tier }) })],
       });
     }
     this.rules = rules;
 
     this.failedAlarm = new cloudwatch.Alarm(this, 'ExecutionsFailedAlarm', {
-      alarmDescription: 'syncproof: a scheduled verification failed; its run record (stages inventory and checksum) holds the evidence.',
+      alarmDescription: 'syncproof: a scheduled verification failed; its run record (stages inventory, checksum and counts) holds the evidence.',
       metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
       threshold: 1,
       evaluationPeriods: 1,
@@ -205,7 +224,7 @@ export class VerifyStateMachine extends Construct {
       'CDK-generated: X-Ray trace/sampling and CloudWatch Logs delivery actions support no resource-level permissions, so they are on *.',
       ['Resource::*'],
     );
-    const functions = [props.inventoryFunction, props.checksumFunction, props.recordFunction];
+    const functions = [props.inventoryFunction, props.checksumFunction, props.countsFunction, props.recordFunction];
     acknowledgeNag(
       this.stateMachine,
       'AwsSolutions-IAM5',

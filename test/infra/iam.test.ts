@@ -27,7 +27,7 @@ import {
 } from './support';
 
 /** Every stage, spelt out here so that a stage added to the stack without a test of its access shows up. */
-const STAGES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum'];
+const STAGES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum', 'counts'];
 
 const actionsOf = (statements: Statement[], service: string): string[] => statements.flatMap((s) => s.Action).filter((a) => a.startsWith(`${service}:`));
 /** The actions of `statements` on a table (or its indexes). */
@@ -148,9 +148,23 @@ describe('IAM least privilege', () => {
     expect([...actionsOf(trigger, 'dynamodb'), ...actionsOf(trigger, 'redshift-data')]).toEqual([]);
   });
 
-  it('lets only the load, verify and commit stages use the Redshift Data API (commit counts rows behind the watermark)', () => {
+  it('lets only the load, verify, commit and counts stages use the Redshift Data API (commit and counts count rows in the target)', () => {
     const users = STAGES.filter((stage) => actionsOf(statementsOfStage(template, stage), 'redshift-data').length > 0);
-    expect(users.sort()).toEqual(['commit', 'load', 'verify']);
+    expect(users.sort()).toEqual(['commit', 'counts', 'load', 'verify']);
+  });
+
+  it('lets the counts stage read the bucket, the ledger and the watermarks, write only its report under _syncproof/, and touch no run record', () => {
+    const statements = statementsOfStage(template, 'counts');
+    const s3Writes = statements.filter((s) => s.Action.some((a) => /^s3:(Put|Delete)/.test(a)));
+    expect(s3Writes.flatMap((s) => s.Resource)).toEqual([`#{${bucketId}.Arn}/_syncproof/*`]);
+    expect(actionsOf(statements, 's3').filter((a) => a.startsWith('s3:Delete'))).toEqual([]);
+    for (const table of [ledgerId, watermarksId]) {
+      const actions = actionsOnTable(statements, table);
+      expect([table, actions.filter(isTableWrite)]).toEqual([table, []]);
+      expect([table, actions]).toEqual([table, expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem'])]);
+    }
+    const runsId = tableIds.find((id) => id !== ledgerId && id !== watermarksId && actionsOnTable(statementsOfStage(template, 'record'), id).length > 0);
+    expect(actionsOnTable(statements, runsId!)).toEqual([]);
   });
 
   it('lets each stage write only to its own log group', () => {

@@ -9,11 +9,11 @@ function actionsOf(statement: Statement): string[] {
 }
 
 describe('source databases in the stack', () => {
-  it('lets only the extract and commit stages read the sources\' secrets, and only those secrets', () => {
+  it('lets only the extract, commit and counts stages read the sources\' secrets, and only those secrets', () => {
     const template = templateOf(configWithDatasets(exampleConfig().datasets[0], sourceDataset()));
     for (const stage of STAGE_NAMES) {
       const reads = statementsOfStage(template, stage).filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
-      if (stage === 'extract' || stage === 'commit') expect(reads.map((s) => s.Resource)).toEqual([[SECRET]]);
+      if (stage === 'extract' || stage === 'commit' || stage === 'counts') expect([stage, reads.map((s) => s.Resource)]).toEqual([stage, [[SECRET]]]);
       else expect(reads).toEqual([]);
     }
   });
@@ -24,13 +24,13 @@ describe('source databases in the stack', () => {
     expect(() => buildStack(config)).not.toThrow(/s3cret/);
   });
 
-  it('runs the extract and commit Lambdas, and only them, in the sources\' subnets and security groups', () => {
+  it('runs the extract, commit and counts Lambdas, and only them, in the sources\' subnets and security groups', () => {
     const config = parseConfig({ ...exampleConfig(), datasets: [sourceDataset()], sourceNetwork: { subnetIds: ['subnet-0abc12345678def0', 'subnet-0def12345678abc0'], securityGroupIds: ['sg-0123456789abcdef0'] } });
     const template = templateOf(config);
     const functions = template.findResources('AWS::Lambda::Function');
     for (const stage of STAGE_NAMES) {
       const vpc = (functions[functionIdOf(template, stage)]!.Properties as { VpcConfig?: unknown }).VpcConfig;
-      if (stage === 'extract' || stage === 'commit') expect(vpc).toEqual({ SubnetIds: ['subnet-0abc12345678def0', 'subnet-0def12345678abc0'], SecurityGroupIds: ['sg-0123456789abcdef0'] });
+      if (stage === 'extract' || stage === 'commit' || stage === 'counts') expect(vpc).toEqual({ SubnetIds: ['subnet-0abc12345678def0', 'subnet-0def12345678abc0'], SecurityGroupIds: ['sg-0123456789abcdef0'] });
       else expect(vpc).toBeUndefined();
     }
     expect(statementsOfStage(template, 'extract').some((s) => actionsOf(s).includes('ec2:CreateNetworkInterface'))).toBe(true);

@@ -24,7 +24,7 @@ function stageFunctions(stack: SyncproofStack): Map<string, StageFunction> {
   return new Map(stack.node.findAll().flatMap((c) => (c instanceof StageFunction ? [[c.stage, c] as const] : [])));
 }
 
-const STAGES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum'];
+const STAGES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum', 'counts'];
 
 describe('stage functions', () => {
   let template: Template;
@@ -117,7 +117,7 @@ describe('stage functions', () => {
     for (const stage of STAGES.filter((s) => s !== 'trigger')) expect(env(stage)[ENV.syncStateMachineArn]).toBeUndefined();
   });
 
-  it('gives extract, load, verify, inventory and checksum 15 minutes, the others 1 minute', () => {
+  it('gives extract, load, verify, inventory, checksum and counts 15 minutes, the others 1 minute', () => {
     expect(Object.fromEntries(STAGES.map((s) => [s, props(s).Timeout]))).toEqual({
       trigger: 60,
       extract: 900,
@@ -128,6 +128,7 @@ describe('stage functions', () => {
       record: 60,
       inventory: 900,
       checksum: 900,
+      counts: 900,
     });
   });
 
@@ -142,6 +143,7 @@ describe('stage functions', () => {
       record: 1024,
       inventory: 1024,
       checksum: 1024,
+      counts: 1024,
     });
   });
 

@@ -90,7 +90,7 @@ describe('storage', () => {
     }
   });
 
-  it('outputs the ledger, watermarks and runs table names, the data bucket name and both sync state machines under stable keys', () => {
+  it('outputs the ledger, watermarks and runs table names, the data bucket name, both sync state machines and the verify state machine under stable keys', () => {
     const keyedBy = (hash: string) => (r: { Properties?: Record<string, unknown> }) =>
       (r.Properties?.KeySchema as { AttributeName: string; KeyType: string }[] | undefined)?.some((k) => k.KeyType === 'HASH' && k.AttributeName === hash) ?? false;
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
@@ -100,6 +100,7 @@ describe('storage', () => {
     expect(outputs[STACK_OUTPUTS.bucket]?.Value).toEqual({ Ref: bucketId });
     expect(outputs[STACK_OUTPUTS.syncStateMachine]?.Value).toEqual({ Ref: logicalIdOf(template, 'AWS::StepFunctions::StateMachine', (r) => JSON.stringify(r.Properties?.DefinitionString ?? '').includes('Extract')) });
     expect(outputs[STACK_OUTPUTS.syncDatasetsStateMachine]?.Value).toEqual({ Ref: logicalIdOf(template, 'AWS::StepFunctions::StateMachine', (r) => JSON.stringify(r.Properties?.DefinitionString ?? '').includes('PlanDatasets')) });
+    expect(outputs[STACK_OUTPUTS.verifyStateMachine]?.Value).toEqual({ Ref: logicalIdOf(template, 'AWS::StepFunctions::StateMachine', (r) => JSON.stringify(r.Properties?.DefinitionString ?? '').includes('CountChain')) });
     expect(STACK_OUTPUTS).toEqual({
       ledgerTable: 'LedgerTableName',
       watermarksTable: 'WatermarksTableName',
@@ -107,6 +108,7 @@ describe('storage', () => {
       bucket: 'BucketName',
       syncStateMachine: 'SyncStateMachineArn',
       syncDatasetsStateMachine: 'SyncDatasetsStateMachineArn',
+      verifyStateMachine: 'VerifyStateMachineArn',
     });
   });
 });

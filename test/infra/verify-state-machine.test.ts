@@ -3,7 +3,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import type { SyncproofConfig } from '../../lib/config';
 import { buildStack, exampleConfig, functionIdOf, resources, templateOf, verifyDefinition, type Definition, type State } from './support';
 
-const TASKS = ['Inventory', 'ChecksumSample', 'Record', 'RecordFailure'];
+const TASKS = ['Inventory', 'ChecksumSample', 'CountChain', 'Record', 'RecordFailure'];
 
 describe('VerifyStateMachine definition', () => {
   let template: Template;
@@ -21,14 +21,15 @@ describe('VerifyStateMachine definition', () => {
     ({ definition, raw, properties, logicalId } = verifyDefinition(template));
   });
 
-  it('is a Standard workflow: Inventory → ChecksumSample → Record → Verdict', () => {
+  it('is a Standard workflow: Inventory → ChecksumSample → CountChain → Record → Verdict', () => {
     expect(properties.StateMachineType).toBe('STANDARD');
     expect(definition.StartAt).toBe('Inventory');
     expect(Object.keys(definition.States).sort()).toEqual(
-      ['Inventory', 'ChecksumSample', 'Record', 'Verdict', 'Verified', 'VerificationFailed', 'RecordFailure', 'VerifyFailed'].sort(),
+      ['Inventory', 'ChecksumSample', 'CountChain', 'Record', 'Verdict', 'Verified', 'VerificationFailed', 'RecordFailure', 'VerifyFailed'].sort(),
     );
     expect(state('Inventory').Next).toBe('ChecksumSample');
-    expect(state('ChecksumSample').Next).toBe('Record');
+    expect(state('ChecksumSample').Next).toBe('CountChain');
+    expect(state('CountChain').Next).toBe('Record');
     expect(state('Record').Next).toBe('Verdict');
   });
 
@@ -50,8 +51,8 @@ describe('VerifyStateMachine definition', () => {
     }
   });
 
-  it('invokes inventory, checksum and record with lambda:invoke', () => {
-    const expected: Record<string, string> = { Inventory: 'inventory', ChecksumSample: 'checksum', Record: 'record', RecordFailure: 'record' };
+  it('invokes inventory, checksum, counts and record with lambda:invoke', () => {
+    const expected: Record<string, string> = { Inventory: 'inventory', ChecksumSample: 'checksum', CountChain: 'counts', Record: 'record', RecordFailure: 'record' };
     for (const [name, stage] of Object.entries(expected)) {
       expect([name, (state(name).Parameters as { FunctionName: string }).FunctionName]).toEqual([name, `#{${functionIdOf(template, stage)}.Arn}`]);
     }
@@ -65,8 +66,17 @@ describe('VerifyStateMachine definition', () => {
       expect([name, Object.values(s.ResultSelector as Record<string, string>).every((v) => v.startsWith('$.Payload.'))]).toEqual([name, true]);
     }
     expect(state('Record')).toMatchObject({
-      Parameters: { Payload: { outcome: 'verified', 'runId.$': '$$.Execution.Name', 'dataset.$': '$.inventory.dataset', 'inventory.$': '$.inventory', 'checksum.$': '$.checksum' } },
+      Parameters: { Payload: { outcome: 'verified', 'runId.$': '$$.Execution.Name', 'dataset.$': '$.inventory.dataset', 'inventory.$': '$.inventory', 'checksum.$': '$.checksum', 'counts.$': '$.counts' } },
       OutputPath: '$.Payload',
+    });
+  });
+
+  it('runs the count chain on the execution input and keeps its verdict, hop lines and report URI beside it', () => {
+    expect(state('CountChain')).toMatchObject({
+      Parameters: { Payload: { 'input.$': '$$.Execution.Input', 'runId.$': '$$.Execution.Name' } },
+      ResultSelector: { 'status.$': '$.Payload.status', 'hops.$': '$.Payload.hops', 'reportUri.$': '$.Payload.reportUri' },
+      ResultPath: '$.counts',
+      TimeoutSeconds: 900,
     });
   });
 
@@ -92,7 +102,32 @@ describe('VerifyStateMachine definition', () => {
     expect(rule.Properties?.State).toBe('ENABLED');
     const [target] = rule.Properties?.Targets as { Arn: { Ref: string }; Input: string; RoleArn: unknown }[];
     expect(target?.Arn).toEqual({ Ref: logicalId });
-    expect(JSON.parse(target!.Input)).toEqual({ dataset: exampleConfig().datasets[0]!.name });
+    expect(JSON.parse(target!.Input)).toEqual({ dataset: exampleConfig().datasets[0]!.name, tier: 'counts' });
+  });
+
+  it("passes each dataset's verifyTier in its schedule's execution input", () => {
+    const base = exampleConfig();
+    const config: SyncproofConfig = {
+      ...base,
+      datasets: [
+        { ...base.datasets[0]!, verifyTier: 'content' },
+        { ...base.datasets[0]!, name: 'invoices', prefix: 'invoices/', verifyTier: 'sampled' },
+        { ...base.datasets[0]!, name: 'refunds', prefix: 'refunds/' },
+      ],
+    };
+    const template = templateOf(config);
+    const verifyId = verifyDefinition(template).logicalId;
+    const inputs = resources(template, 'AWS::Events::Rule')
+      .filter(([, r]) => r.Properties?.ScheduleExpression && JSON.stringify(r.Properties?.Targets).includes(verifyId))
+      .map(([, r]) => JSON.parse((r.Properties?.Targets as { Input: string }[])[0]!.Input) as unknown);
+    expect(inputs).toEqual(
+      expect.arrayContaining([
+        { dataset: 'orders', tier: 'content' },
+        { dataset: 'invoices', tier: 'sampled' },
+        { dataset: 'refunds', tier: 'counts' },
+      ]),
+    );
+    expect(inputs).toHaveLength(3);
   });
 
   it("takes each dataset's verifySchedule from the configuration", () => {
@@ -154,20 +189,24 @@ describe('VerifyStateMachine flow', () => {
 
   const inventory: Handler = () => ({ dataset: 'orders', status: 'PASSED_WITH_WARNINGS', objects: 3, findings: 1, summaryUri: 's3://b/_syncproof/inventory/orders/verify-1.json', bytes: 9, missing: 0 });
   const checksum: Handler = () => ({ status: 'PASSED', sampled: 1, bytesDownloaded: 0, reportUri: 's3://b/_syncproof/checksums/orders/verify-1.json', byStatus: { match: 1 } });
+  const counts: Handler = () => ({ runId: 'verify-1', dataset: 'orders', status: 'PASSED', reportUri: 's3://b/_syncproof/reports/orders/verify-1/count-chain.json', hops: ['PASSED audit → target: 3 → 3'] });
 
   it('hands Record the trimmed inventory and checksum results and succeeds unless the verdict is FAILED', async () => {
     const { calls, output } = await run({
       Inventory: inventory,
       ChecksumSample: checksum,
+      CountChain: counts,
       Record: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'PASSED_WITH_WARNINGS' }),
     });
-    expect(calls.map(([n]) => n)).toEqual(['Inventory', 'ChecksumSample', 'Record']);
-    expect(calls[2]?.[1]).toEqual({
+    expect(calls.map(([n]) => n)).toEqual(['Inventory', 'ChecksumSample', 'CountChain', 'Record']);
+    expect(calls[2]?.[1]).toEqual({ input: { dataset: 'orders' }, runId: 'verify-1' });
+    expect(calls[3]?.[1]).toEqual({
       outcome: 'verified',
       runId: 'verify-1',
       dataset: 'orders',
       inventory: { dataset: 'orders', status: 'PASSED_WITH_WARNINGS', objects: 3, findings: 1, summaryUri: 's3://b/_syncproof/inventory/orders/verify-1.json' },
       checksum: { status: 'PASSED', sampled: 1, bytesDownloaded: 0, reportUri: 's3://b/_syncproof/checksums/orders/verify-1.json' },
+      counts: { status: 'PASSED', reportUri: 's3://b/_syncproof/reports/orders/verify-1/count-chain.json', hops: ['PASSED audit → target: 3 → 3'] },
     });
     expect(output).toMatchObject({ status: 'PASSED_WITH_WARNINGS' });
   });
@@ -176,6 +215,7 @@ describe('VerifyStateMachine flow', () => {
     const { error } = await run({
       Inventory: inventory,
       ChecksumSample: checksum,
+      CountChain: counts,
       Record: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'FAILED', error: 'VerificationFailedError', cause: 'orders: FAILED' }),
     });
     expect(error).toMatchObject({ name: 'VerificationFailedError', message: 'orders: FAILED' });

@@ -12,7 +12,7 @@ import type { LedgerStore, Warehouse } from '../../lambdas/core/ports';
 import type { StageDeps } from '../../lambdas/core/stage-deps';
 import { runLoad } from '../../lambdas/load/load';
 import { WarehouseLoadTarget } from '../../lambdas/load/load-target';
-import { LOADED_KEYS_MAX_ROWS, runVerify } from '../../lambdas/verify/verify';
+import { LOADED_KEYS_MAX_ROWS, runVerify } from '../../lambdas/verify/load-proof';
 import { MemoryRuns } from '../fixtures/integrity-object-store';
 import { MemoryLedgerStore } from '../fixtures/memory-ledger-store';
 import { MemoryObjectStore } from '../fixtures/memory-object-store';
