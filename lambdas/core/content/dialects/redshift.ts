@@ -1,0 +1,43 @@
+/**
+ * Content comparison in Redshift (see ./dialect.ts): MD5(), STRTOL(hex, 16), sums over
+ * DECIMAL(38,0) (exact), no cast of text columns (Redshift's bare VARCHAR is VARCHAR(256)).
+ * The local warehouse runs the same SQL through lambdas/adapters/postgres-sql.ts, with `strtol`
+ * and `to_hex(bytea)` created as SQL functions (lambdas/adapters/postgres-copy.ts SYSTEM_DDL).
+ */
+import type { ComparedType } from '../model';
+import { floatHashText, timestampCut, type NativeColumn, type SqlDialect } from './dialect';
+
+const isTz = (native: NativeColumn) => /with time zone|timestamptz/.test(native.type);
+
+export const redshiftDialect: SqlDialect = {
+  name: 'redshift',
+  quoteIdent: (name) => `"${name.replaceAll('"', '""')}"`,
+  literal: (text) => `'${text.replaceAll("'", "''")}'`,
+  text(expr: string, type: ComparedType, native: NativeColumn): string {
+    switch (type.kind) {
+      case 'integer':
+        return /^bool/.test(native.type) ? `CASE WHEN ${expr} THEN '1' WHEN NOT ${expr} THEN '0' END` : `CAST(${expr} AS VARCHAR(40))`;
+      case 'decimal':
+        return `CAST(CAST(${expr} AS DECIMAL(38,${type.scale})) AS VARCHAR(41))`;
+      case 'float':
+        return floatHashText(this, `CAST(${expr} AS DOUBLE PRECISION)`, type.digits, { log10: 'LOG', bigint: 'BIGINT', text: 'VARCHAR(24)' });
+      case 'boolean':
+        return /^bool/.test(native.type) ? `CASE WHEN ${expr} THEN '1' WHEN NOT ${expr} THEN '0' END` : `CASE WHEN ${expr} <> 0 THEN '1' WHEN ${expr} = 0 THEN '0' END`;
+      case 'date':
+        return `TO_CHAR(${expr}, 'YYYY-MM-DD')`;
+      case 'timestamp':
+        return timestampCut(`TO_CHAR(${isTz(native) ? `${expr} AT TIME ZONE 'UTC'` : expr}, 'YYYY-MM-DD HH24:MI:SS.US')`, type.precision);
+      case 'text':
+        return expr;
+      case 'binary':
+        return `TO_HEX(${expr})`;
+      case 'json':
+        return /super|jsonb/.test(native.type) ? `JSON_SERIALIZE(${expr})` : expr;
+    }
+  },
+  floatText: (expr) => `CAST(CAST(${expr} AS DOUBLE PRECISION) AS VARCHAR(32))`,
+  concat: (parts) => parts.join(' || '),
+  md5: (expr) => `MD5(${expr})`,
+  hex32: (hex, start) => `STRTOL(SUBSTRING(${hex}, ${start}, 8), 16)`,
+  sumText: (expr) => `CAST(SUM(CAST(${expr} AS DECIMAL(38,0))) AS VARCHAR(40))`,
+};
