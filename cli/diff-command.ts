@@ -14,6 +14,7 @@ import { compareContent, contentPassed, DEFAULT_FACTOR, DEFAULT_FETCH_ROWS, DEFA
 import type { ContentResult } from '../lambdas/core/content/model';
 import { buildPlan } from '../lambdas/core/content/plan';
 import { maskUrl, requireCleanUrl, scrubSecrets, urlSecrets } from '../lambdas/core/connection-url';
+import { TerminalError } from '../lambdas/core/errors';
 import { CliError } from './errors';
 import { writeJsonReport } from './json-file';
 import { positiveInt, type CommandOutcome } from './program';
@@ -46,7 +47,7 @@ function sideFailure(error: unknown, url: string, table: string): CliError {
   const e = error as { code?: string };
   if (e.code === 'ECONNREFUSED' || /ECONNREFUSED|connect ETIMEDOUT|getaddrinfo/.test(message)) {
     message = `cannot connect to ${masked} (${message.replace(/\.$/, '')}): check that the server runs and the URL's host and port`;
-  } else if (!message.includes(masked)) message = `${masked} table ${table}: ${message.replace(/\.$/, '')}`;
+  } else if (!(error instanceof TerminalError) && !message.includes(masked)) message = `${masked} table ${table}: ${message.replace(/\.$/, '')}`;
   return new CliError(scrubSecrets(message.split(url).join(masked), urlSecrets(url)));
 }
 
