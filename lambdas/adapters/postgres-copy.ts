@@ -72,6 +72,11 @@ export const SYSTEM_DDL = [
   `CREATE OR REPLACE VIEW ${SYSTEM_SCHEMA}.stl_load_commits AS SELECT r.query, r.slice, r.filename, r.curtime, r.lines_scanned, r.status FROM ${SYSTEM_SCHEMA}.load_commits_rows r ${COMMITTED_ONLY}`,
   `CREATE TABLE IF NOT EXISTS ${SYSTEM_SCHEMA}.sys_load_error_detail (query_id BIGINT, file_name VARCHAR(1280), line_number BIGINT, column_name VARCHAR(127), error_code INTEGER, error_message VARCHAR(512), start_time TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS ${SYSTEM_SCHEMA}.stl_load_errors (query BIGINT, filename VARCHAR(1280), line_number BIGINT, colname VARCHAR(127), err_code INTEGER, err_reason VARCHAR(512), starttime TIMESTAMP)`,
+  // Redshift functions the content comparison uses (lambdas/core/content/dialects/redshift.ts):
+  // STRTOL(text, 16) (other bases: NULL here) and TO_HEX(VARBYTE).
+  `CREATE OR REPLACE FUNCTION public.strtol(num TEXT, base INTEGER) RETURNS BIGINT LANGUAGE sql IMMUTABLE STRICT AS ` +
+    `$f$ SELECT CASE WHEN base = 16 THEN CAST(CAST('x' || LPAD(num, 16, '0') AS BIT(64)) AS BIGINT) END $f$`,
+  `CREATE OR REPLACE FUNCTION public.to_hex(bytes BYTEA) RETURNS TEXT LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT ENCODE(bytes, 'hex') $f$`,
 ];
 
 /** The session setting that holds `pg_last_copy_id()`. */
