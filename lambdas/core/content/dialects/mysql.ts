@@ -10,7 +10,7 @@ export const mysqlDialect: SqlDialect = {
   name: 'mysql',
   quoteIdent: (name) => `\`${name.replaceAll('`', '``')}\``,
   literal: (text) => `'${text.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`,
-  text(expr: string, type: ComparedType, native: NativeColumn): string {
+  text(expr: string, type: ComparedType, _native: NativeColumn): string {
     switch (type.kind) {
       case 'integer':
         return `CAST(${expr} AS CHAR)`;
@@ -29,7 +29,10 @@ export const mysqlDialect: SqlDialect = {
       case 'binary':
         return `LOWER(HEX(${expr}))`;
       case 'json':
-        return native.type === 'json' || native.type === 'longtext' ? `CAST(CAST(${expr} AS JSON) AS CHAR)` : `CAST(${expr} AS CHAR)`;
+        // MySQL prints a JSON column canonically (keys by length then bytes, ", " and ": "), as
+        // PostgreSQL's jsonb does; MariaDB's JSON is LONGTEXT as written, so it matches only when
+        // written canonically (as the extraction writes it).
+        return `CONVERT(${expr} USING utf8mb4)`;
     }
   },
   floatText: (expr) => `CAST(${expr} AS CHAR)`,

@@ -32,7 +32,8 @@ export const redshiftDialect: SqlDialect = {
       case 'binary':
         return `TO_HEX(${expr})`;
       case 'json':
-        return /super|jsonb/.test(native.type) ? `JSON_SERIALIZE(${expr})` : expr;
+        // JSON_SERIALIZE writes SQL NULL as 'null': NULL stays NULL, as on every engine.
+        return /super|jsonb/.test(native.type) ? `CASE WHEN ${expr} IS NULL THEN NULL ELSE JSON_SERIALIZE(${expr}) END` : expr;
     }
   },
   floatText: (expr) => `CAST(CAST(${expr} AS DOUBLE PRECISION) AS VARCHAR(32))`,

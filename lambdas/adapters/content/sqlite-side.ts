@@ -1,0 +1,25 @@
+/** A SQLite file's table as a content side (better-sqlite3, read-only; see ./sql-side.ts and dialects/sqlite.ts). */
+import Database from 'better-sqlite3';
+import { SQLITE_FUNCTIONS, sqliteDialect as d } from '../../core/content/dialects/sqlite';
+import { ContentSideError, SqlContentSide, parseTableName, requireColumns, type CatalogColumn } from './sql-side';
+
+export async function openSqliteSide(path: string, tableName: string): Promise<SqlContentSide> {
+  const { schema = 'main', table } = parseTableName(tableName);
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new ContentSideError(`cannot open the SQLite file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    for (const [name, fn] of Object.entries(SQLITE_FUNCTIONS)) db.function(name, { deterministic: true, safeIntegers: true }, fn as (...args: unknown[]) => unknown);
+    const info = db.prepare(`PRAGMA ${d.quoteIdent(schema)}.table_info(${d.literal(table)})`).all() as { name: string; type: string }[];
+    const catalog: CatalogColumn[] = info.map((c) => ({ name: c.name, type: c.type.toLowerCase() }));
+    requireColumns(catalog, `${schema}.${table}`, `the SQLite file ${path}`);
+    const run = async (sql: string) => db.prepare(sql).safeIntegers(true).all() as Record<string, unknown>[];
+    return new SqlContentSide('sqlite', d, run, `${d.quoteIdent(schema)}.${d.quoteIdent(table)}`, catalog, async () => void db.close());
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
