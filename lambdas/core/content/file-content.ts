@@ -64,6 +64,7 @@ export interface FileContentCompared {
   readonly fileRows: number;
   /** Rows the target should hold (append: every row; upsert: one per key). */
   readonly expectedRows: number;
+  /** Rows compared on the target's side (append: its distinct rows, each with its count). */
   readonly targetRows: number;
   /** Compared columns (key first); for append, the key is the whole row and the value its count. */
   readonly columns: readonly string[];
@@ -122,10 +123,13 @@ async function withVersion<T>(entry: LedgerEntry, dataset: string, read: (key: s
   );
 }
 
-/** The plan: the files' columns (first type seen) against the target's, keyed as the dataset says. */
-function planFor(dataset: DatasetConfig, fileColumns: readonly ContentFileColumn[], catalog: readonly PlanColumn[]): { plan: ComparisonPlan; notInFiles: string[] } {
+/**
+ * The plan: the files' columns (first type seen) against the target's, keyed as the dataset says.
+ * No loaded file: the target's own columns on both sides (every target row is then extra).
+ */
+function planFor(dataset: DatasetConfig, fileColumns: readonly ContentFileColumn[] | undefined, catalog: readonly PlanColumn[]): { plan: ComparisonPlan; notInFiles: string[] } {
   const byLower = new Map(catalog.map((c) => [c.name.toLowerCase(), c]));
-  const files = fileColumns.map((f) => parquetPlanColumn(f, byLower.get(f.name.toLowerCase())));
+  const files = fileColumns ? fileColumns.map((f) => parquetPlanColumn(f, byLower.get(f.name.toLowerCase()))) : catalog;
   const shared = files.filter((f) => byLower.has(f.name.toLowerCase()));
   const notInFiles = catalog.filter((c) => !shared.some((f) => f.name.toLowerCase() === c.name.toLowerCase())).map((c) => c.name);
   if (dataset.loadMode === 'upsert') {
@@ -158,7 +162,7 @@ export async function verifyFileContent(dataset: DatasetConfig, deps: FileConten
     for (const f of files) footers.push(await withVersion(f, dataset.name, (key) => deps.reader.columns(key, f.size, f.etag)));
     const union: ContentFileColumn[] = [];
     for (const cols of footers) for (const c of cols) if (!union.some((u) => u.name.toLowerCase() === c.name.toLowerCase())) union.push(c);
-    const { plan, notInFiles } = planFor(dataset, union.length ? union : target.catalog.map((c) => ({ name: c.name, type: 'BYTE_ARRAY/STRING' })), target.catalog);
+    const { plan, notInFiles } = planFor(dataset, files.length ? union : undefined, target.catalog);
     const version = dataset.versionColumn === undefined ? undefined : [...plan.key, ...plan.columns].find((c) => c.b.toLowerCase() === dataset.versionColumn!.toLowerCase())?.a;
     if (dataset.versionColumn !== undefined && version === undefined) {
       throw new FileContentError(`the version column ${dataset.versionColumn} of dataset '${dataset.name}' is in no loaded file: check the dataset's versionColumn`);
@@ -180,7 +184,7 @@ export async function verifyFileContent(dataset: DatasetConfig, deps: FileConten
       files: files.length,
       fileRows: expected.rowsRead,
       expectedRows: expected.expectedRows,
-      targetRows: dataset.loadMode === 'append' ? -1 : result.compared.rowsB,
+      targetRows: result.compared.rowsB,
       columns: result.compared.columns,
       notInFiles,
       segments: result.compared.segments,
