@@ -40,6 +40,18 @@ const CONFIG = parseConfig({
       ],
     },
     {
+      name: 'blobs',
+      prefix: 'blobs/',
+      target: { schema: 'public', table: 'blobs' },
+      keyColumns: ['blob_id'],
+      loadMode: 'upsert',
+      columns: [
+        { name: 'blob_id', type: 'BIGINT' },
+        { name: 'data', type: 'VARBYTE(16)' },
+        { name: 'at', type: 'TIMESTAMPTZ' },
+      ],
+    },
+    {
       name: 'codec',
       prefix: 'codec/',
       target: { schema: 'public', table: 'codec' },
@@ -80,7 +92,7 @@ function eventsFile(ids: readonly number[]): Uint8Array {
 }
 
 /** The tables the divergences touch, and their copies as loaded. */
-const TABLES = ['orders', 'items', 'events', 'codec'];
+const TABLES = ['orders', 'items', 'events', 'blobs', 'codec'];
 
 describe('content proof of file datasets on the local runtime', () => {
   let runtime: LocalRuntime;
@@ -118,6 +130,17 @@ describe('content proof of file datasets on the local runtime', () => {
       { key: 'events/1.parquet', body: eventsFile([1, 2, 3, 3, 4]) },
       { key: 'events/2.parquet', body: eventsFile([4, 5]) },
     ]);
+    // blobs: bytes that are not UTF-8 (read as bytes, compared as hex), an instant.
+    await uploadAndSettle(runtime, [
+      {
+        key: 'blobs/1.parquet',
+        body: encodeParquet([
+          { name: 'blob_id', type: 'INT64', data: [1n, 2n] },
+          { name: 'data', type: 'BYTES', data: [Buffer.from([0xff, 0x00, 0xfe]), Buffer.from('ok')] },
+          { name: 'at', type: 'TIMESTAMP', adjustedToUtc: true, data: ['2026-03-01T10:00:00.123456+02:00', null] },
+        ]),
+      },
+    ]);
     // codec (append): written by DuckDB, not by syncproof.
     await uploadAndSettle(runtime, [{ key: 'codec/duckdb.parquet', body: readFileSync(join(__dirname, '../fixtures/parquet/duckdb-snappy.parquet')) }]);
 
@@ -147,7 +170,7 @@ describe('content proof of file datasets on the local runtime', () => {
     expect(Number(codec?.n)).toBe(5);
   });
 
-  it.each(['orders', 'items', 'events'])('passes %s untouched, stating what it compared', async (name) => {
+  it.each(['orders', 'items', 'events', 'blobs'])('passes %s untouched, stating what it compared', async (name) => {
     const out = await verify(name);
     expect({ status: out.status, missing: out.result.missing, extra: out.result.extra, changed: out.result.changed, duplicates: out.result.duplicates }).toEqual({
       status: 'PASSED',
@@ -235,6 +258,12 @@ describe('content proof of file datasets on the local runtime', () => {
       [['3', 'click'], { column: 'syncproof_rows', a: '2', b: '1' }],
       [['4', 'view'], { column: 'syncproof_rows', a: '2', b: '1' }],
     ]);
+  });
+
+  it('names both values of a changed binary column as hex', async () => {
+    await sql("UPDATE public.blobs SET data = '\\xff00ff'::bytea WHERE blob_id = 1");
+    const out = await verify('blobs');
+    expect(out.result.changed).toEqual([{ key: ['1'], columns: [{ column: 'data', a: 'ff00fe', b: 'ff00ff' }] }]);
   });
 
   // Finding: the local loader (PostgreSQL's text input of the COPY CSV) ROUNDS a nanosecond
