@@ -12,8 +12,12 @@
  *   ({@link OCCURRENCES_COLUMN}); the warehouse side groups its rows the same way. A doubled row
  *   is then a changed count, a changed value a missing plus an extra row.
  *
- * Memory is bounded by the expected rows (normalized text, one entry per key or distinct row),
- * never by the files' bytes: files are added one at a time. Pure.
+ * The load ranks versions with `ROW_NUMBER() … ORDER BY version DESC` (or the file's S3 order),
+ * which leaves two rows of one key with the same version in one file in no defined order: here the
+ * later row wins, so a file holding such a pair may be reported whichever the warehouse kept.
+ *
+ * Memory is bounded by the expected rows (normalized text, one entry per key or distinct row) plus
+ * one file being decoded: files are added one at a time. Pure.
  */
 import { canonicalRow, floatRowText, keyHash, normalizeValue, rowHash } from './normalize';
 import type { ComparedColumn, ComparedType, ComparisonPlan, ContentSide, NormalizedRow, RowFilter, Segment, SegmentSum } from './model';
