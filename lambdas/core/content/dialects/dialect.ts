@@ -83,6 +83,7 @@ function boundLiteral(d: SqlDialect, type: ComparedType, value: string): string 
 /** WHERE conditions of a segment (range only; hash is filtered on the key hash) and of the filter. */
 function conditions(d: SqlDialect, plan: ComparisonPlan, side: 'a' | 'b', segment: Segment, filter: RowFilter | undefined): string[] {
   const where: string[] = [];
+  if (segment.kind === 'null-key') where.push(`${d.quoteIdent(sideName(plan.key[0]!, side))} IS NULL`);
   if (segment.kind === 'range') {
     const key = d.quoteIdent(sideName(plan.key[0]!, side));
     if (segment.lo !== undefined) where.push(`${key} >= ${intLiteral(segment.lo)}`);
