@@ -67,6 +67,8 @@ const ROWS: Row[] = [
   { id: 4, i: '0', d: '99999.999', f: 123456.789, b: true, dt: '2000-01-01', ts: '2000-01-01 00:00:00.000001', tz: '2030-06-30 12:34:56.5', t: 'a|b~N é ', bin: '7c', j: '{"k": null}' },
   { id: 5, i: '42', d: '1.5', f: 1e-7, b: false, dt: '2024-12-31', ts: '2024-12-31 23:59:59.999999', tz: '2024-12-31 23:59:59.999999', t: '~N', bin: '7e4e', j: '"s"' },
   { id: 6, i: '-9223372036854775808', d: '-12345.678', f: -2.5e10, b: true, dt: '1970-01-01', ts: '1970-01-01 00:00:00', tz: '1970-01-01 00:00:01', t: 'trailing  ', bin: 'abcdef', j: '{"nested": {"z": 1, "a": [true, false]}}' },
+  // The smallest normal double: 10^k of its float text overflows a double unless scaled in two steps.
+  { id: 7, i: '1', d: '0.000', f: 2.2250738585072014e-308, b: null, dt: null, ts: null, tz: null, t: 'tiny', bin: null, j: null },
 ];
 
 const q = (v: string | null) => (v === null ? 'NULL' : `'${v.replaceAll("'", "''")}'`);

@@ -76,7 +76,8 @@ export function floatText(x: number, digits: number): string {
   if (x === 0) return '0';
   const e = Math.floor(Math.log10(Math.abs(x)));
   const k = digits - 1 - e;
-  const scaled = k >= 0 ? x * 10 ** k : x / 10 ** -k;
+  // As the SQL does: 10^k overflows a double past k = 308 (|x| below ~1e-300), so scale in two steps there.
+  const scaled = k > 300 ? x * 10 ** 300 * 10 ** (k - 300) : k >= 0 ? x * 10 ** k : x / 10 ** -k;
   const m = Math.sign(scaled) * Math.round(Math.abs(scaled));
   return `${m}e${e}`;
 }

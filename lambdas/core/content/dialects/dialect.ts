@@ -176,7 +176,8 @@ export function keyBoundsSql(d: SqlDialect, table: SqlTable, plan: ComparisonPla
 export function floatHashText(d: SqlDialect, x: string, digits: number, fns: { log10: string; bigint: string; text: string }): string {
   const e = `FLOOR(${fns.log10}(ABS(${x})))`;
   const k = `(${digits - 1} - ${e})`;
-  const scaled = `CASE WHEN ${k} >= 0 THEN ${x} * POWER(10, ${k}) ELSE ${x} / POWER(10, -${k}) END`;
+  // 10^k overflows a double past k = 308 (|x| below ~1e-300): scale in two steps there.
+  const scaled = `CASE WHEN ${k} > 300 THEN ${x} * POWER(10, 300) * POWER(10, ${k} - 300) WHEN ${k} >= 0 THEN ${x} * POWER(10, ${k}) ELSE ${x} / POWER(10, -${k}) END`;
   const m = `CAST(CAST(SIGN(${x}) * ROUND(ABS(${scaled})) AS ${fns.bigint}) AS ${fns.text})`;
   return `CASE WHEN ${x} IS NULL THEN NULL WHEN ${x} = 0 THEN '0' ELSE ${d.concat([m, "'e'", `CAST(CAST(${e} AS ${fns.bigint}) AS ${fns.text})`])} END`;
 }

@@ -18,8 +18,11 @@ export const redshiftDialect: SqlDialect = {
         return /^bool/.test(native.type) ? postgresDialect.text(expr, type, native) : `CAST(${expr} AS VARCHAR(40))`;
       case 'decimal':
         return `CAST(CAST(${expr} AS DECIMAL(38,${type.scale})) AS VARCHAR(41))`;
-      case 'float':
-        return floatHashText(this, `CAST(${expr} AS DOUBLE PRECISION)`, type.digits, { log10: 'LOG', bigint: 'BIGINT', text: 'VARCHAR(24)' });
+      case 'float': {
+        // Redshift's floats hold NaN and ±Infinity, which the LOG/ROUND arithmetic cannot cast to BIGINT: their names, as PostgreSQL's side writes them.
+        const x = `CAST(${expr} AS DOUBLE PRECISION)`;
+        return `CASE WHEN ${x} IN ('NaN', 'Infinity', '-Infinity') THEN CAST(${x} AS VARCHAR(24)) ELSE ${floatHashText(this, x, type.digits, { log10: 'LOG', bigint: 'BIGINT', text: 'VARCHAR(24)' })} END`;
+      }
       case 'boolean':
       case 'date':
       case 'timestamp':
