@@ -96,7 +96,7 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
   const behind = checksBehind && doc.watermark.position ? await rowsMissingBehind(dataset, schema, doc.watermark.position.cursor, deps) : 0;
   // The run's window proven by content before the watermark moves (I6); a failure throws here.
   const content = checksContent(doc, deps) ? await checkContent(dataset, schema, doc, deps) : undefined;
-  const contentWarned = content?.status === 'PASSED_WITH_WARNINGS';
+  const contentWarned = content?.status === 'PASSED_WITH_WARNINGS' || content?.status === 'NOT_CHECKED';
 
   const now = deps.clock.now().toISOString();
   const lastRun: WatermarkRun = {

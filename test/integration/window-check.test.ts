@@ -1,19 +1,19 @@
 /**
  * The commit's content check of each run's window (lambdas/core/content/window-check.ts), on a real
- * PostgreSQL source, the local runtime and the synthesized SyncStateMachine. Changes between the
+ * PostgreSQL and a real MariaDB source, the local runtime and the synthesized SyncStateMachine. Changes between the
  * load and the commit are made by a hook in front of the commit stage (the CLI cannot reach the
  * runtime's stage hooks, so the runtime runs in-process). Every assertion reads back the report on
  * S3, the watermark in DynamoDB, the run record or the warehouse.
  */
 import * as commitHandler from '../../lambdas/commit/handler';
-import type { ContentSummary } from '../../lambdas/commit/content-check';
+import type { ContentCompared as ContentSummary } from '../../lambdas/commit/content-check';
 import { parseConfig } from '../../lambdas/core/config';
 import { windowReportKey, type WindowReport } from '../../lambdas/core/content/window-check';
 import { formatMicros, timeMicros } from '../../lambdas/core/keyset';
 import type { LocalHandler } from '../../local/lambda-sandbox';
 import { LocalRuntime } from '../../local/runtime';
 import type { ExecutionSummary } from '../../local/runtime-options';
-import { startTestSource, type TestSourceDb } from '../support/source-db';
+import { startTestSource, type Engine, type TestSourceDb } from '../support/source-db';
 
 jest.setTimeout(240_000);
 
@@ -21,7 +21,7 @@ const T0 = '2024-03-01 10:00:00';
 const ts = (seconds: number) => formatMicros(timeMicros(T0) + BigInt(seconds) * 1_000_000n);
 const DATASETS = ['passes', 'tampered', 'updated', 'deleted', 'bulk'] as const;
 
-describe('the content check of a run window (PostgreSQL source)', () => {
+describe.each<Engine>(['postgres', 'mysql'])('the content check of a run window (%s source)', (engine) => {
   let db: TestSourceDb;
   let runtime: LocalRuntime;
   /** Acts once, just before the commit stage of the dataset's next run. */
@@ -29,15 +29,15 @@ describe('the content check of a run window (PostgreSQL source)', () => {
   let runNo = 0;
 
   beforeAll(async () => {
-    db = await startTestSource('postgres');
+    db = await startTestSource(engine);
     for (const name of DATASETS) {
-      await db.exec(`CREATE TABLE ${name} (id BIGINT NOT NULL PRIMARY KEY, customer VARCHAR(50) NOT NULL, amount DECIMAL(12,2), updated_at TIMESTAMP(6) NOT NULL)`);
+      await db.exec(`CREATE TABLE ${name} (id BIGINT NOT NULL PRIMARY KEY, customer VARCHAR(50) NOT NULL, amount DECIMAL(12,2), updated_at ${engine === 'mysql' ? 'DATETIME(6)' : 'TIMESTAMP(6)'} NOT NULL)`);
     }
     const config = parseConfig({
       datasets: DATASETS.map((name) => ({
         name,
         target: { schema: 'public', table: `wc_${name}` },
-        source: { engine: 'postgres', url: db.url, table: `public.${name}`, cursorColumn: 'updated_at', ...(name === 'bulk' ? { limit: 5000 } : {}) },
+        source: { engine, url: db.url, table: `${db.schema}.${name}`, cursorColumn: 'updated_at', ...(name === 'bulk' ? { limit: 5000 } : {}) },
       })),
     });
     const commit: LocalHandler = async (event, context) => {
@@ -57,7 +57,7 @@ describe('the content check of a run window (PostgreSQL source)', () => {
 
   const insert = (table: string, from: number, count: number, at: (i: number) => number) =>
     db.exec(`INSERT INTO ${table} (id, customer, amount, updated_at) VALUES ${Array.from({ length: count }, (_, j) => from + j).map((i) => `(${i}, 'c${i}', ${i}.25, '${ts(at(i))}')`).join(', ')}`);
-  const sync = (dataset: string): Promise<ExecutionSummary> => runtime.startExecution({ dataset }, `wc-${dataset}-${++runNo}`);
+  const sync = (dataset: string): Promise<ExecutionSummary> => runtime.startExecution({ dataset }, `wc-${engine}-${dataset}-${++runNo}`);
   const report = async (dataset: string, run: ExecutionSummary) => (await runtime.deps.objects.getJson(windowReportKey(dataset, run.name))) as WindowReport;
   const contentOf = (run: ExecutionSummary) => (run.run?.stages?.commit as { content?: ContentSummary } | undefined)?.content;
   const uriOf = (dataset: string, run: ExecutionSummary) => `s3://${runtime.deps.objects.bucket}/${windowReportKey(dataset, run.name)}`;
@@ -132,6 +132,6 @@ describe('the content check of a run window (PostgreSQL source)', () => {
     const total = Date.now() - started;
     const content = contentOf(run);
     expect(content).toMatchObject({ status: 'PASSED', rowsSource: 10_000, rowsWarehouse: 10_000 });
-    process.stderr.write(`window check of 10,000 rows: ${content!.ms} ms of a ${total} ms run, ${content!.segmentQueries} segment queries\n`);
+    process.stderr.write(`window check of 10,000 rows (${engine}): ${content!.ms} ms of a ${total} ms run, ${content!.segmentQueries} segment queries\n`);
   });
 });

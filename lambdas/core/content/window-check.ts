@@ -22,7 +22,7 @@ import type { StageLog } from '../stage-deps';
 import { compareContent } from './bisect';
 import { REPORT_KEYS_MAX, type ChangedRow, type ComparisonPlan, type ContentResult, type ContentSide, type RowFilter } from './model';
 import { canonicalRow, normalizeValue, timestampText } from './normalize';
-import { cursorFilter, datasetPlan } from './plan';
+import { comparedType, cursorFilter, datasetPlan, kindOf, type PlanColumn } from './plan';
 import { SessionContentSide } from './session-side';
 
 export interface WindowCheckInput {
@@ -58,6 +58,8 @@ export interface WindowReport {
   readonly status: 'PASSED' | 'PASSED_WITH_WARNINGS' | 'FAILED';
   readonly checkedAt: string;
   readonly window: { readonly whole: boolean; readonly from: Position | null; readonly to: Position | null; readonly cursorColumn: string; readonly filter: { readonly from?: string; readonly to?: string } | null };
+  /** Columns left out of the comparison, and why ({@link comparableSchema}). */
+  readonly notCompared: readonly { readonly column: string; readonly why: string }[];
   readonly compared: ContentResult['compared'] & { readonly source: string; readonly warehouse: string; readonly table: string; readonly recheckedKeys: number; readonly recheckQueries: number; readonly ms: number };
   readonly missing: { readonly count: number; readonly keys: readonly Key[] };
   readonly extra: { readonly count: number; readonly keys: readonly Key[] };
@@ -78,6 +80,38 @@ export interface WindowCheckOutcome {
 /** Where the report of a run's window check lives. */
 export function windowReportKey(dataset: string, runId: string): string {
   return `${INTERNAL_PREFIX}reports/${dataset}/${runId}/content.json`;
+}
+
+/**
+ * The columns compared, and those left out with why: a column is compared when its source type
+ * and the warehouse type it was mapped to have a kind in common (./plan.ts comparedType) and the
+ * mapping kept every value (no mapping warning: a DECIMAL wider than 38 digits loaded as VARCHAR
+ * is not the same value text on both sides). Types without a kind (TIME, INTERVAL, arrays…) are
+ * left out: no dialect normalizes them identically on both sides yet.
+ */
+export function comparableSchema(schema: SchemaDocument): { schema: SchemaDocument; left: readonly { readonly column: string; readonly why: string }[] } {
+  const left: { column: string; why: string }[] = [];
+  const columns = schema.columns.map((c) => {
+    // The key and the cursor are always compared: without them there is no window to check.
+    if (c.dropped || c.source === schema.cursorColumn || schema.keyColumns.includes(c.source)) return c;
+    const scale = c.type.parquet.scale !== undefined ? { scale: c.type.parquet.scale } : {};
+    const source: PlanColumn = { name: c.source, type: c.columnType || c.dataType, ...scale };
+    const warehouse: PlanColumn = { name: c.name, type: c.type.redshift.toLowerCase(), ...scale };
+    let why: string | undefined;
+    if (c.type.warning) why = `mapped with a loss (${c.dataType} → ${c.type.redshift})`;
+    else if (!kindOf(source.type) && !kindOf(c.dataType)) why = `${c.dataType} has no compared normalization`;
+    else {
+      try {
+        comparedType(source, warehouse, 1e-9, schema.engine === 'mysql' ? 'a' : undefined);
+      } catch {
+        why = `${c.dataType} and ${c.type.redshift} do not compare`;
+      }
+    }
+    if (!why) return c;
+    left.push({ column: c.source, why });
+    return { ...c, dropped: true };
+  });
+  return { schema: { ...schema, columns }, left };
 }
 
 /** A boundary cursor as normalized filter text (timestamps at full microseconds, so no bound is cut). */
@@ -183,7 +217,8 @@ function keyText(key: Key): string {
 export async function checkRunWindow(input: WindowCheckInput, deps: WindowCheckDeps): Promise<WindowCheckOutcome> {
   const { dataset, schema } = input;
   const started = Date.now();
-  const plan = datasetPlan(schema);
+  const comparable = comparableSchema(schema);
+  const plan = datasetPlan(comparable.schema);
   const filter: RowFilter | undefined = input.whole
     ? undefined
     : cursorFilter(plan, schema, input.from ? boundText(plan, schema, input.from.cursor) : undefined, input.to ? boundText(plan, schema, input.to.cursor) : undefined);
@@ -195,7 +230,7 @@ export async function checkRunWindow(input: WindowCheckInput, deps: WindowCheckD
   const differing = (r: ContentResult) => [...r.missing, ...r.extra, ...r.changed.map((c) => c.key)];
   try {
     result = await db.snapshot(async (session) => {
-      const side = new SessionContentSide(session, schema);
+      const side = new SessionContentSide(session, comparable.schema);
       return compareContent(side, warehouse, plan, { ...(filter ? { filter } : {}), concurrency: side.queuesReads ? 4 : 1 });
     });
     // Re-read in a snapshot of its own, after the comparison: the source as it is now.
@@ -234,6 +269,7 @@ export async function checkRunWindow(input: WindowCheckInput, deps: WindowCheckD
     status,
     checkedAt: deps.clock.now().toISOString(),
     window: { whole: input.whole === true, from: input.from ?? null, to: input.to ?? null, cursorColumn: schema.cursorColumn, filter: filter ? { ...(filter.from !== undefined ? { from: filter.from } : {}), ...(filter.to !== undefined ? { to: filter.to } : {}) } : null },
+    notCompared: comparable.left,
     compared: { ...result.compared, source: schema.engine, warehouse: warehouse.label, table: target, recheckedKeys: differing(result).length, recheckQueries: rechecked.queries, ms: Date.now() - started },
     missing: { count: counts.missing, keys: missing.slice(0, REPORT_KEYS_MAX) },
     extra: { count: counts.extra, keys: extra.slice(0, REPORT_KEYS_MAX) },
