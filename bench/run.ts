@@ -13,6 +13,8 @@
  * Figure 5 — the extraction's Parquet writer (bench/parquet-encode.ts) against `psql \copy TO STDOUT`.
  * Figure 6 — the database path (bench/extract.ts): runExtract from PostgreSQL and MariaDB against
  * `psql \copy` / `mariadb -e`, and an incremental run through the whole pipeline against a full one.
+ * Figure 7 — content comparison (bench/content.ts): `syncproof diff` of two tables differing in 10
+ * rows against one checksum scan per side.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -38,6 +40,7 @@ import { LOCAL_REDSHIFT, openLocalWarehouse } from '../local/local-warehouse';
 import { startPostgresServer } from '../local/postgres-server';
 import { LOCAL_COPY_ROLE, LOCAL_TABLES, LocalRuntime } from '../local/runtime';
 import { benchChecksums } from './checksums';
+import { benchContent } from './content';
 import { benchExtract } from './extract';
 import { benchListDiff } from './list-diff';
 import { benchParquetEncode } from './parquet-encode';
@@ -310,6 +313,7 @@ const FIGURES: Record<string, () => Promise<string[]>> = {
   'event-cost': benchEventRunCost,
   encode: () => benchParquetEncode(ROWS),
   extract: () => benchExtract(ROWS),
+  content: () => benchContent(ROWS),
 };
 
 async function main(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { datasetsCommand } from './datasets-command';
 import { demoCommand } from './demo-command';
+import { diffCommand } from './diff-command';
 import { ledgerCommand } from './ledger-command';
 import { localCommand } from './local-command';
 import { sourceCommand } from './source-command';
@@ -41,5 +42,6 @@ export function buildProgram(outcome: CommandOutcome, deps: SourceCommandDeps = 
   program.addCommand(watermarkCommand());
   program.addCommand(sourceCommand(deps));
   program.addCommand(datasetsCommand(deps));
+  program.addCommand(diffCommand(outcome));
   return program;
 }

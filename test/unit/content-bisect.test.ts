@@ -89,6 +89,13 @@ describe('compareContent', () => {
     expect(result.changed[1]!.columns).toEqual([{ column: 'name', a: '', b: null }]);
   });
 
+  it('compares rows whose key is NULL under range segmentation too', async () => {
+    const b = [...table(100), { id: null as unknown as number, name: 'no key', price: '1', ratio: 0 }];
+    const result = await compareContent(memorySide('a', table(100)), memorySide('b', b), plan());
+    expect(result.extra).toEqual([[null]]);
+    expect(result.compared.rowsB).toBe(101);
+  });
+
   it('reports a duplicated row with how many times its key is held', async () => {
     const b = [...table(100), table(100)[41]!];
     const result = await compareContent(memorySide('a', table(100)), memorySide('b', b), plan({ segmentation: 'hash' }));

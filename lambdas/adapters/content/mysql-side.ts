@@ -1,13 +1,14 @@
 /** A MySQL/MariaDB table as a content side (mysql2; see ./sql-side.ts). TIMESTAMP columns read as UTC. */
-import { createConnection } from 'mysql2/promise';
+import { createPool } from 'mysql2/promise';
 import { mysqlDialect as d } from '../../core/content/dialects/mysql';
 import { SqlContentSide, parseTableName, requireColumns, type CatalogColumn } from './sql-side';
 
 export async function openMysqlSide(url: string, tableName: string): Promise<SqlContentSide> {
   const parsed = parseTableName(tableName);
-  const connection = await createConnection({ uri: url.replace(/^mariadb:/i, 'mysql:'), supportBigNumbers: true, bigNumberStrings: true, dateStrings: true, timezone: 'Z' });
+  // A few connections (the engine asks about several segments at once), each reading TIMESTAMP as UTC.
+  const connection = createPool({ uri: url.replace(/^mariadb:/i, 'mysql:'), connectionLimit: 4, supportBigNumbers: true, bigNumberStrings: true, dateStrings: true, timezone: 'Z' });
+  connection.pool.on('connection', (c) => c.query("SET time_zone = '+00:00'"));
   try {
-    await connection.query("SET time_zone = '+00:00'");
     const [[current]] = (await connection.query('SELECT DATABASE() AS db')) as unknown as [[{ db: string | null }]];
     const schema = parsed.schema ?? current.db ?? '';
     const [rows] = (await connection.query(

@@ -1,15 +1,14 @@
 /** A PostgreSQL table as a content side (pg; see ./sql-side.ts). */
-import { Client } from 'pg';
+import { Pool } from 'pg';
 import { postgresDialect as d } from '../../core/content/dialects/postgres';
 import { SqlContentSide, parseTableName, requireColumns, type CatalogColumn } from './sql-side';
 
 export async function openPostgresSide(url: string, tableName: string): Promise<SqlContentSide> {
   const { schema = 'public', table } = parseTableName(tableName);
-  const client = new Client({ connectionString: url });
+  // A few connections: the engine asks about several segments at once.
+  const client = new Pool({ connectionString: url, max: 4, options: '-c TimeZone=UTC' });
   client.on('error', () => undefined);
-  await client.connect();
   try {
-    await client.query("SET TIME ZONE 'UTC'");
     const { rows } = await client.query(
       'SELECT column_name, data_type, numeric_scale, datetime_precision FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',
       [schema, table],

@@ -71,7 +71,9 @@ export interface ComparisonPlan {
  */
 export type Segment =
   | { readonly kind: 'hash'; readonly modulus: number; readonly residue: number }
-  | { readonly kind: 'range'; readonly lo: string | undefined; readonly hi: string | undefined };
+  | { readonly kind: 'range'; readonly lo: string | undefined; readonly hi: string | undefined }
+  /** Range segmentation only: the rows whose key is NULL (no range holds them); fetched, never summed. */
+  | { readonly kind: 'null-key' };
 
 /** Count and hash sums of one segment on one side; the sums are exact (never wrap). */
 export interface SegmentSum {

@@ -79,9 +79,9 @@ function meet(x: Kind, y: Kind): Kind | undefined {
 }
 
 /** The compared type of a column declared `a` on one side and `b` on the other. */
-export function comparedType(a: PlanColumn, b: PlanColumn, floatTolerance: number, mysqlSide?: 'a' | 'b'): ComparedType {
-  const ka = kindOf(a.type);
-  const kb = kindOf(b.type);
+export function comparedType(a: PlanColumn, b: PlanColumn, floatTolerance: number, mysqlSide?: 'a' | 'b', looseSide?: 'a' | 'b'): ComparedType {
+  const ka = looseSide === 'a' && kindOf(b.type) ? undefined : kindOf(a.type);
+  const kb = looseSide === 'b' && kindOf(a.type) ? undefined : kindOf(b.type);
   const kind = ka && kb ? meet(ka, kb) : (ka ?? kb ?? 'text');
   if (!kind) throw new ContentPlanError(`column ${a.name} is ${a.type} on one side and ${b.type} on the other, which do not compare; leave it out with --columns`);
   switch (kind) {
@@ -118,6 +118,8 @@ export interface PlanOptions {
   readonly floatTolerance?: number;
   /** Which side is MySQL/MariaDB (its TIMESTAMP is an instant). */
   readonly mysqlSide?: 'a' | 'b';
+  /** Which side declares types loosely (SQLite: a TEXT column may hold timestamps): the other side's types decide. */
+  readonly looseSide?: 'a' | 'b';
 }
 
 /** A plan with the columns one side lacks, for the report. */
@@ -149,7 +151,7 @@ export function buildPlan(catalogA: readonly PlanColumn[], catalogB: readonly Pl
       const near = nearestName(a.name, catalogB.map((x) => x.name));
       throw new ContentPlanError(`${what} column ${a.name} is not in the second table${near ? ` (did you mean ${near}?)` : ''}; its columns are ${catalogB.map((x) => x.name).join(', ')}`);
     }
-    return { a: a.name, b: b.name, type: comparedType(a, b, tolerance, options.mysqlSide) };
+    return { a: a.name, b: b.name, type: comparedType(a, b, tolerance, options.mysqlSide, options.looseSide) };
   };
   if (!options.key.length) throw new ContentPlanError('no key column given: name the key with --key COL[,COL…]');
   const key = options.key.map((k) => pair(findA(k, 'key'), 'key'));

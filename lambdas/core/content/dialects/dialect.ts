@@ -51,9 +51,12 @@ function sideName(column: ComparedColumn | RowFilter, side: 'a' | 'b'): string {
   return side === 'a' ? column.a : column.b;
 }
 
+/** Kinds whose normalized text never holds `~` or `|`: escaping them is a no-op, so SQL skips it. */
+const PLAIN_KINDS: ReadonlySet<ComparedType['kind']> = new Set(['integer', 'decimal', 'float', 'boolean', 'date', 'timestamp', 'binary']);
+
 /** The escaped field of one normalized value in the canonical row string (normalize.ts canonicalRow). */
-function field(textExpr: string): string {
-  return `COALESCE(REPLACE(REPLACE(${textExpr}, '~', '~~'), '|', '~p'), '${NULL_FIELD}')`;
+function field(textExpr: string, type: ComparedType): string {
+  return PLAIN_KINDS.has(type.kind) ? `COALESCE(${textExpr}, '${NULL_FIELD}')` : `COALESCE(REPLACE(REPLACE(${textExpr}, '~', '~~'), '|', '~p'), '${NULL_FIELD}')`;
 }
 
 function canonical(d: SqlDialect, table: SqlTable, columns: readonly ComparedColumn[], side: 'a' | 'b'): string {
@@ -61,7 +64,7 @@ function canonical(d: SqlDialect, table: SqlTable, columns: readonly ComparedCol
   columns.forEach((c, i) => {
     if (i > 0) parts.push("'|'");
     const name = sideName(c, side);
-    parts.push(field(d.text(d.quoteIdent(name), c.type, nativeOf(table, name))));
+    parts.push(field(d.text(d.quoteIdent(name), c.type, nativeOf(table, name)), c.type));
   });
   return parts.length === 1 ? parts[0]! : d.concat(parts);
 }
@@ -80,6 +83,7 @@ function boundLiteral(d: SqlDialect, type: ComparedType, value: string): string 
 /** WHERE conditions of a segment (range only; hash is filtered on the key hash) and of the filter. */
 function conditions(d: SqlDialect, plan: ComparisonPlan, side: 'a' | 'b', segment: Segment, filter: RowFilter | undefined): string[] {
   const where: string[] = [];
+  if (segment.kind === 'null-key') where.push(`${d.quoteIdent(sideName(plan.key[0]!, side))} IS NULL`);
   if (segment.kind === 'range') {
     const key = d.quoteIdent(sideName(plan.key[0]!, side));
     if (segment.lo !== undefined) where.push(`${key} >= ${intLiteral(segment.lo)}`);

@@ -5,28 +5,26 @@
  * and `to_hex(bytea)` created as SQL functions (lambdas/adapters/postgres-copy.ts SYSTEM_DDL).
  */
 import type { ComparedType } from '../model';
-import { floatHashText, timestampCut, type NativeColumn, type SqlDialect } from './dialect';
-
-const isTz = (native: NativeColumn) => /with time zone|timestamptz/.test(native.type);
+import { floatHashText, type NativeColumn, type SqlDialect } from './dialect';
+import { postgresDialect } from './postgres';
 
 export const redshiftDialect: SqlDialect = {
   name: 'redshift',
-  quoteIdent: (name) => `"${name.replaceAll('"', '""')}"`,
-  literal: (text) => `'${text.replaceAll("'", "''")}'`,
+  quoteIdent: postgresDialect.quoteIdent,
+  literal: postgresDialect.literal,
   text(expr: string, type: ComparedType, native: NativeColumn): string {
     switch (type.kind) {
       case 'integer':
-        return /^bool/.test(native.type) ? `CASE WHEN ${expr} THEN '1' WHEN NOT ${expr} THEN '0' END` : `CAST(${expr} AS VARCHAR(40))`;
+        return /^bool/.test(native.type) ? postgresDialect.text(expr, type, native) : `CAST(${expr} AS VARCHAR(40))`;
       case 'decimal':
         return `CAST(CAST(${expr} AS DECIMAL(38,${type.scale})) AS VARCHAR(41))`;
       case 'float':
         return floatHashText(this, `CAST(${expr} AS DOUBLE PRECISION)`, type.digits, { log10: 'LOG', bigint: 'BIGINT', text: 'VARCHAR(24)' });
       case 'boolean':
-        return /^bool/.test(native.type) ? `CASE WHEN ${expr} THEN '1' WHEN NOT ${expr} THEN '0' END` : `CASE WHEN ${expr} <> 0 THEN '1' WHEN ${expr} = 0 THEN '0' END`;
       case 'date':
-        return `TO_CHAR(${expr}, 'YYYY-MM-DD')`;
       case 'timestamp':
-        return timestampCut(`TO_CHAR(${isTz(native) ? `${expr} AT TIME ZONE 'UTC'` : expr}, 'YYYY-MM-DD HH24:MI:SS.US')`, type.precision);
+        // The same SQL as PostgreSQL's (CASE, TO_CHAR with US, AT TIME ZONE).
+        return postgresDialect.text(expr, type, native);
       case 'text':
         return expr;
       case 'binary':
