@@ -25,7 +25,9 @@ export const postgresDialect: SqlDialect = {
       case 'timestamp':
         return timestampCut(`TO_CHAR(${isTz(native) ? `${expr} AT TIME ZONE 'UTC'` : expr}, 'YYYY-MM-DD HH24:MI:SS.US')`, type.precision);
       case 'text':
-        return `CAST(${expr} AS TEXT)`;
+        // CHAR(n) keeps its padding, as the server prints it and the extraction reads and loads it
+        // (a cast to TEXT would strip the trailing blanks); CONCAT prints through the type's output.
+        return /^(character|bpchar)$/.test(native.type) ? `CASE WHEN ${expr} IS NOT NULL THEN CONCAT('', ${expr}) END` : `CAST(${expr} AS TEXT)`;
       case 'binary':
         return `ENCODE(${expr}, 'hex')`;
       case 'json':
