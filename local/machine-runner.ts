@@ -7,7 +7,17 @@ import type { Json } from './template';
 /** Entry state of a restarted execution: a Pass that hands the journaled state input on. */
 const RESUME_STATE = 'SyncproofLocalResume';
 
-const VALIDATION = { validationOptions: { checkArn: false, checkPaths: false } };
+/**
+ * The runner's ASL validation (asl-validator, an ajv compile per state machine) cost ~0.8 s of every
+ * local runtime start (measured): the runtime skips it, and test/infra/state-machine-definitions.test.ts
+ * validates every synthesized definition with {@link validateDefinition} instead.
+ */
+const NO_VALIDATION = { validationOptions: { noValidate: true } };
+
+/** Throws when `definition` is not valid ASL as aws-local-stepfunctions checks it (ARNs and paths aside). */
+export function validateDefinition(definition: Record<string, Json>): void {
+  new StateMachine(definition as never, { validationOptions: { checkArn: false, checkPaths: false } });
+}
 
 /** The optimized integration that starts a child execution and waits for it, Output as JSON. */
 export const START_EXECUTION_SYNC2 = 'arn:aws:states:::states:startExecution.sync:2';
@@ -82,7 +92,7 @@ export function bindMachine(
   for (const [name, state] of Object.entries(states)) {
     if (state.Type === 'Wait') waitOverrides[name] = 250;
   }
-  const machine = new StateMachine(definition as never, VALIDATION);
+  const machine = new StateMachine(definition as never, NO_VALIDATION);
   return { definition, machine, tasks, topStates: new Set(Object.keys(states)), retryOverrides, waitOverrides };
 }
 
@@ -183,7 +193,7 @@ export async function runMachine(bound: BoundMachine, request: MachineRunRequest
         } as never,
         // bindMachine validated the definition; the new entry leaves the states before the resumed
         // one unreachable, which validation would refuse.
-        { validationOptions: { noValidate: true } },
+        NO_VALIDATION,
       )
     : bound.machine;
   const execution = machine.run(request.input as never, {
