@@ -60,7 +60,7 @@ export class InvalidManifestError extends TerminalError {
  * Reads the dataset's manifests one at a time, in key order, validating each (InvalidManifestError
  * names the object and the bad field). Only one manifest is held in memory at a time.
  */
-export async function* readManifests(objects: ObjectStore, dataset: DatasetConfig): AsyncIterable<{ key: string; manifest: Manifest }> {
+export async function* readManifests(objects: ObjectStore, dataset: DatasetConfig): AsyncIterable<{ key: string; manifest: Manifest; lastModified: string }> {
   for await (const o of objects.list(manifestPrefix(dataset.name))) {
     if (!o.key.endsWith('.json')) continue;
     const parsed = manifestSchema.safeParse(await objects.getJson(o.key));
@@ -71,7 +71,7 @@ export async function* readManifests(objects: ObjectStore, dataset: DatasetConfi
     }
     const outside = parsed.data.files.find((f) => !f.key.startsWith(dataset.prefix));
     if (outside) throw new InvalidManifestError(`${where} lists '${outside.key}', which is not under the dataset prefix '${dataset.prefix}'`);
-    yield { key: o.key, manifest: parsed.data };
+    yield { key: o.key, manifest: parsed.data, lastModified: o.lastModified };
   }
 }
 

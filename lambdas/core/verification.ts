@@ -211,6 +211,13 @@ export interface InventoryCounts {
   readonly missing: number;
   /** Objects under the prefix listed in no manifest (0 when there are no manifests). */
   readonly unexpected: number;
+  /**
+   * Of `unexpected`, the objects a manifest was written at least an hour after
+   * (lambdas/inventory/inventory.ts MANIFEST_GRACE_MS): a producer that writes manifests lists its
+   * files in one written after them, so these are extra files, not files whose manifest is still
+   * to come. Absent in counts from before it was counted.
+   */
+  readonly unexpectedBeforeManifest?: number;
   /** Objects whose size differs from their manifest's, or from the ledger's for the same key + ETag. */
   readonly sizeMismatch: number;
   /** Data files with no `loaded` ledger entry for their key + ETag. */
@@ -239,8 +246,9 @@ function verdictOf(findings: Finding[]): Pick<Verdict, 'status' | 'findings'> {
 
 /**
  * Judges an inventory. Errors: a size that contradicts a manifest or the ledger (both scopes), a
- * manifest file missing from S3 (`verify`). Warnings: a loaded file deleted from S3 (both);
- * unexpected and not-yet-loaded files (`verify`). In `sync` scope, files arrive one by one and the
+ * manifest file missing from S3, an object in no manifest although a newer manifest exists
+ * (`verify`). Warnings: a loaded file deleted from S3 (both); objects newer than every manifest
+ * and in none (their manifest may still come) and not-yet-loaded files (`verify`). In `sync` scope, files arrive one by one and the
  * not-yet-loaded ones are the run's work, so those categories are reported but not judged; an
  * overwritten loaded file is never judged (its new version is).
  */
@@ -249,7 +257,9 @@ export function judgeInventory(c: InventoryCounts, scope: VerificationScope): Pi
   if (c.sizeMismatch > 0) findings.push({ level: 'error', check: 'inventory-size', message: `${c.sizeMismatch} objects differ in size from their manifest or ledger entry` });
   if (scope === 'verify' && c.missing > 0) findings.push({ level: 'error', check: 'inventory-missing', message: `${c.missing} files listed in a manifest are not in S3` });
   if (c.loadedDeleted > 0) findings.push({ level: 'warning', check: 'inventory-loaded-gone', message: `${c.loadedDeleted} loaded files are no longer in S3` });
-  if (scope === 'verify' && c.unexpected > 0) findings.push({ level: 'warning', check: 'inventory-unexpected', message: `${c.unexpected} objects under the prefix are in no manifest` });
+  const extra = c.unexpectedBeforeManifest ?? 0;
+  if (scope === 'verify' && extra > 0) findings.push({ level: 'error', check: 'inventory-extra', message: `${extra} objects under the prefix are in no manifest although manifests were written over an hour after them (extra files): remove them, or list them in a manifest` });
+  if (scope === 'verify' && c.unexpected > extra) findings.push({ level: 'warning', check: 'inventory-unexpected', message: `${c.unexpected - extra} objects under the prefix are in no manifest yet` });
   if (scope === 'verify' && c.notLoaded > 0) findings.push({ level: 'warning', check: 'inventory-not-loaded', message: `${c.notLoaded} data files are not loaded yet` });
   return verdictOf(findings);
 }

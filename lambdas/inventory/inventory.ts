@@ -40,7 +40,8 @@ export type InventoryInput = z.input<typeof inventoryInputSchema>;
 /** One JSON line of the findings. `category` says which check; the other fields are its evidence. */
 export type InventoryFinding =
   | { readonly category: 'missing'; readonly key: string; readonly manifestSize: number; readonly manifest: string }
-  | { readonly category: 'unexpected'; readonly key: string; readonly etag: string; readonly size: number }
+  /** `beforeManifest`: older than the newest manifest (an extra file, an error), else its manifest may still come (a warning). */
+  | { readonly category: 'unexpected'; readonly key: string; readonly etag: string; readonly size: number; readonly beforeManifest: boolean }
   | {
       readonly category: 'size-mismatch';
       readonly key: string;
@@ -174,6 +175,15 @@ export function notDataWarning(dataset: DatasetConfig, notData: NotDataObjects):
 }
 
 /**
+ * How much later than its files a producer may write the manifest that lists them: an object in
+ * no manifest is an extra file (an error) only when a manifest was written at least this long
+ * after it; before that, its manifest may still be coming (a warning). One hour keeps producers
+ * that write their files and manifests concurrently, or several batches at once, from a false
+ * FAILED.
+ */
+export const MANIFEST_GRACE_MS = 60 * 60 * 1000;
+
+/**
  * The whole prefix (reconcile runs, the scheduled verification): the listing streamed against
  * every manifest and the dataset's whole ledger (see the module comment).
  */
@@ -181,8 +191,10 @@ async function inventoryPrefix(dataset: DatasetConfig, deps: StageDeps, writer: 
   const manifestSizes = new Map<string, { size: number; manifest: number }>();
   const manifestKeys: string[] = [];
   let manifestFiles = 0;
-  for await (const { key, manifest } of readManifests(deps.objects, dataset)) {
+  let newestManifest = '';
+  for await (const { key, manifest, lastModified } of readManifests(deps.objects, dataset)) {
     manifestKeys.push(key);
+    if (Date.parse(lastModified) > Date.parse(newestManifest || '1970-01-01T00:00:00Z')) newestManifest = lastModified;
     for (const f of manifest.files) {
       manifestSizes.set(f.key, { size: f.size, manifest: manifestKeys.length - 1 });
       manifestFiles += 1;
@@ -199,7 +211,7 @@ async function inventoryPrefix(dataset: DatasetConfig, deps: StageDeps, writer: 
   const hasManifests = manifestKeys.length > 0;
   let objects = 0;
   let bytes = 0;
-  const counts = { missing: 0, unexpected: 0, sizeMismatch: 0, notLoaded: 0, loadedDeleted: 0, loadedOverwritten: 0 };
+  const counts = { missing: 0, unexpected: 0, unexpectedBeforeManifest: 0, sizeMismatch: 0, notLoaded: 0, loadedDeleted: 0, loadedOverwritten: 0 };
   const notData: NotDataObjects = { count: 0, keys: [] };
 
   for await (const o of deps.objects.list(dataset.prefix)) {
@@ -211,7 +223,9 @@ async function inventoryPrefix(dataset: DatasetConfig, deps: StageDeps, writer: 
     manifestSizes.delete(o.key);
     if (hasManifests && !expected) {
       counts.unexpected += 1;
-      await writer.add({ category: 'unexpected', key: o.key, etag: o.etag, size: o.size } satisfies InventoryFinding);
+      const beforeManifest = Date.parse(o.lastModified) + MANIFEST_GRACE_MS <= Date.parse(newestManifest);
+      if (beforeManifest) counts.unexpectedBeforeManifest += 1;
+      await writer.add({ category: 'unexpected', key: o.key, etag: o.etag, size: o.size, beforeManifest } satisfies InventoryFinding);
     }
     if (expected && expected.size !== o.size) {
       counts.sizeMismatch += 1;

@@ -66,6 +66,30 @@ describe('runInventory', () => {
     expect(await findings(deps, 'r1')).toEqual([{ category: 'size-mismatch', key: a.key, etag: a.etag, against: 'ledger', expectedSize: 99, actualSize: 4 }]);
   });
 
+  it('fails on an object in no manifest although a manifest was written over an hour after it (an extra file), and only warns on one its manifest may still list', async () => {
+    jest.useFakeTimers({ now: Date.parse('2026-01-01T00:00:00Z'), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      await deps.objects.put('orders/extra.parquet', body('e'));
+      jest.setSystemTime(Date.parse('2026-01-01T00:30:00Z'));
+      await deps.objects.put('orders/recent.parquet', body('r'));
+      jest.setSystemTime(Date.parse('2026-01-01T01:00:00Z'));
+      await deps.objects.putJson('_syncproof/manifests/orders/m.json', { dataset: 'orders', files: [] });
+      jest.setSystemTime(Date.parse('2026-01-01T01:02:00Z'));
+      await deps.objects.put('orders/later.parquet', body('l'));
+    } finally {
+      jest.useRealTimers();
+    }
+    const out = await runInventory({ input: { dataset: 'orders' }, runId: 'r1' }, deps);
+    expect(out).toMatchObject({ unexpected: 3, unexpectedBeforeManifest: 1, status: 'FAILED' });
+    expect(await findings(deps, 'r1')).toEqual(
+      expect.arrayContaining([
+        { category: 'unexpected', key: 'orders/extra.parquet', etag: expect.any(String), size: 1, beforeManifest: true },
+        { category: 'unexpected', key: 'orders/recent.parquet', etag: expect.any(String), size: 1, beforeManifest: false },
+        { category: 'unexpected', key: 'orders/later.parquet', etag: expect.any(String), size: 1, beforeManifest: false },
+      ]),
+    );
+  });
+
   it('reports no unexpected files and manifests 0 when the dataset has no manifest', async () => {
     await deps.objects.put('orders/a.parquet', body('aaaa'));
     const out = await runInventory({ input: { dataset: 'orders' }, runId: 'r1' }, deps);
@@ -122,6 +146,8 @@ describe('judgeInventory', () => {
     [{ loadedOverwritten: 3 }, 'verify', 'PASSED'],
     [{ notLoaded: 1 }, 'verify', 'PASSED_WITH_WARNINGS'],
     [{ unexpected: 1 }, 'verify', 'PASSED_WITH_WARNINGS'],
+    [{ unexpected: 2, unexpectedBeforeManifest: 1 }, 'verify', 'FAILED'],
+    [{ unexpected: 1, unexpectedBeforeManifest: 1 }, 'sync', 'PASSED'],
     [{ loadedDeleted: 1 }, 'verify', 'PASSED_WITH_WARNINGS'],
     [{ missing: 1 }, 'verify', 'FAILED'],
     [{ sizeMismatch: 1 }, 'verify', 'FAILED'],
