@@ -92,14 +92,20 @@ describe('syncproof verify --tier content', () => {
     expect(failed.report.comparison?.changed.rows[0]?.columns).toEqual([{ column: 'amount', source: '6.25', warehouse: '99.99' }]);
   });
 
-  it('fails on a row deleted at the source under deletes "report", naming the key and what to do', async () => {
+  it('fails on a row deleted at the source under deletes "report", naming the key and what to do; a late row behind the watermark is missing, a row updated after it is not a divergence', async () => {
     const d = await synced('ctreport', 8);
     await db.exec('DELETE FROM ctreport WHERE id = 3');
+    // A late row committed behind the watermark (no run reads it again), and a row updated after the watermark (the next run brings it).
+    await db.exec("INSERT INTO ctreport VALUES (100, 'late', 1.00, TIMESTAMP '2024-03-01 10:00:01.5'); UPDATE ctreport SET customer = 'moved', updated_at = TIMESTAMP '2025-01-01 00:00:00' WHERE id = 1");
 
     const result = await d.verify();
 
     expect(result.code).toBe(2);
     expect(result.stdout).toContain('  deleted at source (3)\n');
+    expect(result.stdout).toContain('  missing (100)\n');
+    expect(result.report.keys.missing).toEqual([['100']]);
+    expect(result.report.keys.extra).toEqual([]);
+    expect(result.report.comparison?.notDivergences.keys).toEqual([{ key: ['1'], reason: 'written-after-extraction' }]);
     expect(result.stdout).toContain(`set "deletes": "propagate" on dataset 'ctreport'`);
     expect(result.report.keys.deleted).toEqual([['3']]);
     expect((await warehouse('SELECT COUNT(*)::int AS n FROM public.ct_ctreport'))[0]?.n).toBe(8);
