@@ -95,19 +95,21 @@ describe('syncproof verify --tier content', () => {
   it('fails on a row deleted at the source under deletes "report", naming the key and what to do; a late row behind the watermark is missing, a row updated after it is not a divergence', async () => {
     const d = await synced('ctreport', 8);
     await db.exec('DELETE FROM ctreport WHERE id = 3');
-    // A late row committed behind the watermark (no run reads it again), and a row updated after the watermark (the next run brings it).
-    await db.exec("INSERT INTO ctreport VALUES (100, 'late', 1.00, TIMESTAMP '2024-03-01 10:00:01.5'); UPDATE ctreport SET customer = 'moved', updated_at = TIMESTAMP '2025-01-01 00:00:00' WHERE id = 1");
 
     const result = await d.verify();
 
     expect(result.code).toBe(2);
     expect(result.stdout).toContain('  deleted at source (3)\n');
-    expect(result.stdout).toContain('  missing (100)\n');
-    expect(result.report.keys.missing).toEqual([['100']]);
-    expect(result.report.keys.extra).toEqual([]);
-    expect(result.report.comparison?.notDivergences.keys).toEqual([{ key: ['1'], reason: 'written-after-extraction' }]);
+    expect([result.report.counts, result.report.keys.deleted]).toEqual([{ missing: 0, extra: 0, changed: 0, deleted: 1, duplicates: 0 }, [['3']]]);
+
+    // A late row committed behind the watermark (no run reads it again), and a row updated after the watermark (the next run brings it).
+    await db.exec("INSERT INTO ctreport VALUES (100, 'late', 1.00, TIMESTAMP '2024-03-01 10:00:01.5'); UPDATE ctreport SET customer = 'moved', updated_at = TIMESTAMP '2025-01-01 00:00:00' WHERE id = 1");
+    const late = await d.verify();
+    expect(late.code).toBe(2);
+    expect(late.stdout).toContain('  missing (100)\n');
+    expect([late.report.keys.missing, late.report.keys.extra, late.report.keys.changed]).toEqual([[['100']], [], []]);
+    expect(late.report.comparison?.notDivergences.keys).toEqual([{ key: ['1'], reason: 'written-after-extraction' }]);
     expect(result.stdout).toContain(`set "deletes": "propagate" on dataset 'ctreport'`);
-    expect(result.report.keys.deleted).toEqual([['3']]);
     expect((await warehouse('SELECT COUNT(*)::int AS n FROM public.ct_ctreport'))[0]?.n).toBe(8);
   });
 
@@ -150,6 +152,17 @@ describe('syncproof verify --tier content', () => {
     expect(all.code).toBe(0);
     expect(all.stdout).toContain('verify ctsample (counts): PASSED');
     expect(all.stdout).toContain('verify ctsample (content): PASSED');
+
+    // Only the drawn segments are examined: with every warehouse row changed, the sample names exactly its own rows; --seed repeats it.
+    await warehouse("UPDATE public.ct_ctsample SET customer = 'x'");
+    const changed = await d.verify('--tier', 'sampled', '--seed', 'fixed-seed');
+    const again = await d.verify('--tier', 'sampled', '--seed', 'fixed-seed');
+    expect([changed.code, changed.report.status, changed.report.seed]).toEqual([2, 'FAILED', 'fixed-seed']);
+    const rows = changed.report.comparison!.compared.rowsA;
+    expect(rows).toBeGreaterThan(0);
+    expect(rows).toBeLessThan(40);
+    expect(changed.report.counts.changed).toBe(rows);
+    expect(again.report.keys.changed).toEqual(changed.report.keys.changed);
   });
 
   it('fails a file dataset whose target holds a changed value, naming the key', async () => {
