@@ -92,6 +92,31 @@ describe('syncproof verify --tier content', () => {
     expect(failed.report.comparison?.changed.rows[0]?.columns).toEqual([{ column: 'amount', source: '6.25', warehouse: '99.99' }]);
   });
 
+  it('passes a synced MariaDB dataset; a value changed in the warehouse fails naming the key', async () => {
+    const maria = await startTestSource('mysql');
+    try {
+      await maria.exec(
+        'CREATE TABLE ctmdb (id BIGINT NOT NULL PRIMARY KEY, customer VARCHAR(50) NOT NULL, amount DECIMAL(10,2) NOT NULL, updated_at DATETIME(6) NOT NULL); ' +
+          "INSERT INTO ctmdb (id, customer, amount, updated_at) SELECT seq, CONCAT('c-', seq), seq * 1.25, TIMESTAMP '2024-03-01 10:00:00' + INTERVAL seq SECOND FROM seq_1_to_7",
+      );
+      const dataDir = join(work, 'ctmdb');
+      const config = join(work, 'ctmdb.json');
+      await writeFile(config, JSON.stringify({ datasets: [{ name: 'ctmdb', target: { schema: 'public', table: 'ct_ctmdb' }, source: { engine: 'mysql', url: maria.url, table: `${maria.schema}.ctmdb`, cursorColumn: 'updated_at', limit: 4 } }] }));
+      const sync = await runCli(['sync', 'ctmdb', '--config', config, '--data-dir', dataDir, '--warehouse', warehouseUrl()]);
+      expect([sync.code, sync.stderr]).toEqual([0, '']);
+
+      const passed = await verify('ctmdb', config, dataDir, []);
+      expect([passed.code, passed.report.status, passed.report.comparison?.compared.rowsA, passed.report.comparison?.compared.rowsB]).toEqual([0, 'PASSED', 7, 7]);
+
+      await warehouse('UPDATE public.ct_ctmdb SET amount = amount + 0.01 WHERE id = 6');
+      const failed = await verify('ctmdb', config, dataDir, []);
+      expect(failed.code).toBe(2);
+      expect(failed.stdout).toContain('  changed (6): amount\n');
+    } finally {
+      await maria.stop();
+    }
+  });
+
   it('fails on a row deleted at the source under deletes "report", naming the key and what to do; a late row behind the watermark is missing, a row updated after it is not a divergence', async () => {
     const d = await synced('ctreport', 8);
     await db.exec('DELETE FROM ctreport WHERE id = 3');
