@@ -20,6 +20,13 @@ export const VERIFY_STATES = {
   inventory: 'Inventory',
   checksumSample: 'ChecksumSample',
   countChain: 'CountChain',
+  contentTier: 'ContentTier',
+  contentCheck: 'ContentCheck',
+  contentSkipped: 'ContentSkipped',
+  deletesToPropagate: 'DeletesToPropagate',
+  propagateDeletes: 'PropagateDeletes',
+  contentCheckAfter: 'ContentCheckAfter',
+  countChainAfter: 'CountChainAfter',
   record: 'Record',
   verdict: 'Verdict',
   verified: 'Verified',
@@ -46,6 +53,11 @@ export interface VerifyStateMachineProps {
   readonly checksumFunction: lambda.IFunction;
   /** Counts the dataset's rows at every hop: source, manifests, ledger, audit, target (stage `counts`). */
   readonly countsFunction: lambda.IFunction;
+  /**
+   * Applies the deletion a content check proved under `deletes: "propagate"` (stage `load`: its role
+   * holds the ledger writes, the dataset's lock and the COPY role that path needs; the counts role does not).
+   */
+  readonly loadFunction: lambda.IFunction;
   /** Judges and records the run, or records its failure (stage `record`). */
   readonly recordFunction: lambda.IFunction;
   /** One EventBridge schedule rule per entry; each starts an execution for its dataset. */
@@ -74,8 +86,12 @@ export interface VerifyStateMachineProps {
  * local runner executes the synthesized definition unchanged):
  *
  * ```
- * Inventory ─► ChecksumSample ─► CountChain ─► Record ─► Verdict ─(status FAILED)─► VerificationFailed (Error/Cause from Record)
- *                                                 └─(otherwise)────► Verified
+ * Inventory ─► ChecksumSample ─► CountChain ─► ContentTier ─(tier content|sampled|all)─► ContentCheck ─► DeletesToPropagate ─┐
+ *                                                   └─(otherwise)─► ContentSkipped ─┐      (a proved deletion) PropagateDeletes ◄┤
+ *                                                                                   │   ContentCheckAfter ─► CountChainAfter ─┤
+ *                                                                                   ▼                                        ▼
+ *                                                                                 Record ─► Verdict ─(status FAILED)─► VerificationFailed (Error/Cause from Record)
+ *                                                                                              └─(otherwise)────► Verified
  * any task ─(Catch States.ALL → $.error)─► RecordFailure ─► VerifyFailed (Error/Cause from $.error)
  * ```
  *
@@ -83,7 +99,11 @@ export interface VerifyStateMachineProps {
  * findings never fail the task; each result's `Payload` is trimmed by a ResultSelector to its
  * verdict, counts and URI and kept beside the execution input (`$.inventory`, `$.checksum`,
  * `$.counts`), so every state's data stays small whatever the prefix size. The count chain runs
- * whatever the input's `tier` (it is the cheapest tier below content). Record judges the three into the run record (PASSED, PASSED_WITH_WARNINGS, FAILED)
+ * whatever the input's `tier` (it is the cheapest tier below content). ContentCheck (the content
+ * tier, lambdas/verify/content.ts) runs in the counts Lambda: it reads exactly what the count chain
+ * reads. Under `deletes: "propagate"` a deletion it proved is applied by PropagateDeletes in the load
+ * Lambda (whose role alone holds the ledger writes, the dataset's lock and the COPY role), then the
+ * content and the counts are checked again, so the verdict is about the state after. Record judges them into the run record (PASSED, PASSED_WITH_WARNINGS, FAILED)
  * and a FAILED verdict fails the execution, which the failed-executions alarm reports. Every
  * task retries `TransientError` three times (2 s, backoff 2) on top of the Lambda service-error
  * retries and catches everything into RecordFailure.
@@ -150,16 +170,45 @@ export class VerifyStateMachine extends Construct {
       },
       resultPath: '$.checksum',
     });
-    const countChain = task(VERIFY_STATES.countChain, props.countsFunction, {
-      payload: sfn.TaskInput.fromObject({ input: sfn.JsonPath.objectAt('$$.Execution.Input'), runId: sfn.JsonPath.executionName }),
+    const countChainTask = (name: string, runId: string) =>
+      task(name, props.countsFunction, {
+        payload: sfn.TaskInput.fromObject({ input: sfn.JsonPath.objectAt('$$.Execution.Input'), runId }),
+        taskTimeout,
+        resultSelector: {
+          'status.$': '$.Payload.status',
+          'hops.$': '$.Payload.hops',
+          'reportUri.$': '$.Payload.reportUri',
+        },
+        resultPath: '$.counts',
+      });
+    const countChain = countChainTask(VERIFY_STATES.countChain, sfn.JsonPath.executionName);
+    // After a propagated deletion the chain is counted again: the verdict is about the state after.
+    const countChainAfter = countChainTask(VERIFY_STATES.countChainAfter, sfn.JsonPath.format('{}-after', sfn.JsonPath.executionName));
+    // The content tier runs in the counts Lambda (it reads exactly what the count chain reads:
+    // source, warehouse, bucket, ledger); the input's tier chooses it.
+    const contentSelector = {
+      'status.$': '$.Payload.status',
+      'tier.$': '$.Payload.tier',
+      'summary.$': '$.Payload.summary',
+      'reportUri.$': '$.Payload.reportUri',
+      'deletion.$': '$.Payload.deletion',
+    };
+    const contentPayload = (extra: Record<string, unknown>) =>
+      sfn.TaskInput.fromObject({ input: sfn.JsonPath.objectAt('$$.Execution.Input'), runId: sfn.JsonPath.executionName, contentTier: true, tier: sfn.JsonPath.stringAt('$.tier'), ...extra });
+    const contentCheck = task(VERIFY_STATES.contentCheck, props.countsFunction, { payload: contentPayload({}), taskTimeout, resultSelector: contentSelector, resultPath: '$.content' });
+    const propagateDeletes = task(VERIFY_STATES.propagateDeletes, props.loadFunction, {
+      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.executionName, deletion: { requestKey: sfn.JsonPath.stringAt('$.content.deletion.requestKey') } }),
       taskTimeout,
-      resultSelector: {
-        'status.$': '$.Payload.status',
-        'hops.$': '$.Payload.hops',
-        'reportUri.$': '$.Payload.reportUri',
-      },
-      resultPath: '$.counts',
+      resultSelector: { 'keys.$': '$.Payload.keys', 'rowsDeleted.$': '$.Payload.rowsDeleted', 'appliedNow.$': '$.Payload.appliedNow', 'reportUri.$': '$.Payload.reportUri' },
+      resultPath: '$.deletion',
     });
+    const contentCheckAfter = task(VERIFY_STATES.contentCheckAfter, props.countsFunction, {
+      payload: contentPayload({ runId: sfn.JsonPath.format('{}-after', sfn.JsonPath.executionName), propagated: sfn.JsonPath.objectAt('$.deletion') }),
+      taskTimeout,
+      resultSelector: contentSelector,
+      resultPath: '$.content',
+    });
+    const contentSkipped = new sfn.Pass(this, VERIFY_STATES.contentSkipped, { result: sfn.Result.fromObject({ status: 'SKIPPED' }), resultPath: '$.content' });
     const record = task(VERIFY_STATES.record, props.recordFunction, {
       payload: sfn.TaskInput.fromObject({
         outcome: 'verified',
@@ -168,9 +217,20 @@ export class VerifyStateMachine extends Construct {
         inventory: sfn.JsonPath.objectAt('$.inventory'),
         checksum: sfn.JsonPath.objectAt('$.checksum'),
         counts: sfn.JsonPath.objectAt('$.counts'),
+        content: sfn.JsonPath.objectAt('$.content'),
       }),
       outputPath: '$.Payload',
     });
+    const contentTiers = ['content', 'sampled', 'all'].map((t) => sfn.Condition.stringEquals('$.tier', t));
+    const contentTier = new sfn.Choice(this, VERIFY_STATES.contentTier, { comment: "The input's tier: content, sampled and all compare by content; counts (or none) skips it" })
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.tier'), sfn.Condition.isString('$.tier'), sfn.Condition.or(...contentTiers)), contentCheck)
+      .otherwise(contentSkipped);
+    contentSkipped.next(record);
+    contentCheck.next(
+      new sfn.Choice(this, VERIFY_STATES.deletesToPropagate, { comment: 'deletes "propagate": the load stage applies the deletion the check proved, then the check runs again' })
+        .when(sfn.Condition.and(sfn.Condition.isPresent('$.content.deletion'), sfn.Condition.not(sfn.Condition.isNull('$.content.deletion'))), propagateDeletes.next(contentCheckAfter).next(countChainAfter).next(record))
+        .otherwise(record),
+    );
     const verdict = new sfn.Choice(this, VERIFY_STATES.verdict)
       .when(
         sfn.Condition.stringEquals('$.status', 'FAILED'),
@@ -181,6 +241,7 @@ export class VerifyStateMachine extends Construct {
         }),
       )
       .otherwise(new sfn.Succeed(this, VERIFY_STATES.verified));
+    record.next(verdict);
 
     this.logGroup =
       props.logGroup ??
@@ -193,7 +254,7 @@ export class VerifyStateMachine extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'Resource', {
       comment: 'syncproof: scheduled verification of one dataset (inventory, checksum sample, count chain), recorded as a run',
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(inventory.next(checksumSample).next(countChain).next(record).next(verdict)),
+      definitionBody: sfn.DefinitionBody.fromChainable(inventory.next(checksumSample).next(countChain).next(contentTier)),
       timeout,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: props.includeExecutionData ?? false },
@@ -210,7 +271,7 @@ export class VerifyStateMachine extends Construct {
     this.rules = rules;
 
     this.failedAlarm = new cloudwatch.Alarm(this, 'ExecutionsFailedAlarm', {
-      alarmDescription: 'syncproof: a scheduled verification failed; its run record (stages inventory, checksum and counts) holds the evidence.',
+      alarmDescription: 'syncproof: a scheduled verification failed; its run record (stages inventory, checksum, counts and content, with the report URIs) holds the evidence.',
       metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
       threshold: 1,
       evaluationPeriods: 1,
@@ -224,7 +285,7 @@ export class VerifyStateMachine extends Construct {
       'CDK-generated: X-Ray trace/sampling and CloudWatch Logs delivery actions support no resource-level permissions, so they are on *.',
       ['Resource::*'],
     );
-    const functions = [props.inventoryFunction, props.checksumFunction, props.countsFunction, props.recordFunction];
+    const functions = [props.inventoryFunction, props.checksumFunction, props.countsFunction, props.loadFunction, props.recordFunction];
     acknowledgeNag(
       this.stateMachine,
       'AwsSolutions-IAM5',
