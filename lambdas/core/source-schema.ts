@@ -46,6 +46,12 @@ const schemaColumnSchema = z.object({
   dataType: z.string(),
   columnType: z.string(),
   nullable: z.boolean(),
+  /**
+   * Fractional-second digits of a date/time column as the source's catalog declares them
+   * (DATETIME(0), TIMESTAMP(3)): content comparison truncates both sides to the coarser precision.
+   * Absent: not a date/time column, or persisted before it was kept (then 6 is assumed).
+   */
+  datetimePrecision: z.number().int().min(0).optional(),
   type: mappedTypeSchema,
   /** The source no longer has it: written as NULL, so the target keeps its columns in order. */
   dropped: z.boolean().optional(),
@@ -65,6 +71,11 @@ export const schemaDocumentSchema = z.object({
   cursorKind: z.enum(['time', 'integer']),
 });
 export type SchemaDocument = z.infer<typeof schemaDocumentSchema>;
+
+/** A source column's declared fractional-second digits, where its catalog gives them. */
+function precisionOf(c: SourceColumn): { datetimePrecision?: number } {
+  return c.datetimePrecision === null ? {} : { datetimePrecision: c.datetimePrecision };
+}
 
 /** `db.table` / `schema.table` → its parts. */
 export function tableRef(source: Pick<SourceConfig, 'table'>): TableRef {
@@ -187,14 +198,14 @@ export function resolveSourceSchema(dataset: DatasetConfig, table: SourceTable |
           : `${where}.${old.source} was ${old.columnType} (${old.type.redshift}) and is now ${now.columnType} (${type.redshift})`,
       );
     }
-    columns.push({ source: old.source, name: old.name, dataType: now.dataType, columnType: now.columnType, nullable: now.nullable, type: old.type });
+    columns.push({ source: old.source, name: old.name, dataType: now.dataType, columnType: now.columnType, nullable: now.nullable, ...precisionOf(now), type: old.type });
   }
   if (changes.length) {
     throw new SourceSchemaError(`${changes.join('; ')}; the warehouse column keeps its type, so change the target table (or start a new dataset) and update ${schemaDocumentKey(dataset.name)}; nothing was extracted`);
   }
   for (const c of table.columns) {
     if (previous.has(c.name)) continue;
-    columns.push({ source: c.name, name: names.get(c.name)!, dataType: c.dataType, columnType: c.columnType, nullable: c.nullable, type: mapped.get(c.name)! });
+    columns.push({ source: c.name, name: names.get(c.name)!, dataType: c.dataType, columnType: c.columnType, nullable: c.nullable, ...precisionOf(c), type: mapped.get(c.name)! });
   }
   const schema: SchemaDocument = { dataset: dataset.name, engine, table: where, columns, keyColumns: [...keyColumns], cursorColumn: cursor.name, cursorKind };
   const changed = !persisted || JSON.stringify(persisted) !== JSON.stringify(schema);

@@ -98,7 +98,8 @@ export function comparedType(a: PlanColumn, b: PlanColumn, floatTolerance: numbe
       const pb = kb === 'date' ? 6 : (declaredPrecision(b) ?? 6);
       const tz = [[a, mysqlSide === 'a'], [b, mysqlSide === 'b']].some(([c, mysql]) => {
         const t = (c as PlanColumn).type.toLowerCase();
-        return mysql ? t === 'timestamp' : /with time zone|timestamptz/.test(t);
+        // MySQL TIMESTAMP(n) holds an instant whatever its precision; DATETIME a wall-clock value.
+        return mysql ? /^timestamp\b/.test(t) : /with time zone|timestamptz/.test(t);
       });
       return { kind, precision: Math.min(pa, pb), tz };
     }
@@ -179,7 +180,12 @@ export function buildPlan(catalogA: readonly PlanColumn[], catalogB: readonly Pl
 
 /** The source catalog column of a persisted schema column. */
 function sourceColumn(c: SchemaColumn): PlanColumn {
-  return { name: c.source, type: c.columnType || c.dataType, ...(c.type.parquet.scale !== undefined ? { scale: c.type.parquet.scale } : {}) };
+  return {
+    name: c.source,
+    type: c.columnType || c.dataType,
+    ...(c.type.parquet.scale !== undefined ? { scale: c.type.parquet.scale } : {}),
+    ...(c.datetimePrecision !== undefined ? { datetimePrecision: c.datetimePrecision } : {}),
+  };
 }
 
 /** The warehouse column a schema column loads into (its Redshift type as mapped). */
