@@ -109,10 +109,11 @@ export async function readParquetInfo(store: ObjectStore, key: string, size: num
  * exact values described by {@link ParquetValue}. `columns` selects and orders columns (all, in
  * file order, by default). Throws BadFileError for a corrupt or truncated file, corrupt data
  * pages, an unknown column name, a nested column (lists, maps and structs are not loadable), or
- * a selected column compressed with a codec outside {@link SUPPORTED_CODECS}.
+ * a selected column compressed with a codec outside {@link SUPPORTED_CODECS}. An un-annotated
+ * BYTE_ARRAY column named in `binaryColumns` is read as bytes (Uint8Array), others as UTF-8 text.
  */
-export async function decodeParquet(key: string, bytes: Uint8Array, columns?: readonly string[]): Promise<DecodedParquet> {
-  const prepared = prepareRead(key, bytes, columns, false);
+export async function decodeParquet(key: string, bytes: Uint8Array, columns?: readonly string[], options: { binaryColumns?: readonly string[] } = {}): Promise<DecodedParquet> {
+  const prepared = prepareRead(key, bytes, columns, false, options.binaryColumns);
   const raw = await readRange(prepared, 0, prepared.rowCount);
   const data = raw.map((c) => {
     const convert = VALUE_CONVERTERS[c.kind];

@@ -7,6 +7,7 @@ import { schemaDocumentKey, schemaDocumentSchema, type SchemaDocument } from '..
 import { qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
 import type { StageDeps } from '../core/stage-deps';
 import type { WatermarkRecord, WatermarkRun } from '../core/watermark';
+import { checkContent, checksContent, type ContentSummary } from './content-check';
 
 export const commitInputSchema = z.object({ runId: z.string().min(1), dataset: z.string().min(1) });
 export type CommitInput = z.input<typeof commitInputSchema>;
@@ -20,6 +21,8 @@ export type CommitOutput =
       readonly rows: number;
       readonly loadedRows: number;
       readonly note?: string;
+      /** What the content check of the run's window compared (absent: the run was not checked). */
+      readonly content?: ContentSummary;
     };
 
 /** The run's files are not all proven loaded: the watermark stays where it was. */
@@ -91,6 +94,9 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
   // A full run replaced the target with the whole table; a load-only run does not read the source.
   const checksBehind = doc.mode !== 'full' && doc.mode !== 'load-only';
   const behind = checksBehind && doc.watermark.position ? await rowsMissingBehind(dataset, schema, doc.watermark.position.cursor, deps) : 0;
+  // The run's window proven by content before the watermark moves (I6); a failure throws here.
+  const content = checksContent(doc, deps) ? await checkContent(dataset, schema, doc, deps) : undefined;
+  const contentWarned = content?.status === 'PASSED_WITH_WARNINGS' || content?.status === 'NOT_CHECKED';
 
   const now = deps.clock.now().toISOString();
   const lastRun: WatermarkRun = {
@@ -98,14 +104,15 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
     mode: doc.mode,
     startedAt: doc.startedAt,
     endedAt: now,
-    status: behind > 0 ? 'FAILED' : doc.warnings.length > 0 || doc.nullCursorRows > 0 || Object.keys(doc.zeroDates).length > 0 ? 'PASSED_WITH_WARNINGS' : 'PASSED',
+    status: behind > 0 ? 'FAILED' : contentWarned || doc.warnings.length > 0 || doc.nullCursorRows > 0 || Object.keys(doc.zeroDates).length > 0 ? 'PASSED_WITH_WARNINGS' : 'PASSED',
     extraction: { rows: doc.rows, files: doc.files.length, bytes: doc.bytes, nullCursorRows: doc.nullCursorRows, zeroDates: doc.zeroDates, hasMore: doc.hasMore, end: doc.end },
     loadedRows,
     filesUri: `s3://${deps.objects.bucket}/${docKey}`,
     ...(behind > 0 ? { note: behindMessage(dataset.name, schema.cursorColumn, doc.watermark.position!.cursor, behind) } : {}),
   };
 
-  const recorded = async (output: CommitOutput): Promise<CommitOutput> => {
+  const recorded = async (moved: CommitOutput): Promise<CommitOutput> => {
+    const output: CommitOutput = content && moved.status !== 'SKIPPED' ? { ...moved, content } : moved;
     // Rows the run could not extract (NULL cursors, zero dates) or a lossy mapping are warnings of the run.
     const warn = lastRun.status === 'PASSED_WITH_WARNINGS' ? { status: 'PASSED_WITH_WARNINGS' as const } : {};
     await deps.runs.update(input.runId, { stage: 'commit', output, dataset: dataset.name, ...warn }, now);
