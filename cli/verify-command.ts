@@ -1,8 +1,9 @@
 /**
  * `syncproof verify DATASET`: the dataset's verification tiers on local state (the count chain,
- * lambdas/verify/count-chain.ts) or, with `--stack`, a VerifyStateMachine execution on a deployed
- * stack (./verify-stack.ts). Statuses and exit codes as `verify-local`: 0 passed, 1 warnings,
- * 2 failed, 3 error.
+ * lambdas/verify/count-chain.ts; the content tier, lambdas/verify/content.ts) or, with `--stack`,
+ * a VerifyStateMachine execution on a deployed stack (./verify-stack.ts). One summary line per
+ * tier, then the differing keys (never values: those are in the report object and `--json`).
+ * Statuses and exit codes as `verify-local`: 0 passed, 1 warnings, 2 failed, 3 error.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
@@ -10,7 +11,9 @@ import { resolve } from 'node:path';
 import { loadConfigFile } from '../lib/config';
 import { requireDataset } from '../lambdas/core/config';
 import { hopLine } from '../lambdas/core/count-chain';
-import { exitCodeFor } from '../lambdas/core/verification';
+import { exitCodeFor, worstStatus } from '../lambdas/core/verification';
+import { propagateDeletes } from '../lambdas/load/deletes';
+import { runContentTier, type ContentTierReport } from '../lambdas/verify/content';
 import { runCountChain, type CountChainReport } from '../lambdas/verify/count-chain';
 import { CliError } from './errors';
 import { startRuntime } from './local-runtime';
@@ -19,7 +22,7 @@ import { requireWarehouseUrl } from './source-url';
 import { verifyOnStack } from './verify-stack';
 
 /** What `--tier` accepts. */
-export const VERIFY_TIERS = ['counts', 'content', 'all'] as const;
+export const VERIFY_TIERS = ['counts', 'content', 'sampled', 'all'] as const;
 export type VerifyTier = (typeof VERIFY_TIERS)[number];
 
 function tier(value: string): VerifyTier {
@@ -33,6 +36,24 @@ export function formatCountChain(report: CountChainReport): string {
   for (const h of report.hops) lines.push(`  ${hopLine(h)}`);
   for (const r of report.runs.filter((x) => x.status === 'FAILED')) for (const p of r.problems) lines.push(`  FAILED ${p}`);
   if (report.notLoadedFiles > 0) lines.push(`  note: ${report.notLoadedFiles} manifested files are not loaded yet (outside the counts)`);
+  return lines.join('\n');
+}
+
+/** The human summary of a content-tier report: its status and what it compared, then one line per differing key. */
+export function formatContent(report: ContentTierReport): string {
+  const lines = [`verify ${report.dataset} (${report.tier}): ${report.status}${report.seed !== undefined ? ` (seed ${report.seed})` : ''}`, `  compared ${report.compared}`];
+  if (report.propagated) lines.push(`  deletes propagated: ${report.propagated.rowsDeleted} rows of ${report.propagated.keys} keys removed${report.propagated.appliedNow ? '' : ' (already applied earlier)'}; compared again after`);
+  const key = (k: readonly (string | null)[]) => `(${k.map((v) => (v === null ? 'NULL' : v)).join(', ')})`;
+  const k = report.keys;
+  for (const x of k.missing) lines.push(`  missing ${key(x)}`);
+  for (const x of k.extra) lines.push(`  extra ${key(x)}`);
+  for (const x of k.changed) lines.push(`  changed ${key(x.key)}: ${x.columns.join(', ')}`);
+  for (const x of k.deleted) lines.push(`  deleted at source ${key(x)}`);
+  for (const x of k.duplicates) lines.push(`  duplicated ${key(x)}`);
+  const c = report.counts;
+  const beyond = c.missing + c.extra + c.changed + c.deleted + c.duplicates - (k.missing.length + k.extra.length + k.changed.length + k.deleted.length + k.duplicates.length);
+  if (beyond > 0) lines.push(`  … and ${beyond} more differing keys (see --json or ${report.comparisonUri})`);
+  if (report.status !== 'PASSED') lines.push(`  ${report.summary}`);
   return lines.join('\n');
 }
 
@@ -50,12 +71,12 @@ interface VerifyOptions {
 /** `syncproof verify DATASET --config FILE [--data-dir DIR] [--warehouse URL] [--tier …] [--since VALUE] [--json FILE] [--stack NAME]`. */
 export function verifyCommand(outcome: CommandOutcome): Command {
   return new Command('verify')
-    .description("verify a synced dataset: the row-count chain source → manifests → audit → target (file datasets: manifests → ledger → audit → target), each hop's numbers, on local state or a deployed stack")
+    .description("verify a synced dataset: the row-count chain source → manifests → audit → target (file datasets: manifests → ledger → audit → target), each hop's numbers, and the content tier (every value, source ↔ warehouse by segment checksums; file datasets: loaded Parquet ↔ target), on local state or a deployed stack")
     .argument('<dataset>', 'a dataset of the configuration')
     .requiredOption('--config <file>', 'dataset configuration (the same JSON file the CDK app deploys)')
     .option('--data-dir <dir>', 'the local state `syncproof sync --data-dir` kept (S3, DynamoDB, warehouse)')
     .option('--warehouse <url>', 'postgres://… when the local state loaded into a PostgreSQL server')
-    .addOption(new Option('--tier <tier>', `${VERIFY_TIERS.join(' | ')}`).argParser(tier).default('counts'))
+    .addOption(new Option('--tier <tier>', `${VERIFY_TIERS.join(' | ')}: counts, content (every row), sampled (a seeded subset of segments), all (counts + content)`).argParser(tier).default('counts'))
     .option('--since <value>', 'only rows and runs after this cursor value (database datasets) or loads since this time (file datasets)')
     .option('--json <file>', 'also write the full report as JSON to this file')
     .addOption(new Option('--stack <name>', 'run the VerifyStateMachine on a deployed stack instead (AWS credentials from the default chain) and wait for it').conflicts(['dataDir', 'warehouse']))
@@ -69,7 +90,6 @@ export function verifyCommand(outcome: CommandOutcome): Command {
       } catch (error) {
         throw new CliError(error instanceof Error ? error.message : String(error));
       }
-      if (opts.tier !== 'counts') throw new CliError(`--tier ${opts.tier}: the content tier is not available in this build; use --tier counts`);
       if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
       if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
       if (opts.stack) {
@@ -90,17 +110,29 @@ export function verifyCommand(outcome: CommandOutcome): Command {
         owner: `syncproof verify ${dataset}`,
         s3Events: false,
       });
-      let report: CountChainReport;
+      const runId = `verify-${dataset}-${Date.now()}`;
+      const since = opts.since !== undefined ? { since: opts.since } : {};
+      let counts: CountChainReport | undefined;
+      let content: ContentTierReport | undefined;
       try {
-        progress(`verify ${dataset}: counting rows at every hop…`);
-        ({ report } = await runCountChain({ runId: `verify-${dataset}-${Date.now()}`, dataset, ...(opts.since !== undefined ? { since: opts.since } : {}) }, runtime.deps));
+        if (opts.tier === 'counts' || opts.tier === 'all') {
+          progress(`verify ${dataset}: counting rows at every hop…`);
+          ({ report: counts } = await runCountChain({ runId, dataset, ...since }, runtime.deps));
+        }
+        if (opts.tier !== 'counts') {
+          progress(`verify ${dataset}: comparing rows by content…`);
+          const deps = runtime.deps;
+          ({ report: content } = await runContentTier({ runId, dataset, tier: opts.tier === 'sampled' ? 'sampled' : 'content', ...since }, deps, { propagate: (request) => propagateDeletes(request, deps) }));
+        }
       } finally {
         progress('');
         if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
         await runtime.stop();
       }
-      process.stdout.write(`${formatCountChain(report)}\n`);
-      if (opts.json) await writeFile(resolve(opts.json), `${JSON.stringify(report, null, 2)}\n`);
-      outcome.exitCode = exitCodeFor(report.status);
+      const lines = [...(counts ? [formatCountChain(counts)] : []), ...(content ? [formatContent(content)] : [])];
+      process.stdout.write(`${lines.join('\n')}\n`);
+      const status = [counts?.status, content?.status].filter((x) => x !== undefined).reduce((a, b) => worstStatus(a, b));
+      if (opts.json) await writeFile(resolve(opts.json), `${JSON.stringify(opts.tier === 'all' ? { dataset, tier: 'all', status, counts, content } : (counts ?? content), null, 2)}\n`);
+      outcome.exitCode = exitCodeFor(status);
     });
 }

@@ -7,6 +7,7 @@
  * The verify stage calls it as `compareContent(sourceSide, warehouseSide, datasetPlan, { filter })`
  * with the run's cursor window as the filter (see ./plan.ts datasetPlan).
  */
+import { createHash } from 'node:crypto';
 import { canonicalRow, sameValue } from './normalize';
 import {
   REPORT_KEYS_MAX,
@@ -41,6 +42,21 @@ export interface CompareOptions {
   readonly onProgress?: (progress: ContentProgress) => void;
   /** Segments asked about at once (each a query on each side). @default 4 */
   readonly concurrency?: number;
+  /**
+   * Compare only `segments` of the top-level segments, drawn by `seed` ({@link sampleSegments}):
+   * rows and differences outside them are not looked at (the NULL-key segment neither).
+   */
+  readonly sample?: { readonly segments: number; readonly seed: string };
+}
+
+/**
+ * The top-level segments a sampled comparison examines: the `count` indices of `0…total-1` whose
+ * SHA-256 of `seed:index` sorts first, so the same seed draws the same segments (a run repeats).
+ */
+export function sampleSegments(total: number, count: number, seed: string): Set<number> {
+  const ranked = Array.from({ length: total }, (_, i) => ({ i, h: createHash('sha256').update(`${seed}:${i}`).digest('hex') }));
+  ranked.sort((x, y) => (x.h < y.h ? -1 : x.h > y.h ? 1 : 0));
+  return new Set(ranked.slice(0, Math.max(0, count)).map((r) => r.i));
 }
 
 /** The children of `parent` (none: it cannot be split further). */
@@ -177,14 +193,16 @@ export async function compareContent(a: ContentSide, b: ContentSide, plan: Compa
       segmentQueries += 2;
       return sums;
     });
+    const drawn = root && options.sample ? sampleSegments(children.length, options.sample.segments, options.sample.seed) : undefined;
     if (root) {
-      for (const s of sa.values()) rowsA += s.count;
-      for (const s of sb.values()) rowsB += s.count;
+      for (const [i, s] of sa) if (!drawn || drawn.has(i)) rowsA += s.count;
+      for (const [i, s] of sb) if (!drawn || drawn.has(i)) rowsB += s.count;
     }
-    segments += children.length;
+    segments += drawn ? drawn.size : children.length;
     progress();
     const work: Promise<void>[] = [];
     children.forEach((child, i) => {
+      if (drawn && !drawn.has(i)) return;
       const x = sa.get(i) ?? ZERO;
       const y = sb.get(i) ?? ZERO;
       if (sameSum(x, y)) return;
@@ -210,7 +228,7 @@ export async function compareContent(a: ContentSide, b: ContentSide, plan: Compa
   }
   if (root) await visit(root, true);
   // No key range holds a NULL key: those rows are fetched and diffed on their own (an index finds them).
-  if (plan.segmentation === 'range') await fetch({ kind: 'null-key' });
+  if (plan.segmentation === 'range' && !options.sample) await fetch({ kind: 'null-key' });
 
   const byKey = <T>(list: T[], key: (t: T) => Key) => list.sort((x, y) => compareKeys(key(x), key(y)));
   return {

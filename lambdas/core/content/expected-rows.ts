@@ -168,6 +168,7 @@ interface Selected {
 function inSegment(segment: Segment, key: readonly (string | null)[], kh: () => number): boolean {
   if (segment.kind === 'hash') return segment.modulus === 1 || kh() % segment.modulus === segment.residue;
   const k = key[0];
+  if (segment.kind === 'null-key') return k === null || k === undefined;
   if (k === null || k === undefined) return false;
   const v = BigInt(k);
   return (segment.lo === undefined || v >= BigInt(segment.lo)) && (segment.hi === undefined || v < BigInt(segment.hi));

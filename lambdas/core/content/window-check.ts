@@ -24,6 +24,7 @@ import { REPORT_KEYS_MAX, type ChangedRow, type ComparisonPlan, type ContentResu
 import { canonicalRow, normalizeValue, timestampText } from './normalize';
 import { comparedType, cursorFilter, datasetPlan, kindOf, type PlanColumn } from './plan';
 import { SessionContentSide } from './session-side';
+import { contentSettingsOf, deletesOf } from '../verify-config';
 
 export interface WindowCheckInput {
   readonly dataset: DatasetConfig;
@@ -35,6 +36,15 @@ export interface WindowCheckInput {
   /** A full (replace) run: the whole table is compared, whatever the cursors. */
   readonly whole?: boolean;
   readonly runId: string;
+  /** Where the report goes (default {@link windowReportKey}). */
+  readonly reportKey?: string;
+  /** Compare a seeded subset of top-level segments only (./bisect.ts sampleSegments): a PARTIAL comparison. */
+  readonly sample?: { readonly segments: number; readonly seed: string };
+  /**
+   * Whether the comparison covers every row the dataset holds (the verification of everything up
+   * to the watermark), which a deletion's proof needs; a run's window, `from` or a sample do not.
+   */
+  readonly complete?: boolean;
 }
 
 export interface WindowCheckDeps {
@@ -43,6 +53,11 @@ export interface WindowCheckDeps {
   readonly sources: (dataset: DatasetConfig) => Promise<SourceDatabase>;
   /** The warehouse side of `schema.table` (lambdas/adapters/content/warehouse-side.ts over deps.warehouse()). */
   readonly warehouseSide: (table: string) => Promise<ContentSide>;
+  /**
+   * The dataset's committed loads (lambdas/core/deletes.ts committedLoadCount), read just before the
+   * comparison reads the target: the proof a deletion of the keys found carries.
+   */
+  readonly targetLoads?: () => Promise<number>;
   readonly log?: StageLog;
 }
 
@@ -70,6 +85,10 @@ export interface WindowReport {
   readonly notDivergences: { readonly count: number; readonly keys: readonly { readonly key: Key; readonly reason: NotDivergence }[] };
   /** Rows whose only differences are MySQL zero or partial dates loaded as NULL (the extraction's documented mapping). */
   readonly zeroDatesAsNull: number;
+  /** The top-level segments drawn, when sampled (repeat the check with the same seed). */
+  readonly sample?: { readonly segments: number; readonly seed: string };
+  /** What a deletion of `deleted.keys` may rely on (lambdas/core/deletes.ts DeletionProof). */
+  readonly proof: { readonly status: 'COMPLETE' | 'PARTIAL'; readonly allKeysListed: boolean; readonly targetLoads?: number };
 }
 
 export interface WindowCheckOutcome {
@@ -125,7 +144,7 @@ function boundText(plan: ComparisonPlan, schema: SchemaDocument, cursor: string)
 
 /** The dataset's `deletes` option, read defensively (the option lands with the deletes work). */
 function deletePolicy(dataset: DatasetConfig): 'report' | 'propagate' {
-  return (dataset as { deletes?: unknown }).deletes === 'propagate' ? 'propagate' : 'report';
+  return deletesOf(dataset);
 }
 
 const RECHECK_BATCH = 100;
@@ -224,7 +243,8 @@ export async function checkRunWindow(input: WindowCheckInput, deps: WindowCheckD
   const { dataset, schema } = input;
   const started = Date.now();
   const comparable = comparableSchema(schema);
-  const plan = datasetPlan(comparable.schema);
+  const settings = contentSettingsOf(dataset);
+  const plan = datasetPlan(comparable.schema, { factor: settings.factor, fetchRows: settings.fetchRows, floatTolerance: settings.floatTolerance });
   const filter: RowFilter | undefined = input.whole
     ? undefined
     : cursorFilter(plan, schema, input.from ? boundText(plan, schema, input.from.cursor) : undefined, input.to ? boundText(plan, schema, input.to.cursor) : undefined);
@@ -234,10 +254,13 @@ export async function checkRunWindow(input: WindowCheckInput, deps: WindowCheckD
   let result: ContentResult;
   let rechecked: { positions: Map<string, Position | null>; queries: number };
   const differing = (r: ContentResult) => [...r.missing, ...r.extra, ...r.changed.map((c) => c.key)];
+  let targetLoads: number | undefined;
   try {
+    // Read before the comparison reads the target: a load committed after it refuses a deletion.
+    if (deps.targetLoads) targetLoads = await deps.targetLoads();
     result = await db.snapshot(async (session) => {
       const side = new SessionContentSide(session, comparable.schema);
-      return compareContent(side, warehouse, plan, { ...(filter ? { filter } : {}), concurrency: side.queuesReads ? 4 : 1 });
+      return compareContent(side, warehouse, plan, { ...(filter ? { filter } : {}), ...(input.sample ? { sample: input.sample } : {}), concurrency: side.queuesReads ? 4 : 1 });
     });
     // Re-read in a snapshot of its own, after the comparison: the source as it is now.
     rechecked = differing(result).length ? await db.snapshot((session) => sourcePositions(session, schema, plan, differing(result))) : { positions: new Map(), queries: 0 };
@@ -290,8 +313,14 @@ export async function checkRunWindow(input: WindowCheckInput, deps: WindowCheckD
     duplicates: result.duplicates,
     notDivergences: { count: ignored.length, keys: ignored },
     zeroDatesAsNull: zeroDates,
+    ...(input.sample ? { sample: input.sample } : {}),
+    proof: {
+      status: input.complete && !input.sample ? 'COMPLETE' : 'PARTIAL',
+      allKeysListed: result.missingCount <= result.missing.length && result.extraCount <= result.extra.length && result.changedCount <= result.changed.length,
+      ...(targetLoads !== undefined ? { targetLoads } : {}),
+    },
   };
-  const key = windowReportKey(dataset.name, input.runId);
+  const key = input.reportKey ?? windowReportKey(dataset.name, input.runId);
   await deps.objects.putJson(key, report);
   const keys = [...missing, ...extra, ...changed.map((c) => c.key), ...deleted, ...result.duplicates.map((d) => d.key)].slice(0, 5).map(keyText);
   deps.log?.info('content check of the run window', { status, rowsSource: result.compared.rowsA, rowsWarehouse: result.compared.rowsB, segmentQueries: result.compared.segmentQueries, ...counts, deleted: deleted.length, notDivergences: ignored.length });
