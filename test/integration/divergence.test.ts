@@ -177,14 +177,7 @@ async function cliWarehouse(sql: string): Promise<void> {
   }
 }
 
-/** The content tier's part of a `--tier all` JSON report: the first object holding `missing` and `changed`. */
-function contentSection(report: unknown): Record<string, unknown> | undefined {
-  if (report === null || typeof report !== 'object') return undefined;
-  const r = report as Record<string, unknown>;
-  if ('missing' in r && 'changed' in r) return r;
-  for (const v of Object.values(r)) {
-    const found = contentSection(v);
-    if (found) return found;
-  }
-  return undefined;
+/** The content tier's part of a `--tier all` JSON report (`{dataset, tier, status, counts, content}`). */
+function contentSection(report: Record<string, unknown>): Record<string, unknown> | undefined {
+  return report.content as Record<string, unknown> | undefined;
 }

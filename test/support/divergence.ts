@@ -13,6 +13,7 @@ import { parseConfig } from '../../lambdas/core/config';
 import { formatMicros, timeMicros } from '../../lambdas/core/keyset';
 import { LocalRuntime } from '../../local/runtime';
 import type { ExecutionSummary } from '../../local/runtime-options';
+import { contentTierReportKey } from '../../lambdas/verify/content';
 import type { Engine, TestSourceDb } from './source-db';
 
 export const T0 = '2024-03-01 10:00:00';
@@ -88,16 +89,18 @@ export interface Named {
   readonly duplicates: string[];
 }
 
-export function namedIn(report: Record<string, unknown>): Named {
+export function namedIn(whole: Record<string, unknown>): Named {
+  // The content tier's report lists the keys under `keys` (values are in its `comparison`).
+  const report = (whole.keys && typeof whole.keys === 'object' ? whole.keys : whole) as Record<string, unknown>;
   const changedRows = (() => {
     const c = report.changed as { rows?: unknown[] } | unknown[] | undefined;
-    return (Array.isArray(c) ? c : (c?.rows ?? [])) as { key: unknown[]; columns: { column: string }[] }[];
+    return (Array.isArray(c) ? c : (c?.rows ?? [])) as { key: unknown[]; columns: (string | { column: string })[] }[];
   })();
   return {
     missing: keysOf(report.missing),
     extra: keysOf(report.extra),
     changed: keysOf(changedRows),
-    changedColumns: changedRows.map((r) => `${r.key.join('|')}: ${r.columns.map((c) => c.column).join(', ')}`),
+    changedColumns: changedRows.map((r) => `${r.key.join('|')}: ${r.columns.map((c) => (typeof c === 'string' ? c : c.column)).join(', ')}`),
     deleted: keysOf(report.deleted),
     duplicates: keysOf(report.duplicates),
   };
@@ -186,11 +189,11 @@ export async function startDivergence(engine: Engine, db: TestSourceDb): Promise
 
 /**
  * The content tier's report of a verify execution: the URI its stage output names in the run
- * record (stages.content.reportUri), else the report key the window check uses for a run id.
+ * record (stages.content.reportUri), else where the content tier stores it for a run id.
  */
 export async function contentReport(runtime: LocalRuntime, dataset: string, execution: ExecutionSummary): Promise<Record<string, unknown>> {
   const stage = execution.run?.stages?.content as { reportUri?: string } | undefined;
-  const key = stage?.reportUri ? stage.reportUri.replace(`s3://${runtime.bucket}/`, '') : `_syncproof/reports/${dataset}/${execution.name}/content.json`;
+  const key = stage?.reportUri ? stage.reportUri.replace(`s3://${runtime.bucket}/`, '') : contentTierReportKey(dataset, execution.name);
   try {
     return (await runtime.deps.objects.getJson(key)) as Record<string, unknown>;
   } catch (e) {
