@@ -257,3 +257,11 @@ export function planDeletion(input: DeletionPlanInput): string[] {
     `DROP TABLE ${[batch, stage, doomed, verdict].join(', ')}`,
   ];
 }
+
+/**
+ * Where a verification leaves the deletion it proved (a {@link DeletionRequest} as JSON) for the
+ * VerifyStateMachine's PropagateDeletes state (the load stage) to apply.
+ */
+export function deletionRequestKey(internalPrefix: string, dataset: string, runId: string): string {
+  return `${internalPrefix}reports/${dataset}/${runId}/deletion-request.json`;
+}

@@ -18,7 +18,7 @@ import { fileContentDeps } from '../adapters/file-content-deps';
 import { INTERNAL_PREFIX, requireDataset, type DatasetConfig } from '../core/config';
 import { verifyFileContent, type FileContentCompared } from '../core/content/file-content';
 import { checkRunWindow, type WindowCheckOutcome, type WindowReport } from '../core/content/window-check';
-import { committedLoadCount, type DeletionRequest } from '../core/deletes';
+import { committedLoadCount, deletionRequestKey, type DeletionRequest } from '../core/deletes';
 import { InvalidInputError } from '../core/errors';
 import { readSchemaDocument } from '../core/source-schema';
 import type { StageDeps } from '../core/stage-deps';
@@ -36,6 +36,11 @@ export const contentTierInputSchema = z.object({
   since: z.string().min(1).optional(),
   /** `sampled`: the seed drawing the segments (default: the run id); the report prints it. */
   seed: z.string().min(1).optional(),
+  /**
+   * The VerifyStateMachine's second pass, after PropagateDeletes applied the deletion the first
+   * pass proved: what it did (the load stage's DeletionOutput); the verdict is this comparison's.
+   */
+  propagated: z.object({ keys: z.number(), rowsDeleted: z.number(), appliedNow: z.boolean(), reportUri: z.string() }).optional(),
 });
 export type ContentTierInput = z.input<typeof contentTierInputSchema>;
 
@@ -74,7 +79,7 @@ export interface ContentTierReport {
   readonly comparison?: WindowReport;
   readonly fileCompared?: FileContentCompared;
   /** Under `propagate`: what the deletion did, and the comparison before it. */
-  readonly propagated?: { readonly keys: number; readonly rowsDeleted: number; readonly appliedNow: boolean; readonly reportUri: string; readonly beforeUri: string };
+  readonly propagated?: { readonly keys: number; readonly rowsDeleted: number; readonly appliedNow: boolean; readonly reportUri: string; readonly beforeUri?: string };
 }
 
 export interface ContentTierOutput {
@@ -84,6 +89,11 @@ export interface ContentTierOutput {
   readonly status: VerificationStatus;
   readonly reportUri: string;
   readonly summary: string;
+  /**
+   * Under `deletes: "propagate"` with no {@link Propagate} port (the Lambda): the deletion this
+   * comparison proved, written as a DeletionRequest for the PropagateDeletes state; compare again after.
+   */
+  readonly deletion?: { readonly requestKey: string; readonly keys: number };
 }
 
 /** Where a content-tier report is stored. */
@@ -146,7 +156,7 @@ function counts(r: WindowReport) {
   return { missing: r.missing.count, extra: r.extra.count, changed: r.changed.count, deleted: r.deleted.count, duplicates: r.duplicates.length };
 }
 
-function findings(dataset: string, c: ContentTierReport['counts'], keys: ContentKeys, policy: 'report' | 'propagate', partial: boolean): string[] {
+function findings(dataset: string, c: ContentTierReport['counts'], keys: ContentKeys, policy: 'report' | 'propagate', partial: boolean, pending = false): string[] {
   const out: string[] = [];
   const five = (list: readonly Key[]) => list.slice(0, 5).map(keyText).join(', ');
   if (c.missing) out.push(`${n(c.missing)} missing in the warehouse (${five(keys.missing)})`);
@@ -157,7 +167,9 @@ function findings(dataset: string, c: ContentTierReport['counts'], keys: Content
     out.push(
       policy === 'report'
         ? `${n(c.deleted)} keys the warehouse holds were deleted at the source (${five(keys.deleted)}): set "deletes": "propagate" on dataset '${dataset}' to remove them through the load path, or remove them from the target`
-        : partial
+        : pending
+          ? `${n(c.deleted)} keys the warehouse holds were deleted at the source (${five(keys.deleted)}): proved for propagation (deletes "propagate"), applied next by the load stage`
+          : partial
           ? `${n(c.deleted)} keys the warehouse holds were deleted at the source (${five(keys.deleted)}), not propagated from a partial comparison: run the content tier over the whole dataset (--tier content, no --since)`
           : `${n(c.deleted)} keys the warehouse holds were deleted at the source (${five(keys.deleted)}) and could not be propagated here: run syncproof verify ${dataset} --tier content`,
     );
@@ -189,6 +201,7 @@ export async function runContentTier(raw: ContentTierInput, deps: StageDeps, opt
   const policy = deletesOf(dataset);
   const base = { tier, runId: input.runId, dataset: dataset.name, verifiedAt: deps.clock.now().toISOString(), deletes: policy, ...(seed !== undefined ? { seed } : {}) };
   let report: ContentTierReport;
+  let deletion: ContentTierOutput['deletion'];
 
   if (!dataset.source) {
     const out = await verifyFileContent(dataset, fileContentDeps(deps));
@@ -203,26 +216,34 @@ export async function runContentTier(raw: ContentTierInput, deps: StageDeps, opt
   } else {
     const sample = seed !== undefined ? { segments: contentSettingsOf(dataset).sampleSegments, seed } : undefined;
     let outcome = await compareDatabase(dataset, input.runId, { ...(since !== undefined ? { since } : {}), ...(sample ? { sample } : {}) }, deps);
-    let propagated: ContentTierReport['propagated'];
+    let propagated: ContentTierReport['propagated'] = input.propagated ? { ...input.propagated } : undefined;
     const first = outcome.report;
     const onlyDeletes = first.deleted.count > 0 && first.missing.count + first.extra.count + first.changed.count + first.duplicates.length === 0;
-    if (policy === 'propagate' && onlyDeletes && options.propagate && first.proof.status === 'COMPLETE' && first.proof.allKeysListed && first.proof.targetLoads !== undefined) {
-      const done = await options.propagate({
+    if (policy === 'propagate' && onlyDeletes && !input.propagated && first.proof.status === 'COMPLETE' && first.proof.allKeysListed && first.proof.targetLoads !== undefined) {
+      const request: DeletionRequest = {
         dataset: dataset.name,
         runId: input.runId,
         keys: first.deleted.keys,
         proof: { status: 'COMPLETE', allKeysListed: true, targetLoads: first.proof.targetLoads, reportUri: outcome.reportUri },
-      });
-      propagated = { keys: done.keys, rowsDeleted: done.rowsDeleted, appliedNow: done.appliedNow, reportUri: done.reportUri, beforeUri: outcome.reportUri };
-      // The verdict is about the state after the deletion: compare again.
-      outcome = await compareDatabase(dataset, `${input.runId}-after`, since !== undefined ? { since } : {}, deps);
+      };
+      if (!options.propagate) {
+        // The Lambda: the load stage applies it (PropagateDeletes), then this tier compares again.
+        const requestKey = deletionRequestKey(INTERNAL_PREFIX, dataset.name, input.runId);
+        await deps.objects.putJson(requestKey, request);
+        deletion = { requestKey, keys: first.deleted.count };
+      } else {
+        const done = await options.propagate(request);
+        propagated = { keys: done.keys, rowsDeleted: done.rowsDeleted, appliedNow: done.appliedNow, reportUri: done.reportUri, beforeUri: outcome.reportUri };
+        // The verdict is about the state after the deletion: compare again.
+        outcome = await compareDatabase(dataset, `${input.runId}-after`, since !== undefined ? { since } : {}, deps);
+      }
     }
     const r = outcome.report;
     const keys = databaseKeys(r);
     const c = counts(r);
     const status = databaseStatus(r, sample !== undefined);
     const compared = describeDatabase(r);
-    const found = findings(dataset.name, c, keys, policy, r.proof.status !== 'COMPLETE');
+    const found = findings(dataset.name, c, keys, policy, r.proof.status !== 'COMPLETE', deletion !== undefined);
     const note = sample && status !== 'FAILED' ? `; a sample: ${sample.segments} top-level segments drawn with seed ${sample.seed}, rows outside them not compared` : '';
     const done = propagated ? `; ${n(propagated.rowsDeleted)} rows of ${n(propagated.keys)} keys deleted at the source removed from the target${propagated.appliedNow ? '' : ' (already applied)'}` : '';
     report = { ...base, mode: 'database', status, compared, keys, counts: c, comparisonUri: outcome.reportUri, comparison: r, ...(propagated ? { propagated } : {}), summary: `${dataset.name} content: ${status}${done}; ${found.length ? found.join('; ') : `compared ${compared}`}${note}` };
@@ -231,5 +252,5 @@ export async function runContentTier(raw: ContentTierInput, deps: StageDeps, opt
   await deps.objects.putJson(key, report);
   const reportUri = `s3://${deps.objects.bucket}/${key}`;
   deps.log.info('content tier', { status: report.status, reportUri, ...report.counts });
-  return { runId: input.runId, dataset: dataset.name, tier, status: report.status, reportUri, summary: report.summary, report };
+  return { runId: input.runId, dataset: dataset.name, tier, status: report.status, reportUri, summary: report.summary, ...(deletion ? { deletion } : {}), report };
 }

@@ -231,14 +231,6 @@ describe('syncproof verify --tier counts', () => {
       await rt.stop();
     }
   });
-
-  it('refuses --tier content until the content tier is built, exit 3', async () => {
-    const config = join(work, 'files.json');
-    const result = await runCli(['verify', 'files', '--config', config, '--tier', 'content']);
-
-    expect(result.code).toBe(3);
-    expect(result.stderr).toBe('syncproof: --tier content: the content tier is not available in this build; use --tier counts\n');
-  });
 });
 
 /** The key of the first chunk file an extraction wrote (from the run's manifests on disk). */
