@@ -32,6 +32,8 @@ interface Case {
   readonly source?: string;
   readonly warehouse?: string;
   readonly named: Partial<Named>;
+  /** Only on this source engine. */
+  readonly engine?: Engine;
 }
 
 const CASES: readonly Case[] = [
@@ -42,6 +44,7 @@ const CASES: readonly Case[] = [
   { name: 'a trailing space', warehouse: "UPDATE $T SET name = name || ' ' WHERE id = 13", named: { changedColumns: ['13: name'] } },
   { name: "'' → NULL", warehouse: 'UPDATE $T SET note = NULL WHERE id = 20', named: { changedColumns: ['20: note'] } },
   { name: 'a one-hour shift of one timestamp', warehouse: "UPDATE $T SET at = at + INTERVAL '1 hour' WHERE id = 15", named: { changedColumns: ['15: at'] } },
+  { name: 'a one-hour shift of one timestamptz', engine: 'postgres', warehouse: "UPDATE $T SET at_tz = at_tz + INTERVAL '1 hour' WHERE id = 16", named: { changedColumns: ['16: at_tz'] } },
   { name: 'a float drifting beyond the tolerance', warehouse: 'UPDATE $T SET score = score * (1 + 1e-6) WHERE id = 17', named: { changedColumns: ['17: score'] } },
   { name: 'a row deleted at the source (deletes: report)', source: 'DELETE FROM ints WHERE id = 19', named: { deleted: ['19'] } },
   { name: 'a row changed only in the warehouse', warehouse: "UPDATE $T SET name = 'tampered', amount = 0 WHERE id = 23", named: { changedColumns: ['23: name, amount'] } },
@@ -76,7 +79,7 @@ describe.each<Engine>(['mysql', 'postgres'])('divergences between a %s source an
     expect(v.named).toEqual(NOTHING);
   }
 
-  it.each(CASES)('$name: FAILED, naming the key; PASSED once undone', async (c) => {
+  it.each(CASES.filter((c) => (c.engine ?? engine) === engine))('$name: FAILED, naming the key; PASSED once undone', async (c) => {
     const dataset = c.dataset ?? 'ints';
     if (c.source) await db.exec(c.source);
     if (c.warehouse) await d.warehouse(c.warehouse.replace(/\$T/g, d.target(dataset)));
