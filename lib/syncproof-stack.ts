@@ -228,6 +228,7 @@ export class SyncproofStack extends Stack {
       inventoryFunction: stages.inventory.function,
       checksumFunction: stages.checksum.function,
       countsFunction: stages.counts.function,
+      loadFunction: stages.load.function,
       recordFunction: stages.record.function,
       schedules: config.datasets.map((d) => ({ dataset: d.name, expression: verifyScheduleOf(d), tier: verifyTierOf(d) })),
       includeExecutionData,

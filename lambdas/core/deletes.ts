@@ -33,6 +33,7 @@
  *    tombstone: a late file holding a version at most the deleted one brings the row back, and the
  *    next content comparison reports it as extra again.
  */
+import { z } from 'zod';
 import type { TargetColumn } from './column-check';
 import type { DatasetConfig } from './config';
 import { TerminalError } from './errors';
@@ -265,3 +266,16 @@ export function planDeletion(input: DeletionPlanInput): string[] {
 export function deletionRequestKey(internalPrefix: string, dataset: string, runId: string): string {
   return `${internalPrefix}reports/${dataset}/${runId}/deletion-request.json`;
 }
+
+/** A {@link DeletionRequest} as read back from S3 (the PropagateDeletes state's input). */
+export const deletionRequestSchema = z.object({
+  dataset: z.string().min(1),
+  runId: z.string().min(1),
+  keys: z.array(z.array(z.string().nullable())),
+  proof: z.object({
+    status: z.enum(['COMPLETE', 'PARTIAL', 'FAILED']),
+    allKeysListed: z.boolean(),
+    targetLoads: z.number().int().nonnegative(),
+    reportUri: z.string().optional(),
+  }),
+});

@@ -31,6 +31,8 @@ export const recordInputSchema = z.discriminatedUnion('outcome', [
     checksum: verifiedStageSchema,
     /** The count chain (CountChain); absent from executions started before it existed. */
     counts: verifiedStageSchema.optional(),
+    /** The content tier (ContentCheck); `{"status": "SKIPPED"}` when the input's tier is counts. */
+    content: z.union([z.object({ status: z.literal('SKIPPED') }), verifiedStageSchema]).optional(),
   }),
   /** SyncDatasetsStateMachine, before its Map: validate the input, name the child executions. */
   z.object({ outcome: z.literal('datasets-started'), runId: z.string().min(1), input: z.unknown() }),
@@ -102,12 +104,14 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
     return { runId: input.runId, dataset, status: 'FAILED', error, cause };
   }
   if (input.outcome === 'verified') {
-    const status: VerificationStatus = worstStatus(worstStatus(input.inventory.status, input.checksum.status), input.counts?.status ?? 'PASSED');
-    const evidence = { inventory: input.inventory.summaryUri, checksum: input.checksum.reportUri, ...(input.counts ? { counts: input.counts.reportUri } : {}) };
+    const content = input.content && input.content.status !== 'SKIPPED' ? (input.content as z.infer<typeof verifiedStageSchema>) : undefined;
+    const status: VerificationStatus = worstStatus(worstStatus(worstStatus(input.inventory.status, input.checksum.status), input.counts?.status ?? 'PASSED'), content?.status ?? 'PASSED');
+    const evidence = { inventory: input.inventory.summaryUri, checksum: input.checksum.reportUri, ...(input.counts ? { counts: input.counts.reportUri } : {}), ...(content ? { content: content.reportUri } : {}) };
     const hops = Array.isArray(input.counts?.hops) ? (input.counts.hops as unknown[]).filter((h): h is string => typeof h === 'string' && h.startsWith('FAILED')) : [];
     const cause =
       `${input.dataset}: ${status} — inventory ${input.inventory.status} (${evidence.inventory ?? 'no summary'}), checksum sample ${input.checksum.status} (${evidence.checksum ?? 'no report'})` +
-      (input.counts ? `, count chain ${input.counts.status} (${evidence.counts ?? 'no report'})${hops.length ? `: ${hops.join('; ')}` : ''}` : '');
+      (input.counts ? `, count chain ${input.counts.status} (${evidence.counts ?? 'no report'})${hops.length ? `: ${hops.join('; ')}` : ''}` : '') +
+      (content ? `, content ${content.status} (${evidence.content ?? 'no report'})${content.status === 'FAILED' && typeof content.summary === 'string' ? `: ${content.summary}` : ''}` : '');
     await deps.runs.update(
       input.runId,
       { status, stage: 'finish', output: { status, ...evidence }, dataset: input.dataset, reportUri: evidence.inventory, ...(status === 'FAILED' ? { error: `${VERIFICATION_FAILED}: ${cause}` } : {}) },

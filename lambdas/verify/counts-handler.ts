@@ -12,7 +12,8 @@ export const handler = createStageHandler('counts', async (input: (CountChainInp
   if (input.contentTier) {
     const { contentTier: _tier, ...rest } = input;
     const { report: _stored, ...output } = await runContentTier(rest, deps);
-    return output;
+    // Always present (null: nothing to propagate), so the state's ResultSelector can select it.
+    return { ...output, deletion: output.deletion ?? null };
   }
   const { report: _stored, ...output } = await runCountChain(input, deps);
   return output;

@@ -20,6 +20,13 @@ export const VERIFY_STATES = {
   inventory: 'Inventory',
   checksumSample: 'ChecksumSample',
   countChain: 'CountChain',
+  contentTier: 'ContentTier',
+  contentCheck: 'ContentCheck',
+  contentSkipped: 'ContentSkipped',
+  deletesToPropagate: 'DeletesToPropagate',
+  propagateDeletes: 'PropagateDeletes',
+  contentCheckAfter: 'ContentCheckAfter',
+  countChainAfter: 'CountChainAfter',
   record: 'Record',
   verdict: 'Verdict',
   verified: 'Verified',
@@ -46,6 +53,11 @@ export interface VerifyStateMachineProps {
   readonly checksumFunction: lambda.IFunction;
   /** Counts the dataset's rows at every hop: source, manifests, ledger, audit, target (stage `counts`). */
   readonly countsFunction: lambda.IFunction;
+  /**
+   * Applies the deletion a content check proved under `deletes: "propagate"` (stage `load`: its role
+   * holds the ledger writes, the dataset's lock and the COPY role that path needs; the counts role does not).
+   */
+  readonly loadFunction: lambda.IFunction;
   /** Judges and records the run, or records its failure (stage `record`). */
   readonly recordFunction: lambda.IFunction;
   /** One EventBridge schedule rule per entry; each starts an execution for its dataset. */
@@ -150,16 +162,45 @@ export class VerifyStateMachine extends Construct {
       },
       resultPath: '$.checksum',
     });
-    const countChain = task(VERIFY_STATES.countChain, props.countsFunction, {
-      payload: sfn.TaskInput.fromObject({ input: sfn.JsonPath.objectAt('$$.Execution.Input'), runId: sfn.JsonPath.executionName }),
+    const countChainTask = (name: string, runId: string) =>
+      task(name, props.countsFunction, {
+        payload: sfn.TaskInput.fromObject({ input: sfn.JsonPath.objectAt('$$.Execution.Input'), runId }),
+        taskTimeout,
+        resultSelector: {
+          'status.$': '$.Payload.status',
+          'hops.$': '$.Payload.hops',
+          'reportUri.$': '$.Payload.reportUri',
+        },
+        resultPath: '$.counts',
+      });
+    const countChain = countChainTask(VERIFY_STATES.countChain, sfn.JsonPath.executionName);
+    // After a propagated deletion the chain is counted again: the verdict is about the state after.
+    const countChainAfter = countChainTask(VERIFY_STATES.countChainAfter, sfn.JsonPath.format('{}-after', sfn.JsonPath.executionName));
+    // The content tier runs in the counts Lambda (it reads exactly what the count chain reads:
+    // source, warehouse, bucket, ledger); the input's tier chooses it.
+    const contentSelector = {
+      'status.$': '$.Payload.status',
+      'tier.$': '$.Payload.tier',
+      'summary.$': '$.Payload.summary',
+      'reportUri.$': '$.Payload.reportUri',
+      'deletion.$': '$.Payload.deletion',
+    };
+    const contentPayload = (extra: Record<string, unknown>) =>
+      sfn.TaskInput.fromObject({ input: sfn.JsonPath.objectAt('$$.Execution.Input'), runId: sfn.JsonPath.executionName, contentTier: true, tier: sfn.JsonPath.stringAt('$.tier'), ...extra });
+    const contentCheck = task(VERIFY_STATES.contentCheck, props.countsFunction, { payload: contentPayload({}), taskTimeout, resultSelector: contentSelector, resultPath: '$.content' });
+    const propagateDeletes = task(VERIFY_STATES.propagateDeletes, props.loadFunction, {
+      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.executionName, deletion: { requestKey: sfn.JsonPath.stringAt('$.content.deletion.requestKey') } }),
       taskTimeout,
-      resultSelector: {
-        'status.$': '$.Payload.status',
-        'hops.$': '$.Payload.hops',
-        'reportUri.$': '$.Payload.reportUri',
-      },
-      resultPath: '$.counts',
+      resultSelector: { 'keys.$': '$.Payload.keys', 'rowsDeleted.$': '$.Payload.rowsDeleted', 'appliedNow.$': '$.Payload.appliedNow', 'reportUri.$': '$.Payload.reportUri' },
+      resultPath: '$.deletion',
     });
+    const contentCheckAfter = task(VERIFY_STATES.contentCheckAfter, props.countsFunction, {
+      payload: contentPayload({ runId: sfn.JsonPath.format('{}-after', sfn.JsonPath.executionName), propagated: sfn.JsonPath.objectAt('$.deletion') }),
+      taskTimeout,
+      resultSelector: contentSelector,
+      resultPath: '$.content',
+    });
+    const contentSkipped = new sfn.Pass(this, VERIFY_STATES.contentSkipped, { result: sfn.Result.fromObject({ status: 'SKIPPED' }), resultPath: '$.content' });
     const record = task(VERIFY_STATES.record, props.recordFunction, {
       payload: sfn.TaskInput.fromObject({
         outcome: 'verified',
@@ -168,9 +209,20 @@ export class VerifyStateMachine extends Construct {
         inventory: sfn.JsonPath.objectAt('$.inventory'),
         checksum: sfn.JsonPath.objectAt('$.checksum'),
         counts: sfn.JsonPath.objectAt('$.counts'),
+        content: sfn.JsonPath.objectAt('$.content'),
       }),
       outputPath: '$.Payload',
     });
+    const contentTiers = ['content', 'sampled', 'all'].map((t) => sfn.Condition.stringEquals('$.tier', t));
+    const contentTier = new sfn.Choice(this, VERIFY_STATES.contentTier, { comment: "The input's tier: content, sampled and all compare by content; counts (or none) skips it" })
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.tier'), sfn.Condition.isString('$.tier'), sfn.Condition.or(...contentTiers)), contentCheck)
+      .otherwise(contentSkipped);
+    contentSkipped.next(record);
+    contentCheck.next(
+      new sfn.Choice(this, VERIFY_STATES.deletesToPropagate, { comment: 'deletes "propagate": the load stage applies the deletion the check proved, then the check runs again' })
+        .when(sfn.Condition.and(sfn.Condition.isPresent('$.content.deletion'), sfn.Condition.not(sfn.Condition.isNull('$.content.deletion'))), propagateDeletes.next(contentCheckAfter).next(countChainAfter).next(record))
+        .otherwise(record),
+    );
     const verdict = new sfn.Choice(this, VERIFY_STATES.verdict)
       .when(
         sfn.Condition.stringEquals('$.status', 'FAILED'),
@@ -181,6 +233,7 @@ export class VerifyStateMachine extends Construct {
         }),
       )
       .otherwise(new sfn.Succeed(this, VERIFY_STATES.verified));
+    record.next(verdict);
 
     this.logGroup =
       props.logGroup ??
@@ -193,7 +246,7 @@ export class VerifyStateMachine extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'Resource', {
       comment: 'syncproof: scheduled verification of one dataset (inventory, checksum sample, count chain), recorded as a run',
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(inventory.next(checksumSample).next(countChain).next(record).next(verdict)),
+      definitionBody: sfn.DefinitionBody.fromChainable(inventory.next(checksumSample).next(countChain).next(contentTier)),
       timeout,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: props.includeExecutionData ?? false },
@@ -224,7 +277,7 @@ export class VerifyStateMachine extends Construct {
       'CDK-generated: X-Ray trace/sampling and CloudWatch Logs delivery actions support no resource-level permissions, so they are on *.',
       ['Resource::*'],
     );
-    const functions = [props.inventoryFunction, props.checksumFunction, props.countsFunction, props.recordFunction];
+    const functions = [props.inventoryFunction, props.checksumFunction, props.countsFunction, props.loadFunction, props.recordFunction];
     acknowledgeNag(
       this.stateMachine,
       'AwsSolutions-IAM5',

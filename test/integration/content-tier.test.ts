@@ -14,6 +14,7 @@ import type { ContentTierReport } from '../../lambdas/verify/content';
 import { seedLocalS3Store } from '../../local/emulators';
 import { runCli, type CliResult } from '../support/cli';
 import { useTestDatabase } from '../support/postgres';
+import { startDbRuntime } from '../support/db-runtime';
 import { startTestSource, type TestSourceDb } from '../support/source-db';
 
 jest.setTimeout(400_000);
@@ -169,5 +170,49 @@ describe('syncproof verify --tier content', () => {
     expect(failed.code).toBe(2);
     expect(failed.stdout).toContain('  changed (4): name\n');
     expect(failed.stdout).not.toContain('edited');
+  });
+
+  it('runs ContentCheck in the VerifyStateMachine for tier content: FAILED fails the execution with the report URI; deletes propagate through PropagateDeletes', async () => {
+    for (const t of ['smcheck', 'smprop']) {
+      await db.exec(
+        `CREATE TABLE ${t} (id BIGINT NOT NULL PRIMARY KEY, customer VARCHAR(50) NOT NULL, updated_at TIMESTAMP(6) NOT NULL); ` +
+          `INSERT INTO ${t} (id, customer, updated_at) SELECT g, 'c-' || g, TIMESTAMP '2024-03-01 10:00:00' + g * INTERVAL '1 second' FROM generate_series(1, 6) g`,
+      );
+    }
+    const rt = await startDbRuntime('postgres', db, [
+      { name: 'smcheck', table: 'smcheck' },
+      { name: 'smprop', table: 'smprop', settings: { deletes: 'propagate' } },
+    ]);
+    try {
+      expect((await rt.sync('smcheck')).status).toBe('SUCCEEDED');
+      expect((await rt.sync('smprop')).status).toBe('SUCCEEDED');
+
+      const passed = await rt.runtime.startExecution({ dataset: 'smcheck', tier: 'content' }, 'verify-smcheck-1', 'verify');
+      expect([passed.status, passed.run?.status, passed.error]).toEqual(['SUCCEEDED', 'PASSED', undefined]);
+      const report = (await rt.runtime.deps.objects.getJson('_syncproof/reports/smcheck/verify-smcheck-1/content-tier.json')) as ContentTierReport;
+      expect([report.status, report.comparison?.compared.rowsA, report.comparison?.compared.rowsB]).toEqual(['PASSED', 6, 6]);
+
+      // Tier counts skips ContentCheck: a changed value passes the counts.
+      await rt.query(`UPDATE ${rt.target('smcheck')} SET customer = 'edited' WHERE id = 4`);
+      const counts = await rt.runtime.startExecution({ dataset: 'smcheck', tier: 'counts' }, 'verify-smcheck-2', 'verify');
+      expect([counts.status, counts.run?.status]).toEqual(['SUCCEEDED', 'PASSED']);
+      expect(await rt.runtime.deps.objects.head('_syncproof/reports/smcheck/verify-smcheck-2/content-tier.json')).toBeUndefined();
+
+      const failed = await rt.runtime.startExecution({ dataset: 'smcheck', tier: 'content' }, 'verify-smcheck-3', 'verify');
+      expect([failed.status, failed.run?.status, failed.error]).toEqual(['FAILED', 'FAILED', 'VerificationFailedError']);
+      expect(failed.cause).toContain('content FAILED (s3://syncproof-local/_syncproof/reports/smcheck/verify-smcheck-3/content-tier.json)');
+      expect(failed.cause).toContain('1 changed ((4); columns customer)');
+      expect(failed.cause).not.toContain('edited');
+
+      // deletes "propagate": ContentCheck proves the deletion, PropagateDeletes (the load stage) applies it, ContentCheckAfter passes.
+      await db.exec('DELETE FROM smprop WHERE id = 2');
+      const propagated = await rt.runtime.startExecution({ dataset: 'smprop', tier: 'content' }, 'verify-smprop-1', 'verify');
+      expect([propagated.status, propagated.run?.status, propagated.error, propagated.cause]).toEqual(['SUCCEEDED', 'PASSED', undefined, undefined]);
+      expect((await rt.query(`SELECT id FROM ${rt.target('smprop')} ORDER BY id`)).map((r) => Number(r.id))).toEqual([1, 3, 4, 5, 6]);
+      const after = (await rt.runtime.deps.objects.getJson('_syncproof/reports/smprop/verify-smprop-1-after/content-tier.json')) as ContentTierReport;
+      expect([after.status, after.propagated?.keys, after.propagated?.rowsDeleted]).toEqual(['PASSED', 1, 1]);
+    } finally {
+      await rt.stop();
+    }
   });
 });

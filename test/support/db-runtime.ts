@@ -18,6 +18,8 @@ export interface DbDataset {
   readonly table: string;
   /** More `source` settings (cursorColumn defaults to `updated_at`). */
   readonly source?: Record<string, unknown>;
+  /** More dataset settings (`deletes`, `content`, …). */
+  readonly settings?: Record<string, unknown>;
 }
 
 export interface DbRuntime {
@@ -58,6 +60,7 @@ export async function startDbRuntime(engine: Engine, db: TestSourceDb, datasets:
       name: d.name,
       target: { schema: 'public', table: targetTable(engine, d.name) },
       source: { engine, url: db.url, table: `${db.schema}.${d.table}`, cursorColumn: 'updated_at', ...d.source },
+      ...d.settings,
     })),
   });
   const extractCalls = new Map<string, number>();
