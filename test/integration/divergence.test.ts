@@ -138,7 +138,7 @@ describe.each<Engine>(['mysql', 'postgres'])('divergences between a %s source an
     const work = await mkdtemp(join(tmpdir(), `syncproof-divergence-${engine}-`));
     // Its own dataset name: the audit tables of the CLI warehouse are shared by both engines' runs.
     const table = `div_cli_${engine}`;
-    const name = `cli_${engine}`;
+    const name = `cli-${engine}`;
     try {
       const config = join(work, 'config.json');
       const dataDir = join(work, 'data');
