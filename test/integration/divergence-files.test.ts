@@ -122,8 +122,8 @@ describe('divergences of a file dataset (S3 Parquet → warehouse)', () => {
     await runtime.deps.objects.put('parts/extra.parquet', partsFile([99]));
     try {
       const v = await verify();
-      expect(verdict(v.execution)).toEqual(FAILED);
       expect(v.findings.filter((f) => f.category === 'unexpected').map((f) => f.key)).toEqual(['parts/extra.parquet']);
+      expect(verdict(v.execution)).toEqual(FAILED);
     } finally {
       await s3().send(new DeleteObjectCommand({ Bucket: runtime.bucket, Key: 'parts/extra.parquet' }));
     }
