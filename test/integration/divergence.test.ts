@@ -50,7 +50,7 @@ const CASES: readonly Case[] = [
   { name: 'a row changed only in the warehouse', warehouse: "UPDATE $T SET name = 'tampered', amount = 0 WHERE id = 23", named: { changedColumns: ['23: name, amount'] } },
   {
     name: 'a row inserted at the source behind the watermark, outside lag',
-    source: `INSERT INTO ints (id, name, note, amount, score, at, at_ms, updated_at) VALUES (1000, 'late', 'x', 1.0000, 1, '${ts(3)}', '${ts(3)}', '${ts(3)}')`,
+    source: `INSERT INTO ints (id, name, note, amount, score, at, at_ms, at_s, updated_at) VALUES (1000, 'late', 'x', 1.0000, 1, '${ts(3)}', '${ts(3)}', '${ts(3)}', '${ts(3)}')`,
     named: { missing: ['1000'] },
   },
   { name: 'a changed value under a text key (hash segments)', dataset: 'texts', warehouse: "UPDATE $T SET label = 'changed' WHERE code = 'Banana-1'", named: { changedColumns: ['Banana-1: label'] } },
@@ -106,10 +106,13 @@ describe.each<Engine>(['mysql', 'postgres'])('divergences between a %s source an
     }
   });
 
-  it('does not report a timestamp equal after normalization to the coarser precision (millisecond source column)', async () => {
-    await d.warehouse(`UPDATE ${d.target('ints')} SET at_ms = at_ms + INTERVAL '400 microseconds' WHERE id = 27`);
-    const [row] = await d.warehouse(`SELECT CAST(at_ms AS VARCHAR) AS now FROM ${d.target('ints')} WHERE id = 27`);
-    expect(String(row?.now)).toBe(`${ts(27, 123_400)}`.replace(/0+$/, ''));
+  it.each([
+    { column: 'at_ms', precision: 3, shift: '400 microseconds', id: 27, now: ts(27, 123_400) },
+    { column: 'at_s', precision: 0, shift: '0.4 seconds', id: 29, now: ts(29, 400_000) },
+  ])('does not report a timestamp equal after normalization to the coarser precision ($column, source precision $precision)', async ({ column, shift, id, now }) => {
+    await d.warehouse(`UPDATE ${d.target('ints')} SET ${column} = ${column} + INTERVAL '${shift}' WHERE id = ${id}`);
+    const [row] = await d.warehouse(`SELECT CAST(${column} AS VARCHAR) AS now FROM ${d.target('ints')} WHERE id = ${id}`);
+    expect(String(row?.now)).toBe(now.replace(/0+$/, ''));
     try {
       await expectPassed('ints');
     } finally {

@@ -1,7 +1,7 @@
 /**
  * Shared fixtures of the divergence suite (issue #15 acceptance): a source table whose columns
  * cover the content traps (integer key; DECIMAL(12,4), DOUBLE, VARCHAR, a nullable VARCHAR holding
- * '' and NULL, microsecond and millisecond timestamps, timestamptz on PostgreSQL, the cursor
+ * '' and NULL, microsecond, millisecond and second timestamps, timestamptz on PostgreSQL, the cursor
  * updated_at) and a text-keyed table (utf8mb4_unicode_ci on MariaDB; the warehouse compares in C),
  * synced once through the real path into the local runtime; then the VerifyStateMachine runs with
  * the tier in its input, and its content report is read back from S3.
@@ -40,7 +40,7 @@ export function intsDdl(engine: Engine): string {
   const tz = engine === 'postgres' ? ', at_tz TIMESTAMPTZ(6)' : '';
   return (
     `CREATE TABLE ints (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(40) NOT NULL, note VARCHAR(40) NULL, amount DECIMAL(12,4) NOT NULL, ` +
-    `score ${dbl} NOT NULL, at ${time(6)} NOT NULL, at_ms ${time(3)} NOT NULL${tz}, updated_at ${time(6)} NOT NULL)`
+    `score ${dbl} NOT NULL, at ${time(6)} NOT NULL, at_ms ${time(3)} NOT NULL, at_s ${time(0)} NOT NULL${tz}, updated_at ${time(6)} NOT NULL)`
   );
 }
 
@@ -50,11 +50,11 @@ function intsValues(engine: Engine, id: number, cursorSeconds = id): string {
   const amount = `${id}.${String((id * 373) % 10_000).padStart(4, '0')}`;
   const score = String(id / 7 + 1000);
   const tz = engine === 'postgres' ? `, '${ts(id, id)}+02:00'` : '';
-  return `(${id}, 'n-${id}', ${note}, ${amount}, ${score}, '${ts(id, id * 7)}', '${ts(id, 123_000)}'${tz}, '${ts(cursorSeconds)}')`;
+  return `(${id}, 'n-${id}', ${note}, ${amount}, ${score}, '${ts(id, id * 7)}', '${ts(id, 123_000)}', '${ts(id)}'${tz}, '${ts(cursorSeconds)}')`;
 }
 
 export function intsInsert(engine: Engine, ids: readonly number[], cursorSeconds?: number): string {
-  const cols = `id, name, note, amount, score, at, at_ms${engine === 'postgres' ? ', at_tz' : ''}, updated_at`;
+  const cols = `id, name, note, amount, score, at, at_ms, at_s${engine === 'postgres' ? ', at_tz' : ''}, updated_at`;
   return `INSERT INTO ints (${cols}) VALUES ${ids.map((id) => intsValues(engine, id, cursorSeconds)).join(', ')}`;
 }
 
