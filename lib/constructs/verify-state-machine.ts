@@ -86,8 +86,12 @@ export interface VerifyStateMachineProps {
  * local runner executes the synthesized definition unchanged):
  *
  * ```
- * Inventory ─► ChecksumSample ─► CountChain ─► Record ─► Verdict ─(status FAILED)─► VerificationFailed (Error/Cause from Record)
- *                                                 └─(otherwise)────► Verified
+ * Inventory ─► ChecksumSample ─► CountChain ─► ContentTier ─(tier content|sampled|all)─► ContentCheck ─► DeletesToPropagate ─┐
+ *                                                   └─(otherwise)─► ContentSkipped ─┐      (a proved deletion) PropagateDeletes ◄┤
+ *                                                                                   │   ContentCheckAfter ─► CountChainAfter ─┤
+ *                                                                                   ▼                                        ▼
+ *                                                                                 Record ─► Verdict ─(status FAILED)─► VerificationFailed (Error/Cause from Record)
+ *                                                                                              └─(otherwise)────► Verified
  * any task ─(Catch States.ALL → $.error)─► RecordFailure ─► VerifyFailed (Error/Cause from $.error)
  * ```
  *
@@ -95,7 +99,11 @@ export interface VerifyStateMachineProps {
  * findings never fail the task; each result's `Payload` is trimmed by a ResultSelector to its
  * verdict, counts and URI and kept beside the execution input (`$.inventory`, `$.checksum`,
  * `$.counts`), so every state's data stays small whatever the prefix size. The count chain runs
- * whatever the input's `tier` (it is the cheapest tier below content). Record judges the three into the run record (PASSED, PASSED_WITH_WARNINGS, FAILED)
+ * whatever the input's `tier` (it is the cheapest tier below content). ContentCheck (the content
+ * tier, lambdas/verify/content.ts) runs in the counts Lambda: it reads exactly what the count chain
+ * reads. Under `deletes: "propagate"` a deletion it proved is applied by PropagateDeletes in the load
+ * Lambda (whose role alone holds the ledger writes, the dataset's lock and the COPY role), then the
+ * content and the counts are checked again, so the verdict is about the state after. Record judges them into the run record (PASSED, PASSED_WITH_WARNINGS, FAILED)
  * and a FAILED verdict fails the execution, which the failed-executions alarm reports. Every
  * task retries `TransientError` three times (2 s, backoff 2) on top of the Lambda service-error
  * retries and catches everything into RecordFailure.
@@ -263,7 +271,7 @@ export class VerifyStateMachine extends Construct {
     this.rules = rules;
 
     this.failedAlarm = new cloudwatch.Alarm(this, 'ExecutionsFailedAlarm', {
-      alarmDescription: 'syncproof: a scheduled verification failed; its run record (stages inventory, checksum and counts) holds the evidence.',
+      alarmDescription: 'syncproof: a scheduled verification failed; its run record (stages inventory, checksum, counts and content, with the report URIs) holds the evidence.',
       metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
       threshold: 1,
       evaluationPeriods: 1,

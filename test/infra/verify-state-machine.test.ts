@@ -3,7 +3,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import type { SyncproofConfig } from '../../lib/config';
 import { buildStack, exampleConfig, functionIdOf, resources, templateOf, verifyDefinition, type Definition, type State } from './support';
 
-const TASKS = ['Inventory', 'ChecksumSample', 'CountChain', 'Record', 'RecordFailure'];
+const TASKS = ['Inventory', 'ChecksumSample', 'CountChain', 'ContentCheck', 'PropagateDeletes', 'ContentCheckAfter', 'CountChainAfter', 'Record', 'RecordFailure'];
 
 describe('VerifyStateMachine definition', () => {
   let template: Template;
@@ -21,16 +21,65 @@ describe('VerifyStateMachine definition', () => {
     ({ definition, raw, properties, logicalId } = verifyDefinition(template));
   });
 
-  it('is a Standard workflow: Inventory → ChecksumSample → CountChain → Record → Verdict', () => {
+  it('is a Standard workflow: Inventory → ChecksumSample → CountChain → ContentTier → (ContentCheck …) → Record → Verdict', () => {
     expect(properties.StateMachineType).toBe('STANDARD');
     expect(definition.StartAt).toBe('Inventory');
     expect(Object.keys(definition.States).sort()).toEqual(
-      ['Inventory', 'ChecksumSample', 'CountChain', 'Record', 'Verdict', 'Verified', 'VerificationFailed', 'RecordFailure', 'VerifyFailed'].sort(),
+      [
+        'Inventory',
+        'ChecksumSample',
+        'CountChain',
+        'ContentTier',
+        'ContentCheck',
+        'ContentSkipped',
+        'DeletesToPropagate',
+        'PropagateDeletes',
+        'ContentCheckAfter',
+        'CountChainAfter',
+        'Record',
+        'Verdict',
+        'Verified',
+        'VerificationFailed',
+        'RecordFailure',
+        'VerifyFailed',
+      ].sort(),
     );
     expect(state('Inventory').Next).toBe('ChecksumSample');
     expect(state('ChecksumSample').Next).toBe('CountChain');
-    expect(state('CountChain').Next).toBe('Record');
+    expect(state('CountChain').Next).toBe('ContentTier');
+    expect(state('ContentSkipped')).toMatchObject({ Type: 'Pass', Result: { status: 'SKIPPED' }, ResultPath: '$.content', Next: 'Record' });
+    expect(state('ContentCheck').Next).toBe('DeletesToPropagate');
+    expect(state('PropagateDeletes').Next).toBe('ContentCheckAfter');
+    expect(state('ContentCheckAfter').Next).toBe('CountChainAfter');
+    expect(state('CountChainAfter').Next).toBe('Record');
     expect(state('Record').Next).toBe('Verdict');
+  });
+
+  it("chooses the content tier on the execution input's tier: content, sampled and all; counts or none skips it", () => {
+    const choice = state('ContentTier') as unknown as { Type: string; Choices: { Next: string; And: unknown[] }[]; Default: string };
+    expect([choice.Type, choice.Default, choice.Choices.map((c) => c.Next)]).toEqual(['Choice', 'ContentSkipped', ['ContentCheck']]);
+    expect(choice.Choices[0]!.And).toEqual([
+      { Variable: '$.tier', IsPresent: true },
+      { Variable: '$.tier', IsString: true },
+      { Or: ['content', 'sampled', 'all'].map((t) => ({ Variable: '$.tier', StringEquals: t })) },
+    ]);
+    const deletes = state('DeletesToPropagate') as unknown as { Choices: { Next: string }[]; Default: string };
+    expect([deletes.Choices.map((c) => c.Next), deletes.Default]).toEqual([['PropagateDeletes'], 'Record']);
+  });
+
+  it('runs ContentCheck in the counts Lambda and PropagateDeletes in the load Lambda, keeping small results beside the input', () => {
+    expect(state('ContentCheck')).toMatchObject({
+      Parameters: { FunctionName: `#{${functionIdOf(template, 'counts')}.Arn}`, Payload: { 'input.$': '$$.Execution.Input', 'runId.$': '$$.Execution.Name', contentTier: true, 'tier.$': '$.tier' } },
+      ResultSelector: { 'status.$': '$.Payload.status', 'reportUri.$': '$.Payload.reportUri', 'summary.$': '$.Payload.summary', 'deletion.$': '$.Payload.deletion', 'tier.$': '$.Payload.tier' },
+      ResultPath: '$.content',
+      TimeoutSeconds: 900,
+    });
+    expect(state('PropagateDeletes')).toMatchObject({
+      Parameters: { FunctionName: `#{${functionIdOf(template, 'load')}.Arn}`, Payload: { 'runId.$': '$$.Execution.Name', deletion: { 'requestKey.$': '$.content.deletion.requestKey' } } },
+      ResultPath: '$.deletion',
+    });
+    expect(state('ContentCheckAfter')).toMatchObject({ Parameters: { FunctionName: `#{${functionIdOf(template, 'counts')}.Arn}`, Payload: { 'propagated.$': '$.deletion', 'runId.$': "States.Format('{}-after', $$.Execution.Name)" } }, ResultPath: '$.content' });
+    expect(state('CountChainAfter')).toMatchObject({ Parameters: { FunctionName: `#{${functionIdOf(template, 'counts')}.Arn}` }, ResultPath: '$.counts' });
   });
 
   it('uses JSONPath only: no JSONata, no Assign, no ItemReader or distributed Map', () => {
@@ -66,7 +115,7 @@ describe('VerifyStateMachine definition', () => {
       expect([name, Object.values(s.ResultSelector as Record<string, string>).every((v) => v.startsWith('$.Payload.'))]).toEqual([name, true]);
     }
     expect(state('Record')).toMatchObject({
-      Parameters: { Payload: { outcome: 'verified', 'runId.$': '$$.Execution.Name', 'dataset.$': '$.inventory.dataset', 'inventory.$': '$.inventory', 'checksum.$': '$.checksum', 'counts.$': '$.counts' } },
+      Parameters: { Payload: { outcome: 'verified', 'runId.$': '$$.Execution.Name', 'dataset.$': '$.inventory.dataset', 'inventory.$': '$.inventory', 'checksum.$': '$.checksum', 'counts.$': '$.counts', 'content.$': '$.content' } },
       OutputPath: '$.Payload',
     });
   });
@@ -92,6 +141,8 @@ describe('VerifyStateMachine definition', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/Syncproof-verify' });
     const alarms = resources(template, 'AWS::CloudWatch::Alarm').filter(([, a]) => JSON.stringify(a.Properties?.Dimensions ?? []).includes(logicalId));
     expect(alarms.map(([, a]) => a.Properties?.MetricName)).toEqual(['ExecutionsFailed']);
+    // A FAILED content verdict fails the execution (Verdict → VerificationFailed), which this alarm counts.
+    expect(String(alarms[0]![1].Properties?.AlarmDescription)).toContain('content');
   });
 
   it('starts one execution per dataset on its schedule, rate(1 day) by default', () => {
@@ -164,7 +215,7 @@ describe('VerifyStateMachine flow', () => {
     definition = JSON.parse(raw) as Definition;
   });
 
-  async function run(handlers: Record<string, Handler>) {
+  async function run(handlers: Record<string, Handler>, input: Record<string, unknown> = { dataset: 'orders' }) {
     const calls: [string, Record<string, unknown>][] = [];
     const local = Object.fromEntries(
       Object.entries(handlers).map(([name, h]) => [
@@ -175,7 +226,6 @@ describe('VerifyStateMachine flow', () => {
         },
       ]),
     );
-    const input = { dataset: 'orders' };
     const execution = new StateMachine(definition as never, { validationOptions: { checkArn: false } }).run(input as never, {
       overrides: { taskResourceLocalHandlers: local as never },
       context: { Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:VerifyStateMachine:verify-1', Name: 'verify-1', Input: input } } as never,
@@ -207,8 +257,49 @@ describe('VerifyStateMachine flow', () => {
       inventory: { dataset: 'orders', status: 'PASSED_WITH_WARNINGS', objects: 3, findings: 1, summaryUri: 's3://b/_syncproof/inventory/orders/verify-1.json' },
       checksum: { status: 'PASSED', sampled: 1, bytesDownloaded: 0, reportUri: 's3://b/_syncproof/checksums/orders/verify-1.json' },
       counts: { status: 'PASSED', reportUri: 's3://b/_syncproof/reports/orders/verify-1/count-chain.json', hops: ['PASSED audit → target: 3 → 3'] },
+      content: { status: 'SKIPPED' },
     });
     expect(output).toMatchObject({ status: 'PASSED_WITH_WARNINGS' });
+  });
+
+  const content = (status: string, deletion: unknown = null): Handler => (p) => ({ runId: p.runId, dataset: 'orders', tier: 'content', status, reportUri: `s3://b/_syncproof/reports/orders/${String(p.runId)}/content-tier.json`, summary: `orders content: ${status}`, deletion });
+
+  it('runs ContentCheck for tier content and hands Record its verdict and report URI', async () => {
+    const { calls, error } = await run(
+      {
+        Inventory: inventory,
+        ChecksumSample: checksum,
+        CountChain: counts,
+        ContentCheck: content('FAILED'),
+        Record: (p) => ({ runId: p.runId, dataset: p.dataset, status: 'FAILED', error: 'VerificationFailedError', cause: `content FAILED (${(p.content as { reportUri: string }).reportUri})` }),
+      },
+      { dataset: 'orders', tier: 'content' },
+    );
+    expect(calls.map(([n]) => n)).toEqual(['Inventory', 'ChecksumSample', 'CountChain', 'ContentCheck', 'Record']);
+    expect(calls[3]?.[1]).toEqual({ input: { dataset: 'orders', tier: 'content' }, runId: 'verify-1', contentTier: true, tier: 'content' });
+    expect(calls[4]?.[1].content).toEqual({ status: 'FAILED', tier: 'content', summary: 'orders content: FAILED', reportUri: 's3://b/_syncproof/reports/orders/verify-1/content-tier.json', deletion: null });
+    expect(error).toMatchObject({ name: 'VerificationFailedError', message: 'content FAILED (s3://b/_syncproof/reports/orders/verify-1/content-tier.json)' });
+  });
+
+  it('propagates a proved deletion through the load Lambda, then checks content and counts again', async () => {
+    const { calls, output } = await run(
+      {
+        Inventory: inventory,
+        ChecksumSample: checksum,
+        CountChain: counts,
+        ContentCheck: content('FAILED', { requestKey: '_syncproof/reports/orders/verify-1/deletion-request.json', keys: 1 }),
+        PropagateDeletes: () => ({ status: 'DELETED', keys: 1, rowsDeleted: 1, appliedNow: true, reportUri: 's3://b/d.json', deletionId: 'x' }),
+        ContentCheckAfter: content('PASSED'),
+        CountChainAfter: counts,
+        Record: (p) => ({ runId: p.runId, dataset: p.dataset, status: (p.content as { status: string }).status }),
+      },
+      { dataset: 'orders', tier: 'all' },
+    );
+    expect(calls.map(([n]) => n)).toEqual(['Inventory', 'ChecksumSample', 'CountChain', 'ContentCheck', 'PropagateDeletes', 'ContentCheckAfter', 'CountChainAfter', 'Record']);
+    expect(calls[4]?.[1]).toEqual({ runId: 'verify-1', deletion: { requestKey: '_syncproof/reports/orders/verify-1/deletion-request.json' } });
+    expect(calls[5]?.[1]).toMatchObject({ runId: 'verify-1-after', propagated: { keys: 1, rowsDeleted: 1, appliedNow: true, reportUri: 's3://b/d.json' } });
+    expect(calls[6]?.[1]).toMatchObject({ runId: 'verify-1-after' });
+    expect(output).toMatchObject({ status: 'PASSED' });
   });
 
   it('fails with the error Record returns when the verdict is FAILED', async () => {

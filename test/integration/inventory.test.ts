@@ -109,7 +109,7 @@ describe('inventory on the local runtime', () => {
       ['orders/inv/a.parquet', 'overwritten'],
       ['orders/inv/c.parquet', 'deleted'],
     ]);
-    expect(Object.keys(execution.stateOutputBytes).sort()).toEqual(['ChecksumSample', 'CountChain', 'Inventory', 'Record', 'Verdict'].sort());
+    expect(Object.keys(execution.stateOutputBytes).sort()).toEqual(['ChecksumSample', 'CountChain', 'ContentTier', 'ContentSkipped', 'Inventory', 'Record', 'Verdict'].sort());
   });
 
   it('is part of every event run, in sync mode, and looks at the run\'s own files only', async () => {
