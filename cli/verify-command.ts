@@ -63,6 +63,7 @@ interface VerifyOptions {
   warehouse?: string;
   tier: VerifyTier;
   since?: string;
+  seed?: string;
   json?: string;
   stack?: string;
   region?: string;
@@ -78,6 +79,7 @@ export function verifyCommand(outcome: CommandOutcome): Command {
     .option('--warehouse <url>', 'postgres://… when the local state loaded into a PostgreSQL server')
     .addOption(new Option('--tier <tier>', `${VERIFY_TIERS.join(' | ')}: counts, content (every row), sampled (a seeded subset of segments), all (counts + content)`).argParser(tier).default('counts'))
     .option('--since <value>', 'only rows and runs after this cursor value (database datasets) or loads since this time (file datasets)')
+    .option('--seed <text>', '--tier sampled: the seed drawing the segments (default: the run id; the report prints it, so a sample can be drawn again)')
     .option('--json <file>', 'also write the full report as JSON to this file')
     .addOption(new Option('--stack <name>', 'run the VerifyStateMachine on a deployed stack instead (AWS credentials from the default chain) and wait for it').conflicts(['dataDir', 'warehouse']))
     .option('--region <region>', 'AWS region of --stack (default: $AWS_REGION)')
@@ -92,6 +94,7 @@ export function verifyCommand(outcome: CommandOutcome): Command {
       }
       if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
       if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
+      if (opts.seed !== undefined && opts.tier !== 'sampled') throw new CliError('--seed applies to --tier sampled only');
       if (opts.stack) {
         process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
         const result = await verifyOnStack({ stack: opts.stack, region: opts.region, input: { dataset, tier: opts.tier }, name: `verify-${dataset}-${Date.now()}` });
@@ -122,7 +125,7 @@ export function verifyCommand(outcome: CommandOutcome): Command {
         if (opts.tier !== 'counts') {
           progress(`verify ${dataset}: comparing rows by content…`);
           const deps = runtime.deps;
-          ({ report: content } = await runContentTier({ runId, dataset, tier: opts.tier === 'sampled' ? 'sampled' : 'content', ...since }, deps, { propagate: (request) => propagateDeletes(request, deps) }));
+          ({ report: content } = await runContentTier({ runId, dataset, tier: opts.tier === 'sampled' ? 'sampled' : 'content', ...since, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) }, deps, { propagate: (request) => propagateDeletes(request, deps) }));
         }
       } finally {
         progress('');

@@ -92,7 +92,32 @@ describe('syncproof verify --tier content', () => {
     expect(failed.report.comparison?.changed.rows[0]?.columns).toEqual([{ column: 'amount', source: '6.25', warehouse: '99.99' }]);
   });
 
-  it('fails on a row deleted at the source under deletes "report", naming the key and what to do', async () => {
+  it('passes a synced MariaDB dataset; a value changed in the warehouse fails naming the key', async () => {
+    const maria = await startTestSource('mysql');
+    try {
+      await maria.exec(
+        'CREATE TABLE ctmdb (id BIGINT NOT NULL PRIMARY KEY, customer VARCHAR(50) NOT NULL, amount DECIMAL(10,2) NOT NULL, updated_at DATETIME(6) NOT NULL); ' +
+          "INSERT INTO ctmdb (id, customer, amount, updated_at) SELECT seq, CONCAT('c-', seq), seq * 1.25, TIMESTAMP '2024-03-01 10:00:00' + INTERVAL seq SECOND FROM seq_1_to_7",
+      );
+      const dataDir = join(work, 'ctmdb');
+      const config = join(work, 'ctmdb.json');
+      await writeFile(config, JSON.stringify({ datasets: [{ name: 'ctmdb', target: { schema: 'public', table: 'ct_ctmdb' }, source: { engine: 'mysql', url: maria.url, table: `${maria.schema}.ctmdb`, cursorColumn: 'updated_at', limit: 4 } }] }));
+      const sync = await runCli(['sync', 'ctmdb', '--config', config, '--data-dir', dataDir, '--warehouse', warehouseUrl()]);
+      expect([sync.code, sync.stderr]).toEqual([0, '']);
+
+      const passed = await verify('ctmdb', config, dataDir, []);
+      expect([passed.code, passed.report.status, passed.report.comparison?.compared.rowsA, passed.report.comparison?.compared.rowsB]).toEqual([0, 'PASSED', 7, 7]);
+
+      await warehouse('UPDATE public.ct_ctmdb SET amount = amount + 0.01 WHERE id = 6');
+      const failed = await verify('ctmdb', config, dataDir, []);
+      expect(failed.code).toBe(2);
+      expect(failed.stdout).toContain('  changed (6): amount\n');
+    } finally {
+      await maria.stop();
+    }
+  });
+
+  it('fails on a row deleted at the source under deletes "report", naming the key and what to do; a late row behind the watermark is missing, a row updated after it is not a divergence', async () => {
     const d = await synced('ctreport', 8);
     await db.exec('DELETE FROM ctreport WHERE id = 3');
 
@@ -100,8 +125,16 @@ describe('syncproof verify --tier content', () => {
 
     expect(result.code).toBe(2);
     expect(result.stdout).toContain('  deleted at source (3)\n');
+    expect([result.report.counts, result.report.keys.deleted]).toEqual([{ missing: 0, extra: 0, changed: 0, deleted: 1, duplicates: 0 }, [['3']]]);
+
+    // A late row committed behind the watermark (no run reads it again), and a row updated after the watermark (the next run brings it).
+    await db.exec("INSERT INTO ctreport VALUES (100, 'late', 1.00, TIMESTAMP '2024-03-01 10:00:01.5'); UPDATE ctreport SET customer = 'moved', updated_at = TIMESTAMP '2025-01-01 00:00:00' WHERE id = 1");
+    const late = await d.verify();
+    expect(late.code).toBe(2);
+    expect(late.stdout).toContain('  missing (100)\n');
+    expect([late.report.keys.missing, late.report.keys.extra, late.report.keys.changed]).toEqual([[['100']], [], []]);
+    expect(late.report.comparison?.notDivergences.keys).toEqual([{ key: ['1'], reason: 'written-after-extraction' }]);
     expect(result.stdout).toContain(`set "deletes": "propagate" on dataset 'ctreport'`);
-    expect(result.report.keys.deleted).toEqual([['3']]);
     expect((await warehouse('SELECT COUNT(*)::int AS n FROM public.ct_ctreport'))[0]?.n).toBe(8);
   });
 
@@ -144,6 +177,17 @@ describe('syncproof verify --tier content', () => {
     expect(all.code).toBe(0);
     expect(all.stdout).toContain('verify ctsample (counts): PASSED');
     expect(all.stdout).toContain('verify ctsample (content): PASSED');
+
+    // Only the drawn segments are examined: with every warehouse row changed, the sample names exactly its own rows; --seed repeats it.
+    await warehouse("UPDATE public.ct_ctsample SET customer = 'x'");
+    const changed = await d.verify('--tier', 'sampled', '--seed', 'fixed-seed');
+    const again = await d.verify('--tier', 'sampled', '--seed', 'fixed-seed');
+    expect([changed.code, changed.report.status, changed.report.seed]).toEqual([2, 'FAILED', 'fixed-seed']);
+    const rows = changed.report.comparison!.compared.rowsA;
+    expect(rows).toBeGreaterThan(0);
+    expect(rows).toBeLessThan(40);
+    expect(changed.report.counts.changed).toBe(rows);
+    expect(again.report.keys.changed).toEqual(changed.report.keys.changed);
   });
 
   it('fails a file dataset whose target holds a changed value, naming the key', async () => {
