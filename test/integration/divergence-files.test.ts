@@ -8,6 +8,9 @@
  * content report. Each injection is undone and the same check PASSES again.
  */
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { encodeParquet } from '../../lambdas/adapters/parquet-file';
 import { createS3Client } from '../../lambdas/adapters/clients';
@@ -56,10 +59,12 @@ const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 
 describe('divergences of a file dataset (S3 Parquet → warehouse)', () => {
   let runtime: LocalRuntime;
+  let dataDir: string;
   let n = 0;
 
   beforeAll(async () => {
-    runtime = await startRuntime({ config: CONFIG, s3Events: false });
+    dataDir = await mkdtemp(join(tmpdir(), 'syncproof-divergence-files-'));
+    runtime = await startRuntime({ config: CONFIG, s3Events: false, dataDir });
     await runtime.deps.objects.putJson('_syncproof/manifests/parts/m1.json', {
       dataset: 'parts',
       files: Object.entries(FILES).map(([name, body]) => ({ key: keyOf(name), size: body.length, rows: 10, checksums: { md5: md5(body) } })),
@@ -72,6 +77,7 @@ describe('divergences of a file dataset (S3 Parquet → warehouse)', () => {
 
   afterAll(async () => {
     await runtime?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   const warehouse = (sql: string) => query(runtime, sql);
@@ -118,12 +124,13 @@ describe('divergences of a file dataset (S3 Parquet → warehouse)', () => {
     await expectPassed();
   });
 
-  // GAP: an object under the prefix that no manifest lists is only a warning in verify scope
-  // (lambdas/core/verification.ts judgeInventory: 'inventory-unexpected', level 'warning'), so the
-  // verdict is PASSED_WITH_WARNINGS even when the dataset has manifests; the inventory does name the
-  // object ('unexpected' finding). Needs a FAILED level when the dataset's manifests exist (counts.manifests > 0).
-  it.skip('extra file (in no manifest): FAILED, the inventory names the object; PASSED once it is gone', async () => {
+  it('extra file (in no manifest, a manifest written over an hour after it): FAILED, the inventory names the object; PASSED once it is gone', async () => {
     await runtime.deps.objects.put('parts/extra.parquet', partsFile([99]));
+    // Written two hours before the manifest (m1 is rewritten now): its producer listed later files and not it.
+    const stored = join(dataDir, 's3', runtime.bucket, 'parts', 'extra.parquet._S3rver_object');
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(stored, twoHoursAgo, twoHoursAgo);
+    await runtime.deps.objects.putJson('_syncproof/manifests/parts/m1.json', await runtime.deps.objects.getJson('_syncproof/manifests/parts/m1.json'));
     try {
       const v = await verify();
       expect(v.findings.filter((f) => f.category === 'unexpected').map((f) => f.key)).toEqual(['parts/extra.parquet']);
@@ -132,6 +139,17 @@ describe('divergences of a file dataset (S3 Parquet → warehouse)', () => {
       await s3().send(new DeleteObjectCommand({ Bucket: runtime.bucket, Key: 'parts/extra.parquet' }));
     }
     await expectPassed();
+  });
+
+  it('an object in no manifest that its manifest may still list (newer than every manifest) is only a warning', async () => {
+    await runtime.deps.objects.put('parts/arriving.parquet', partsFile([98]));
+    try {
+      const v = await verify();
+      expect(v.findings.filter((f) => f.category === 'unexpected').map((f) => f.key)).toEqual(['parts/arriving.parquet']);
+      expect(verdict(v.execution)).not.toEqual(FAILED);
+    } finally {
+      await s3().send(new DeleteObjectCommand({ Bucket: runtime.bucket, Key: 'parts/arriving.parquet' }));
+    }
   });
 
   it('truncated file: FAILED, the inventory names the object and both sizes; PASSED once restored', async () => {
