@@ -1,9 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { maskUrl } from '../lambdas/core/connection-url';
-import { loadConfigFile } from '../lib/config';
+import { loadCliConfig } from './config-file';
 import { startRuntime } from './local-runtime';
-import { CliError } from './errors';
 import { requireWarehouseUrl } from './source-url';
 import { executionLine } from './format';
 import type { CommandOutcome } from './program';
@@ -39,12 +38,7 @@ export function localCommand(outcome: CommandOutcome): Command {
     .option('--exit-when-idle', 'stop once no event is queued and no execution runs (after restarting those a killed process left)')
     .exitOverride()
     .action(async (opts: { config: string; warehouse?: string; s3Port?: number; dataDir?: string; bucket: string; eventSeed?: number; exitWhenIdle?: boolean }) => {
-      let config;
-      try {
-        config = loadConfigFile(resolve(opts.config));
-      } catch (error) {
-        throw new CliError(error instanceof Error ? error.message : String(error));
-      }
+      const config = loadCliConfig(opts.config);
       if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
       const runtime = await startRuntime({
         owner: 'syncproof local',

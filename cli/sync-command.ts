@@ -1,8 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadConfigFile } from '../lib/config';
-import { requireDataset } from '../lambdas/core/config';
+import { loadCliConfig } from './config-file';
 import { RUN_MODES } from '../lambdas/core/execution-input';
 import type { RunRecord } from '../lambdas/core/ports';
 import { followAttached } from './attached-run';
@@ -93,13 +92,7 @@ export function syncCommand(outcome: CommandOutcome): Command {
         return;
       }
       const dataset = datasets[0]!;
-      let config;
-      try {
-        config = loadConfigFile(resolve(opts.config));
-        requireDataset(config, dataset);
-      } catch (error) {
-        throw new CliError(error instanceof Error ? error.message : String(error));
-      }
+      const config = loadCliConfig(opts.config, [dataset]);
       if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
       if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
       const input = { dataset, ...(opts.mode ? { mode: opts.mode } : {}), ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.maxChunks ? { maxChunks: opts.maxChunks } : {}), ...afterPosition(opts) };
@@ -152,13 +145,7 @@ async function syncSeveral(
   outcome: CommandOutcome,
 ): Promise<void> {
   if (datasets.length === 0 && !opts.all) throw new CliError('name a dataset (or several), or give --all');
-  let config;
-  try {
-    config = loadConfigFile(resolve(opts.config));
-    for (const d of datasets) requireDataset(config, d);
-  } catch (error) {
-    throw new CliError(error instanceof Error ? error.message : String(error));
-  }
+  const config = loadCliConfig(opts.config, datasets);
   if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
   if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
   if (opts.stack) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

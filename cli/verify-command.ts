@@ -8,8 +8,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadConfigFile } from '../lib/config';
-import { requireDataset } from '../lambdas/core/config';
+import { loadCliConfig } from './config-file';
 import { hopLine } from '../lambdas/core/count-chain';
 import { exitCodeFor, worstStatus } from '../lambdas/core/verification';
 import { propagateDeletes } from '../lambdas/load/deletes';
@@ -85,13 +84,7 @@ export function verifyCommand(outcome: CommandOutcome): Command {
     .option('--region <region>', 'AWS region of --stack (default: $AWS_REGION)')
     .exitOverride()
     .action(async (dataset: string, opts: VerifyOptions) => {
-      let config;
-      try {
-        config = loadConfigFile(resolve(opts.config));
-        requireDataset(config, dataset);
-      } catch (error) {
-        throw new CliError(error instanceof Error ? error.message : String(error));
-      }
+      const config = loadCliConfig(opts.config, [dataset]);
       if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
       if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
       if (opts.seed !== undefined && opts.tier !== 'sampled') throw new CliError('--seed applies to --tier sampled only');
