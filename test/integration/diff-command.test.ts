@@ -2,7 +2,7 @@
  * `syncproof diff` as a user runs it: MariaDB vs PostgreSQL and SQLite vs PostgreSQL, small tables
  * and a small --fetch-rows so bisection recurses; each kind of difference exits 2 naming the key.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -115,6 +115,18 @@ describe('syncproof diff', () => {
     const report = JSON.parse(readFileSync(json, 'utf8'));
     expect(report.verdict).toBe('FAILED');
     expect(report.changed).toEqual([{ key: ['5'], columns: [{ column: 'name', a: 'name 5', b: 'secret value' }] }]);
+  });
+
+  it("compares SQLite REALs as the 8-byte doubles they are: a drift of 1e-8 between two SQLite files is beyond a 1e-10 tolerance", async () => {
+    // SQLite stores REAL as a double; read as PostgreSQL's 6-digit `real`, a drift under 1e-6 was never reported between two SQLite files.
+    const file = join(dir, 'drifted.db');
+    copyFileSync(sqliteUrl.slice('sqlite://'.length), file);
+    const lite = new Database(file);
+    lite.exec('UPDATE t SET ratio = ratio * (1 + 1e-8) WHERE id = 7');
+    lite.close();
+    const drifted = await runCli(['diff', sqliteUrl, 't', `sqlite://${file}`, 't', '--key', 'id', '--float-tolerance', '1e-10']);
+    expect(drifted.code).toBe(2);
+    expect(drifted.stdout).toMatch(/changed: id="7" \(ratio\)/);
   });
 
   it('passes a float inside the tolerance and timestamps equal after truncation to the coarser precision', async () => {

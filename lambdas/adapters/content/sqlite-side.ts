@@ -14,7 +14,12 @@ export async function openSqliteSide(path: string, tableName: string): Promise<S
   try {
     for (const [name, fn] of Object.entries(SQLITE_FUNCTIONS)) db.function(name, { deterministic: true, safeIntegers: true }, fn as (...args: unknown[]) => unknown);
     const info = db.prepare(`PRAGMA ${d.quoteIdent(schema)}.table_info(${d.literal(table)})`).all() as { name: string; type: string }[];
-    const catalog: CatalogColumn[] = info.map((c) => ({ name: c.name, type: c.type.toLowerCase() }));
+    // SQLite stores every REAL/FLOAT/DOUBLE as an 8-byte double (type affinity REAL): compared at a
+    // double's 15 digits, not at the 6 of PostgreSQL's `real`.
+    const catalog: CatalogColumn[] = info.map((c) => {
+      const type = c.type.toLowerCase();
+      return { name: c.name, type: /^(real|float|double)/.test(type) ? 'double precision' : type };
+    });
     requireColumns(catalog, `${schema}.${table}`, `the SQLite file ${path}`);
     const run = async (sql: string) => db.prepare(sql).safeIntegers(true).all() as Record<string, unknown>[];
     return new SqlContentSide('sqlite', d, run, `${d.quoteIdent(schema)}.${d.quoteIdent(table)}`, catalog, async () => void db.close());
