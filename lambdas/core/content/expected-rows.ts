@@ -22,6 +22,7 @@
 import { canonicalRow, floatRowText, keyHash, normalizeValue, rowHash } from './normalize';
 import type { ComparedColumn, ComparedType, ComparisonPlan, ContentSide, NormalizedRow, RowFilter, Segment, SegmentSum } from './model';
 import type { PlanColumn } from './plan';
+import { inSegment } from './memory-side';
 
 /** The compared value of an append dataset: how many times a whole row occurs (see the module doc). */
 export const OCCURRENCES_COLUMN = 'syncproof_rows';
@@ -163,15 +164,6 @@ interface Selected {
   readonly values: readonly (string | null)[];
   readonly hash: { readonly hi: bigint; readonly lo: bigint };
   readonly kh: () => number;
-}
-
-function inSegment(segment: Segment, key: readonly (string | null)[], kh: () => number): boolean {
-  if (segment.kind === 'hash') return segment.modulus === 1 || kh() % segment.modulus === segment.residue;
-  const k = key[0];
-  if (segment.kind === 'null-key') return k === null || k === undefined;
-  if (k === null || k === undefined) return false;
-  const v = BigInt(k);
-  return (segment.lo === undefined || v >= BigInt(segment.lo)) && (segment.hi === undefined || v < BigInt(segment.hi));
 }
 
 function noFilter(filter: RowFilter | undefined): void {

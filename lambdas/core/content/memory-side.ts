@@ -15,7 +15,8 @@ interface Selected {
   readonly kh: () => number;
 }
 
-function inSegment(segment: Segment, key: readonly (string | null)[], kh: () => number): boolean {
+/** Whether a row with this key (and lazily computed key hash) lies in `segment`; shared by the in-memory sides. */
+export function inSegment(segment: Segment, key: readonly (string | null)[], kh: () => number): boolean {
   if (segment.kind === 'hash') return segment.modulus === 1 || kh() % segment.modulus === segment.residue;
   const k = key[0];
   if (segment.kind === 'null-key') return k === null || k === undefined;
