@@ -9,7 +9,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadCliConfig } from './config-file';
-import { hopLine } from '../lambdas/core/count-chain';
 import { exitCodeFor, worstStatus } from '../lambdas/core/verification';
 import { propagateDeletes } from '../lambdas/load/deletes';
 import { runContentTier, type ContentTierReport } from '../lambdas/verify/content';
@@ -18,6 +17,7 @@ import { CliError } from './errors';
 import { startRuntime } from './local-runtime';
 import type { CommandOutcome } from './program';
 import { requireWarehouseUrl } from './source-url';
+import { formatContent, formatCountChain } from './verify-format';
 import { verifyOnStack } from './verify-stack';
 
 /** What `--tier` accepts. */
@@ -27,33 +27,6 @@ export type VerifyTier = (typeof VERIFY_TIERS)[number];
 function tier(value: string): VerifyTier {
   if (!(VERIFY_TIERS as readonly string[]).includes(value)) throw new InvalidArgumentError(`--tier must be one of ${VERIFY_TIERS.join(', ')}, got '${value}'`);
   return value as VerifyTier;
-}
-
-/** The human summary of a count-chain report: its status, then one line per hop (and per failed run). */
-export function formatCountChain(report: CountChainReport): string {
-  const lines = [`verify ${report.dataset} (counts): ${report.status}${report.since !== undefined ? ` (since ${report.since})` : ''}`];
-  for (const h of report.hops) lines.push(`  ${hopLine(h)}`);
-  for (const r of report.runs.filter((x) => x.status === 'FAILED')) for (const p of r.problems) lines.push(`  FAILED ${p}`);
-  if (report.notLoadedFiles > 0) lines.push(`  note: ${report.notLoadedFiles} manifested files are not loaded yet (outside the counts)`);
-  return lines.join('\n');
-}
-
-/** The human summary of a content-tier report: its status and what it compared, then one line per differing key. */
-export function formatContent(report: ContentTierReport): string {
-  const lines = [`verify ${report.dataset} (${report.tier}): ${report.status}${report.seed !== undefined ? ` (seed ${report.seed})` : ''}`, `  compared ${report.compared}`];
-  if (report.propagated) lines.push(`  deletes propagated: ${report.propagated.rowsDeleted} rows of ${report.propagated.keys} keys removed${report.propagated.appliedNow ? '' : ' (already applied earlier)'}; compared again after`);
-  const key = (k: readonly (string | null)[]) => `(${k.map((v) => (v === null ? 'NULL' : v)).join(', ')})`;
-  const k = report.keys;
-  for (const x of k.missing) lines.push(`  missing ${key(x)}`);
-  for (const x of k.extra) lines.push(`  extra ${key(x)}`);
-  for (const x of k.changed) lines.push(`  changed ${key(x.key)}: ${x.columns.join(', ')}`);
-  for (const x of k.deleted) lines.push(`  deleted at source ${key(x)}`);
-  for (const x of k.duplicates) lines.push(`  duplicated ${key(x)}`);
-  const c = report.counts;
-  const beyond = c.missing + c.extra + c.changed + c.deleted + c.duplicates - (k.missing.length + k.extra.length + k.changed.length + k.deleted.length + k.duplicates.length);
-  if (beyond > 0) lines.push(`  … and ${beyond} more differing keys (see --json or ${report.comparisonUri})`);
-  if (report.status !== 'PASSED') lines.push(`  ${report.summary}`);
-  return lines.join('\n');
 }
 
 interface VerifyOptions {
@@ -90,7 +63,7 @@ export function verifyCommand(outcome: CommandOutcome): Command {
       if (opts.seed !== undefined && opts.tier !== 'sampled') throw new CliError('--seed applies to --tier sampled only');
       if (opts.stack) {
         process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-        const result = await verifyOnStack({ stack: opts.stack, region: opts.region, input: { dataset, tier: opts.tier }, name: `verify-${dataset}-${Date.now()}` });
+        const result = await verifyOnStack({ stack: opts.stack, region: opts.region, input: { dataset, tier: opts.tier, ...(opts.since !== undefined ? { since: opts.since } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) }, name: `verify-${dataset}-${Date.now()}` });
         process.stdout.write(`${result.lines.join('\n')}\n`);
         if (opts.json) await writeFile(resolve(opts.json), `${JSON.stringify(result, null, 2)}\n`);
         outcome.exitCode = exitCodeFor(result.status);

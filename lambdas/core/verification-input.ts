@@ -20,6 +20,10 @@ export const verifyExecutionInputSchema = z
     checksumSample: checksumSampleSchema.optional(),
     /** The tier the schedule asks for (the dataset's `verifyTier`); the count chain runs for every tier. */
     tier: z.enum(VERIFY_TIERS).optional(),
+    /** Count chain and content tier: only rows and runs at or after this cursor value (file datasets: loads since this time). */
+    since: z.string().min(1).optional(),
+    /** `tier: "sampled"`: the seed drawing the segments (default: the execution name). */
+    seed: z.string().min(1).optional(),
   })
   .strict();
 

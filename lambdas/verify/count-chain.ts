@@ -302,11 +302,13 @@ export function countChainReportKey(dataset: string, runId: string): string {
  */
 export async function runCountChain(raw: CountChainInput, deps: StageDeps): Promise<CountChainOutput & { report: CountChainReport }> {
   const input = countChainInputSchema.parse(raw);
-  const name = input.dataset ?? (input.input as { dataset?: unknown } | undefined)?.dataset;
+  const fromInput = (input.input ?? {}) as { dataset?: unknown; since?: unknown };
+  const name = input.dataset ?? fromInput.dataset;
   if (typeof name !== 'string') throw new InvalidInputError('invalid execution input: dataset: required: the name of a configured dataset; start the execution with {"dataset": "<name>"}');
   const dataset = requireDataset(deps.config, name);
+  const since = input.since ?? (typeof fromInput.since === 'string' ? fromInput.since : undefined);
   const wh = await deps.warehouse();
-  const chain = dataset.source ? await databaseChain(dataset, input.since, deps, wh) : await fileChain(dataset, input.since, deps, wh);
+  const chain = dataset.source ? await databaseChain(dataset, since, deps, wh) : await fileChain(dataset, since, deps, wh);
   const runFailed = chain.runs.some((r) => r.status === 'FAILED');
   const status = runFailed ? 'FAILED' : chainStatus(chain.hops);
   const failedHops = chain.hops.filter((h) => h.status !== 'PASSED').map((h) => h.name);
@@ -317,7 +319,7 @@ export async function runCountChain(raw: CountChainInput, deps: StageDeps): Prom
     dataset: dataset.name,
     status,
     verifiedAt: deps.clock.now().toISOString(),
-    ...(input.since !== undefined ? { since: input.since } : {}),
+    ...(since !== undefined ? { since } : {}),
     nodes: chain.nodes,
     hops: chain.hops,
     runs: chain.runs,

@@ -222,6 +222,13 @@ describe('syncproof verify --tier counts', () => {
       const report = (await rt.runtime.deps.objects.getJson('_syncproof/reports/pgmachine/verify-pgmachine-1/count-chain.json')) as CountChainReport;
       expect(report.nodes.map((n) => [n.name, n.rows])).toEqual([['source', 6], ['manifests', 6], ['audit', 6], ['target', 6]]);
 
+      // `since` in the execution input (what `verify --stack --since` sends) reaches the count chain.
+      const windowed = await rt.runtime.startExecution({ dataset: 'pgmachine', tier: 'counts', since: '2024-03-01 10:00:04' }, 'verify-pgmachine-since', 'verify');
+      expect([windowed.status, windowed.run?.status]).toEqual(['SUCCEEDED', 'PASSED']);
+      const since = (await rt.runtime.deps.objects.getJson('_syncproof/reports/pgmachine/verify-pgmachine-since/count-chain.json')) as CountChainReport;
+      expect(since.since).toBe('2024-03-01 10:00:04');
+      expect(since.nodes.map((n) => [n.name, n.rows])).toEqual([['source', 3], ['manifests', 6], ['audit', 6], ['target', 3]]);
+
       await rt.query(`DELETE FROM ${rt.target('pgmachine')} WHERE id = 4`);
       const failed = await rt.runtime.startExecution({ dataset: 'pgmachine', tier: 'counts' }, 'verify-pgmachine-2', 'verify');
       expect([failed.status, failed.run?.status, failed.error]).toEqual(['FAILED', 'FAILED', 'VerificationFailedError']);
