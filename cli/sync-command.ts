@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { runTotals } from './format';
 import { loadCliConfig } from './config-file';
 import { RUN_MODES } from '../lambdas/core/execution-input';
 import type { RunRecord } from '../lambdas/core/ports';
@@ -52,6 +53,8 @@ export interface SyncReport {
   readonly warnings?: readonly RunWarning[];
   readonly extract?: unknown;
   readonly commit?: unknown;
+  /** What the run's load stages loaded (files, rows) and quarantined. */
+  readonly loaded?: { readonly filesLoaded: number; readonly filesQuarantined: number; readonly rows: number };
   readonly watermark?: unknown;
 }
 
@@ -129,6 +132,7 @@ export function syncCommand(outcome: CommandOutcome): Command {
           warnings: runWarnings(dataset, run),
           extract: stages.extract,
           commit: stages.commit,
+          loaded: runTotals(run),
           watermark,
         };
       } finally {
@@ -198,9 +202,14 @@ export function formatSyncReport(r: SyncReport): string {
   if (r.mode === 'extract-only') {
     if (commit) lines.push(`  extract-only: files proven on S3, nothing loaded; extracted position ${commit.status === 'MOVED' ? 'moved' : 'not moved'}${commit.note ? ` (${commit.note})` : ''}`);
   } else if (commit && commit.status !== 'SKIPPED') lines.push(`  loaded: ${commit.loadedRows ?? 0} rows; watermark ${commit.status === 'MOVED' ? 'moved' : 'not moved'}${commit.note ? ` (${commit.note})` : ''}`);
+  else if (!extract && r.loaded) {
+    // A dataset fed by uploads: no extraction, no watermark; its load stages say what it did.
+    const l = r.loaded;
+    lines.push(`  loaded: ${l.filesLoaded} file${l.filesLoaded === 1 ? '' : 's'}, ${l.rows} rows${l.filesQuarantined ? `; ${l.filesQuarantined} quarantined (syncproof ledger list ${r.dataset} --state quarantined says why)` : ''}`);
+  }
   const wm = r.watermark as { version?: number; position?: { cursor: string; key: string[] } } | undefined;
   if (wm) lines.push(`  watermark: ${wm.position ? `(${wm.position.cursor}, ${wm.position.key.join(', ')})` : 'none'}, version ${wm.version}`);
-  else if (r.status !== 'FAILED') lines.push('  watermark: none');
+  else if (r.status !== 'FAILED' && extract) lines.push('  watermark: none');
   if (extracted) lines.push(`  extracted to S3 through (${extracted.position.cursor}, ${extracted.position.key.join(', ')}) by run ${extracted.runId}, not loaded yet (--mode load-only loads it)`);
   return lines.join('\n');
 }

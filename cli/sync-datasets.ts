@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { SyncproofConfig } from '../lambdas/core/config';
 import { childExecutionName } from '../lambdas/core/dataset-batch';
 import type { LocalRuntime } from '../local/runtime';
+import { runTotals } from './format';
 import { startRuntime, untilInterrupted } from './local-runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
 import { CliError } from './errors';
@@ -120,6 +121,7 @@ async function childReport(runtime: LocalRuntime, dataset: string, child: Execut
     warnings: runWarnings(dataset, run),
     extract: stages.extract,
     commit: stages.commit,
+    loaded: runTotals(run),
     watermark: await runtime.watermarks().get(dataset),
   };
 }

@@ -8,6 +8,7 @@ import { createDocumentClient } from '../lambdas/adapters/clients';
 import { DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import { DynamoDbWatermarkStore } from '../lambdas/adapters/dynamodb-watermark-store';
 import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
+import { runTotals } from './format';
 import { CliError } from './errors';
 import { awsFailure, readStackOutputs, stackRegion } from './state-target';
 import { childExecutionName } from '../lambdas/core/dataset-batch';
@@ -73,6 +74,7 @@ export async function syncOnStack(options: SyncOnStackOptions): Promise<SyncRepo
       warnings: runWarnings(options.input.dataset, run),
       extract: run?.stages?.extract,
       commit: run?.stages?.commit,
+      loaded: runTotals(run),
       watermark,
     };
   } finally {
@@ -124,6 +126,7 @@ export async function syncDatasetsOnStack(options: SyncDatasetsOnStackOptions): 
         warnings: runWarnings(dataset, run),
         extract: run.stages?.extract,
         commit: run.stages?.commit,
+        loaded: runTotals(run),
         watermark: await watermarks.get(dataset),
       });
     }

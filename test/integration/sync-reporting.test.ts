@@ -183,6 +183,10 @@ describe('syncproof sync and local say why', () => {
     expect(json.status).toBe('PASSED_WITH_WARNINGS');
     expect(json.warnings).toEqual([{ dataset: 'orders', message: expect.stringContaining('orders/stray.csv') }]);
     expect(stdout).toMatch(/^ {2}warning: orders: 1 object under orders\/ is not a \.parquet file and was skipped.*orders\/stray\.csv/m);
+    // A dataset fed by uploads says what it loaded, and has no watermark to speak of.
+    expect(stdout).toMatch(/^ {2}loaded: 1 file, 3 rows$/m);
+    expect(stdout).not.toMatch(/watermark/);
+    expect(json.loaded).toEqual({ filesLoaded: 1, filesQuarantined: 0, rows: 3 });
     expect(await whRows('SELECT order_id::int AS id FROM public.orders ORDER BY order_id')).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
     expect((await state(dataDir, 'orders')).ledger.map((e) => [e.key, e.status])).toEqual([['orders/good.parquet', 'loaded']]);
   });
