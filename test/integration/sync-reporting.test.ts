@@ -35,6 +35,7 @@ interface SyncJson {
   status: string;
   error?: string;
   warnings?: Warning[];
+  loaded?: { filesLoaded: number; filesQuarantined: number; rows: number };
 }
 
 function ordersFile(ids: readonly number[], second: 'status' | 'surprise' = 'status'): Uint8Array {
