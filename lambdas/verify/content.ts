@@ -212,6 +212,13 @@ export async function runContentTier(raw: ContentTierInput, deps: StageDeps, opt
     const compared = `${fc.columns.length} columns (${fc.columns.join(', ')}), ${n(fc.expectedRows)} rows the ${n(fc.files)} loaded files say the target holds (${n(fc.fileRows)} read) against ${n(fc.targetRows)} target rows, matched by ${fc.mode}, ${n(fc.segments)} segments, ${n(fc.queries)} queries${tier === 'sampled' ? '; file datasets are compared whole (no sampling)' : ''}`;
     const status: VerificationStatus = out.status;
     const found = findings(dataset.name, c, keys, policy, false);
+    const a = out.ambiguous;
+    if (a.count) {
+      found.push(
+        `${n(a.count)} keys appear more than once with different values and the same version in one loaded file (${a.keys.slice(0, 5).map(keyText).join(', ')}; ${a.files.slice(0, 3).join(', ')}): ` +
+          `the target holds one of those rows, and which one a load keeps is not defined; give the dataset a versionColumn that orders them, or write one row per key`,
+      );
+    }
     report = { ...base, mode: 'file', status, compared, keys, counts: c, comparisonUri: out.reportUri, fileCompared: fc, summary: `${dataset.name} content: ${status}; ${found.length ? found.join('; ') : `compared ${compared}`}` };
   } else {
     const sample = seed !== undefined ? { segments: contentSettingsOf(dataset).sampleSegments, seed } : undefined;

@@ -30,6 +30,19 @@ const CONFIG = parseConfig({
       ],
     },
     {
+      // No version column, and a file holding keys several times: the load keeps one row per key, in no defined order.
+      name: 'ties',
+      prefix: 'ties/',
+      target: { schema: 'public', table: 'ties' },
+      keyColumns: ['item_id'],
+      loadMode: 'upsert',
+      columns: [
+        { name: 'item_id', type: 'BIGINT' },
+        { name: 'label', type: 'VARCHAR(32)' },
+        { name: 'price', type: 'DECIMAL(10,2)' },
+      ],
+    },
+    {
       name: 'events',
       prefix: 'events/',
       target: { schema: 'public', table: 'events' },
@@ -92,7 +105,7 @@ function eventsFile(ids: readonly number[]): Uint8Array {
 }
 
 /** The tables the divergences touch, and their copies as loaded. */
-const TABLES = ['orders', 'items', 'events', 'blobs', 'codec'];
+const TABLES = ['orders', 'items', 'ties', 'events', 'blobs', 'codec'];
 
 describe('content proof of file datasets on the local runtime', () => {
   let runtime: LocalRuntime;
@@ -125,6 +138,19 @@ describe('content proof of file datasets on the local runtime', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await uploadAndSettle(runtime, [{ key: 'items/z-first.parquet', body: itemsFile(range(8, 4), 'third') }]);
 
+    // ties: keys 1..30 three times each with different labels in one file, key 31 twice with the same row
+    // (DuckDB's or Spark's output of an upsert log without a version column looks like this).
+    const tied = [...range(1, 30), ...range(1, 30), ...range(1, 30), 31, 31];
+    await uploadAndSettle(runtime, [
+      {
+        key: 'ties/1.parquet',
+        body: encodeParquet([
+          { name: 'item_id', type: 'INT64', data: tied.map(BigInt) },
+          { name: 'label', type: 'STRING', data: tied.map((id, i) => (id === 31 ? 'same' : `take ${Math.floor(i / 30)}`)) },
+          { name: 'price', type: 'DECIMAL', precision: 10, scale: 2, data: tied.map((id) => `${id}.00`) },
+        ]),
+      },
+    ]);
     // events (append, no key): the same row twice in one file, and once more in another.
     await uploadAndSettle(runtime, [
       { key: 'events/1.parquet', body: eventsFile([1, 2, 3, 3, 4]) },
@@ -182,6 +208,25 @@ describe('content proof of file datasets on the local runtime', () => {
     expect(out.compared.files).toBeGreaterThan(0);
     expect(out.compared.queries).toBeGreaterThan(0);
     expect((await report(out)).status).toBe('PASSED');
+  });
+
+  it('accepts whichever row the load kept of a key held several times at the same version in one file, with a warning naming the keys and the file', async () => {
+    const kept = await sql('SELECT item_id, label FROM public.ties ORDER BY item_id');
+    expect(kept).toHaveLength(31);
+    const out = await verify('ties');
+    expect([out.status, out.result.changedCount, out.result.changed]).toEqual(['PASSED_WITH_WARNINGS', 0, []]);
+    // Key 31 is held twice with the same row: not ambiguous.
+    expect(out.ambiguous).toMatchObject({ count: 30, files: ['ties/1.parquet'] });
+    expect(out.ambiguous.keys.map((k) => Number(k[0])).sort((a, b) => a - b)).toEqual(range(1, 30));
+    expect((await report(out)).ambiguous.count).toBe(30);
+  });
+
+  it('fails a key held several times in one file when the target holds none of its rows', async () => {
+    await sql("UPDATE public.ties SET label = 'take 9' WHERE item_id = 5");
+    const out = await verify('ties');
+    expect(out.status).toBe('FAILED');
+    expect(out.result.changed.map((c) => [c.key, c.columns.map((d) => [d.column, d.b])])).toEqual([[['5'], [['label', 'take 9']]]]);
+    expect(out.ambiguous.count).toBe(29);
   });
 
   it('states the files, rows and columns it compared', async () => {

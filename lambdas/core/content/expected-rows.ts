@@ -13,8 +13,10 @@
  *   is then a changed count, a changed value a missing plus an extra row.
  *
  * The load ranks versions with `ROW_NUMBER() … ORDER BY version DESC` (or the file's S3 order),
- * which leaves two rows of one key with the same version in one file in no defined order: here the
- * later row wins, so a file holding such a pair may be reported whichever the warehouse kept.
+ * which leaves two rows of one key with the same version in one file in no defined order (Redshift
+ * keeps no row order through COPY). Such a key is **ambiguous**: every distinct row of that tie is
+ * kept as a candidate ({@link ExpectedRows.ties}), the later row is hashed, and the caller accepts
+ * the target's row when it equals any candidate (./file-content.ts), with a warning.
  *
  * Memory is bounded by the expected rows (normalized text, one entry per key or distinct row) plus
  * one file being decoded: files are added one at a time. Pure.
@@ -73,6 +75,19 @@ function versionKey(value: unknown, type: ComparedType): bigint | number | strin
   return text;
 }
 
+/** Candidates of an ambiguous key kept at most (a target row equal to none of them is reported changed). */
+export const TIE_CANDIDATES_MAX = 64;
+
+/** A key held more than once, with different values, at the same version in one file (see the module doc). */
+export interface Tie {
+  /** The key, as fetched rows give it. */
+  readonly key: readonly (string | null)[];
+  /** The file (its key) whose rows tie. */
+  readonly file: string;
+  /** Its distinct rows' values as fetched rows give them (floats at full precision), the kept one last. */
+  readonly candidates: (readonly (string | null)[])[];
+}
+
 /** A decoded file: column names, and column-major values as the Parquet reader gives them. */
 export interface DecodedColumns {
   readonly columns: readonly string[];
@@ -87,6 +102,8 @@ export interface DecodedColumns {
  */
 export class ExpectedRows {
   private readonly rows = new Map<string, KeptRow>();
+  /** Ambiguous keys (upsert), by the canonical text of their fetched key: see {@link Tie}. */
+  readonly ties = new Map<string, Tie>();
   private readonly versionAt: number | undefined;
   /** Rows read from the files. */
   rowsRead = 0;
@@ -102,8 +119,8 @@ export class ExpectedRows {
     if (this.versionAt !== undefined && this.versionAt < 0) throw new Error(`the version column ${versionColumn} is not compared`);
   }
 
-  /** Adds one file's rows; `s3Order` orders it among the files (upsert without a version column). */
-  add(file: DecodedColumns, s3Order: string): void {
+  /** Adds one file's rows; `s3Order` orders it among the files (upsert without a version column); `name` names it in a {@link Tie}. */
+  add(file: DecodedColumns, s3Order: string, name = s3Order): void {
     const at = (c: ComparedColumn) => file.columns.findIndex((n) => n === c.a);
     const keyAt = this.plan.key.map(at);
     const valueColumns = this.mode === 'append' ? [] : this.plan.columns;
@@ -128,7 +145,20 @@ export class ExpectedRows {
       const raw = valueColumns.map((_, j) => get(valueAt[j]!, r));
       const hashed = valueColumns.map((c, j) => normalizeValue(raw[j], c.type));
       const values = valueColumns.map((c, j) => (c.type.kind === 'float' ? floatRowText(raw[j]) : hashed[j]!));
-      this.rows.set(id, { key, fetchKey: fetchKey(), values, hashed, order, times: 1 });
+      const kept: KeptRow = { key, fetchKey: fetchKey(), values, hashed, order, times: 1 };
+      this.rows.set(id, kept);
+      // The same version of the key in the same file, after another row of it: the load keeps either.
+      const tieId = canonicalRow(kept.fetchKey);
+      if (old && old.order!.version === version && old.order!.s3Order === s3Order) {
+        if (canonicalRow(old.hashed) !== canonicalRow(hashed)) {
+          const tie = this.ties.get(tieId) ?? { key: kept.fetchKey, file: name, candidates: [old.values] };
+          const seen = new Set(tie.candidates.map((c) => canonicalRow(c)));
+          if (!seen.has(canonicalRow(values)) && tie.candidates.length < TIE_CANDIDATES_MAX) tie.candidates.push(values);
+          // The later row is the one hashed: keep it last.
+          else if (seen.has(canonicalRow(values))) tie.candidates.push(tie.candidates.splice(tie.candidates.findIndex((c) => canonicalRow(c) === canonicalRow(values)), 1)[0]!);
+          this.ties.set(tieId, tie);
+        }
+      } else if (old) this.ties.delete(tieId);
     }
   }
 

@@ -14,8 +14,9 @@ import { s3OrderKey } from '../s3-order';
 import type { FileValue } from '../stage-deps';
 import type { VerificationStatus } from '../verification';
 import { compareContent, contentPassed } from './bisect';
-import { ExpectedRows, OCCURRENCES_COLUMN, parquetPlanColumn } from './expected-rows';
-import { REPORT_KEYS_MAX, type ComparisonPlan, type ContentResult, type ContentSide } from './model';
+import { ExpectedRows, OCCURRENCES_COLUMN, parquetPlanColumn, type Tie } from './expected-rows';
+import { REPORT_KEYS_MAX, type ChangedRow, type ComparisonPlan, type ContentResult, type ContentSide } from './model';
+import { canonicalRow, sameValue } from './normalize';
 import { buildPlan, type PlanColumn } from './plan';
 
 /** A data file's column as its footer declares it (readable Parquet type, see ParquetColumn.type). */
@@ -77,9 +78,25 @@ export interface FileContentCompared {
   readonly mode: 'key' | 'multiset';
 }
 
+/**
+ * Keys a loaded file holds more than once at the same version with different values (no version
+ * column, or equal versions): the load keeps one of those rows, in no defined order (Redshift keeps
+ * no row order through COPY), so the target holding any of them is what the files say — a warning,
+ * naming the files, never a difference.
+ */
+export interface AmbiguousKeys {
+  readonly count: number;
+  readonly keys: readonly (readonly (string | null)[])[];
+  /** The files holding them (first {@link REPORT_KEYS_MAX}). */
+  readonly files: readonly string[];
+}
+
 export interface FileContentOutput {
-  readonly status: Extract<VerificationStatus, 'PASSED' | 'FAILED'>;
+  /** PASSED_WITH_WARNINGS: no difference, and some keys were ambiguous in their file ({@link AmbiguousKeys}). */
+  readonly status: Extract<VerificationStatus, 'PASSED' | 'PASSED_WITH_WARNINGS' | 'FAILED'>;
+  /** The comparison's result, ambiguous keys whose target row is one of their candidates taken out of `changed`. */
   readonly result: ContentResult;
+  readonly ambiguous: AmbiguousKeys;
   readonly compared: FileContentCompared;
   readonly reportUri: string;
 }
@@ -175,11 +192,11 @@ export async function verifyFileContent(dataset: DatasetConfig, deps: FileConten
       const decoded = await withVersion(f, dataset.name, (key) =>
         deps.reader.read(key, f.etag, columns.map((c) => c.file), columns.filter((c) => c.binary).map((c) => c.file)),
       );
-      expected.add({ columns: columns.map((c) => c.plan), rowCount: decoded.rowCount, data: decoded.data }, f.order);
+      expected.add({ columns: columns.map((c) => c.plan), rowCount: decoded.rowCount, data: decoded.data }, f.order, f.key);
     }
     const side = expected.side();
     const multiset = dataset.loadMode === 'append' ? { columns: plan.key.map((c) => c.b) } : undefined;
-    const result = await compareContent(side, target.side(multiset), plan, { concurrency: 1 });
+    const { result, ambiguous } = settleTies(await compareContent(side, target.side(multiset), plan, { concurrency: 1 }), expected.ties, plan);
     const compared: FileContentCompared = {
       files: files.length,
       fileRows: expected.rowsRead,
@@ -192,7 +209,7 @@ export async function verifyFileContent(dataset: DatasetConfig, deps: FileConten
       fetchedRows: result.compared.fetchedRows,
       mode: dataset.loadMode === 'append' ? 'multiset' : 'key',
     };
-    const status = contentPassed(result) ? 'PASSED' : 'FAILED';
+    const status = !contentPassed(result) ? 'FAILED' : ambiguous.count > 0 ? 'PASSED_WITH_WARNINGS' : 'PASSED';
     const key = fileContentReportKey(dataset.name, startedAt);
     await deps.objects.putJson(key, {
       dataset: dataset.name,
@@ -205,9 +222,54 @@ export async function verifyFileContent(dataset: DatasetConfig, deps: FileConten
       extra: { count: result.extraCount, keys: result.extra },
       changed: { count: result.changedCount, rows: result.changed },
       duplicates: { count: result.duplicates.length, keys: result.duplicates.slice(0, REPORT_KEYS_MAX) },
+      ambiguous,
     });
-    return { status, result, compared, reportUri: `s3://${deps.objects.bucket}/${key}` };
+    return { status, result, ambiguous, compared, reportUri: `s3://${deps.objects.bucket}/${key}` };
   } finally {
     await target.close();
   }
+}
+
+/**
+ * Takes out of `changed` each ambiguous key ({@link Tie}) whose target row equals one of its
+ * candidates: the row the target holds is `b` in the columns that differ and the hashed (later)
+ * row elsewhere. Changed rows beyond the listed ones cannot be looked at and stay changed.
+ */
+function settleTies(result: ContentResult, ties: ReadonlyMap<string, Tie>, plan: ComparisonPlan): { result: ContentResult; ambiguous: AmbiguousKeys } {
+  if (!ties.size) return { result, ambiguous: { count: 0, keys: [], files: [] } };
+  const changed: ChangedRow[] = [];
+  const keys: (readonly (string | null)[])[] = [];
+  const files = new Set<string>();
+  for (const row of result.changed) {
+    const tie = ties.get(canonicalRow(row.key));
+    const hashed = tie?.candidates[tie.candidates.length - 1];
+    if (!tie || !hashed) {
+      changed.push(row);
+      continue;
+    }
+    const held = plan.columns.map((c, i) => {
+      const d = row.columns.find((x) => x.column === c.a);
+      return d ? d.b : (hashed[i] ?? null);
+    });
+    const isCandidate = tie.candidates.some((candidate) => plan.columns.every((c, i) => sameValue(candidate[i] ?? null, held[i] ?? null, c.type, plan.floatTolerance)));
+    if (isCandidate) {
+      keys.push(row.key);
+      files.add(tie.file);
+    } else changed.push(row);
+  }
+  // Ties whose target row was the hashed one were never reported: they are ambiguous all the same.
+  const settled = keys.length;
+  const listed = new Set(keys.map((k) => canonicalRow(k)));
+  const reported = new Set(result.changed.map((r) => canonicalRow(r.key)));
+  // Only when every changed key was listed: otherwise an unlisted tie may be one of the changed beyond.
+  for (const [id, tie] of result.changedCount <= result.changed.length ? ties : []) {
+    if (listed.has(id) || reported.has(id)) continue;
+    files.add(tie.file);
+    listed.add(id);
+    keys.push(tie.key);
+  }
+  return {
+    result: { ...result, changed, changedCount: result.changedCount - settled },
+    ambiguous: { count: listed.size, keys: keys.slice(0, REPORT_KEYS_MAX), files: [...files].slice(0, REPORT_KEYS_MAX) },
+  };
 }
