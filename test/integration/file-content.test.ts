@@ -14,6 +14,12 @@ import { ordersFile, query, range, startRuntime, uploadAndSettle } from './suppo
  * against the warehouse's SQL hash. Each divergence is injected into the warehouse by SQL and the
  * named keys, columns and values are read back from the report object on S3.
  */
+const ITEMS_COLUMNS = [
+  { name: 'item_id', type: 'BIGINT' },
+  { name: 'label', type: 'VARCHAR(32)' },
+  { name: 'price', type: 'DECIMAL(10,2)' },
+];
+
 const CONFIG = parseConfig({
   datasets: [
     DEMO_DATASET,
@@ -23,11 +29,7 @@ const CONFIG = parseConfig({
       target: { schema: 'public', table: 'items' },
       keyColumns: ['item_id'],
       loadMode: 'upsert',
-      columns: [
-        { name: 'item_id', type: 'BIGINT' },
-        { name: 'label', type: 'VARCHAR(32)' },
-        { name: 'price', type: 'DECIMAL(10,2)' },
-      ],
+      columns: ITEMS_COLUMNS,
     },
     {
       // No version column, and a file holding keys several times: the load keeps one row per key, in no defined order.
@@ -36,11 +38,7 @@ const CONFIG = parseConfig({
       target: { schema: 'public', table: 'ties' },
       keyColumns: ['item_id'],
       loadMode: 'upsert',
-      columns: [
-        { name: 'item_id', type: 'BIGINT' },
-        { name: 'label', type: 'VARCHAR(32)' },
-        { name: 'price', type: 'DECIMAL(10,2)' },
-      ],
+      columns: ITEMS_COLUMNS,
     },
     {
       name: 'events',
