@@ -21,6 +21,8 @@ export const sqliteDialect: SqlDialect = {
   md5: (expr) => `md5(${expr})`,
   hex32: (hex, start) => `strtol(SUBSTR(${hex}, ${start}, 8), 16)`,
   sumText: (expr) => `CAST(SUM(${expr}) AS TEXT)`,
+  intDiv: (dividend, divisor) => `(${dividend}) / ${divisor}`,
+  fence: ' LIMIT -1',
 };
 
 /** SQLite storage values: what better-sqlite3 hands a registered function. */
