@@ -21,7 +21,12 @@ export async function openSqliteSide(path: string, tableName: string): Promise<S
       return { name: c.name, type: /^(real|float|double)/.test(type) ? 'double precision' : type };
     });
     requireColumns(catalog, `${schema}.${table}`, `the SQLite file ${path}`);
-    const run = async (sql: string) => db.prepare(sql).safeIntegers(true).all() as Record<string, unknown>[];
+    // better-sqlite3 runs a query in this thread, blocking it: yield once first, so the other
+    // side's query of the same pair is sent (at once, on an idle pooled connection) and runs meanwhile.
+    const run = async (sql: string) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return db.prepare(sql).safeIntegers(true).all() as Record<string, unknown>[];
+    };
     return new SqlContentSide('sqlite', d, run, `${d.quoteIdent(schema)}.${d.quoteIdent(table)}`, catalog, async () => void db.close());
   } catch (error) {
     db.close();
