@@ -169,7 +169,7 @@ export async function benchContentMariadb(rows: number): Promise<string[]> {
     await my.query('CREATE TABLE bench.t (id BIGINT PRIMARY KEY, name VARCHAR(40), price DECIMAL(12,2), ratio DOUBLE, at DATETIME(6), note TEXT)');
     // MariaDB's SEQUENCE engine: seq_1_to_N; DOUBLE division (/ 7e0) as PostgreSQL's double column holds i / 7.
     await my.query(
-      `INSERT INTO bench.t SELECT seq, CONCAT('name ', seq), (seq % 100000) / 100, seq / 7e0, TIMESTAMP'2026-01-01 00:00:00' + INTERVAL seq SECOND, IF(seq % 5 = 0, NULL, 'note') FROM seq_1_to_${rows}`,
+      `INSERT INTO bench.t SELECT seq, CONCAT('name ', seq), (seq % 100000) / 100, seq / 7e0, TIMESTAMP'2026-01-01 00:00:00' + INTERVAL seq SECOND, IF(seq % 5 = 0, NULL, 'note') FROM bench.seq_1_to_${rows}`,
     );
     await my.query('ANALYZE TABLE bench.t');
     const mariaScan = async () => {

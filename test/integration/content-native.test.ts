@@ -52,7 +52,7 @@ async function variant(sql: string, columns?: string): Promise<string> {
 interface Report {
   verdict: string;
   changed: { key: string[]; columns: { column: string }[] }[];
-  compared: { hashing: string; rowsA: number; rowsB: number; fetchedRows: number };
+  compared: { hashing: string; rowsA: number; rowsB: number; fetchedRows: number; segmentQueries: number };
 }
 
 /** `syncproof diff base TABLE --json`: exit code, stdout and the JSON report read back. */
@@ -80,6 +80,13 @@ describe('same-engine fast path', () => {
     const { code, report } = await diff(await variant(sql));
     expect([code, report.compared.hashing]).toEqual([2, 'native']);
     expect(report.changed.map((c) => [c.key, c.columns.map((x) => x.column)])).toEqual([[['123'], [column]]]);
+  });
+
+  it('fetches the mismatching leaves of one parent in one query a side', async () => {
+    const { code, report } = await diff(await variant("UPDATE T SET name = name || '!' WHERE id IN (11, 95, 170, 260, 390)"));
+    expect([code, report.changed.map((c) => c.key[0])]).toEqual([2, ['11', '95', '170', '260', '390']]);
+    // Key bounds, the root's sums, one batch of five leaves, the NULL-key rows: two queries each (five leaves one by one: 16).
+    expect(report.compared.segmentQueries).toBe(8);
   });
 
   it('does not report a float inside the tolerance: its segment mismatches natively, is fetched, and its rows compare equal', async () => {

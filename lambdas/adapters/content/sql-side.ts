@@ -79,8 +79,12 @@ export class SqlContentSide implements ContentSide {
     return sums;
   }
 
-  async rows(segment: Segment, plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]> {
-    const rows = await this.run(segmentRowsSql(this.dialect, this.table, plan, side, segment, filter));
+  rows(segment: Segment, plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]> {
+    return this.rowsOf([segment], plan, side, filter);
+  }
+
+  async rowsOf(segments: readonly Segment[], plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]> {
+    const rows = await this.run(segmentRowsSql(this.dialect, this.table, plan, side, segments, filter));
     const text = (v: unknown) => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
     return rows.map((r) => ({ key: plan.key.map((_, i) => text(r[`k${i}`])), values: plan.columns.map((_, i) => text(r[`v${i}`])) }));
   }

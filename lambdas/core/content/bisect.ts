@@ -26,6 +26,8 @@ export const DEFAULT_FETCH_ROWS = 16_384;
 export const DEFAULT_FLOAT_TOLERANCE = 1e-9;
 /** Hash buckets stop splitting at this modulus (the key hash has 32 bits). */
 export const MAX_MODULUS = 2 ** 32;
+/** Mismatching leaves of one parent are fetched together up to this many rows (or fetchRows, if larger). */
+export const FETCH_BATCH_ROWS = 65_536;
 /** The root is split into at most this many children (see {@link rootFanout}). */
 export const ROOT_CHILDREN_MAX = 4_096;
 
@@ -225,6 +227,20 @@ export async function compareContent(a: ContentSide, b: ContentSide, given: Comp
       progress();
     });
 
+  // Leaves of one parent are fetched together, one query a side for up to `batchMax` rows.
+  const batchMax = Math.max(fetchRows, FETCH_BATCH_ROWS);
+  const fetchAll = (leaves: readonly Segment[]): Promise<void> => {
+    if (leaves.length === 1 || !a.rowsOf || !b.rowsOf) return Promise.all(leaves.map(fetch)).then(() => undefined);
+    return limit(async () => {
+      const [ra, rb] = await Promise.all([a.rowsOf!(leaves, plan, 'a', filter), b.rowsOf!(leaves, plan, 'b', filter)]);
+      segmentQueries += 2;
+      fetchedRows += ra.length + rb.length;
+      // The leaves are disjoint and mean the same rows on both sides: their union diffs as each would.
+      diff(ra, rb);
+      progress();
+    });
+  };
+
   const visit = async (parent: Segment, root: boolean): Promise<void> => {
     const children = splitSegment(parent, root ? rootFanout(parent, factor, fetchRows, options.sample !== undefined) : factor);
     if (!children.length) return fetch(parent);
@@ -241,14 +257,24 @@ export async function compareContent(a: ContentSide, b: ContentSide, given: Comp
     segments += drawn ? drawn.size : children.length;
     progress();
     const work: Promise<void>[] = [];
+    let batch: Segment[] = [];
+    let batchRows = 0n;
     children.forEach((child, i) => {
       if (drawn && !drawn.has(i)) return;
       const x = sa.get(i) ?? ZERO;
       const y = sb.get(i) ?? ZERO;
       if (sameSum(x, y)) return;
       const larger = x.count > y.count ? x.count : y.count;
-      work.push(larger <= BigInt(fetchRows) ? fetch(child) : visit(child, false));
+      if (larger > BigInt(fetchRows)) return void work.push(visit(child, false));
+      if (batch.length && batchRows + larger > BigInt(batchMax)) {
+        work.push(fetchAll(batch));
+        batch = [];
+        batchRows = 0n;
+      }
+      batch.push(child);
+      batchRows += larger;
     });
+    if (batch.length) work.push(fetchAll(batch));
     await Promise.all(work);
   };
 

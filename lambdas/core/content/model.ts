@@ -146,6 +146,8 @@ export interface ContentSide {
   childSums(parent: Segment, children: readonly Segment[], plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<Map<number, SegmentSum>>;
   /** Every row of `segment`, normalized. */
   rows(segment: Segment, plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]>;
+  /** Every row of several disjoint segments in one query (a batch of leaves), where the side can. */
+  rowsOf?(segments: readonly Segment[], plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]>;
   /** The smallest and largest key (range segmentation only), as normalized text; undefined when empty. */
   keyBounds?(plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<{ lo: string; hi: string } | undefined>;
   close(): Promise<void>;

@@ -70,8 +70,12 @@ export class SessionContentSide implements ContentSide {
     return sums;
   }
 
-  async rows(segment: Segment, plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]> {
-    const rows = await this.query(segmentRowsSql(this.dialect, this.table, plan, side, segment, filter));
+  rows(segment: Segment, plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]> {
+    return this.rowsOf([segment], plan, side, filter);
+  }
+
+  async rowsOf(segments: readonly Segment[], plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]> {
+    const rows = await this.query(segmentRowsSql(this.dialect, this.table, plan, side, segments, filter));
     const k = plan.key.length;
     return rows.map((r) => ({ key: r.slice(0, k).map(text), values: plan.columns.map((_, i) => text(r[k + i])) }));
   }

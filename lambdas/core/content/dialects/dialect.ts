@@ -189,16 +189,43 @@ function rangeChildIndex(d: SqlDialect, key: string, children: readonly Segment[
   return `CASE ${cases.join(' ')} END`;
 }
 
-/** Every row of `segment`: key texts `k0…`, value texts `v0…` (floats at full precision). */
-export function segmentRowsSql(d: SqlDialect, table: SqlTable, plan: ComparisonPlan, side: 'a' | 'b', segment: Segment, filter?: RowFilter): string {
+/**
+ * Every row of `segment` — or of several disjoint segments at once (a batch of leaves: one query
+ * instead of one per leaf) — : key texts `k0…`, value texts `v0…` (floats at full precision).
+ */
+export function segmentRowsSql(d: SqlDialect, table: SqlTable, plan: ComparisonPlan, side: 'a' | 'b', segment: Segment | readonly Segment[], filter?: RowFilter): string {
   const select = (c: ComparedColumn, alias: string) => {
     const name = sideName(c, side);
     const expr = d.quoteIdent(name);
     return `${c.type.kind === 'float' ? d.floatText(expr) : d.text(expr, c.type, nativeOf(table, name))} AS ${alias}`;
   };
   const list = [...plan.key.map((c, i) => select(c, `k${i}`)), ...plan.columns.map((c, i) => select(c, `v${i}`))];
-  const where = conditions(d, plan, side, segment, filter);
-  if (segment.kind === 'hash' && segment.modulus > 1) where.push(`${keyHashSql(d, table, plan, side)} % ${segment.modulus} = ${segment.residue}`);
+  const segments: readonly Segment[] = Array.isArray(segment) ? segment : [segment as Segment];
+  if (!segments.length) throw new Error('no segment to fetch');
+  const where = conditions(d, plan, side, { kind: 'hash', modulus: 1, residue: 0 }, filter);
+  const ofSegment = (s: Segment): string | undefined => {
+    const own = conditions(d, plan, side, s, undefined);
+    if (s.kind === 'hash' && s.modulus > 1) own.push(`${keyHashSql(d, table, plan, side)} % ${s.modulus} = ${s.residue}`);
+    return own.length ? own.join(' AND ') : undefined;
+  };
+  if (segments.length === 1) {
+    const own = ofSegment(segments[0]!);
+    if (own) where.push(own);
+  } else {
+    // Hash buckets of one modulus: one IN list over the key hash, computed once per row.
+    const byModulus = new Map<number, number[]>();
+    const parts: string[] = [];
+    for (const s of segments) {
+      if (s.kind === 'hash' && s.modulus > 1) byModulus.set(s.modulus, [...(byModulus.get(s.modulus) ?? []), s.residue]);
+      else {
+        const own = ofSegment(s);
+        if (!own) return `SELECT ${list.join(', ')} FROM ${table.sql}${whereSql(where)}`;
+        parts.push(`(${own})`);
+      }
+    }
+    for (const [modulus, residues] of byModulus) parts.push(`${keyHashSql(d, table, plan, side)} % ${modulus} IN (${residues.join(', ')})`);
+    where.push(parts.length === 1 ? parts[0]! : `(${parts.join(' OR ')})`);
+  }
   return `SELECT ${list.join(', ')} FROM ${table.sql}${whereSql(where)}`;
 }
 

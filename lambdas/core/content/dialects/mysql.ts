@@ -41,5 +41,6 @@ export const mysqlDialect: SqlDialect = {
   hex32: (hex, start) => `CAST(CONV(SUBSTRING(${hex}, ${start}, 8), 16, 10) AS UNSIGNED)`,
   sumText: (expr) => `CAST(SUM(${expr}) AS CHAR)`,
   intDiv: (dividend, divisor) => `(${dividend}) DIV ${divisor}`,
-  fence: '',
+  // A derived table with LIMIT is materialized, never merged: its MD5 is computed once per row (merged, it ran once per reference).
+  fence: ' LIMIT 18446744073709551615',
 };
