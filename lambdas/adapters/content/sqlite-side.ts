@@ -12,7 +12,7 @@ export async function openSqliteSide(path: string, tableName: string): Promise<S
     throw new ContentSideError(`cannot open the SQLite file ${path}: ${(error as Error).message}`);
   }
   try {
-    for (const [name, fn] of Object.entries(SQLITE_FUNCTIONS)) db.function(name, { deterministic: true, safeIntegers: true }, fn as (...args: unknown[]) => unknown);
+    for (const [name, fn] of Object.entries(SQLITE_FUNCTIONS)) db.function(name, { deterministic: true, safeIntegers: true, varargs: true }, fn as (...args: unknown[]) => unknown);
     const info = db.prepare(`PRAGMA ${d.quoteIdent(schema)}.table_info(${d.literal(table)})`).all() as { name: string; type: string }[];
     // SQLite stores every REAL/FLOAT/DOUBLE as an 8-byte double (type affinity REAL): compared at a
     // double's 15 digits, not at the 6 of PostgreSQL's `real`.
