@@ -2,7 +2,10 @@
  * The segment engine of content comparison (see ./model.ts): sums per segment on both sides,
  * mismatching segments split by `factor` until the larger side holds at most `fetchRows` rows,
  * then both sides' rows fetched and diffed here. k differing rows cost O(k · log_factor n) segment
- * queries: a segment whose sums agree is never asked about again.
+ * queries: a segment whose sums agree is never asked about again. The root is split finer than
+ * `factor` ({@link rootFanout}: one scan either way), and the mismatching leaves of one parent are
+ * fetched in one query a side. When both sides are the same engine with the same native column
+ * types, the sums hash the rows natively (model.ts NativeHashing, {@link chooseHashing}).
  *
  * The verify stage calls it as `compareContent(sourceSide, warehouseSide, datasetPlan, { filter })`
  * with the run's cursor window as the filter (see ./plan.ts datasetPlan).
