@@ -19,7 +19,14 @@ export const NULL_FIELD = '~N';
  * `|`. So NULL ≠ '', ['a','bc'] ≠ ['ab','c'].
  */
 export function canonicalRow(values: readonly (string | null)[]): string {
-  return values.map((v) => (v === null ? NULL_FIELD : v.replaceAll('~', '~~').replaceAll('|', '~p'))).join(FIELD_SEPARATOR);
+  let out = '';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] ?? null;
+    if (i > 0) out += FIELD_SEPARATOR;
+    // Most values hold neither character: two index scans are far cheaper than two replaceAll.
+    out += v === null ? NULL_FIELD : v.includes('~') || v.includes('|') ? v.replaceAll('~', '~~').replaceAll('|', '~p') : v;
+  }
+  return out;
 }
 
 /** MD5 of the canonical string as lowercase hex (UTF-8 bytes, as every engine hashes them). */
