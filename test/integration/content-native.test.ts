@@ -56,9 +56,9 @@ interface Report {
 }
 
 /** `syncproof diff base TABLE --json`: exit code, stdout and the JSON report read back. */
-async function diff(table: string): Promise<{ code: number | null; stdout: string; report: Report }> {
+async function diff(table: string, key = 'id'): Promise<{ code: number | null; stdout: string; report: Report }> {
   const json = join(dir, `${table}.json`);
-  const result = await runCli(['diff', db.url, 'base', db.url, table, '--key', 'id', '--fetch-rows', '16', '--factor', '4', '--json', json]);
+  const result = await runCli(['diff', db.url, 'base', db.url, table, '--key', key, '--fetch-rows', '16', '--factor', '4', '--json', json]);
   if (result.code !== 0 && result.code !== 2) throw new Error(`diff exited ${result.code}: ${result.stderr}`);
   return { code: result.code, stdout: result.stdout, report: JSON.parse(readFileSync(json, 'utf8')) as Report };
 }
@@ -80,6 +80,12 @@ describe('same-engine fast path', () => {
     const { code, report } = await diff(await variant(sql));
     expect([code, report.compared.hashing]).toEqual([2, 'native']);
     expect(report.changed.map((c) => [c.key, c.columns.map((x) => x.column)])).toEqual([[['123'], [column]]]);
+  });
+
+  it('finds a changed value under hash buckets of a text key, hashing natively', async () => {
+    const { code, report } = await diff(await variant('UPDATE T SET price = price + 0.01 WHERE id = 234'), 'name');
+    expect([code, report.compared.hashing, report.compared.rowsA]).toEqual([2, 'native', N]);
+    expect(report.changed.map((c) => [c.key, c.columns.map((x) => x.column)])).toEqual([[['name 234'], ['price']]]);
   });
 
   it('fetches the mismatching leaves of one parent in one query a side', async () => {
