@@ -14,7 +14,8 @@
  * Figure 6 — the database path (bench/extract.ts): runExtract from PostgreSQL and MariaDB against
  * `psql \copy` / `mariadb -e`, and an incremental run through the whole pipeline against a full one.
  * Figure 7 — content comparison (bench/content.ts): `syncproof diff` of two tables differing in 10
- * rows against one checksum scan per side.
+ * rows against one checksum scan per side: 7a PostgreSQL ↔ PostgreSQL (`content`), 7b MariaDB →
+ * PostgreSQL (`content-mariadb`), 7c a SQLite file → PostgreSQL (`content-sqlite`).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -40,7 +41,7 @@ import { LOCAL_REDSHIFT, openLocalWarehouse } from '../local/local-warehouse';
 import { startPostgresServer } from '../local/postgres-server';
 import { LOCAL_COPY_ROLE, LOCAL_TABLES, LocalRuntime } from '../local/runtime';
 import { benchChecksums } from './checksums';
-import { benchContent } from './content';
+import { benchContent, benchContentMariadb, benchContentSqlite } from './content';
 import { benchExtract } from './extract';
 import { benchListDiff } from './list-diff';
 import { benchParquetEncode } from './parquet-encode';
@@ -314,6 +315,8 @@ const FIGURES: Record<string, () => Promise<string[]>> = {
   encode: () => benchParquetEncode(ROWS),
   extract: () => benchExtract(ROWS),
   content: () => benchContent(ROWS),
+  'content-mariadb': () => benchContentMariadb(ROWS),
+  'content-sqlite': () => benchContentSqlite(ROWS),
 };
 
 async function main(): Promise<void> {

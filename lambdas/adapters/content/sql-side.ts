@@ -5,7 +5,7 @@
  */
 import { TerminalError } from '../../core/errors';
 import { keyBoundsSql, segmentRowsSql, segmentSumsSql, type NativeColumn, type SqlDialect, type SqlTable } from '../../core/content/dialects/dialect';
-import type { ComparisonPlan, ContentSide, NormalizedRow, RowFilter, Segment, SegmentSum } from '../../core/content/model';
+import type { ComparisonPlan, ContentSide, NativeHashing, NormalizedRow, RowFilter, Segment, SegmentSum } from '../../core/content/model';
 
 /** A column as a side's catalog declares it, with what plan building needs. */
 export interface CatalogColumn extends NativeColumn {
@@ -13,6 +13,17 @@ export interface CatalogColumn extends NativeColumn {
   readonly datetimePrecision?: number;
   /** Scale of a decimal column. */
   readonly scale?: number;
+  /**
+   * The column's exact declared type for the same-engine fast path (model.ts NativeHashing), e.g.
+   * `numeric/2/`, `timestamp//3`; absent: the column is never hashed natively.
+   */
+  readonly nativeType?: string;
+}
+
+/** What an adapter gives for the same-engine fast path: its engine and hash, and the probe query (column `p`). */
+export interface NativeOffer {
+  readonly engine: string;
+  readonly probeSql: string;
 }
 
 /** Runs one query and returns its rows (column name → value). */
@@ -32,6 +43,7 @@ export function parseTableName(name: string): { schema?: string; table: string }
 
 export class SqlContentSide implements ContentSide {
   private readonly table: SqlTable;
+  readonly native?: NativeHashing;
 
   constructor(
     readonly label: string,
@@ -41,8 +53,18 @@ export class SqlContentSide implements ContentSide {
     /** The table's columns in catalog order. */
     readonly catalog: readonly CatalogColumn[],
     private readonly onClose: () => Promise<void>,
+    offer?: NativeOffer,
   ) {
     this.table = { sql: tableSql, columns: new Map(catalog.map((c) => [c.name, c])) };
+    if (offer && dialect.nativeHash) {
+      let probe: Promise<string> | undefined;
+      const byName = this.table.columns as ReadonlyMap<string, CatalogColumn>;
+      this.native = {
+        engine: offer.engine,
+        nativeType: (column) => byName.get(column)?.nativeType,
+        probe: () => (probe ??= this.run(offer.probeSql).then((rows) => String(rows[0]?.p))),
+      };
+    }
   }
 
   async childSums(parent: Segment, children: readonly Segment[], plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<Map<number, SegmentSum>> {
@@ -57,8 +79,12 @@ export class SqlContentSide implements ContentSide {
     return sums;
   }
 
-  async rows(segment: Segment, plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]> {
-    const rows = await this.run(segmentRowsSql(this.dialect, this.table, plan, side, segment, filter));
+  rows(segment: Segment, plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]> {
+    return this.rowsOf([segment], plan, side, filter);
+  }
+
+  async rowsOf(segments: readonly Segment[], plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]> {
+    const rows = await this.run(segmentRowsSql(this.dialect, this.table, plan, side, segments, filter));
     const text = (v: unknown) => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
     return rows.map((r) => ({ key: plan.key.map((_, i) => text(r[`k${i}`])), values: plan.columns.map((_, i) => text(r[`v${i}`])) }));
   }

@@ -2,7 +2,10 @@
  * The segment engine of content comparison (see ./model.ts): sums per segment on both sides,
  * mismatching segments split by `factor` until the larger side holds at most `fetchRows` rows,
  * then both sides' rows fetched and diffed here. k differing rows cost O(k · log_factor n) segment
- * queries: a segment whose sums agree is never asked about again.
+ * queries: a segment whose sums agree is never asked about again. The root is split finer than
+ * `factor` ({@link rootFanout}: one scan either way), and the mismatching leaves of one parent are
+ * fetched in one query a side. When both sides are the same engine with the same native column
+ * types, the sums hash the rows natively (model.ts NativeHashing, {@link chooseHashing}).
  *
  * The verify stage calls it as `compareContent(sourceSide, warehouseSide, datasetPlan, { filter })`
  * with the run's cursor window as the filter (see ./plan.ts datasetPlan).
@@ -26,6 +29,29 @@ export const DEFAULT_FETCH_ROWS = 16_384;
 export const DEFAULT_FLOAT_TOLERANCE = 1e-9;
 /** Hash buckets stop splitting at this modulus (the key hash has 32 bits). */
 export const MAX_MODULUS = 2 ** 32;
+/** Mismatching leaves of one parent are fetched together up to this many rows (or fetchRows, if larger). */
+export const FETCH_BATCH_ROWS = 65_536;
+/** The root is split into at most this many children (see {@link rootFanout}). */
+export const ROOT_CHILDREN_MAX = 4_096;
+
+/**
+ * How many children the root is split into. The root's sums are one scan of each side whatever
+ * the number of its children (one group per child), so it is split as finely as one level below
+ * the fetch size: children of about `fetchRows / factor` rows (estimated from the key span for
+ * ranges; hash buckets: `factor²`), at least `factor` and at most {@link ROOT_CHILDREN_MAX}. A
+ * mismatching child of the root is then usually fetched at once, without a second scan of its
+ * rows. A sampled comparison keeps `factor` (its sample is drawn among the root's children).
+ */
+export function rootFanout(root: Segment, factor: number, fetchRows: number, sampled: boolean): number {
+  if (sampled || root.kind === 'null-key') return factor;
+  const clamp = (n: number) => Math.min(ROOT_CHILDREN_MAX, Math.max(factor, n));
+  if (root.kind === 'hash') return clamp(factor * factor);
+  if (root.lo === undefined || root.hi === undefined) return factor;
+  const span = BigInt(root.hi) - BigInt(root.lo);
+  const perChild = BigInt(Math.max(1, Math.floor(fetchRows / factor)));
+  const wanted = (span + perChild - 1n) / perChild;
+  return clamp(wanted > BigInt(ROOT_CHILDREN_MAX) ? ROOT_CHILDREN_MAX : Number(wanted));
+}
 
 /** How far a comparison is (for a progress line). */
 export interface ContentProgress {
@@ -117,9 +143,28 @@ function limiter(max: number): <T>(work: () => Promise<T>) => Promise<T> {
   };
 }
 
+/**
+ * `native` when both sides offer the same native hash (model.ts NativeHashing: same engine, equal
+ * probes) and every compared column has the same native type on both sides; else `portable`.
+ * A plan that says `portable` stays portable.
+ */
+export async function chooseHashing(a: ContentSide, b: ContentSide, plan: ComparisonPlan): Promise<'portable' | 'native'> {
+  if (plan.hashing === 'portable' || !a.native || !b.native || a.native.engine !== b.native.engine) return 'portable';
+  for (const c of [...plan.key, ...plan.columns]) {
+    const ta = a.native.nativeType(c.a);
+    if (ta === undefined || ta !== b.native.nativeType(c.b)) return 'portable';
+  }
+  // A server that cannot answer the probe (an encoding without its characters, no such function) hashes portably.
+  const probe = (side: ContentSide) => side.native!.probe().catch(() => undefined);
+  const [pa, pb] = await Promise.all([probe(a), probe(b)]);
+  return pa !== undefined && pa === pb ? 'native' : 'portable';
+}
+
 /** Compares the content of two sides under `plan` (see the module doc). */
-export async function compareContent(a: ContentSide, b: ContentSide, plan: ComparisonPlan, options: CompareOptions = {}): Promise<ContentResult> {
+export async function compareContent(a: ContentSide, b: ContentSide, given: ComparisonPlan, options: CompareOptions = {}): Promise<ContentResult> {
   const { filter, onProgress } = options;
+  const hashing = await chooseHashing(a, b, given);
+  const plan: ComparisonPlan = { ...given, hashing };
   const limit = limiter(Math.max(1, options.concurrency ?? 4));
   const factor = Math.max(2, Math.floor(plan.factor));
   const fetchRows = Math.max(1, Math.floor(plan.fetchRows));
@@ -185,8 +230,22 @@ export async function compareContent(a: ContentSide, b: ContentSide, plan: Compa
       progress();
     });
 
+  // Leaves of one parent are fetched together, one query a side for up to `batchMax` rows.
+  const batchMax = Math.max(fetchRows, FETCH_BATCH_ROWS);
+  const fetchAll = (leaves: readonly Segment[]): Promise<void> => {
+    if (leaves.length === 1 || !a.rowsOf || !b.rowsOf) return Promise.all(leaves.map(fetch)).then(() => undefined);
+    return limit(async () => {
+      const [ra, rb] = await Promise.all([a.rowsOf!(leaves, plan, 'a', filter), b.rowsOf!(leaves, plan, 'b', filter)]);
+      segmentQueries += 2;
+      fetchedRows += ra.length + rb.length;
+      // The leaves are disjoint and mean the same rows on both sides: their union diffs as each would.
+      diff(ra, rb);
+      progress();
+    });
+  };
+
   const visit = async (parent: Segment, root: boolean): Promise<void> => {
-    const children = splitSegment(parent, factor);
+    const children = splitSegment(parent, root ? rootFanout(parent, factor, fetchRows, options.sample !== undefined) : factor);
     if (!children.length) return fetch(parent);
     const [sa, sb] = await limit(async () => {
       const sums = await Promise.all([a.childSums(parent, children, plan, 'a', filter), b.childSums(parent, children, plan, 'b', filter)]);
@@ -201,14 +260,24 @@ export async function compareContent(a: ContentSide, b: ContentSide, plan: Compa
     segments += drawn ? drawn.size : children.length;
     progress();
     const work: Promise<void>[] = [];
+    let batch: Segment[] = [];
+    let batchRows = 0n;
     children.forEach((child, i) => {
       if (drawn && !drawn.has(i)) return;
       const x = sa.get(i) ?? ZERO;
       const y = sb.get(i) ?? ZERO;
       if (sameSum(x, y)) return;
       const larger = x.count > y.count ? x.count : y.count;
-      work.push(larger <= BigInt(fetchRows) ? fetch(child) : visit(child, false));
+      if (larger > BigInt(fetchRows)) return void work.push(visit(child, false));
+      if (batch.length && batchRows + larger > BigInt(batchMax)) {
+        work.push(fetchAll(batch));
+        batch = [];
+        batchRows = 0n;
+      }
+      batch.push(child);
+      batchRows += larger;
     });
+    if (batch.length) work.push(fetchAll(batch));
     await Promise.all(work);
   };
 
@@ -246,6 +315,7 @@ export async function compareContent(a: ContentSide, b: ContentSide, plan: Compa
       segments,
       segmentQueries,
       fetchedRows,
+      hashing,
     },
   };
 }

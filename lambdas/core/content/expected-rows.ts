@@ -24,7 +24,7 @@
 import { canonicalRow, floatRowText, keyHash, normalizeValue, rowHash } from './normalize';
 import type { ComparedColumn, ComparedType, ComparisonPlan, ContentSide, NormalizedRow, RowFilter, Segment, SegmentSum } from './model';
 import type { PlanColumn } from './plan';
-import { inSegment } from './memory-side';
+import { childIndex, inSegment } from './memory-side';
 
 /** The compared value of an append dataset: how many times a whole row occurs (see the module doc). */
 export const OCCURRENCES_COLUMN = 'syncproof_rows';
@@ -211,7 +211,7 @@ function expectedSide(label: string, rows: readonly Selected[]): ContentSide & {
       const sums = new Map<number, SegmentSum>();
       for (const r of rows) {
         if (!inSegment(parent, r.key, r.kh)) continue;
-        const i = children.findIndex((c) => inSegment(c, r.key, r.kh));
+        const i = childIndex(parent, children, r.key, r.kh);
         if (i < 0) continue;
         const old = sums.get(i) ?? { count: 0n, sumHi: 0n, sumLo: 0n };
         sums.set(i, { count: old.count + 1n, sumHi: old.sumHi + r.hash.hi, sumLo: old.sumLo + r.hash.lo });

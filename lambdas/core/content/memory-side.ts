@@ -25,6 +25,24 @@ export function inSegment(segment: Segment, key: readonly (string | null)[], kh:
   return (segment.lo === undefined || v >= BigInt(segment.lo)) && (segment.hi === undefined || v < BigInt(segment.hi));
 }
 
+/**
+ * The index of the child of `parent` (split by bisect.ts splitSegment) a row in `parent` lies in,
+ * computed rather than searched (a root may have thousands of children); -1: none.
+ */
+export function childIndex(parent: Segment, children: readonly Segment[], key: readonly (string | null)[], kh: () => number): number {
+  const first = children[0];
+  if (!first) return -1;
+  if (parent.kind === 'hash' && first.kind === 'hash') {
+    const i = ((kh() % first.modulus) - parent.residue) / parent.modulus;
+    return Number.isInteger(i) && i >= 0 && i < children.length ? i : -1;
+  }
+  if (first.kind === 'range' && first.lo !== undefined && first.hi !== undefined && key[0] !== null && key[0] !== undefined) {
+    const i = Number((BigInt(key[0]) - BigInt(first.lo)) / (BigInt(first.hi) - BigInt(first.lo)));
+    if (i >= 0 && i < children.length && inSegment(children[i]!, key, kh)) return i;
+  }
+  return children.findIndex((c) => inSegment(c, key, kh));
+}
+
 function inFilter(filter: RowFilter | undefined, row: Record_, side: 'a' | 'b'): boolean {
   if (!filter) return true;
   const v = normalizeValue(row[side === 'a' ? filter.a : filter.b], filter.type);
@@ -62,7 +80,7 @@ export function memorySide(label: string, rows: readonly Record_[]): ContentSide
       const sums = new Map<number, SegmentSum>();
       for (const r of select(plan, s, filter)) {
         if (!inSegment(parent, r.key, r.kh)) continue;
-        const i = children.findIndex((c) => inSegment(c, r.key, r.kh));
+        const i = childIndex(parent, children, r.key, r.kh);
         if (i < 0) continue;
         const h = r.hash;
         const old = sums.get(i) ?? { count: 0n, sumHi: 0n, sumLo: 0n };

@@ -61,6 +61,14 @@ export interface ComparisonPlan {
   readonly fetchRows: number;
   /** Relative tolerance of float columns at row level. @default 1e-9 */
   readonly floatTolerance: number;
+  /**
+   * How rows are hashed for segment sums. `portable` (the default): the canonical text of the
+   * normalized values → MD5, the same on every engine. `native`: the same-engine fast path
+   * ({@link NativeHashing}), chosen by compareContent only when both sides offer the same native
+   * hash and every compared column has the same native type on both sides; fetched rows are
+   * normalized and compared as always.
+   */
+  readonly hashing?: 'portable' | 'native';
 }
 
 /**
@@ -75,7 +83,11 @@ export type Segment =
   /** Range segmentation only: the rows whose key is NULL (no range holds them); fetched, never summed. */
   | { readonly kind: 'null-key' };
 
-/** Count and hash sums of one segment on one side; the sums are exact (never wrap). */
+/**
+ * Count and hash sums of one segment on one side; the sums are exact (never wrap). Portable
+ * hashing: the sums of the two unsigned 32-bit halves of each row hash. Native hashing: `sumHi`
+ * the sum of each row's signed 64-bit native hash, `sumLo` 0.
+ */
 export interface SegmentSum {
   readonly count: bigint;
   readonly sumHi: bigint;
@@ -101,10 +113,30 @@ export interface NormalizedRow {
 }
 
 /**
+ * The same-engine fast path a side may offer (PostgreSQL: `hashtextextended` of the row's own
+ * text output, ROW(…)::text, instead of MD5 of the normalized canonical text). Two sides take it
+ * only when their `engine` is the same, their `probe()` answers are equal (the same hash function:
+ * version, byte order, encoding) and each compared column has the same `nativeType` on both sides
+ * (so equal values print the same text). A float within the tolerance but not bit-equal makes its
+ * segment mismatch: the segment is then fetched and its rows compared with the tolerance as always,
+ * and found equal.
+ */
+export interface NativeHashing {
+  /** The engine and hash, e.g. `postgres/hashtextextended`. */
+  readonly engine: string;
+  /** A column's declared type on this side (`numeric/2`, `timestamp without time zone/3`); undefined: not hashable natively. */
+  nativeType(column: string): string | undefined;
+  /** The native hash of a fixed probe text, as text. */
+  probe(): Promise<string>;
+}
+
+/**
  * One side of a comparison. Each method is one query (or one pass over files) on that side;
  * the engine counts them for the report.
  */
 export interface ContentSide {
+  /** The same-engine fast path, where this side offers one. */
+  readonly native?: NativeHashing;
   /** For reports: `mysql`, `postgres`, `sqlite`, `warehouse`, `parquet`. Never a URL with a password. */
   readonly label: string;
   /**
@@ -114,6 +146,8 @@ export interface ContentSide {
   childSums(parent: Segment, children: readonly Segment[], plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<Map<number, SegmentSum>>;
   /** Every row of `segment`, normalized. */
   rows(segment: Segment, plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]>;
+  /** Every row of several disjoint segments in one query (a batch of leaves), where the side can. */
+  rowsOf?(segments: readonly Segment[], plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<NormalizedRow[]>;
   /** The smallest and largest key (range segmentation only), as normalized text; undefined when empty. */
   keyBounds?(plan: ComparisonPlan, side: 'a' | 'b', filter?: RowFilter): Promise<{ lo: string; hi: string } | undefined>;
   close(): Promise<void>;
@@ -148,5 +182,7 @@ export interface ContentResult {
     readonly segments: number;
     readonly segmentQueries: number;
     readonly fetchedRows: number;
+    /** How the segment sums hashed rows (ComparisonPlan.hashing). */
+    readonly hashing: 'portable' | 'native';
   };
 }

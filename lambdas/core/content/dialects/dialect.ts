@@ -31,6 +31,26 @@ export interface SqlDialect {
   hex32(hexExpr: string, start: 1 | 9): string;
   /** The exact SUM of an integer expression, as text (never wraps). */
   sumText(expr: string): string;
+  /** Integer division of two integer expressions (both non-negative here), truncating. */
+  intDiv(dividend: string, divisor: string): string;
+  /**
+   * Appended to a subquery whose outputs the outer query reads more than once (the row hash's two
+   * halves), so the engine computes them once per row instead of inlining the expression into
+   * each reference (PostgreSQL and SQLite flatten subqueries: the MD5 and every normalization
+   * ran twice per row).
+   */
+  readonly fence: string;
+  /**
+   * The same-engine fast path (model.ts NativeHashing), where the engine has one: a signed 64-bit
+   * hash of the columns' own text output (`columns`: quoted column expressions).
+   */
+  nativeHash?(columns: readonly string[]): string;
+  /**
+   * MD5 (hex) of the canonical row of `columns` in one call, where the engine computes it faster
+   * that way (SQLite: one JavaScript call a row instead of one per value); the same text as
+   * `md5` over the canonical concatenation of each column's `text`.
+   */
+  canonicalMd5?(columns: readonly { readonly expr: string; readonly type: ComparedType }[]): string;
 }
 
 /** Where a side's table is and how its compared columns are declared there. */
@@ -57,6 +77,12 @@ const PLAIN_KINDS: ReadonlySet<ComparedType['kind']> = new Set(['integer', 'deci
 /** The escaped field of one normalized value in the canonical row string (normalize.ts canonicalRow). */
 function field(textExpr: string, type: ComparedType): string {
   return PLAIN_KINDS.has(type.kind) ? `COALESCE(${textExpr}, '${NULL_FIELD}')` : `COALESCE(REPLACE(REPLACE(${textExpr}, '~', '~~'), '|', '~p'), '${NULL_FIELD}')`;
+}
+
+/** MD5 (hex) of the canonical row string of `columns` on `side`. */
+function canonicalMd5(d: SqlDialect, table: SqlTable, columns: readonly ComparedColumn[], side: 'a' | 'b'): string {
+  if (d.canonicalMd5) return d.canonicalMd5(columns.map((c) => ({ expr: d.quoteIdent(sideName(c, side)), type: c.type })));
+  return d.md5(canonical(d, table, columns, side));
 }
 
 function canonical(d: SqlDialect, table: SqlTable, columns: readonly ComparedColumn[], side: 'a' | 'b'): string {
@@ -106,8 +132,15 @@ function whereSql(where: readonly string[]): string {
   return where.length ? ` WHERE ${where.join(' AND ')}` : '';
 }
 
+function nativeHashOf(d: SqlDialect, columns: readonly ComparedColumn[], side: 'a' | 'b'): string {
+  if (!d.nativeHash) throw new Error(`the ${d.name} dialect has no native hash`);
+  return d.nativeHash(columns.map((c) => d.quoteIdent(sideName(c, side))));
+}
+
+/** The key hash of hash buckets: unsigned 32 bits (portable: of the canonical key's MD5; native: the low bits of the native hash). */
 function keyHashSql(d: SqlDialect, table: SqlTable, plan: ComparisonPlan, side: 'a' | 'b'): string {
-  return d.hex32(d.md5(canonical(d, table, plan.key, side)), 1);
+  if (plan.hashing === 'native') return `(${nativeHashOf(d, plan.key, side)} & 4294967295)`;
+  return d.hex32(canonicalMd5(d, table, plan.key, side), 1);
 }
 
 /**
@@ -125,39 +158,86 @@ export function segmentSumsSql(
   children: readonly Segment[],
   filter?: RowFilter,
 ): string {
-  const row = d.md5(canonical(d, table, [...plan.key, ...plan.columns], side));
+  const native = plan.hashing === 'native';
+  const row = native ? nativeHashOf(d, [...plan.key, ...plan.columns], side) : canonicalMd5(d, table, [...plan.key, ...plan.columns], side);
+  // Portable: the two unsigned 32-bit halves of the MD5; native: the signed 64-bit hash (its sum in `sh`, `sl` 0).
+  const halves = native ? 'h AS hi, 0 AS lo' : `${d.hex32('h', 1)} AS hi, ${d.hex32('h', 9)} AS lo`;
   const where = conditions(d, plan, side, parent, filter);
   let inner: string;
   let outer: string;
   if (parent.kind === 'hash') {
     const child = children[0];
     if (!child || child.kind !== 'hash') throw new Error('hash children expected');
-    inner = `SELECT ${keyHashSql(d, table, plan, side)} AS kh, ${row} AS h FROM ${table.sql}${whereSql(where)}`;
-    const parentWhere = parent.modulus > 1 ? ` WHERE kh % ${parent.modulus} = ${parent.residue}` : '';
-    outer = `SELECT kh % ${child.modulus} AS b, ${d.hex32('h', 1)} AS hi, ${d.hex32('h', 9)} AS lo FROM (${inner}) s0${parentWhere}`;
+    const kh = keyHashSql(d, table, plan, side);
+    // The parent's bucket is filtered inside the fenced subquery, so only its rows are hashed.
+    if (parent.modulus > 1) where.push(`${kh} % ${parent.modulus} = ${parent.residue}`);
+    inner = `SELECT ${kh} AS kh, ${row} AS h FROM ${table.sql}${whereSql(where)}${d.fence}`;
+    outer = `SELECT kh % ${child.modulus} AS b, ${halves} FROM (${inner}) s0`;
   } else {
     const key = d.quoteIdent(sideName(plan.key[0]!, side));
-    const cases = children.map((c, i) => {
-      if (c.kind !== 'range') throw new Error('range children expected');
-      return c.hi === undefined ? `ELSE ${i}` : `WHEN ${key} < ${intLiteral(c.hi)} THEN ${i}`;
-    });
-    if (!cases[cases.length - 1]!.startsWith('ELSE')) cases.push('ELSE NULL');
-    inner = `SELECT CASE ${cases.join(' ')} END AS b, ${row} AS h FROM ${table.sql}${whereSql(where)}`;
-    outer = `SELECT b, ${d.hex32('h', 1)} AS hi, ${d.hex32('h', 9)} AS lo FROM (${inner}) s0`;
+    inner = `SELECT ${rangeChildIndex(d, key, children)} AS b, ${row} AS h FROM ${table.sql}${whereSql(where)}${d.fence}`;
+    outer = `SELECT b, ${halves} FROM (${inner}) s0`;
   }
   return `SELECT b, COUNT(*) AS n, ${d.sumText('hi')} AS sh, ${d.sumText('lo')} AS sl FROM (${outer}) s1 GROUP BY b`;
 }
 
-/** Every row of `segment`: key texts `k0…`, value texts `v0…` (floats at full precision). */
-export function segmentRowsSql(d: SqlDialect, table: SqlTable, plan: ComparisonPlan, side: 'a' | 'b', segment: Segment, filter?: RowFilter): string {
+/**
+ * The child index of a row of the range parent `children` split (splitSegment: equal steps from
+ * the first child's lower bound, the last one possibly shorter): one integer division per row
+ * (`(key − lo) / step`), whatever the number of children; a CASE chain where the steps are uneven.
+ * The caller's WHERE holds the parent's bounds, so the index lies in [0, children).
+ */
+function rangeChildIndex(d: SqlDialect, key: string, children: readonly Segment[]): string {
+  const ranges = children.map((c) => {
+    if (c.kind !== 'range' || c.lo === undefined) throw new Error('range children with lower bounds expected');
+    return { lo: BigInt(intLiteral(c.lo)), hi: c.hi === undefined ? undefined : BigInt(intLiteral(c.hi)) };
+  });
+  const first = ranges[0]!;
+  const step = first.hi === undefined ? undefined : first.hi - first.lo;
+  const even = step !== undefined && step > 0n && ranges.every((r, i) => r.lo === first.lo + step * BigInt(i) && (i === ranges.length - 1 || r.hi === r.lo + step));
+  if (even) return ranges.length === 1 ? '0' : d.intDiv(`${key} - (${first.lo})`, step.toString());
+  const cases = ranges.map((r, i) => (r.hi === undefined ? `ELSE ${i}` : `WHEN ${key} < ${r.hi} THEN ${i}`));
+  if (!cases[cases.length - 1]!.startsWith('ELSE')) cases.push('ELSE NULL');
+  return `CASE ${cases.join(' ')} END`;
+}
+
+/**
+ * Every row of `segment` — or of several disjoint segments at once (a batch of leaves: one query
+ * instead of one per leaf) — : key texts `k0…`, value texts `v0…` (floats at full precision).
+ */
+export function segmentRowsSql(d: SqlDialect, table: SqlTable, plan: ComparisonPlan, side: 'a' | 'b', segment: Segment | readonly Segment[], filter?: RowFilter): string {
   const select = (c: ComparedColumn, alias: string) => {
     const name = sideName(c, side);
     const expr = d.quoteIdent(name);
     return `${c.type.kind === 'float' ? d.floatText(expr) : d.text(expr, c.type, nativeOf(table, name))} AS ${alias}`;
   };
   const list = [...plan.key.map((c, i) => select(c, `k${i}`)), ...plan.columns.map((c, i) => select(c, `v${i}`))];
-  const where = conditions(d, plan, side, segment, filter);
-  if (segment.kind === 'hash' && segment.modulus > 1) where.push(`${keyHashSql(d, table, plan, side)} % ${segment.modulus} = ${segment.residue}`);
+  const segments: readonly Segment[] = Array.isArray(segment) ? segment : [segment as Segment];
+  if (!segments.length) throw new Error('no segment to fetch');
+  const where = conditions(d, plan, side, { kind: 'hash', modulus: 1, residue: 0 }, filter);
+  const ofSegment = (s: Segment): string | undefined => {
+    const own = conditions(d, plan, side, s, undefined);
+    if (s.kind === 'hash' && s.modulus > 1) own.push(`${keyHashSql(d, table, plan, side)} % ${s.modulus} = ${s.residue}`);
+    return own.length ? own.join(' AND ') : undefined;
+  };
+  if (segments.length === 1) {
+    const own = ofSegment(segments[0]!);
+    if (own) where.push(own);
+  } else {
+    // Hash buckets of one modulus: one IN list over the key hash, computed once per row.
+    const byModulus = new Map<number, number[]>();
+    const parts: string[] = [];
+    for (const s of segments) {
+      if (s.kind === 'hash' && s.modulus > 1) byModulus.set(s.modulus, [...(byModulus.get(s.modulus) ?? []), s.residue]);
+      else {
+        const own = ofSegment(s);
+        if (!own) return `SELECT ${list.join(', ')} FROM ${table.sql}${whereSql(where)}`;
+        parts.push(`(${own})`);
+      }
+    }
+    for (const [modulus, residues] of byModulus) parts.push(`${keyHashSql(d, table, plan, side)} % ${modulus} IN (${residues.join(', ')})`);
+    where.push(parts.length === 1 ? parts[0]! : `(${parts.join(' OR ')})`);
+  }
   return `SELECT ${list.join(', ')} FROM ${table.sql}${whereSql(where)}`;
 }
 

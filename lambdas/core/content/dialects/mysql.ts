@@ -40,4 +40,7 @@ export const mysqlDialect: SqlDialect = {
   md5: (expr) => `MD5(CONVERT(${expr} USING utf8mb4))`,
   hex32: (hex, start) => `CAST(CONV(SUBSTRING(${hex}, ${start}, 8), 16, 10) AS UNSIGNED)`,
   sumText: (expr) => `CAST(SUM(${expr}) AS CHAR)`,
+  intDiv: (dividend, divisor) => `(${dividend}) DIV ${divisor}`,
+  // A derived table with LIMIT is materialized, never merged: its MD5 is computed once per row (merged, it ran once per reference).
+  fence: ' LIMIT 18446744073709551615',
 };

@@ -39,4 +39,7 @@ export const postgresDialect: SqlDialect = {
   md5: (expr) => `MD5(${expr})`,
   hex32: (hex, start) => `CAST(CAST(('x' || SUBSTR(${hex}, ${start}, 8)) AS BIT(32)) AS BIGINT)`,
   sumText: (expr) => `CAST(SUM(${expr}) AS TEXT)`,
+  intDiv: (dividend, divisor) => `(${dividend}) / ${divisor}`,
+  fence: ' OFFSET 0',
+  nativeHash: (columns) => `hashtextextended(CAST(ROW(${columns.join(', ')}) AS TEXT), 0)`,
 };

@@ -42,4 +42,6 @@ export const redshiftDialect: SqlDialect = {
   md5: (expr) => `MD5(${expr})`,
   hex32: (hex, start) => `STRTOL(SUBSTRING(${hex}, ${start}, 8), 16)`,
   sumText: (expr) => `CAST(SUM(CAST(${expr} AS DECIMAL(38,0))) AS VARCHAR(40))`,
+  intDiv: (dividend, divisor) => `(${dividend}) / ${divisor}`,
+  fence: ' OFFSET 0',
 };

@@ -6,7 +6,7 @@
  * an error, never a wrap).
  */
 import type { ComparedType } from '../model';
-import { floatRowText, md5Hex, normalizeValue } from '../normalize';
+import { canonicalRow, floatRowText, md5Hex, normalizeValue } from '../normalize';
 import type { NativeColumn, SqlDialect } from './dialect';
 
 export const sqliteDialect: SqlDialect = {
@@ -17,10 +17,14 @@ export const sqliteDialect: SqlDialect = {
     return `syncproof_norm(${expr}, '${JSON.stringify(type)}')`;
   },
   floatText: (expr) => `syncproof_float(${expr})`,
+  // One JavaScript call a row (not one a value plus md5): SQLite's function-call overhead was most of a side's time.
+  canonicalMd5: (columns) => `syncproof_row_md5('${JSON.stringify(columns.map((c) => c.type))}', ${columns.map((c) => c.expr).join(', ')})`,
   concat: (parts) => parts.join(' || '),
   md5: (expr) => `md5(${expr})`,
   hex32: (hex, start) => `strtol(SUBSTR(${hex}, ${start}, 8), 16)`,
   sumText: (expr) => `CAST(SUM(${expr}) AS TEXT)`,
+  intDiv: (dividend, divisor) => `(${dividend}) / ${divisor}`,
+  fence: ' LIMIT -1',
 };
 
 /** SQLite storage values: what better-sqlite3 hands a registered function. */
@@ -33,15 +37,27 @@ function typeOf(json: string): ComparedType {
   return type;
 }
 
+const typeLists = new Map<string, readonly ComparedType[]>();
+function typesOf(json: string): readonly ComparedType[] {
+  let list = typeLists.get(json);
+  if (!list) typeLists.set(json, (list = JSON.parse(json) as ComparedType[]));
+  return list;
+}
+
+/** normalize.ts normalizeValue of a SQLite storage value (SQLite keeps booleans as 0/1, timestamps as text or numbers, JSON and decimals as text). */
+function sqliteNorm(value: SqliteValue, t: ComparedType): string | null {
+  if (t.kind === 'binary' && typeof value === 'string') return Buffer.from(value, 'utf8').toString('hex');
+  return normalizeValue(value, t);
+}
+
 /** The functions a SQLite side registers before it queries (name → deterministic function). */
 export const SQLITE_FUNCTIONS: Readonly<Record<string, (...args: SqliteValue[]) => SqliteValue>> = {
   md5: (text) => (text === null ? null : md5Hex(String(text))),
   strtol: (text, base) => (text === null ? null : BigInt(Number.parseInt(String(text), Number(base)))),
-  syncproof_norm: (value, type) => {
-    const t = typeOf(String(type));
-    // SQLite keeps booleans as 0/1 and timestamps as text or numbers; JSON and decimals as text.
-    if (t.kind === 'binary' && typeof value === 'string') return Buffer.from(value, 'utf8').toString('hex');
-    return normalizeValue(value, t);
+  syncproof_norm: (value, type) => sqliteNorm(value, typeOf(String(type))),
+  syncproof_row_md5: (types, ...values) => {
+    const list = typesOf(String(types));
+    return md5Hex(canonicalRow(values.map((v, i) => sqliteNorm(v, list[i]!))));
   },
   syncproof_float: (value) => floatRowText(value),
 };
