@@ -70,16 +70,31 @@ describe('verifyFileContent', () => {
     expect(out.result.changed).toEqual([{ key: ['1'], columns: [{ column: 'label', a: 'ten', b: 'nine-fifty' }, { column: 'v', a: '10.00', b: '9.50' }] }]);
   });
 
-  it('breaks a version tie by S3 order, then by the later row of the same file', async () => {
+  it.each(['first row', 'last row'])('breaks a version tie by S3 order; a tie within one file is ambiguous, and the target holding either row (%s) passes with a warning', async (held) => {
     const d = await deps(
       [
         { key: 'things/b', at: T1, rows: [{ id: 1n, label: 'older file', v: '1.00' }] },
         { key: 'things/a', at: T2, rows: [{ id: 1n, label: 'newer file', v: '1.00' }, { id: 2n, label: 'first row', v: '1.00' }, { id: 2n, label: 'last row', v: '1.00' }] },
       ],
-      [{ id: 1, label: 'newer file', v: '1.00' }, { id: 2, label: 'last row', v: '1.00' }],
+      [{ id: 1, label: 'newer file', v: '1.00' }, { id: 2, label: held, v: '1.00' }],
     );
     const out = await verifyFileContent(dataset({ versionColumn: 'v' }), d);
-    expect([out.status, out.compared.expectedRows, out.compared.fileRows]).toEqual(['PASSED', 2, 4]);
+    expect([out.status, out.compared.expectedRows, out.compared.fileRows]).toEqual(['PASSED_WITH_WARNINGS', 2, 4]);
+    expect(out.ambiguous).toEqual({ count: 1, keys: [['2']], files: ['things/a'] });
+  });
+
+  it('fails a tie within one file when the target holds neither row, and a key across files is never ambiguous', async () => {
+    const d = await deps(
+      [
+        { key: 'things/b', at: T1, rows: [{ id: 1n, label: 'older file', v: '1.00' }] },
+        { key: 'things/a', at: T2, rows: [{ id: 1n, label: 'newer file', v: '1.00' }, { id: 2n, label: 'first row', v: '1.00' }, { id: 2n, label: 'last row', v: '1.00' }] },
+      ],
+      [{ id: 1, label: 'older file', v: '1.00' }, { id: 2, label: 'neither', v: '1.00' }],
+    );
+    const out = await verifyFileContent(dataset({ versionColumn: 'v' }), d);
+    expect(out.status).toBe('FAILED');
+    expect(out.result.changed.map((c) => c.key)).toEqual([['1'], ['2']]);
+    expect(out.ambiguous.count).toBe(0);
   });
 
   it('expects nothing of quarantined or not yet loaded versions', async () => {
