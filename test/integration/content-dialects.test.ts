@@ -18,6 +18,7 @@ import { openPostgresWarehouse } from '../../lambdas/adapters/postgres-warehouse
 import { RedshiftDataWarehouse } from '../../lambdas/adapters/redshift-data-warehouse';
 import { compareContent, contentPassed } from '../../lambdas/core/content/bisect';
 import { memorySide } from '../../lambdas/core/content/memory-side';
+import { buildPlan, UNDECLARED_SCALE } from '../../lambdas/core/content/plan';
 import type { ComparisonPlan, ContentSide, Segment } from '../../lambdas/core/content/model';
 import { canonicalJson } from '../../lambdas/core/content/normalize';
 import type { Warehouse } from '../../lambdas/core/ports';
@@ -219,6 +220,45 @@ describe('text keys under different collations', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('decimals of undeclared scale', () => {
+  it("compares PostgreSQL's bare NUMERIC at every digit it holds, against itself, SQLite and the warehouse's declared scales (it was compared at scale 0: 1.1 equalled 1.2)", async () => {
+    const values = ['1.1', '-2.25', '123456789012345.5', '0', '7'];
+    await pgClient.query('CREATE TABLE n (id INT, v NUMERIC, w NUMERIC)');
+    await pgClient.query(`INSERT INTO n VALUES ${values.map((v, i) => `(${i}, ${v}, ${v})`).join(', ')}`);
+    await pgClient.query('CREATE TABLE n2 AS SELECT * FROM n');
+    await warehouse.executeTransaction(
+      ['CREATE TABLE public.n (id INTEGER, v DECIMAL(18,2), w BIGINT)', `INSERT INTO public.n VALUES ${values.map((v, i) => `(${i}, ${v}, ${Math.trunc(Number(v))})`).join(', ')}`],
+      'undeclared-scale',
+    );
+    const lite = new Database(join(dir, 'n.db'));
+    lite.exec('CREATE TABLE n (id INTEGER, v NUMERIC, w NUMERIC)');
+    lite.exec(`INSERT INTO n VALUES ${values.map((v, i) => `(${i}, ${v}, ${v})`).join(', ')}`);
+    lite.close();
+    const a = await openPostgresSide(pgDb.url, 'n');
+    const b = await openPostgresSide(pgDb.url, 'n2');
+    const l = await openSqliteSide(join(dir, 'n.db'), 'n');
+    const w = await openWarehouseSide(warehouse, 'public.n');
+    const cat = (side: ContentSide) => (side as unknown as { catalog: never }).catalog;
+    try {
+      const { plan: pp } = buildPlan(cat(a), cat(b), { key: ['id'] });
+      expect(pp.columns.map((c) => c.type)).toEqual([{ kind: 'decimal', scale: UNDECLARED_SCALE }, { kind: 'decimal', scale: UNDECLARED_SCALE }]);
+      expect(contentPassed(await compareContent(a, b, pp))).toBe(true);
+      const { plan: lp } = buildPlan(cat(a), cat(l), { key: ['id'] });
+      expect(contentPassed(await compareContent(a, l, lp))).toBe(true);
+      // The warehouse holds v at 2 digits (all these fit) and w as a whole number: v equal, w differs where a fraction was cut.
+      const { plan: wp } = buildPlan(cat(a), cat(w), { key: ['id'] });
+      const toWarehouse = await compareContent(a, w, wp);
+      expect(toWarehouse.changed.map((c) => [c.key[0], c.columns.map((d) => d.column)])).toEqual([['0', ['w']], ['1', ['w']], ['2', ['w']]]);
+
+      await pgClient.query('UPDATE n2 SET v = 1.2 WHERE id = 0');
+      const changed = await compareContent(a, b, pp);
+      expect(changed.changed.map((c) => [c.key, c.columns.map((d) => [d.column, d.a, d.b])])).toEqual([[['0'], [['v', expect.stringMatching(/^1\.10*$/), expect.stringMatching(/^1\.20*$/)]]]]);
+    } finally {
+      for (const side of [a, b, l, w]) await side.close();
     }
   });
 });

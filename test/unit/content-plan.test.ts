@@ -35,6 +35,19 @@ describe('buildPlan', () => {
     expect([onlyA, onlyB]).toEqual([['only_a'], ['only_b']]);
   });
 
+  it('compares a decimal of undeclared scale at UNDECLARED_SCALE digits, whatever the other side declares; an integer stays at scale 0', () => {
+    const { plan } = buildPlan(
+      [{ name: 'id', type: 'integer' }, { name: 'bare', type: 'numeric' }, { name: 'mixed', type: 'numeric' }, { name: 'whole', type: 'integer' }],
+      [{ name: 'id', type: 'integer' }, { name: 'bare', type: 'numeric' }, { name: 'mixed', type: 'numeric', scale: 2 }, { name: 'whole', type: 'numeric', scale: 2 }],
+      { key: ['id'] },
+    );
+    expect(plan.columns.map((c) => [c.a, c.type])).toEqual([
+      ['bare', { kind: 'decimal', scale: 30 }],
+      ['mixed', { kind: 'decimal', scale: 30 }],
+      ['whole', { kind: 'decimal', scale: 2 }],
+    ]);
+  });
+
   it('uses hash buckets for text and composite keys, and names an unknown column with the nearest', () => {
     const cat = [{ name: 'code', type: 'varchar' }, { name: 'n', type: 'int' }];
     expect(buildPlan(cat, cat, { key: ['code'] }).plan.segmentation).toBe('hash');

@@ -11,8 +11,6 @@ import type { ComparisonPlan, ContentSide, NativeHashing, NormalizedRow, RowFilt
 export interface CatalogColumn extends NativeColumn {
   /** Fractional-second digits of a timestamp column. */
   readonly datetimePrecision?: number;
-  /** Scale of a decimal column. */
-  readonly scale?: number;
   /**
    * The column's exact declared type for the same-engine fast path (model.ts NativeHashing), e.g.
    * `numeric/2/`, `timestamp//3`; absent: the column is never hashed natively.

@@ -52,6 +52,12 @@ function floatDigits(type: string): number {
   return /^(real|float4|float$|float\(([1-9]|1\d|2[0-4])\))/.test(type.toLowerCase()) ? FLOAT4_DIGITS : FLOAT8_DIGITS;
 }
 
+/**
+ * The scale a decimal column of undeclared scale is compared at: MySQL's largest DECIMAL scale,
+ * which every dialect can round to (Redshift pads its own declared scale instead of casting).
+ */
+export const UNDECLARED_SCALE = 30;
+
 function declaredScale(c: PlanColumn): number | undefined {
   if (c.scale !== undefined) return c.scale;
   const m = /\(\s*\d+\s*,\s*(\d+)\s*\)/.exec(c.type);
@@ -86,8 +92,13 @@ export function comparedType(a: PlanColumn, b: PlanColumn, floatTolerance: numbe
   const kind = ka && kb ? meet(ka, kb) : (ka ?? kb ?? 'text');
   if (!kind) throw new ContentPlanError(`column ${a.name} is ${a.type} on one side and ${b.type} on the other, which do not compare; leave it out with --columns`);
   switch (kind) {
-    case 'decimal':
-      return { kind, scale: Math.max(declaredScale(a) ?? 0, declaredScale(b) ?? 0) };
+    case 'decimal': {
+      // A decimal column of undeclared scale (PostgreSQL's bare NUMERIC, SQLite's NUMERIC) holds any
+      // number of fractional digits: compared at UNDECLARED_SCALE, never at 0 (which made 1.1 equal 1.2).
+      const sa = declaredScale(a) ?? (ka === 'decimal' ? UNDECLARED_SCALE : 0);
+      const sb = declaredScale(b) ?? (kb === 'decimal' ? UNDECLARED_SCALE : 0);
+      return { kind, scale: Math.max(sa, sb) };
+    }
     case 'float': {
       const tolDigits = Math.max(1, Math.floor(-Math.log10(floatTolerance)));
       const held = Math.min(ka === 'float' ? floatDigits(a.type) : FLOAT8_DIGITS, kb === 'float' ? floatDigits(b.type) : FLOAT8_DIGITS);

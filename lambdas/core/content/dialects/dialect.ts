@@ -12,6 +12,8 @@ export interface NativeColumn {
   readonly name: string;
   /** The catalog's type name, lowercase (`timestamp with time zone`, `tinyint(1)`, `numeric`, …). */
   readonly type: string;
+  /** The catalog's scale of a numeric column (0 for integers), where it declares one. */
+  readonly scale?: number;
 }
 
 export interface SqlDialect {

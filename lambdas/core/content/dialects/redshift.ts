@@ -16,8 +16,16 @@ export const redshiftDialect: SqlDialect = {
     switch (type.kind) {
       case 'integer':
         return /^bool/.test(native.type) ? postgresDialect.text(expr, type, native) : `CAST(${expr} AS VARCHAR(40))`;
-      case 'decimal':
+      case 'decimal': {
+        const held = native.scale;
+        if (held !== undefined && held < type.scale) {
+          // Compared at more digits than the column holds (the other side is finer, or of undeclared
+          // scale): its own text, zero-padded; a cast to DECIMAL(38, scale) would overflow its integer digits.
+          const pad = '0'.repeat(type.scale - held);
+          return `CAST(${expr} AS VARCHAR(41)) || '${held === 0 ? '.' : ''}${pad}'`;
+        }
         return `CAST(CAST(${expr} AS DECIMAL(38,${type.scale})) AS VARCHAR(41))`;
+      }
       case 'float': {
         // Redshift's floats hold NaN and ±Infinity, which the LOG/ROUND arithmetic cannot cast to BIGINT: their names, as PostgreSQL's side writes them.
         const x = `CAST(${expr} AS DOUBLE PRECISION)`;
