@@ -136,6 +136,8 @@ export async function startMariadbServer(options: MariadbServerOptions = {}): Pr
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
         '--skip-name-resolve',
+        // Its own temporary directory: bootstraps started at the same moment collided on /tmp/#sql-temptable-*.
+        `--tmpdir=${root}`,
         ...ENGINE_OPTIONS,
       ]);
     }
