@@ -69,6 +69,7 @@ import {
   type Json,
   type LocalRule,
   eventSourceBatching,
+  scheduleInputs,
 } from './template';
 
 /** Stage name (SYNCPROOF_STAGE in the template) → the handler module a Lambda of that stage runs. */
@@ -150,6 +151,8 @@ export class LocalRuntime {
   private readonly records = new Map<string, JournaledExecution>();
   /** How the executions that ended in earlier processes ended, by name. */
   private ended: ReadonlyMap<string, EndedExecution> = new Map();
+  /** The VerifyStateMachine's schedule inputs, by dataset (the template's rules). */
+  private verifySchedules: ReadonlyMap<string, unknown> = new Map();
   private readonly running = new Map<string, Promise<ExecutionSummary>>();
   private readonly finished: ExecutionSummary[] = [];
   private readonly slotWaiters: (() => void)[] = [];
@@ -354,6 +357,7 @@ export class LocalRuntime {
     describe = (arn) => Promise.resolve(runtime.describeExecution(arn));
     for (const name of finished) runtime.names.set(name, 'ended');
     runtime.ended = ended;
+    runtime.verifySchedules = scheduleInputs(template, verify.logicalId);
     for (const e of running) runtime.names.set(e.name, 'running');
     runtime.queue = EventQueue.open({
       dir: queueDir,
@@ -386,6 +390,16 @@ export class LocalRuntime {
    */
   async startVerification(dataset: string, options: { checksumSample?: string; name?: string } = {}): Promise<ExecutionSummary> {
     const input = options.checksumSample === undefined ? { dataset } : { dataset, checksumSample: options.checksumSample };
+    return this.startExecution(input, options.name ?? `verify-${dataset}-${randomUUID()}`, 'verify');
+  }
+
+  /**
+   * Starts a VerifyStateMachine execution for `dataset` with the input its EventBridge schedule in
+   * the synthesized template passes (tier, reconcileWindow), and waits for it.
+   */
+  async startScheduledVerification(dataset: string, options: { name?: string } = {}): Promise<ExecutionSummary> {
+    const input = this.verifySchedules.get(dataset);
+    if (input === undefined) throw new InvalidInputError(`the synthesized template has no verification schedule of dataset '${dataset}'`);
     return this.startExecution(input, options.name ?? `verify-${dataset}-${randomUUID()}`, 'verify');
   }
 

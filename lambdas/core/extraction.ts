@@ -75,6 +75,11 @@ export const extractionDocumentSchema = z.strictObject({
   hasMore: z.boolean(),
   /** A `repair` run: what its report asked and what it extracted. */
   repair: repairOutcomeSchema.optional(),
+  /**
+   * A `repair` run: the positions of the rows it extracted (keys and cursors, never values), so
+   * the count chain counts a repaired late row in the window of the run it was late for.
+   */
+  repaired: z.array(positionSchema).optional(),
 });
 export type ExtractionDocument = z.infer<typeof extractionDocumentSchema>;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checksumSampleSchema, formatIssues, requireDataset, type DatasetConfig, type SyncproofConfig } from './config';
 import { InvalidInputError } from './errors';
-import { VERIFY_TIERS } from './verify-config';
+import { VERIFY_TIERS, reconcileWindowSchema } from './verify-config';
 import { executionInputSchema, type ExecutionInput } from './execution-input';
 
 /**
@@ -20,6 +20,8 @@ export const verifyExecutionInputSchema = z
     checksumSample: checksumSampleSchema.optional(),
     /** The tier the schedule asks for (the dataset's `verifyTier`); the count chain runs for every tier. */
     tier: z.enum(VERIFY_TIERS).optional(),
+    /** The dataset's `reconcileWindow` (the schedule passes it): the content check compares that recent window and repairs late rows. */
+    reconcileWindow: reconcileWindowSchema.optional(),
   })
   .strict();
 

@@ -146,7 +146,7 @@ async function extractKeys(
     d = await writeChunkFile(chunk, schema, dataset, d, runId, deps);
     d = { ...d, rows: d.rows + part.length };
   }
-  return { ...d, repair: outcome({ extracted: behind.length, pastWatermark: past, nullCursor, notAtSource: Math.max(0, request.keys.length - rows.length) }) };
+  return { ...d, repaired: behind.map((b) => b.position), repair: outcome({ extracted: behind.length, pastWatermark: past, nullCursor, notAtSource: Math.max(0, request.keys.length - rows.length) }) };
 }
 
 /**
