@@ -11,6 +11,12 @@
  * exactly-once load path — by the {@link Propagate} port the caller gives (the load stage's
  * propagateDeletes: a stage never imports a sibling stage) — only from a complete comparison that
  * listed every key, and then the dataset is compared again so the verdict is about the state after.
+ *
+ * Late-row reconciliation (the schedule's input carries the dataset's `reconcileWindow`): the
+ * comparison covers the recent window only (from the watermark's cursor minus the window, up to the
+ * watermark), and when it finds real missing or changed rows behind the watermark the output names
+ * a repair run of this report (`repair`: a child SyncStateMachine execution in mode `repair`,
+ * lambdas/core/repair.ts), which the VerifyStateMachine starts before it compares again (`repaired`).
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
