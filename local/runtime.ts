@@ -566,15 +566,23 @@ export class LocalRuntime {
     // A SyncDatasetsStateMachine execution only waits for its children: it takes no slot, else
     // parents holding every slot would wait for ever for children that cannot start.
     if (record.machine === 'datasets') return this.run(record, restart);
-    const limit = this.options.maxConcurrentExecutions ?? 16;
-    while (this.active >= limit) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
-    this.active += 1;
+    await this.takeSlot();
     try {
       return await this.run(record, restart);
     } finally {
-      this.active -= 1;
-      this.slotWaiters.shift()?.();
+      this.releaseSlot();
     }
+  }
+
+  private async takeSlot(): Promise<void> {
+    const limit = this.options.maxConcurrentExecutions ?? 16;
+    while (this.active >= limit) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    this.active += 1;
+  }
+
+  private releaseSlot(): void {
+    this.active -= 1;
+    this.slotWaiters.shift()?.();
   }
 
   private async run(record: JournaledExecution, restart?: { readonly state?: JournaledExecution['state'] }): Promise<ExecutionSummary> {
@@ -595,7 +603,15 @@ export class LocalRuntime {
       },
       startExecution: async (machine, parameters) => {
         await this.authorizeMachine(kind, 'states:StartExecution', localStateMachineArn(machine as MachineKind), 'States.TaskFailed');
-        return this.startChild(machine as MachineKind, parameters, restart !== undefined);
+        if (kind === 'datasets') return this.startChild(machine as MachineKind, parameters, restart !== undefined);
+        // A parent that holds a slot (a verification's repair run) gives it up while it waits for its
+        // child, else parents holding every slot would wait for ever for children that cannot start.
+        this.releaseSlot();
+        try {
+          return await this.startChild(machine as MachineKind, parameters, restart !== undefined);
+        } finally {
+          await this.takeSlot();
+        }
       },
     });
     const stopDate = new Date().toISOString();

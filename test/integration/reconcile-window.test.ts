@@ -31,7 +31,8 @@ describe('reconcileWindow: the scheduled verification repairs late rows behind t
     const config = parseConfig({
       datasets: [{ name: dataset, target: { schema: 'public', table: 'late_orders' }, source: { engine: 'mysql', url: db.url, table: `${db.schema}.orders`, cursorColumn: 'updated_at', lag: '5s' }, reconcileWindow: '1h', content: { fetchRows: 8, factor: 4 } }],
     });
-    runtime = await LocalRuntime.start({ config, s3Events: false });
+    // One execution at a time: the verification gives its slot up while its repair run (a child) runs.
+    runtime = await LocalRuntime.start({ config, s3Events: false, maxConcurrentExecutions: 1 });
     const sync = await runtime.startExecution({ dataset }, 'late-sync-1');
     expect([sync.status, sync.run?.status]).toEqual(['SUCCEEDED', 'PASSED']);
   });
