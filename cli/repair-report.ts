@@ -8,6 +8,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { windowReportKey } from '../lambdas/core/content/window-check';
+import { createS3Client } from '../lambdas/adapters/clients';
+import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import type { ObjectStore } from '../lambdas/core/ports';
 import { RepairReportError, leftAloneText, readRepairRequest, type RepairOutcome, type RepairRequest } from '../lambdas/core/repair';
 import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
@@ -50,13 +52,16 @@ export async function localReportUri(given: string, bucket: string): Promise<str
   throw new CliError(`--repair ${given}: no such report (not an s3:// URI, a _syncproof/reports/… key or an existing file): ${HOW}`);
 }
 
-/** REPORT on a deployed stack: an s3:// URI as given, a key in the stack's bucket. */
-export async function reportUriOnStack(given: string, stack: string, region: string | undefined): Promise<string> {
-  if (given.startsWith('s3://')) return given;
-  const key = reportKeyIn(given) ?? (existsSync(resolve(given)) ? keyOfReportFile(resolve(given)) : undefined);
-  if (!key) throw new CliError(`--repair ${given}: no such report (not an s3:// URI, a _syncproof/reports/… key or an existing file): ${HOW}`);
-  const outputs = await readStackOutputs(stack, stackRegion(region), [STACK_OUTPUTS.bucket]);
-  return `s3://${outputs[STACK_OUTPUTS.bucket]!}/${key}`;
+/**
+ * REPORT on a deployed stack: an s3:// URI as given, a key in the stack's bucket; and the stack's
+ * bucket, read with the caller's credentials, so the report is checked before anything starts.
+ */
+export async function reportOnStack(given: string, stack: string, region: string | undefined): Promise<{ reportUri: string; objects: ObjectStore }> {
+  const key = given.startsWith('s3://') ? undefined : (reportKeyIn(given) ?? (existsSync(resolve(given)) ? keyOfReportFile(resolve(given)) : undefined));
+  if (!given.startsWith('s3://') && !key) throw new CliError(`--repair ${given}: no such report (not an s3:// URI, a _syncproof/reports/… key or an existing file): ${HOW}`);
+  const r = stackRegion(region);
+  const bucket = (await readStackOutputs(stack, r, [STACK_OUTPUTS.bucket]))[STACK_OUTPUTS.bucket]!;
+  return { reportUri: key ? `s3://${bucket}/${key}` : given, objects: new S3ObjectStore(createS3Client({ region: r }), bucket) };
 }
 
 /** The report's repair request; a report the repair refuses is a CliError (exit 3) with its message. */

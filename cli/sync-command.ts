@@ -15,8 +15,8 @@ import { positiveInt } from './program';
 import { syncOnStack } from './sync-stack';
 import { syncDatasets } from './sync-datasets';
 import { failureText, runWarnings, type RunWarning } from './sync-report';
-import { leftAloneText } from '../lambdas/core/repair';
-import { checkedRepairRequest, localReportUri, repairLines, repairSummary, reportUriOnStack, type RepairSummary } from './repair-report';
+import { leftAloneText, type RepairRequest } from '../lambdas/core/repair';
+import { checkedRepairRequest, localReportUri, repairLines, repairSummary, reportOnStack, type RepairSummary } from './repair-report';
 
 /** The modes `--mode` takes: `repair` is asked for with `--repair REPORT`. */
 const MODES = RUN_MODES.filter((m) => m !== 'repair');
@@ -182,11 +182,12 @@ async function syncRepair(
   const name = `repair-${dataset}-${Date.now()}`;
   const tuning = { ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.maxChunks ? { maxChunks: opts.maxChunks } : {}) };
   if (opts.stack) {
-    // The stack's extract stage checks the report (a bad one fails the execution, exit 2).
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    const reportUri = await reportUriOnStack(given, opts.stack, opts.region);
+    const { reportUri, objects } = await reportOnStack(given, opts.stack, opts.region);
+    const request = await checkedRepairRequest(objects, reportUri, dataset);
+    if (await nothingToRepair(dataset, reportUri, request, opts.json, outcome)) return;
     const r = await syncOnStack({ stack: opts.stack, region: opts.region, input: { dataset, mode: 'repair', repair: { reportUri }, ...tuning }, name });
-    await report({ ...r, mode: 'repair', repair: repairSummary(reportUri, undefined, r) }, opts.json, outcome);
+    await report({ ...r, mode: 'repair', repair: repairSummary(reportUri, request, r) }, opts.json, outcome);
     return;
   }
   const runtime = await startRuntime({
@@ -201,13 +202,7 @@ async function syncRepair(
   try {
     const reportUri = await localReportUri(given, runtime.bucket);
     const request = await checkedRepairRequest(runtime.deps.objects, reportUri, dataset);
-    if (request.keys.length === 0) {
-      const alone = leftAloneText(request);
-      process.stdout.write(`sync ${dataset} --repair: nothing to repair: ${reportUri} lists no key missing in the warehouse or changed; nothing was loaded${alone ? `\n  ${alone}` : ''}\n`);
-      if (opts.json) await writeFile(resolve(opts.json), `${JSON.stringify({ dataset, mode: 'repair', status: 'NO_WORK', repair: { reportUri, requested: 0 } }, null, 2)}\n`);
-      outcome.exitCode = 0;
-      return;
-    }
+    if (await nothingToRepair(dataset, reportUri, request, opts.json, outcome)) return;
     const input = { dataset, mode: 'repair' as const, repair: { reportUri }, ...tuning };
     const execution = await untilInterrupted(runtime, (left, dataDir) => interruptedMessage([dataset], left, dataDir), () => runtime.startExecution(input, name));
     const watermark = await runtime.watermarks().get(dataset);
@@ -229,6 +224,16 @@ async function syncRepair(
     await runtime.stop();
   }
   await report(result, opts.json, outcome);
+}
+
+/** A report that lists no missing or changed key: says so (exit 0, nothing started) and returns true. */
+async function nothingToRepair(dataset: string, reportUri: string, request: RepairRequest, json: string | undefined, outcome: CommandOutcome): Promise<boolean> {
+  if (request.keys.length > 0) return false;
+  const alone = leftAloneText(request);
+  process.stdout.write(`sync ${dataset} --repair: nothing to repair: ${reportUri} lists no key missing in the warehouse or changed; nothing was loaded${alone ? `\n  ${alone}` : ''}\n`);
+  if (json) await writeFile(resolve(json), `${JSON.stringify({ dataset, mode: 'repair', status: 'NO_WORK', repair: { reportUri, requested: 0 } }, null, 2)}\n`);
+  outcome.exitCode = 0;
+  return true;
 }
 
 async function report(r: SyncReport, json: string | undefined, outcome: CommandOutcome): Promise<void> {
