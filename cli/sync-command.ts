@@ -16,10 +16,14 @@ import { positiveInt } from './program';
 import { syncOnStack } from './sync-stack';
 import { syncDatasets } from './sync-datasets';
 import { failureText, runWarnings, type RunWarning } from './sync-report';
+import { leftAloneText, type RepairRequest } from '../lambdas/core/repair';
+import { checkedRepairRequest, localReportUri, repairLines, repairSummary, reportOnStack, type RepairSummary } from './repair-report';
 
-const MODES = RUN_MODES;
+/** The modes `--mode` takes: `repair` is asked for with `--repair REPORT`. */
+const MODES = RUN_MODES.filter((m) => m !== 'repair');
 
 function mode(value: string): (typeof MODES)[number] {
+  if (value === 'repair') throw new InvalidArgumentError('a repair run is asked for with --repair REPORT (the content report to repair), not --mode repair');
   if (!(MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`--mode must be one of ${MODES.join(', ')}, got '${value}'`);
   return value as (typeof MODES)[number];
 }
@@ -56,6 +60,8 @@ export interface SyncReport {
   /** What the run's load stages loaded (files, rows) and quarantined. */
   readonly loaded?: { readonly filesLoaded: number; readonly filesQuarantined: number; readonly rows: number };
   readonly watermark?: unknown;
+  /** `--repair`: the report, and what the run repaired (./repair-report.ts). */
+  readonly repair?: RepairSummary;
 }
 
 /** Exit code of a run: 0 passed (or nothing to do), 1 passed with warnings, 2 failed, as `verify-local`. */
@@ -84,11 +90,18 @@ export function syncCommand(outcome: CommandOutcome): Command {
     .option('--max-chunks <n>', 'most chunks for this run (at most limit × max-chunks rows)', positiveInt('--max-chunks'))
     .option('--after <cursor>', 'mode load-only: load the extract-only files after this cursor value (default: the watermark)')
     .option('--after-key <values...>', 'mode load-only: and after this key (with --after)')
+    .option('--repair <report>', 're-extract the rows behind the watermark that a content report (s3://… URI, _syncproof/reports/… key or path, or verify --json file) lists as missing or changed; the watermark stays')
     .option('--json <file>', 'also write the report as JSON to this file')
     .addOption(new Option('--stack <name>', 'start the run on a deployed stack instead (AWS credentials from the default chain) and wait for it').conflicts(['dataDir', 'warehouse']))
     .option('--region <region>', 'AWS region of --stack (default: $AWS_REGION)')
     .exitOverride()
-    .action(async (datasets: string[], opts: { config: string; all?: boolean; dataDir?: string; warehouse?: string; mode?: string; after?: string; afterKey?: string[]; limit?: number; maxChunks?: number; json?: string; stack?: string; region?: string }) => {
+    .action(async (datasets: string[], opts: { config: string; all?: boolean; dataDir?: string; warehouse?: string; mode?: string; after?: string; afterKey?: string[]; limit?: number; maxChunks?: number; json?: string; stack?: string; region?: string; repair?: string }) => {
+      if (opts.repair !== undefined) {
+        if (opts.all || datasets.length !== 1) throw new CliError('--repair repairs one dataset from its report: give exactly one dataset with it');
+        if (opts.mode !== undefined || opts.after !== undefined || opts.afterKey) throw new CliError('--repair is a run mode of its own: give it without --mode, --after or --after-key');
+        await syncRepair(datasets[0]!, opts.repair, opts, outcome);
+        return;
+      }
       if (opts.all || datasets.length !== 1) {
         if (opts.after !== undefined || opts.afterKey) throw new CliError('--after names a position in one dataset: give exactly one dataset with it');
         await syncSeveral(datasets, opts, outcome);
@@ -156,6 +169,77 @@ async function syncSeveral(
   await syncDatasets({ ...opts, config, datasets }, outcome);
 }
 
+/**
+ * `sync DATASET --repair REPORT`: resolves and checks the report (exit 3, nothing started, when it
+ * is missing, unreadable or another dataset's; exit 0 when it lists nothing to repair), then runs
+ * one SyncStateMachine execution in mode `repair` and reports it as a sync (exit 0/1/2).
+ */
+async function syncRepair(
+  dataset: string,
+  given: string,
+  opts: { config: string; dataDir?: string; warehouse?: string; limit?: number; maxChunks?: number; json?: string; stack?: string; region?: string },
+  outcome: CommandOutcome,
+): Promise<void> {
+  const config = loadCliConfig(opts.config, [dataset]);
+  if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
+  if (opts.region !== undefined && opts.stack === undefined) throw new CliError('--region applies to --stack only');
+  const name = `repair-${dataset}-${Date.now()}`;
+  const tuning = { ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.maxChunks ? { maxChunks: opts.maxChunks } : {}) };
+  if (opts.stack) {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    const { reportUri, objects } = await reportOnStack(given, opts.stack, opts.region);
+    const request = await checkedRepairRequest(objects, reportUri, dataset);
+    if (await nothingToRepair(dataset, reportUri, request, opts.json, outcome)) return;
+    const r = await syncOnStack({ stack: opts.stack, region: opts.region, input: { dataset, mode: 'repair', repair: { reportUri }, ...tuning }, name });
+    await report({ ...r, mode: 'repair', repair: repairSummary(reportUri, request, r) }, opts.json, outcome);
+    return;
+  }
+  const runtime = await startRuntime({
+    config,
+    warehouse: opts.warehouse,
+    warehouseApi: opts.warehouse ? 'direct' : 'data-api',
+    dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
+    owner: `syncproof sync ${dataset} --repair`,
+    s3Events: false,
+  });
+  let result: SyncReport;
+  try {
+    const reportUri = await localReportUri(given, runtime.bucket);
+    const request = await checkedRepairRequest(runtime.deps.objects, reportUri, dataset);
+    if (await nothingToRepair(dataset, reportUri, request, opts.json, outcome)) return;
+    const input = { dataset, mode: 'repair' as const, repair: { reportUri }, ...tuning };
+    const execution = await untilInterrupted(runtime, (left, dataDir) => interruptedMessage([dataset], left, dataDir), () => runtime.startExecution(input, name));
+    const watermark = await runtime.watermarks().get(dataset);
+    const stages = execution.run?.stages ?? {};
+    const base = {
+      dataset,
+      mode: 'repair',
+      execution: execution.name,
+      executionStatus: execution.status,
+      status: execution.run?.status ?? (execution.status === 'FAILED' ? ('FAILED' as const) : ('NO_WORK' as const)),
+      ...(execution.error ? { error: failureText(execution.error, execution.cause) } : {}),
+      warnings: runWarnings(dataset, execution.run),
+      extract: stages.extract,
+      commit: stages.commit,
+      watermark,
+    };
+    result = { ...base, repair: repairSummary(reportUri, request, base) };
+  } finally {
+    await runtime.stop();
+  }
+  await report(result, opts.json, outcome);
+}
+
+/** A report that lists no missing or changed key: says so (exit 0, nothing started) and returns true. */
+async function nothingToRepair(dataset: string, reportUri: string, request: RepairRequest, json: string | undefined, outcome: CommandOutcome): Promise<boolean> {
+  if (request.keys.length > 0) return false;
+  const alone = leftAloneText(request);
+  process.stdout.write(`sync ${dataset} --repair: nothing to repair: ${reportUri} lists no key missing in the warehouse or changed; nothing was loaded${alone ? `\n  ${alone}` : ''}\n`);
+  if (json) await writeFile(resolve(json), `${JSON.stringify({ dataset, mode: 'repair', status: 'NO_WORK', repair: { reportUri, requested: 0 } }, null, 2)}\n`);
+  outcome.exitCode = 0;
+  return true;
+}
+
 async function report(r: SyncReport, json: string | undefined, outcome: CommandOutcome): Promise<void> {
   process.stdout.write(`${formatSyncReport(r)}\n`);
   if (json) await writeFile(resolve(json), `${JSON.stringify(r, null, 2)}\n`);
@@ -201,12 +285,15 @@ export function formatSyncReport(r: SyncReport): string {
   const extracted = (r.watermark as { extracted?: { position: { cursor: string; key: string[] }; runId: string } } | undefined)?.extracted;
   if (r.mode === 'extract-only') {
     if (commit) lines.push(`  extract-only: files proven on S3, nothing loaded; extracted position ${commit.status === 'MOVED' ? 'moved' : 'not moved'}${commit.note ? ` (${commit.note})` : ''}`);
+  } else if (r.mode === 'repair') {
+    if (commit) lines.push(`  loaded: ${commit.loadedRows ?? 0} rows; watermark not moved (a repair never moves it)${commit.note ? ` (${commit.note})` : ''}`);
   } else if (commit && commit.status !== 'SKIPPED') lines.push(`  loaded: ${commit.loadedRows ?? 0} rows; watermark ${commit.status === 'MOVED' ? 'moved' : 'not moved'}${commit.note ? ` (${commit.note})` : ''}`);
   else if (!extract && r.loaded) {
     // A dataset fed by uploads: no extraction, no watermark; its load stages say what it did.
     const l = r.loaded;
     lines.push(`  loaded: ${l.filesLoaded} file${l.filesLoaded === 1 ? '' : 's'}, ${l.rows} rows${l.filesQuarantined ? `; ${l.filesQuarantined} quarantined (syncproof ledger list ${r.dataset} --state quarantined says why)` : ''}`);
   }
+  if (r.repair) lines.push(...repairLines(r.repair));
   const wm = r.watermark as { version?: number; position?: { cursor: string; key: string[] } } | undefined;
   if (wm) lines.push(`  watermark: ${wm.position ? `(${wm.position.cursor}, ${wm.position.key.join(', ')})` : 'none'}, version ${wm.version}`);
   else if (r.status !== 'FAILED' && extract) lines.push('  watermark: none');

@@ -83,6 +83,7 @@ export function verifyCommand(outcome: CommandOutcome): Command {
       const since = opts.since !== undefined ? { since: opts.since } : {};
       let counts: CountChainReport | undefined;
       let content: ContentTierReport | undefined;
+      let contentUri: string | undefined;
       try {
         if (opts.tier === 'counts' || opts.tier === 'all') {
           progress(`verify ${dataset}: counting rows at every hop…`);
@@ -91,7 +92,7 @@ export function verifyCommand(outcome: CommandOutcome): Command {
         if (opts.tier !== 'counts') {
           progress(`verify ${dataset}: comparing rows by content…`);
           const deps = runtime.deps;
-          ({ report: content } = await runContentTier({ runId, dataset, tier: opts.tier === 'sampled' ? 'sampled' : 'content', ...since, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) }, deps, { propagate: (request) => propagateDeletes(request, deps) }));
+          ({ report: content, reportUri: contentUri } = await runContentTier({ runId, dataset, tier: opts.tier === 'sampled' ? 'sampled' : 'content', ...since, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) }, deps, { propagate: (request) => propagateDeletes(request, deps) }));
         }
       } finally {
         progress('');
@@ -99,6 +100,10 @@ export function verifyCommand(outcome: CommandOutcome): Command {
         await runtime.stop();
       }
       const lines = [...(counts ? [formatCountChain(counts)] : []), ...(content ? [formatContent(content)] : [])];
+      if (content && contentUri) {
+        const repairable = content.mode === 'database' && content.counts.missing + content.counts.changed > 0;
+        lines.push(`  report: ${contentUri}${repairable ? ` (re-extract its missing and changed rows: syncproof sync ${dataset} --repair ${contentUri})` : ''}`);
+      }
       process.stdout.write(`${lines.join('\n')}\n`);
       const status = [counts?.status, content?.status].filter((x) => x !== undefined).reduce((a, b) => worstStatus(a, b));
       if (opts.json) await writeFile(resolve(opts.json), `${JSON.stringify(opts.tier === 'all' ? { dataset, tier: 'all', status, counts, content } : (counts ?? content), null, 2)}\n`);

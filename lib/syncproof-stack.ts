@@ -230,7 +230,8 @@ export class SyncproofStack extends Stack {
       countsFunction: stages.counts.function,
       loadFunction: stages.load.function,
       recordFunction: stages.record.function,
-      schedules: config.datasets.map((d) => ({ dataset: d.name, expression: verifyScheduleOf(d), tier: verifyTierOf(d) })),
+      syncStateMachine: this.syncStateMachine,
+      schedules: config.datasets.map((d) => ({ dataset: d.name, expression: verifyScheduleOf(d), tier: verifyTierOf(d), ...(d.source && d.reconcileWindow !== undefined ? { reconcileWindow: d.reconcileWindow } : {}) })),
       includeExecutionData,
     });
 

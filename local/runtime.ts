@@ -69,6 +69,7 @@ import {
   type Json,
   type LocalRule,
   eventSourceBatching,
+  scheduleInputs,
 } from './template';
 
 /** Stage name (SYNCPROOF_STAGE in the template) → the handler module a Lambda of that stage runs. */
@@ -150,6 +151,8 @@ export class LocalRuntime {
   private readonly records = new Map<string, JournaledExecution>();
   /** How the executions that ended in earlier processes ended, by name. */
   private ended: ReadonlyMap<string, EndedExecution> = new Map();
+  /** The VerifyStateMachine's schedule inputs, by dataset (the template's rules). */
+  private verifySchedules: ReadonlyMap<string, unknown> = new Map();
   private readonly running = new Map<string, Promise<ExecutionSummary>>();
   private readonly finished: ExecutionSummary[] = [];
   private readonly slotWaiters: (() => void)[] = [];
@@ -354,6 +357,7 @@ export class LocalRuntime {
     describe = (arn) => Promise.resolve(runtime.describeExecution(arn));
     for (const name of finished) runtime.names.set(name, 'ended');
     runtime.ended = ended;
+    runtime.verifySchedules = scheduleInputs(template, verify.logicalId);
     for (const e of running) runtime.names.set(e.name, 'running');
     runtime.queue = EventQueue.open({
       dir: queueDir,
@@ -386,6 +390,16 @@ export class LocalRuntime {
    */
   async startVerification(dataset: string, options: { checksumSample?: string; name?: string } = {}): Promise<ExecutionSummary> {
     const input = options.checksumSample === undefined ? { dataset } : { dataset, checksumSample: options.checksumSample };
+    return this.startExecution(input, options.name ?? `verify-${dataset}-${randomUUID()}`, 'verify');
+  }
+
+  /**
+   * Starts a VerifyStateMachine execution for `dataset` with the input its EventBridge schedule in
+   * the synthesized template passes (tier, reconcileWindow), and waits for it.
+   */
+  async startScheduledVerification(dataset: string, options: { name?: string } = {}): Promise<ExecutionSummary> {
+    const input = this.verifySchedules.get(dataset);
+    if (input === undefined) throw new InvalidInputError(`the synthesized template has no verification schedule of dataset '${dataset}'`);
     return this.startExecution(input, options.name ?? `verify-${dataset}-${randomUUID()}`, 'verify');
   }
 
@@ -552,15 +566,23 @@ export class LocalRuntime {
     // A SyncDatasetsStateMachine execution only waits for its children: it takes no slot, else
     // parents holding every slot would wait for ever for children that cannot start.
     if (record.machine === 'datasets') return this.run(record, restart);
-    const limit = this.options.maxConcurrentExecutions ?? 16;
-    while (this.active >= limit) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
-    this.active += 1;
+    await this.takeSlot();
     try {
       return await this.run(record, restart);
     } finally {
-      this.active -= 1;
-      this.slotWaiters.shift()?.();
+      this.releaseSlot();
     }
+  }
+
+  private async takeSlot(): Promise<void> {
+    const limit = this.options.maxConcurrentExecutions ?? 16;
+    while (this.active >= limit) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    this.active += 1;
+  }
+
+  private releaseSlot(): void {
+    this.active -= 1;
+    this.slotWaiters.shift()?.();
   }
 
   private async run(record: JournaledExecution, restart?: { readonly state?: JournaledExecution['state'] }): Promise<ExecutionSummary> {
@@ -581,7 +603,15 @@ export class LocalRuntime {
       },
       startExecution: async (machine, parameters) => {
         await this.authorizeMachine(kind, 'states:StartExecution', localStateMachineArn(machine as MachineKind), 'States.TaskFailed');
-        return this.startChild(machine as MachineKind, parameters, restart !== undefined);
+        if (kind === 'datasets') return this.startChild(machine as MachineKind, parameters, restart !== undefined);
+        // A parent that holds a slot (a verification's repair run) gives it up while it waits for its
+        // child, else parents holding every slot would wait for ever for children that cannot start.
+        this.releaseSlot();
+        try {
+          return await this.startChild(machine as MachineKind, parameters, restart !== undefined);
+        } finally {
+          await this.takeSlot();
+        }
       },
     });
     const stopDate = new Date().toISOString();

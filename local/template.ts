@@ -162,6 +162,23 @@ export function eventRules(template: CfnTemplate, localBucket: string): LocalRul
     .map(([id, r]) => ({ logicalId: id, pattern: resolveIntrinsics(r.Properties?.EventPattern as Json, template, refs) as Record<string, Json> }));
 }
 
+/**
+ * The inputs the template's EventBridge schedules pass to the state machine `machineLogicalId`, by
+ * the `dataset` each names: what a scheduled execution of it starts with.
+ */
+export function scheduleInputs(template: CfnTemplate, machineLogicalId: string): Map<string, Record<string, Json>> {
+  const inputs = new Map<string, Record<string, Json>>();
+  for (const [, r] of resourcesOfType(template, 'AWS::Events::Rule')) {
+    if (!r.Properties?.ScheduleExpression) continue;
+    for (const t of (r.Properties.Targets ?? []) as { Arn?: { Ref?: string }; Input?: unknown }[]) {
+      if (t.Arn?.Ref !== machineLogicalId || typeof t.Input !== 'string') continue;
+      const input = JSON.parse(t.Input) as Record<string, Json>;
+      if (typeof input.dataset === 'string') inputs.set(input.dataset, input);
+    }
+  }
+  return inputs;
+}
+
 export type { Json };
 
 /** How SQS feeds a function: the template's event source mapping of it. */

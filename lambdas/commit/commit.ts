@@ -7,7 +7,9 @@ import { schemaDocumentKey, schemaDocumentSchema, type SchemaDocument } from '..
 import { qualifiedName, quoteIdent, quoteLiteral } from '../core/sql';
 import type { StageDeps } from '../core/stage-deps';
 import type { WatermarkRecord, WatermarkRun } from '../core/watermark';
+import type { RepairOutcome } from '../core/repair';
 import { checkContent, checksContent, type ContentSummary } from './content-check';
+import { commitRepair } from './repair';
 
 export const commitInputSchema = z.object({ runId: z.string().min(1), dataset: z.string().min(1) });
 export type CommitInput = z.input<typeof commitInputSchema>;
@@ -23,6 +25,8 @@ export type CommitOutput =
       readonly note?: string;
       /** What the content check of the run's window compared (absent: the run was not checked). */
       readonly content?: ContentSummary;
+      /** A `repair` run: what its report asked, what it extracted, where its proof is. */
+      readonly repair?: RepairOutcome;
     };
 
 /** The run's files are not all proven loaded: the watermark stays where it was. */
@@ -91,6 +95,7 @@ export async function runCommit(raw: CommitInput, deps: StageDeps): Promise<Comm
   const schema = schemaDocumentSchema.parse(await deps.objects.getJson(schemaDocumentKey(dataset.name)));
   if (doc.mode === 'extract-only') return commitExtracted(doc, schema, input.runId, deps);
   const loadedRows = await proveLoaded(doc, deps);
+  if (doc.mode === 'repair') return commitRepair(dataset, schema, doc, loadedRows, deps);
   // A full run replaced the target with the whole table; a load-only run does not read the source.
   const checksBehind = doc.mode !== 'full' && doc.mode !== 'load-only';
   const behind = checksBehind && doc.watermark.position ? await rowsMissingBehind(dataset, schema, doc.watermark.position.cursor, deps) : 0;

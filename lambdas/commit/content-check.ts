@@ -54,7 +54,8 @@ export function checksContent(doc: ExtractionDocument, deps: StageDeps): boolean
   return doc.mode !== 'load-only' && doc.mode !== 'extract-only' && deps.sources !== undefined && (doc.files.length > 0 || doc.rows > 0);
 }
 
-function summary(outcome: WindowCheckOutcome): ContentCompared {
+/** What a window check compared, as the commit output and the run record carry it (counts only). */
+export function contentSummary(outcome: WindowCheckOutcome): ContentCompared {
   const r = outcome.report;
   const f = r.window.filter;
   return {
@@ -96,7 +97,7 @@ export async function checkContent(dataset: DatasetConfig, schema: SchemaDocumen
     deps.log.warn('content not checked', { reason: note });
     return { status: 'NOT_CHECKED', note };
   }
-  const content = summary(outcome);
+  const content = contentSummary(outcome);
   if (content.status !== 'FAILED') return content;
   const message = windowFailureMessage(outcome);
   await deps.runs.update(

@@ -72,9 +72,12 @@ export type S3Trigger = z.infer<typeof s3TriggerSchema>;
  * `extract-only` extracts to S3 and proves the files there, leaving the warehouse and the
  * watermark as they are (it records how far it extracted); `load-only` loads what earlier
  * `extract-only` runs left on S3, then moves the watermark; `reconcile` (datasets fed by S3
- * uploads) lists the whole prefix.
+ * uploads) lists the whole prefix; `repair` re-extracts by key the rows behind the watermark that a
+ * content report (`repair.reportUri`) lists as missing in the warehouse or changed, loads them
+ * through the usual path, proves them by content and leaves the watermark where it is
+ * (lambdas/core/repair.ts).
  */
-export const RUN_MODES = ['incremental', 'reconcile', 'full', 'extract-only', 'load-only'] as const;
+export const RUN_MODES = ['incremental', 'reconcile', 'full', 'extract-only', 'load-only', 'repair'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 
 /**
@@ -99,7 +102,14 @@ export const executionInputSchema = z
     maxChunks: z.number().int().min(1).optional(),
     /** Overrides the dataset's `checksumSample` for this run's ChecksumSample stage. */
     checksumSample: checksumSampleSchema.optional(),
+    /** `mode: 'repair'`: the content report (window report or content-tier report) whose differences to repair. */
+    repair: z
+      .strictObject({
+        reportUri: z.string().regex(/^s3:\/\/[^/]+\/.+$/, 'must be the s3://bucket/key URI of a content report (content.json or content-tier.json)'),
+      })
+      .optional(),
   })
   .strict()
-  .refine((i) => i.after === undefined || i.mode === 'load-only', { message: 'after is for mode load-only only', path: ['after'] });
+  .refine((i) => i.after === undefined || i.mode === 'load-only', { message: 'after is for mode load-only only', path: ['after'] })
+  .refine((i) => (i.mode === 'repair') === (i.repair !== undefined), { message: 'mode repair needs repair.reportUri, and repair is for mode repair only', path: ['repair'] });
 export type ExecutionInput = z.infer<typeof executionInputSchema>;

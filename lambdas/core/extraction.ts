@@ -25,6 +25,20 @@ export const extractedFileSchema = z.strictObject({
 });
 export type ExtractedFile = z.infer<typeof extractedFileSchema>;
 
+/** What a `repair` run extracted (lambdas/core/repair.ts RepairOutcome): counts, never values. */
+export const repairOutcomeSchema = z.strictObject({
+  reportUri: z.string(),
+  requested: z.number().int(),
+  extracted: z.number().int(),
+  pastWatermark: z.number().int(),
+  notAtSource: z.number().int(),
+  nullCursor: z.number().int(),
+  notListed: z.number().int(),
+  leftToDeletes: z.number().int(),
+  alreadyRepairedBy: z.string().optional(),
+  proofUri: z.string().optional(),
+});
+
 export const extractionDocumentSchema = z.strictObject({
   dataset: z.string(),
   runId: z.string(),
@@ -59,6 +73,13 @@ export const extractionDocumentSchema = z.strictObject({
   done: z.boolean(),
   /** Done at limit × maxChunks with rows left before `end`. */
   hasMore: z.boolean(),
+  /** A `repair` run: what its report asked and what it extracted. */
+  repair: repairOutcomeSchema.optional(),
+  /**
+   * A `repair` run: the positions of the rows it extracted (keys and cursors, never values), so
+   * the count chain counts a repaired late row in the window of the run it was late for.
+   */
+  repaired: z.array(positionSchema).optional(),
 });
 export type ExtractionDocument = z.infer<typeof extractionDocumentSchema>;
 

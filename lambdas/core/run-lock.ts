@@ -98,6 +98,7 @@ export function modeOf(input: { readonly mode?: RunMode }): RunMode {
  * `maxChunks` tune a run, they do not make it another one.
  */
 export function sameRun(lock: Pick<RunLock, 'mode' | 'after'>, mode: RunMode, after: Position | undefined): boolean {
-  if (lock.mode !== mode) return false;
+  // A repair is of one report: it never attaches to another repair, it waits for it.
+  if (lock.mode !== mode || mode === 'repair') return false;
   return JSON.stringify(lock.after ?? null) === JSON.stringify(after ?? null);
 }

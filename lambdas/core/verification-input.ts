@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checksumSampleSchema, formatIssues, requireDataset, type DatasetConfig, type SyncproofConfig } from './config';
 import { InvalidInputError } from './errors';
-import { VERIFY_TIERS } from './verify-config';
+import { VERIFY_TIERS, reconcileWindowSchema } from './verify-config';
 import { executionInputSchema, type ExecutionInput } from './execution-input';
 
 /**
@@ -24,6 +24,8 @@ export const verifyExecutionInputSchema = z
     since: z.string().min(1).optional(),
     /** `tier: "sampled"`: the seed drawing the segments (default: the execution name). */
     seed: z.string().min(1).optional(),
+    /** The dataset's `reconcileWindow` (the schedule passes it): the content check compares that recent window and repairs late rows. */
+    reconcileWindow: reconcileWindowSchema.optional(),
   })
   .strict();
 

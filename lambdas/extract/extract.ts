@@ -19,6 +19,7 @@ import { manifestPrefix } from '../core/manifests';
 import type { SourceParam, SourceSession, SourceValue } from '../core/source';
 import { readSchemaDocument, resolveSourceSchema, schemaDocumentKey, schemaDocumentSchema, tableRef, type SchemaDocument } from '../core/source-schema';
 import type { StageDeps } from '../core/stage-deps';
+import { extractRepair } from './repair';
 
 export const extractInputSchema = z.object({
   input: z.unknown(),
@@ -84,6 +85,7 @@ export async function runExtract(raw: ExtractInput, deps: StageDeps): Promise<Ex
   const now = (): string => deps.clock.now().toISOString();
 
   if (input.mode === 'load-only' && !envelope.continuation) return loadOnly(dataset, input.after, runId, documentKey, deps);
+  if (input.mode === 'repair') return extractRepair(dataset, input.repair!.reportUri, runId, documentKey, deps);
   const db = await deps.sources(dataset);
   try {
     const schemaKey = schemaDocumentKey(dataset.name);
@@ -279,8 +281,33 @@ export function chunkColumns(schema: SchemaDocument, rows: readonly SourceValue[
   });
 }
 
+/**
+ * Hands a chunk's rows to the encoder (GZIP: faster to write than hyparquet-writer's Snappy and
+ * half its size; Redshift reads it). A value the target cannot hold rejects with a
+ * SourceValueError naming table, column and key. The promise is observed at once: a later
+ * chunk's failure must not leave it unhandled (its reader awaits it).
+ */
+export function encodeChunk(schema: SchemaDocument, rows: readonly SourceValue[][], encoder: ParquetEncoder, keyOf: (row: SourceValue[]) => string[]): Promise<EncodedChunk> {
+  const index = new Map(selectedColumns(schema).map((c, i) => [c.source, i]));
+  const encoded = encoder.encode(chunkColumns(schema, rows), rows.length, { codec: 'GZIP' }).catch((error: unknown) => {
+    if (!(error instanceof ChunkValueError)) throw error;
+    const c = schema.columns[error.column]!;
+    const key = keyOf(rows[error.row]!).join(', ');
+    if (error.reason.kind === 'value') {
+      throw new SourceValueError(
+        `${schema.table}.${c.source} of the row with key (${key}) ${error.reason.message}; Redshift would reject or cut it, so nothing of this run was loaded: ${error.reason.advice ?? `shorten the value, or widen the target column and ${schemaDocumentKey(schema.dataset)}`}`,
+      );
+    }
+    throw new SourceValueError(
+      `${schema.table}.${c.source} of the row with key (${key}) is the zero date '${String(rows[error.row]![index.get(c.source)!])}' in a NOT NULL column; Redshift has no zero date and the column cannot be NULL: fix the row (or make the column nullable); nothing of this run was loaded`,
+    );
+  });
+  encoded.catch(() => undefined);
+  return encoded;
+}
+
 /** A chunk read and converted whose Parquet file is being encoded: what {@link writeChunkFile} needs. */
-interface PendingChunk {
+export interface PendingChunk {
   readonly chunkNo: number;
   readonly rows: number;
   readonly first: Position;
@@ -321,23 +348,7 @@ async function readChunkFile(
   const nextStart = (row: SourceValue[]): ChunkStart => (full ? { kind: 'after-key', key: keyOf(row) } : { kind: 'after', position: positionOf(row) });
   // The source reads the next chunk while this one is converted, encoded and uploaded.
   if (wasFull && !reachedMax) readAhead(session, chunkQuery(schema, nextStart(rows[rows.length - 1]!), doc.end ?? '', doc.limit));
-  const columns = chunkColumns(schema, rows);
-  // GZIP (zlib): faster to write than hyparquet-writer's Snappy and half its size; Redshift reads it.
-  const encoded = encoder.encode(columns, rows.length, { codec: 'GZIP' }).catch((error: unknown) => {
-    if (!(error instanceof ChunkValueError)) throw error;
-    const c = schema.columns[error.column]!;
-    const key = keyOf(rows[error.row]!).join(', ');
-    if (error.reason.kind === 'value') {
-      throw new SourceValueError(
-        `${schema.table}.${c.source} of the row with key (${key}) ${error.reason.message}; Redshift would reject or cut it, so nothing of this run was loaded: ${error.reason.advice ?? `shorten the value, or widen the target column and ${schemaDocumentKey(schema.dataset)}`}`,
-      );
-    }
-    throw new SourceValueError(
-      `${schema.table}.${c.source} of the row with key (${key}) is the zero date '${String(rows[error.row]![index.get(c.source)!])}' in a NOT NULL column; Redshift has no zero date and the column cannot be NULL: fix the row (or make the column nullable); nothing of this run was loaded`,
-    );
-  });
-  // Observed now, awaited by writeChunkFile: a later chunk's failure must not leave it unhandled.
-  encoded.catch(() => undefined);
+  const encoded = encodeChunk(schema, rows, encoder, keyOf);
   // Keyset order: the first and last rows are the chunk's least and greatest cursor. A full
   // snapshot is in key order, so its cursor range is found by looking (NULL cursors left out).
   const cursorAt = index.get(schema.cursorColumn)!;
@@ -374,7 +385,7 @@ async function readChunkFile(
 }
 
 /** Waits for a chunk's Parquet file, uploads it with its checksums and its manifest, and records it in the document. */
-async function writeChunkFile(chunk: PendingChunk, schema: SchemaDocument, dataset: DatasetConfig, doc: ExtractionDocument, runId: string, deps: StageDeps): Promise<ExtractionDocument> {
+export async function writeChunkFile(chunk: PendingChunk, schema: SchemaDocument, dataset: DatasetConfig, doc: ExtractionDocument, runId: string, deps: StageDeps): Promise<ExtractionDocument> {
   const { body, zeroDates } = await chunk.encoded;
   const hashing = new StreamingDigest({ checksums: ['crc64nvme'] });
   hashing.update(body);

@@ -114,7 +114,7 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
       (content ? `, content ${content.status} (${evidence.content ?? 'no report'})${content.status === 'FAILED' && typeof content.summary === 'string' ? `: ${content.summary}` : ''}` : '');
     await deps.runs.update(
       input.runId,
-      { status, stage: 'finish', output: { status, ...evidence }, dataset: input.dataset, reportUri: evidence.inventory, ...(status === 'FAILED' ? { error: `${VERIFICATION_FAILED}: ${cause}` } : {}) },
+      { status, stage: 'finish', output: { status, ...evidence, ...(content && typeof content.summary === 'string' ? { content: evidence.content, contentSummary: content.summary } : {}) }, dataset: input.dataset, reportUri: evidence.inventory, ...(status === 'FAILED' ? { error: `${VERIFICATION_FAILED}: ${cause}` } : {}) },
       now,
     );
     deps.log.info('verification recorded', { status, ...evidence });

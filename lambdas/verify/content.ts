@@ -11,7 +11,14 @@
  * exactly-once load path — by the {@link Propagate} port the caller gives (the load stage's
  * propagateDeletes: a stage never imports a sibling stage) — only from a complete comparison that
  * listed every key, and then the dataset is compared again so the verdict is about the state after.
+ *
+ * Late-row reconciliation (the schedule's input carries the dataset's `reconcileWindow`): the
+ * comparison covers the recent window only (from the watermark's cursor minus the window, up to the
+ * watermark), and when it finds real missing or changed rows behind the watermark the output names
+ * a repair run of this report (`repair`: a child SyncStateMachine execution in mode `repair`,
+ * lambdas/core/repair.ts), which the VerifyStateMachine starts before it compares again (`repaired`).
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { openWarehouseSide } from '../adapters/content/warehouse-side';
 import { fileContentDeps } from '../adapters/file-content-deps';
@@ -20,7 +27,8 @@ import { verifyFileContent, type FileContentCompared } from '../core/content/fil
 import { checkRunWindow, type WindowCheckOutcome, type WindowReport } from '../core/content/window-check';
 import { committedLoadCount, deletionRequestKey, type DeletionRequest } from '../core/deletes';
 import { InvalidInputError } from '../core/errors';
-import { readSchemaDocument } from '../core/source-schema';
+import { formatMicros, parseWindow, timeMicros } from '../core/keyset';
+import { readSchemaDocument, type CursorKind } from '../core/source-schema';
 import type { StageDeps } from '../core/stage-deps';
 import type { VerificationStatus } from '../core/verification';
 import { contentSettingsOf, deletesOf } from '../core/verify-config';
@@ -30,8 +38,11 @@ export const contentTierInputSchema = z.object({
   /** The execution input (`{"dataset": …, "tier"?: …, "seed"?: …}`) or absent. */
   input: z.unknown().optional(),
   dataset: z.string().min(1).optional(),
-  /** `content` (every row) or `sampled` (a seeded subset of segments); `all` means content. */
-  tier: z.enum(['content', 'sampled', 'all']).optional(),
+  /**
+   * `content` (every row) or `sampled` (a seeded subset of segments); `all` means content; `counts`
+   * reaches here only with `reconcileWindow` (the schedule's late-row reconciliation), and means content.
+   */
+  tier: z.enum(['content', 'sampled', 'all', 'counts']).optional(),
   /** Database datasets: compare only rows whose cursor is at or after this value. */
   since: z.string().min(1).optional(),
   /** `sampled`: the seed drawing the segments (default: the run id); the report prints it. */
@@ -41,6 +52,11 @@ export const contentTierInputSchema = z.object({
    * pass proved: what it did (the load stage's DeletionOutput); the verdict is this comparison's.
    */
   propagated: z.object({ keys: z.number(), rowsDeleted: z.number(), appliedNow: z.boolean(), reportUri: z.string() }).optional(),
+  /**
+   * The VerifyStateMachine's check after RepairRun: the repair child execution started from the
+   * first pass's report (`reportUri`), and how it ended; the verdict is this comparison's.
+   */
+  repaired: z.object({ executionArn: z.string(), status: z.string(), runStatus: z.string().nullish(), reportUri: z.string() }).optional(),
 });
 export type ContentTierInput = z.input<typeof contentTierInputSchema>;
 
@@ -80,6 +96,10 @@ export interface ContentTierReport {
   readonly fileCompared?: FileContentCompared;
   /** Under `propagate`: what the deletion did, and the comparison before it. */
   readonly propagated?: { readonly keys: number; readonly rowsDeleted: number; readonly appliedNow: boolean; readonly reportUri: string; readonly beforeUri?: string };
+  /** The late-row reconciliation (`reconcileWindow`): the window compared, from the watermark's cursor back. */
+  readonly reconcile?: { readonly window: string | number; readonly since: string | null };
+  /** After a repair run the reconciliation started: that run, and the report it repaired (the check before it). */
+  readonly repaired?: { readonly executionArn: string; readonly status: string; readonly runStatus?: string | null; readonly reportUri: string };
 }
 
 export interface ContentTierOutput {
@@ -94,6 +114,28 @@ export interface ContentTierOutput {
    * comparison proved, written as a DeletionRequest for the PropagateDeletes state; compare again after.
    */
   readonly deletion?: { readonly requestKey: string; readonly keys: number };
+  /**
+   * Under `reconcileWindow`: real missing or changed rows behind the watermark were found; the
+   * RepairRun state starts this child SyncStateMachine execution (`name`, `input`: mode repair of
+   * this report), then the window is compared again.
+   */
+  readonly repair?: { readonly name: string; readonly input: { readonly dataset: string; readonly mode: 'repair'; readonly repair: { readonly reportUri: string } }; readonly keys: number };
+}
+
+/**
+ * The child execution name of a verification's repair run: `<runId>-repair`, or a hash of the run
+ * id when that is longer than Step Functions' 80 characters. Deterministic, so a restarted parent
+ * meets the child it started.
+ */
+export function repairExecutionName(runId: string): string {
+  const name = `${runId}-repair`;
+  return name.length <= 80 ? name : `repair-${createHash('sha256').update(runId).digest('hex').slice(0, 40)}`;
+}
+
+/** Where the reconciliation starts: the watermark's cursor minus `window` (a duration of a time cursor, a number of ids of an integer one). */
+export function reconcileSince(cursor: string, kind: CursorKind, window: string | number): string {
+  const back = parseWindow(window, kind, 'reconcileWindow');
+  return kind === 'time' ? formatMicros(timeMicros(cursor) - back) : String(BigInt(cursor) - back);
 }
 
 /** Where a content-tier report is stored. */
@@ -112,6 +154,14 @@ function databaseKeys(r: WindowReport): ContentKeys {
     deleted: r.deleted.keys,
     duplicates: r.duplicates.map((d) => d.key),
   };
+}
+
+/** The reconcile window of a dataset with a watermark: `since` = the watermark's cursor minus the window (null: no watermark yet, the whole table). */
+async function reconcileWindowOf(dataset: DatasetConfig, window: string | number, deps: StageDeps): Promise<{ window: string | number; since: string | null }> {
+  const schema = await readSchemaDocument(deps.objects, dataset.name);
+  const cursor = (await deps.watermarks?.get(dataset.name))?.position?.cursor;
+  if (!schema || cursor === undefined) return { window, since: null };
+  return { window, since: reconcileSince(cursor, schema.cursorKind, window) };
 }
 
 /** One database comparison: everything up to the watermark position (or from `since`), optionally sampled. */
@@ -191,17 +241,22 @@ function databaseStatus(r: WindowReport, sampled: boolean): VerificationStatus {
  */
 export async function runContentTier(raw: ContentTierInput, deps: StageDeps, options: { propagate?: Propagate } = {}): Promise<ContentTierOutput & { report: ContentTierReport }> {
   const input = contentTierInputSchema.parse(raw);
-  const fromInput = (input.input ?? {}) as { dataset?: unknown; tier?: unknown; seed?: unknown; since?: unknown };
+  const fromInput = (input.input ?? {}) as { dataset?: unknown; tier?: unknown; seed?: unknown; since?: unknown; reconcileWindow?: unknown };
   const name = input.dataset ?? fromInput.dataset;
   if (typeof name !== 'string') throw new InvalidInputError('invalid execution input: dataset: required: the name of a configured dataset; start the execution with {"dataset": "<name>"}');
   const dataset = requireDataset(deps.config, name);
   const tier: 'content' | 'sampled' = (input.tier ?? fromInput.tier) === 'sampled' ? 'sampled' : 'content';
-  const since = input.since ?? (typeof fromInput.since === 'string' ? fromInput.since : undefined);
+  const window = typeof fromInput.reconcileWindow === 'string' || typeof fromInput.reconcileWindow === 'number' ? fromInput.reconcileWindow : undefined;
+  const given = input.since ?? (typeof fromInput.since === 'string' ? fromInput.since : undefined);
+  // The schedule's late-row reconciliation: the recent window, from the watermark's cursor back.
+  const reconcile = window !== undefined && given === undefined && dataset.source ? await reconcileWindowOf(dataset, window, deps) : undefined;
+  const since = given ?? reconcile?.since ?? undefined;
   const seed = tier === 'sampled' ? (input.seed ?? (typeof fromInput.seed === 'string' ? fromInput.seed : input.runId)) : undefined;
   const policy = deletesOf(dataset);
   const base = { tier, runId: input.runId, dataset: dataset.name, verifiedAt: deps.clock.now().toISOString(), deletes: policy, ...(seed !== undefined ? { seed } : {}) };
   let report: ContentTierReport;
   let deletion: ContentTierOutput['deletion'];
+  let repair: ContentTierOutput['repair'];
 
   if (!dataset.source) {
     const out = await verifyFileContent(dataset, fileContentDeps(deps));
@@ -249,15 +304,38 @@ export async function runContentTier(raw: ContentTierInput, deps: StageDeps, opt
     const keys = databaseKeys(r);
     const c = counts(r);
     const status = databaseStatus(r, sample !== undefined);
+    const tierKey = contentTierReportKey(dataset.name, input.runId);
+    // Real missing or changed rows behind the watermark in the reconcile window: the state machine repairs them from this report.
+    if (reconcile && !input.repaired && !input.propagated && !deletion && c.missing + c.changed > 0) {
+      repair = { name: repairExecutionName(input.runId), input: { dataset: dataset.name, mode: 'repair', repair: { reportUri: `s3://${deps.objects.bucket}/${tierKey}` } }, keys: Math.min(c.missing + c.changed, keys.missing.length + keys.changed.length) };
+    }
+    const repairedText = input.repaired
+      ? `; reconciliation: the check before (${input.repaired.reportUri}) found rows behind the watermark missing or changed, repaired by ${input.repaired.executionArn.split(':').pop()} (${input.repaired.status}${input.repaired.runStatus ? `, ${input.repaired.runStatus}` : ''}), compared again`
+      : repair
+        ? `; reconciliation: ${n(repair.keys)} rows behind the watermark to repair (execution ${repair.name})`
+        : '';
     const compared = describeDatabase(r);
     const found = findings(dataset.name, c, keys, policy, r.proof.status !== 'COMPLETE', deletion !== undefined);
     const note = sample && status !== 'FAILED' ? `; a sample: ${sample.segments} top-level segments drawn with seed ${sample.seed}, rows outside them not compared` : '';
     const done = propagated ? `; ${n(propagated.rowsDeleted)} rows of ${n(propagated.keys)} keys deleted at the source removed from the target${propagated.appliedNow ? '' : ' (already applied)'}` : '';
-    report = { ...base, mode: 'database', status, compared, keys, counts: c, comparisonUri: outcome.reportUri, comparison: r, ...(propagated ? { propagated } : {}), summary: `${dataset.name} content: ${status}${done}; ${found.length ? found.join('; ') : `compared ${compared}`}${note}` };
+    report = {
+      ...base,
+      mode: 'database',
+      status,
+      compared,
+      keys,
+      counts: c,
+      comparisonUri: outcome.reportUri,
+      comparison: r,
+      ...(propagated ? { propagated } : {}),
+      ...(reconcile ? { reconcile: { window: reconcile.window, since: reconcile.since } } : {}),
+      ...(input.repaired ? { repaired: input.repaired } : {}),
+      summary: `${dataset.name} content: ${status}${done}${repairedText}; ${found.length ? found.join('; ') : `compared ${compared}`}${note}`,
+    };
   }
   const key = contentTierReportKey(dataset.name, input.runId);
   await deps.objects.putJson(key, report);
   const reportUri = `s3://${deps.objects.bucket}/${key}`;
   deps.log.info('content tier', { status: report.status, reportUri, ...report.counts });
-  return { runId: input.runId, dataset: dataset.name, tier, status: report.status, reportUri, summary: report.summary, ...(deletion ? { deletion } : {}), report };
+  return { runId: input.runId, dataset: dataset.name, tier, status: report.status, reportUri, summary: report.summary, ...(deletion ? { deletion } : {}), ...(repair ? { repair } : {}), report };
 }

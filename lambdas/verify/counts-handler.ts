@@ -12,8 +12,8 @@ export const handler = createStageHandler('counts', async (input: (CountChainInp
   if (input.contentTier) {
     const { contentTier: _tier, ...rest } = input;
     const { report: _stored, ...output } = await runContentTier(rest, deps);
-    // Always present (null: nothing to propagate), so the state's ResultSelector can select it.
-    return { ...output, deletion: output.deletion ?? null };
+    // Always present (null: nothing to propagate, nothing to repair), so the state's ResultSelector can select them.
+    return { ...output, deletion: output.deletion ?? null, repair: output.repair ?? null };
   }
   const { report: _stored, ...output } = await runCountChain(input, deps);
   return output;

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { scheduleExpressionSchema } from '../../lambdas/core/config';
 import { VERIFY_TIERS, type VerifyTier } from '../../lambdas/core/verify-config';
 import { failurePath, retryTransient } from './failure-path';
-import { acknowledgeNag, nagAttribute } from './nag-acknowledgements';
+import { acknowledgeNag, nagAttribute, nagString } from './nag-acknowledgements';
 
 /**
  * State names of the VerifyStateMachine (a contract with the local runtime and the tests, like
@@ -27,6 +27,10 @@ export const VERIFY_STATES = {
   propagateDeletes: 'PropagateDeletes',
   contentCheckAfter: 'ContentCheckAfter',
   countChainAfter: 'CountChainAfter',
+  repairsToRun: 'RepairsToRun',
+  repairRun: 'RepairRun',
+  contentCheckAfterRepair: 'ContentCheckAfterRepair',
+  countChainAfterRepair: 'CountChainAfterRepair',
   record: 'Record',
   verdict: 'Verdict',
   verified: 'Verified',
@@ -43,6 +47,11 @@ export interface VerifySchedule {
   readonly expression: string;
   /** The dataset's `verifyTier`, passed in the execution input. */
   readonly tier: VerifyTier;
+  /**
+   * The dataset's `reconcileWindow`, passed in the execution input: the content check compares the
+   * recent window (whatever the tier) and repairs the late rows it finds behind the watermark.
+   */
+  readonly reconcileWindow?: string | number;
 }
 
 /** Properties of {@link VerifyStateMachine}. */
@@ -60,6 +69,12 @@ export interface VerifyStateMachineProps {
   readonly loadFunction: lambda.IFunction;
   /** Judges and records the run, or records its failure (stage `record`). */
   readonly recordFunction: lambda.IFunction;
+  /**
+   * The SyncStateMachine a reconciliation starts its repair run on (a child execution, which takes
+   * the dataset's run lock like any sync). Required when a schedule sets `reconcileWindow`; the
+   * repair branch, and the grant to start that machine, exist only then.
+   */
+  readonly syncStateMachine?: sfn.IStateMachine;
   /** One EventBridge schedule rule per entry; each starts an execution for its dataset. */
   readonly schedules: readonly VerifySchedule[];
   /**
@@ -93,7 +108,18 @@ export interface VerifyStateMachineProps {
  *                                                                                 Record ─► Verdict ─(status FAILED)─► VerificationFailed (Error/Cause from Record)
  *                                                                                              └─(otherwise)────► Verified
  * any task ─(Catch States.ALL → $.error)─► RecordFailure ─► VerifyFailed (Error/Cause from $.error)
+ *
+ * With a schedule that sets reconcileWindow (only then):
+ * ContentTier ─(reconcileWindow present, any tier)─► ContentCheck ─► RepairsToRun ─(a repair found)─► RepairRun ─► ContentCheckAfterRepair ─► CountChainAfterRepair ─► Record
+ *                                                                                └─(otherwise)─► DeletesToPropagate …
  * ```
+ *
+ * Late-row reconciliation: the schedule input carries the dataset's `reconcileWindow`; ContentCheck
+ * then compares the recent window (the watermark's cursor minus the window, up to the watermark)
+ * and, when it finds real missing or changed rows behind the watermark, names a repair run of its
+ * report. RepairRun starts it as a child SyncStateMachine execution (`startExecution.sync:2`, mode
+ * `repair`, a deterministic name; it takes the dataset's run lock like any sync) and waits for it;
+ * then the window and the counts are checked again and the verdict is about the state after.
  *
  * Inventory and ChecksumSample run in `verify` mode and CountChain returns its verdict: their
  * findings never fail the task; each result's `Payload` is trimmed by a ResultSelector to its
@@ -131,6 +157,8 @@ export class VerifyStateMachine extends Construct {
       if (!scheduleExpressionSchema.safeParse(s.expression).success) problems.push(`schedules[${i}]: '${s.expression}' is not an EventBridge rate(...) or cron(...) expression`);
       if (!(VERIFY_TIERS as readonly string[]).includes(s.tier)) problems.push(`schedules[${i}]: tier '${s.tier}' is not one of ${VERIFY_TIERS.join(', ')}`);
     });
+    const reconciles = props.schedules.some((s) => s.reconcileWindow !== undefined);
+    if (reconciles && !props.syncStateMachine) problems.push('syncStateMachine is required: a schedule sets reconcileWindow, whose repair runs are SyncStateMachine executions');
     if (problems.length > 0) throw new Error(`VerifyStateMachine ${this.node.path}: ${problems.join('; ')}`);
 
     const recordFailure = failurePath(this, { record: VERIFY_STATES.recordFailure, failed: VERIFY_STATES.failed }, props.recordFunction);
@@ -192,6 +220,8 @@ export class VerifyStateMachine extends Construct {
       'summary.$': '$.Payload.summary',
       'reportUri.$': '$.Payload.reportUri',
       'deletion.$': '$.Payload.deletion',
+      // The repair a reconciliation found (null: none); only where a schedule reconciles.
+      ...(reconciles ? { 'repair.$': '$.Payload.repair' } : {}),
     };
     const contentPayload = (extra: Record<string, unknown>) =>
       sfn.TaskInput.fromObject({ input: sfn.JsonPath.objectAt('$$.Execution.Input'), runId: sfn.JsonPath.executionName, contentTier: true, tier: sfn.JsonPath.stringAt('$.tier'), ...extra });
@@ -209,6 +239,36 @@ export class VerifyStateMachine extends Construct {
       resultPath: '$.content',
     });
     const contentSkipped = new sfn.Pass(this, VERIFY_STATES.contentSkipped, { result: sfn.Result.fromObject({ status: 'SKIPPED' }), resultPath: '$.content' });
+    // Late-row reconciliation (schedules with reconcileWindow): the repair the check found, as a
+    // child SyncStateMachine execution (mode repair of the check's report, waited for), then the
+    // window and the counts checked again, so the verdict is about the state after.
+    const repairBranch = (() => {
+      if (!reconciles || !props.syncStateMachine) return undefined;
+      const repairRun = new tasks.StepFunctionsStartExecution(this, VERIFY_STATES.repairRun, {
+        stateMachine: props.syncStateMachine,
+        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+        input: sfn.TaskInput.fromJsonPathAt('$.content.repair.input'),
+        name: sfn.JsonPath.stringAt('$.content.repair.name'),
+        // The child's input is the strict execution input: no AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID key in it.
+        associateWithParent: false,
+        resultSelector: { 'ExecutionArn.$': '$.ExecutionArn', 'Status.$': '$.Status', 'Output.$': '$.Output' },
+        resultPath: '$.repairRun',
+        taskTimeout: sfn.Timeout.duration(Duration.hours(12)),
+      });
+      repairRun.addRetry({ errors: ['StepFunctions.ExecutionLimitExceeded'], interval: Duration.seconds(5), maxAttempts: 5, backoffRate: 2 });
+      repairRun.addCatch(recordFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+      const contentCheckAfterRepair = task(VERIFY_STATES.contentCheckAfterRepair, props.countsFunction, {
+        payload: contentPayload({
+          runId: sfn.JsonPath.format('{}-repaired', sfn.JsonPath.executionName),
+          repaired: { executionArn: sfn.JsonPath.stringAt('$.repairRun.ExecutionArn'), status: sfn.JsonPath.stringAt('$.repairRun.Status'), runStatus: sfn.JsonPath.stringAt('$.repairRun.Output.status'), reportUri: sfn.JsonPath.stringAt('$.content.reportUri') },
+        }),
+        taskTimeout,
+        resultSelector: contentSelector,
+        resultPath: '$.content',
+      });
+      const countChainAfterRepair = countChainTask(VERIFY_STATES.countChainAfterRepair, sfn.JsonPath.format('{}-repaired', sfn.JsonPath.executionName));
+      return { repairRun, chain: repairRun.next(contentCheckAfterRepair).next(countChainAfterRepair) };
+    })();
     const record = task(VERIFY_STATES.record, props.recordFunction, {
       payload: sfn.TaskInput.fromObject({
         outcome: 'verified',
@@ -225,12 +285,22 @@ export class VerifyStateMachine extends Construct {
     const contentTier = new sfn.Choice(this, VERIFY_STATES.contentTier, { comment: "The input's tier: content, sampled and all compare by content; counts (or none) skips it" })
       .when(sfn.Condition.and(sfn.Condition.isPresent('$.tier'), sfn.Condition.isString('$.tier'), sfn.Condition.or(...contentTiers)), contentCheck)
       .otherwise(contentSkipped);
+    // A reconciling schedule compares its window by content whatever its tier.
+    if (reconciles) contentTier.when(sfn.Condition.and(sfn.Condition.isPresent('$.reconcileWindow'), sfn.Condition.isPresent('$.tier'), sfn.Condition.isString('$.tier')), contentCheck);
     contentSkipped.next(record);
-    contentCheck.next(
-      new sfn.Choice(this, VERIFY_STATES.deletesToPropagate, { comment: 'deletes "propagate": the load stage applies the deletion the check proved, then the check runs again' })
-        .when(sfn.Condition.and(sfn.Condition.isPresent('$.content.deletion'), sfn.Condition.not(sfn.Condition.isNull('$.content.deletion'))), propagateDeletes.next(contentCheckAfter).next(countChainAfter).next(record))
-        .otherwise(record),
-    );
+    const deletesToPropagate = new sfn.Choice(this, VERIFY_STATES.deletesToPropagate, { comment: 'deletes "propagate": the load stage applies the deletion the check proved, then the check runs again' })
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.content.deletion'), sfn.Condition.not(sfn.Condition.isNull('$.content.deletion'))), propagateDeletes.next(contentCheckAfter).next(countChainAfter).next(record))
+      .otherwise(record);
+    if (repairBranch) {
+      repairBranch.chain.next(record);
+      contentCheck.next(
+        new sfn.Choice(this, VERIFY_STATES.repairsToRun, { comment: 'reconcileWindow: a repair run re-extracts the late rows the check found behind the watermark, then the check runs again' })
+          .when(sfn.Condition.and(sfn.Condition.isPresent('$.content.repair'), sfn.Condition.not(sfn.Condition.isNull('$.content.repair'))), repairBranch.repairRun)
+          .otherwise(deletesToPropagate),
+      );
+    } else {
+      contentCheck.next(deletesToPropagate);
+    }
     const verdict = new sfn.Choice(this, VERIFY_STATES.verdict)
       .when(
         sfn.Condition.stringEquals('$.status', 'FAILED'),
@@ -265,7 +335,11 @@ export class VerifyStateMachine extends Construct {
       rules[s.dataset] = new events.Rule(this, `Schedule-${s.dataset}`, {
         description: `syncproof: verify dataset ${s.dataset} (tier ${s.tier}) on ${s.expression}`,
         schedule: events.Schedule.expression(s.expression),
-        targets: [new targets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject({ dataset: s.dataset, tier: s.tier }) })],
+        targets: [
+          new targets.SfnStateMachine(this.stateMachine, {
+            input: events.RuleTargetInput.fromObject({ dataset: s.dataset, tier: s.tier, ...(s.reconcileWindow !== undefined ? { reconcileWindow: s.reconcileWindow } : {}) }),
+          }),
+        ],
       });
     }
     this.rules = rules;
@@ -285,6 +359,16 @@ export class VerifyStateMachine extends Construct {
       'CDK-generated: X-Ray trace/sampling and CloudWatch Logs delivery actions support no resource-level permissions, so they are on *.',
       ['Resource::*'],
     );
+    if (repairBranch && props.syncStateMachine) {
+      // As CDK's StepFunctionsStartExecution writes it: the child state machine's name from its ARN.
+      const childName = Fn.select(6, Fn.split(':', props.syncStateMachine.stateMachineArn));
+      acknowledgeNag(
+        this.stateMachine,
+        'AwsSolutions-IAM5',
+        "CDK-generated startExecution.sync grant for RepairRun: DescribeExecution and StopExecution on the SyncStateMachine's executions (execution:<name>*), whose names are chosen at run time.",
+        [`Resource::${nagString(this, `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${childName}*`)}`],
+      );
+    }
     const functions = [props.inventoryFunction, props.checksumFunction, props.countsFunction, props.loadFunction, props.recordFunction];
     acknowledgeNag(
       this.stateMachine,

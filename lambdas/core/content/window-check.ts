@@ -153,7 +153,7 @@ const RECHECK_BATCH = 100;
 const ZERO_DATE = /^(0000-\d\d-\d\d|\d{4}-00-\d\d|\d{4}-\d\d-00)/;
 
 /** A placeholder binding a key's normalized text as its column compares (cf. keyset.ts Params). */
-function bind(engine: SchemaDocument['engine'], column: SchemaColumn, value: string, params: SourceParam[]): string {
+export function bind(engine: SchemaDocument['engine'], column: SchemaColumn, value: string, params: SourceParam[]): string {
   if (isBinaryColumn(column)) {
     const bytes = Buffer.from(value, 'hex');
     if (engine === 'postgres') {
