@@ -17,7 +17,7 @@ import { CliError } from './errors';
 import { startRuntime } from './local-runtime';
 import type { CommandOutcome } from './program';
 import { requireWarehouseUrl } from './source-url';
-import { formatContent, formatCountChain } from './verify-format';
+import { contentReportLine, formatContent, formatCountChain } from './verify-format';
 import { verifyOnStack } from './verify-stack';
 
 /** What `--tier` accepts. */
@@ -100,10 +100,7 @@ export function verifyCommand(outcome: CommandOutcome): Command {
         await runtime.stop();
       }
       const lines = [...(counts ? [formatCountChain(counts)] : []), ...(content ? [formatContent(content)] : [])];
-      if (content && contentUri) {
-        const repairable = content.mode === 'database' && content.counts.missing + content.counts.changed > 0;
-        lines.push(`  report: ${contentUri}${repairable ? ` (re-extract its missing and changed rows: syncproof sync ${dataset} --repair ${contentUri})` : ''}`);
-      }
+      if (content && contentUri) lines.push(contentReportLine(dataset, content, contentUri));
       process.stdout.write(`${lines.join('\n')}\n`);
       const status = [counts?.status, content?.status].filter((x) => x !== undefined).reduce((a, b) => worstStatus(a, b));
       if (opts.json) await writeFile(resolve(opts.json), `${JSON.stringify(opts.tier === 'all' ? { dataset, tier: 'all', status, counts, content } : (counts ?? content), null, 2)}\n`);

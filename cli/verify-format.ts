@@ -32,3 +32,9 @@ export function formatContent(report: ContentTierReport): string {
   if (report.status !== 'PASSED') lines.push(`  ${report.summary}`);
   return lines.join('\n');
 }
+
+/** Where a content-tier report is, and for a database dataset with missing or changed rows, the command that re-extracts them. */
+export function contentReportLine(dataset: string, report: ContentTierReport, uri: string): string {
+  const repairable = report.mode === 'database' && report.counts.missing + report.counts.changed > 0;
+  return `  report: ${uri}${repairable ? ` (re-extract its missing and changed rows: syncproof sync ${dataset} --repair ${uri})` : ''}`;
+}

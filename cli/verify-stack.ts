@@ -16,7 +16,7 @@ import type { CountChainReport } from '../lambdas/verify/count-chain';
 import { readStackOutputs, stackRegion } from './state-target';
 import { startAndWait } from './sync-stack';
 import { failureText } from './sync-report';
-import { formatContent, formatCountChain } from './verify-format';
+import { contentReportLine, formatContent, formatCountChain } from './verify-format';
 
 export interface VerifyOnStackOptions {
   readonly stack: string;
@@ -96,7 +96,10 @@ export async function verifyOnStack(options: VerifyOnStackOptions): Promise<Veri
       }
     };
     if (readable(counts)) format(counts, formatCountChain, evidence.counts!);
-    if (readable(content)) format(content, formatContent, evidence.content!);
+    if (readable(content)) {
+      format(content, formatContent, evidence.content!);
+      lines.push(contentReportLine(options.input.dataset, content, evidence.content!));
+    }
     // The error repeats what the tiers' summaries say when they were read; it is kept for a failure before them.
     if (error && !readable(counts) && !readable(content)) lines.push(`  ${error}`);
     const reports = { ...(counts ? { counts } : {}), ...(content ? { content } : {}) };

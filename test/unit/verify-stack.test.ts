@@ -89,6 +89,7 @@ describe('syncproof verify --stack', () => {
     expect(text).toContain('verify orders (sampled): FAILED (seed s1)');
     expect(text).toContain('  missing (7)');
     expect(text).toContain('  changed (9): name');
+    expect(text).toContain(`  report: ${contentUri} (re-extract its missing and changed rows: syncproof sync orders --repair ${contentUri})`);
     expect(exitCodeFor(result.status)).toBe(2);
   });
 
