@@ -15,4 +15,6 @@ module.exports = {
     '^hyparquet-writer$': '<rootDir>/node_modules/hyparquet-writer/src/node.js',
   },
   testTimeout: 120000,
+  // Longest suites first, also without Jest's cache (a clean clone): see test/sequencer.js.
+  testSequencer: '<rootDir>/test/sequencer.js',
 };

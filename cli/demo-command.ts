@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { resolve } from 'node:path';
-import { formatDemoReport, runDemo } from '../local/demo';
 import { CliError } from './errors';
 import { requireWarehouseUrl } from './source-url';
 import { runtimeStartError } from './local-runtime';
@@ -20,6 +19,10 @@ export function demoCommand(outcome: CommandOutcome): Command {
     .action(async (opts: { rows: number; files: number; warehouse?: string; keep?: string; json?: string }) => {
       if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
       if (opts.files > opts.rows) throw new CliError(`--files (${opts.files}) cannot exceed --rows (${opts.rows})`);
+      // Loaded when the command runs: the runtime (CDK, emulators, warehouse) is most of what a
+      // CLI process would otherwise load at start, for every command (see program.ts).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { formatDemoReport, runDemo } = require('../local/demo') as typeof import('../local/demo');
       const report = await runDemo({
         rows: opts.rows,
         files: opts.files,

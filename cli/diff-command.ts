@@ -6,10 +6,7 @@
  * 3 error (one sentence, the password never shown).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { openMysqlSide } from '../lambdas/adapters/content/mysql-side';
-import { openPostgresSide } from '../lambdas/adapters/content/postgres-side';
 import type { SqlContentSide } from '../lambdas/adapters/content/sql-side';
-import { openSqliteSide } from '../lambdas/adapters/content/sqlite-side';
 import { compareContent, contentPassed, DEFAULT_FACTOR, DEFAULT_FETCH_ROWS, DEFAULT_FLOAT_TOLERANCE } from '../lambdas/core/content/bisect';
 import type { ContentResult } from '../lambdas/core/content/model';
 import { buildPlan } from '../lambdas/core/content/plan';
@@ -52,13 +49,16 @@ function sideFailure(error: unknown, url: string, table: string): CliError {
 }
 
 async function openSide(url: string, table: string, engine: Engine): Promise<SqlContentSide> {
+  // Each engine's driver loads when a side of that engine opens, not at every CLI start.
+  /* eslint-disable @typescript-eslint/no-require-imports */
   try {
-    if (engine === 'postgres') return await openPostgresSide(url, table);
-    if (engine === 'mysql') return await openMysqlSide(url, table);
-    return await openSqliteSide(decodeURIComponent(url.replace(/^sqlite:\/\//i, '')), table);
+    if (engine === 'postgres') return await (require('../lambdas/adapters/content/postgres-side') as typeof import('../lambdas/adapters/content/postgres-side')).openPostgresSide(url, table);
+    if (engine === 'mysql') return await (require('../lambdas/adapters/content/mysql-side') as typeof import('../lambdas/adapters/content/mysql-side')).openMysqlSide(url, table);
+    return await (require('../lambdas/adapters/content/sqlite-side') as typeof import('../lambdas/adapters/content/sqlite-side')).openSqliteSide(decodeURIComponent(url.replace(/^sqlite:\/\//i, '')), table);
   } catch (error) {
     throw sideFailure(error, url, table);
   }
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);

@@ -3,7 +3,7 @@
  * keeps it from starting, and end on Ctrl-C.
  */
 import { DataDirInUseError } from '../local/data-dir-lock';
-import { LocalRuntime, type LocalRuntimeOptions } from '../local/runtime';
+import type { LocalRuntime, LocalRuntimeOptions } from '../local/runtime';
 import { CliError } from './errors';
 
 /**
@@ -21,6 +21,9 @@ export function runtimeStartError(error: unknown, s3Port?: number): CliError | u
 
 /** {@link LocalRuntime.start}, with {@link runtimeStartError}'s errors as CliErrors. */
 export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  // Loaded when a command starts the runtime, not when the CLI starts (see program.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { LocalRuntime } = require('../local/runtime') as typeof import('../local/runtime');
   try {
     return await LocalRuntime.start(options);
   } catch (error) {

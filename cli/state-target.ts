@@ -11,7 +11,7 @@ import { loadConfigFile } from '../lib/config';
 import { STACK_OUTPUTS, type StackOutputKey } from '../lambdas/core/stack-outputs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalDynamoDb, type LocalDynamoDb } from '../local/emulators';
 import { DataDirInUseError, lockDataDir, type DataDirLock } from '../local/data-dir-lock';
-import { LOCAL_TABLES } from '../local/runtime';
+import { LOCAL_TABLES } from '../local/runtime-options';
 import { CliError } from './errors';
 import { maskUrl } from '../lambdas/core/connection-url';
 

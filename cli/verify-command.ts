@@ -10,9 +10,8 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadCliConfig } from './config-file';
 import { exitCodeFor, worstStatus } from '../lambdas/core/verification';
-import { propagateDeletes } from '../lambdas/load/deletes';
-import { runContentTier, type ContentTierReport } from '../lambdas/verify/content';
-import { runCountChain, type CountChainReport } from '../lambdas/verify/count-chain';
+import type { ContentTierReport } from '../lambdas/verify/content';
+import type { CountChainReport } from '../lambdas/verify/count-chain';
 import { CliError } from './errors';
 import { startRuntime } from './local-runtime';
 import type { CommandOutcome } from './program';
@@ -79,6 +78,12 @@ export function verifyCommand(outcome: CommandOutcome): Command {
         owner: `syncproof verify ${dataset}`,
         s3Events: false,
       });
+      // The tiers (Parquet, content sides) load when a verification runs, not at every CLI start.
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const { propagateDeletes } = require('../lambdas/load/deletes') as typeof import('../lambdas/load/deletes');
+      const { runContentTier } = require('../lambdas/verify/content') as typeof import('../lambdas/verify/content');
+      const { runCountChain } = require('../lambdas/verify/count-chain') as typeof import('../lambdas/verify/count-chain');
+      /* eslint-enable @typescript-eslint/no-require-imports */
       const runId = `verify-${dataset}-${Date.now()}`;
       const since = opts.since !== undefined ? { since: opts.since } : {};
       let counts: CountChainReport | undefined;

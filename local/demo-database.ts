@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { PGlite } from '@electric-sql/pglite';
-import { loadPglite } from '../lambdas/adapters/pglite-loader';
+import { createPglite } from '../lambdas/adapters/pglite-loader';
 import { PgliteSource } from '../lambdas/adapters/postgres-source';
 import { parseConfig, type DatasetConfig } from '../lambdas/core/config';
 import { extractionDocumentKey, extractionDocumentSchema } from '../lambdas/core/extraction';
@@ -88,7 +88,7 @@ export interface DemoSource {
 /** Creates the PGlite source database in `dir`; the caller closes `db` after the runtime stopped. */
 export async function openDemoSource(dir: string): Promise<DemoSource> {
   await mkdir(dir, { recursive: true });
-  const db = await loadPglite().PGlite.create({ dataDir: dir });
+  const db = await createPglite(dir);
   const dataset = customersDataset(dir);
   return {
     dataset,

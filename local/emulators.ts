@@ -12,11 +12,13 @@ import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, ResourceN
 import { createDocumentClient } from '../lambdas/adapters/clients';
 import { LEDGER_DATASET_INDEX } from '../lambdas/adapters/dynamodb-stores';
 
-// Neither emulator ships type declarations.
+// Neither emulator ships type declarations. Both are loaded when an emulator starts, not with this
+// module: the CLI's commands that only read state (ledger, watermark) would otherwise load s3rver
+// and its web framework at every start.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const S3rver = require('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
+const s3rverClass = () => require('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
+const dynalite = (options: Record<string, unknown>) => (require('dynalite') as (options: Record<string, unknown>) => Server)(options);
 
 /**
  * s3rver's filesystem store answers a PUT before the object's bytes reach the disk (it resolves on
@@ -321,7 +323,7 @@ export async function startLocalS3(options: { bucket: string; directory?: string
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'syncproof-s3-')));
   await mkdir(directory, { recursive: true });
   patchS3rver();
-  const server = new S3rver({
+  const server = new (s3rverClass())({
     address: '127.0.0.1',
     port: options.port ?? 0,
     silent: true,

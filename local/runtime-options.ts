@@ -9,6 +9,9 @@ import type { MachineKind } from './execution-journal';
 import type { LocalHandler } from './lambda-sandbox';
 import type { WarehouseApi } from './local-warehouse';
 
+/** The DynamoDB tables of the local runtime (the CLI's state commands open them without the runtime). */
+export const LOCAL_TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
+
 /** Options of `LocalRuntime.start`. */
 export interface LocalRuntimeOptions {
   readonly config: SyncproofConfig;

@@ -57,7 +57,7 @@ import { bindMachine, runMachine, type BoundMachine } from './machine-runner';
 import { ChildExecutionRefused, childTaskResult, describeExecution, startExecutionRequest, type ChildOutcome } from './child-execution';
 import { reconcileExecutionName, unannouncedObjects } from './reconcile';
 import { objectCreatedEvents, sqsEvent } from './s3-events';
-import type { ExecutionSummary, LocalRuntimeOptions } from './runtime-options';
+import { LOCAL_TABLES, type ExecutionSummary, type LocalRuntimeOptions } from './runtime-options';
 import {
   LOCAL_ACCOUNT,
   localFunctionArn,
@@ -116,7 +116,7 @@ export function localStackConfig(config: SyncproofConfig): SyncproofConfig {
 }
 
 /** The local runtime's DynamoDB table names (in dynalite, under `<dataDir>/dynamodb`). */
-export const LOCAL_TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
+export { LOCAL_TABLES } from './runtime-options';
 const TABLES = LOCAL_TABLES;
 /** The trigger's batching window locally, unless `eventBatchingWindowMs` says otherwise (AWS's, shortened). */
 const TRIGGER_WINDOW_MS = 200;

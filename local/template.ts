@@ -1,7 +1,8 @@
-import { App } from 'aws-cdk-lib';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SyncproofConfig } from '../lambdas/core/config';
-import { StageFunction } from '../lib/constructs/stage-function';
-import { SyncproofStack } from '../lib/syncproof-stack';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_PARTITION_REGION = { partition: 'aws', region: 'us-east-1' } as const;
@@ -33,9 +34,81 @@ export interface SynthesizedStack {
  * bundling is skipped (the local runtime calls the handler modules directly) and so is the
  * built-in CloudFormation validation: its engine (WebAssembly) took ~3.4 s of every CLI start
  * (measured), and the template it would check is the one `cdk synth`, `cdk deploy` and the
- * infrastructure tests (test/infra, Template.fromStack) still validate.
+ * infrastructure tests (test/infra, Template.fromStack) still validate. A synthesis is kept in the
+ * temp dir and reused while nothing it reads has changed (see synthesisCacheFile).
  */
 export function synthesizeStack(config: SyncproofConfig): SynthesizedStack {
+  const file = synthesisCacheFile(config);
+  if (file !== undefined) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as SynthesizedStack;
+    } catch {
+      // not synthesized yet (or unreadable): synthesized below
+    }
+  }
+  const synthesized = synthesizeFresh(config);
+  if (file !== undefined) {
+    const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    try {
+      mkdirSync(join(file, '..'), { recursive: true });
+      writeFileSync(temporary, JSON.stringify(synthesized));
+      renameSync(temporary, file);
+    } catch {
+      rmSync(temporary, { force: true });
+    }
+  }
+  return synthesized;
+}
+
+/**
+ * Where the synthesis of `config` is kept: a file in the temp dir named by a digest of everything
+ * the synthesis reads — the configuration, every source file of lib/ and lambdas/ (constructs,
+ * names, the bundled-config encoding), this file, the installed aws-cdk-lib and constructs
+ * versions, and the environment variables CDK's App reads. Loading aws-cdk-lib and synthesizing
+ * took ~1.2-1.6 s of CPU at each runtime start in a fresh process (each CLI `sync`/`local`/`demo`,
+ * each test file); reading the file takes milliseconds. Undefined (no cache) when the sources are
+ * not beside this file.
+ */
+function synthesisCacheFile(config: SyncproofConfig): string | undefined {
+  const root = join(__dirname, '..');
+  if (!existsSync(join(root, 'lib')) || !existsSync(join(root, 'lambdas'))) return undefined;
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify(config));
+  for (const name of ['CDK_CONTEXT_JSON', 'CDK_OUTDIR', 'CDK_DEFAULT_ACCOUNT', 'CDK_DEFAULT_REGION']) hash.update(`\0${name}=${process.env[name] ?? ''}`);
+  const files = [__filename.replace(/\.js$/, '.ts'), ...sourceFiles(join(root, 'lib')), ...sourceFiles(join(root, 'lambdas'))];
+  for (const path of files) {
+    hash.update(`\0${path}\0`);
+    try {
+      hash.update(readFileSync(path));
+    } catch {
+      return undefined;
+    }
+  }
+  for (const pkg of ['aws-cdk-lib', 'constructs']) {
+    try {
+      hash.update(`\0${pkg}@${(JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version}`);
+    } catch {
+      return undefined;
+    }
+  }
+  return join(tmpdir(), 'syncproof-synth', `${hash.digest('hex')}.json`);
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && /\.[cm]?[tj]s$/.test(e.name))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+/** {@link synthesizeStack} without the kept synthesis. */
+export function synthesizeFresh(config: SyncproofConfig): SynthesizedStack {
+  // Loaded only when a synthesis is not kept yet (see synthesisCacheFile).
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
+  const { StageFunction } = require('../lib/constructs/stage-function') as typeof import('../lib/constructs/stage-function');
+  const { SyncproofStack } = require('../lib/syncproof-stack') as typeof import('../lib/syncproof-stack');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
   // Nothing is deployed from here: a source URL with a password stays on this machine.
   const stack = new SyncproofStack(app, 'Syncproof', { config, allowSourcePasswords: true });

@@ -20,7 +20,7 @@ import { BadFileError, ConfigurationError, TransientError, WarehouseStatementErr
 import type { ObjectStore, Row, SqlValue, Warehouse } from '../core/ports';
 import { parseCopyFromS3, quoteIdent, type ParsedCopyFromS3 } from '../core/sql';
 import { CopyExecutor, SYSTEM_DDL, copyStatements } from './postgres-copy';
-import { loadPglite } from './pglite-loader';
+import { createPglite } from './pglite-loader';
 import { bindNamedParameters, keyIndexStatement, translateRedshiftSql } from './postgres-sql';
 
 export { bindNamedParameters, keyIndexStatement, translateRedshiftSql } from './postgres-sql';
@@ -519,15 +519,14 @@ export class PgliteWarehouse extends PostgresFamilyWarehouse {
 
   /** Opens (creating if needed) a PGlite database in `dataDir`, or in memory when undefined. */
   static async open(dataDir: string | undefined, deps: PostgresWarehouseDeps): Promise<PgliteWarehouse> {
-    const { PGlite: PGliteClass } = loadPglite();
     const options: PGliteOptions = { parsers: PARSERS as Record<number, (text: string) => unknown> };
     let db: PGlite;
     if (dataDir) {
       const dir = resolve(dataDir);
       mkdirSync(dir, { recursive: true });
-      db = await PGliteClass.create(dir, options);
+      db = await createPglite(dir, options);
     } else {
-      db = await PGliteClass.create(options);
+      db = await createPglite(undefined, options);
     }
     const warehouse = new PgliteWarehouse(db, deps);
     try {

@@ -7,7 +7,7 @@ import type { DatasetConfig } from '../core/config';
 import { ConfigurationError, SourceAccessDeniedError } from '../core/errors';
 import type { SourceDatabase } from '../core/source';
 import { MysqlSource } from './mysql-source';
-import { loadPglite } from './pglite-loader';
+import { createPglite } from './pglite-loader';
 import { PgliteSource, PostgresSource } from './postgres-source';
 
 /** The fields of an RDS-format secret that name a database (`username`, `password`, `host`, `port`, `dbname`). */
@@ -45,8 +45,7 @@ async function secretUrl(dataset: DatasetConfig, secretArn: string): Promise<str
 
 /** An embedded PGlite database in `dir` (the demo's source) as a source; closing the source closes it. */
 async function openPgliteSource(dir: string): Promise<SourceDatabase> {
-  const { PGlite } = loadPglite();
-  const db = await PGlite.create({ dataDir: dir });
+  const db = await createPglite(dir);
   const source = new PgliteSource(db);
   return {
     engine: source.engine,

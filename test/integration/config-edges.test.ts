@@ -7,7 +7,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPglite } from '../../lambdas/adapters/pglite-loader';
+import { createPglite } from '../../lambdas/adapters/pglite-loader';
 import { openPostgresWarehouse } from '../../lambdas/adapters/postgres-warehouse';
 import type { ObjectStore } from '../../lambdas/core/ports';
 import { runCli } from '../support/cli';
@@ -34,7 +34,7 @@ describe('configuration edges', () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'syncproof-config-edges-'));
     source = `pglite:${join(work, 'source')}`;
-    const db = await loadPglite().PGlite.create({ dataDir: join(work, 'source') });
+    const db = await createPglite(join(work, 'source'));
     await db.exec(
       'CREATE SCHEMA shop; CREATE TABLE shop."Weird Name" (id BIGINT PRIMARY KEY, "Note Text" VARCHAR(20), updated_at TIMESTAMP(6) NOT NULL); ' +
         `INSERT INTO shop."Weird Name" SELECT i, 'n' || i, TIMESTAMP '2024-03-01 10:00:00' + i * INTERVAL '1 second' FROM generate_series(1, 4) AS i`,

@@ -5,7 +5,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import { Client } from 'pg';
 import { createDocumentClient } from '../../lambdas/adapters/clients';
 import { DynamoDbWatermarkStore } from '../../lambdas/adapters/dynamodb-watermark-store';
-import { loadPglite } from '../../lambdas/adapters/pglite-loader';
+import { createPglite } from '../../lambdas/adapters/pglite-loader';
 import { openPostgresWarehouse } from '../../lambdas/adapters/postgres-warehouse';
 import { formatMicros, timeMicros } from '../../lambdas/core/keyset';
 import type { Warehouse } from '../../lambdas/core/ports';
@@ -82,7 +82,7 @@ describe('demo', () => {
       report = JSON.parse(await readFile(json, 'utf8')) as typeof report;
       // Read the kept embedded warehouse directly, after the demo's process has ended.
       wh = await openPostgresWarehouse(`pglite:${join(keep, 'warehouse')}`, { objects: new MemoryObjectStore() });
-      source = await loadPglite().PGlite.create({ dataDir: join(keep, 'source') });
+      source = await createPglite(join(keep, 'source'));
     }, 240_000);
 
     afterAll(async () => {

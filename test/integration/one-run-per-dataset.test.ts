@@ -13,7 +13,7 @@ import * as extractHandler from '../../lambdas/extract/handler';
 import * as recordHandler from '../../lambdas/record/handler';
 import { createS3Client } from '../../lambdas/adapters/clients';
 import { DynamoDbRunStore } from '../../lambdas/adapters/dynamodb-stores';
-import { loadPglite } from '../../lambdas/adapters/pglite-loader';
+import { createPglite } from '../../lambdas/adapters/pglite-loader';
 import { PgliteSource } from '../../lambdas/adapters/postgres-source';
 import { openPostgresWarehouse } from '../../lambdas/adapters/postgres-warehouse';
 import { S3ObjectStore } from '../../lambdas/adapters/s3-object-store';
@@ -89,7 +89,7 @@ describe('one run per dataset at a time, on the local runtime', () => {
   }
 
   beforeAll(async () => {
-    db = await loadPglite().PGlite.create();
+    db = await createPglite();
     await db.exec(ordersSql('twice', 3000));
     await db.exec(ordersSql('race', 2000));
     const config: SyncproofConfig = parseConfig({ datasets: [dataset('twice', 'pglite:/in-memory', 1000), dataset('race', 'pglite:/in-memory', 1000)] });
@@ -192,7 +192,7 @@ describe('syncproof sync killed with SIGKILL and started again', () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'syncproof-onerun-'));
-    const source = await loadPglite().PGlite.create({ dataDir: join(work, 'source') });
+    const source = await createPglite(join(work, 'source'));
     await source.exec(ordersSql('orders', ROWS));
     await source.close();
     await writeFile(join(work, 'config.json'), JSON.stringify({ datasets: [dataset('orders', `pglite:${join(work, 'source')}`, LIMIT)] }));

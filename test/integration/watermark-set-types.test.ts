@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDbWatermarkStore } from '../../lambdas/adapters/dynamodb-watermark-store';
-import { loadPglite } from '../../lambdas/adapters/pglite-loader';
+import { createPglite } from '../../lambdas/adapters/pglite-loader';
 import { openPostgresWarehouse } from '../../lambdas/adapters/postgres-warehouse';
 import type { ObjectStore } from '../../lambdas/core/ports';
 import type { WatermarkRecord } from '../../lambdas/core/watermark';
@@ -37,7 +37,7 @@ describe('syncproof watermark set on a dataset that has run', () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'syncproof-wmtypes-'));
     state = join(work, 'state');
-    const source = await loadPglite().PGlite.create({ dataDir: join(work, 'source') });
+    const source = await createPglite(join(work, 'source'));
     await source.exec(
       'CREATE SCHEMA shop; CREATE TABLE shop.orders (id BIGINT PRIMARY KEY, note VARCHAR(20), updated_at TIMESTAMP(6) NOT NULL); ' +
         `INSERT INTO shop.orders SELECT i, 'n' || i, TIMESTAMP '2024-03-01 10:00:00' + i * INTERVAL '1 second' FROM generate_series(1, ${ROWS}) AS i`,
