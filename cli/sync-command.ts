@@ -131,23 +131,7 @@ export function syncCommand(outcome: CommandOutcome): Command {
         // A run of the dataset may be live already (restarted from the data dir's journal after
         // a crash): the execution then attaches to it, and reports that run.
         const execution = await untilInterrupted(runtime, (left, dataDir) => interruptedMessage([dataset], left, dataDir), () => runtime.startExecution(input, name));
-        const watermark = await runtime.watermarks().get(dataset);
-        const { attachedTo, run } = await followAttached(execution.run, runtime.deps.runs);
-        const stages = run?.stages ?? {};
-        result = {
-          dataset,
-          ...(opts.mode ? { mode: opts.mode } : {}),
-          execution: execution.name,
-          executionStatus: execution.status,
-          ...(attachedTo ? { attachedTo } : {}),
-          status: execution.run?.status ?? (execution.status === 'FAILED' ? 'FAILED' : 'NO_WORK'),
-          ...(execution.error ? { error: failureText(execution.error, execution.cause) } : {}),
-          warnings: runWarnings(dataset, run),
-          extract: stages.extract,
-          commit: stages.commit,
-          loaded: runTotals(run),
-          watermark,
-        };
+        result = await executionReport(runtime, dataset, execution, opts.mode);
       } finally {
         await runtime.stop();
       }
@@ -209,25 +193,35 @@ async function syncRepair(
     if (await nothingToRepair(dataset, reportUri, request, opts.json, outcome)) return;
     const input = { dataset, mode: 'repair' as const, repair: { reportUri }, ...tuning };
     const execution = await untilInterrupted(runtime, (left, dataDir) => interruptedMessage([dataset], left, dataDir), () => runtime.startExecution(input, name));
-    const watermark = await runtime.watermarks().get(dataset);
-    const stages = execution.run?.stages ?? {};
-    const base = {
-      dataset,
-      mode: 'repair',
-      execution: execution.name,
-      executionStatus: execution.status,
-      status: execution.run?.status ?? (execution.status === 'FAILED' ? ('FAILED' as const) : ('NO_WORK' as const)),
-      ...(execution.error ? { error: failureText(execution.error, execution.cause) } : {}),
-      warnings: runWarnings(dataset, execution.run),
-      extract: stages.extract,
-      commit: stages.commit,
-      watermark,
-    };
+    const base = await executionReport(runtime, dataset, execution, 'repair');
     result = { ...base, repair: repairSummary(reportUri, request, base) };
   } finally {
     await runtime.stop();
   }
   await report(result, opts.json, outcome);
+}
+
+/**
+ * The report of one ended local execution of `dataset` (a sync, a repair, or a child of `sync A B`):
+ * the run it did, or the live run it attached to, with that run's stages, and the watermark now.
+ */
+export async function executionReport(runtime: LocalRuntime, dataset: string, execution: ExecutionSummary, mode?: string): Promise<SyncReport> {
+  const { attachedTo, run } = await followAttached(execution.run, runtime.deps.runs);
+  const stages = run?.stages ?? {};
+  return {
+    dataset,
+    ...(mode ? { mode } : {}),
+    execution: execution.name,
+    executionStatus: execution.status,
+    ...(attachedTo ? { attachedTo } : {}),
+    status: execution.run?.status ?? (execution.status === 'FAILED' ? 'FAILED' : 'NO_WORK'),
+    ...(execution.error ? { error: failureText(execution.error, execution.cause) } : {}),
+    warnings: runWarnings(dataset, run),
+    extract: stages.extract,
+    commit: stages.commit,
+    loaded: runTotals(run),
+    watermark: await runtime.watermarks().get(dataset),
+  };
 }
 
 /** A report that lists no missing or changed key: says so (exit 0, nothing started) and returns true. */

@@ -7,16 +7,13 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { SyncproofConfig } from '../lambdas/core/config';
 import { childExecutionName } from '../lambdas/core/dataset-batch';
-import type { LocalRuntime } from '../local/runtime';
-import { runTotals } from './format';
 import { startRuntime, untilInterrupted } from './local-runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
 import { CliError } from './errors';
 import type { CommandOutcome } from './program';
-import { followAttached } from './attached-run';
-import { formatSyncReport, interruptedMessage, syncExitCode, type SyncReport } from './sync-command';
+import { executionReport, formatSyncReport, interruptedMessage, syncExitCode, type SyncReport } from './sync-command';
 import { syncDatasetsOnStack } from './sync-stack';
-import { failureText, runWarnings } from './sync-report';
+import { failureText } from './sync-report';
 
 /** What `syncproof sync A B …` reports (also written with --json). */
 export interface SyncDatasetsReport {
@@ -93,7 +90,7 @@ async function syncDatasetsLocally(options: SyncDatasetsOptions, input: { readon
     const reports: SyncReport[] = [];
     for (const dataset of input.datasets) {
       const child = children.get(childExecutionName(name, dataset));
-      reports.push(child ? await childReport(runtime, dataset, child) : notRun(dataset, childExecutionName(name, dataset), parent));
+      reports.push(child ? await executionReport(runtime, dataset, child) : notRun(dataset, childExecutionName(name, dataset), parent));
     }
     // A parent that failed before its Map (bad input) ran no dataset: every report is ERROR.
     return {
@@ -108,23 +105,6 @@ async function syncDatasetsLocally(options: SyncDatasetsOptions, input: { readon
   }
 }
 
-async function childReport(runtime: LocalRuntime, dataset: string, child: ExecutionSummary): Promise<SyncReport> {
-  const { attachedTo, run } = await followAttached(child.run, runtime.deps.runs);
-  const stages = run?.stages ?? {};
-  return {
-    dataset,
-    execution: child.name,
-    executionStatus: child.status,
-    ...(attachedTo ? { attachedTo } : {}),
-    status: child.run?.status ?? (child.status === 'FAILED' ? 'FAILED' : 'NO_WORK'),
-    ...(child.error ? { error: failureText(child.error, child.cause) } : {}),
-    warnings: runWarnings(dataset, run),
-    extract: stages.extract,
-    commit: stages.commit,
-    loaded: runTotals(run),
-    watermark: await runtime.watermarks().get(dataset),
-  };
-}
 
 function notRun(dataset: string, execution: string, parent: ExecutionSummary): SyncReport {
   return { dataset, execution, executionStatus: 'FAILED', status: 'ERROR', error: `not run: ${failureText(parent.error, parent.cause)}` };
