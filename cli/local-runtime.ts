@@ -2,6 +2,8 @@
  * How the commands that run the local runtime (`sync`, `local`, `demo`) start it, report what
  * keeps it from starting, and end on Ctrl-C.
  */
+import { resolve } from 'node:path';
+import type { SyncproofConfig } from '../lambdas/core/config';
 import { DataDirInUseError } from '../local/data-dir-lock';
 import type { LocalRuntime, LocalRuntimeOptions } from '../local/runtime';
 import { CliError } from './errors';
@@ -29,6 +31,22 @@ export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalR
   } catch (error) {
     throw runtimeStartError(error, options.s3Port) ?? error;
   }
+}
+
+/**
+ * The runtime a one-shot command (`sync`, `sync --repair`, `sync A B`, `verify`) works on: the
+ * embedded warehouse through the local Data API, or `--warehouse` directly; state in `--data-dir`
+ * (or a temporary one); no S3 events (the command starts its executions itself).
+ */
+export function startCommandRuntime(config: SyncproofConfig, opts: { readonly warehouse?: string; readonly dataDir?: string }, owner: string): Promise<LocalRuntime> {
+  return startRuntime({
+    config,
+    warehouse: opts.warehouse,
+    warehouseApi: opts.warehouse ? 'direct' : 'data-api',
+    dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
+    owner,
+    s3Events: false,
+  });
 }
 
 /**

@@ -10,7 +10,7 @@ import type { LocalRuntime } from '../local/runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
 import { CliError } from './errors';
 import { requireWarehouseUrl } from './source-url';
-import { startRuntime, untilInterrupted } from './local-runtime';
+import { startCommandRuntime, untilInterrupted } from './local-runtime';
 import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
 import { syncOnStack } from './sync-stack';
@@ -118,14 +118,7 @@ export function syncCommand(outcome: CommandOutcome): Command {
         await report(await syncOnStack({ stack: opts.stack, region: opts.region, input, name }), opts.json, outcome);
         return;
       }
-      const runtime = await startRuntime({
-        config,
-        warehouse: opts.warehouse,
-        warehouseApi: opts.warehouse ? 'direct' : 'data-api',
-        dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
-        owner: `syncproof sync ${dataset}`,
-        s3Events: false,
-      });
+      const runtime = await startCommandRuntime(config, opts, `syncproof sync ${dataset}`);
       let result: SyncReport;
       try {
         // A run of the dataset may be live already (restarted from the data dir's journal after
@@ -178,14 +171,7 @@ async function syncRepair(
     await report({ ...r, mode: 'repair', repair: repairSummary(reportUri, request, r) }, opts.json, outcome);
     return;
   }
-  const runtime = await startRuntime({
-    config,
-    warehouse: opts.warehouse,
-    warehouseApi: opts.warehouse ? 'direct' : 'data-api',
-    dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
-    owner: `syncproof sync ${dataset} --repair`,
-    s3Events: false,
-  });
+  const runtime = await startCommandRuntime(config, opts, `syncproof sync ${dataset} --repair`);
   let result: SyncReport;
   try {
     const reportUri = await localReportUri(given, runtime.bucket);

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { SyncproofConfig } from '../lambdas/core/config';
 import { childExecutionName } from '../lambdas/core/dataset-batch';
-import { startRuntime, untilInterrupted } from './local-runtime';
+import { startCommandRuntime, untilInterrupted } from './local-runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
 import { CliError } from './errors';
 import type { CommandOutcome } from './program';
@@ -72,14 +72,7 @@ export async function syncDatasets(options: SyncDatasetsOptions, outcome: Comman
 }
 
 async function syncDatasetsLocally(options: SyncDatasetsOptions, input: { readonly datasets: readonly string[] } & Record<string, unknown>, name: string): Promise<SyncDatasetsReport> {
-  const runtime = await startRuntime({
-    config: options.config,
-    warehouse: options.warehouse,
-    warehouseApi: options.warehouse ? 'direct' : 'data-api',
-    dataDir: options.dataDir ? resolve(options.dataDir) : undefined,
-    owner: `syncproof sync ${options.all ? '--all' : input.datasets.join(' ')}`,
-    s3Events: false,
-  });
+  const runtime = await startCommandRuntime(options.config, options, `syncproof sync ${options.all ? '--all' : input.datasets.join(' ')}`);
   try {
     const parent = await untilInterrupted(
       runtime,

@@ -13,7 +13,7 @@ import { exitCodeFor, worstStatus } from '../lambdas/core/verification';
 import type { ContentTierReport } from '../lambdas/verify/content';
 import type { CountChainReport } from '../lambdas/verify/count-chain';
 import { CliError } from './errors';
-import { startRuntime } from './local-runtime';
+import { startCommandRuntime } from './local-runtime';
 import type { CommandOutcome } from './program';
 import { requireWarehouseUrl } from './source-url';
 import { contentReportLine, formatContent, formatCountChain } from './verify-format';
@@ -70,14 +70,7 @@ export function verifyCommand(outcome: CommandOutcome): Command {
       }
       const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(`\r${line}\x1b[K`) : () => undefined;
       progress(`verify ${dataset}: starting the local runtime…`);
-      const runtime = await startRuntime({
-        config,
-        warehouse: opts.warehouse,
-        warehouseApi: opts.warehouse ? 'direct' : 'data-api',
-        dataDir: opts.dataDir ? resolve(opts.dataDir) : undefined,
-        owner: `syncproof verify ${dataset}`,
-        s3Events: false,
-      });
+      const runtime = await startCommandRuntime(config, opts, `syncproof verify ${dataset}`);
       // The tiers (Parquet, content sides) load when a verification runs, not at every CLI start.
       /* eslint-disable @typescript-eslint/no-require-imports */
       const { propagateDeletes } = require('../lambdas/load/deletes') as typeof import('../lambdas/load/deletes');
