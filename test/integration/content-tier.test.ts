@@ -8,7 +8,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { queryUrl } from './support';
 import { encodeParquet } from '../../lambdas/adapters/parquet-file';
 import type { ContentTierReport } from '../../lambdas/verify/content';
 import { seedLocalS3Store } from '../../local/emulators';
@@ -36,15 +36,7 @@ describe('syncproof verify --tier content', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  async function warehouse(sql: string): Promise<Record<string, unknown>[]> {
-    const client = new Client({ connectionString: warehouseUrl() });
-    await client.connect();
-    try {
-      return (await client.query(sql)).rows as Record<string, unknown>[];
-    } finally {
-      await client.end();
-    }
-  }
+  const warehouse = (sql: string): Promise<Record<string, unknown>[]> => queryUrl(warehouseUrl(), sql);
 
   /** A PostgreSQL-source dataset over source table `name` with rows 1..rows, synced once. */
   async function synced(name: string, rows: number, options: Record<string, unknown> = {}) {

@@ -9,7 +9,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { queryUrl } from './support';
 import { encodeParquet } from '../../lambdas/adapters/parquet-file';
 import type { CountChainReport } from '../../lambdas/verify/count-chain';
 import { seedLocalS3Store } from '../../local/emulators';
@@ -46,15 +46,7 @@ describe('syncproof verify --tier counts', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  async function warehouse(sql: string): Promise<Record<string, unknown>[]> {
-    const client = new Client({ connectionString: warehouseUrl() });
-    await client.connect();
-    try {
-      return (await client.query(sql)).rows as Record<string, unknown>[];
-    } finally {
-      await client.end();
-    }
-  }
+  const warehouse = (sql: string): Promise<Record<string, unknown>[]> => queryUrl(warehouseUrl(), sql);
 
   /** A PostgreSQL-source dataset `name` over source table `name` with rows 1..rows, synced once. */
   async function syncedSourceDataset(name: string, rows: number) {

@@ -14,7 +14,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { queryUrl } from './support';
 import { runCli } from '../support/cli';
 import { NOTHING, namedIn, startDivergence, ts, type Divergence, type Named } from '../support/divergence';
 import { useTestDatabase } from '../support/postgres';
@@ -179,13 +179,7 @@ describe.each<Engine>(['mysql', 'postgres'])('divergences between a %s source an
 });
 
 async function cliWarehouse(sql: string): Promise<void> {
-  const client = new Client({ connectionString: warehouseUrl() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
+  await queryUrl(warehouseUrl(), sql);
 }
 
 /** The content tier's part of a `--tier all` JSON report (`{dataset, tier, status, counts, content}`). */

@@ -10,7 +10,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { queryUrl } from './support';
 import { formatMicros, timeMicros } from '../../lambdas/core/keyset';
 import { runCli, type CliResult } from '../support/cli';
 import { useTestDatabase } from '../support/postgres';
@@ -56,15 +56,7 @@ describe('syncproof sync DATASET --repair REPORT (postgres source)', () => {
   });
 
   const cli = (args: string[]): Promise<CliResult> => runCli([...args, '--config', config, '--data-dir', dataDir, ...(args[0] === 'sync' || args[0] === 'verify' ? ['--warehouse', warehouseUrl()] : [])]);
-  const warehouse = async (sql: string): Promise<Record<string, unknown>[]> => {
-    const client = new Client({ connectionString: warehouseUrl() });
-    await client.connect();
-    try {
-      return (await client.query(sql)).rows as Record<string, unknown>[];
-    } finally {
-      await client.end();
-    }
-  };
+  const warehouse = (sql: string): Promise<Record<string, unknown>[]> => queryUrl(warehouseUrl(), sql);
   const watermark = async (): Promise<unknown> => {
     const file = join(work, `wm-${Date.now()}.json`);
     const r = await runCli(['watermark', 'get', name, '--config', config, '--data-dir', dataDir, '--json', file]);

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { encodeParquet } from '../../lambdas/adapters/parquet-file';
 import { parseConfig, type SyncproofConfigInput, type SyncproofConfig } from '../../lambdas/core/config';
 import type { LedgerEntry, Row } from '../../lambdas/core/ports';
@@ -69,4 +70,15 @@ export async function ledgerEntries(runtime: LocalRuntime, key: string): Promise
   const out: LedgerEntry[] = [];
   for await (const e of runtime.deps.ledger.listDataset('orders')) if (e.key === key) out.push(e);
   return out;
+}
+
+/** Runs one statement on the PostgreSQL server at `url` (a test's warehouse) on a connection of its own, and returns its rows. */
+export async function queryUrl(url: string, sql: string): Promise<Record<string, unknown>[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as Record<string, unknown>[];
+  } finally {
+    await client.end();
+  }
 }
