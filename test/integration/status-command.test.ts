@@ -13,6 +13,7 @@ import type { StatusReport } from '../../lambdas/core/status';
 import type { LocalHandler } from '../../local/lambda-sandbox';
 import { LocalRuntime } from '../../local/runtime';
 import { NOW_ENV } from '../../cli/status-command';
+import { collectStatus, runtimeStatusDeps } from '../../cli/status-collect';
 import { openSourceUrl } from '../../cli/source-connect';
 import type { CliResult } from '../support/cli';
 import { runCli } from '../support/cli';
@@ -41,6 +42,8 @@ describe('syncproof status, runs and sample after real runs', () => {
   let configPath: string;
   /** When the runs ended (the commands' clock is set relative to it). */
   let ranAt: number;
+  /** The status the running runtime gave (what `syncproof local` and the status page show). */
+  let inRuntime: StatusReport;
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'syncproof-status-test-'));
@@ -65,6 +68,7 @@ describe('syncproof status, runs and sample after real runs', () => {
       await runtime.deps.objects.put(POISON, ordersFile(range(100, 2), 0, 'new'));
       await runtime.waitForIdle();
       await runtime.startVerification('orders', { checksumSample: 'all' });
+      inRuntime = await collectStatus(runtimeStatusDeps(runtime, parseConfig(CONFIG)));
     } finally {
       await runtime.stop();
     }
@@ -103,6 +107,13 @@ describe('syncproof status, runs and sample after real runs', () => {
     expect(events).toMatchObject({ dataset: 'events', health: 'healthy', reasons: [], deadLetters: 0, ledger: { loaded: 1 } });
     expect(broken).toMatchObject({ dataset: 'broken', health: 'failing', lastRun: { status: 'FAILED', error: expect.stringMatching(/missing_table/) } });
     expect(broken!.reasons[0]).toMatch(/^the last run broken-\S+ FAILED: .*missing_table/);
+  });
+
+  it('gives a running runtime the same verdicts from its own stores and queue', async () => {
+    const r = await cli(['status', ...target(), '--json'], 0);
+    const fromDataDir = JSON.parse(r.stdout) as StatusReport;
+    const verdicts = (report: StatusReport) => report.datasets.map((d) => [d.dataset, d.health, d.deadLetters, d.quarantined.length, d.lastRun?.runId]);
+    expect(verdicts(inRuntime)).toEqual(verdicts(fromDataDir));
   });
 
   it('prints a table on a terminal and exits 2 when a dataset fails, as a separate process', async () => {
