@@ -20,7 +20,6 @@ import {
   type StatusReport,
 } from '../lambdas/core/status';
 import type { WatermarkStore } from '../lambdas/core/watermark';
-import type { LocalRuntime } from '../local/runtime';
 
 /** How many runs of a dataset status lists by default. */
 export const DEFAULT_RUNS_PER_DATASET = 20;
@@ -200,17 +199,3 @@ export async function collectStatus(deps: StatusDeps, options: StatusOptions = {
   return statusReport(out, now);
 }
 
-/**
- * The status deps of a running local runtime (`syncproof local`, the status page): its own stores,
- * its queue's dead letters, the configuration's schedules. `clock` defaults to the system clock.
- */
-export function runtimeStatusDeps(runtime: Pick<LocalRuntime, 'deps' | 'deadLetters' | 'watermarks'>, config: SyncproofConfig, clock: Clock = { now: () => new Date() }): StatusDeps {
-  return {
-    config,
-    runs: runtime.deps.runs,
-    ledger: runtime.deps.ledger,
-    watermarks: runtime.watermarks(),
-    deadLetters: async () => runtime.deadLetters().map((m) => ({ body: JSON.stringify(m.body) })),
-    clock,
-  };
-}

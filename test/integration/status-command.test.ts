@@ -13,7 +13,7 @@ import type { StatusReport } from '../../lambdas/core/status';
 import type { LocalHandler } from '../../local/lambda-sandbox';
 import { LocalRuntime } from '../../local/runtime';
 import { NOW_ENV } from '../../cli/status-command';
-import { collectStatus, runtimeStatusDeps } from '../../cli/status-collect';
+import { localStatusSource } from '../../local/status-page/local-status';
 import { openSourceUrl } from '../../cli/source-connect';
 import type { CliResult } from '../support/cli';
 import { runCli } from '../support/cli';
@@ -68,7 +68,7 @@ describe('syncproof status, runs and sample after real runs', () => {
       await runtime.deps.objects.put(POISON, ordersFile(range(100, 2), 0, 'new'));
       await runtime.waitForIdle();
       await runtime.startVerification('orders', { checksumSample: 'all' });
-      inRuntime = await collectStatus(runtimeStatusDeps(runtime, parseConfig(CONFIG)));
+      inRuntime = await localStatusSource(runtime).status();
     } finally {
       await runtime.stop();
     }
