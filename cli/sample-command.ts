@@ -5,31 +5,51 @@
  * parameters: no SQL is taken from the command line. Exit codes: 0 ok, 3 error.
  */
 import { randomUUID } from 'node:crypto';
-import { access } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createRedshiftDataClient } from '../lambdas/adapters/clients';
+import { createRedshiftDataClient, createS3Client } from '../lambdas/adapters/clients';
+import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { openPostgresWarehouse } from '../lambdas/adapters/postgres-warehouse';
 import { RedshiftDataWarehouse } from '../lambdas/adapters/redshift-data-warehouse';
 import { warehouseName } from '../lambdas/core/column-names';
 import type { DatasetConfig, SyncproofConfig } from '../lambdas/core/config';
 import { maskUrl } from '../lambdas/core/connection-url';
 import type { ObjectStore, Row, SqlValue, Warehouse } from '../lambdas/core/ports';
+import { readSchemaDocument, type SchemaDocument } from '../lambdas/core/source-schema';
+import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
 import { DataDirInUseError, lockDataDir } from '../local/data-dir-lock';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../local/emulators';
 import { loadCliConfig } from './config-file';
 import { CliError } from './errors';
 import { positiveInt } from './program';
 import { formatRows, isBinaryType, readableValue, SAMPLE_FORMATS, type SampleFormat } from './sample-format';
-import { describeAwsError, stackRegion } from './state-target';
+import { describeAwsError, readStackOutputs, stackRegion } from './state-target';
 import { requireWarehouseUrl } from './source-url';
 
 /** The rows `sample` shows when neither --first nor --random is given. */
 export const DEFAULT_SAMPLE_ROWS = 10;
 
-/** The target's key columns (warehouse names): the dataset's `keyColumns`, or its source's. */
+/** The target's declared key columns (warehouse names): the dataset's `keyColumns`, or its source's. */
 export function keyColumnsOf(dataset: DatasetConfig): string[] {
   if (dataset.keyColumns.length > 0) return [...dataset.keyColumns];
   return (dataset.source?.keyColumns ?? []).map(warehouseName);
+}
+
+/**
+ * The key columns (warehouse names) of a dataset: declared, else — a source dataset keyed by its
+ * table's primary key — those its schema document records (what every extraction uses).
+ */
+export async function resolveKeyColumns(dataset: DatasetConfig, readSchema: (() => Promise<SchemaDocument | undefined>) | undefined): Promise<string[]> {
+  const declared = keyColumnsOf(dataset);
+  if (declared.length > 0 || !dataset.source) return declared;
+  const doc = readSchema ? await readSchema() : undefined;
+  if (!doc) {
+    throw new CliError(
+      `dataset '${dataset.name}' declares no key columns (its source's primary key is in its schema document, ${readSchema ? 'which does not exist yet: run the dataset once' : 'which --warehouse does not reach: use --data-dir or --stack'}), or set source.keyColumns in the configuration`,
+    );
+  }
+  return doc.keyColumns.map((k) => doc.columns.find((c) => c.source === k)?.name ?? warehouseName(k));
 }
 
 /** One `--where key=value` filter. */
@@ -70,6 +90,8 @@ function quoteIdent(name: string): string {
 /** What to read. */
 export interface SampleRequest {
   readonly dataset: DatasetConfig;
+  /** The target's key columns (see {@link resolveKeyColumns}). */
+  readonly keys: readonly string[];
   readonly filters: readonly KeyFilter[];
   readonly mode: { readonly kind: 'first'; readonly n: number } | { readonly kind: 'random'; readonly n: number; readonly seed: string };
 }
@@ -93,12 +115,12 @@ async function targetColumns(warehouse: Warehouse, dataset: DatasetConfig): Prom
 export async function readSample(warehouse: Warehouse, request: SampleRequest): Promise<{ columns: string[]; rows: Row[] }> {
   const { dataset, filters, mode } = request;
   const columns = await targetColumns(warehouse, dataset);
-  const keys = keyColumnsOf(dataset).filter((k) => columns.has(k));
+  const keys = request.keys.filter((k) => columns.has(k));
   const params: Record<string, SqlValue> = {};
   const where = filters.map((f, i) => {
     const type = columns.get(f.column) ?? 'text';
     const problem = valueProblem(f.value, type);
-    if (problem) throw new CliError(`--where ${f.column}=${f.value}: column '${f.column}' is ${type}, so give ${problem}; key columns of dataset '${dataset.name}': ${keyColumnsOf(dataset).join(', ')}`);
+    if (problem) throw new CliError(`--where ${f.column}=${f.value}: column '${f.column}' is ${type}, so give ${problem}; key columns of dataset '${dataset.name}': ${request.keys.join(', ')}`);
     params[`w${i}`] = isBinaryType(type) ? `\\x${f.value.slice(2)}` : f.value;
     return `${quoteIdent(f.column)} = :w${i}`;
   });
@@ -131,7 +153,7 @@ interface SampleFlags {
 }
 
 /** Opens the warehouse the flags name, runs `work`, closes it (and a data dir's lock). */
-async function onWarehouse<T>(flags: SampleFlags, config: SyncproofConfig, work: (warehouse: Warehouse) => Promise<T>): Promise<T> {
+async function onWarehouse<T>(flags: SampleFlags, config: SyncproofConfig, dataset: string, work: (warehouse: Warehouse, readSchema?: () => Promise<SchemaDocument | undefined>) => Promise<T>): Promise<T> {
   const given = [flags.dataDir, flags.warehouse, flags.stack].filter((v) => v !== undefined).length;
   if (given !== 1) throw new CliError('name the warehouse: give exactly one of --data-dir DIR (the state of `syncproof local` or `sync`), --warehouse postgres://… or --stack NAME');
   if (flags.region !== undefined && flags.stack === undefined) throw new CliError('--region applies to --stack only');
@@ -140,8 +162,18 @@ async function onWarehouse<T>(flags: SampleFlags, config: SyncproofConfig, work:
     if (!r) throw new CliError(`--stack reads the warehouse through the Redshift Data API: the configuration has no "redshift" block naming it; add it (as the stack was deployed with)`);
     const client = createRedshiftDataClient({ region: stackRegion(flags.region) });
     const warehouse = new RedshiftDataWarehouse({ client, database: r.database, workgroupName: r.workgroupName, clusterIdentifier: r.clusterIdentifier, secretArn: r.secretArn, dbUser: r.dbUser });
+    const region = stackRegion(flags.region);
+    const readSchema = async () => {
+      const bucket = (await readStackOutputs(flags.stack as string, region, [STACK_OUTPUTS.bucket]))[STACK_OUTPUTS.bucket];
+      const s3 = createS3Client({ region });
+      try {
+        return await readSchemaDocument(new S3ObjectStore(s3, bucket), dataset);
+      } finally {
+        s3.destroy();
+      }
+    };
     try {
-      return await work(warehouse);
+      return await work(warehouse, readSchema);
     } catch (error) {
       if (error instanceof CliError) throw error;
       throw new CliError(`reading the warehouse of stack '${flags.stack}' failed: ${describeAwsError(error)}`);
@@ -151,7 +183,7 @@ async function onWarehouse<T>(flags: SampleFlags, config: SyncproofConfig, work:
   }
   if (flags.warehouse !== undefined) {
     requireWarehouseUrl(flags.warehouse);
-    return withPostgres(flags.warehouse, maskUrl(flags.warehouse), work);
+    return withPostgres(flags.warehouse, maskUrl(flags.warehouse), (w) => work(w));
   }
   const root = resolve(flags.dataDir as string);
   const path = join(root, 'warehouse');
@@ -168,9 +200,24 @@ async function onWarehouse<T>(flags: SampleFlags, config: SyncproofConfig, work:
     throw error;
   }
   try {
-    return await withPostgres(`pglite:${path}`, `the embedded warehouse in ${flags.dataDir}`, work);
+    return await withPostgres(`pglite:${path}`, `the embedded warehouse in ${flags.dataDir}`, (w) => work(w, () => localSchemaDocument(root, dataset)));
   } finally {
     await lock.release();
+  }
+}
+
+/** The dataset's schema document in a data dir's S3 state (its only bucket), read through the S3 emulator. */
+async function localSchemaDocument(root: string, dataset: string): Promise<SchemaDocument | undefined> {
+  const directory = join(root, 's3');
+  const buckets = (await readdir(directory, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name);
+  if (buckets.length !== 1) return undefined;
+  const s3 = await startLocalS3({ bucket: buckets[0]!, directory });
+  const client = createS3Client({ s3: s3.endpoint, region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS } });
+  try {
+    return await readSchemaDocument(new S3ObjectStore(client, buckets[0]!), dataset);
+  } finally {
+    client.destroy();
+    await s3.stop();
   }
 }
 
@@ -216,10 +263,13 @@ export function sampleCommand(): Command {
       const config = loadCliConfig(flags.config, [name]);
       const dataset = config.datasets.find((d) => d.name === name) as DatasetConfig;
       if (flags.seed !== undefined && flags.random === undefined) throw new CliError('--seed applies to --random only');
-      const filters = parseFilters(flags.where ?? [], keyColumnsOf(dataset), name);
       const mode = flags.random !== undefined ? { kind: 'random' as const, n: flags.random, seed: flags.seed ?? randomUUID().slice(0, 8) } : { kind: 'first' as const, n: flags.first ?? DEFAULT_SAMPLE_ROWS };
-      const { columns, rows } = await onWarehouse(flags, config, (warehouse) => readSample(warehouse, { dataset, filters, mode }));
-      const how = mode.kind === 'random' ? `random, seed ${mode.seed} (--seed ${mode.seed} draws them again)` : `first by key (${keyColumnsOf(dataset).join(', ') || columns[0]})`;
+      const { columns, rows, keys } = await onWarehouse(flags, config, name, async (warehouse, readSchema) => {
+        const keys = await resolveKeyColumns(dataset, readSchema);
+        const filters = parseFilters(flags.where ?? [], keys, name);
+        return { ...(await readSample(warehouse, { dataset, keys, filters, mode })), keys };
+      });
+      const how = mode.kind === 'random' ? `random, seed ${mode.seed} (--seed ${mode.seed} draws them again)` : `first by key (${keys.join(', ') || columns[0]})`;
       const summary = `${rows.length} row${rows.length === 1 ? '' : 's'} of ${dataset.target.schema}.${dataset.target.table} (dataset ${name}), ${how}`;
       if (flags.format === 'table') process.stdout.write(`${formatRows(columns, rows, 'table')}\n${summary}\n`);
       else {

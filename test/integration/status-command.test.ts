@@ -12,6 +12,7 @@ import { parseConfig, type SyncproofConfigInput } from '../../lambdas/core/confi
 import type { StatusReport } from '../../lambdas/core/status';
 import type { LocalHandler } from '../../local/lambda-sandbox';
 import { LocalRuntime } from '../../local/runtime';
+import { createPglite } from '../../lambdas/adapters/pglite-loader';
 import { NOW_ENV } from '../../cli/status-command';
 import { localStatusSource } from '../../local/status-page/local-status';
 import { openSourceUrl } from '../../cli/source-connect';
@@ -23,15 +24,21 @@ import { eventsFile, ordersFile, range } from './support';
 
 jest.setTimeout(300_000);
 
-const CONFIG: SyncproofConfigInput = {
+/** The database dataset's source: an embedded PGlite database in the test's directory. */
+let sourceUrl: string;
+
+const config = (): SyncproofConfigInput => ({
   datasets: [
     DEMO_DATASET,
     { name: 'events', prefix: 'events/', target: { schema: 'public', table: 'events' }, loadMode: 'append', columns: [{ name: 'event_id', type: 'BIGINT' }, { name: 'kind', type: 'VARCHAR(16)' }], lagWarn: '1h', lagFail: '6h' },
     // No columns: the load stage does not create the table, and it does not exist: its run fails.
     { name: 'broken', prefix: 'broken/', target: { schema: 'public', table: 'missing_table' }, keyColumns: ['order_id'] },
+    // Keyed by its table's primary key (not declared): sample finds it in the schema document. Its
+    // column tag is a Redshift reserved word, so the target names it col_tag.
+    { name: 'customers', source: { engine: 'postgres', url: sourceUrl, table: 'shop.customers', cursorColumn: 'updated_at' }, target: { schema: 'public', table: 'customers' } },
   ],
   maxFilesPerBatch: 100,
-};
+});
 
 const POISON = 'orders/poison.parquet';
 const NOT_PARQUET = 'orders/not-parquet.parquet';
@@ -49,14 +56,21 @@ describe('syncproof status, runs and sample after real runs', () => {
     work = await mkdtemp(join(tmpdir(), 'syncproof-status-test-'));
     dataDir = join(work, 'state');
     configPath = join(work, 'config.json');
-    await writeFile(configPath, JSON.stringify(CONFIG));
+    sourceUrl = `pglite:${join(work, 'source')}`;
+    const source = await createPglite(join(work, 'source'));
+    await source.exec(
+      'CREATE SCHEMA shop; CREATE TABLE shop.customers (id BIGINT PRIMARY KEY, tag BYTEA, note TEXT, updated_at TIMESTAMP(6) NOT NULL); ' +
+        `INSERT INTO shop.customers SELECT i, decode('00ff' || lpad(to_hex(i), 2, '0'), 'hex'), CASE WHEN i = 11 THEN NULL ELSE repeat('long ', 20) END, (now() AT TIME ZONE 'UTC') - INTERVAL '30 minutes' FROM generate_series(10, 12) AS i`,
+    );
+    await source.close();
+    await writeFile(configPath, JSON.stringify(config()));
     // The trigger fails every delivery of one object's event: after maxReceiveCount it is dead-lettered.
     const trigger: LocalHandler = async (event, context) => {
       const records = (event as { Records: { body: string }[] }).Records;
       if (records.some((r) => r.body.includes(POISON))) throw new Error('trigger failure injected by the test');
       return triggerHandler.handler(event, context);
     };
-    const runtime = await LocalRuntime.start({ config: parseConfig(CONFIG), dataDir, stageHandlers: { trigger }, eventDelivery: { seed: 16, duplicateRate: 0 } });
+    const runtime = await LocalRuntime.start({ config: parseConfig(config()), dataDir, stageHandlers: { trigger }, eventDelivery: { seed: 16, duplicateRate: 0 } });
     try {
       await runtime.deps.objects.put('orders/a.parquet', ordersFile(range(1, 5), 0, 'new'));
       await runtime.deps.objects.put('events/a.parquet', eventsFile(range(1, 3)));
@@ -68,6 +82,7 @@ describe('syncproof status, runs and sample after real runs', () => {
       await runtime.deps.objects.put(POISON, ordersFile(range(100, 2), 0, 'new'));
       await runtime.waitForIdle();
       await runtime.startVerification('orders', { checksumSample: 'all' });
+      await runtime.startExecution({ dataset: 'customers' });
       inRuntime = await localStatusSource(runtime).status();
     } finally {
       await runtime.stop();
@@ -97,7 +112,7 @@ describe('syncproof status, runs and sample after real runs', () => {
     expect([r.code, r.stderr]).toEqual([2, '']);
     const report = JSON.parse(r.stdout) as StatusReport;
     expect(report).toMatchObject({ health: 'failing', exitCode: 2 });
-    const [orders, events, broken] = report.datasets;
+    const [orders, events, broken, customers] = report.datasets;
     expect(orders).toMatchObject({ dataset: 'orders', kind: 'files', health: 'failing', deadLetters: 1, ledger: { loaded: 1, quarantined: 1 }, lag: { level: 'ok', seconds: expect.any(Number) } });
     expect(orders!.quarantined).toEqual([expect.objectContaining({ key: NOT_PARQUET, reason: expect.stringMatching(/not a Parquet file/) })]);
     expect(orders!.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^1 dead-lettered event of this dataset waits/), expect.stringMatching(/^1 file is quarantined/)]));
@@ -107,6 +122,7 @@ describe('syncproof status, runs and sample after real runs', () => {
     expect(events).toMatchObject({ dataset: 'events', health: 'healthy', reasons: [], deadLetters: 0, ledger: { loaded: 1 } });
     expect(broken).toMatchObject({ dataset: 'broken', health: 'failing', lastRun: { status: 'FAILED', error: expect.stringMatching(/missing_table/) } });
     expect(broken!.reasons[0]).toMatch(/^the last run broken-\S+ FAILED: .*missing_table/);
+    expect(customers).toMatchObject({ dataset: 'customers', kind: 'database', health: 'healthy', lag: { level: 'ok', provenThrough: { basis: 'cursor' } }, watermark: { key: ['12'] } });
   });
 
   it('gives a running runtime the same verdicts from its own stores and queue', async () => {
@@ -125,8 +141,8 @@ describe('syncproof status, runs and sample after real runs', () => {
       delete process.env[NOW_ENV];
     }
     expect([r.code, r.stderr]).toEqual([2, '']);
-    const rows = r.stdout.split('\n').slice(1, 4).map((l) => l.split(/\s{2,}/).slice(0, 2));
-    expect(rows).toEqual([['orders', 'failing'], ['events', 'healthy'], ['broken', 'failing']]);
+    const rows = r.stdout.split('\n').slice(1, 5).map((l) => l.split(/\s{2,}/).slice(0, 2));
+    expect(rows).toEqual([['orders', 'failing'], ['events', 'healthy'], ['broken', 'failing'], ['customers', 'healthy']]);
     expect(r.stdout).toContain(`quarantined:         ${NOT_PARQUET}`);
     expect(r.stdout).toMatch(/status at \S+: failing \(exit 2\)\n$/);
   });
@@ -179,6 +195,16 @@ describe('syncproof status, runs and sample after real runs', () => {
     expect(a.stdout).toBe(b.stdout);
     expect(a.stdout.split('\r\n')[0]).toBe('order_id,customer_id,status,amount,updated_at');
     expect(a.stdout.trimEnd().split('\r\n')).toHaveLength(4);
+  });
+
+  it("samples a database dataset by its table's primary key, showing binary as 0x…, NULL and long text cut", async () => {
+    const r = await cli(['sample', 'customers', ...target(), '--where', 'id=10', '--where', 'id=10']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const [header, row] = r.stdout.split('\n');
+    expect(header!.split(/\s+/)).toEqual(['id', 'col_tag', 'note', 'updated_at']);
+    expect(row).toMatch(/^10\s+0x00ff0a\s+long long .*…\(100 chars\)\s+\S/);
+    const second = await cli(['sample', 'customers', ...target(), '--where', 'id=11', '--format', 'json']);
+    expect(JSON.parse(second.stdout)).toEqual([expect.objectContaining({ id: 11, col_tag: '0x00ff0b', note: null })]);
   });
 
   it('refuses a filter on a non-key column or a value of the wrong type, naming the column and the keys', async () => {
