@@ -207,6 +207,21 @@ describe('syncproof status, runs and sample after real runs', () => {
     expect(JSON.parse(second.stdout)).toEqual([expect.objectContaining({ id: 11, col_tag: '0x00ff0b', note: null })]);
   });
 
+  it.each([
+    ['status of an unknown dataset', () => ['status', 'ordrs', ...target()], /unknown dataset 'ordrs'; did you mean 'orders'\?/],
+    ['status without a state', () => ['status', '--config', configPath], /give exactly one of --data-dir DIR/],
+    ['status on a directory that is no data dir', () => ['status', '--config', configPath, '--data-dir', join(work, 'nothing')], /--data-dir '.*nothing' does not exist/],
+    ['runs without a dataset or --config', () => ['runs', '--data-dir', dataDir], /name a dataset \(`syncproof runs DATASET`\), or pass --config FILE/],
+    ['runs with an unknown status', () => ['runs', 'orders', '--data-dir', dataDir, '--status', 'DONE'], /--status must be one of RUNNING, PASSED/],
+    ['sample of a dataset whose table does not exist', () => ['sample', 'broken', ...target()], /the target table public\.missing_table of dataset 'broken' does not exist in the warehouse \(yet\)/],
+    ['sample --seed without --random', () => ['sample', 'orders', ...target(), '--seed', 'x'], /--seed applies to --random only/],
+  ])('%s: exit 3 with one line saying what to do', async (_kind, args, message) => {
+    const r = await cli(args());
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
   it('refuses a filter on a non-key column or a value of the wrong type, naming the column and the keys', async () => {
     const column = await cli(['sample', 'orders', ...target(), '--where', 'status=new']);
     expect([column.code, column.stderr]).toEqual([3, "syncproof: --where: column 'status' is not a key column of dataset 'orders'; filter on its key columns: order_id\n"]);
