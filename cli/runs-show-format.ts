@@ -45,7 +45,9 @@ export function evidenceLines(value: unknown, indent: string): string[] {
   }
   const lines: string[] = [];
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    if (isScalar(v) || (Array.isArray(v) && v.every(isScalar) && v.length <= MAX_ITEMS)) {
+    if (!isScalar(v) && !Array.isArray(v) && Object.keys(v as object).length === 0) {
+      lines.push(`${indent}${key}: (none)`);
+    } else if (isScalar(v) || (Array.isArray(v) && v.every(isScalar) && v.length <= MAX_ITEMS)) {
       lines.push(`${indent}${key}: ${Array.isArray(v) ? (v.length === 0 ? '(none)' : v.map(scalarText).join(', ')) : scalarText(v)}`);
     } else {
       lines.push(`${indent}${key}:`, ...evidenceLines(v, `${indent}  `));

@@ -37,8 +37,9 @@ describe('runs output', () => {
   });
 
   it('prints evidence as indented name: value lines, nested objects indented, scalar lists joined', () => {
-    expect(evidenceLines({ status: 'PASSED', rows: 5, uris: ['s3://b/a', 's3://b/b'], counts: { loaded: 1, failed: 0 }, files: [{ key: 'a' }] }, '  ')).toEqual([
+    expect(evidenceLines({ status: 'PASSED', zeroDates: {}, rows: 5, uris: ['s3://b/a', 's3://b/b'], counts: { loaded: 1, failed: 0 }, files: [{ key: 'a' }] }, '  ')).toEqual([
       '  status: PASSED',
+      '  zeroDates: (none)',
       '  rows: 5',
       '  uris: s3://b/a, s3://b/b',
       '  counts:',
