@@ -44,10 +44,10 @@ export interface StateFlags {
 }
 
 /** Adds --data-dir, --endpoint, --stack and --region. */
-export function withStateFlags(command: Command): Command {
+export function withStateFlags(command: Command, endpointNote = ''): Command {
   return command
     .addOption(new Option('--data-dir <dir>', 'the --data-dir of `syncproof local` or `sync` (while no runtime uses it)').conflicts(['endpoint', 'stack']))
-    .addOption(new Option('--endpoint <url>', 'the DynamoDB endpoint a running `syncproof local` printed (status: dead letters are not counted through it)').conflicts(['dataDir', 'stack']))
+    .addOption(new Option('--endpoint <url>', `the DynamoDB endpoint a running \`syncproof local\` printed${endpointNote}`).conflicts(['dataDir', 'stack']))
     .addOption(new Option('--stack <name>', "a deployed stack (e.g. 'Syncproof'); AWS credentials from the default chain").conflicts(['dataDir', 'endpoint']))
     .addOption(new Option('--region <region>', 'AWS region of --stack (default: $AWS_REGION)'));
 }
@@ -107,11 +107,13 @@ export function statusCommand(outcome: CommandOutcome): Command {
       .requiredOption('--config <file>', 'dataset configuration (lag thresholds lagWarn/lagFail, schedules)')
       .option('--json', 'print the report as JSON instead of a table')
       .option('--runs <n>', `runs listed per dataset in --json (default ${DEFAULT_RUNS_PER_DATASET})`, positiveInt('--runs')),
+    ' (dead letters are not counted through it)',
   )
     .exitOverride()
     .action(async (datasets: string[], flags: StatusFlags) => {
       const config = loadCliConfig(flags.config, datasets);
-      const report = await onStatusState(flags, config, 'syncproof status', (deps) => collectStatus(deps, { datasets, runsPerDataset: flags.runs }));
+      const collected = await onStatusState(flags, config, 'syncproof status', (deps) => collectStatus(deps, { datasets, runsPerDataset: flags.runs }));
+      const report = flags.endpoint === undefined ? collected : { ...collected, notes: ['dead letters are not counted through --endpoint (they are in the data dir of `syncproof local`, and on its status page)'] };
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
       outcome.exitCode = report.exitCode;
     });

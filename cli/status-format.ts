@@ -63,7 +63,8 @@ export function formatStatus(report: StatusReport): string {
     report.datasets.map((d) => [d.dataset, d.health, formatLag(d.lag.seconds), d.lastRun?.status ?? '-', d.lastVerification ? `${d.lastVerification.status}${d.lastVerification.tier ? ` (${d.lastVerification.tier})` : ''}` : '-', String(d.quarantined.length), String(d.deadLetters)]),
   );
   const blocks = report.datasets.map((d) => datasetBlock(d, now));
-  return `${table}\n\n${blocks.join('\n\n')}\n\nstatus at ${report.generatedAt}: ${report.health} (exit ${report.exitCode})`;
+  const notes = (report.notes ?? []).map((n) => `note: ${n}\n`).join('');
+  return `${table}\n\n${blocks.join('\n\n')}\n\n${notes}status at ${report.generatedAt}: ${report.health} (exit ${report.exitCode})`;
 }
 
 /** `syncproof runs`: one line a run. */
