@@ -5,7 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import { DynamoDbWatermarkStore } from '../lambdas/adapters/dynamodb-watermark-store';
 import type { SyncproofConfig } from '../lambdas/core/config';
@@ -94,8 +94,15 @@ export async function onStatusState<T>(flags: StateFlags, config: SyncproofConfi
 
 interface StatusFlags extends StateFlags {
   readonly config: string;
+  readonly serve?: number;
   readonly json?: boolean;
   readonly runs?: number;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--serve must be a port from 0 (a free one) to 65535, got '${value}'`);
+  return n;
 }
 
 /** `syncproof status [DATASET…] --config FILE (--data-dir DIR | --endpoint URL | --stack NAME) [--json]`. */
@@ -106,12 +113,18 @@ export function statusCommand(outcome: CommandOutcome): Command {
       .argument('[datasets...]', 'datasets of the configuration (default: all)')
       .requiredOption('--config <file>', 'dataset configuration (lag thresholds lagWarn/lagFail, schedules)')
       .option('--json', 'print the report as JSON instead of a table')
-      .option('--runs <n>', `runs listed per dataset in --json (default ${DEFAULT_RUNS_PER_DATASET})`, positiveInt('--runs')),
+      .option('--runs <n>', `runs listed per dataset in --json (default ${DEFAULT_RUNS_PER_DATASET})`, positiveInt('--runs'))
+      .option('--serve <port>', 'serve the status page on 127.0.0.1:PORT (0: a free port) until Ctrl-C, updating live', port),
     ' (dead letters are not counted through it)',
   )
     .exitOverride()
     .action(async (datasets: string[], flags: StatusFlags) => {
       const config = loadCliConfig(flags.config, datasets);
+      if (flags.serve !== undefined) {
+        const { serveStatus } = require('./status-serve') as typeof import('./status-serve');
+        await onStatusState(flags, config, 'syncproof status --serve', (deps, where) => serveStatus(deps, where, { port: flags.serve!, datasets, region: flags.region }));
+        return;
+      }
       const collected = await onStatusState(flags, config, 'syncproof status', (deps) => collectStatus(deps, { datasets, runsPerDataset: flags.runs }));
       const report = flags.endpoint === undefined ? collected : { ...collected, notes: ['dead letters are not counted through --endpoint (they are in the data dir of `syncproof local`, and on its status page)'] };
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);

@@ -17,7 +17,7 @@ import { NOW_ENV } from '../../cli/status-command';
 import { localStatusSource } from '../../local/status-page/local-status';
 import { openSourceUrl } from '../../cli/source-connect';
 import type { CliResult } from '../support/cli';
-import { runCli } from '../support/cli';
+import { CliProcess, runCli } from '../support/cli';
 import { runCliInProcess } from '../support/cli-in-process';
 import { DEMO_DATASET } from '../../local/demo';
 import { eventsFile, ordersFile, range } from './support';
@@ -145,6 +145,24 @@ describe('syncproof status, runs and sample after real runs', () => {
     expect(rows).toEqual([['orders', 'failing'], ['events', 'healthy'], ['broken', 'failing'], ['customers', 'healthy']]);
     expect(r.stdout).toContain(`quarantined:         ${NOT_PARQUET}`);
     expect(r.stdout).toMatch(/status at \S+: failing \(exit 2\)\n$/);
+  });
+
+  it('serves the status page over the data dir: the report it serves is the one status --json prints, its report links read the data dir, Ctrl-C stops it', async () => {
+    const printed = JSON.parse((await cli(['status', ...target(), '--json'], 0)).stdout) as StatusReport;
+    const proc = new CliProcess(['status', ...target(), '--serve', '0']);
+    const [, url] = await proc.waitFor(/^status page: (http:\/\/127\.0\.0\.1:\d+\/) /m);
+    const served = (await (await fetch(`${url}api/status`)).json()) as { status: StatusReport };
+    // It holds the data dir while it serves: a second command is refused, naming it.
+    const second = await cli(['status', ...target(), '--json'], 0);
+    expect([second.code, second.stderr]).toEqual([3, expect.stringMatching(/in use by process \d+ \(syncproof status --serve\)/)]);
+    const runs = (report: StatusReport) => report.datasets.map((d) => [d.dataset, d.health, d.runs.map((x) => [x.runId, x.status])]);
+    expect(runs(served.status)).toEqual(runs(printed));
+    const verification = served.status.datasets[0]!.lastVerification!;
+    const report = await fetch(`${url}report?uri=${encodeURIComponent(verification.reportUri!)}`);
+    expect([report.status, Object.keys((await report.json()) as object).length > 0]).toEqual([200, true]);
+    expect((await fetch(`${url}report?uri=${encodeURIComponent('s3://elsewhere/secret.json')}`)).status).toBe(404);
+    expect(await proc.stop('SIGINT')).toBe(0);
+    expect(proc.stdout).toMatch(/stopped\n$/);
   });
 
   it.each([
