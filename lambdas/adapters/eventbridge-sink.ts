@@ -1,10 +1,8 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { TransientError } from '../core/errors';
 import type { EventSink } from '../core/ports';
-import { EVENT_SOURCE, type SyncproofEvent } from '../core/run-events';
+import { EVENT_BUS_NAME, EVENT_SOURCE, type SyncproofEvent } from '../core/run-events';
 
-/** The bus syncproof puts its events on: the account's default bus (the stack grants PutEvents on it only). */
-export const EVENT_BUS_NAME = 'default';
 
 /**
  * EventSink over EventBridge PutEvents: one entry per event on the default bus, source

@@ -136,7 +136,7 @@ function invocationDataset(event: unknown): string | undefined {
 /**
  * Wraps a stage core as a Lambda handler: resolve deps, add the run's log keys, call the core.
  * Errors propagate with their literal `name`, which the state machine's Retry/Catch match.
- * An invocation about one dataset is measured: the core's metrics (`deps.metrics`), the
+ * An invocation about one configured dataset is measured: the core's metrics (`deps.metrics`), the
  * adapters' ({@link countInvocation}) and its DurationMs are written as EMF after it, also when
  * it throws.
  */
@@ -148,8 +148,9 @@ export function createStageHandler<I, O>(stage: string, core: (input: I, deps: S
     logger.resetKeys();
     logger.appendKeys({ stage, runId: e?.runId, dataset: e?.dataset ?? e?.input?.dataset });
     const remaining = (context as { getRemainingTimeInMillis?: () => number } | undefined)?.getRemainingTimeInMillis;
+    // Only configured datasets are dimensions: a mistyped name in an execution input starts no metric.
     const dataset = invocationDataset(event);
-    const metrics = dataset ? new InvocationMetrics(stage, dataset, bindings?.emf ?? stdoutEmf) : undefined;
+    const metrics = dataset && deps.config.datasets.some((d) => d.name === dataset) ? new InvocationMetrics(stage, dataset, bindings?.emf ?? stdoutEmf) : undefined;
     const stageDeps: StageDeps = { ...deps, ...(remaining ? { remainingTimeMs: () => remaining.call(context) } : {}), ...(metrics ? { metrics } : {}) };
     if (!metrics) return core(event, stageDeps);
     const started = Date.now();

@@ -12,6 +12,9 @@ import { z } from 'zod';
 /** The `source` of every syncproof event. */
 export const EVENT_SOURCE = 'syncproof';
 
+/** The bus syncproof puts its events on: the account's default bus (the stack grants PutEvents on it only). */
+export const EVENT_BUS_NAME = 'default';
+
 /** The `detail-type`s syncproof puts. */
 export const EVENT_TYPES = { run: 'syncproof.run', verification: 'syncproof.verification' } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];

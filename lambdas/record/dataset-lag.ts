@@ -1,29 +1,18 @@
-import type { DatasetConfig } from '../core/config';
+import { timeZoneOf, type DatasetConfig } from '../core/config';
+import { databaseProvenThrough, fileProvenThrough, lagAt, lagThresholdsOf, type Lag } from '../core/lag';
 import type { StageDeps } from '../core/stage-deps';
 
 /**
- * A dataset's sync lag in whole seconds at `now`: now minus the newest data proven in the
- * warehouse (a database dataset: its watermark's cursor when it is a time, else the start of its
- * last verified run; a file dataset: the newest loaded object's LastModified). Undefined before
- * anything is proven.
- *
- * Interim: lambdas/core/lag.ts (issue #16) owns this rule; this function is the one place the
- * Record stage asks, and delegates to it once it is on main.
+ * A dataset's sync lag at `now`, by the rule of lambdas/core/lag.ts (the rule `syncproof status`
+ * and the stack's lag alarm use): a database dataset from its watermark, a file dataset from the
+ * newest object its ledger records as loaded.
  */
-export async function datasetLagSeconds(deps: StageDeps, dataset: DatasetConfig, now: Date): Promise<number | undefined> {
-  let proven: number | undefined;
+export async function datasetLag(deps: StageDeps, dataset: DatasetConfig, now: Date): Promise<Lag> {
   if (dataset.source) {
-    const w = await deps.watermarks?.get(dataset.name);
-    const cursor = w?.position?.cursor;
-    const at = typeof cursor === 'string' && /^\d{4}-\d{2}-\d{2}/.test(cursor) ? Date.parse(cursor.replace(' ', 'T')) : Number.NaN;
-    proven = !Number.isNaN(at) ? at : w?.lastRun && w.position ? Date.parse(w.lastRun.startedAt) : undefined;
-  } else {
-    for await (const e of deps.ledger.listDataset(dataset.name)) {
-      if (e.status !== 'loaded') continue;
-      const t = Date.parse(e.lastModified);
-      if (!Number.isNaN(t) && (proven === undefined || t > proven)) proven = t;
-    }
+    const watermark = await deps.watermarks?.get(dataset.name);
+    return lagAt(now, databaseProvenThrough(watermark, timeZoneOf(dataset.source)), lagThresholdsOf(dataset));
   }
-  if (proven === undefined || Number.isNaN(proven)) return undefined;
-  return Math.max(0, Math.floor((now.getTime() - proven) / 1000));
+  const loaded: { lastModified: string }[] = [];
+  for await (const e of deps.ledger.listDataset(dataset.name)) if (e.status === 'loaded') loaded.push({ lastModified: e.lastModified });
+  return lagAt(now, fileProvenThrough(loaded), lagThresholdsOf(dataset));
 }

@@ -10,7 +10,7 @@ import { METRICS } from '../core/metric-names';
 import type { RunRecord, RunStatus } from '../core/ports';
 import { EVENT_TYPES, eventId, runEventSchema, verificationEventSchema, type SyncproofEvent } from '../core/run-events';
 import type { StageDeps } from '../core/stage-deps';
-import { datasetLagSeconds } from './dataset-lag';
+import { datasetLag } from './dataset-lag';
 
 /** Totals of a run's load stages (`load_<loadId>` outputs in its run record). */
 export function loadTotals(run: RunRecord | undefined): { rows: number; files: number; bytes: number; quarantined: number } {
@@ -43,7 +43,7 @@ async function lagOf(deps: StageDeps, dataset: string, now: Date): Promise<numbe
   const config = deps.config.datasets.find((d) => d.name === dataset);
   if (!config) return null;
   try {
-    const seconds = await datasetLagSeconds(deps, requireDataset(deps.config, dataset), now);
+    const { seconds } = await datasetLag(deps, requireDataset(deps.config, dataset), now);
     if (seconds === undefined) return null;
     deps.metrics?.add(METRICS.lagSeconds, seconds);
     return seconds;

@@ -167,6 +167,11 @@ export class Observability extends Construct {
     return { threshold: 1, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING };
   }
 
+  /** Makes an alarm created elsewhere one of {@link alarms}: it notifies the alerts topic too. */
+  notifyOn(alarm: cloudwatch.Alarm): cloudwatch.Alarm {
+    return this.add(alarm);
+  }
+
   private add(alarm: cloudwatch.Alarm): cloudwatch.Alarm {
     if (this.alertTopic) {
       alarm.addAlarmAction(new actions.SnsAction(this.alertTopic));
