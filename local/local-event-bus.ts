@@ -30,6 +30,7 @@ const MIDDLEWARE_NAME = 'syncproofLocalEventBus';
  */
 export class LocalEventBus {
   private readonly log: BusEvent[] = [];
+  private closed = false;
 
   constructor(
     private readonly region: string,
@@ -61,6 +62,11 @@ export class LocalEventBus {
     return pattern === undefined ? [...this.log] : this.log.filter((e) => matchesPattern(pattern, e as unknown as Json));
   }
 
+  /** Stops appending to the file (the runtime is stopping: a handler abandoned past its budget may still put). */
+  close(): void {
+    this.closed = true;
+  }
+
   private put(entry: PutEventsRequestEntry): string {
     const event: BusEvent = {
       version: '0',
@@ -75,7 +81,7 @@ export class LocalEventBus {
       bus: entry.EventBusName || 'default',
     };
     this.log.push(event);
-    if (this.file) appendFileSync(this.file, `${JSON.stringify(event)}\n`);
+    if (this.file && !this.closed) appendFileSync(this.file, `${JSON.stringify(event)}\n`);
     return event.id;
   }
 }

@@ -22,15 +22,22 @@ interface EmfDocument {
  */
 export class LocalMetrics {
   private readonly points: MetricDatapoint[] = [];
+  private closed = false;
 
   /** `<dataDir>/metrics.jsonl`: the EMF documents, one per line. */
   constructor(private readonly file?: string) {}
 
   /** Takes one EMF document (the stage handler's output). */
   readonly write = (emf: Record<string, unknown>): void => {
-    if (this.file) appendFileSync(this.file, `${JSON.stringify(emf)}\n`);
+    // A handler abandoned past its budget may still flush after the runtime stopped (its directory going).
+    if (this.file && !this.closed) appendFileSync(this.file, `${JSON.stringify(emf)}\n`);
     this.points.push(...datapointsOf(emf as EmfDocument));
   };
+
+  /** Stops appending to the file (the runtime is stopping); datapoints are still kept in memory. */
+  close(): void {
+    this.closed = true;
+  }
 
   /** Datapoints of this process, oldest first; `filter` keeps those of a name and dimension values. */
   datapoints(filter: { readonly name?: string; readonly dimensions?: Readonly<Record<string, string>> } = {}): readonly MetricDatapoint[] {

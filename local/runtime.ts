@@ -521,6 +521,8 @@ export class LocalRuntime {
     await step(() => this.dynamo.stop());
     await step(() => this.localWarehouse.close());
     for (const client of this.stageClients) await step(() => client.destroy());
+    this.bus.close();
+    this.metricLog.close();
     if (this.ownedDir) await step(() => rm(this.ownedDir!, { recursive: true, force: true }));
     else if (!failure) await step(() => writeFile(join(this.root, STATE_FILE), JSON.stringify({ state: 'stopped', stoppedAt: new Date().toISOString() })));
     await step(() => this.lock?.release());
@@ -536,6 +538,8 @@ export class LocalRuntime {
   abandon(): readonly { readonly name: string; readonly machine: MachineKind; readonly input: unknown }[] {
     this.stopped = true;
     const left = [...this.records.values()].map(({ name, machine, input }) => ({ name, machine, input }));
+    this.bus.close();
+    this.metricLog.close();
     if (this.ownedDir) rmSync(this.ownedDir, { recursive: true, force: true });
     this.lock?.releaseSync();
     return left;
