@@ -267,6 +267,7 @@ export class SyncproofStack extends Stack {
       this.observability.alarmOnTimedOutExecutions(machine, label);
     }
     if (this.eventTriggers) this.observability.alarmOnDeadLetters(this.eventTriggers.deadLetterQueue);
+    if (this.eventTriggers) new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueUrl, { value: this.eventTriggers.deadLetterQueue.queueUrl, description: 'syncproof dead-letter queue of S3 events (`syncproof status --stack`)' });
     for (const d of config.datasets) {
       this.observability.alarmOnLag(d.name, lagThresholdsOf(d).failSeconds);
       this.observability.alarmOnQuarantines(d.name);

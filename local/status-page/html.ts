@@ -21,13 +21,15 @@ export const PAGE_HTML = `<!doctype html>
   .NO_WORK { background: #718096; }
   section.dataset { background: #fff; border-radius: 8px; padding: 16px 20px; margin: 16px 0; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
   .facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 8px 24px; font-size: 14px; }
-  .facts div span { display: block; color: #6b7385; font-size: 12px; }
+  .facts > div > span { display: block; color: #6b7385; font-size: 12px; }
+  .facts b { font-weight: 600; }
   .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
   .charts div { height: 180px; position: relative; }
   table { border-collapse: collapse; width: 100%; font-size: 13px; }
   th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e6e8ee; white-space: nowrap; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-  td.error { white-space: normal; color: #9b2c2c; max-width: 420px; }
+  td.error { white-space: normal; color: #9b2c2c; min-width: 240px; }
+  .scroll { overflow-x: auto; }
   ul.reasons { margin: 4px 0 0; padding-left: 20px; font-size: 14px; }
   #banner { display: none; background: #fed7d7; color: #822727; padding: 8px 12px; border-radius: 6px; }
   a { color: #2b6cb0; }

@@ -105,7 +105,7 @@ function datasetSection(d: DatasetStatus, state: PageState): HTMLElement {
       ),
     );
   }
-  section.append(el('h3', {}, `runs (newest first, ${d.runs.length})`), runsTable(d.runs));
+  section.append(el('h3', {}, `runs (newest first, ${d.runs.length})`), el('div', { class: 'scroll' }, runsTable(d.runs)));
   drawCharts(section, d, state);
   return section;
 }
@@ -130,7 +130,7 @@ function drawCharts(section: HTMLElement, d: DatasetStatus, state: PageState): v
   const rows = new Chart(section.querySelector<HTMLCanvasElement>('canvas[data-chart="rows"]')!, {
     type: 'bar',
     data: {
-      labels: runs.map((r) => time(r.startedAt).slice(5, 16)),
+      labels: runs.map((r) => time(r.startedAt).slice(5, 19)),
       datasets: [{ label: 'rows per run', data: runs.map((r) => r.rows ?? 0), backgroundColor: runs.map((r) => (r.status === 'FAILED' ? '#c53030' : '#1f8a4c')) }],
     },
     options: { ...common, scales: { y: { beginAtZero: true } } },
