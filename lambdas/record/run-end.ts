@@ -38,12 +38,20 @@ export function runModeOf(input: unknown, hasSource: boolean): string {
   return hasSource ? 'incremental' : 'reconcile';
 }
 
-/** The lag to report: null when the dataset is unknown, nothing is proven, or reading failed (logged). */
+/** Most milliseconds the lag may take to read (a file dataset's ledger scan), and what is kept of the invocation's budget. */
+const LAG_BUDGET_MS = 10_000;
+const LAG_RESERVE_MS = 30_000;
+
+/**
+ * The lag to report: null when the dataset is unknown, nothing is proven, or reading failed or
+ * outran its budget (logged): closing the run must never wait on it.
+ */
 async function lagOf(deps: StageDeps, dataset: string, now: Date): Promise<number | null> {
   const config = deps.config.datasets.find((d) => d.name === dataset);
   if (!config) return null;
+  const budget = Math.min(LAG_BUDGET_MS, (deps.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY) - LAG_RESERVE_MS);
   try {
-    const { seconds } = await datasetLag(deps, requireDataset(deps.config, dataset), now);
+    const { seconds } = await datasetLag(deps, requireDataset(deps.config, dataset), now, Date.now() + budget);
     if (seconds === undefined) return null;
     deps.metrics?.add(METRICS.lagSeconds, seconds);
     return seconds;

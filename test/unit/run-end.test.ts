@@ -71,6 +71,17 @@ describe('the end of a run, announced', () => {
   });
 });
 
+describe('the lag of a run end', () => {
+  it("gives up reading the ledger when the invocation's time is nearly spent (lagSeconds null)", async () => {
+    const put = jest.fn(() => Promise.resolve());
+    const { deps } = fakeDeps(put);
+
+    await announceRun({ ...deps, remainingTimeMs: () => 20_000 }, { runId: 'r1', dataset: 'orders', status: 'PASSED' }, NOW);
+
+    expect(put).toHaveBeenCalledWith(expect.objectContaining({ detail: expect.objectContaining({ lagSeconds: null }) }));
+  });
+});
+
 describe('runModeOf and loadTotals', () => {
   it.each([
     [{ dataset: 'd', mode: 'full' }, true, 'full'],
