@@ -1,5 +1,6 @@
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,6 +14,10 @@ import { ENV } from '../lambdas/core/env';
 import { ConfigurationError } from '../lambdas/core/errors';
 import { EVENTS_PREFIX } from '../lambdas/core/execution-input';
 import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
+import { EVENT_BUS_NAME } from '../lambdas/core/run-events';
+import { lagThresholdsOf } from '../lambdas/core/lag';
+import { SyncproofDashboard } from './constructs/dashboard';
+import { schedulePeriodSeconds } from './constructs/schedule-period';
 import { EventTriggers } from './constructs/event-triggers';
 import { Observability } from './constructs/observability';
 import { STAGE_NAMES, StageFunction, type StageName } from './constructs/stage-function';
@@ -72,8 +77,9 @@ const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
   load: { bucket: true, ledger: 'readWrite', runs: 'readWrite', warehouse: true },
   // Reads the batch back from the warehouse, writes the report.
   verify: { bucket: true, runs: 'readWrite', warehouse: true },
-  // Closes the run (CommitWatermark, not record, moves a dataset's watermark).
-  record: { bucket: false, runs: 'readWrite', warehouse: false },
+  // Closes the run (CommitWatermark, not record, moves a dataset's watermark); reads the watermark
+  // or the ledger's loaded entries for the lag its metric and event report.
+  record: { bucket: false, ledger: 'read', runs: 'readWrite', watermarks: 'read', warehouse: false },
   // Lists the prefix and reads manifests, writes findings under _syncproof/, reads the ledger, records its stage.
   inventory: { bucket: true, ledger: 'read', runs: 'readWrite', warehouse: false },
   // Reads sampled objects and manifests, writes its report under _syncproof/, reads the ledger, records its stage.
@@ -109,8 +115,10 @@ export class SyncproofStack extends Stack {
    * has a source (no upload starts a run then, and an event pattern cannot match an empty prefix list).
    */
   readonly eventTriggers: EventTriggers | undefined;
-  /** Log group and alarms. */
+  /** Log group, alarms and the alerts topic. */
   readonly observability: Observability;
+  /** The CloudWatch dashboard (lib/constructs/dashboard.ts). */
+  readonly dashboard: cloudwatch.Dashboard;
   /** VPC endpoints for the source stages (`sourceNetwork.endpoints`); none without that setting. */
   readonly sourceNetworkEndpoints: SourceNetworkEndpoints | undefined;
 
@@ -176,7 +184,9 @@ export class SyncproofStack extends Stack {
       });
     }
 
-    this.observability = new Observability(this, 'Observability');
+    this.observability = new Observability(this, 'Observability', { ...(config.alerts ? { alerts: config.alerts } : {}) });
+    // The record stage puts syncproof.run / syncproof.verification on the default bus, and nowhere else.
+    events.EventBus.fromEventBusName(this, 'DefaultEventBus', EVENT_BUS_NAME).grantPutEventsTo(stages.record.function);
     const includeExecutionData = logExecutionDataOf(config);
     this.syncStateMachine = new SyncStateMachine(this, 'SyncStateMachine', {
       extractFunction: stages.extract.function,
@@ -249,9 +259,27 @@ export class SyncproofStack extends Stack {
           })
         : undefined;
 
-    this.observability.alarmOnFailedExecutions(this.syncStateMachine);
+    const machines = { Sync: this.syncStateMachine, Verify: this.verifyStateMachine.stateMachine, SyncDatasets: this.syncDatasetsStateMachine };
+    for (const [label, machine] of Object.entries(machines)) {
+      // The VerifyStateMachine construct has its failed-executions alarm already.
+      if (label === 'Verify') this.observability.notifyOn(this.verifyStateMachine.failedAlarm);
+      else this.observability.alarmOnFailedExecutions(machine, label);
+      this.observability.alarmOnTimedOutExecutions(machine, label);
+    }
     if (this.eventTriggers) this.observability.alarmOnDeadLetters(this.eventTriggers.deadLetterQueue);
     if (this.eventTriggers) new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueUrl, { value: this.eventTriggers.deadLetterQueue.queueUrl, description: 'syncproof dead-letter queue of S3 events (`syncproof status --stack`)' });
+    for (const d of config.datasets) {
+      this.observability.alarmOnLag(d.name, lagThresholdsOf(d).failSeconds);
+      this.observability.alarmOnQuarantines(d.name);
+      const period = schedulePeriodSeconds(verifyScheduleOf(d));
+      if (period !== undefined) this.observability.alarmOnMissedVerification(d.name, period);
+      else Annotations.of(this).addWarningV2(`syncproof:verifyScheduleAlarm:${d.name}`, `dataset ${d.name}: no missed-verification alarm; its verifySchedule '${verifyScheduleOf(d)}' runs on days of the month or year, which one CloudWatch alarm (7 days at most) cannot watch.`);
+    }
+    this.dashboard = new SyncproofDashboard(this, 'Dashboard', {
+      datasets: config.datasets.map((d) => ({ name: d.name, lagFailSeconds: lagThresholdsOf(d).failSeconds })),
+      stateMachines: machines,
+      ...(this.eventTriggers ? { deadLetterQueue: this.eventTriggers.deadLetterQueue } : {}),
+    }).dashboard;
   }
 
   private grantStageAccess(stage: StageFunction, access: StageAccess): void {
@@ -282,13 +310,13 @@ export class SyncproofStack extends Stack {
     for (const [table, level] of tables) {
       if (level === 'read') table.grantReadData(fn);
       if (level === 'readWrite') table.grantReadWriteData(fn);
-      if (level && table === this.ledgerTable) wildcards.push(`Resource::${nagAttribute(table, 'Arn')}/index/*`);
+      if (level && table !== this.watermarksTable) wildcards.push(`Resource::${nagAttribute(table, 'Arn')}/index/*`);
     }
     if (wildcards.length === 0) return;
     acknowledgeNag(
       stage.role,
       'AwsSolutions-IAM5',
-      "CDK grant* wildcards on this stack's own resources: the S3 read action groups (GetObject*, GetBucket*, List*) and multipart Abort*, the data bucket's objects (read) and only its _syncproof/ prefix (write; the trigger only _syncproof/events/), the ledger table's indexes.",
+      "CDK grant* wildcards on this stack's own resources: the S3 read action groups (GetObject*, GetBucket*, List*) and multipart Abort*, the data bucket's objects (read) and only its _syncproof/ prefix (write; the trigger only _syncproof/events/), the ledger and runs tables' indexes.",
       wildcards,
     );
   }

@@ -48,7 +48,10 @@ import {
   type LocalS3,
   type S3NotificationEvent,
 } from './emulators';
+import { EventBridgeSink } from '../lambdas/adapters/eventbridge-sink';
 import { eventDeliveryPolicy } from './event-delivery';
+import { LocalEventBus, type BusEvent } from './local-event-bus';
+import { LocalMetrics } from './local-metrics';
 import { matchesPattern } from './event-pattern';
 import { EventQueue, type QueueMessage } from './event-queue';
 import { ExecutionJournal, type EndedExecution, type JournaledExecution, type MachineKind } from './execution-journal';
@@ -161,6 +164,10 @@ export class LocalRuntime {
   /** The data dir's lock (see ./data-dir-lock.ts); none on a temporary directory. */
   private lock: DataDirLock | undefined;
   private stopped = false;
+  /** The account's event buses: what the record stage put (see {@link events}). */
+  private bus!: LocalEventBus;
+  /** The stages' EMF output, as CloudWatch reads it (see {@link metrics}). */
+  private metricLog!: LocalMetrics;
 
   private constructor(
     private readonly options: LocalRuntimeOptions,
@@ -301,6 +308,7 @@ export class LocalRuntime {
       ...(iam ? { authorize: dataApiAuthorizer(iam, principals) } : {}),
     });
     opened.push(() => localWarehouse.close());
+    const bus = new LocalEventBus(LOCAL_REGION, LOCAL_ACCOUNT, join(root, 'events.jsonl'));
     const deps: StageDeps = {
       // What the stack bundles into each stage Lambda, decoded as a deployed handler decodes it.
       config: decodeBundledConfig(bundledConfig),
@@ -318,6 +326,7 @@ export class LocalRuntime {
       // As depsFromEnv: the Data API's limit is known without connecting.
       maxStatementsPerTransaction: localWarehouse.maxStatementsPerTransaction,
       log: options.log ?? { info: () => undefined, warn: () => undefined },
+      events: new EventBridgeSink(bus.client(LOCAL_CREDENTIALS)),
       warehouse: () => Promise.resolve(localWarehouse.stages),
     };
 
@@ -355,6 +364,8 @@ export class LocalRuntime {
       stages,
     );
     describe = (arn) => Promise.resolve(runtime.describeExecution(arn));
+    runtime.bus = bus;
+    runtime.metricLog = new LocalMetrics(join(root, 'metrics.jsonl'));
     for (const name of finished) runtime.names.set(name, 'ended');
     runtime.ended = ended;
     runtime.verifySchedules = scheduleInputs(template, verify.logicalId);
@@ -428,6 +439,24 @@ export class LocalRuntime {
     this.queue?.release();
   }
 
+  /**
+   * The events put on the account's buses by this process (the record stage's `syncproof.run` and
+   * `syncproof.verification`), oldest first, as EventBridge delivers them to a target; with
+   * `pattern`, only those an EventBridge rule with that event pattern would match. Every event is
+   * also appended to `<dataDir>/events.jsonl`. At least once: dedupe by `detail.id`.
+   */
+  events(pattern?: Json): readonly BusEvent[] {
+    return this.bus.matching(pattern);
+  }
+
+  /**
+   * The metrics the stages emitted in this process, read from their EMF output as CloudWatch
+   * reads it (also appended to `<dataDir>/metrics.jsonl`).
+   */
+  metrics(): LocalMetrics {
+    return this.metricLog;
+  }
+
   /** Messages that failed five receives (the dead-letter queue). */
   deadLetters(): readonly QueueMessage[] {
     return this.queue?.deadLetters() ?? [];
@@ -492,6 +521,8 @@ export class LocalRuntime {
     await step(() => this.dynamo.stop());
     await step(() => this.localWarehouse.close());
     for (const client of this.stageClients) await step(() => client.destroy());
+    this.bus.close();
+    this.metricLog.close();
     if (this.ownedDir) await step(() => rm(this.ownedDir!, { recursive: true, force: true }));
     else if (!failure) await step(() => writeFile(join(this.root, STATE_FILE), JSON.stringify({ state: 'stopped', stoppedAt: new Date().toISOString() })));
     await step(() => this.lock?.release());
@@ -507,6 +538,8 @@ export class LocalRuntime {
   abandon(): readonly { readonly name: string; readonly machine: MachineKind; readonly input: unknown }[] {
     this.stopped = true;
     const left = [...this.records.values()].map(({ name, machine, input }) => ({ name, machine, input }));
+    this.bus.close();
+    this.metricLog.close();
     if (this.ownedDir) rmSync(this.ownedDir, { recursive: true, force: true });
     this.lock?.releaseSync();
     return left;
@@ -736,6 +769,8 @@ export class LocalRuntime {
             return this.describeExecution(arn);
           },
         },
+        // PutEvents as the function's role: denied unless the stack granted it on that bus.
+        events: new EventBridgeSink(this.bus.client(LOCAL_CREDENTIALS, guard)),
         warehouse: () => Promise.resolve(warehouse),
       };
       this.stageDepsByFunction.set(functionLogicalId, deps);
@@ -748,6 +783,7 @@ export class LocalRuntime {
     const handler = this.options.stageHandlers?.[stage] ?? (STAGE_HANDLERS[stage] as LocalHandler);
     const bindings: LocalBindings = {
       stageDeps: this.stageDeps(logicalId),
+      emf: this.metricLog.write,
       starter: {
         start: async (name, input) => {
           await this.authorizeAs((iam) => iam.functionPrincipal(logicalId), 'states:StartExecution', localStateMachineArn('sync'), 'AccessDeniedException');

@@ -1,3 +1,4 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
@@ -49,4 +50,9 @@ export function createRedshiftDataClient(o: EndpointOverrides = {}): RedshiftDat
 
 export function createSfnClient(): SFNClient {
   return new SFNClient({});
+}
+
+/** EventBridge client (the Record stage's event sink); locally, the runtime's in-process bus answers it. */
+export function createEventBridgeClient(o: Pick<EndpointOverrides, 'region' | 'credentials'> = {}): EventBridgeClient {
+  return new EventBridgeClient({ region: o.region, credentials: o.credentials });
 }

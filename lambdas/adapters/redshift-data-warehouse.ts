@@ -28,6 +28,8 @@ import {
   sdkErrorInfo,
   terminalHint,
 } from './redshift-data-errors';
+import { METRICS } from '../core/metric-names';
+import { countInvocation } from './invocation-metrics';
 import { bindDataApiParameters, dataApiClientToken, fieldValue } from './redshift-data-values';
 
 /** How {@link RedshiftDataWarehouse} reaches its database. */
@@ -193,6 +195,7 @@ export class RedshiftDataWarehouse implements Warehouse {
       const createdAt = submitted.createdAt ?? done.CreatedAt;
       if (createdAt === undefined || createdAt.getTime() >= callStarted) fresh += 1;
       if (fresh >= MAX_FRESH_TRANSIENT_FAILURES) throw failure;
+      countInvocation(METRICS.retries);
     }
     throw new TransientError(
       `Redshift rejected this transaction ${MAX_TOKEN_GENERATIONS} times on serializable isolation or concurrent transactions ` +
@@ -222,6 +225,7 @@ export class RedshiftDataWarehouse implements Warehouse {
       ),
     );
     const id = requireId(submitted.Id, 'ExecuteStatement');
+    countInvocation(METRICS.dataApiStatements);
     const done = await this.waitFor(id);
     if (done.Status === 'FAILED') {
       const text = this.redact(done.Error ?? 'no error text');
@@ -269,6 +273,7 @@ export class RedshiftDataWarehouse implements Warehouse {
         }),
       ),
     );
+    countInvocation(METRICS.dataApiStatements);
     return { id: requireId(submitted.Id, 'BatchExecuteStatement'), ...(submitted.CreatedAt ? { createdAt: submitted.CreatedAt } : {}) };
   }
 

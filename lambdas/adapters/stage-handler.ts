@@ -5,7 +5,9 @@ import { ENV } from '../core/env';
 import { ConfigurationError } from '../core/errors';
 import { systemClock, type ExecutionStarter, type Warehouse } from '../core/ports';
 import type { StageDeps, StageLog } from '../core/stage-deps';
-import { createDocumentClient, createRedshiftDataClient, createS3Client, createSfnClient } from './clients';
+import { createDocumentClient, createEventBridgeClient, createRedshiftDataClient, createS3Client, createSfnClient } from './clients';
+import { EventBridgeSink } from './eventbridge-sink';
+import { InvocationMetrics, stdoutEmf, withInvocationMetrics, type EmfOutput } from './invocation-metrics';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from './dynamodb-stores';
 import { DynamoDbRunLockStore } from './dynamodb-run-lock-store';
 import { DynamoDbWatermarkStore } from './dynamodb-watermark-store';
@@ -28,6 +30,8 @@ export const LOCAL_BINDINGS = Symbol.for('syncproof.localBindings');
 export interface LocalBindings {
   readonly stageDeps: StageDeps;
   readonly starter: ExecutionStarter;
+  /** Where the invocation's EMF documents go instead of stdout (the local runtime reads them back). */
+  readonly emf?: EmfOutput;
 }
 
 function requireEnv(name: string): string {
@@ -87,6 +91,7 @@ export function depsFromEnv(): StageDeps {
     copyRoleArn: config.redshift?.copyRoleArn ?? '',
     maxStatementsPerTransaction: kind === 'redshift-data' ? MAX_BATCH_STATEMENTS : undefined,
     log: powertoolsLog,
+    events: new EventBridgeSink(createEventBridgeClient()),
     warehouse: (): Promise<Warehouse> => {
       warehouse ??= openWarehouse();
       return warehouse;
@@ -121,17 +126,42 @@ export function localBindings(context: unknown): LocalBindings | undefined {
   return (context as { [LOCAL_BINDINGS]?: LocalBindings } | undefined)?.[LOCAL_BINDINGS];
 }
 
+/** The dataset an invocation is about: its event's `dataset`, else its execution input's (a failure record). */
+function invocationDataset(event: unknown): string | undefined {
+  const e = event as { dataset?: unknown; input?: { dataset?: unknown } } | null | undefined;
+  const d = e?.dataset ?? e?.input?.dataset;
+  return typeof d === 'string' && d.length > 0 ? d : undefined;
+}
+
 /**
  * Wraps a stage core as a Lambda handler: resolve deps, add the run's log keys, call the core.
  * Errors propagate with their literal `name`, which the state machine's Retry/Catch match.
+ * An invocation about one configured dataset is measured: the core's metrics (`deps.metrics`), the
+ * adapters' ({@link countInvocation}) and its DurationMs are written as EMF after it, also when
+ * it throws.
  */
 export function createStageHandler<I, O>(stage: string, core: (input: I, deps: StageDeps) => Promise<O>) {
   return async (event: I, context?: unknown): Promise<O> => {
-    const deps = localBindings(context)?.stageDeps ?? depsFromEnv();
+    const bindings = localBindings(context);
+    const deps = bindings?.stageDeps ?? depsFromEnv();
     const e = event as { runId?: unknown; dataset?: unknown; input?: { dataset?: unknown } } | null;
     logger.resetKeys();
     logger.appendKeys({ stage, runId: e?.runId, dataset: e?.dataset ?? e?.input?.dataset });
     const remaining = (context as { getRemainingTimeInMillis?: () => number } | undefined)?.getRemainingTimeInMillis;
-    return core(event, remaining ? { ...deps, remainingTimeMs: () => remaining.call(context) } : deps);
+    // Only configured datasets are dimensions: a mistyped name in an execution input starts no metric.
+    const dataset = invocationDataset(event);
+    const metrics = dataset && deps.config.datasets.some((d) => d.name === dataset) ? new InvocationMetrics(stage, dataset, bindings?.emf ?? stdoutEmf) : undefined;
+    const stageDeps: StageDeps = { ...deps, ...(remaining ? { remainingTimeMs: () => remaining.call(context) } : {}), ...(metrics ? { metrics } : {}) };
+    if (!metrics) return core(event, stageDeps);
+    const started = Date.now();
+    try {
+      return await withInvocationMetrics(metrics, () => core(event, stageDeps));
+    } finally {
+      try {
+        metrics.flush(Date.now() - started);
+      } catch (error) {
+        logger.warn('could not write the invocation\'s metrics', { error: String(error) });
+      }
+    }
   };
 }

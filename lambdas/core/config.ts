@@ -1,3 +1,4 @@
+import { alertsSchema } from './alerts-config';
 import { z } from 'zod';
 import { parseColumnType } from './column-types';
 import { urlProblem } from './connection-url';
@@ -372,6 +373,8 @@ export const syncproofConfigSchema = z
           .optional(),
       })
       .optional(),
+    /** Where the stack's alarms notify (an SNS topic it creates, or yours); see {@link alertsSchema}. @default none: alarms without actions */
+    alerts: alertsSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const seen = new Map<string, number>();

@@ -3,6 +3,9 @@
  * adapters (lambdas/adapters) implement them for AWS, the emulators and the Postgres family.
  */
 
+import type { MetricName } from './metric-names';
+import type { SyncproofEvent } from './run-events';
+
 /** One S3 object version as seen by a listing or HEAD. `etag` is unquoted. */
 export interface ObjectSummary {
   readonly key: string;
@@ -290,3 +293,23 @@ export interface ExecutionStarter {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * Where a stage reports what it did as metrics (EMF through Powertools in AWS; the local runtime
+ * reads the same EMF back). Values add up within one invocation; the sink flushes after it, also
+ * when the stage throws. Units are fixed per name (`METRIC_UNITS` in ./metric-names.ts).
+ */
+export interface MetricSink {
+  add(name: MetricName, value: number): void;
+}
+
+/** A metric sink that drops everything (stages whose deps carry none). */
+export const noMetrics: MetricSink = { add: () => undefined };
+
+/**
+ * Puts syncproof's own events (`syncproof.run`, `syncproof.verification`; ./run-events.ts) on the
+ * account's default EventBridge bus. At least once: consumers dedupe by the detail's `id`.
+ */
+export interface EventSink {
+  put(event: SyncproofEvent): Promise<void>;
+}

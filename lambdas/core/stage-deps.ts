@@ -3,7 +3,7 @@ import type { DatasetConfig, SyncproofConfig } from './config';
 import type { SourceDatabase } from './source';
 import type { ExecutionStatusReader, RunLockStore } from './run-lock';
 import type { WatermarkStore } from './watermark';
-import type { Clock, LedgerStore, ObjectStore, RunStore, Warehouse } from './ports';
+import type { Clock, EventSink, LedgerStore, MetricSink, ObjectStore, RunStore, Warehouse } from './ports';
 
 /** What a file format reader tells about one object without reading its data. */
 export interface FileInfo {
@@ -67,6 +67,10 @@ export interface StageDeps {
   readonly executions?: ExecutionStatusReader;
   /** Fault injection for tests (test/faults); absent, and so off, everywhere else. */
   readonly faults?: StageFaults;
+  /** This invocation's metrics (set by the stage handler per invocation; absent: not measured). */
+  readonly metrics?: MetricSink;
+  /** syncproof's own events (the record stage puts `syncproof.run` / `syncproof.verification`). */
+  readonly events?: EventSink;
   readonly log: StageLog;
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { METRICS } from '../core/metric-names';
 import { z } from 'zod';
 import { checkFileColumns, columnsToAdd, type FileColumn, type TargetColumn } from '../core/column-check';
 import { INTERNAL_PREFIX, requireDataset, schemaDriftOf } from '../core/config';
@@ -33,6 +34,8 @@ export interface LoadOutput {
   readonly filesLoaded: number;
   readonly filesQuarantined: number;
   readonly rows: number;
+  /** Bytes of the files loaded (their S3 sizes). */
+  readonly bytes: number;
   readonly hasMore: boolean;
   /** Echoed so the Wait/Choice loop can call the stage again with its own output. */
   readonly batchUri: string;
@@ -105,8 +108,10 @@ export async function runLoad(raw: LoadInput, deps: StageDeps, target?: LoadTarg
       if (c) loaded.push({ key: t.file.key, etag: t.file.etag, fileRows: c.fileRows, loadedRows: c.rows, loadedBy: c.loadId });
     }
     const base = { runId: input.runId, dataset: dataset.name, loadId, batchUri: input.batchUri, files: input.files, hasMore: input.hasMore };
-    const counts = { filesLoaded: loaded.length, filesQuarantined: quarantined.size, rows: loaded.reduce((s, f) => s + (f.loadedRows ?? f.fileRows), 0) };
+    const sizes = new Map(tracked.map((t) => [t.id, t.file.size]));
+    const counts = { filesLoaded: loaded.length, filesQuarantined: quarantined.size, rows: loaded.reduce((s, f) => s + (f.loadedRows ?? f.fileRows), 0), bytes: loaded.reduce((s, f) => s + (sizes.get(versionId(f.key, f.etag)) ?? 0), 0) };
     if (status === 'RUNNING') return { ...base, ...counts, status };
+    emitLoadMetrics(deps, loaded, sizes, quarantined.size, loadId);
     const retryable = tracked
       .filter((t) => !committed.has(t.id) && !quarantined.has(t.id) && !skipped.has(t.id))
       .map((t) => ({ key: t.file.key, etag: t.file.etag, reason: reasons.get(t.id) ?? 'not loaded' }));
@@ -489,3 +494,14 @@ function logOutcome(deps: StageDeps, attemptId: string, outcome: AttemptOutcome)
   else deps.log.warn('load attempt did not merge', { attemptId, outcome: outcome.kind, ...('reason' in outcome ? { reason: outcome.reason } : {}) });
 }
 
+/**
+ * The load's metrics, once it is DONE: rows, files and bytes of what this load's own attempts
+ * committed (a file committed by another load is counted by that load), and the files it set aside.
+ */
+function emitLoadMetrics(deps: StageDeps, loaded: readonly LoadedFile[], sizes: ReadonlyMap<string, number>, quarantined: number, loadId: string): void {
+  const mine = loaded.filter((f) => f.loadedBy === loadId || f.loadedBy.startsWith(`${loadId}_`));
+  deps.metrics?.add(METRICS.rows, mine.reduce((s, f) => s + (f.loadedRows ?? f.fileRows), 0));
+  deps.metrics?.add(METRICS.files, mine.length);
+  deps.metrics?.add(METRICS.bytes, mine.reduce((s, f) => s + (sizes.get(versionId(f.key, f.etag)) ?? 0), 0));
+  deps.metrics?.add(METRICS.quarantines, quarantined);
+}

@@ -5,6 +5,7 @@ import { worstStatus, type VerificationStatus } from '../core/verification';
 import { planDatasets, summarizeDatasets, type DatasetItem, type DatasetsSummary } from '../core/dataset-batch';
 import type { RunLockState } from '../core/run-lock';
 import { acquireInputSchema, acquireRun, releaseRun } from './run-lock';
+import { announceRun, announceVerification } from './run-end';
 
 const verificationStatusSchema = z.enum(['PASSED', 'PASSED_PARTIAL', 'PASSED_WITH_WARNINGS', 'FAILED']);
 
@@ -20,7 +21,14 @@ export const verifiedStageSchema = z
 
 export const recordInputSchema = z.discriminatedUnion('outcome', [
   /** SyncStateMachine's Finish; `executionArn` releases the dataset's run lock this execution holds. */
-  z.object({ outcome: z.literal('completed'), runId: z.string().min(1), dataset: z.string().min(1), executionArn: z.string().min(1).optional() }),
+  z.object({
+    outcome: z.literal('completed'),
+    runId: z.string().min(1),
+    dataset: z.string().min(1),
+    executionArn: z.string().min(1).optional(),
+    /** The execution input (its `mode`, for the `syncproof.run` event). */
+    input: z.unknown().optional(),
+  }),
   /** SyncStateMachine's AcquireRun: one run per dataset at a time (./run-lock.ts). */
   acquireInputSchema,
   z.object({
@@ -45,6 +53,8 @@ export const recordInputSchema = z.discriminatedUnion('outcome', [
     executionArn: z.string().min(1).optional(),
     input: z.unknown().optional(),
     error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+    /** Which state machine failed (its event): a sync run when absent. */
+    workflow: z.enum(['sync', 'verify', 'datasets']).optional(),
   }),
 ]);
 export type RecordInput = z.input<typeof recordInputSchema>;
@@ -101,6 +111,8 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
     await deps.runs.update(input.runId, { status: 'FAILED', error: `${error}: ${cause}`, dataset }, now);
     await releaseRun(deps, input.input, input.executionArn);
     deps.log.warn('run failed', { error, cause });
+    if (dataset !== '(unknown)' && input.workflow === 'verify') await announceVerification(deps, { runId: input.runId, dataset, status: 'FAILED', tiers: {}, error: `${error}: ${cause}` }, deps.clock.now());
+    else if (dataset !== '(unknown)' && input.workflow !== 'datasets') await announceRun(deps, { runId: input.runId, dataset, status: 'FAILED', input: input.input, error: `${error}: ${cause}` }, deps.clock.now());
     return { runId: input.runId, dataset, status: 'FAILED', error, cause };
   }
   if (input.outcome === 'verified') {
@@ -118,6 +130,8 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
       now,
     );
     deps.log.info('verification recorded', { status, ...evidence });
+    const tiers = { inventory: input.inventory.status, checksum: input.checksum.status, ...(input.counts ? { counts: input.counts.status } : {}), ...(input.content ? { content: input.content.status } : {}) };
+    await announceVerification(deps, { runId: input.runId, dataset: input.dataset, status, tiers, reportUri: evidence.inventory, ...(status === 'FAILED' ? { error: `${VERIFICATION_FAILED}: ${cause}` } : {}) }, deps.clock.now());
     return status === 'FAILED'
       ? { runId: input.runId, dataset: input.dataset, status, error: VERIFICATION_FAILED, cause }
       : { runId: input.runId, dataset: input.dataset, status };
@@ -127,6 +141,7 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
   await deps.runs.update(input.runId, { status, stage: 'finish', output: { status }, dataset: input.dataset }, now);
   await releaseRun(deps, { dataset: input.dataset }, input.executionArn);
   deps.log.info('run finished', { status });
+  await announceRun(deps, { runId: input.runId, dataset: input.dataset, status, input: input.input, ...(run?.error ? { error: run.error } : {}) }, deps.clock.now());
   return { runId: input.runId, dataset: input.dataset, status };
 }
 

@@ -38,7 +38,11 @@ export function retrySourceUnavailable(task: tasks.LambdaInvoke): tasks.LambdaIn
  * execution with the original error. Returns the recording task: stages catch into it with
  * `resultPath: '$.error'`.
  */
-export function failurePath(scope: Construct, names: { readonly record: string; readonly failed: string }, recordFunction: lambda.IFunction): tasks.LambdaInvoke {
+export function failurePath(
+  scope: Construct,
+  names: { readonly record: string; readonly failed: string; /** Which workflow fails (its end event); a sync run when absent. */ readonly workflow?: 'verify' | 'datasets' },
+  recordFunction: lambda.IFunction,
+): tasks.LambdaInvoke {
   const failed = new sfn.Fail(scope, names.failed, {
     comment: 'The error that RecordFailure recorded',
     errorPath: '$.error.Error',
@@ -54,6 +58,7 @@ export function failurePath(scope: Construct, names: { readonly record: string; 
         executionArn: sfn.JsonPath.executionId,
         input: sfn.JsonPath.objectAt('$$.Execution.Input'),
         error: sfn.JsonPath.objectAt('$.error'),
+        ...(names.workflow ? { workflow: names.workflow } : {}),
       }),
       // Keep the state (with $.error) and put the record Lambda's answer beside it.
       resultSelector: { 'Payload.$': '$.Payload' },

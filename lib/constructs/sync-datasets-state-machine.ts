@@ -85,7 +85,7 @@ export class SyncDatasetsStateMachine extends Construct {
     if (timeout.toSeconds() < childTimeout.toSeconds()) problems.push(`timeout (${timeout.toHumanString()}) must be at least childTimeout (${childTimeout.toHumanString()})`);
     if (problems.length > 0) throw new Error(`SyncDatasetsStateMachine ${this.node.path}: ${problems.join('; ')}`);
 
-    const recordFailure = failurePath(this, { record: SYNC_DATASETS_STATES.recordFailure, failed: SYNC_DATASETS_STATES.failed }, props.recordFunction);
+    const recordFailure = failurePath(this, { record: SYNC_DATASETS_STATES.recordFailure, failed: SYNC_DATASETS_STATES.failed, workflow: 'datasets' }, props.recordFunction);
     const record = (name: string, payload: Record<string, unknown>): tasks.LambdaInvoke => {
       const task = retryTransient(
         new tasks.LambdaInvoke(this, name, {

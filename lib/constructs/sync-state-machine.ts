@@ -202,7 +202,7 @@ export class SyncStateMachine extends Construct {
     const finish = stage(
       SYNC_STATES.finish,
       props.recordFunction,
-      sfn.TaskInput.fromObject({ outcome: 'completed', runId: sfn.JsonPath.executionName, executionArn: sfn.JsonPath.executionId, dataset: sfn.JsonPath.stringAt('$.dataset') }),
+      sfn.TaskInput.fromObject({ outcome: 'completed', runId: sfn.JsonPath.executionName, executionArn: sfn.JsonPath.executionId, dataset: sfn.JsonPath.stringAt('$.dataset'), input: sfn.JsonPath.objectAt('$$.Execution.Input') }),
     );
     const nextBatch = new sfn.Pass(this, SYNC_STATES.nextBatch, {
       comment: 'Start the next batch of the same dataset',

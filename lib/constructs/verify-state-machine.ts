@@ -161,7 +161,7 @@ export class VerifyStateMachine extends Construct {
     if (reconciles && !props.syncStateMachine) problems.push('syncStateMachine is required: a schedule sets reconcileWindow, whose repair runs are SyncStateMachine executions');
     if (problems.length > 0) throw new Error(`VerifyStateMachine ${this.node.path}: ${problems.join('; ')}`);
 
-    const recordFailure = failurePath(this, { record: VERIFY_STATES.recordFailure, failed: VERIFY_STATES.failed }, props.recordFunction);
+    const recordFailure = failurePath(this, { record: VERIFY_STATES.recordFailure, failed: VERIFY_STATES.failed, workflow: 'verify' }, props.recordFunction);
 
     const task = (name: string, fn: lambda.IFunction, options: Omit<tasks.LambdaInvokeProps, 'lambdaFunction'>): tasks.LambdaInvoke => {
       const t = retryTransient(new tasks.LambdaInvoke(this, name, { lambdaFunction: fn, ...options }));

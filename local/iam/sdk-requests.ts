@@ -66,6 +66,11 @@ export const OPERATION_PERMISSIONS: Readonly<Record<string, OperationPermission>
     actions: () => ['DeleteObject'],
     inputs: (i) => ((i.Delete as { Objects?: { Key?: string }[] } | undefined)?.Objects ?? []).map((o) => ({ Bucket: i.Bucket, Key: o.Key })),
   },
+  // Each entry names its bus (the default bus when it names none): one authorization per bus.
+  'events:PutEvents': {
+    actions: () => ['PutEvents'],
+    inputs: (i) => [...new Set(((i.Entries as { EventBusName?: string }[] | undefined) ?? []).map((e) => e.EventBusName || 'default'))].map((name) => ({ EventBusName: name })),
+  },
   'dynamodb:BatchGetItem': perTable('BatchGetItem'),
   'dynamodb:BatchWriteItem': perTable('BatchWriteItem'),
 };
@@ -87,6 +92,7 @@ const PLACEHOLDER_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   ObjectName: ['Key'],
   TableName: ['TableName'],
   IndexName: ['IndexName'],
+  EventBusName: ['EventBusName'],
 };
 
 /** The IAM authorizations of `operation` (e.g. `PutObject`) sent by a client signing as `service`. */

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { withInvocationMetrics } from '../../lambdas/adapters/invocation-metrics';
 import { RedshiftDataWarehouse, type RedshiftDataWarehouseOptions } from '../../lambdas/adapters/redshift-data-warehouse';
 import { ConfigurationError, TerminalError, TransientError, WarehouseStatementError } from '../../lambdas/core/errors';
 
@@ -245,6 +246,18 @@ describe('RedshiftDataWarehouse.executeTransaction', () => {
       expect(batchInput(1).ClientToken).toMatch(/^ld_abc-[0-9a-f]{32}$/);
       expect(batchInput(1).ClientToken).not.toBe(batchInput(0).ClientToken);
       expect(batchInput(1).Sqls).toEqual(statements);
+    });
+
+    it("counts the resubmission in the invocation's Retries and both submissions in its DataApiStatements", async () => {
+      rd.on(BatchExecuteStatementCommand).resolvesOnce({ Id: 'first', CreatedAt: new Date() }).resolves({ Id: 'second', CreatedAt: new Date() });
+      rd.on(DescribeStatementCommand, { Id: 'first' }).resolves(failed('first'));
+      rd.on(DescribeStatementCommand, { Id: 'second' }).resolves({ Id: 'second', Status: 'FINISHED' });
+      const counted: Record<string, number> = {};
+      const sink = { add: (name: string, value: number) => void (counted[name] = (counted[name] ?? 0) + value) };
+
+      await withInvocationMetrics(sink, () => warehouse().executeTransaction(statements, 'ld_abc'));
+
+      expect(counted).toEqual({ DataApiStatements: 2, Retries: 1 });
     });
 
     it('walks past generations whose statements failed before this call without counting them, and stops at the one that FINISHED', async () => {

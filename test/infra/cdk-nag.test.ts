@@ -37,7 +37,8 @@ const CONFIGS: [string, SyncproofConfig][] = [
         endpoints: { vpcId: 'vpc-0123456789abcdef0', routeTableIds: ['rtb-0123456789abcdef0'] },
       },
     },
-  ],
+  ],  ['an alerts topic the stack creates, with an e-mail subscription', { ...exampleConfig(), alerts: { emails: ['data-team@example.com'] } }],
+  ['an alerts topic of the account', { ...exampleConfig(), alerts: { topicArn: 'arn:aws:sns:eu-west-1:123456789012:oncall' } }],
 ];
 
 describe('cdk-nag AwsSolutions', () => {

@@ -84,7 +84,7 @@ describe('SyncStateMachine flow', () => {
       ['ChecksumSample', { input: { dataset: 'orders' }, runId: 'run-1', mode: 'sync' }],
       ['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }],
       ['CommitWatermark', { runId: 'run-1', dataset: 'orders' }],
-      ['Finish', { outcome: 'completed', runId: 'run-1', executionArn: EXECUTION_ARN, dataset: 'orders' }],
+      ['Finish', { outcome: 'completed', runId: 'run-1', executionArn: EXECUTION_ARN, dataset: 'orders', input: { dataset: 'orders' } }],
     ]);
     expect(output).toEqual({ runId: 'run-1', dataset: 'orders', status: 'PASSED' });
   });
@@ -256,7 +256,7 @@ describe('SyncStateMachine flow', () => {
       expect(calls.slice(-3)).toEqual([
         ['Discover', { input: { dataset: 'orders' }, runId: 'run-1' }],
         ['CommitWatermark', { runId: 'run-1', dataset: 'orders' }],
-        ['Finish', { outcome: 'completed', runId: 'run-1', executionArn: EXECUTION_ARN, dataset: 'orders' }],
+        ['Finish', { outcome: 'completed', runId: 'run-1', executionArn: EXECUTION_ARN, dataset: 'orders', input: { dataset: 'orders' } }],
       ]);
     });
 

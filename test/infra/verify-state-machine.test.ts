@@ -140,9 +140,9 @@ describe('VerifyStateMachine definition', () => {
     expect(properties.TracingConfiguration).toEqual({ Enabled: true });
     template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/Syncproof-verify' });
     const alarms = resources(template, 'AWS::CloudWatch::Alarm').filter(([, a]) => JSON.stringify(a.Properties?.Dimensions ?? []).includes(logicalId));
-    expect(alarms.map(([, a]) => a.Properties?.MetricName)).toEqual(['ExecutionsFailed']);
+    expect(alarms.map(([, a]) => a.Properties?.MetricName).sort()).toEqual(['ExecutionsFailed', 'ExecutionsTimedOut']);
     // A FAILED content verdict fails the execution (Verdict → VerificationFailed), which this alarm counts.
-    expect(String(alarms[0]![1].Properties?.AlarmDescription)).toContain('content');
+    expect(String(alarms.find(([, a]) => a.Properties?.MetricName === 'ExecutionsFailed')![1].Properties?.AlarmDescription)).toContain('content');
   });
 
   it('starts one execution per dataset on its schedule, rate(1 day) by default', () => {

@@ -21,6 +21,8 @@ describe('the IAM requests of an SDK call', () => {
     ['dynamodb', 'Query', { TableName: 't' }, ['dynamodb:Query arn:aws:dynamodb:us-east-1:000000000000:table/t']],
     ['dynamodb', 'BatchGetItem', { RequestItems: { t1: {}, t2: {} } }, ['dynamodb:BatchGetItem arn:aws:dynamodb:us-east-1:000000000000:table/t1', 'dynamodb:BatchGetItem arn:aws:dynamodb:us-east-1:000000000000:table/t2']],
     ['redshift-data', 'ListStatements', {}, ['redshift-data:ListStatements *']],
+    ['events', 'PutEvents', { Entries: [{ Source: 'syncproof' }] }, ['events:PutEvents arn:aws:events:us-east-1:000000000000:event-bus/default']],
+    ['events', 'PutEvents', { Entries: [{ EventBusName: 'default' }, { EventBusName: 'other' }, { EventBusName: 'other' }] }, ['events:PutEvents arn:aws:events:us-east-1:000000000000:event-bus/default', 'events:PutEvents arn:aws:events:us-east-1:000000000000:event-bus/other']],
   ])('%s %s %j → %j', async (service, operation, input, expected) => {
     expect(await actions(service, operation, input)).toEqual(expected);
   });
