@@ -8,6 +8,7 @@ import type { EventDeliveryOptions } from './event-delivery';
 import type { MachineKind } from './execution-journal';
 import type { LocalHandler } from './lambda-sandbox';
 import type { WarehouseApi } from './local-warehouse';
+import type { Usage } from '../lambdas/core/usage';
 
 /** The DynamoDB tables of the local runtime (the CLI's state commands open them without the runtime). */
 export const LOCAL_TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
@@ -118,6 +119,13 @@ export interface LocalRuntimeOptions {
   readonly sources?: (dataset: DatasetConfig) => Promise<SourceDatabase>;
   /** Called when an execution ends. */
   readonly onExecution?: (execution: ExecutionSummary) => void;
+  /** Called when an execution enters a state (nested states too): progress on a terminal. @default none */
+  readonly onStateEntered?: (entered: { readonly name: string; readonly machine: MachineKind; readonly state: string }) => void;
+  /**
+   * Told of every stage Lambda invocation's usage as it ends (lambdas/adapters/usage-meter.ts),
+   * also the trigger's, which belongs to no run. @default none
+   */
+  readonly onInvocationUsage?: (stage: string, usage: Usage) => void;
   /** @default silent */
   readonly log?: StageLog;
 }

@@ -9,6 +9,7 @@ import {
   paginateScan,
 } from '@aws-sdk/lib-dynamodb';
 import { TerminalError, TransientError } from '../core/errors';
+import { USAGE_FIELDS, usageOf, type UsageDelta, type UsageField } from '../core/usage';
 import type { Fenced, Lease, LedgerEntry, LedgerKey, LedgerStatus, LedgerStore, RunRecord, RunStatus, RunStore, SetAsideStatus } from '../core/ports';
 
 /** Name of the ledger's dataset index (see lib/constructs/storage.ts and local/dynamodb.ts). */
@@ -375,6 +376,8 @@ export class DynamoDbLedgerStore implements LedgerStore {
 }
 
 const STAGE_PREFIX = 'stage_';
+/** A run item's usage figures are top-level numbers `usage_<field>` (an `ADD` needs no map to exist). */
+const USAGE_PREFIX = 'usage_';
 
 /** Run records in DynamoDB: one item per execution (PK `runId`); stage outputs as `stage_<name>`. */
 export class DynamoDbRunStore implements RunStore {
@@ -390,6 +393,7 @@ export class DynamoDbRunStore implements RunStore {
       const item = out.Item as Record<string, unknown>;
       const stages: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(item)) if (k.startsWith(STAGE_PREFIX)) stages[k.slice(STAGE_PREFIX.length)] = v;
+      const metered = USAGE_FIELDS.some((f) => typeof item[USAGE_PREFIX + f] === 'number');
       return {
         runId,
         dataset: String(item.dataset ?? ''),
@@ -399,6 +403,7 @@ export class DynamoDbRunStore implements RunStore {
         stages,
         reportUri: item.reportUri as string | undefined,
         error: item.error as string | undefined,
+        ...(metered ? { usage: usageOf(Object.fromEntries(USAGE_FIELDS.map((f) => [f, item[USAGE_PREFIX + f] as number | undefined]))) } : {}),
       };
     } catch (error) {
       throw translate(error, `reading run ${runId}`);
@@ -465,6 +470,47 @@ export class DynamoDbRunStore implements RunStore {
       );
     } catch (error) {
       throw translate(error, `updating run ${runId}`);
+    }
+  }
+
+  /**
+   * One UpdateItem `SET usage_<field> = :n … ADD usage_<field> :n, …` conditional on the run item
+   * existing: atomic, so every concurrent invocation's figures add up; a run not started yet (no
+   * item) is left alone rather than created without its status.
+   */
+  async addUsage(runId: string, delta: UsageDelta, replace: UsageDelta = {}): Promise<boolean> {
+    const fields = (Object.keys(delta) as UsageField[]).filter((f) => typeof delta[f] === 'number');
+    const sets = (Object.keys(replace) as UsageField[]).filter((f) => typeof replace[f] === 'number');
+    if (fields.length === 0 && sets.length === 0) return true;
+    const names: Record<string, string> = { '#id': 'runId' };
+    const values: Record<string, number> = {};
+    fields.forEach((f, i) => {
+      names[`#f${i}`] = USAGE_PREFIX + f;
+      values[`:v${i}`] = delta[f] as number;
+    });
+    sets.forEach((f, i) => {
+      names[`#s${i}`] = USAGE_PREFIX + f;
+      values[`:s${i}`] = replace[f] as number;
+    });
+    const expression = [
+      ...(sets.length ? [`SET ${sets.map((_, i) => `#s${i} = :s${i}`).join(', ')}`] : []),
+      ...(fields.length ? [`ADD ${fields.map((_, i) => `#f${i} :v${i}`).join(', ')}`] : []),
+    ].join(' ');
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { runId },
+          UpdateExpression: expression,
+          ConditionExpression: 'attribute_exists(#id)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw translate(error, `adding usage to run ${runId}`);
     }
   }
 }

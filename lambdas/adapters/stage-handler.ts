@@ -16,6 +16,7 @@ import { MAX_BATCH_STATEMENTS, RedshiftDataWarehouse } from './redshift-data-war
 import { S3ObjectStore } from './s3-object-store';
 import { SfnExecutionReader } from './sfn-execution-reader';
 import { SfnExecutionStarter } from './sfn-execution-starter';
+import { meterStage } from './usage-meter';
 
 export const logger = new Logger({ serviceName: 'syncproof' });
 
@@ -132,6 +133,7 @@ export function createStageHandler<I, O>(stage: string, core: (input: I, deps: S
     logger.resetKeys();
     logger.appendKeys({ stage, runId: e?.runId, dataset: e?.dataset ?? e?.input?.dataset });
     const remaining = (context as { getRemainingTimeInMillis?: () => number } | undefined)?.getRemainingTimeInMillis;
-    return core(event, remaining ? { ...deps, remainingTimeMs: () => remaining.call(context) } : deps);
+    // What the invocation consumed is added to its run (./usage-meter.ts).
+    return meterStage(stage, event, context, deps, () => core(event, remaining ? { ...deps, remainingTimeMs: () => remaining.call(context) } : deps));
   };
 }

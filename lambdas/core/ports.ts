@@ -2,6 +2,7 @@
  * Ports: what the stage cores need from the outside world. Cores import only these interfaces;
  * adapters (lambdas/adapters) implement them for AWS, the emulators and the Postgres family.
  */
+import type { Usage, UsageDelta } from './usage';
 
 /** One S3 object version as seen by a listing or HEAD. `etag` is unquoted. */
 export interface ObjectSummary {
@@ -205,6 +206,8 @@ export interface RunRecord {
   readonly stages?: Record<string, unknown>;
   readonly reportUri?: string;
   readonly error?: string;
+  /** What the run consumed so far (lambdas/core/usage.ts); absent for runs recorded before it was metered. */
+  readonly usage?: Usage;
 }
 
 export interface RunStore {
@@ -217,6 +220,12 @@ export interface RunStore {
     patch: { stage?: string; output?: unknown; status?: RunStatus; reportUri?: string; error?: string; dataset?: string },
     now: string,
   ): Promise<void>;
+  /**
+   * Adds `delta` to the run's usage figures, atomically (concurrent invocations add up), and sets
+   * the figures in `replace` (a count read whole, e.g. the transitions, which a retried Record
+   * must not add twice); only to a run that exists (for a run not yet started: returns false).
+   */
+  addUsage?(runId: string, delta: UsageDelta, replace?: UsageDelta): Promise<boolean>;
 }
 
 export type SqlValue = string | number | boolean | null;

@@ -95,6 +95,7 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
   if (input.outcome === 'datasets-started') return startDatasets(input.runId, input.input, deps, now);
   if (input.outcome === 'datasets-finished') return finishDatasets(input.runId, input.results, deps, now);
   if (input.outcome === 'failed') {
+    await countTransitions(deps, input.runId, input.executionArn);
     const error = input.error?.Error ?? 'UnknownError';
     const cause = causeMessage(input.error?.Cause);
     const dataset = datasetOf(input.input);
@@ -122,12 +123,29 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
       ? { runId: input.runId, dataset: input.dataset, status, error: VERIFICATION_FAILED, cause }
       : { runId: input.runId, dataset: input.dataset, status };
   }
+  await countTransitions(deps, input.runId, input.executionArn);
   const run = await deps.runs.get(input.runId);
   const status: RunStatus = !run || run.status === 'RUNNING' ? 'NO_WORK' : run.status;
   await deps.runs.update(input.runId, { status, stage: 'finish', output: { status }, dataset: input.dataset }, now);
   await releaseRun(deps, { dataset: input.dataset }, input.executionArn);
   deps.log.info('run finished', { status });
   return { runId: input.runId, dataset: input.dataset, status };
+}
+
+/**
+ * Sets the run's `sfnTransitions` to the states its execution has entered so far (its history,
+ * through `deps.executions`; the Record state included, the states after it not). Set, not added:
+ * a retried Record counts again. A count that cannot be read leaves the figure as it was (null)
+ * and is logged: the run's cost must never fail the run.
+ */
+async function countTransitions(deps: StageDeps, runId: string, executionArn: string | undefined): Promise<void> {
+  if (!executionArn || !deps.executions?.transitions || !deps.runs.addUsage) return;
+  try {
+    const transitions = await deps.executions.transitions(executionArn);
+    await deps.runs.addUsage(runId, {}, { sfnTransitions: transitions });
+  } catch (error) {
+    deps.log.warn('could not count the run\'s state transitions; its usage leaves them out', { error: String(error) });
+  }
 }
 
 /** What the SyncDatasetsStateMachine's Map iterates over: one child execution per dataset. */

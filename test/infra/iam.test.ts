@@ -91,8 +91,8 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statementsOfStage(template, 'trigger'), 'states')).toEqual(['states:StartExecution']);
     expect(statementsOfStage(template, 'trigger').flatMap((s) => s.Resource).filter((r) => r.includes('StateMachine'))).toEqual([`#{${sync}}`]);
     for (const stage of STAGES.filter((s) => s !== 'trigger' && s !== 'record')) expect([stage, actionsOf(statementsOfStage(template, stage), 'states')]).toEqual([stage, []]);
-    // The record stage (AcquireRun) may only describe the SyncStateMachine's executions.
-    expect(actionsOf(statementsOfStage(template, 'record'), 'states')).toEqual(['states:DescribeExecution']);
+    // The record stage (AcquireRun; the run's transition count) may only describe the SyncStateMachine's executions and read their history.
+    expect(actionsOf(statementsOfStage(template, 'record'), 'states')).toEqual(['states:DescribeExecution', 'states:GetExecutionHistory']);
     const describe = statementsOfStage(template, 'record').filter((st) => st.Action.includes('states:DescribeExecution'));
     expect(describe.flatMap((st) => st.Resource)).toEqual([expect.stringMatching(new RegExp(`:execution:.*${sync}.*:\\*$`))]);
     const verifyStarter = starts.find((s) => s.Resource.includes(`#{${verify}}`));
