@@ -389,7 +389,8 @@ export class DynamoDbRunStore implements RunStore {
   async get(runId: string): Promise<RunRecord | undefined> {
     try {
       const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { runId }, ConsistentRead: true }));
-      if (!out.Item) return undefined;
+      // An item with usage figures only is a run whose invocations ran before it started.
+      if (!out.Item || out.Item.status === undefined) return undefined;
       const item = out.Item as Record<string, unknown>;
       const stages: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(item)) if (k.startsWith(STAGE_PREFIX)) stages[k.slice(STAGE_PREFIX.length)] = v;
@@ -410,13 +411,31 @@ export class DynamoDbRunStore implements RunStore {
     }
   }
 
+  /**
+   * Creates the run unless it has a status already. An UpdateItem, not a Put: the usage figures
+   * of invocations that ran before the run started (AcquireRun) are on the item and stay.
+   */
   async start(run: RunRecord): Promise<boolean> {
-    const { stages, ...rest } = run;
+    const { stages, runId, usage: _usage, ...rest } = run;
     const item: Record<string, unknown> = { ...rest };
     for (const [k, v] of Object.entries(stages ?? {})) item[STAGE_PREFIX + k] = v;
+    const fields = Object.keys(item).filter((k) => item[k] !== undefined);
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = {};
+    fields.forEach((k, i) => {
+      names[`#a${i}`] = k;
+      values[`:a${i}`] = item[k];
+    });
     try {
       await this.client.send(
-        new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(runId)' }),
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { runId },
+          UpdateExpression: `SET ${fields.map((_, i) => `#a${i} = :a${i}`).join(', ')}`,
+          ConditionExpression: 'attribute_not_exists(#status)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
       );
       return true;
     } catch (error) {
@@ -474,15 +493,15 @@ export class DynamoDbRunStore implements RunStore {
   }
 
   /**
-   * One UpdateItem `SET usage_<field> = :n … ADD usage_<field> :n, …` conditional on the run item
-   * existing: atomic, so every concurrent invocation's figures add up; a run not started yet (no
-   * item) is left alone rather than created without its status.
+   * One UpdateItem `SET usage_<field> = :n … ADD usage_<field> :n, …`: atomic, so every
+   * concurrent invocation's figures add up. A run not started yet gets an item with its figures
+   * only; {@link start} keeps them.
    */
-  async addUsage(runId: string, delta: UsageDelta, replace: UsageDelta = {}): Promise<boolean> {
+  async addUsage(runId: string, delta: UsageDelta, replace: UsageDelta = {}): Promise<void> {
     const fields = (Object.keys(delta) as UsageField[]).filter((f) => typeof delta[f] === 'number');
     const sets = (Object.keys(replace) as UsageField[]).filter((f) => typeof replace[f] === 'number');
-    if (fields.length === 0 && sets.length === 0) return true;
-    const names: Record<string, string> = { '#id': 'runId' };
+    if (fields.length === 0 && sets.length === 0) return;
+    const names: Record<string, string> = {};
     const values: Record<string, number> = {};
     fields.forEach((f, i) => {
       names[`#f${i}`] = USAGE_PREFIX + f;
@@ -502,14 +521,11 @@ export class DynamoDbRunStore implements RunStore {
           TableName: this.tableName,
           Key: { runId },
           UpdateExpression: expression,
-          ConditionExpression: 'attribute_exists(#id)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
       );
-      return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
       throw translate(error, `adding usage to run ${runId}`);
     }
   }

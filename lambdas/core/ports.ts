@@ -223,9 +223,9 @@ export interface RunStore {
   /**
    * Adds `delta` to the run's usage figures, atomically (concurrent invocations add up), and sets
    * the figures in `replace` (a count read whole, e.g. the transitions, which a retried Record
-   * must not add twice); only to a run that exists (for a run not yet started: returns false).
+   * must not add twice). A run not started yet keeps them: a later `start` does not drop them.
    */
-  addUsage?(runId: string, delta: UsageDelta, replace?: UsageDelta): Promise<boolean>;
+  addUsage?(runId: string, delta: UsageDelta, replace?: UsageDelta): Promise<void>;
 }
 
 export type SqlValue = string | number | boolean | null;
