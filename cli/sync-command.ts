@@ -5,6 +5,9 @@ import { runTotals } from './format';
 import { loadCliConfig } from './config-file';
 import { RUN_MODES } from '../lambdas/core/execution-input';
 import type { RunRecord } from '../lambdas/core/ports';
+import { runUsageAndCost, type Cost } from '../lambdas/core/cost';
+import { pricesOf } from '../lambdas/core/prices';
+import type { Usage } from '../lambdas/core/usage';
 import { followAttached } from './attached-run';
 import type { LocalRuntime } from '../local/runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
@@ -62,6 +65,9 @@ export interface SyncReport {
   readonly watermark?: unknown;
   /** `--repair`: the report, and what the run repaired (./repair-report.ts). */
   readonly repair?: RepairSummary;
+  /** What the run consumed (lambdas/core/usage.ts), and its cost at the configuration's prices; absent for a run without metered usage. */
+  readonly usage?: Usage;
+  readonly cost?: Cost;
 }
 
 /** Exit code of a run: 0 passed (or nothing to do), 1 passed with warnings, 2 failed, as `verify-local`. */
@@ -207,6 +213,7 @@ export async function executionReport(runtime: LocalRuntime, dataset: string, ex
     commit: stages.commit,
     loaded: runTotals(run),
     watermark: await runtime.watermarks().get(dataset),
+    ...(run?.usage ? runUsageAndCost(run, pricesOf(runtime.deps.config)) : {}),
   };
 }
 
