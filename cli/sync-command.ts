@@ -14,6 +14,7 @@ import type { ExecutionSummary } from '../local/runtime-options';
 import { CliError } from './errors';
 import { requireWarehouseUrl } from './source-url';
 import { startCommandRuntime, untilInterrupted } from './local-runtime';
+import { progressFromExecutions, startProgress } from './progress';
 import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
 import { syncOnStack } from './sync-stack';
@@ -124,15 +125,20 @@ export function syncCommand(outcome: CommandOutcome): Command {
         await report(await syncOnStack({ stack: opts.stack, region: opts.region, input, name }), opts.json, outcome);
         return;
       }
-      const runtime = await startCommandRuntime(config, opts, `syncproof sync ${dataset}`);
+      const progress = startProgress({ label: `sync ${dataset}` });
       let result: SyncReport;
       try {
-        // A run of the dataset may be live already (restarted from the data dir's journal after
-        // a crash): the execution then attaches to it, and reports that run.
-        const execution = await untilInterrupted(runtime, (left, dataDir) => interruptedMessage([dataset], left, dataDir), () => runtime.startExecution(input, name));
-        result = await executionReport(runtime, dataset, execution, opts.mode);
+        const runtime = await startCommandRuntime(config, opts, `syncproof sync ${dataset}`, progressFromExecutions(progress));
+        try {
+          // A run of the dataset may be live already (restarted from the data dir's journal after
+          // a crash): the execution then attaches to it, and reports that run.
+          const execution = await untilInterrupted(runtime, (left, dataDir) => interruptedMessage([dataset], left, dataDir), () => runtime.startExecution(input, name));
+          result = await executionReport(runtime, dataset, execution, opts.mode);
+        } finally {
+          await runtime.stop();
+        }
       } finally {
-        await runtime.stop();
+        progress.stop();
       }
       await report(result, opts.json, outcome);
     });

@@ -604,7 +604,7 @@ export class LocalRuntime {
       restart,
       stateEntered: (state, retry) => {
         this.liveTransitions.set(name, (this.liveTransitions.get(name) ?? 0) + 1);
-        if (!retry) this.options.onStateEntered?.({ name, machine: kind, state });
+        if (!retry) this.options.onStateEntered?.({ name, machine: kind, state, runs: this.deps.runs });
       },
       entered: (state, stateInput) =>
         this.journal.enter(record, state, stateInput).catch((error: unknown) => {
