@@ -9,8 +9,9 @@ import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, ResourceNotFoundException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../lambdas/adapters/clients';
-import { LEDGER_DATASET_INDEX } from '../lambdas/adapters/dynamodb-stores';
+import { LEDGER_DATASET_INDEX, RUNS_DATASET_INDEX } from '../lambdas/adapters/dynamodb-stores';
 
 // Neither emulator ships type declarations. Both are loaded when an emulator starts, not with this
 // module: the CLI's commands that only read state (ledger, watermark) would otherwise load s3rver
@@ -467,8 +468,22 @@ export function tableDefinitions(names: LocalTableNames): CreateTableCommandInpu
     {
       TableName: names.runs,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'runId', AttributeType: 'S' }],
+      AttributeDefinitions: [
+        { AttributeName: 'runId', AttributeType: 'S' },
+        { AttributeName: 'dataset', AttributeType: 'S' },
+        { AttributeName: 'startedAt', AttributeType: 'S' },
+      ],
       KeySchema: [{ AttributeName: 'runId', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: RUNS_DATASET_INDEX,
+          KeySchema: [
+            { AttributeName: 'dataset', KeyType: 'HASH' },
+            { AttributeName: 'startedAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
     },
     {
       TableName: names.watermarks,
@@ -482,9 +497,10 @@ export function tableDefinitions(names: LocalTableNames): CreateTableCommandInpu
 /** Creates the tables that do not exist yet (a restart with --data-dir keeps them). */
 export async function ensureTables(endpoint: string, names: LocalTableNames): Promise<void> {
   const client = createDocumentClient({ dynamodb: endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const describe = async (table: string) => (await client.send(new DescribeTableCommand({ TableName: table }))).Table;
   const status = async (table: string): Promise<string | undefined> => {
     try {
-      return (await client.send(new DescribeTableCommand({ TableName: table }))).Table?.TableStatus;
+      return (await describe(table))?.TableStatus;
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException) && (error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
       return undefined;
@@ -507,10 +523,54 @@ export async function ensureTables(endpoint: string, names: LocalTableNames): Pr
       s = await untilActive(def.TableName!);
       if (s !== undefined) throw new Error(`local DynamoDB table ${def.TableName} is stuck in state ${s}; remove the dynamodb folder of the --data-dir`);
     }
+    if ((await status(`${def.TableName}.rebuild`)) !== undefined) {
+      await rebuild(def); // a rebuild was cut short: its copy holds the items
+      continue;
+    }
     if (s === undefined) {
       await client.send(new CreateTableCommand(def));
       await untilActive(def.TableName!);
+      continue;
     }
+    // A data dir made before an index existed (the runs table's byDatasetStarted): dynalite
+    // cannot add an index (UpdateTable), so the table is rebuilt with it, through a copy.
+    const existing = new Set(((await describe(def.TableName!))?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+    if ((def.GlobalSecondaryIndexes ?? []).some((i) => !existing.has(i.IndexName))) await rebuild(def);
   }
   client.destroy();
+
+  /**
+   * Copies the table's items into `<table>.rebuild`, re-creates the table from `def`, copies them
+   * back and drops the copy. A process killed in between leaves the copy, which the next start
+   * copies back (see above): no item is lost.
+   */
+  async function rebuild(def: CreateTableCommandInput): Promise<void> {
+    const name = def.TableName!;
+    const copy = `${name}.rebuild`;
+    if ((await untilActive(copy)) === undefined) {
+      await client.send(new CreateTableCommand({ ...def, TableName: copy, GlobalSecondaryIndexes: undefined, AttributeDefinitions: def.AttributeDefinitions!.filter((a) => def.KeySchema!.some((k) => k.AttributeName === a.AttributeName)) }));
+      await untilActive(copy);
+      await copyItems(name, copy);
+      await client.send(new DeleteTableCommand({ TableName: name }));
+    } else if ((await untilActive(name)) !== undefined) {
+      await client.send(new DeleteTableCommand({ TableName: name }));
+    }
+    await untilGone(name);
+    await client.send(new CreateTableCommand(def));
+    await untilActive(name);
+    await copyItems(copy, name);
+    await client.send(new DeleteTableCommand({ TableName: copy }));
+    await untilGone(copy);
+  }
+
+  async function copyItems(from: string, to: string): Promise<void> {
+    for await (const page of paginateScan({ client }, { TableName: from, ConsistentRead: true })) {
+      for (const item of page.Items ?? []) await client.send(new PutCommand({ TableName: to, Item: item }));
+    }
+  }
+
+  async function untilGone(table: string): Promise<void> {
+    for (let i = 0; i < 200 && (await status(table)) !== undefined; i++) await new Promise((r) => setTimeout(r, 25));
+  }
+
 }

@@ -14,6 +14,8 @@ import type { Fenced, Lease, LedgerEntry, LedgerKey, LedgerStatus, LedgerStore, 
 
 /** Name of the ledger's dataset index (see lib/constructs/storage.ts and local/dynamodb.ts). */
 export const LEDGER_DATASET_INDEX = 'byDataset';
+/** The runs table's index of runs by dataset (PK `dataset`, SK `startedAt`); run locks, which have no `startedAt`, are not in it. */
+export const RUNS_DATASET_INDEX = 'byDatasetStarted';
 
 const TRANSIENT_DDB = new Set([
   'ProvisionedThroughputExceededException',
@@ -379,6 +381,24 @@ const STAGE_PREFIX = 'stage_';
 /** A run item's usage figures are top-level numbers `usage_<field>` (an `ADD` needs no map to exist). */
 const USAGE_PREFIX = 'usage_';
 
+function runFromItem(item: Record<string, unknown>): RunRecord {
+  const stages: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(item)) if (k.startsWith(STAGE_PREFIX)) stages[k.slice(STAGE_PREFIX.length)] = v;
+  return {
+    runId: String(item.runId),
+    dataset: String(item.dataset ?? ''),
+    status: item.status as RunStatus,
+    startedAt: String(item.startedAt ?? ''),
+    updatedAt: String(item.updatedAt ?? ''),
+    stages,
+    reportUri: item.reportUri as string | undefined,
+    error: item.error as string | undefined,
+    ...(USAGE_FIELDS.some((f) => typeof item[USAGE_PREFIX + f] === 'number')
+      ? { usage: usageOf(Object.fromEntries(USAGE_FIELDS.map((f) => [f, item[USAGE_PREFIX + f] as number | undefined]))) }
+      : {}),
+  };
+}
+
 /** Run records in DynamoDB: one item per execution (PK `runId`); stage outputs as `stage_<name>`. */
 export class DynamoDbRunStore implements RunStore {
   constructor(
@@ -390,24 +410,30 @@ export class DynamoDbRunStore implements RunStore {
     try {
       const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { runId }, ConsistentRead: true }));
       // An item with usage figures only is a run whose invocations ran before it started.
-      if (!out.Item || out.Item.status === undefined) return undefined;
-      const item = out.Item as Record<string, unknown>;
-      const stages: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(item)) if (k.startsWith(STAGE_PREFIX)) stages[k.slice(STAGE_PREFIX.length)] = v;
-      const metered = USAGE_FIELDS.some((f) => typeof item[USAGE_PREFIX + f] === 'number');
-      return {
-        runId,
-        dataset: String(item.dataset ?? ''),
-        status: item.status as RunStatus,
-        startedAt: String(item.startedAt ?? ''),
-        updatedAt: String(item.updatedAt ?? ''),
-        stages,
-        reportUri: item.reportUri as string | undefined,
-        error: item.error as string | undefined,
-        ...(metered ? { usage: usageOf(Object.fromEntries(USAGE_FIELDS.map((f) => [f, item[USAGE_PREFIX + f] as number | undefined]))) } : {}),
-      };
+      return out.Item && out.Item.status !== undefined ? runFromItem(out.Item as Record<string, unknown>) : undefined;
     } catch (error) {
       throw translate(error, `reading run ${runId}`);
+    }
+  }
+
+  async *listByDataset(dataset: string, options: { readonly since?: string } = {}): AsyncIterable<RunRecord> {
+    const since = options.since !== undefined;
+    try {
+      for await (const page of paginateQuery(
+        { client: this.client },
+        {
+          TableName: this.tableName,
+          IndexName: RUNS_DATASET_INDEX,
+          KeyConditionExpression: since ? '#d = :d AND #s >= :since' : '#d = :d',
+          ExpressionAttributeNames: since ? { '#d': 'dataset', '#s': 'startedAt' } : { '#d': 'dataset' },
+          ExpressionAttributeValues: since ? { ':d': dataset, ':since': options.since } : { ':d': dataset },
+          ScanIndexForward: false,
+        },
+      )) {
+        for (const item of page.Items ?? []) yield runFromItem(item as Record<string, unknown>);
+      }
+    } catch (error) {
+      throw translate(error, `listing the runs of dataset '${dataset}'`);
     }
   }
 

@@ -6,6 +6,9 @@ import { nearestName } from './nearest-name';
 import { pricesSchema } from './prices';
 import { parseSampleSpec } from './sampling';
 import { DELETE_POLICIES, VERIFY_TIERS, contentSettingsSchema, reconcileWindowSchema } from './verify-config';
+import { durationSeconds } from './durations';
+
+export { durationSeconds };
 
 /** Reserved key prefix for syncproof's own objects (batches, reports); never a dataset prefix. */
 export const INTERNAL_PREFIX = '_syncproof/';
@@ -172,6 +175,9 @@ export const sourceSchema = z
 
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
+/** A lag threshold: a whole number of minutes, hours or days ('45m', '1h', '2d'). */
+export const lagDurationSchema = z.string().regex(/^[1-9]\d*(m|h|d)$/, "must be a duration such as '30m', '6h' or '2d'");
+
 /** One dataset: which S3 prefix feeds which warehouse table, and how. Unknown keys are refused. */
 export const datasetSchema = z
   .strictObject({
@@ -247,10 +253,24 @@ export const datasetSchema = z
      * {@link deletesOf}. @default 'report'
      */
     deletes: z.enum(DELETE_POLICIES).optional(),
+    /**
+     * Sync lag (now minus the newest data proven in the warehouse) at which `syncproof status`
+     * warns (exit 1); a duration such as '30m', '1h' or '2d'. Read it with `lagThresholdsOf`
+     * (lambdas/core/lag.ts). @default '1h'
+     */
+    lagWarn: lagDurationSchema.optional(),
+    /**
+     * Sync lag at which `syncproof status` fails (exit 2) and the stack's lag alarm fires; at
+     * least `lagWarn`. @default '6h'
+     */
+    lagFail: lagDurationSchema.optional(),
     /** Content tier settings; read them with {@link contentSettingsOf}. @default factor 32, fetchRows 16384, floatTolerance 1e-9, sampleSegments 16 */
     content: contentSettingsSchema.optional(),
   })
   .superRefine((d, ctx) => {
+    if (d.lagWarn !== undefined && d.lagFail !== undefined && durationSeconds(d.lagFail) < durationSeconds(d.lagWarn)) {
+      ctx.addIssue({ code: 'custom', path: ['lagFail'], message: `must be at least lagWarn ('${d.lagWarn}')` });
+    }
     if (d.source) {
       const owned = `a dataset with a source writes its files under '${extractPrefix(d.name)}' and takes its columns and keys from the source table`;
       if (d.prefix !== undefined && d.prefix !== extractPrefix(d.name)) ctx.addIssue({ code: 'custom', path: ['prefix'], message: `remove it: ${owned}` });

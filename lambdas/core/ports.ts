@@ -214,6 +214,12 @@ export interface RunStore {
   get(runId: string): Promise<RunRecord | undefined>;
   /** Creates the run, or returns false when it exists already. */
   start(run: RunRecord): Promise<boolean>;
+  /**
+   * Runs of `dataset` (as recorded: a SyncDatasetsStateMachine run's is its datasets joined by
+   * commas), newest first by `startedAt`; only those started at or after `since` (ISO-8601) when
+   * given. Lazily paged: stop iterating to stop reading.
+   */
+  listByDataset(dataset: string, options?: { readonly since?: string }): AsyncIterable<RunRecord>;
   /** Merges `stages[stage] = output` and optional status fields. */
   update(
     runId: string,

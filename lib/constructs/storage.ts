@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
-import { LEDGER_DATASET_INDEX } from '../../lambdas/adapters/dynamodb-stores';
+import { LEDGER_DATASET_INDEX, RUNS_DATASET_INDEX } from '../../lambdas/adapters/dynamodb-stores';
 import { INTERNAL_PREFIX } from '../../lambdas/core/config';
 
 /** Where loads pin the object versions their COPY reads (lambdas/core/load-plan.ts pinnedCopyKey). */
@@ -49,7 +49,7 @@ export class Storage extends Construct {
   readonly accessLogBucket: s3.Bucket;
   /** One item per S3 object version: PK `objectKey`, SK `etag`; GSI `byDataset` (PK `dataset`, SK `objectKey`). */
   readonly ledgerTable: dynamodb.Table;
-  /** One item per execution: PK `runId`. */
+  /** One item per execution: PK `runId`; GSI `byDatasetStarted` (PK `dataset`, SK `startedAt`). */
   readonly runsTable: dynamodb.Table;
   /** One item per dataset: PK `dataset`. */
   readonly watermarksTable: dynamodb.Table;
@@ -110,6 +110,11 @@ export class Storage extends Construct {
     this.runsTable = new dynamodb.Table(this, 'RunsTable', {
       ...tableDefaults,
       partitionKey: { name: 'runId', type: dynamodb.AttributeType.STRING },
+    });
+    this.runsTable.addGlobalSecondaryIndex({
+      indexName: RUNS_DATASET_INDEX,
+      partitionKey: { name: 'dataset', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'startedAt', type: dynamodb.AttributeType.STRING },
     });
     this.watermarksTable = new dynamodb.Table(this, 'WatermarksTable', {
       ...tableDefaults,

@@ -15,7 +15,7 @@ function captured(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => str
   return { stream, text: () => out };
 }
 
-const runs = (run: Partial<RunRecord>): RunStore => ({ get: async () => run as RunRecord, start: async () => true, update: async () => undefined });
+const runs = (run: Partial<RunRecord>): RunStore => ({ get: async () => run as RunRecord, start: async () => true, update: async () => undefined, listByDataset: async function* () {} });
 
 describe('progress on a terminal', () => {
   it('writes nothing at all when the stream is not a terminal', () => {

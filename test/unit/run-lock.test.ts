@@ -35,6 +35,9 @@ class MemoryRuns implements RunStore {
     this.records.set(run.runId, run);
     return Promise.resolve(true);
   }
+  async *listByDataset(dataset: string): AsyncIterable<RunRecord> {
+    yield* [...this.records.values()].filter((r) => r.dataset === dataset);
+  }
   update(runId: string, patch: { stage?: string; output?: unknown; status?: RunRecord['status']; error?: string; dataset?: string }): Promise<void> {
     const r = this.records.get(runId) ?? { runId, dataset: patch.dataset ?? '', status: 'RUNNING' as const, startedAt: '', updatedAt: '', stages: {} };
     this.records.set(runId, { ...r, ...(patch.status ? { status: patch.status } : {}), ...(patch.error ? { error: patch.error } : {}), stages: { ...r.stages, ...(patch.stage ? { [patch.stage]: patch.output } : {}) } });
