@@ -122,7 +122,7 @@ export function syncCommand(outcome: CommandOutcome): Command {
       const name = `sync-${dataset}-${Date.now()}`;
       if (opts.stack) {
         process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-        await report(await syncOnStack({ stack: opts.stack, region: opts.region, input, name }), opts.json, outcome);
+        await report(await syncOnStack({ stack: opts.stack, region: opts.region, input, name, prices: pricesOf(config) }), opts.json, outcome);
         return;
       }
       const progress = startProgress({ label: `sync ${dataset}` });
@@ -179,21 +179,27 @@ async function syncRepair(
     const { reportUri, objects } = await reportOnStack(given, opts.stack, opts.region);
     const request = await checkedRepairRequest(objects, reportUri, dataset);
     if (await nothingToRepair(dataset, reportUri, request, opts.json, outcome)) return;
-    const r = await syncOnStack({ stack: opts.stack, region: opts.region, input: { dataset, mode: 'repair', repair: { reportUri }, ...tuning }, name });
+    const r = await syncOnStack({ stack: opts.stack, region: opts.region, input: { dataset, mode: 'repair', repair: { reportUri }, ...tuning }, name, prices: pricesOf(config) });
     await report({ ...r, mode: 'repair', repair: repairSummary(reportUri, request, r) }, opts.json, outcome);
     return;
   }
-  const runtime = await startCommandRuntime(config, opts, `syncproof sync ${dataset} --repair`);
+  const progress = startProgress({ label: `sync ${dataset} --repair` });
+  const runtime = await startCommandRuntime(config, opts, `syncproof sync ${dataset} --repair`, progressFromExecutions(progress)).catch((error: unknown) => {
+    progress.stop();
+    throw error;
+  });
   let result: SyncReport;
   try {
     const reportUri = await localReportUri(given, runtime.bucket);
     const request = await checkedRepairRequest(runtime.deps.objects, reportUri, dataset);
+    if (request.keys.length === 0) progress.stop();
     if (await nothingToRepair(dataset, reportUri, request, opts.json, outcome)) return;
     const input = { dataset, mode: 'repair' as const, repair: { reportUri }, ...tuning };
     const execution = await untilInterrupted(runtime, (left, dataDir) => interruptedMessage([dataset], left, dataDir), () => runtime.startExecution(input, name));
     const base = await executionReport(runtime, dataset, execution, 'repair');
     result = { ...base, repair: repairSummary(reportUri, request, base) };
   } finally {
+    progress.stop();
     await runtime.stop();
   }
   await report(result, opts.json, outcome);
