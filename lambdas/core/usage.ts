@@ -14,8 +14,8 @@ export interface Usage {
    * Step Functions state transitions (states entered) of the run's execution up to and including
    * its Record state, counted from the execution history (GetExecutionHistory in AWS, the runner's
    * event log locally). The one or two states after Record (Succeed/Fail) are not in it. `null`
-   * for runs whose Record input names no execution (verification runs, runs started before this
-   * was counted).
+   * for runs whose Record input names no execution (a SyncDatasetsStateMachine parent, runs
+   * started before this was counted).
    */
   readonly sfnTransitions: number | null;
   /** Lambda invocations of the run's stages (each billed as a request). */

@@ -27,6 +27,8 @@ export const recordInputSchema = z.discriminatedUnion('outcome', [
     outcome: z.literal('verified'),
     runId: z.string().min(1),
     dataset: z.string().min(1),
+    /** This execution: Record counts its state transitions (lambdas/core/usage.ts). */
+    executionArn: z.string().min(1).optional(),
     inventory: verifiedStageSchema,
     checksum: verifiedStageSchema,
     /** The count chain (CountChain); absent from executions started before it existed. */
@@ -105,6 +107,7 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
     return { runId: input.runId, dataset, status: 'FAILED', error, cause };
   }
   if (input.outcome === 'verified') {
+    await countTransitions(deps, input.runId, input.executionArn);
     const content = input.content && input.content.status !== 'SKIPPED' ? (input.content as z.infer<typeof verifiedStageSchema>) : undefined;
     const status: VerificationStatus = worstStatus(worstStatus(worstStatus(input.inventory.status, input.checksum.status), input.counts?.status ?? 'PASSED'), content?.status ?? 'PASSED');
     const evidence = { inventory: input.inventory.summaryUri, checksum: input.checksum.reportUri, ...(input.counts ? { counts: input.counts.reportUri } : {}), ...(content ? { content: content.reportUri } : {}) };

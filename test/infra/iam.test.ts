@@ -91,8 +91,12 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statementsOfStage(template, 'trigger'), 'states')).toEqual(['states:StartExecution']);
     expect(statementsOfStage(template, 'trigger').flatMap((s) => s.Resource).filter((r) => r.includes('StateMachine'))).toEqual([`#{${sync}}`]);
     for (const stage of STAGES.filter((s) => s !== 'trigger' && s !== 'record')) expect([stage, actionsOf(statementsOfStage(template, stage), 'states')]).toEqual([stage, []]);
-    // The record stage (AcquireRun; the run's transition count) may only describe the SyncStateMachine's executions and read their history.
-    expect(actionsOf(statementsOfStage(template, 'record'), 'states')).toEqual(['states:DescribeExecution', 'states:GetExecutionHistory']);
+    // The record stage may only describe the SyncStateMachine's executions (AcquireRun), and read
+    // the history of the sync and verify executions (the run's state transitions).
+    expect(actionsOf(statementsOfStage(template, 'record'), 'states').sort()).toEqual(['states:DescribeExecution', 'states:GetExecutionHistory', 'states:GetExecutionHistory']);
+    const history = statementsOfStage(template, 'record').filter((st) => st.Action.includes('states:GetExecutionHistory')).flatMap((st) => st.Resource);
+    expect(history).toHaveLength(2);
+    expect(history).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`:execution:.*${sync}.*:\\*$`)), expect.stringMatching(new RegExp(`:execution:.*${verify}.*:\\*$`))]));
     const describe = statementsOfStage(template, 'record').filter((st) => st.Action.includes('states:DescribeExecution'));
     expect(describe.flatMap((st) => st.Resource)).toEqual([expect.stringMatching(new RegExp(`:execution:.*${sync}.*:\\*$`))]);
     const verifyStarter = starts.find((s) => s.Resource.includes(`#{${verify}}`));

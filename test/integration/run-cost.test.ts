@@ -106,6 +106,14 @@ describe('run usage and cost on the local runtime', () => {
     expect(first.run.usage?.redshiftRpuSeconds).toBeNull();
   });
 
+  it('counts the state transitions of a verification run too', async () => {
+    const verification = await runtime.startVerification('orders');
+    const run = await runtime.deps.runs.get(verification.name);
+    expect(run?.usage?.sfnTransitions).toBeGreaterThan(0);
+    expect(verification.transitions - (run?.usage?.sfnTransitions ?? 0)).toBeLessThanOrEqual(2);
+    expect(run?.usage?.s3GetClass).toBeGreaterThan(0);
+  });
+
   it('prices the run from its record, and a second run with no new data consumes and costs less', () => {
     const a = runUsageAndCost(first.run, DEFAULT_PRICES);
     const b = runUsageAndCost(second.run, DEFAULT_PRICES);
