@@ -158,7 +158,7 @@ describe('IAM least privilege', () => {
     expect(users.sort()).toEqual(['commit', 'counts', 'load', 'verify']);
   });
 
-  it('lets the counts stage read the bucket, the ledger and the watermarks, write only its report under _syncproof/, and touch no run record', () => {
+  it('lets the counts stage read the bucket, the ledger and the watermarks, write only its report under _syncproof/, and touch only the usage of a run record', () => {
     const statements = statementsOfStage(template, 'counts');
     const s3Writes = statements.filter((s) => s.Action.some((a) => /^s3:(Put|Delete)/.test(a)));
     expect(s3Writes.flatMap((s) => s.Resource)).toEqual([`#{${bucketId}.Arn}/_syncproof/*`]);
@@ -169,7 +169,12 @@ describe('IAM least privilege', () => {
       expect([table, actions]).toEqual([table, expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem'])]);
     }
     const runsId = tableIds.find((id) => id !== ledgerId && id !== watermarksId && actionsOnTable(statementsOfStage(template, 'record'), id).length > 0);
-    expect(actionsOnTable(statements, runsId!)).toEqual([]);
+    const runs = statements.filter((s) => s.Resource.some((r) => r.startsWith(`#{${runsId!}.Arn}`)));
+    expect(runs.map((s) => [s.Action, s.Resource])).toEqual([[['dynamodb:UpdateItem'], [`#{${runsId!}.Arn}`]]]);
+    const [usage] = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => (p.Properties?.PolicyDocument?.Statement ?? []) as { Action?: unknown; Condition?: unknown }[])
+      .filter((s) => s.Action === 'dynamodb:UpdateItem' && s.Condition !== undefined);
+    expect(usage?.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['runId', 'usage_*'] } });
   });
 
   it('lets the VerifyStateMachine invoke only inventory, checksum, counts (count chain and ContentCheck), load (PropagateDeletes) and record', () => {

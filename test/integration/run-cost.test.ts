@@ -106,9 +106,12 @@ describe('run usage and cost on the local runtime', () => {
     expect(first.run.usage?.redshiftRpuSeconds).toBeNull();
   });
 
-  it('counts the state transitions of a verification run too', async () => {
+  it('counts the state transitions and every stage invocation of a verification run too', async () => {
+    invocations.length = 0;
     const verification = await runtime.startVerification('orders');
     const run = await runtime.deps.runs.get(verification.name);
+    // Every stage of the VerifyStateMachine may add to the run item (its role allows the ADD).
+    expect(run?.usage?.lambdaRequests).toBe(invocations.length);
     expect(run?.usage?.sfnTransitions).toBeGreaterThan(0);
     expect(verification.transitions - (run?.usage?.sfnTransitions ?? 0)).toBeLessThanOrEqual(2);
     expect(run?.usage?.s3GetClass).toBeGreaterThan(0);
