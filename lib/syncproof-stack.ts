@@ -296,13 +296,13 @@ export class SyncproofStack extends Stack {
           }),
         );
       }
-      if (level && table === this.ledgerTable) wildcards.push(`Resource::${nagAttribute(table, 'Arn')}/index/*`);
+      if ((level === 'read' || level === 'readWrite') && table !== this.watermarksTable) wildcards.push(`Resource::${nagAttribute(table, 'Arn')}/index/*`);
     }
     if (wildcards.length === 0) return;
     acknowledgeNag(
       stage.role,
       'AwsSolutions-IAM5',
-      "CDK grant* wildcards on this stack's own resources: the S3 read action groups (GetObject*, GetBucket*, List*) and multipart Abort*, the data bucket's objects (read) and only its _syncproof/ prefix (write; the trigger only _syncproof/events/), the ledger table's indexes.",
+      "CDK grant* wildcards on this stack's own resources: the S3 read action groups (GetObject*, GetBucket*, List*) and multipart Abort*, the data bucket's objects (read) and only its _syncproof/ prefix (write; the trigger only _syncproof/events/), the ledger and runs tables' indexes.",
       wildcards,
     );
   }
