@@ -198,3 +198,4 @@ export async function collectStatus(deps: StatusDeps, options: StatusOptions = {
   for (const dataset of datasets) out.push(await datasetStatus(deps, dataset, limit, dead, now));
   return statusReport(out, now);
 }
+

@@ -90,6 +90,8 @@ export interface StatusReport {
   readonly health: Health;
   readonly exitCode: 0 | 1 | 2;
   readonly datasets: DatasetStatus[];
+  /** What the report could not see where it was read (e.g. dead letters through `--endpoint`). */
+  readonly notes?: string[];
 }
 
 const HEALTH_ORDER: readonly Health[] = ['healthy', 'warning', 'failing'];

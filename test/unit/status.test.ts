@@ -92,6 +92,21 @@ describe('status model', () => {
     expect(report.exitCode).toBe(2);
   });
 
+  it('lists at most runsPerDataset runs but reads on for the last verification, and judges a schedule late only past its window', async () => {
+    const events = Array.from({ length: 30 }, (_, i) => run(`e${i}`, 'orders', (i + 1) * 60_000, 'PASSED', eventRun));
+    const old = run('v0', 'orders', 40 * HOUR, 'PASSED', verifyRun);
+    const report = await collectStatus(deps([...events, old], [entry('orders/a.csv', 'loaded', 0)]), { datasets: ['orders'], runsPerDataset: 5 });
+    const d = report.datasets[0]!;
+    expect(d.runs.map((r) => r.runId)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
+    expect(d.lastVerification?.runId).toBe('v0');
+    expect(d.schedules.find((s) => s.name === 'verify')).toMatchObject({ onTime: false, lastRunAt: at(40 * HOUR) });
+    expect(d.reasons).toEqual([
+      expect.stringMatching(/^the verify schedule \(rate\(1 day\)\) did not run on time: its last run started /),
+      'the reconcile schedule (rate(1 day)) did not run on time: no run of it was found.',
+    ]);
+    expect(report.exitCode).toBe(1);
+  });
+
   it('takes a database dataset\'s lag from its watermark cursor', async () => {
     const wm: WatermarkRecord = {
       dataset: 'users', version: 2, strategy: 'keyset', position: { cursor: at(3 * HOUR), key: ['9'] }, updatedAt: at(0),
