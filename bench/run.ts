@@ -16,6 +16,8 @@
  * Figure 7 — content comparison (bench/content.ts): `syncproof diff` of two tables differing in 10
  * rows against one checksum scan per side: 7a PostgreSQL ↔ PostgreSQL (`content`), 7b MariaDB →
  * PostgreSQL (`content-mariadb`), 7c a SQLite file → PostgreSQL (`content-sqlite`).
+ * Figure 8 — cost (bench/cost.ts, `cost`): cost per 1,000 files and per 1M rows at list prices,
+ * from the usage metered in local runs of the burst path, with every assumption printed.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -42,6 +44,7 @@ import { startPostgresServer } from '../local/postgres-server';
 import { LOCAL_COPY_ROLE, LOCAL_TABLES, LocalRuntime } from '../local/runtime';
 import { benchChecksums } from './checksums';
 import { benchContent, benchContentMariadb, benchContentSqlite } from './content';
+import { benchCost } from './cost';
 import { benchExtract } from './extract';
 import { benchListDiff } from './list-diff';
 import { benchParquetEncode } from './parquet-encode';
@@ -317,6 +320,7 @@ const FIGURES: Record<string, () => Promise<string[]>> = {
   content: () => benchContent(ROWS),
   'content-mariadb': () => benchContentMariadb(ROWS),
   'content-sqlite': () => benchContentSqlite(ROWS),
+  cost: () => benchCost(),
 };
 
 async function main(): Promise<void> {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { CliError } from './errors';
 import { requireWarehouseUrl } from './source-url';
 import { runtimeStartError } from './local-runtime';
+import { progressFromExecutions, startProgress } from './progress';
 import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
 
@@ -23,16 +24,20 @@ export function demoCommand(outcome: CommandOutcome): Command {
       // CLI process would otherwise load at start, for every command (see program.ts).
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { formatDemoReport, runDemo } = require('../local/demo') as typeof import('../local/demo');
+      const bar = startProgress({ label: 'demo' });
       const report = await runDemo({
         rows: opts.rows,
         files: opts.files,
         warehouse: opts.warehouse,
         keep: opts.keep ? resolve(opts.keep) : undefined,
         json: opts.json ? resolve(opts.json) : undefined,
-        progress: (line) => process.stdout.write(`${line}\n`),
-      }).catch((error: unknown) => {
-        throw runtimeStartError(error) ?? error;
-      });
+        progress: (line) => bar.log(`${line}\n`),
+        onStateEntered: progressFromExecutions(bar),
+      })
+        .catch((error: unknown) => {
+          throw runtimeStartError(error) ?? error;
+        })
+        .finally(() => bar.stop());
       process.stdout.write(`${formatDemoReport(report)}\n`);
       outcome.exitCode = report.status === 'PASSED' ? 0 : 2;
     });

@@ -38,8 +38,15 @@ export async function startRuntime(options: LocalRuntimeOptions): Promise<LocalR
  * embedded warehouse through the local Data API, or `--warehouse` directly; state in `--data-dir`
  * (or a temporary one); no S3 events (the command starts its executions itself).
  */
-export function startCommandRuntime(config: SyncproofConfig, opts: { readonly warehouse?: string; readonly dataDir?: string }, owner: string): Promise<LocalRuntime> {
+export function startCommandRuntime(
+  config: SyncproofConfig,
+  opts: { readonly warehouse?: string; readonly dataDir?: string },
+  owner: string,
+  /** Progress on a terminal (./progress.ts). */
+  onStateEntered?: LocalRuntimeOptions['onStateEntered'],
+): Promise<LocalRuntime> {
   return startRuntime({
+    ...(onStateEntered ? { onStateEntered } : {}),
     config,
     warehouse: opts.warehouse,
     warehouseApi: opts.warehouse ? 'direct' : 'data-api',

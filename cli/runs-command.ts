@@ -3,6 +3,8 @@
  * report), newest first; `syncproof runs show RUN_ID`: one run's stages and their evidence.
  * Exit codes: 0 ok, 3 error (unknown run or dataset, bad filter).
  */
+import { pricesOf, type Prices } from '../lambdas/core/prices';
+import { runUsageAndCost } from '../lambdas/core/cost';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import type { SyncproofConfig } from '../lambdas/core/config';
@@ -60,13 +62,13 @@ export interface RunsFilter {
  * The newest runs of `datasets` matching `filter`, newest first across datasets: each dataset's
  * runs are read newest first and only as far as the limit needs.
  */
-export async function listRuns(store: { listByDataset: DynamoDbRunStore['listByDataset'] }, datasets: readonly string[], filter: RunsFilter): Promise<RunSummary[]> {
+export async function listRuns(store: { listByDataset: DynamoDbRunStore['listByDataset'] }, datasets: readonly string[], filter: RunsFilter, prices?: Prices): Promise<RunSummary[]> {
   const out: RunSummary[] = [];
   for (const dataset of datasets) {
     let taken = 0;
     for await (const record of store.listByDataset(dataset, filter.since ? { since: filter.since } : {})) {
       if (filter.status !== undefined && record.status !== filter.status) continue;
-      out.push(summarizeRun(record));
+      out.push(summarizeRun(record, prices));
       if (++taken >= filter.limit) break;
     }
   }
@@ -97,11 +99,13 @@ function showCommand(): Command {
     .exitOverride()
     .action(async (runId: string, _flags: unknown, command: Command) => {
       // `runs` takes the same flags: commander gives them to it when they follow `show`.
-      const flags = command.optsWithGlobals<StateFlags & { json?: boolean }>();
+      const flags = command.optsWithGlobals<StateFlags & { json?: boolean; config?: string }>();
+      const prices = pricesOf(flags.config === undefined ? {} : loadCliConfig(flags.config));
       await onRuns(flags, 'syncproof runs show', async (store, where) => {
         const record: RunRecord | undefined = await store.get(runId);
         if (!record) throw new CliError(`no run '${runId}' in ${whereText(where)}; \`syncproof runs DATASET\` lists the runs of a dataset`);
-        process.stdout.write(flags.json ? `${JSON.stringify({ summary: summarizeRun(record), record }, null, 2)}\n` : `${formatRunShow(record)}\n`);
+        const priced = record.usage ? { cost: runUsageAndCost(record, prices).cost } : {};
+        process.stdout.write(flags.json ? `${JSON.stringify({ summary: summarizeRun(record, prices), ...priced, record }, null, 2)}\n` : `${formatRunShow(record, prices)}\n`);
       });
     });
 }
@@ -125,7 +129,7 @@ export function runsCommand(): Command {
       const datasets = datasetsOf(dataset, config);
       const since = flags.since === undefined ? undefined : sinceInstant(flags.since, commandClock().now());
       await onRuns(flags, 'syncproof runs', async (store) => {
-        const runs = await listRuns(store, datasets, { status: flags.status, since, limit: flags.limit });
+        const runs = await listRuns(store, datasets, { status: flags.status, since, limit: flags.limit }, config ? pricesOf(config) : undefined);
         process.stdout.write(flags.json ? `${JSON.stringify(runs, null, 2)}\n` : `${formatRuns(runs)}\n`);
       });
     });

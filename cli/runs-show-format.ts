@@ -2,6 +2,8 @@
  * `syncproof runs show RUN_ID`: a run record as a person reads it — the summary, then every stage
  * in pipeline order with its evidence (counts, URIs, verdicts), the error and the report URI.
  */
+import { formatMicroUsd, runUsageAndCost } from '../lambdas/core/cost';
+import { pricesOf, type Prices } from '../lambdas/core/prices';
 import type { RunRecord } from '../lambdas/core/ports';
 import { summarizeRun } from '../lambdas/core/status';
 import { durationText } from './status-format';
@@ -57,8 +59,8 @@ export function evidenceLines(value: unknown, indent: string): string[] {
 }
 
 /** The whole run: summary lines, every stage's evidence, error and report. */
-export function formatRunShow(run: RunRecord): string {
-  const s = summarizeRun(run);
+export function formatRunShow(run: RunRecord, prices: Prices = pricesOf({})): string {
+  const s = summarizeRun(run, prices);
   const lines = [`run ${run.runId}`];
   const field = (name: string, value: string) => lines.push(`  ${`${name}:`.padEnd(11)}${value}`);
   field('dataset', run.dataset);
@@ -67,7 +69,17 @@ export function formatRunShow(run: RunRecord): string {
   field('started', run.startedAt);
   field('ended', s.endedAt ? `${s.endedAt} (${durationText(s)})` : 'still running');
   if (s.rows !== undefined || s.files !== undefined) field('moved', `${s.rows ?? 0} rows, ${s.files ?? 0} files`);
-  field('cost', s.cost ? `$${s.cost.usd.toFixed(4)}` : 'not recorded');
+  if (run.usage) {
+    const { cost } = runUsageAndCost(run, prices);
+    field('cost', `$${cost.totalUsd} at ${cost.region} list prices`);
+    for (const line of cost.lines) {
+      if (line.quantity === null) continue;
+      lines.push(`    ${line.item}: ${line.quantity.toLocaleString('en-US')} ${line.unit} → $${formatMicroUsd(line.microUsd ?? 0)}${line.estimate ? ` (estimate: ${line.estimate})` : ''}`);
+    }
+    if (cost.unmeasured.length) lines.push(`    not measured: ${cost.unmeasured.join('; ')}`);
+  } else {
+    field('cost', 'not recorded');
+  }
   field('report', run.reportUri ?? 'none');
   if (run.error) field('error', scalarText(run.error));
   const stages = run.stages ?? {};

@@ -20,6 +20,7 @@ import {
   type StatusReport,
 } from '../lambdas/core/status';
 import type { WatermarkStore } from '../lambdas/core/watermark';
+import { pricesOf, type Prices } from '../lambdas/core/prices';
 
 /** How many runs of a dataset status lists by default. */
 export const DEFAULT_RUNS_PER_DATASET = 20;
@@ -100,7 +101,7 @@ interface RunScan {
  * run, last verification and the newest run of each schedule — or has read past the longest
  * schedule window (older runs cannot make a schedule on time), or {@link MAX_RUNS_SCANNED}.
  */
-async function scanRuns(runs: RunStore, dataset: string, limit: number, schedules: readonly ScheduleSpec[], now: Date): Promise<RunScan> {
+async function scanRuns(runs: RunStore, dataset: string, limit: number, schedules: readonly ScheduleSpec[], now: Date, prices: Prices): Promise<RunScan> {
   const list: RunSummary[] = [];
   let lastRun: RunSummary | undefined;
   let lastFinishedRun: RunSummary | undefined;
@@ -110,7 +111,7 @@ async function scanRuns(runs: RunStore, dataset: string, limit: number, schedule
   const windowStart = Math.min(...schedules.map((s) => now.getTime() - scheduleWindowSeconds(s.expression) * 1000));
   let scanned = 0;
   for await (const record of runs.listByDataset(dataset)) {
-    const run = summarizeRun(record);
+    const run = summarizeRun(record, prices);
     scanned++;
     oldestStartedAt = run.startedAt;
     if (list.length < limit) list.push(run);
@@ -145,7 +146,7 @@ async function datasetStatus(deps: StatusDeps, dataset: DatasetConfig, limit: nu
   const specs = schedulesOf(dataset);
   const states = deps.schedules ? await deps.schedules(dataset) : specs.map((s) => ({ ...s, enabled: true as const }));
   const [scan, ledger, watermark] = await Promise.all([
-    scanRuns(deps.runs, dataset.name, limit, specs, now),
+    scanRuns(deps.runs, dataset.name, limit, specs, now, pricesOf(deps.config)),
     readLedger(deps.ledger, dataset.name),
     dataset.source ? deps.watermarks.get(dataset.name) : Promise.resolve(undefined),
   ]);

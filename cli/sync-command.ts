@@ -5,12 +5,16 @@ import { runTotals } from './format';
 import { loadCliConfig } from './config-file';
 import { RUN_MODES } from '../lambdas/core/execution-input';
 import type { RunRecord } from '../lambdas/core/ports';
+import { runUsageAndCost, type Cost } from '../lambdas/core/cost';
+import { pricesOf } from '../lambdas/core/prices';
+import type { Usage } from '../lambdas/core/usage';
 import { followAttached } from './attached-run';
 import type { LocalRuntime } from '../local/runtime';
 import type { ExecutionSummary } from '../local/runtime-options';
 import { CliError } from './errors';
 import { requireWarehouseUrl } from './source-url';
 import { startCommandRuntime, untilInterrupted } from './local-runtime';
+import { progressFromExecutions, startProgress } from './progress';
 import type { CommandOutcome } from './program';
 import { positiveInt } from './program';
 import { syncOnStack } from './sync-stack';
@@ -62,6 +66,9 @@ export interface SyncReport {
   readonly watermark?: unknown;
   /** `--repair`: the report, and what the run repaired (./repair-report.ts). */
   readonly repair?: RepairSummary;
+  /** What the run consumed (lambdas/core/usage.ts), and its cost at the configuration's prices; absent for a run without metered usage. */
+  readonly usage?: Usage;
+  readonly cost?: Cost;
 }
 
 /** Exit code of a run: 0 passed (or nothing to do), 1 passed with warnings, 2 failed, as `verify-local`. */
@@ -115,18 +122,23 @@ export function syncCommand(outcome: CommandOutcome): Command {
       const name = `sync-${dataset}-${Date.now()}`;
       if (opts.stack) {
         process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-        await report(await syncOnStack({ stack: opts.stack, region: opts.region, input, name }), opts.json, outcome);
+        await report(await syncOnStack({ stack: opts.stack, region: opts.region, input, name, prices: pricesOf(config) }), opts.json, outcome);
         return;
       }
-      const runtime = await startCommandRuntime(config, opts, `syncproof sync ${dataset}`);
+      const progress = startProgress({ label: `sync ${dataset}` });
       let result: SyncReport;
       try {
-        // A run of the dataset may be live already (restarted from the data dir's journal after
-        // a crash): the execution then attaches to it, and reports that run.
-        const execution = await untilInterrupted(runtime, (left, dataDir) => interruptedMessage([dataset], left, dataDir), () => runtime.startExecution(input, name));
-        result = await executionReport(runtime, dataset, execution, opts.mode);
+        const runtime = await startCommandRuntime(config, opts, `syncproof sync ${dataset}`, progressFromExecutions(progress));
+        try {
+          // A run of the dataset may be live already (restarted from the data dir's journal after
+          // a crash): the execution then attaches to it, and reports that run.
+          const execution = await untilInterrupted(runtime, (left, dataDir) => interruptedMessage([dataset], left, dataDir), () => runtime.startExecution(input, name));
+          result = await executionReport(runtime, dataset, execution, opts.mode);
+        } finally {
+          await runtime.stop();
+        }
       } finally {
-        await runtime.stop();
+        progress.stop();
       }
       await report(result, opts.json, outcome);
     });
@@ -167,21 +179,27 @@ async function syncRepair(
     const { reportUri, objects } = await reportOnStack(given, opts.stack, opts.region);
     const request = await checkedRepairRequest(objects, reportUri, dataset);
     if (await nothingToRepair(dataset, reportUri, request, opts.json, outcome)) return;
-    const r = await syncOnStack({ stack: opts.stack, region: opts.region, input: { dataset, mode: 'repair', repair: { reportUri }, ...tuning }, name });
+    const r = await syncOnStack({ stack: opts.stack, region: opts.region, input: { dataset, mode: 'repair', repair: { reportUri }, ...tuning }, name, prices: pricesOf(config) });
     await report({ ...r, mode: 'repair', repair: repairSummary(reportUri, request, r) }, opts.json, outcome);
     return;
   }
-  const runtime = await startCommandRuntime(config, opts, `syncproof sync ${dataset} --repair`);
+  const progress = startProgress({ label: `sync ${dataset} --repair` });
+  const runtime = await startCommandRuntime(config, opts, `syncproof sync ${dataset} --repair`, progressFromExecutions(progress)).catch((error: unknown) => {
+    progress.stop();
+    throw error;
+  });
   let result: SyncReport;
   try {
     const reportUri = await localReportUri(given, runtime.bucket);
     const request = await checkedRepairRequest(runtime.deps.objects, reportUri, dataset);
+    if (request.keys.length === 0) progress.stop();
     if (await nothingToRepair(dataset, reportUri, request, opts.json, outcome)) return;
     const input = { dataset, mode: 'repair' as const, repair: { reportUri }, ...tuning };
     const execution = await untilInterrupted(runtime, (left, dataDir) => interruptedMessage([dataset], left, dataDir), () => runtime.startExecution(input, name));
     const base = await executionReport(runtime, dataset, execution, 'repair');
     result = { ...base, repair: repairSummary(reportUri, request, base) };
   } finally {
+    progress.stop();
     await runtime.stop();
   }
   await report(result, opts.json, outcome);
@@ -207,6 +225,7 @@ export async function executionReport(runtime: LocalRuntime, dataset: string, ex
     commit: stages.commit,
     loaded: runTotals(run),
     watermark: await runtime.watermarks().get(dataset),
+    ...(run?.usage ? runUsageAndCost(run, pricesOf(runtime.deps.config)) : {}),
   };
 }
 

@@ -13,6 +13,7 @@ import { CliError } from './errors';
 import type { CommandOutcome } from './program';
 import { executionReport, formatSyncReport, interruptedMessage, syncExitCode, type SyncReport } from './sync-command';
 import { syncDatasetsOnStack } from './sync-stack';
+import { progressFromExecutions, startProgress } from './progress';
 import { failureText } from './sync-report';
 
 /** What `syncproof sync A B …` reports (also written with --json). */
@@ -72,7 +73,11 @@ export async function syncDatasets(options: SyncDatasetsOptions, outcome: Comman
 }
 
 async function syncDatasetsLocally(options: SyncDatasetsOptions, input: { readonly datasets: readonly string[] } & Record<string, unknown>, name: string): Promise<SyncDatasetsReport> {
-  const runtime = await startCommandRuntime(options.config, options, `syncproof sync ${options.all ? '--all' : input.datasets.join(' ')}`);
+  const progress = startProgress({ label: `sync ${options.all ? '--all' : input.datasets.join(' ')}` });
+  const runtime = await startCommandRuntime(options.config, options, `syncproof sync ${options.all ? '--all' : input.datasets.join(' ')}`, progressFromExecutions(progress)).catch((error: unknown) => {
+    progress.stop();
+    throw error;
+  });
   try {
     const parent = await untilInterrupted(
       runtime,
@@ -95,6 +100,7 @@ async function syncDatasetsLocally(options: SyncDatasetsOptions, input: { readon
     };
   } finally {
     await runtime.stop();
+    progress.stop();
   }
 }
 

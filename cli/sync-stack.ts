@@ -9,6 +9,8 @@ import { DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import { DynamoDbWatermarkStore } from '../lambdas/adapters/dynamodb-watermark-store';
 import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
 import { runTotals } from './format';
+import { runUsageAndCost } from '../lambdas/core/cost';
+import { DEFAULT_PRICES, type Prices } from '../lambdas/core/prices';
 import { CliError } from './errors';
 import { awsFailure, readStackOutputs, stackRegion } from './state-target';
 import { childExecutionName } from '../lambdas/core/dataset-batch';
@@ -25,6 +27,8 @@ export interface SyncOnStackOptions {
   readonly name: string;
   /** Between DescribeExecution calls. @default 5000 */
   readonly pollMs?: number;
+  /** Prices the run's usage at these (the configuration's `pricesOf`). @default the us-east-1 list prices */
+  readonly prices?: Prices;
 }
 
 /** Starts an execution named `options.name` and polls DescribeExecution until it has ended (also `verify --stack`). */
@@ -76,6 +80,7 @@ export async function syncOnStack(options: SyncOnStackOptions): Promise<SyncRepo
       commit: run?.stages?.commit,
       loaded: runTotals(run),
       watermark,
+      ...(run?.usage ? runUsageAndCost(run, options.prices ?? DEFAULT_PRICES) : {}),
     };
   } finally {
     sfn.destroy();

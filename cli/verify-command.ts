@@ -14,6 +14,7 @@ import type { ContentTierReport } from '../lambdas/verify/content';
 import type { CountChainReport } from '../lambdas/verify/count-chain';
 import { CliError } from './errors';
 import { startCommandRuntime } from './local-runtime';
+import { startProgress } from './progress';
 import type { CommandOutcome } from './program';
 import { requireWarehouseUrl } from './source-url';
 import { contentReportLine, formatContent, formatCountChain } from './verify-format';
@@ -68,9 +69,13 @@ export function verifyCommand(outcome: CommandOutcome): Command {
         outcome.exitCode = exitCodeFor(result.status);
         return;
       }
-      const progress = process.stderr.isTTY ? (line: string) => process.stderr.write(`\r${line}\x1b[K`) : () => undefined;
-      progress(`verify ${dataset}: starting the local runtime…`);
-      const runtime = await startCommandRuntime(config, opts, `syncproof verify ${dataset}`);
+      const bar = startProgress({ label: `verify ${dataset}` });
+      const progress = (stage: string) => bar.update({ stage });
+      progress('starting the local runtime');
+      const runtime = await startCommandRuntime(config, opts, `syncproof verify ${dataset}`).catch((error: unknown) => {
+        bar.stop();
+        throw error;
+      });
       // The tiers (Parquet, content sides) load when a verification runs, not at every CLI start.
       /* eslint-disable @typescript-eslint/no-require-imports */
       const { propagateDeletes } = require('../lambdas/load/deletes') as typeof import('../lambdas/load/deletes');
@@ -84,17 +89,16 @@ export function verifyCommand(outcome: CommandOutcome): Command {
       let contentUri: string | undefined;
       try {
         if (opts.tier === 'counts' || opts.tier === 'all') {
-          progress(`verify ${dataset}: counting rows at every hop…`);
+          progress('counting rows at every hop');
           ({ report: counts } = await runCountChain({ runId, dataset, ...since }, runtime.deps));
         }
         if (opts.tier !== 'counts') {
-          progress(`verify ${dataset}: comparing rows by content…`);
+          progress('comparing rows by content');
           const deps = runtime.deps;
           ({ report: content, reportUri: contentUri } = await runContentTier({ runId, dataset, tier: opts.tier === 'sampled' ? 'sampled' : 'content', ...since, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) }, deps, { propagate: (request) => propagateDeletes(request, deps) }));
         }
       } finally {
-        progress('');
-        if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+        bar.stop();
         await runtime.stop();
       }
       const lines = [...(counts ? [formatCountChain(counts)] : []), ...(content ? [formatContent(content)] : [])];

@@ -48,7 +48,12 @@ export interface SyncproofStackProps extends StackProps {
   readonly allowSourcePasswords?: boolean;
 }
 
-type TableAccess = 'read' | 'readWrite';
+/**
+ * `usage`: only `dynamodb:UpdateItem` of the run item's `usage_*` numbers (and its key), for a
+ * stage that otherwise touches no run record: every invocation adds its usage to its run
+ * (lambdas/adapters/usage-meter.ts). The local IAM evaluation does not model `dynamodb:Attributes`.
+ */
+type TableAccess = 'read' | 'readWrite' | 'usage';
 
 /** What each stage may touch. Everything else is denied (DESIGN.md: least privilege). */
 interface StageAccess {
@@ -86,7 +91,8 @@ const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
   checksum: { bucket: true, ledger: 'read', runs: 'readWrite', warehouse: false },
   // The count chain: reads manifests, extraction and schema documents, the ledger, the watermark,
   // counts in its source and the warehouse, writes its report under _syncproof/ (Record records it).
-  counts: { bucket: true, ledger: 'read', watermarks: 'read', warehouse: true },
+  // Adds its usage to the run item and nothing else.
+  counts: { bucket: true, ledger: 'read', runs: 'usage', watermarks: 'read', warehouse: true },
 };
 
 /**
@@ -310,7 +316,16 @@ export class SyncproofStack extends Stack {
     for (const [table, level] of tables) {
       if (level === 'read') table.grantReadData(fn);
       if (level === 'readWrite') table.grantReadWriteData(fn);
-      if (level && table !== this.watermarksTable) wildcards.push(`Resource::${nagAttribute(table, 'Arn')}/index/*`);
+      if (level === 'usage') {
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['dynamodb:UpdateItem'],
+            resources: [table.tableArn],
+            conditions: { 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['runId', 'usage_*'] } },
+          }),
+        );
+      }
+      if ((level === 'read' || level === 'readWrite') && table !== this.watermarksTable) wildcards.push(`Resource::${nagAttribute(table, 'Arn')}/index/*`);
     }
     if (wildcards.length === 0) return;
     acknowledgeNag(

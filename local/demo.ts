@@ -53,6 +53,8 @@ export interface DemoOptions {
   readonly progress?: (line: string) => void;
   /** Passed to the runtime (LocalRuntimeOptions.editTemplate): tests remove a grant with it. */
   readonly editTemplate?: LocalRuntimeOptions['editTemplate'];
+  /** Passed to the runtime (LocalRuntimeOptions.onStateEntered): the CLI's progress line. */
+  readonly onStateEntered?: LocalRuntimeOptions['onStateEntered'];
 }
 
 export interface DemoReport {
@@ -162,6 +164,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       owner: 'syncproof demo',
       sources: source.open,
       ...(options.editTemplate ? { editTemplate: options.editTemplate } : {}),
+      ...(options.onStateEntered ? { onStateEntered: options.onStateEntered } : {}),
     });
     const ids1 = Array.from({ length: options.rows }, (_, i) => i + 1);
     const wave1 = split(ids1, options.files).map((ids, i) => ({ key: `orders/wave-1/part-${String(i).padStart(4, '0')}.parquet`, body: ordersFile(ids, 0, 'new') }));

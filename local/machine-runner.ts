@@ -142,6 +142,12 @@ export interface MachineRunRequest {
    * for a failed child). Needed only by definitions with such tasks.
    */
   readonly startExecution?: (machine: string, parameters: { readonly Name?: unknown; readonly Input?: unknown }) => Promise<unknown>;
+  /**
+   * Told of every billed transition as it happens: a state entered (nested ones too), or a retry
+   * of one (`retry`; Step Functions bills each retry as a transition). Progress and the live
+   * transition count read it.
+   */
+  readonly stateEntered?: (state: string, retry: boolean) => void;
 }
 
 /** How an execution ended, as Step Functions reports it. */
@@ -204,7 +210,11 @@ export async function runMachine(bound: BoundMachine, request: MachineRunRequest
   let transitions = 0;
   const watching = (async () => {
     for await (const event of execution.eventLogs) {
-      if (event.type === 'StateEntered' && event.state.name !== RESUME_STATE) transitions += 1;
+      if (event.type === 'StateEntered' && event.state.name !== RESUME_STATE) {
+        transitions += 1;
+        request.stateEntered?.(event.state.name, false);
+      }
+      if (event.type === 'StateRetried') request.stateEntered?.(event.state.name, true);
       if (event.type === 'StateExited' && event.state.name !== RESUME_STATE) {
         const bytes = Buffer.byteLength(JSON.stringify(event.state.output ?? null), 'utf8');
         stateOutputBytes[event.state.name] = Math.max(stateOutputBytes[event.state.name] ?? 0, bytes);

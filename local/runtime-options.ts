@@ -2,12 +2,13 @@ import type { AwsCallObserver } from './call-observer';
 import type { CfnTemplate } from './template';
 import type { DatasetConfig, SyncproofConfig } from '../lambdas/core/config';
 import type { SourceDatabase } from '../lambdas/core/source';
-import type { Clock, RunRecord } from '../lambdas/core/ports';
+import type { Clock, RunRecord, RunStore } from '../lambdas/core/ports';
 import type { StageLog } from '../lambdas/core/stage-deps';
 import type { EventDeliveryOptions } from './event-delivery';
 import type { MachineKind } from './execution-journal';
 import type { LocalHandler } from './lambda-sandbox';
 import type { WarehouseApi } from './local-warehouse';
+import type { Usage } from '../lambdas/core/usage';
 
 /** The DynamoDB tables of the local runtime (the CLI's state commands open them without the runtime). */
 export const LOCAL_TABLES = { ledger: 'syncproof-ledger', runs: 'syncproof-runs', watermarks: 'syncproof-watermarks' } as const;
@@ -118,6 +119,16 @@ export interface LocalRuntimeOptions {
   readonly sources?: (dataset: DatasetConfig) => Promise<SourceDatabase>;
   /** Called when an execution ends. */
   readonly onExecution?: (execution: ExecutionSummary) => void;
+  /**
+   * Called when an execution enters a state (nested states too), with the runtime's run store to
+   * read the run's record (its id is the execution name): progress on a terminal. @default none
+   */
+  readonly onStateEntered?: (entered: { readonly name: string; readonly machine: MachineKind; readonly state: string; readonly runs: RunStore }) => void;
+  /**
+   * Told of every stage Lambda invocation's usage as it ends (lambdas/adapters/usage-meter.ts),
+   * also the trigger's, which belongs to no run. @default none
+   */
+  readonly onInvocationUsage?: (stage: string, usage: Usage) => void;
   /** @default silent */
   readonly log?: StageLog;
 }

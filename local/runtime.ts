@@ -13,6 +13,7 @@ import { openSource } from '../lambdas/adapters/sources';
 import { ParquetInspector } from '../lambdas/adapters/parquet-inspector';
 import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { LOCAL_BINDINGS, logger, type LocalBindings } from '../lambdas/adapters/stage-handler';
+import { LOCAL_BILLING, type LocalBilling } from '../lambdas/adapters/usage-meter';
 import { decodeBundledConfig } from '../lambdas/core/bundled-config';
 import { InvalidInputError, TransientError } from '../lambdas/core/errors';
 import { systemClock, type Warehouse } from '../lambdas/core/ports';
@@ -65,6 +66,7 @@ import {
   LOCAL_ACCOUNT,
   localFunctionArn,
   eventRules,
+  functionBilling,
   functionStages,
   functionTimeouts,
   stateMachines,
@@ -168,6 +170,10 @@ export class LocalRuntime {
   private bus!: LocalEventBus;
   /** The stages' EMF output, as CloudWatch reads it (see {@link metrics}). */
   private metricLog!: LocalMetrics;
+  /** Each Lambda function's memory and architecture (the template's), by logical id. */
+  private billing: ReadonlyMap<string, { readonly memoryMb: number; readonly architecture: 'arm64' | 'x86_64' }> = new Map();
+  /** Billed transitions so far of the executions running in this process, by name. */
+  private readonly liveTransitions = new Map<string, number>();
 
   private constructor(
     private readonly options: LocalRuntimeOptions,
@@ -345,13 +351,14 @@ export class LocalRuntime {
     const { journal, running, finished, ended } = await ExecutionJournal.open(join(root, 'executions'));
     const policy = eventDeliveryPolicy(options.eventDelivery);
     let describe: ExecutionStatusReader['describe'] = () => Promise.resolve({ status: 'UNKNOWN' });
+    let transitions: NonNullable<ExecutionStatusReader['transitions']> = () => Promise.resolve(0);
     const runtime = new LocalRuntime(
       options,
       root,
       s3,
       dynamo,
       localWarehouse,
-      { ...deps, executions: { describe: (arn) => describe(arn) } },
+      { ...deps, executions: { describe: (arn) => describe(arn), transitions: (arn) => transitions(arn) } },
       { sync: bind(sync.definition), verify: bind(verify.definition), datasets: bind(datasets.definition) },
       eventRules(template, bucket),
       budgets,
@@ -366,6 +373,8 @@ export class LocalRuntime {
     describe = (arn) => Promise.resolve(runtime.describeExecution(arn));
     runtime.bus = bus;
     runtime.metricLog = new LocalMetrics(join(root, 'metrics.jsonl'));
+    transitions = (arn) => Promise.resolve(runtime.transitionsOf(arn));
+    runtime.billing = functionBilling(template);
     for (const name of finished) runtime.names.set(name, 'ended');
     runtime.ended = ended;
     runtime.verifySchedules = scheduleInputs(template, verify.logicalId);
@@ -626,6 +635,10 @@ export class LocalRuntime {
       name,
       input,
       restart,
+      stateEntered: (state, retry) => {
+        this.liveTransitions.set(name, (this.liveTransitions.get(name) ?? 0) + 1);
+        if (!retry) this.options.onStateEntered?.({ name, machine: kind, state, runs: this.deps.runs });
+      },
       entered: (state, stateInput) =>
         this.journal.enter(record, state, stateInput).catch((error: unknown) => {
           this.deps.log.warn('could not journal a state transition; a restart re-enters an earlier state', { execution: name, error: String(error) });
@@ -648,6 +661,7 @@ export class LocalRuntime {
       },
     });
     const stopDate = new Date().toISOString();
+    this.liveTransitions.delete(name);
     const summary: ExecutionSummary = { name, input, machine: kind, ...result, startDate, stopDate, run: await this.deps.runs.get(name) };
     await this.journal.end(name, summary.status, { machine: kind, input, output: summary.output, error: summary.error, cause: summary.cause, startDate });
     this.names.set(name, summary);
@@ -702,6 +716,15 @@ export class LocalRuntime {
     const ended = taken === 'ended' ? this.ended.get(name) : endedOf(taken);
     if (!ended || (ended.machine !== undefined && ended.machine !== kind)) return { status: 'UNKNOWN' };
     return { status: ended.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', ...(ended.error ? { error: ended.error } : {}), ...(ended.cause ? { cause: ended.cause } : {}) };
+  }
+
+  /**
+   * Billed transitions so far of an execution running in this process (what GetExecutionHistory
+   * would count; a restarted execution counts from its restart): 0 for any other ARN.
+   */
+  transitionsOf(executionArn: string): number {
+    const name = executionArn.split(':').slice(7).join(':');
+    return this.liveTransitions.get(name) ?? 0;
   }
 
   private executionArn(kind: MachineKind, name: string): string {
@@ -768,6 +791,10 @@ export class LocalRuntime {
             }
             return this.describeExecution(arn);
           },
+          transitions: async (arn) => {
+            await this.authorizeAs((i) => i.functionPrincipal(functionLogicalId), 'states:GetExecutionHistory', arn, 'AccessDeniedException');
+            return this.transitionsOf(arn);
+          },
         },
         // PutEvents as the function's role: denied unless the stack granted it on that bus.
         events: new EventBridgeSink(this.bus.client(LOCAL_CREDENTIALS, guard)),
@@ -791,7 +818,14 @@ export class LocalRuntime {
         },
       },
     };
-    return invokeLambda(handler, event, { functionName: logicalId, timeoutMs: this.budgets.get(logicalId) ?? 3000, extra: { [LOCAL_BINDINGS]: bindings } });
+    const billing = this.billing.get(logicalId) ?? { memoryMb: 128, architecture: 'x86_64' as const };
+    const observe = this.options.onInvocationUsage;
+    const local: LocalBilling = { architecture: billing.architecture, ...(observe ? { observe } : {}) };
+    return invokeLambda(handler, event, {
+      functionName: logicalId,
+      timeoutMs: this.budgets.get(logicalId) ?? 3000,
+      extra: { [LOCAL_BINDINGS]: bindings, memoryLimitInMB: String(billing.memoryMb), [LOCAL_BILLING]: local },
+    });
   }
 
   /** S3 notification → EventBridge "Object Created" events → the template's rules → the queue. */

@@ -208,6 +208,20 @@ export function functionTimeouts(template: CfnTemplate): Map<string, number> {
   return out;
 }
 
+/**
+ * Each Lambda function's billing facts from the template: `MemorySize` (MB; CloudFormation's
+ * default 128) and architecture (`Architectures`, default x86_64), by logical id.
+ */
+export function functionBilling(template: CfnTemplate): Map<string, { readonly memoryMb: number; readonly architecture: 'arm64' | 'x86_64' }> {
+  const out = new Map<string, { memoryMb: number; architecture: 'arm64' | 'x86_64' }>();
+  for (const [id, r] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    const memory = r.Properties?.MemorySize;
+    const arch = r.Properties?.Architectures;
+    out.set(id, { memoryMb: typeof memory === 'number' ? memory : 128, architecture: Array.isArray(arch) && arch[0] === 'arm64' ? 'arm64' : 'x86_64' });
+  }
+  return out;
+}
+
 export interface LocalStateMachine {
   readonly logicalId: string;
   readonly definition: Record<string, Json>;

@@ -9,6 +9,7 @@ import {
   paginateScan,
 } from '@aws-sdk/lib-dynamodb';
 import { TerminalError, TransientError } from '../core/errors';
+import { USAGE_FIELDS, usageOf, type UsageDelta, type UsageField } from '../core/usage';
 import type { Fenced, Lease, LedgerEntry, LedgerKey, LedgerStatus, LedgerStore, RunRecord, RunStatus, RunStore, SetAsideStatus } from '../core/ports';
 
 /** Name of the ledger's dataset index (see lib/constructs/storage.ts and local/dynamodb.ts). */
@@ -377,6 +378,8 @@ export class DynamoDbLedgerStore implements LedgerStore {
 }
 
 const STAGE_PREFIX = 'stage_';
+/** A run item's usage figures are top-level numbers `usage_<field>` (an `ADD` needs no map to exist). */
+const USAGE_PREFIX = 'usage_';
 
 function runFromItem(item: Record<string, unknown>): RunRecord {
   const stages: Record<string, unknown> = {};
@@ -390,6 +393,9 @@ function runFromItem(item: Record<string, unknown>): RunRecord {
     stages,
     reportUri: item.reportUri as string | undefined,
     error: item.error as string | undefined,
+    ...(USAGE_FIELDS.some((f) => typeof item[USAGE_PREFIX + f] === 'number')
+      ? { usage: usageOf(Object.fromEntries(USAGE_FIELDS.map((f) => [f, item[USAGE_PREFIX + f] as number | undefined]))) }
+      : {}),
   };
 }
 
@@ -403,7 +409,8 @@ export class DynamoDbRunStore implements RunStore {
   async get(runId: string): Promise<RunRecord | undefined> {
     try {
       const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { runId }, ConsistentRead: true }));
-      return out.Item ? runFromItem(out.Item as Record<string, unknown>) : undefined;
+      // An item with usage figures only is a run whose invocations ran before it started.
+      return out.Item && out.Item.status !== undefined ? runFromItem(out.Item as Record<string, unknown>) : undefined;
     } catch (error) {
       throw translate(error, `reading run ${runId}`);
     }
@@ -430,13 +437,31 @@ export class DynamoDbRunStore implements RunStore {
     }
   }
 
+  /**
+   * Creates the run unless it has a status already. An UpdateItem, not a Put: the usage figures
+   * of invocations that ran before the run started (AcquireRun) are on the item and stay.
+   */
   async start(run: RunRecord): Promise<boolean> {
-    const { stages, ...rest } = run;
+    const { stages, runId, usage: _usage, ...rest } = run;
     const item: Record<string, unknown> = { ...rest };
     for (const [k, v] of Object.entries(stages ?? {})) item[STAGE_PREFIX + k] = v;
+    const fields = Object.keys(item).filter((k) => item[k] !== undefined);
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = {};
+    fields.forEach((k, i) => {
+      names[`#a${i}`] = k;
+      values[`:a${i}`] = item[k];
+    });
     try {
       await this.client.send(
-        new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(runId)' }),
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { runId },
+          UpdateExpression: `SET ${fields.map((_, i) => `#a${i} = :a${i}`).join(', ')}`,
+          ConditionExpression: 'attribute_not_exists(#status)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
       );
       return true;
     } catch (error) {
@@ -490,6 +515,44 @@ export class DynamoDbRunStore implements RunStore {
       );
     } catch (error) {
       throw translate(error, `updating run ${runId}`);
+    }
+  }
+
+  /**
+   * One UpdateItem `SET usage_<field> = :n … ADD usage_<field> :n, …`: atomic, so every
+   * concurrent invocation's figures add up. A run not started yet gets an item with its figures
+   * only; {@link start} keeps them.
+   */
+  async addUsage(runId: string, delta: UsageDelta, replace: UsageDelta = {}): Promise<void> {
+    const fields = (Object.keys(delta) as UsageField[]).filter((f) => typeof delta[f] === 'number');
+    const sets = (Object.keys(replace) as UsageField[]).filter((f) => typeof replace[f] === 'number');
+    if (fields.length === 0 && sets.length === 0) return;
+    const names: Record<string, string> = {};
+    const values: Record<string, number> = {};
+    fields.forEach((f, i) => {
+      names[`#f${i}`] = USAGE_PREFIX + f;
+      values[`:v${i}`] = delta[f] as number;
+    });
+    sets.forEach((f, i) => {
+      names[`#s${i}`] = USAGE_PREFIX + f;
+      values[`:s${i}`] = replace[f] as number;
+    });
+    const expression = [
+      ...(sets.length ? [`SET ${sets.map((_, i) => `#s${i} = :s${i}`).join(', ')}`] : []),
+      ...(fields.length ? [`ADD ${fields.map((_, i) => `#f${i} :v${i}`).join(', ')}`] : []),
+    ].join(' ');
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { runId },
+          UpdateExpression: expression,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      throw translate(error, `adding usage to run ${runId}`);
     }
   }
 }

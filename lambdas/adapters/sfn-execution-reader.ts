@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, paginateGetExecutionHistory, type SFNClient } from '@aws-sdk/client-sfn';
 import { TerminalError, TransientError } from '../core/errors';
 import type { ExecutionStatus, ExecutionStatusReader } from '../core/run-lock';
 
@@ -17,6 +17,30 @@ export class SfnExecutionReader implements ExecutionStatusReader {
       if ((error as { name?: string }).name === 'ExecutionDoesNotExist') return { status: 'UNKNOWN' };
       throw translateDescribeError(error, executionArn);
     }
+  }
+
+  /**
+   * Billed transitions so far, from GetExecutionHistory (`states:GetExecutionHistory`, granted
+   * with DescribeExecution): every `…StateEntered` event, plus each Task retry (a `TaskScheduled`
+   * beyond the one per `TaskStateEntered`). Pages of 1,000 events without their data: one API call
+   * per 1,000 events (free, but throttled at 250 a second per account; DescribeExecution has no count).
+   */
+  async transitions(executionArn: string): Promise<number> {
+    let entered = 0;
+    let taskEntered = 0;
+    let scheduled = 0;
+    try {
+      for await (const page of paginateGetExecutionHistory({ client: this.client, pageSize: 1000 }, { executionArn, maxResults: 1000, includeExecutionData: false })) {
+        for (const e of page.events ?? []) {
+          if (e.type?.endsWith('StateEntered')) entered += 1;
+          if (e.type === 'TaskStateEntered') taskEntered += 1;
+          if (e.type === 'TaskScheduled') scheduled += 1;
+        }
+      }
+    } catch (error) {
+      throw translateDescribeError(error, executionArn);
+    }
+    return entered + Math.max(0, scheduled - taskEntered);
   }
 }
 

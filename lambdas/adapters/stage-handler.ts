@@ -18,6 +18,7 @@ import { MAX_BATCH_STATEMENTS, RedshiftDataWarehouse } from './redshift-data-war
 import { S3ObjectStore } from './s3-object-store';
 import { SfnExecutionReader } from './sfn-execution-reader';
 import { SfnExecutionStarter } from './sfn-execution-starter';
+import { meterStage } from './usage-meter';
 
 export const logger = new Logger({ serviceName: 'syncproof' });
 
@@ -152,16 +153,19 @@ export function createStageHandler<I, O>(stage: string, core: (input: I, deps: S
     const dataset = invocationDataset(event);
     const metrics = dataset && deps.config.datasets.some((d) => d.name === dataset) ? new InvocationMetrics(stage, dataset, bindings?.emf ?? stdoutEmf) : undefined;
     const stageDeps: StageDeps = { ...deps, ...(remaining ? { remainingTimeMs: () => remaining.call(context) } : {}), ...(metrics ? { metrics } : {}) };
-    if (!metrics) return core(event, stageDeps);
-    const started = Date.now();
-    try {
-      return await withInvocationMetrics(metrics, () => core(event, stageDeps));
-    } finally {
+    // What the invocation consumed is added to its run (./usage-meter.ts).
+    return meterStage(stage, event, context, deps, async () => {
+      if (!metrics) return core(event, stageDeps);
+      const started = Date.now();
       try {
-        metrics.flush(Date.now() - started);
-      } catch (error) {
-        logger.warn('could not write the invocation\'s metrics', { error: String(error) });
+        return await withInvocationMetrics(metrics, () => core(event, stageDeps));
+      } finally {
+        try {
+          metrics.flush(Date.now() - started);
+        } catch (error) {
+          logger.warn('could not write the invocation\'s metrics', { error: String(error) });
+        }
       }
-    }
+    });
   };
 }

@@ -4,6 +4,7 @@ import { parseColumnType } from './column-types';
 import { urlProblem } from './connection-url';
 import { ConfigurationError, InvalidInputError } from './errors';
 import { nearestName } from './nearest-name';
+import { pricesSchema } from './prices';
 import { parseSampleSpec } from './sampling';
 import { DELETE_POLICIES, VERIFY_TIERS, contentSettingsSchema, reconcileWindowSchema } from './verify-config';
 import { durationSeconds } from './durations';
@@ -350,6 +351,13 @@ export const syncproofConfigSchema = z
      * @default false
      */
     logExecutionData: z.boolean().optional(),
+    /**
+     * List prices a run's usage is priced at (lambdas/core/prices.ts: each field's default is the
+     * 2026 us-east-1 list price, with its source). Optional so that configurations written as
+     * literals stay valid; read it with `pricesOf` (lambdas/core/prices.ts).
+     * @default the us-east-1 list prices
+     */
+    prices: pricesSchema.partial().optional(),
     /**
      * Where the Lambdas that open source databases (extract, commit) run in AWS: subnets and
      * security groups of the sources' VPC. Without it they run outside any VPC. In a VPC they

@@ -2,6 +2,7 @@
  * Ports: what the stage cores need from the outside world. Cores import only these interfaces;
  * adapters (lambdas/adapters) implement them for AWS, the emulators and the Postgres family.
  */
+import type { Usage, UsageDelta } from './usage';
 
 import type { MetricName } from './metric-names';
 import type { SyncproofEvent } from './run-events';
@@ -208,6 +209,8 @@ export interface RunRecord {
   readonly stages?: Record<string, unknown>;
   readonly reportUri?: string;
   readonly error?: string;
+  /** What the run consumed so far (lambdas/core/usage.ts); absent for runs recorded before it was metered. */
+  readonly usage?: Usage;
 }
 
 export interface RunStore {
@@ -226,6 +229,12 @@ export interface RunStore {
     patch: { stage?: string; output?: unknown; status?: RunStatus; reportUri?: string; error?: string; dataset?: string },
     now: string,
   ): Promise<void>;
+  /**
+   * Adds `delta` to the run's usage figures, atomically (concurrent invocations add up), and sets
+   * the figures in `replace` (a count read whole, e.g. the transitions, which a retried Record
+   * must not add twice). A run not started yet keeps them: a later `start` does not drop them.
+   */
+  addUsage?(runId: string, delta: UsageDelta, replace?: UsageDelta): Promise<void>;
 }
 
 export type SqlValue = string | number | boolean | null;

@@ -54,6 +54,11 @@ export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' |
 /** DescribeExecution, as far as the run lock needs it (AWS: the SFN API; locally: the runtime). */
 export interface ExecutionStatusReader {
   describe(executionArn: string): Promise<{ readonly status: ExecutionStatus; readonly error?: string; readonly cause?: string }>;
+  /**
+   * States the execution has entered so far (state transitions as Step Functions bills them),
+   * from its history; the Record stage asks at the run's end (lambdas/core/usage.ts).
+   */
+  transitions?(executionArn: string): Promise<number>;
 }
 
 /** The error name of an execution that attached to a live run which then failed. */

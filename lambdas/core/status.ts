@@ -7,6 +7,8 @@ import type { DatasetConfig } from './config';
 import { reconcileScheduleOf, verifyScheduleOf } from './config';
 import { formatLag, type Lag } from './lag';
 import type { RunRecord, RunStatus } from './ports';
+import { runUsageAndCost } from './cost';
+import { pricesOf, type Prices } from './prices';
 
 /** `healthy` (exit 0), `warning` (exit 1), `failing` (exit 2). */
 export type Health = 'healthy' | 'warning' | 'failing';
@@ -125,12 +127,13 @@ export function runKindOf(run: RunRecord): RunKind {
 }
 
 /**
- * A run's cost as its record states it (`cost.usd`), else null. The one place status reads cost:
- * swap it for the usage/cost reader once run records carry usage.
+ * What a run cost at `prices` (the configuration's, default us-east-1 list prices), priced from the
+ * usage its stages added to its record (lambdas/core/cost.ts); null for a record without usage
+ * (written before metering existed).
  */
-export function runCostOf(run: RunRecord): { usd: number } | null {
-  const cost = (run as { cost?: unknown }).cost as { usd?: unknown } | null | undefined;
-  return cost && typeof cost.usd === 'number' ? { usd: cost.usd } : null;
+export function runCostOf(run: RunRecord, prices: Prices = pricesOf({})): { usd: number } | null {
+  if (!run.usage) return null;
+  return { usd: runUsageAndCost(run, prices).cost.totalMicroUsd / 1_000_000 };
 }
 
 function num(value: unknown): number | undefined {
@@ -172,7 +175,7 @@ function volumeOf(stages: Stages): { rows?: number; files?: number } {
 }
 
 /** A run record as a {@link RunSummary}. */
-export function summarizeRun(run: RunRecord): RunSummary {
+export function summarizeRun(run: RunRecord, prices?: Prices): RunSummary {
   const stages = stagesOf(run);
   const kind = runKindOf(run);
   const ended = run.status !== 'RUNNING';
@@ -190,7 +193,7 @@ export function summarizeRun(run: RunRecord): RunSummary {
     ...(ended ? { endedAt: run.updatedAt, durationSeconds: Number.isNaN(seconds) ? undefined : seconds } : {}),
     ...(rows !== undefined ? { rows } : {}),
     ...(files !== undefined ? { files } : {}),
-    cost: runCostOf(run),
+    cost: runCostOf(run, prices),
     ...(run.reportUri ? { reportUri: run.reportUri } : {}),
     ...(run.error ? { error: run.error } : {}),
     ...(tier ? { tier } : {}),

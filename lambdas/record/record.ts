@@ -35,6 +35,8 @@ export const recordInputSchema = z.discriminatedUnion('outcome', [
     outcome: z.literal('verified'),
     runId: z.string().min(1),
     dataset: z.string().min(1),
+    /** This execution: Record counts its state transitions (lambdas/core/usage.ts). */
+    executionArn: z.string().min(1).optional(),
     inventory: verifiedStageSchema,
     checksum: verifiedStageSchema,
     /** The count chain (CountChain); absent from executions started before it existed. */
@@ -105,6 +107,7 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
   if (input.outcome === 'datasets-started') return startDatasets(input.runId, input.input, deps, now);
   if (input.outcome === 'datasets-finished') return finishDatasets(input.runId, input.results, deps, now);
   if (input.outcome === 'failed') {
+    await countTransitions(deps, input.runId, input.executionArn);
     const error = input.error?.Error ?? 'UnknownError';
     const cause = causeMessage(input.error?.Cause);
     const dataset = datasetOf(input.input);
@@ -116,6 +119,7 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
     return { runId: input.runId, dataset, status: 'FAILED', error, cause };
   }
   if (input.outcome === 'verified') {
+    await countTransitions(deps, input.runId, input.executionArn);
     const content = input.content && input.content.status !== 'SKIPPED' ? (input.content as z.infer<typeof verifiedStageSchema>) : undefined;
     const status: VerificationStatus = worstStatus(worstStatus(worstStatus(input.inventory.status, input.checksum.status), input.counts?.status ?? 'PASSED'), content?.status ?? 'PASSED');
     const evidence = { inventory: input.inventory.summaryUri, checksum: input.checksum.reportUri, ...(input.counts ? { counts: input.counts.reportUri } : {}), ...(content ? { content: content.reportUri } : {}) };
@@ -136,6 +140,7 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
       ? { runId: input.runId, dataset: input.dataset, status, error: VERIFICATION_FAILED, cause }
       : { runId: input.runId, dataset: input.dataset, status };
   }
+  await countTransitions(deps, input.runId, input.executionArn);
   const run = await deps.runs.get(input.runId);
   const status: RunStatus = !run || run.status === 'RUNNING' ? 'NO_WORK' : run.status;
   await deps.runs.update(input.runId, { status, stage: 'finish', output: { status }, dataset: input.dataset }, now);
@@ -143,6 +148,22 @@ export async function runRecord(raw: RecordInput, deps: StageDeps): Promise<Reco
   deps.log.info('run finished', { status });
   await announceRun(deps, { runId: input.runId, dataset: input.dataset, status, input: input.input, ...(run?.error ? { error: run.error } : {}) }, deps.clock.now());
   return { runId: input.runId, dataset: input.dataset, status };
+}
+
+/**
+ * Sets the run's `sfnTransitions` to the states its execution has entered so far (its history,
+ * through `deps.executions`; the Record state included, the states after it not). Set, not added:
+ * a retried Record counts again. A count that cannot be read leaves the figure as it was (null)
+ * and is logged: the run's cost must never fail the run.
+ */
+async function countTransitions(deps: StageDeps, runId: string, executionArn: string | undefined): Promise<void> {
+  if (!executionArn || !deps.executions?.transitions || !deps.runs.addUsage) return;
+  try {
+    const transitions = await deps.executions.transitions(executionArn);
+    await deps.runs.addUsage(runId, {}, { sfnTransitions: transitions });
+  } catch (error) {
+    deps.log.warn('could not count the run\'s state transitions; its usage leaves them out', { error: String(error) });
+  }
 }
 
 /** What the SyncDatasetsStateMachine's Map iterates over: one child execution per dataset. */

@@ -61,7 +61,7 @@ export interface SyncStateMachineProps {
    * Writes the run's final record, completed or failed, and holds the dataset's run lock (stage
    * `record`: AcquireRun, released by Finish and RecordFailure). Its role is granted
    * `states:DescribeExecution` on this state machine's executions, to tell a live lock holder
-   * from one that ended.
+   * from one that ended, and `states:GetExecutionHistory`, to count the run's state transitions.
    */
   readonly recordFunction: lambda.IFunction;
   /** Receives execution history at level ALL (with states' input and output only when {@link includeExecutionData}). */
@@ -323,7 +323,7 @@ export class SyncStateMachine extends Construct {
     });
     const describePolicy = new iam.Policy(this, 'RunLockDescribeExecution', {
       roles: [recordRole],
-      statements: [new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionArns] })],
+      statements: [new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:GetExecutionHistory'], resources: [executionArns] })],
     });
     acknowledgeNag(describePolicy, 'AwsSolutions-IAM5', "AcquireRun describes the lock holder, any execution of this state machine (whose names are not known at synth): the machine's own executions only.", [
       `Resource::${nagString(this, executionArns)}`,

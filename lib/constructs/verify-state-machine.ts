@@ -1,4 +1,5 @@
-import { Aws, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -273,6 +274,7 @@ export class VerifyStateMachine extends Construct {
       payload: sfn.TaskInput.fromObject({
         outcome: 'verified',
         runId: sfn.JsonPath.executionName,
+        executionArn: sfn.JsonPath.executionId,
         dataset: sfn.JsonPath.stringAt('$.inventory.dataset'),
         inventory: sfn.JsonPath.objectAt('$.inventory'),
         checksum: sfn.JsonPath.objectAt('$.checksum'),
@@ -376,5 +378,24 @@ export class VerifyStateMachine extends Construct {
       'CDK-generated lambda:InvokeFunction grant on the stage functions also covers their versions and aliases (<function ARN>:*).',
       [...new Set(functions.map((fn) => `Resource::${nagAttribute(fn, 'Arn')}:*`))],
     );
+
+    // Record counts the run's state transitions from its execution's history (lambdas/core/usage.ts).
+    // A policy of its own on the record role, as the SyncStateMachine's DescribeExecution grant (no cycle).
+    const recordRole = props.recordFunction.role;
+    if (recordRole) {
+      const executionArns = Stack.of(this).formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${Fn.select(6, Fn.split(':', this.stateMachine.stateMachineArn))}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      const history = new iam.Policy(this, 'RecordExecutionHistory', {
+        roles: [recordRole],
+        statements: [new iam.PolicyStatement({ actions: ['states:GetExecutionHistory'], resources: [executionArns] })],
+      });
+      acknowledgeNag(history, 'AwsSolutions-IAM5', "Record reads the history of its own verification execution (names chosen at run time): this state machine's executions only.", [
+        `Resource::${nagString(this, executionArns)}`,
+      ]);
+    }
   }
 }

@@ -91,8 +91,12 @@ describe('IAM least privilege', () => {
     expect(actionsOf(statementsOfStage(template, 'trigger'), 'states')).toEqual(['states:StartExecution']);
     expect(statementsOfStage(template, 'trigger').flatMap((s) => s.Resource).filter((r) => r.includes('StateMachine'))).toEqual([`#{${sync}}`]);
     for (const stage of STAGES.filter((s) => s !== 'trigger' && s !== 'record')) expect([stage, actionsOf(statementsOfStage(template, stage), 'states')]).toEqual([stage, []]);
-    // The record stage (AcquireRun) may only describe the SyncStateMachine's executions.
-    expect(actionsOf(statementsOfStage(template, 'record'), 'states')).toEqual(['states:DescribeExecution']);
+    // The record stage may only describe the SyncStateMachine's executions (AcquireRun), and read
+    // the history of the sync and verify executions (the run's state transitions).
+    expect(actionsOf(statementsOfStage(template, 'record'), 'states').sort()).toEqual(['states:DescribeExecution', 'states:GetExecutionHistory', 'states:GetExecutionHistory']);
+    const history = statementsOfStage(template, 'record').filter((st) => st.Action.includes('states:GetExecutionHistory')).flatMap((st) => st.Resource);
+    expect(history).toHaveLength(2);
+    expect(history).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`:execution:.*${sync}.*:\\*$`)), expect.stringMatching(new RegExp(`:execution:.*${verify}.*:\\*$`))]));
     const describe = statementsOfStage(template, 'record').filter((st) => st.Action.includes('states:DescribeExecution'));
     expect(describe.flatMap((st) => st.Resource)).toEqual([expect.stringMatching(new RegExp(`:execution:.*${sync}.*:\\*$`))]);
     const verifyStarter = starts.find((s) => s.Resource.includes(`#{${verify}}`));
@@ -154,7 +158,7 @@ describe('IAM least privilege', () => {
     expect(users.sort()).toEqual(['commit', 'counts', 'load', 'verify']);
   });
 
-  it('lets the counts stage read the bucket, the ledger and the watermarks, write only its report under _syncproof/, and touch no run record', () => {
+  it('lets the counts stage read the bucket, the ledger and the watermarks, write only its report under _syncproof/, and touch only the usage of a run record', () => {
     const statements = statementsOfStage(template, 'counts');
     const s3Writes = statements.filter((s) => s.Action.some((a) => /^s3:(Put|Delete)/.test(a)));
     expect(s3Writes.flatMap((s) => s.Resource)).toEqual([`#{${bucketId}.Arn}/_syncproof/*`]);
@@ -165,7 +169,12 @@ describe('IAM least privilege', () => {
       expect([table, actions]).toEqual([table, expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem'])]);
     }
     const runsId = tableIds.find((id) => id !== ledgerId && id !== watermarksId && actionsOnTable(statementsOfStage(template, 'record'), id).length > 0);
-    expect(actionsOnTable(statements, runsId!)).toEqual([]);
+    const runs = statements.filter((s) => s.Resource.some((r) => r.startsWith(`#{${runsId!}.Arn}`)));
+    expect(runs.map((s) => [s.Action, s.Resource])).toEqual([[['dynamodb:UpdateItem'], [`#{${runsId!}.Arn}`]]]);
+    const [usage] = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => (p.Properties?.PolicyDocument?.Statement ?? []) as { Action?: unknown; Condition?: unknown }[])
+      .filter((s) => s.Action === 'dynamodb:UpdateItem' && s.Condition !== undefined);
+    expect(usage?.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:Attributes': ['runId', 'usage_*'] } });
   });
 
   it('lets the VerifyStateMachine invoke only inventory, checksum, counts (count chain and ContentCheck), load (PropagateDeletes) and record', () => {

@@ -253,6 +253,7 @@ describe('VerifyStateMachine flow', () => {
     expect(calls[3]?.[1]).toEqual({
       outcome: 'verified',
       runId: 'verify-1',
+      executionArn: 'arn:aws:states:us-east-1:000000000000:execution:VerifyStateMachine:verify-1',
       dataset: 'orders',
       inventory: { dataset: 'orders', status: 'PASSED_WITH_WARNINGS', objects: 3, findings: 1, summaryUri: 's3://b/_syncproof/inventory/orders/verify-1.json' },
       checksum: { status: 'PASSED', sampled: 1, bytesDownloaded: 0, reportUri: 's3://b/_syncproof/checksums/orders/verify-1.json' },

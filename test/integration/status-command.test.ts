@@ -183,6 +183,8 @@ describe('syncproof status, runs and sample after real runs', () => {
     expect(runs.map((x) => x.kind)).toEqual(['verification', 'sync', 'sync']);
     expect(runs.map((x) => x.startedAt)).toEqual(runs.map((x) => x.startedAt).sort().reverse());
     expect(runs[2]).toMatchObject({ mode: 'event', rows: 5, files: 1, reportUri: expect.stringMatching(/^s3:\/\//) });
+    // Each run's cost, priced from the usage its stages metered into its record.
+    for (const run of runs as { cost?: { usd: number } | null }[]) expect(run.cost?.usd).toBeGreaterThan(0);
     const failed = await cli(['runs', ...target(), '--status', 'failed', '--json']);
     expect((JSON.parse(failed.stdout) as { dataset: string; status: string }[]).filter((x) => x.dataset === 'broken')).toEqual([expect.objectContaining({ status: 'FAILED' })]);
     const table = await cli(['runs', 'broken', '--data-dir', dataDir]);
