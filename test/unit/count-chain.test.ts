@@ -82,7 +82,7 @@ describe('Record folds the count chain into a scheduled verification', () => {
   function deps(): { deps: StageDeps; updates: Partial<RunRecord>[] } {
     const updates: Partial<RunRecord>[] = [];
     const runs: RunStore = { get: async () => undefined, start: async () => true, update: async (_id: string, u: Partial<RunRecord>) => void updates.push(u) } as unknown as RunStore;
-    return { deps: { runs, clock: { now: () => new Date('2024-01-01T00:00:00Z') }, log: { info: () => undefined, warn: () => undefined } } as unknown as StageDeps, updates };
+    return { deps: { config: { datasets: [] } as unknown as StageDeps['config'], runs, clock: { now: () => new Date('2024-01-01T00:00:00Z') }, log: { info: () => undefined, warn: () => undefined } } as unknown as StageDeps, updates };
   }
   const passed = { status: 'PASSED' as const };
 
