@@ -17,6 +17,7 @@ import { EventTriggers } from './constructs/event-triggers';
 import { Observability } from './constructs/observability';
 import { STAGE_NAMES, StageFunction, type StageName } from './constructs/stage-function';
 import { acknowledgeNag, nagAttribute } from './constructs/nag-acknowledgements';
+import { Retention } from './constructs/retention';
 import { SourceNetworkEndpoints } from './constructs/source-network-endpoints';
 import { Storage } from './constructs/storage';
 import { SyncDatasetsStateMachine } from './constructs/sync-datasets-state-machine';
@@ -81,6 +82,8 @@ const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
   // The count chain: reads manifests, extraction and schema documents, the ledger, the watermark,
   // counts in its source and the warehouse, writes its report under _syncproof/ (Record records it).
   counts: { bucket: true, ledger: 'read', watermarks: 'read', warehouse: true },
+  // Retention: granted by the Retention construct, prefix by prefix (no bucket-wide read or write).
+  clean: { bucket: false, warehouse: false },
 };
 
 /**
@@ -111,6 +114,8 @@ export class SyncproofStack extends Stack {
   readonly eventTriggers: EventTriggers | undefined;
   /** Log group and alarms. */
   readonly observability: Observability;
+  /** The clean Lambda's grants and the datasets' retention schedules (`retention.schedule`). */
+  readonly retention: Retention;
   /** VPC endpoints for the source stages (`sourceNetwork.endpoints`); none without that setting. */
   readonly sourceNetworkEndpoints: SourceNetworkEndpoints | undefined;
 
@@ -175,6 +180,15 @@ export class SyncproofStack extends Stack {
         bucket: storage.bucket,
       });
     }
+
+    this.retention = new Retention(this, 'Retention', {
+      clean: stages.clean,
+      datasets: config.datasets,
+      bucket: this.bucket,
+      ledgerTable: this.ledgerTable,
+      runsTable: this.runsTable,
+      watermarksTable: this.watermarksTable,
+    });
 
     this.observability = new Observability(this, 'Observability');
     const includeExecutionData = logExecutionDataOf(config);
@@ -281,13 +295,13 @@ export class SyncproofStack extends Stack {
     for (const [table, level] of tables) {
       if (level === 'read') table.grantReadData(fn);
       if (level === 'readWrite') table.grantReadWriteData(fn);
-      if (level && table === this.ledgerTable) wildcards.push(`Resource::${nagAttribute(table, 'Arn')}/index/*`);
+      if (level && (table === this.ledgerTable || table === this.runsTable)) wildcards.push(`Resource::${nagAttribute(table, 'Arn')}/index/*`);
     }
     if (wildcards.length === 0) return;
     acknowledgeNag(
       stage.role,
       'AwsSolutions-IAM5',
-      "CDK grant* wildcards on this stack's own resources: the S3 read action groups (GetObject*, GetBucket*, List*) and multipart Abort*, the data bucket's objects (read) and only its _syncproof/ prefix (write; the trigger only _syncproof/events/), the ledger table's indexes.",
+      "CDK grant* wildcards on this stack's own resources: the S3 read action groups (GetObject*, GetBucket*, List*) and multipart Abort*, the data bucket's objects (read) and only its _syncproof/ prefix (write; the trigger only _syncproof/events/), the ledger and runs tables' indexes.",
       wildcards,
     );
   }

@@ -151,8 +151,10 @@ async function planDataset(dataset: DatasetConfig, olderThan: string | undefined
   if (!verification) {
     return { ...empty, olderThan, cutoff, skipped: `dataset '${dataset.name}' has no passed verification, so nothing of it is proven in the warehouse; run one (syncproof verify, or the stack's scheduled VerifyStateMachine) and clean again` };
   }
-  // Runs whose documents stay: running ones, the newest (status links its reports), the verification.
-  const inUse = new Set<string>([verification.runId, ...runs.filter((r) => r.status === 'RUNNING').map((r) => r.runId), ...(runs[0] ? [runs[0].runId] : [])]);
+  // Runs whose documents stay: running ones, the newest (status links its reports), the
+  // verification; with each, its loads' result documents (stage `load_<loadId>`).
+  const kept = runs.filter((r, i) => i === 0 || r.status === 'RUNNING' || r.runId === verification.runId);
+  const inUse = new Set<string>(kept.flatMap((r) => [r.runId, ...Object.keys(r.stages ?? {}).filter((s) => s.startsWith('load_')).map((s) => s.slice('load_'.length))]));
 
   const entries = new Map<string, LedgerEntry>();
   for await (const e of deps.ledger.listDataset(dataset.name)) entries.set(`${e.key}\u0000${e.etag}`, e);

@@ -21,12 +21,14 @@
  * about a loaded file the warehouse disagrees with, which is an error (FAILED). PASSED_PARTIAL (a
  * tier skipped by request) does not count: it did not check everything.
  *
- * syncproof's **run documents** (batches, inventories, checksum and verification reports, under
- * `_syncproof/<kind>/<dataset>/<runId>…`) are removed when older than the cutoff and not of a
- * RUNNING run, of the dataset's newest run (the status command links its reports) or of the last
- * passed verification (**in-use**). Manifests, extraction documents and schema documents are
- * kept: the count chain reads source → manifests → audit → target for every run window, and
- * removing them would break the next verification.
+ * syncproof's **run documents** (batches and load results, inventories, checksum and
+ * verification reports, under `_syncproof/<kind>/<dataset>/<runId or loadId>…`) are removed when
+ * older than the cutoff and not of a RUNNING run, of the dataset's newest run (the status command
+ * links its reports) or of the last passed verification, nor a load result of one of them
+ * (**in-use**). Manifests, extraction documents and schema documents are kept: the count chain
+ * reads source → manifests → audit → target for every run window, and removing them would break
+ * the next verification. What needs no ledger check — COPY manifests, execution events
+ * documents, pinned copies, noncurrent versions — S3 lifecycle rules expire (lib/constructs/storage.ts).
  */
 import { comparePositions, type Position } from './keyset';
 import type { CursorKind } from './source-schema';
@@ -117,7 +119,8 @@ export function behindWatermark(facts: WatermarkFacts): (key: string) => boolean
 
 /** The run-document folders of `_syncproof/` a clean removes from, by kind. */
 export const RUN_DOCUMENT_FOLDERS: Readonly<Record<'batches' | 'inventories' | 'reports', readonly string[]>> = {
-  batches: ['batches'],
+  // A load's result document is named by its load id (`loads/<dataset>/<loadId>.json`).
+  batches: ['batches', 'loads'],
   inventories: ['inventory'],
   reports: ['reports', 'checksums'],
 };
