@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { cleanCommand } from './clean-command';
 import { datasetsCommand } from './datasets-command';
 import { demoCommand } from './demo-command';
 import { diffCommand } from './diff-command';
@@ -45,5 +46,6 @@ export function buildProgram(outcome: CommandOutcome, deps: SourceCommandDeps = 
   program.addCommand(sourceCommand(deps));
   program.addCommand(datasetsCommand(deps));
   program.addCommand(diffCommand(outcome));
+  program.addCommand(cleanCommand());
   return program;
 }
