@@ -264,8 +264,10 @@ async function fileChain(dataset: DatasetConfig, since: string | undefined, deps
     if (sinceMs !== undefined && audited.length === 0) continue;
     seen.add(id);
     lFiles++;
-    lRows += e.rows ?? 0;
     const total = audited.reduce((s, a) => s + a.rows, 0);
+    // Rows the load view did not report (null) are not a ledger count: the entry holds the audited
+    // rows, as its per-file check below and the manifests hop take it.
+    lRows += e.rows ?? total;
     if (audited.length !== 1 || (e.rows != null && e.rows !== total)) ledgerMismatches.push({ key: e.key, etag: e.etag, expected: e.rows ?? null, actual: audited.length === 0 ? null : total });
     const m = manifests.get(e.key);
     if (m !== undefined) {
