@@ -8,7 +8,7 @@
  * (`SYNCPROOF_NOW`), so every object is past a 7-day retention and only the guards keep any.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createS3Client } from '../../lambdas/adapters/clients';
@@ -37,6 +37,8 @@ describe('syncproof clean on the local state after real runs', () => {
   let config: ReturnType<typeof parseConfig>;
   /** Run ids: the first reconcile of orders (its batch goes), and the newest run of orders (its stays). */
   const runs: Record<string, string> = {};
+  /** What the clean kept, by dataset and reason (its --json report). */
+  const kept: Record<string, Record<string, number>> = {};
 
   // A PostgreSQL warehouse loaded directly: its load views report each file's rows, which the file
   // count chain (manifests → ledger → audit) needs (the embedded Data API path records none).
@@ -161,8 +163,11 @@ describe('syncproof clean on the local state after real runs', () => {
   });
 
   it('removes the loaded files verified before the last passed verification and marks them deleted in the ledger', async () => {
-    const r = await clean('--all', '--older-than', '7d', '--yes');
+    const json = join(work, 'clean.json');
+    const r = await clean('--all', '--older-than', '7d', '--yes', '--json', json);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const report = JSON.parse(await readFile(json, 'utf8')) as { datasets: { dataset: string; kept: Record<string, number> }[] };
+    for (const d of report.datasets) kept[d.dataset] = d.kept;
     expect(r.stdout).toMatch(/keeps \d+ objects: .*1 newer than the last passed verification/);
     expect(r.stdout).toMatch(/^deleted \d+ objects/m);
     expect(await keys('orders/')).toEqual(['orders/c.parquet']);
@@ -171,15 +176,15 @@ describe('syncproof clean on the local state after real runs', () => {
   });
 
   it('never removes an object that is not loaded', async () => {
-    expect([await keys('events/waiting'), await statusOf('events', 'events/waiting.parquet')]).toEqual([['events/waiting.parquet'], ['discovered']]);
+    expect([await keys('events/waiting'), await statusOf('events', 'events/waiting.parquet'), kept.events?.['not-loaded']]).toEqual([['events/waiting.parquet'], ['discovered'], 1]);
   });
 
   it('never removes a quarantined object', async () => {
-    expect([await keys('events/bad'), await statusOf('events', 'events/bad.parquet')]).toEqual([['events/bad.parquet'], ['quarantined']]);
+    expect([await keys('events/bad'), await statusOf('events', 'events/bad.parquet'), kept.events?.quarantined]).toEqual([['events/bad.parquet'], ['quarantined'], 1]);
   });
 
   it('never removes an object loaded after the start of the last passed verification', async () => {
-    expect([await keys('orders/c'), await statusOf('orders', 'orders/c.parquet')]).toEqual([['orders/c.parquet'], ['loaded']]);
+    expect([await keys('orders/c'), await statusOf('orders', 'orders/c.parquet'), kept.orders?.['newer-than-verification']]).toEqual([['orders/c.parquet'], ['loaded'], 1]);
   });
 
   it("removes a database dataset's extraction files of the verified run and keeps the newer run's; keeps manifests, extraction and schema documents", async () => {
