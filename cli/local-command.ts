@@ -6,6 +6,7 @@ import { startRuntime } from './local-runtime';
 import { requireWarehouseUrl } from './source-url';
 import { executionLine } from './format';
 import type { CommandOutcome } from './program';
+import type { LocalRuntime } from '../local/runtime';
 
 function seed(value: string): number {
   const n = Number(value);
@@ -13,10 +14,19 @@ function seed(value: string): number {
   return n;
 }
 
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`--s3-port must be 1-65535, got '${value}'`);
-  return n;
+function port(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`${flag} must be 1-65535, got '${value}'`);
+    return n;
+  };
+}
+
+/** The status page over `runtime`, loaded only when served (esbuild and Chart.js are not small). */
+async function startLocalStatusPage(runtime: LocalRuntime, port: number | undefined, dataDir: string | undefined) {
+  const { startStatusPage } = require('../local/status-page/server') as typeof import('../local/status-page/server');
+  const { localStatusSource } = require('../local/status-page/local-status') as typeof import('../local/status-page/local-status');
+  return startStatusPage({ ...localStatusSource(runtime), port, source: `syncproof local${dataDir ? `, data dir ${resolve(dataDir)}` : ''}` });
 }
 
 /**
@@ -31,13 +41,15 @@ export function localCommand(outcome: CommandOutcome): Command {
     .description('run the pipeline locally on embedded emulators for your datasets, until Ctrl-C')
     .requiredOption('--config <file>', 'dataset configuration (the same JSON file the CDK app deploys)')
     .option('--warehouse <url>', 'postgres://… to load into a PostgreSQL server instead of the embedded one')
-    .option('--s3-port <port>', 'S3 endpoint port (default: a free port)', port)
+    .option('--s3-port <port>', 'S3 endpoint port (default: a free port)', port('--s3-port'))
+    .option('--status-port <port>', 'status page port on 127.0.0.1 (default: a free port)', port('--status-port'))
+    .option('--no-status-page', 'do not serve the status page')
     .option('--data-dir <dir>', 'keep S3, DynamoDB and warehouse data here; a restart resumes from it')
     .option('--bucket <name>', 'bucket name', 'syncproof-local')
     .option('--event-seed <n>', 'seed of the S3 event delivery (duplicates, delays, order); default: random', seed)
     .option('--exit-when-idle', 'stop once no event is queued and no execution runs (after restarting those a killed process left)')
     .exitOverride()
-    .action(async (opts: { config: string; warehouse?: string; s3Port?: number; dataDir?: string; bucket: string; eventSeed?: number; exitWhenIdle?: boolean }) => {
+    .action(async (opts: { config: string; warehouse?: string; s3Port?: number; statusPort?: number; statusPage: boolean; dataDir?: string; bucket: string; eventSeed?: number; exitWhenIdle?: boolean }) => {
       const config = loadCliConfig(opts.config);
       if (opts.warehouse) requireWarehouseUrl(opts.warehouse);
       const runtime = await startRuntime({
@@ -55,8 +67,10 @@ export function localCommand(outcome: CommandOutcome): Command {
           if (e.status === 'FAILED' || e.run?.status === 'FAILED') outcome.exitCode = 2;
         },
       });
+      const page = opts.statusPage ? await startLocalStatusPage(runtime, opts.statusPort, opts.dataDir) : undefined;
       const lines = [
         'syncproof local runtime is ready',
+        ...(page ? [`  status page:  ${page.url}`] : []),
         `  S3 endpoint:  ${runtime.s3Endpoint}`,
         `  DynamoDB:     ${runtime.dynamoDbEndpoint} (for syncproof ledger --endpoint)`,
         `  bucket:       ${runtime.bucket}`,
@@ -75,6 +89,7 @@ export function localCommand(outcome: CommandOutcome): Command {
       if (opts.exitWhenIdle) {
         await runtime.waitForIdle();
         process.stdout.write('idle: no event queued, no execution running; stopping\n');
+        await page?.stop();
         await runtime.stop();
         process.stdout.write('stopped\n');
         return;
@@ -85,7 +100,9 @@ export function localCommand(outcome: CommandOutcome): Command {
           if (stopping) return;
           stopping = true;
           process.stdout.write('stopping: letting running executions finish…\n');
-          runtime.stop().then(done, (error: unknown) => {
+          Promise.resolve(page?.stop())
+            .then(() => runtime.stop())
+            .then(done, (error: unknown) => {
             process.stderr.write(`syncproof: error while stopping: ${String(error)}\n`);
             outcome.exitCode = 3;
             done();

@@ -5,7 +5,10 @@ import { demoCommand } from './demo-command';
 import { diffCommand } from './diff-command';
 import { ledgerCommand } from './ledger-command';
 import { localCommand } from './local-command';
+import { runsCommand } from './runs-command';
+import { sampleCommand } from './sample-command';
 import { sourceCommand } from './source-command';
+import { statusCommand } from './status-command';
 import { openSourceUrl } from './source-connect';
 import type { SourceCommandDeps } from './source-url';
 import { syncCommand } from './sync-command';
@@ -46,6 +49,9 @@ export function buildProgram(outcome: CommandOutcome, deps: SourceCommandDeps = 
   program.addCommand(sourceCommand(deps));
   program.addCommand(datasetsCommand(deps));
   program.addCommand(diffCommand(outcome));
+  program.addCommand(statusCommand(outcome));
+  program.addCommand(runsCommand());
+  program.addCommand(sampleCommand());
   program.addCommand(cleanCommand());
   return program;
 }

@@ -50,6 +50,12 @@ export const STATE_TABLES = {
     noun: 'watermark table',
     permissions: 'dynamodb:GetItem, Scan and PutItem on the watermarks table',
   },
+  runs: {
+    local: LOCAL_TABLES.runs,
+    output: STACK_OUTPUTS.runsTable,
+    noun: 'runs table',
+    permissions: 'dynamodb:GetItem and Query on the runs table and its byDatasetStarted index',
+  },
 } as const satisfies Record<string, { local: string; output: StackOutputKey; noun: string; permissions: string }>;
 
 export type StateTable = keyof typeof STATE_TABLES;
@@ -58,6 +64,16 @@ export type StateTable = keyof typeof STATE_TABLES;
 export interface StateTarget {
   readonly client: DynamoDBDocumentClient;
   readonly table: string;
+  readonly description: StateTargetDescription;
+  close(): Promise<void>;
+}
+
+/** Several tables of one target opened at once (one client, one emulator, one data-dir lock). */
+export interface StateTables<T extends StateTable> {
+  readonly client: DynamoDBDocumentClient;
+  /** Each table's name on the target. */
+  readonly tables: Readonly<Record<T, string>>;
+  /** The target; its `table` is the first table's. */
   readonly description: StateTargetDescription;
   close(): Promise<void>;
 }
@@ -127,13 +143,27 @@ export async function onStateTable<T>(flags: TargetFlags, table: StateTable, wor
 
 /** Opens `table` on the target the options name. Throws CliError (exit 3) naming what to fix. */
 export async function openStateTarget(options: StateTargetOptions, table: StateTable): Promise<StateTarget> {
-  const noun = STATE_TABLES[table].noun;
+  const opened = await openStateTables(options, [table], `syncproof ${table === 'ledger' ? 'ledger' : 'watermark'}`);
+  return { client: opened.client, table: opened.tables[table], description: opened.description, close: () => opened.close() };
+}
+
+/**
+ * Opens `tables` (at least one) on the target the options name, sharing one client; `owner` is who
+ * holds a data dir's lock meanwhile, as a second process is told. Throws CliError (exit 3) naming
+ * what to fix.
+ */
+export async function openStateTables<T extends StateTable>(options: StateTargetOptions, tables: readonly [T, ...T[]], owner: string): Promise<StateTables<T>> {
+  const noun = STATE_TABLES[tables[0]].noun;
   const given = [options.dataDir, options.endpoint, options.stack].filter((v) => v !== undefined).length;
   if (given !== 1) throw new CliError(`${given === 0 ? `no ${noun} named` : `name only one ${noun}`}: give exactly one of ${TARGET_FLAGS}`);
   if (options.region !== undefined && options.stack === undefined) throw new CliError('--region applies to --stack only');
-  if (options.dataDir !== undefined) return openDataDir(options.dataDir, table);
-  if (options.endpoint !== undefined) return openEndpoint(options.endpoint, table);
-  return openStack(options.stack as string, options.region, table);
+  if (options.dataDir !== undefined) return openDataDir(options.dataDir, tables, owner);
+  if (options.endpoint !== undefined) return openEndpoint(options.endpoint, tables);
+  return openStack(options.stack as string, options.region, tables);
+}
+
+function localNames<T extends StateTable>(tables: readonly T[]): Record<T, string> {
+  return Object.fromEntries(tables.map((t) => [t, STATE_TABLES[t].local])) as Record<T, string>;
 }
 
 /** A document client on the local emulator's region and credentials (dynalite accepts any). */
@@ -155,7 +185,7 @@ async function requireTable(client: DynamoDBDocumentClient, table: string, missi
  * Opens `<dataDir>/dynamodb` in this process. dynalite reports a locked LevelDB only as a crash on
  * its first request, so the lock is probed first by opening (and closing) the database directly.
  */
-async function openDataDir(dataDir: string, table: StateTable): Promise<StateTarget> {
+async function openDataDir<T extends StateTable>(dataDir: string, tables: readonly [T, ...T[]], owner: string): Promise<StateTables<T>> {
   const root = resolve(dataDir);
   try {
     await access(root);
@@ -166,7 +196,7 @@ async function openDataDir(dataDir: string, table: StateTable): Promise<StateTar
   // probe below also catches a holder that takes no lock.
   let lock: DataDirLock;
   try {
-    lock = await lockDataDir(root, `syncproof ${table === 'ledger' ? 'ledger' : 'watermark'}`);
+    lock = await lockDataDir(root, owner);
   } catch (error) {
     if (error instanceof DataDirInUseError) {
       throw new CliError(`${error.message}; or, while it runs, pass --endpoint with the DynamoDB endpoint \`syncproof local\` printed instead of --data-dir`);
@@ -174,14 +204,14 @@ async function openDataDir(dataDir: string, table: StateTable): Promise<StateTar
     throw error;
   }
   try {
-    return await openLockedDataDir(dataDir, root, table, lock);
+    return await openLockedDataDir(dataDir, root, tables, lock);
   } catch (error) {
     await lock.release();
     throw error;
   }
 }
 
-async function openLockedDataDir(dataDir: string, root: string, table: StateTable, lock: DataDirLock): Promise<StateTarget> {
+async function openLockedDataDir<T extends StateTable>(dataDir: string, root: string, tables: readonly [T, ...T[]], lock: DataDirLock): Promise<StateTables<T>> {
   const path = join(root, 'dynamodb');
   try {
     // Checked first: LevelDB creates the directory (and a LOG) even with createIfMissing false.
@@ -207,7 +237,6 @@ async function openLockedDataDir(dataDir: string, root: string, table: StateTabl
   }
   await probe.close();
 
-  const { local, noun } = STATE_TABLES[table];
   let dynamo: LocalDynamoDb | undefined;
   let client: DynamoDBDocumentClient | undefined;
   const stop = async () => {
@@ -217,7 +246,10 @@ async function openLockedDataDir(dataDir: string, root: string, table: StateTabl
   try {
     dynamo = await startLocalDynamoDb({ path });
     client = localClient(dynamo.endpoint);
-    await requireTable(client, local, `'${dataDir}' holds no ${noun} yet; run \`syncproof local --data-dir ${dataDir}\` once to create it`);
+    for (const table of tables) {
+      const { local, noun } = STATE_TABLES[table];
+      await requireTable(client, local, `'${dataDir}' holds no ${noun} yet; run \`syncproof local --data-dir ${dataDir}\` once to create it`);
+    }
   } catch (error) {
     await stop();
     throw error;
@@ -226,21 +258,24 @@ async function openLockedDataDir(dataDir: string, root: string, table: StateTabl
     await stop();
     await lock.release();
   };
-  return { client, table: local, description: { kind: 'data-dir', dataDir: root, table: local }, close };
+  return { client, tables: localNames(tables), description: { kind: 'data-dir', dataDir: root, table: STATE_TABLES[tables[0]].local }, close };
 }
 
-async function openEndpoint(endpoint: string, table: StateTable): Promise<StateTarget> {
+async function openEndpoint<T extends StateTable>(endpoint: string, tables: readonly [T, ...T[]]): Promise<StateTables<T>> {
   if (!/^https?:\/\/[^\s/]+/.test(endpoint)) throw new CliError(`--endpoint must be an http(s):// URL, got '${maskUrl(endpoint)}'`);
-  const { local } = STATE_TABLES[table];
   const client = localClient(endpoint);
   try {
-    await requireTable(client, local, `the DynamoDB at ${maskUrl(endpoint)} has no table '${local}'; is it the endpoint \`syncproof local\` printed?`);
+    for (const table of tables) {
+      const { local } = STATE_TABLES[table];
+      await requireTable(client, local, `the DynamoDB at ${maskUrl(endpoint)} has no table '${local}'; is it the endpoint \`syncproof local\` printed?`);
+    }
   } catch (error) {
     client.destroy();
     if (error instanceof CliError) throw error;
     throw new CliError(`cannot reach DynamoDB at ${maskUrl(endpoint)} (${describeAwsError(error)}); is \`syncproof local\` running? It prints its DynamoDB endpoint when ready`);
   }
-  return { client, table: local, description: { kind: 'endpoint', endpoint: maskUrl(endpoint), table: local }, close: async () => client.destroy() };
+  const local = STATE_TABLES[tables[0]].local;
+  return { client, tables: localNames(tables), description: { kind: 'endpoint', endpoint: maskUrl(endpoint), table: local }, close: async () => client.destroy() };
 }
 
 /** `name: first line of message`, or the network code; never request details. */
@@ -299,12 +334,12 @@ export async function readStackOutputs<K extends StackOutputKey>(stack: string, 
   return values;
 }
 
-async function openStack(stack: string, regionOption: string | undefined, table: StateTable): Promise<StateTarget> {
+async function openStack<T extends StateTable>(stack: string, regionOption: string | undefined, tables: readonly [T, ...T[]]): Promise<StateTables<T>> {
   const region = stackRegion(regionOption);
-  const { output } = STATE_TABLES[table];
-  const name = (await readStackOutputs(stack, region, [output]))[output];
+  const outputs = await readStackOutputs(stack, region, tables.map((t) => STATE_TABLES[t].output));
+  const names = Object.fromEntries(tables.map((t) => [t, outputs[STATE_TABLES[t].output]])) as Record<T, string>;
   const client = createDocumentClient({ region });
-  return { client, table: name, description: { kind: 'stack', stack, region, table: name }, close: async () => client.destroy() };
+  return { client, tables: names, description: { kind: 'stack', stack, region, table: names[tables[0]] }, close: async () => client.destroy() };
 }
 
 /** Turns a DynamoDB failure while using a target into a CliError naming what to fix. */

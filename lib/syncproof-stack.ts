@@ -265,6 +265,7 @@ export class SyncproofStack extends Stack {
 
     this.observability.alarmOnFailedExecutions(this.syncStateMachine);
     if (this.eventTriggers) this.observability.alarmOnDeadLetters(this.eventTriggers.deadLetterQueue);
+    if (this.eventTriggers) new CfnOutput(this, STACK_OUTPUTS.deadLetterQueueUrl, { value: this.eventTriggers.deadLetterQueue.queueUrl, description: 'syncproof dead-letter queue of S3 events (`syncproof status --stack`)' });
   }
 
   private grantStageAccess(stage: StageFunction, access: StageAccess): void {

@@ -5,6 +5,9 @@ import { ConfigurationError, InvalidInputError } from './errors';
 import { nearestName } from './nearest-name';
 import { parseSampleSpec } from './sampling';
 import { DELETE_POLICIES, VERIFY_TIERS, contentSettingsSchema, reconcileWindowSchema } from './verify-config';
+import { durationSeconds } from './durations';
+
+export { durationSeconds };
 
 /** Reserved key prefix for syncproof's own objects (batches, reports); never a dataset prefix. */
 export const INTERNAL_PREFIX = '_syncproof/';
@@ -546,12 +549,4 @@ export function requireDataset(config: SyncproofConfig, name: string): DatasetCo
     );
   }
   return dataset;
-}
-
-const DURATION_UNIT_SECONDS = { m: 60, h: 3600, d: 86_400 } as const;
-
-/** Seconds of a duration written as {@link lagDurationSchema} takes it ('90m' → 5400). */
-export function durationSeconds(text: string): number {
-  const unit = text.slice(-1) as keyof typeof DURATION_UNIT_SECONDS;
-  return Number(text.slice(0, -1)) * DURATION_UNIT_SECONDS[unit];
 }

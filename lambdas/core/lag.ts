@@ -4,7 +4,8 @@
  * Record stage's LagSeconds metric and the stack's lag alarm all use these functions, so they
  * cannot disagree on what "behind" means.
  */
-import { durationSeconds, type DatasetConfig } from './config';
+import type { DatasetConfig } from './config';
+import { durationSeconds } from './durations';
 import type { WatermarkRecord } from './watermark';
 
 export const DEFAULT_LAG_WARN = '1h';
@@ -122,14 +123,4 @@ export function lagAt(now: Date, proven: ProvenThrough | undefined, thresholds: 
   return { seconds, level, provenThrough: proven, thresholds };
 }
 
-/** `3h 12m`, `45s`, `2d 4h`: a lag as a person reads it. */
-export function formatLag(seconds: number | undefined): string {
-  if (seconds === undefined) return 'unknown';
-  if (seconds < 60) return `${seconds}s`;
-  const d = Math.floor(seconds / 86_400);
-  const h = Math.floor((seconds % 86_400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${m}m`;
-  return `${m}m`;
-}
+export { formatLag } from './durations';

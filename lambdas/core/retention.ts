@@ -32,6 +32,7 @@
  */
 import { comparePositions, type Position } from './keyset';
 import type { CursorKind } from './source-schema';
+import { runKindOf } from './status';
 import { wasLoaded } from './ledger-status';
 import type { LedgerEntry, ObjectSummary, RunRecord } from './ports';
 
@@ -54,10 +55,9 @@ export interface PassedVerification {
   readonly status: 'PASSED' | 'PASSED_WITH_WARNINGS';
 }
 
-/** Whether a run record is a VerifyStateMachine run (its inventory ran in `verify` mode). */
+/** Whether a run record is a VerifyStateMachine run (`runKindOf`, the one definition `syncproof status` uses too). */
 export function isVerificationRun(run: RunRecord): boolean {
-  const inventory = run.stages?.inventory as { mode?: unknown } | undefined;
-  return inventory?.mode === 'verify';
+  return runKindOf(run) === 'verification';
 }
 
 /** The newest passed verification among `runs` (any order), or undefined. */

@@ -18,6 +18,8 @@ export const STACK_OUTPUTS = {
   syncDatasetsStateMachine: 'SyncDatasetsStateMachineArn',
   /** ARN of the VerifyStateMachine (`syncproof verify --stack`). */
   verifyStateMachine: 'VerifyStateMachineArn',
+  /** URL of the S3 events' dead-letter queue (`syncproof status --stack`); only when a dataset is fed by uploads. */
+  deadLetterQueueUrl: 'DeadLetterQueueUrl',
 } as const;
 
 export type StackOutputKey = (typeof STACK_OUTPUTS)[keyof typeof STACK_OUTPUTS];

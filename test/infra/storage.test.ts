@@ -124,6 +124,8 @@ describe('storage', () => {
       syncStateMachine: 'SyncStateMachineArn',
       syncDatasetsStateMachine: 'SyncDatasetsStateMachineArn',
       verifyStateMachine: 'VerifyStateMachineArn',
+      deadLetterQueueUrl: 'DeadLetterQueueUrl',
     });
+    expect(outputs[STACK_OUTPUTS.deadLetterQueueUrl]?.Value).toEqual({ Ref: logicalIdOf(template, 'AWS::SQS::Queue', (r) => r.Properties?.RedrivePolicy === undefined && JSON.stringify(r.Properties ?? {}).includes('1209600')) });
   });
 });

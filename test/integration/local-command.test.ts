@@ -79,6 +79,12 @@ describe('syncproof local, as a separate process', () => {
     for (let i = 0; i < 100 && (await warehouseState()).audited < 2; i++) await new Promise((r) => setTimeout(r, 200));
     expect(await warehouseState()).toEqual({ rows: 1000, keys: 1000, updated: 0, audited: 2 });
     s3.client.destroy();
+    // The status page it serves on 127.0.0.1 says what the ledger holds.
+    const pageUrl = /^\s+status page:\s+(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(first.stdout)?.[1];
+    expect(pageUrl).toBeDefined();
+    expect(await (await fetch(pageUrl!)).text()).toContain('<script src="/app.js">');
+    const state = (await (await fetch(`${pageUrl}api/status`)).json()) as { status: { datasets: { dataset: string; ledger: Record<string, number> }[] } };
+    expect(state.status.datasets.find((d) => d.dataset === 'orders')?.ledger).toEqual({ loaded: 2 });
 
     expect(await first.stop('SIGINT')).toBe(0);
     expect(first.stdout).toContain('stopped');
