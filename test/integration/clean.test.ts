@@ -143,6 +143,20 @@ describe('syncproof clean on the local state after real runs', () => {
     await rm(work, { recursive: true, force: true });
   });
 
+  it.each([
+    ['an unknown dataset', ['ordres', '--older-than', '7d', '--dry-run', '--data-dir', 'DIR'], /unknown dataset 'ordres'; did you mean 'orders'\?/],
+    ['an age that is not one', ['orders', '--older-than', '7 days', '--dry-run', '--data-dir', 'DIR'], /--older-than '7 days' is not an age: give a whole number of minutes, hours or days/],
+    ['a dataset and --all', ['orders', '--all', '--dry-run', '--data-dir', 'DIR'], /name a dataset or pass --all, not both/],
+    ['no state named', ['orders', '--dry-run'], /give exactly one of --data-dir DIR \(the local state\) or --stack NAME/],
+    ['a data dir that does not exist', ['orders', '--older-than', '7d', '--dry-run', '--data-dir', 'NOWHERE'], /--data-dir '.*nowhere' does not exist/],
+  ])('refuses %s with one line and exit 3, deleting nothing', async (_what, args, message) => {
+    const before = await listing();
+    const r = await runCli(['clean', ...args.map((a) => (a === 'DIR' ? dataDir : a === 'NOWHERE' ? join(work, 'nowhere') : a)), '--config', configFile]);
+    expect({ code: r.code, stdout: r.stdout, lines: r.stderr.trim().split('\n').length }).toEqual({ code: 3, stdout: '', lines: 1 });
+    expect(r.stderr).toMatch(message);
+    expect(await listing()).toEqual(before);
+  });
+
   it('deletes nothing with --dry-run, and says what a clean would free', async () => {
     const before = await listing();
     const ledgerBefore = await ledger('orders');
