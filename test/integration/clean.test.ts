@@ -14,6 +14,9 @@ import { join } from 'node:path';
 import { createS3Client } from '../../lambdas/adapters/clients';
 import { DynamoDbLedgerStore } from '../../lambdas/adapters/dynamodb-stores';
 import { createPglite } from '../../lambdas/adapters/pglite-loader';
+import { LOCAL_BINDINGS } from '../../lambdas/adapters/stage-handler';
+import type { CleanOutput } from '../../lambdas/clean/clean';
+import { handler as cleanHandler } from '../../lambdas/clean/handler';
 import { S3ObjectStore } from '../../lambdas/adapters/s3-object-store';
 import { parseConfig, type SyncproofConfigInput } from '../../lambdas/core/config';
 import type { LedgerEntry } from '../../lambdas/core/ports';
@@ -233,5 +236,19 @@ describe('syncproof clean on the local state after real runs', () => {
       await runtime.stop();
     }
     expect(await statusOf('events', 'events/e1.parquet')).toEqual(['deleted']);
+  });
+
+  it("the stack's scheduled clean (the clean Lambda, as its role) removes what the last verification proved, and the verification after it passes", async () => {
+    const runtime = await start();
+    try {
+      const stageDeps = { ...runtime.depsOf('clean'), clock: { now: () => new Date(LATER) } };
+      const out = (await cleanHandler({ dataset: 'orders', olderThan: '7d' }, { [LOCAL_BINDINGS]: { stageDeps, starter: { start: () => Promise.resolve('started' as const) } } })) as CleanOutput;
+      expect([out.status, out.datasets[0]?.verification?.runId, out.results[0]?.removed.data]).toEqual(['OK', 'verify-orders-2', { objects: 1, bytes: expect.any(Number) }]);
+      const v = await runtime.startScheduledVerification('orders', { name: 'verify-orders-3' });
+      expect([v.run?.status, (v.run?.stages?.inventory as { missing: number }).missing]).toEqual(['PASSED', 0]);
+    } finally {
+      await runtime.stop();
+    }
+    expect([await keys('orders/'), (await ledger('orders')).map((e) => e.status)]).toEqual([[], ['deleted', 'deleted', 'deleted']]);
   });
 });
