@@ -1,7 +1,7 @@
 import type { LedgerEntry, LedgerStatus } from '../lambdas/core/ports';
 
 /** Every ledger state, in life-cycle order (the order counts are printed in). */
-export const LEDGER_STATES: readonly LedgerStatus[] = ['discovered', 'loading', 'loaded', 'failed', 'quarantined', 'forgotten'];
+export const LEDGER_STATES: readonly LedgerStatus[] = ['discovered', 'loading', 'loaded', 'failed', 'quarantined', 'forgotten', 'deleted'];
 
 /** Entries per state; every state present, zero when none. */
 export type StateCounts = Record<LedgerStatus, number>;
@@ -60,6 +60,8 @@ export function entryDetail(entry: EntryView): string {
   switch (entry.status) {
     case 'loaded':
       return `${rowsText(entry.rows)}, loaded by ${entry.loadedBy ?? '?'}`;
+    case 'deleted':
+      return `${rowsText(entry.rows)}, loaded by ${entry.loadedBy ?? '?'}; object removed by retention at ${entry.deletedAt ?? '?'}`;
     case 'failed':
     case 'quarantined':
     case 'forgotten':
@@ -113,10 +115,11 @@ export function formatShow(key: string, versions: readonly EntryView[]): string 
     } else {
       field('fence', e.fence);
     }
-    if (e.status === 'loaded') {
+    if (e.status === 'loaded' || e.status === 'deleted') {
       field('loaded by', e.loadedBy ?? '?');
       field('rows', e.rows === null ? 'not reported by the load view' : (e.rows ?? 'unknown'));
     }
+    if (e.status === 'deleted') field('object removed', `by retention (${e.deletedBy ?? 'syncproof clean'}) at ${e.deletedAt ?? '?'}`);
     if (e.reason !== undefined) field('reason', oneLine(e.reason));
     if (e.setAsideBy !== undefined) field('set aside by', `${e.setAsideBy} at ${e.setAsideAt ?? '?'}`);
     if (e.loadId !== undefined && e.status !== 'loading') field('last claimed by', e.loadId);
@@ -144,8 +147,8 @@ function label(e: LedgerEntry): string {
 
 /** Why one entry cannot be retried, or undefined when it can (failed or quarantined). */
 export function refusal(e: LedgerEntry, now: Date): string | undefined {
-  if (e.status === 'loaded') {
-    return `refused: ${label(e)} is loaded (${rowsText(e.rows)}, by ${e.loadedBy ?? '?'}); syncproof never loads an object version twice, so there is nothing to retry`;
+  if (e.status === 'loaded' || e.status === 'deleted') {
+    return `refused: ${label(e)} is ${e.status === 'deleted' ? 'loaded (its object since removed by retention)' : 'loaded'} (${rowsText(e.rows)}, by ${e.loadedBy ?? '?'}); syncproof never loads an object version twice, so there is nothing to retry`;
   }
   if (e.status === 'loading') {
     const lease = e.lease ? `by ${e.lease.loadId}, lease ${leaseExpired(e, now) ? 'expired' : 'expires'} at ${e.lease.expiresAt}` : 'with no lease recorded';
@@ -227,13 +230,13 @@ export function decideSetAside(dataset: string, key: string, etag: string | unde
   } else if (mine.length === 1) {
     entry = mine[0];
   } else {
-    const open = mine.filter((v) => v.status !== 'loaded');
+    const open = mine.filter((v) => v.status !== 'loaded' && v.status !== 'deleted');
     if (open.length !== 1) return { action: 'error', message: `'${key}' has ${mine.length} versions in dataset '${dataset}': ${listed}; name one with --etag` };
     entry = open[0];
   }
   const e = entry as LedgerEntry;
-  if (e.status === 'loaded') {
-    return { action: 'refuse', message: `refused: ${label(e)} is loaded (${rowsText(e.rows)}, by ${e.loadedBy ?? '?'}): its rows are in the target, so it cannot be ${status}; delete them from the target yourself if they must go` };
+  if (e.status === 'loaded' || e.status === 'deleted') {
+    return { action: 'refuse', message: `refused: ${label(e)} is ${e.status === 'deleted' ? 'loaded (its object since removed by retention)' : 'loaded'} (${rowsText(e.rows)}, by ${e.loadedBy ?? '?'}): its rows are in the target, so it cannot be ${status}; delete them from the target yourself if they must go` };
   }
   if (e.status === 'loading') {
     const r = refusal(e, now) ?? '';

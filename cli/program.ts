@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { cleanCommand } from './clean-command';
 import { datasetsCommand } from './datasets-command';
 import { demoCommand } from './demo-command';
 import { diffCommand } from './diff-command';
@@ -51,5 +52,6 @@ export function buildProgram(outcome: CommandOutcome, deps: SourceCommandDeps = 
   program.addCommand(statusCommand(outcome));
   program.addCommand(runsCommand());
   program.addCommand(sampleCommand());
+  program.addCommand(cleanCommand());
   return program;
 }

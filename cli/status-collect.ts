@@ -2,6 +2,7 @@
  * Reads what `syncproof status` (and the status page) shows from the stores: runs, ledger,
  * watermarks, dead letters and schedules; the judging is lambdas/core/status.ts's.
  */
+import { wasLoaded } from '../lambdas/core/ledger-status';
 import { datasetForKey, requireDataset, timeZoneOf, type DatasetConfig, type SyncproofConfig } from '../lambdas/core/config';
 import { databaseProvenThrough, fileProvenThrough, lagAt, lagThresholdsOf } from '../lambdas/core/lag';
 import type { Clock, LedgerStore, RunStore } from '../lambdas/core/ports';
@@ -136,7 +137,7 @@ async function readLedger(ledger: LedgerStore, dataset: string) {
   for await (const e of ledger.listDataset(dataset)) {
     counts[e.status] = (counts[e.status] ?? 0) + 1;
     if (e.status === 'quarantined') quarantined.push({ key: e.key, etag: e.etag, ...(e.reason ? { reason: e.reason } : {}), at: e.setAsideAt ?? e.updatedAt });
-    if (e.status === 'loaded') loaded.push({ lastModified: e.lastModified });
+    if (wasLoaded(e.status)) loaded.push({ lastModified: e.lastModified });
   }
   quarantined.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { counts, quarantined, proven: fileProvenThrough(loaded) };

@@ -22,6 +22,7 @@ import { EventTriggers } from './constructs/event-triggers';
 import { Observability } from './constructs/observability';
 import { STAGE_NAMES, StageFunction, type StageName } from './constructs/stage-function';
 import { acknowledgeNag, nagAttribute } from './constructs/nag-acknowledgements';
+import { Retention } from './constructs/retention';
 import { SourceNetworkEndpoints } from './constructs/source-network-endpoints';
 import { Storage } from './constructs/storage';
 import { SyncDatasetsStateMachine } from './constructs/sync-datasets-state-machine';
@@ -93,6 +94,8 @@ const STAGE_ACCESS: Readonly<Record<StageName, StageAccess>> = {
   // counts in its source and the warehouse, writes its report under _syncproof/ (Record records it).
   // Adds its usage to the run item and nothing else.
   counts: { bucket: true, ledger: 'read', runs: 'usage', watermarks: 'read', warehouse: true },
+  // Retention: granted by the Retention construct, prefix by prefix (no bucket-wide read or write).
+  clean: { bucket: false, warehouse: false },
 };
 
 /**
@@ -125,6 +128,8 @@ export class SyncproofStack extends Stack {
   readonly observability: Observability;
   /** The CloudWatch dashboard (lib/constructs/dashboard.ts). */
   readonly dashboard: cloudwatch.Dashboard;
+  /** The clean Lambda's grants and the datasets' retention schedules (`retention.schedule`). */
+  readonly retention: Retention;
   /** VPC endpoints for the source stages (`sourceNetwork.endpoints`); none without that setting. */
   readonly sourceNetworkEndpoints: SourceNetworkEndpoints | undefined;
 
@@ -189,6 +194,15 @@ export class SyncproofStack extends Stack {
         bucket: storage.bucket,
       });
     }
+
+    this.retention = new Retention(this, 'Retention', {
+      clean: stages.clean,
+      datasets: config.datasets,
+      bucket: this.bucket,
+      ledgerTable: this.ledgerTable,
+      runsTable: this.runsTable,
+      watermarksTable: this.watermarksTable,
+    });
 
     this.observability = new Observability(this, 'Observability', { ...(config.alerts ? { alerts: config.alerts } : {}) });
     // The record stage puts syncproof.run / syncproof.verification on the default bus, and nowhere else.

@@ -245,6 +245,39 @@ function makeS3rverCopyConditional(): void {
 }
 
 /**
+ * s3rver ignores `If-Match` on DeleteObject (S3 answers 412 PreconditionFailed and deletes
+ * nothing when the key holds another version, and 404 NoSuchKey when it holds none). This wrapper
+ * compares the stored ETag (s3rver's is the content's MD5) with the condition before deleting.
+ * Not atomic with the delete: the runtime's writers to one key do not race a retention delete.
+ */
+function makeS3rverDeleteConditional(): void {
+  interface DeleteContext {
+    headers: Record<string, string | undefined>;
+    params: { bucket: string; key: string };
+    store: { getMetadata(bucket: string, key: string): Promise<{ etag: string }> };
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ctrl = require('s3rver/lib/controllers/object') as { deleteObject(ctx: DeleteContext): Promise<void>; conditionalDelete?: boolean };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const S3Error = require('s3rver/lib/models/error') as new (code: string, message: string, detail?: Record<string, string>) => Error;
+  if (ctrl.conditionalDelete) return;
+  ctrl.conditionalDelete = true;
+  const original = ctrl.deleteObject;
+  const unquote = (etag: string | undefined) => (etag ?? '').replace(/^"|"$/g, '');
+  ctrl.deleteObject = async function deleteObject(this: unknown, ctx) {
+    const expected = ctx.headers['if-match'];
+    if (expected !== undefined) {
+      const stored = await ctx.store.getMetadata(ctx.params.bucket, ctx.params.key).catch(() => undefined);
+      if (!stored) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: ctx.params.key });
+      if (unquote(stored.etag) !== unquote(expected)) {
+        throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+      }
+    }
+    await original.call(this, ctx);
+  };
+}
+
+/**
  * s3rver's `run()` passes its resolve to `server.listen` as the 'listening' callback and never
  * listens for 'error': a port in use is an unhandled 'error' event that crashes the process
  * instead of rejecting. This replacement of its `listen` (the HTTP case; the runtime never gives
@@ -285,6 +318,7 @@ function patchS3rver(): void {
   makeS3rverPutsAtomic();
   makeS3rverListingFast();
   makeS3rverCopyConditional();
+  makeS3rverDeleteConditional();
   makeS3rverListenReject();
 }
 

@@ -34,6 +34,7 @@ import * as extractHandler from '../lambdas/extract/handler';
 import * as discoverHandler from '../lambdas/discover/handler';
 import * as inventoryHandler from '../lambdas/inventory/handler';
 import * as countsHandler from '../lambdas/verify/counts-handler';
+import * as cleanHandler from '../lambdas/clean/handler';
 import * as loadHandler from '../lambdas/load/handler';
 import * as recordHandler from '../lambdas/record/handler';
 import * as triggerHandler from '../lambdas/trigger/handler';
@@ -89,6 +90,7 @@ const STAGE_HANDLERS: Record<string, LocalHandler> = {
   inventory: inventoryHandler.handler as LocalHandler,
   checksum: checksumHandler.handler as LocalHandler,
   counts: countsHandler.handler as LocalHandler,
+  clean: cleanHandler.handler as LocalHandler,
 };
 
 export type { ExecutionSummary, LocalRuntimeOptions, MachineKind };

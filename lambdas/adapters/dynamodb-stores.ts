@@ -57,6 +57,8 @@ interface LedgerItem {
   sequencer?: string;
   setAsideBy?: string;
   setAsideAt?: string;
+  deletedAt?: string;
+  deletedBy?: string;
   updatedAt: string;
   claimedAt?: string;
 }
@@ -82,6 +84,8 @@ function toEntry(item: LedgerItem): LedgerEntry {
     sequencer: item.sequencer,
     ...(item.setAsideBy !== undefined ? { setAsideBy: item.setAsideBy } : {}),
     ...(item.setAsideAt !== undefined ? { setAsideAt: item.setAsideAt } : {}),
+    ...(item.deletedAt !== undefined ? { deletedAt: item.deletedAt } : {}),
+    ...(item.deletedBy !== undefined ? { deletedBy: item.deletedBy } : {}),
     updatedAt: item.updatedAt,
   };
 }
@@ -250,9 +254,20 @@ export class DynamoDbLedgerStore implements LedgerStore {
       at.key,
       at.etag,
       'SET #s = :loaded, loadedBy = :by, #rows = :rows, updatedAt = :now REMOVE leaseExpiresAt, attemptId, #reason',
-      `attribute_exists(objectKey) AND ${fenceIs(at.fence)} AND #s <> :loaded`,
-      { ':fence': at.fence, ':loaded': 'loaded', ':by': loadedBy, ':rows': rows, ':now': now },
+      `attribute_exists(objectKey) AND ${fenceIs(at.fence)} AND NOT #s IN (:loaded, :deleted)`,
+      { ':fence': at.fence, ':loaded': 'loaded', ':deleted': 'deleted', ':by': loadedBy, ':rows': rows, ':now': now },
       `marking '${at.key}' loaded`,
+    );
+  }
+
+  markDeleted(key: string, etag: string, deletedBy: string, now: string): Promise<boolean> {
+    return this.update(
+      key,
+      etag,
+      'SET #s = :deleted, deletedAt = :now, deletedBy = :by, updatedAt = :now',
+      'attribute_exists(objectKey) AND #s = :loaded',
+      { ':loaded': 'loaded', ':deleted': 'deleted', ':by': deletedBy, ':now': now },
+      `recording the retention delete of '${key}' in the ledger`,
     );
   }
 

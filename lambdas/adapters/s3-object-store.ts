@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadObjectCommand,
@@ -238,6 +239,19 @@ export class S3ObjectStore implements ObjectStore {
       };
     } catch (error) {
       throw translateS3Error(error, `writing s3://${this.bucket}/${key}`);
+    }
+  }
+
+  async delete(key: string, options: { readonly ifMatch?: string } = {}): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, ...(options.ifMatch ? { IfMatch: `"${options.ifMatch}"` } : {}) }));
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const name = (error as Error).name;
+      // A conditional delete of a key that holds nothing: already gone, which is what was asked.
+      if (options.ifMatch && (name === 'NoSuchKey' || status === 404)) return;
+      if (options.ifMatch && (status === 412 || name === 'PreconditionFailed')) throw new ObjectChangedError(key, options.ifMatch);
+      throw translateS3Error(error, `deleting s3://${this.bucket}/${key}`);
     }
   }
 

@@ -21,6 +21,7 @@
  * verdict per sampled file; the stage output only counts and its URI.
  */
 import { z } from 'zod';
+import { wasLoaded } from '../core/ledger-status';
 import { INTERNAL_PREFIX, checksumSampleOf, isDatasetKey, type DatasetConfig } from '../core/config';
 import type { EventObject } from '../core/execution-input';
 import { headAll, runBatchOf } from '../core/run-batch';
@@ -126,6 +127,7 @@ function withoutMetadata(objects: ObjectStore, info: ObjectIntegrity): ObjectSto
     put: (key, body, contentType) => objects.put(key, body, contentType),
     putJson: (key, value) => objects.putJson(key, value),
     getJson: (key) => objects.getJson(key),
+    delete: (key, options) => objects.delete(key, options),
   };
 }
 
@@ -173,7 +175,7 @@ async function verifyOne(objects: ObjectStore, file: ObjectSummary, manifest: Ma
 async function offerPrefix(dataset: DatasetConfig, mode: VerificationMode, deps: StageDeps, sampler: SeededSampler<ObjectSummary>): Promise<number> {
   const loaded = new Set<string>();
   if (mode === 'sync') {
-    for await (const e of deps.ledger.listDataset(dataset.name)) if (e.status === 'loaded') loaded.add(`${e.key}\u0000${e.etag}`);
+    for await (const e of deps.ledger.listDataset(dataset.name)) if (wasLoaded(e.status)) loaded.add(`${e.key}\u0000${e.etag}`);
   }
   let population = 0;
   for await (const o of deps.objects.list(dataset.prefix)) {
@@ -205,7 +207,7 @@ async function offerBatch(batch: readonly EventObject[], dataset: DatasetConfig,
     const page = all.slice(i, i + LEDGER_PAGE);
     const entries = await deps.ledger.getMany(page);
     page.forEach((o, j) => {
-      if (entries[j]?.status === 'loaded') return;
+      if (wasLoaded(entries[j]?.status)) return;
       population += 1;
       sampler.offer(o);
     });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { wasLoaded } from '../core/ledger-status';
 import { requireDataset, type DatasetConfig } from '../core/config';
 import { ConfigurationError, TerminalError } from '../core/errors';
 import { extractionDocumentKey, extractionDocumentSchema, type ExtractionDocument } from '../core/extraction';
@@ -251,7 +252,7 @@ async function proveLoaded(doc: ExtractionDocument, deps: StageDeps): Promise<nu
   doc.files.forEach((f, i) => {
     const e = entries[i];
     if (!e) problems.push(`${f.key} was never discovered`);
-    else if (e.status !== 'loaded') problems.push(`${f.key} is ${e.status}${e.reason ? ` (${e.reason})` : ''}`);
+    else if (!wasLoaded(e.status)) problems.push(`${f.key} is ${e.status}${e.reason ? ` (${e.reason})` : ''}`);
     else if (e.rows !== null && e.rows !== undefined && e.rows !== f.rows) problems.push(`${f.key}: the warehouse counted ${e.rows} rows, the extraction wrote ${f.rows}`);
     else loaded += e.rows ?? f.rows;
   });

@@ -179,6 +179,24 @@ export type SourceConfig = z.infer<typeof sourceSchema>;
 /** A lag threshold: a whole number of minutes, hours or days ('45m', '1h', '2d'). */
 export const lagDurationSchema = z.string().regex(/^[1-9]\d*(m|h|d)$/, "must be a duration such as '30m', '6h' or '2d'");
 
+/** A retention age: a whole number of minutes, hours or days ('90m', '12h', '30d'); read it with {@link durationSeconds}. */
+export const retentionAgeSchema = z.string().regex(/^[1-9]\d*(m|h|d)$/, "must be an age such as '7d', '36h' or '90m'");
+
+/**
+ * How long a dataset keeps its loaded and verified objects (`syncproof clean`,
+ * lambdas/clean/clean.ts). Unknown keys are refused.
+ */
+export const retentionSchema = z.strictObject({
+  /** Objects (and syncproof's run documents) older than this are removed once loaded and verified. */
+  olderThan: retentionAgeSchema,
+  /**
+   * When the deployed stack's clean Lambda runs it (an EventBridge schedule expression, as
+   * `verifySchedule`). @default none: only `syncproof clean` removes anything
+   */
+  schedule: scheduleExpressionSchema.optional(),
+});
+export type RetentionConfig = z.infer<typeof retentionSchema>;
+
 /** One dataset: which S3 prefix feeds which warehouse table, and how. Unknown keys are refused. */
 export const datasetSchema = z
   .strictObject({
@@ -267,6 +285,11 @@ export const datasetSchema = z
     lagFail: lagDurationSchema.optional(),
     /** Content tier settings; read them with {@link contentSettingsOf}. @default factor 32, fetchRows 16384, floatTolerance 1e-9, sampleSegments 16 */
     content: contentSettingsSchema.optional(),
+    /**
+     * Retention of loaded and verified objects (`syncproof clean`; with `schedule`, the stack's
+     * clean Lambda). @default none: nothing is removed unless `syncproof clean --older-than` says so
+     */
+    retention: retentionSchema.optional(),
   })
   .superRefine((d, ctx) => {
     if (d.lagWarn !== undefined && d.lagFail !== undefined && durationSeconds(d.lagFail) < durationSeconds(d.lagWarn)) {

@@ -37,6 +37,7 @@
  * reply, a crash) leaves the ledger untouched: the next attempt asks the warehouse first.
  */
 import type { LedgerEntry, StatementState } from './ports';
+import { wasLoaded } from './ledger-status';
 
 /**
  * How long a claim holds an object version before another load may take it over (once the
@@ -116,12 +117,13 @@ export function decideFile(facts: FileFacts, asker: Asker): FileAction {
   if (ledger === undefined) return { kind: 'inconsistent', reason: 'not in the ledger; discover it first' };
   if (committed) {
     // A committed audit row is a permanent fact: the ledger follows it, whoever holds the lease.
-    if (ledger.status === 'loaded') return { kind: 'done' };
+    if (wasLoaded(ledger.status)) return { kind: 'done' };
     return { kind: 'settle-loaded', fence: ledger.fence, loadId: committed.loadId, rows: committed.rows };
   }
   switch (ledger.status) {
     case 'loaded':
-      return { kind: 'inconsistent', reason: `the ledger says loaded by ${ledger.loadedBy ?? ledger.loadId ?? 'an unknown load'}, but no committed audit row exists` };
+    case 'deleted':
+      return { kind: 'inconsistent', reason: `the ledger says ${ledger.status} (loaded) by ${ledger.loadedBy ?? ledger.loadId ?? 'an unknown load'}, but no committed audit row exists` };
     case 'quarantined':
     case 'forgotten':
       return { kind: 'done' };

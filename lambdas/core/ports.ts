@@ -82,13 +82,23 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array | string, contentType?: string, options?: { readonly checksums?: ObjectChecksums }): Promise<ObjectSummary>;
   putJson(key: string, value: unknown): Promise<void>;
   getJson(key: string): Promise<unknown>;
+  /**
+   * Deletes the object the key holds (S3 DeleteObject; on a versioned bucket a delete marker, the
+   * version becomes noncurrent). With `ifMatch`, only if the key still holds that version (S3
+   * `If-Match`): ObjectChangedError when it holds another. Resolves when the key holds nothing
+   * (deleted now, or absent already).
+   */
+  delete(key: string, options?: { readonly ifMatch?: string }): Promise<void>;
 }
 
 /**
  * `forgotten`: set aside by an operator (`syncproof ledger forget`): never offered for loading,
  * and not a finding (not "not loaded yet"); the entry stays, recording who, when and why.
+ * `deleted`: loaded, and its object then removed by retention (`syncproof clean`): it still counts
+ * as loaded once (never loaded again, its rows still count in the chain), and its absence from S3
+ * is not a finding. Test "was this version loaded" with `wasLoaded` (lambdas/core/ledger-status.ts).
  */
-export type LedgerStatus = 'discovered' | 'loading' | 'loaded' | 'failed' | 'quarantined' | 'forgotten';
+export type LedgerStatus = 'discovered' | 'loading' | 'loaded' | 'failed' | 'quarantined' | 'forgotten' | 'deleted';
 
 /** What an operator may set an entry aside as (`syncproof ledger quarantine|forget`). */
 export type SetAsideStatus = 'quarantined' | 'forgotten';
@@ -129,6 +139,9 @@ export interface LedgerEntry {
   readonly setAsideBy?: string;
   /** When an operator set it aside (ISO-8601). */
   readonly setAsideAt?: string;
+  /** When retention removed its object (`deleted`; ISO-8601), and which clean did. */
+  readonly deletedAt?: string;
+  readonly deletedBy?: string;
   readonly updatedAt: string;
 }
 
@@ -177,7 +190,10 @@ export interface LedgerStore {
    * moved (another claim, a settle): a renewal never revives a lease someone else holds.
    */
   renewLease(at: Fenced, attemptId: string, expiresAt: string, now: string): Promise<boolean>;
-  /** Any state but `loaded`, still carrying `fence` → `loaded` by `loadedBy`, with the warehouse's row count. */
+  /**
+   * Any state but `loaded` or `deleted`, still carrying `fence` → `loaded` by `loadedBy`, with the
+   * warehouse's row count (a `deleted` entry was loaded already: never back to `loaded`).
+   */
   markLoaded(at: Fenced, loadedBy: string, rows: number | null, now: string): Promise<boolean>;
   /** `loading(fence)` → `quarantined(reason)`. */
   markQuarantined(at: Fenced, reason: string, now: string): Promise<boolean>;
@@ -191,6 +207,12 @@ export interface LedgerStore {
    * a claim in between moves the fence or the state, and the write is refused).
    */
   setAside(key: string, etag: string, fence: number, status: SetAsideStatus, reason: string, by: string, now: string): Promise<boolean>;
+  /**
+   * Retention, written ahead of the S3 delete (`syncproof clean`): `loaded` → `deleted`, keeping
+   * `loadedBy` and `rows`, recording `deletedAt` and `deletedBy`. False when the entry is not
+   * `loaded` (any other state, or already `deleted`).
+   */
+  markDeleted(key: string, etag: string, deletedBy: string, now: string): Promise<boolean>;
   /** Every entry of a dataset. */
   listDataset(dataset: string): AsyncIterable<LedgerEntry>;
   /** Every version (ETag) of one object key, whatever its dataset, in ETag order. */

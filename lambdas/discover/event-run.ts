@@ -1,4 +1,5 @@
 import type { DatasetConfig } from '../core/config';
+import { wasLoaded } from '../core/ledger-status';
 import type { EventObject } from '../core/execution-input';
 import type { LedgerEntry, ObjectStore } from '../core/ports';
 import { headAll } from '../core/run-batch';
@@ -56,7 +57,7 @@ export async function eventCandidates(
   }
   const settled = (key: string, etag: string): boolean => {
     const status = known.get(versionId({ key, etag }))?.status;
-    return status === 'loaded' || status === 'quarantined' || status === 'forgotten';
+    return wasLoaded(status) || status === 'quarantined' || status === 'forgotten';
   };
   const keys = [...byKey.keys()].filter((key) => !byKey.get(key)!.every((e) => settled(key, e.etag))).sort();
   const heads = await headAll(keys, objects);

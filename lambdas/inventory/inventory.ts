@@ -16,12 +16,17 @@
  * manifest key → size, ledger key → [ETag, size, status] — so memory grows with the number of
  * manifest entries plus ledger entries, not with the number of objects in S3. Entries are deleted
  * as the listing meets them, so what remains at the end is what S3 no longer holds.
+ *
+ * Retention (`syncproof clean`, ledger state `deleted`): a deleted version counts as loaded (an
+ * object re-uploaded with its bytes is not "not loaded"), and its absence is neither `missing`
+ * (a manifest lists it) nor `loaded-gone`.
  */
 import { z } from 'zod';
 import { INTERNAL_PREFIX, isDatasetKey, type DatasetConfig } from '../core/config';
 import type { EventObject } from '../core/execution-input';
 import { extractionDocumentKey } from '../core/extraction';
 import type { LedgerKey, LedgerStatus } from '../core/ports';
+import { wasLoaded } from '../core/ledger-status';
 import { headAll, runBatchOf } from '../core/run-batch';
 import type { StageDeps } from '../core/stage-deps';
 import { IntegrityCheckFailedError, judgeInventory, worstStatus, type Finding, type InventoryCounts, type VerificationStatus } from '../core/verification';
@@ -61,7 +66,7 @@ export type InventoryFinding =
       readonly etag: string;
       readonly size: number;
       /** The ledger's state of this key + ETag; `unrecorded` when Discover has not seen it yet. */
-      readonly ledgerStatus: Exclude<LedgerStatus, 'loaded'> | 'unrecorded';
+      readonly ledgerStatus: Exclude<LedgerStatus, 'loaded' | 'deleted'> | 'unrecorded';
     }
   | {
       readonly category: 'loaded-gone';
@@ -239,14 +244,14 @@ async function inventoryPrefix(dataset: DatasetConfig, deps: StageDeps, writer: 
       counts.sizeMismatch += 1;
       await writer.add({ category: 'size-mismatch', key: o.key, etag: o.etag, against: 'ledger', expectedSize: current.size, actualSize: o.size } satisfies InventoryFinding);
     }
-    if (isDataFile(o.key, dataset.format) && current?.status !== 'loaded' && current?.status !== 'forgotten') {
+    if (isDataFile(o.key, dataset.format) && !wasLoaded(current?.status) && current?.status !== 'forgotten') {
       counts.notLoaded += 1;
       await writer.add({
         category: 'not-loaded',
         key: o.key,
         etag: o.etag,
         size: o.size,
-        ledgerStatus: (current?.status ?? 'unrecorded') as Exclude<LedgerStatus, 'loaded'> | 'unrecorded',
+        ledgerStatus: (current?.status ?? 'unrecorded') as Exclude<LedgerStatus, 'loaded' | 'deleted'> | 'unrecorded',
       } satisfies InventoryFinding);
     }
     for (const v of versions) {
@@ -257,6 +262,8 @@ async function inventoryPrefix(dataset: DatasetConfig, deps: StageDeps, writer: 
   }
   // What the listing never met: manifest files missing from S3, loaded files deleted from it.
   for (const [key, m] of manifestSizes) {
+    // Removed by retention (`syncproof clean`) after it was loaded and verified: not missing.
+    if (ledger.get(key)?.some((v) => v.status === 'deleted')) continue;
     counts.missing += 1;
     await writer.add({ category: 'missing', key, manifestSize: m.size, manifest: manifestKeys[m.manifest] as string } satisfies InventoryFinding);
   }
@@ -314,7 +321,8 @@ async function inventoryBatch(batch: readonly EventObject[], dataset: DatasetCon
         }
       }
       if (!head) {
-        if (dataset.source) {
+        const cleaned = events.some((e) => ledger.get(`${key}\u0000${e.etag}`)?.status === 'deleted');
+        if (dataset.source && !cleaned) {
           counts.missing += 1;
           await writer.add({ category: 'missing', key, manifestSize: events[0]!.size, manifest: extractionDocumentKey(dataset.name, runId) } satisfies InventoryFinding);
         }
@@ -332,14 +340,14 @@ async function inventoryBatch(batch: readonly EventObject[], dataset: DatasetCon
         counts.sizeMismatch += 1;
         await writer.add({ category: 'size-mismatch', key, etag: head.etag, against: 'ledger', expectedSize: current.size, actualSize: head.size } satisfies InventoryFinding);
       }
-      if (isDataFile(key, dataset.format) && current?.status !== 'loaded' && current?.status !== 'forgotten') {
+      if (isDataFile(key, dataset.format) && !wasLoaded(current?.status) && current?.status !== 'forgotten') {
         counts.notLoaded += 1;
         await writer.add({
           category: 'not-loaded',
           key,
           etag: head.etag,
           size: head.size,
-          ledgerStatus: (current?.status ?? 'unrecorded') as Exclude<LedgerStatus, 'loaded'> | 'unrecorded',
+          ledgerStatus: (current?.status ?? 'unrecorded') as Exclude<LedgerStatus, 'loaded' | 'deleted'> | 'unrecorded',
         } satisfies InventoryFinding);
       }
     }

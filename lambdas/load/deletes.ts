@@ -5,6 +5,7 @@
  * submits the transaction through the load target, exactly as the load stage does for a data file.
  */
 import { randomBytes } from 'node:crypto';
+import { wasLoaded } from '../core/ledger-status';
 import { encodeParquet, type ParquetColumnInput } from '../adapters/parquet-file';
 import { INTERNAL_PREFIX, requireDataset } from '../core/config';
 import {
@@ -98,7 +99,7 @@ export async function propagateDeletes(request: DeletionRequest, deps: StageDeps
     const action = decideFile({ ledger, committed, ...(statement ? { statement } : {}) }, { loadId: deletionId, now: deps.clock.now() });
     switch (action.kind) {
       case 'done':
-        if (ledger?.status === 'loaded' && committed) return done(committed, false);
+        if (wasLoaded(ledger?.status) && committed) return done(committed, false);
         throw new TerminalError(`deletion document '${doc.key}' of dataset '${dataset.name}' is ${ledger?.status ?? 'unknown'} in the ledger (${ledger?.reason ?? 'no reason'}); nothing was deleted: inspect it with 'syncproof ledger show'`);
       case 'settle-loaded':
         await deps.ledger.markLoaded({ ...file, fence: action.fence }, action.loadId, action.rows, nowIso());

@@ -5,6 +5,7 @@
  * state and by `syncproof verify --tier counts`.
  */
 import { z } from 'zod';
+import { wasLoaded } from '../core/ledger-status';
 import { INTERNAL_PREFIX, requireDataset, type DatasetConfig } from '../core/config';
 import { chainStatus, hopLine, judgeDatabaseChain, judgeFileChain, type ChainHop, type ChainNode, type FileCountMismatch } from '../core/count-chain';
 import { InvalidInputError } from '../core/errors';
@@ -165,7 +166,7 @@ async function databaseChain(dataset: DatasetConfig, since: string | undefined, 
   for (const a of audit) auditByKey.set(a.key, [...(auditByKey.get(a.key) ?? []), a]);
   const manifests = await manifestRows(deps, dataset);
   const loaded = new Map<string, boolean>();
-  for await (const e of deps.ledger.listDataset(dataset.name)) if (e.status === 'loaded') loaded.set(e.key, true);
+  for await (const e of deps.ledger.listDataset(dataset.name)) if (wasLoaded(e.status)) loaded.set(e.key, true);
 
   // Manifested files in scope: with --since, those of the runs reaching past it.
   let mRows = 0;
@@ -257,14 +258,16 @@ async function fileChain(dataset: DatasetConfig, since: string | undefined, deps
   const ledgerMismatches: FileCountMismatch[] = [];
   const seen = new Set<string>();
   for await (const e of deps.ledger.listDataset(dataset.name)) {
-    if (e.status !== 'loaded') continue;
+    if (!wasLoaded(e.status)) continue;
     const id = `${e.key}\u0000${e.etag}`;
     const audited = auditById.get(id) ?? [];
     if (sinceMs !== undefined && audited.length === 0) continue;
     seen.add(id);
     lFiles++;
-    lRows += e.rows ?? 0;
     const total = audited.reduce((s, a) => s + a.rows, 0);
+    // Rows the load view did not report (null) are not a ledger count: the entry holds the audited
+    // rows, as its per-file check below and the manifests hop take it.
+    lRows += e.rows ?? total;
     if (audited.length !== 1 || (e.rows != null && e.rows !== total)) ledgerMismatches.push({ key: e.key, etag: e.etag, expected: e.rows ?? null, actual: audited.length === 0 ? null : total });
     const m = manifests.get(e.key);
     if (m !== undefined) {

@@ -11,7 +11,7 @@ import type { SyncproofConfig } from '../../lambdas/core/config';
 import { acknowledgeNag } from './nag-acknowledgements';
 
 /** The pipeline stages; each has a Lambda whose code is `lambdas/<stage>/handler.ts` (or its {@link STAGE_ENTRIES} entry). */
-export const STAGE_NAMES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum', 'counts'] as const;
+export const STAGE_NAMES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum', 'counts', 'clean'] as const;
 
 /** One of {@link STAGE_NAMES}. */
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -49,12 +49,13 @@ const DEFAULT_MEMORY_MIB: Readonly<Record<StageName, number>> = {
   inventory: 1024,
   checksum: 1024,
   counts: 1024,
+  clean: 1024,
 };
 
 /**
- * Lambda timeout per stage: load and verify wait for the warehouse, inventory lists whole prefixes,
- * checksum may download sampled files and extract writes chunks until its budget runs low (then
- * continues in the next invocation), so they get the maximum.
+ * Lambda timeout per stage: load and verify wait for the warehouse, inventory and clean list whole
+ * prefixes, checksum may download sampled files and extract writes chunks until its budget runs low
+ * (then continues in the next invocation), so they get the maximum.
  */
 const DEFAULT_TIMEOUT: Readonly<Record<StageName, Duration>> = {
   trigger: Duration.minutes(1),
@@ -67,6 +68,7 @@ const DEFAULT_TIMEOUT: Readonly<Record<StageName, Duration>> = {
   inventory: Duration.minutes(15),
   checksum: Duration.minutes(15),
   counts: Duration.minutes(15),
+  clean: Duration.minutes(15),
 };
 
 /** Properties of {@link StageFunction}. */
@@ -92,7 +94,7 @@ export interface StageFunctionProps {
   readonly memorySize?: number;
   /**
    * Function timeout (at most 15 minutes).
-   * @default 15 minutes for `extract`, `load`, `verify`, `inventory` and `checksum`, 1 minute for the other stages
+   * @default 15 minutes for `extract`, `load`, `verify`, `inventory`, `checksum`, `counts` and `clean`, 1 minute for the other stages
    */
   readonly timeout?: Duration;
   /**

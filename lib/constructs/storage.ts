@@ -5,9 +5,12 @@ import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { LEDGER_DATASET_INDEX, RUNS_DATASET_INDEX } from '../../lambdas/adapters/dynamodb-stores';
 import { INTERNAL_PREFIX } from '../../lambdas/core/config';
+import { EVENTS_PREFIX } from '../../lambdas/core/execution-input';
 
 /** Where loads pin the object versions their COPY reads (lambdas/core/load-plan.ts pinnedCopyKey). */
 const PINNED_PREFIX = `${INTERNAL_PREFIX}pinned/`;
+/** Where load attempts write their COPY manifests (lambdas/core/load-plan.ts copyManifestKey). */
+const COPY_MANIFESTS_PREFIX = `${INTERNAL_PREFIX}copy-manifests/`;
 
 /** Properties of {@link Storage}. */
 export interface StorageProps {
@@ -29,6 +32,20 @@ export interface StorageProps {
    * @default Duration.days(7)
    */
   readonly pinnedCopyRetention?: Duration;
+  /**
+   * Days after which the data bucket's noncurrent versions expire, and its delete markers once no
+   * version is left behind them. A retention delete (`syncproof clean`) and an overwrite leave the
+   * old version noncurrent; syncproof never reads a noncurrent version (every read names the key,
+   * pinned by ETag), so they are kept only as a window to undo a mistake.
+   * @default Duration.days(7)
+   */
+  readonly noncurrentVersionRetention?: Duration;
+  /**
+   * Days after which the events documents of executions (`_syncproof/events/`, read by the run
+   * they start) expire.
+   * @default Duration.days(7)
+   */
+  readonly eventDocumentRetention?: Duration;
 }
 
 /**
@@ -59,7 +76,11 @@ export class Storage extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const accessLogRetention = props.accessLogRetention ?? Duration.days(90);
     const pinnedCopyRetention = props.pinnedCopyRetention ?? Duration.days(7);
+    const noncurrentVersionRetention = props.noncurrentVersionRetention ?? Duration.days(7);
+    const eventDocumentRetention = props.eventDocumentRetention ?? Duration.days(7);
     const problems: string[] = [];
+    if (noncurrentVersionRetention.toDays() < 1) problems.push(`noncurrentVersionRetention must be at least 1 day, got ${noncurrentVersionRetention.toHumanString()}`);
+    if (eventDocumentRetention.toDays() < 1) problems.push(`eventDocumentRetention must be at least 1 day, got ${eventDocumentRetention.toHumanString()}`);
     if (accessLogRetention.toDays() < 1) problems.push(`accessLogRetention must be at least 1 day, got ${accessLogRetention.toHumanString()}`);
     if (pinnedCopyRetention.toDays() < 1) problems.push(`pinnedCopyRetention must be at least 1 day, got ${pinnedCopyRetention.toHumanString()}`);
     if (problems.length > 0) throw new Error(`Storage: ${problems.join('; ')}`);
@@ -84,7 +105,14 @@ export class Storage extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: 'data-bucket/',
-      lifecycleRules: [{ id: 'ExpirePinnedCopies', prefix: PINNED_PREFIX, expiration: pinnedCopyRetention, noncurrentVersionExpiration: Duration.days(1) }],
+      // What needs no ledger check (the rest is `syncproof clean`'s, lambdas/core/retention.ts).
+      lifecycleRules: [
+        { id: 'ExpirePinnedCopies', prefix: PINNED_PREFIX, expiration: pinnedCopyRetention, noncurrentVersionExpiration: Duration.days(1) },
+        // A COPY manifest is read by its attempt's COPY only; kept as long as the copies it names.
+        { id: 'ExpireCopyManifests', prefix: COPY_MANIFESTS_PREFIX, expiration: pinnedCopyRetention, noncurrentVersionExpiration: Duration.days(1) },
+        { id: 'ExpireEventDocuments', prefix: EVENTS_PREFIX, expiration: eventDocumentRetention, noncurrentVersionExpiration: Duration.days(1) },
+        { id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration: noncurrentVersionRetention, expiredObjectDeleteMarker: true },
+      ],
       removalPolicy,
     });
     (this.bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {

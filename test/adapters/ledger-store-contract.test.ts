@@ -130,4 +130,30 @@ describe.each(stores)('LedgerStore contract: %s', (_name, make) => {
     await ledger.markLoaded({ key, etag: 'e1', fence: 2 }, 'ld_a_2', 1, NOW);
     expect(await ledger.setAside(key, 'e1', 2, 'quarantined', 'why', 'alice', NOW)).toBe(false); // loaded
   });
+
+  it('marks only a loaded entry deleted (retention), keeping its load; a deleted entry is never claimed, released, set aside or loaded again', async () => {
+    expect(await ledger.markDeleted(key, 'e1', 'clean_1', NOW)).toBe(false); // discovered
+    await ledger.claim(key, 'e1', 0, LEASE, NOW);
+    expect(await ledger.markDeleted(key, 'e1', 'clean_1', NOW)).toBe(false); // loading
+    await ledger.markLoaded({ key, etag: 'e1', fence: 1 }, 'ld_a_1', 7, NOW);
+    expect(await ledger.markDeleted(key, 'e1', 'clean_1', NOW)).toBe(true);
+    expect(await ledger.get(key, 'e1')).toMatchObject({ status: 'deleted', fence: 1, loadedBy: 'ld_a_1', rows: 7, deletedAt: NOW, deletedBy: 'clean_1' });
+    expect(await ledger.markDeleted(key, 'e1', 'clean_2', NOW)).toBe(false); // already deleted
+    expect(await ledger.markLoaded({ key, etag: 'e1', fence: 1 }, 'ld_z', 9, NOW)).toBe(false); // a late settle of the same fence
+    expect(await ledger.claim(key, 'e1', 1, LEASE, NOW)).toBeUndefined();
+    expect(await ledger.release(key, 'e1', NOW)).toBe(false);
+    expect(await ledger.setAside(key, 'e1', 1, 'quarantined', 'why', 'alice', NOW)).toBe(false);
+    expect(await ledger.get(key, 'e1')).toMatchObject({ status: 'deleted', loadedBy: 'ld_a_1', rows: 7 });
+  });
+
+  it('never marks a failed or quarantined entry deleted', async () => {
+    await ledger.claim(key, 'e1', 0, LEASE, NOW);
+    await ledger.markQuarantined({ key, etag: 'e1', fence: 1 }, 'bad', NOW);
+    expect(await ledger.markDeleted(key, 'e1', 'clean_1', NOW)).toBe(false);
+    await ledger.release(key, 'e1', NOW);
+    await ledger.claim(key, 'e1', 1, LEASE, NOW);
+    await ledger.markFailed({ key, etag: 'e1', fence: 2 }, 'x', NOW);
+    expect(await ledger.markDeleted(key, 'e1', 'clean_1', NOW)).toBe(false);
+    expect(await ledger.get(key, 'e1')).toMatchObject({ status: 'failed' });
+  });
 });

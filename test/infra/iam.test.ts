@@ -28,7 +28,7 @@ import {
 } from './support';
 
 /** Every stage, spelt out here so that a stage added to the stack without a test of its access shows up. */
-const STAGES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum', 'counts'];
+const STAGES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum', 'counts', 'clean'];
 
 const actionsOf = (statements: Statement[], service: string): string[] => statements.flatMap((s) => s.Action).filter((a) => a.startsWith(`${service}:`));
 /** The actions of `statements` on a table (or its indexes). */
@@ -66,15 +66,18 @@ describe('IAM least privilege', () => {
     for (const s of s3) for (const r of s.Resource) expect(r).toMatch(new RegExp(`^#\\{${bucketId}\\.Arn\\}(/.*)?$`));
   });
 
-  it('lets stages write objects only under _syncproof/', () => {
-    const writes = allowedIdentityStatements(template).filter((s) => s.Action.some((a) => /^s3:(Put|Delete|Abort|Restore|Replicate)/.test(a)));
+  it('lets stages write objects only under _syncproof/ (the clean stage, tested in retention.test.ts, only deletes)', () => {
+    const cleanPolicies = new Set(statementsOfStage(template, 'clean').map((s) => s.policy));
+    const writes = allowedIdentityStatements(template)
+      .filter((s) => s.Action.some((a) => /^s3:(Put|Delete|Abort|Restore|Replicate)/.test(a)))
+      .filter((s) => !(cleanPolicies.has(s.policy) && s.Action.join() === 's3:DeleteObject'));
     expect(writes.length).toBeGreaterThan(0);
     for (const s of writes) expect([`#{${bucketId}.Arn}/_syncproof/*`, `#{${bucketId}.Arn}/_syncproof/events/*`]).toContain(s.Resource.join());
   });
 
   it('grants DynamoDB access only on the stack tables and their indexes', () => {
     const ddb = allowedIdentityStatements(template).filter((s) => s.Action.some((a) => a.startsWith('dynamodb:')));
-    const allowed = tableIds.flatMap((id) => [`#{${id}.Arn}`, `#{${id}.Arn}/index/*`]);
+    const allowed = tableIds.flatMap((id) => [`#{${id}.Arn}`, `#{${id}.Arn}/index/*`, `#{${id}.Arn}/index/byDataset`, `#{${id}.Arn}/index/byDatasetStarted`]);
     expect(ddb.length).toBeGreaterThan(0);
     for (const s of ddb) for (const r of s.Resource) expect(allowed).toContain(r);
   });

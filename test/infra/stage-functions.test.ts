@@ -24,7 +24,7 @@ function stageFunctions(stack: SyncproofStack): Map<string, StageFunction> {
   return new Map(stack.node.findAll().flatMap((c) => (c instanceof StageFunction ? [[c.stage, c] as const] : [])));
 }
 
-const STAGES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum', 'counts'];
+const STAGES = ['trigger', 'extract', 'discover', 'load', 'verify', 'commit', 'record', 'inventory', 'checksum', 'counts', 'clean'];
 
 describe('stage functions', () => {
   let template: Template;
@@ -117,7 +117,7 @@ describe('stage functions', () => {
     for (const stage of STAGES.filter((s) => s !== 'trigger')) expect(env(stage)[ENV.syncStateMachineArn]).toBeUndefined();
   });
 
-  it('gives extract, load, verify, inventory, checksum and counts 15 minutes, the others 1 minute', () => {
+  it('gives extract, load, verify, inventory, checksum, counts and clean 15 minutes, the others 1 minute', () => {
     expect(Object.fromEntries(STAGES.map((s) => [s, props(s).Timeout]))).toEqual({
       trigger: 60,
       extract: 900,
@@ -129,6 +129,7 @@ describe('stage functions', () => {
       inventory: 900,
       checksum: 900,
       counts: 900,
+      clean: 900,
     });
   });
 
@@ -144,6 +145,7 @@ describe('stage functions', () => {
       inventory: 1024,
       checksum: 1024,
       counts: 1024,
+      clean: 1024,
     });
   });
 

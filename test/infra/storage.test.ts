@@ -1,6 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { INTERNAL_PREFIX } from '../../lambdas/core/config';
-import { pinnedCopyKey } from '../../lambdas/core/load-plan';
+import { eventsDocumentKey } from '../../lambdas/core/execution-input';
+import { copyManifestKey, pinnedCopyKey } from '../../lambdas/core/load-plan';
 import { STACK_OUTPUTS } from '../../lambdas/core/stack-outputs';
 import { dataBucketId, logicalIdOf, policyStatements, resources, templateOf } from './support';
 
@@ -35,11 +36,25 @@ describe('storage', () => {
     });
   });
 
-  it("expires the load's pinned copies after 7 days and their noncurrent versions a day later, nothing else", () => {
+  it('expires, with no ledger check, only what is temporary: pinned copies and COPY manifests, events documents, noncurrent versions and expired delete markers', () => {
     const bucket = template.findResources('AWS::S3::Bucket')[bucketId];
+    const folder = (key: string) => key.split('/').slice(0, 2).join('/') + '/';
     expect(bucket?.Properties?.LifecycleConfiguration).toEqual({
-      Rules: [{ Id: 'ExpirePinnedCopies', Prefix: pinnedCopyKey(INTERNAL_PREFIX, 'd', 'a', 'k', 'e').split('/').slice(0, 2).join('/') + '/', ExpirationInDays: 7, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' }],
+      Rules: [
+        { Id: 'ExpirePinnedCopies', Prefix: folder(pinnedCopyKey(INTERNAL_PREFIX, 'd', 'a', 'k', 'e')), ExpirationInDays: 7, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' },
+        { Id: 'ExpireCopyManifests', Prefix: folder(copyManifestKey(INTERNAL_PREFIX, 'd', 'ld')), ExpirationInDays: 7, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' },
+        { Id: 'ExpireEventDocuments', Prefix: folder(eventsDocumentKey('d', 'x')), ExpirationInDays: 7, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' },
+        // A retention delete leaves a delete marker and a noncurrent version: both go.
+        { Id: 'ExpireNoncurrentVersions', NoncurrentVersionExpiration: { NoncurrentDays: 7 }, ExpiredObjectDeleteMarker: true, Status: 'Enabled' },
+      ],
     });
+  });
+
+  it('never expires a dataset prefix, manifests, extraction documents or run documents by age alone: syncproof clean decides those', () => {
+    const bucket = template.findResources('AWS::S3::Bucket')[bucketId];
+    const rules = (bucket?.Properties?.LifecycleConfiguration as { Rules: { Prefix?: string; ExpirationInDays?: number }[] }).Rules;
+    const expiring = rules.filter((r) => r.ExpirationInDays !== undefined).map((r) => r.Prefix);
+    expect(expiring).toEqual([`${INTERNAL_PREFIX}pinned/`, `${INTERNAL_PREFIX}copy-manifests/`, `${INTERNAL_PREFIX}events/`]);
   });
 
   it('writes the data bucket access logs to a separate, private bucket', () => {

@@ -71,7 +71,7 @@ describe('syncproof ledger, as a separate process on a local data dir', () => {
     expect(lines[2]).toContain(`reason: ${QUARANTINE_REASON}`);
     expect(lines[3]).toMatch(new RegExp(`lease held by run-3/batch-1 until ${FUTURE} \\(active\\)$`));
     expect(lines[5]).toMatch(new RegExp(`lease held by run-0/batch-0 until ${PAST} \\(expired\\)$`));
-    expect(lines.at(-1)).toBe("dataset 'orders': 6 entries: 1 discovered, 2 loading, 1 loaded, 1 failed, 1 quarantined, 0 forgotten");
+    expect(lines.at(-1)).toBe("dataset 'orders': 6 entries: 1 discovered, 2 loading, 1 loaded, 1 failed, 1 quarantined, 0 forgotten, 0 deleted");
 
     const report = JSON.parse(await readFile(json, 'utf8')) as { dataset: string; total: number; counts: unknown; entries: Record<string, unknown>[]; target: unknown };
     expect(report).toMatchObject({ dataset: 'orders', total: 6, counts: { discovered: 1, loading: 2, loaded: 1, failed: 1, quarantined: 1 } });

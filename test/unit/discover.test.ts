@@ -50,6 +50,7 @@ class CountingObjects implements ObjectStore {
   put = (key: string, body: Uint8Array | string) => this.inner.put(key, body);
   putJson = (key: string, value: unknown) => this.inner.putJson(key, value);
   getJson = (key: string) => this.inner.getJson(key);
+  delete = (key: string, options?: { readonly ifMatch?: string }) => this.inner.delete(key, options);
   getObject = (key: string) => this.inner.getObject(key);
   copy = (sourceKey: string, destinationKey: string, options: { readonly ifMatch: string }) => this.inner.copy(sourceKey, destinationKey, options);
 }

@@ -110,6 +110,21 @@ describe('verifyFileContent', () => {
     expect([out.status, out.compared.files]).toEqual(['PASSED', 1]);
   });
 
+  it('expects the rows of a version whose object retention removed, read from its pinned copy; once that is gone too, names the clean', async () => {
+    const d = await deps([{ key: 'things/old', at: T1, rows: [{ id: 1n, label: 'a', v: '1.00' }] }], [{ id: 1, label: 'a', v: '1.00' }]);
+    expect(await d.ledger.markDeleted('things/old', 'e-things/old', 'clean-1', T2)).toBe(true);
+    const read = d.reader.read;
+    // The key is gone; its pinned copy (another key) still holds the version.
+    const pinnedOnly = {
+      ...d,
+      reader: { ...d.reader, read: (key: string, etag: string, columns: readonly string[], binary: readonly string[]) => (key === 'things/old' ? Promise.reject(new Error('NoSuchKey')) : read('things/old', etag, columns, binary)) },
+    };
+    const out = await verifyFileContent(dataset(), pinnedOnly);
+    expect([out.status, out.compared.files]).toEqual(['PASSED', 1]);
+    const gone = { ...d, reader: { ...d.reader, read: () => Promise.reject(new Error('NoSuchKey')) } };
+    await expect(verifyFileContent(dataset(), gone)).rejects.toThrow(/'things\/old' .* was loaded, then removed by retention \(`syncproof clean`, 2026-01-01T00:00:02Z\) and its pinned copy has expired/);
+  });
+
   it('reports every target row as extra when no file is loaded, and passes an empty target', async () => {
     const out = await verifyFileContent(dataset(), await deps([], [{ id: 7, label: 'x', v: '1.00' }]));
     expect([out.status, out.result.extra]).toEqual(['FAILED', [['7']]]);

@@ -77,7 +77,7 @@ describe('ledger list lines', () => {
 
   it('counts every state, zero included', () => {
     expect(countsLine(countStates([entry('e1', 'loaded'), entry('e2', 'loaded'), entry('e3', 'failed')]))).toBe(
-      '3 entries: 0 discovered, 0 loading, 2 loaded, 1 failed, 0 quarantined, 0 forgotten',
+      '3 entries: 0 discovered, 0 loading, 2 loaded, 1 failed, 0 quarantined, 0 forgotten, 0 deleted',
     );
   });
 

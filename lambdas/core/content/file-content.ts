@@ -7,6 +7,7 @@
  * S3 ({@link fileContentReportKey}). Ports only.
  */
 import { INTERNAL_PREFIX, type DatasetConfig } from '../config';
+import { wasLoaded } from '../ledger-status';
 import { ObjectChangedError, TerminalError } from '../errors';
 import { pinnedCopyKey } from '../load-plan';
 import type { Clock, LedgerEntry, LedgerStore, ObjectStore } from '../ports';
@@ -111,10 +112,10 @@ export class FileContentError extends TerminalError {
   override readonly name = 'FileContentError';
 }
 
-/** The loaded object versions of a dataset, oldest first in S3 order. */
+/** The loaded object versions of a dataset (`deleted` ones too: their rows are in the target), oldest first in S3 order. */
 async function loadedFiles(ledger: LedgerStore, dataset: string): Promise<(LedgerEntry & { order: string })[]> {
   const out: (LedgerEntry & { order: string })[] = [];
-  for await (const e of ledger.listDataset(dataset)) if (e.status === 'loaded') out.push({ ...e, order: s3OrderKey(e) });
+  for await (const e of ledger.listDataset(dataset)) if (wasLoaded(e.status)) out.push({ ...e, order: s3OrderKey(e) });
   return out.sort((x, y) => (x.order < y.order ? -1 : x.order > y.order ? 1 : 0));
 }
 
@@ -132,6 +133,13 @@ async function withVersion<T>(entry: LedgerEntry, dataset: string, read: (key: s
       last = error;
       if (!(error instanceof ObjectChangedError) && !/not found|does not exist|NoSuchKey/i.test(String((error as Error).message))) throw error;
     }
+  }
+  if (entry.status === 'deleted') {
+    throw new FileContentError(
+      `s3 object '${entry.key}' (ETag ${entry.etag}) was loaded, then removed by retention (\`syncproof clean\`, ${entry.deletedAt ?? 'at an unknown time'}) and its pinned copy has expired, so the content tier cannot read the rows it loaded; ` +
+        `verify this dataset with the counts tier, or keep its files longer (retention.olderThan) where the content tier must re-read them`,
+      { cause: last },
+    );
   }
   throw new FileContentError(
     `s3 object '${entry.key}' (ETag ${entry.etag}) is loaded but neither it nor its pinned copy holds that version any more, so the rows it loaded cannot be proven; ` +
