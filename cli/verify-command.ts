@@ -83,20 +83,34 @@ export function verifyCommand(outcome: CommandOutcome): Command {
       const { runCountChain } = require('../lambdas/verify/count-chain') as typeof import('../lambdas/verify/count-chain');
       /* eslint-enable @typescript-eslint/no-require-imports */
       const runId = `verify-${dataset}-${Date.now()}`;
+      const startedAt = new Date().toISOString();
       const since = opts.since !== undefined ? { since: opts.since } : {};
       let counts: CountChainReport | undefined;
+      let countsUri: string | undefined;
       let content: ContentTierReport | undefined;
       let contentUri: string | undefined;
       try {
         if (opts.tier === 'counts' || opts.tier === 'all') {
           progress('counting rows at every hop');
-          ({ report: counts } = await runCountChain({ runId, dataset, ...since }, runtime.deps));
+          ({ report: counts, reportUri: countsUri } = await runCountChain({ runId, dataset, ...since }, runtime.deps));
         }
         if (opts.tier !== 'counts') {
           progress('comparing rows by content');
           const deps = runtime.deps;
           ({ report: content, reportUri: contentUri } = await runContentTier({ runId, dataset, tier: opts.tier === 'sampled' ? 'sampled' : 'content', ...since, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) }, deps, { propagate: (request) => propagateDeletes(request, deps) }));
         }
+        // The verification is a run like the stack's: `status`, `runs` and `clean` (which removes
+        // only what a passed verification proved) read it from the run record.
+        const verdict = [counts?.status, content?.status].filter((x) => x !== undefined).reduce((a, b) => worstStatus(a, b));
+        await runtime.deps.runs.start({
+          runId,
+          dataset,
+          status: verdict,
+          startedAt,
+          updatedAt: new Date().toISOString(),
+          stages: { verify: { tier: opts.tier, local: true }, finish: { status: verdict, ...(countsUri ? { counts: countsUri } : {}), ...(contentUri ? { content: contentUri } : {}) } },
+          ...(countsUri ?? contentUri ? { reportUri: (countsUri ?? contentUri)! } : {}),
+        });
       } finally {
         bar.stop();
         await runtime.stop();

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeParquet } from '../lambdas/adapters/parquet-file';
@@ -148,12 +148,20 @@ function failOnFailedExecution(runtime: LocalRuntime, wave: string): void {
   throw new TerminalError(`the demo's ${wave} did not sync: execution ${failed.name} failed with ${failed.error ?? 'an error'}: ${said}`);
 }
 
+/** The demo's configuration, written into a `--keep` directory. */
+export const DEMO_CONFIG_FILE = 'syncproof.config.json';
+
 export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const say = options.progress ?? (() => undefined);
   const warehouseApi = options.warehouseApi ?? (options.warehouse ? 'direct' : 'data-api');
   const ownedSourceDir = options.keep ? undefined : await mkdtemp(join(tmpdir(), 'syncproof-demo-source-'));
   const source = await openDemoSource(options.keep ? join(options.keep, 'source') : (ownedSourceDir as string));
   const config: SyncproofConfig = { ...DEMO_CONFIG, datasets: [...DEMO_CONFIG.datasets, source.dataset] };
+  // The kept state comes with its configuration, so `status`, `runs`, `sample` and `clean` can read it.
+  if (options.keep) {
+    await mkdir(options.keep, { recursive: true });
+    await writeFile(join(options.keep, DEMO_CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
+  }
   let runtime: LocalRuntime | undefined;
   try {
     runtime = await LocalRuntime.start({
@@ -277,7 +285,7 @@ export function formatDemoReport(r: DemoReport): string {
     `  files loaded    ${r.filesLoaded} of ${r.filesUploaded}`,
     `  runs            ${r.runs.length} (${passedRuns} PASSED, ${leftOnly} PASSED_WITH_WARNINGS only for files another run loaded, ${idle} with nothing new, ${other} other)`,
     ...formatDatabaseStep(r.database),
-    ...(r.dataDir ? [`  local state     ${r.dataDir}`] : []),
+    ...(r.dataDir ? [`  local state     ${r.dataDir} (syncproof status --config ${join(r.dataDir, DEMO_CONFIG_FILE)} --data-dir ${r.dataDir})`] : []),
     ...r.problems.map((p) => `  problem         ${p}`),
     `  status          ${r.status}`,
   ];

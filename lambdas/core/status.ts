@@ -117,12 +117,13 @@ function stagesOf(run: RunRecord): Stages {
 /**
  * Which workflow wrote `run`: a SyncDatasetsStateMachine run has stage `datasets` (and a dataset
  * key of several names); a VerifyStateMachine run has an `inventory` stage in `verify` mode, or a
- * `finish` stage carrying the checksum evidence; every other run is a sync.
+ * `finish` stage carrying the checksum evidence; `syncproof verify` on local state records a
+ * `verify` stage; every other run is a sync.
  */
 export function runKindOf(run: RunRecord): RunKind {
   const stages = stagesOf(run);
   if (stages.datasets !== undefined || run.dataset.includes(',')) return 'datasets';
-  if (stages.inventory?.mode === 'verify' || (stages.finish !== undefined && 'checksum' in stages.finish)) return 'verification';
+  if (stages.verify !== undefined || stages.inventory?.mode === 'verify' || (stages.finish !== undefined && 'checksum' in stages.finish)) return 'verification';
   return 'sync';
 }
 

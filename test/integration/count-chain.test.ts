@@ -93,6 +93,9 @@ describe('syncproof verify --tier counts', () => {
     ]);
     expect(result.report.runs).toHaveLength(1);
     expect(result.report.runs[0]).toMatchObject({ sourceRows: 10, manifestRows: 10, auditRows: 10, files: 3, status: 'PASSED' });
+    // The verification is a run, as on a stack: `runs` lists it with its report (and `clean` trusts it).
+    const runs = await runCli(['runs', 'pgpass', '--data-dir', d.dataDir, '--json']);
+    expect(JSON.parse(runs.stdout)[0]).toMatchObject({ kind: 'verification', status: 'PASSED', tier: 'counts', reportUri: expect.stringMatching(/count-chain\.json$/) });
 
     // --since: only the rows at or after that cursor value, on both sides.
     const since = await d.verify('--since', '2024-03-01 10:00:07');

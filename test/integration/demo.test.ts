@@ -127,6 +127,15 @@ describe('demo', () => {
       expect(changed.rows[1003]!.t).not.toBe(tie[0]);
     });
 
+    it('keeps its configuration beside the state, so status reads the kept state: both datasets healthy', async () => {
+      const status = await runCli(['status', '--config', join(keep, 'syncproof.config.json'), '--data-dir', keep, '--json']);
+      expect([status.code, status.stderr]).toEqual([0, '']);
+      expect((JSON.parse(status.stdout) as { datasets: { dataset: string; health: string }[] }).datasets.map((d) => [d.dataset, d.health])).toEqual([
+        ['orders', 'healthy'],
+        ['customers', 'healthy'],
+      ]);
+    });
+
     it('leaves the watermark at the last source row, moved once per run', async () => {
       const dynamo = await startLocalDynamoDb({ path: join(keep, 'dynamodb') });
       try {
