@@ -11,6 +11,7 @@ import { parseS3Uri } from '../lambdas/core/s3-uri';
 import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../local/emulators';
 import { startStatusPage } from '../local/status-page/server';
+import { CliError } from './errors';
 import type { StatusDeps } from './status-collect';
 import { collectStatus } from './status-collect';
 import { readStackOutputs, stackRegion, type StateTargetDescription } from './state-target';
@@ -68,6 +69,12 @@ export async function serveStatus(deps: StatusDeps, where: StateTargetDescriptio
       port: options.port,
       pollMs: where.kind === 'stack' ? 15_000 : 2_000,
       source,
+    }).catch((error: unknown) => {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES') {
+        throw new CliError(`cannot serve the status page on 127.0.0.1:${options.port}: ${code === 'EADDRINUSE' ? 'the port is in use' : 'not allowed'}; choose another --serve port (0 picks a free one)`);
+      }
+      throw error;
     });
     process.stdout.write(`status page: ${page.url} (${source}); Ctrl-C to stop\n`);
     await new Promise<void>((done) => {

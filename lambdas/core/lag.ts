@@ -18,13 +18,14 @@ export interface LagThresholds {
 }
 
 /**
- * The dataset's `lagWarn` / `lagFail` (defaults 1 h and 6 h). A `lagWarn` set above the default
- * `lagFail` raises the fail threshold to it, so warn ≤ fail always holds.
+ * The dataset's `lagWarn` / `lagFail` (defaults 1 h and 6 h), so that warn ≤ fail always holds: a
+ * `lagWarn` set above the default `lagFail` raises the fail threshold to it, and a `lagFail` set
+ * below the default `lagWarn` lowers the warn threshold to it.
  */
 export function lagThresholdsOf(dataset: Pick<DatasetConfig, 'lagWarn' | 'lagFail'>): LagThresholds {
-  const warnSeconds = durationSeconds(dataset.lagWarn ?? DEFAULT_LAG_WARN);
-  const failSeconds = durationSeconds(dataset.lagFail ?? DEFAULT_LAG_FAIL);
-  return { warnSeconds, failSeconds: Math.max(warnSeconds, failSeconds) };
+  const fail = dataset.lagFail === undefined ? undefined : durationSeconds(dataset.lagFail);
+  const warnSeconds = dataset.lagWarn === undefined ? Math.min(durationSeconds(DEFAULT_LAG_WARN), fail ?? Number.POSITIVE_INFINITY) : durationSeconds(dataset.lagWarn);
+  return { warnSeconds, failSeconds: fail ?? Math.max(warnSeconds, durationSeconds(DEFAULT_LAG_FAIL)) };
 }
 
 /**

@@ -28,9 +28,10 @@ describe('lag thresholds', () => {
     expect(lagThresholdsOf({})).toEqual({ warnSeconds: HOUR, failSeconds: 6 * HOUR });
   });
 
-  it('reads lagWarn and lagFail, raising the default fail threshold to a larger lagWarn', () => {
+  it('reads lagWarn and lagFail, moving a default threshold so that warn never exceeds fail', () => {
     expect(lagThresholdsOf({ lagWarn: '30m', lagFail: '2d' })).toEqual({ warnSeconds: 1800, failSeconds: 2 * 86_400 });
     expect(lagThresholdsOf({ lagWarn: '12h' })).toEqual({ warnSeconds: 12 * HOUR, failSeconds: 12 * HOUR });
+    expect(lagThresholdsOf({ lagFail: '30m' })).toEqual({ warnSeconds: 1800, failSeconds: 1800 });
   });
 
   it('refuses a lagFail below lagWarn and a duration without a unit, naming the key', () => {
