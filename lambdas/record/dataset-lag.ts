@@ -1,5 +1,6 @@
 import { timeZoneOf, type DatasetConfig } from '../core/config';
 import { databaseProvenThrough, fileProvenThrough, lagAt, lagThresholdsOf, type Lag } from '../core/lag';
+import { wasLoaded } from '../core/ledger-status';
 import type { StageDeps } from '../core/stage-deps';
 
 /**
@@ -16,7 +17,7 @@ export async function datasetLag(deps: StageDeps, dataset: DatasetConfig, now: D
   const loaded: { lastModified: string }[] = [];
   for await (const e of deps.ledger.listDataset(dataset.name)) {
     if (Date.now() > deadline) throw new Error(`reading the ledger of dataset ${dataset.name} for its lag took longer than its budget`);
-    if (e.status === 'loaded') loaded.push({ lastModified: e.lastModified });
+    if (wasLoaded(e.status)) loaded.push({ lastModified: e.lastModified }); // `deleted` too: loaded, then removed by retention
   }
   return lagAt(now, fileProvenThrough(loaded), lagThresholdsOf(dataset));
 }

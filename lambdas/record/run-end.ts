@@ -44,11 +44,13 @@ const LAG_RESERVE_MS = 30_000;
 
 /**
  * The lag to report: null when the dataset is unknown, nothing is proven, or reading failed or
- * outran its budget (logged): closing the run must never wait on it.
+ * outran its budget (logged): closing the run must never wait on it. A file dataset's lag needs a
+ * pass over its whole ledger, so only a verification (which reads the ledger anyway) reports it:
+ * an event run stays O(its files) in ledger reads (test/integration/inventory.test.ts).
  */
-async function lagOf(deps: StageDeps, dataset: string, now: Date): Promise<number | null> {
+async function lagOf(deps: StageDeps, dataset: string, now: Date, scanLedger: boolean): Promise<number | null> {
   const config = deps.config.datasets.find((d) => d.name === dataset);
-  if (!config) return null;
+  if (!config || (!config.source && !scanLedger)) return null;
   const budget = Math.min(LAG_BUDGET_MS, (deps.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY) - LAG_RESERVE_MS);
   try {
     const { seconds } = await datasetLag(deps, requireDataset(deps.config, dataset), now, Date.now() + budget);
@@ -88,7 +90,7 @@ export async function announceRun(
     mode: runModeOf(end.input, hasSource),
     status: end.status,
     ...loadTotals(run),
-    lagSeconds: await lagOf(deps, end.dataset, now),
+    lagSeconds: await lagOf(deps, end.dataset, now, false),
     ...(run?.reportUri ? { reportUri: run.reportUri } : {}),
     ...(end.error ? { error: end.error } : {}),
     endedAt: now.toISOString(),
@@ -121,7 +123,7 @@ export async function announceVerification(
     tier,
     status: end.status,
     tiers: end.tiers,
-    lagSeconds: await lagOf(deps, end.dataset, now),
+    lagSeconds: await lagOf(deps, end.dataset, now, true),
     ...(end.reportUri ? { reportUri: end.reportUri } : {}),
     ...(end.error ? { error: end.error } : {}),
     endedAt: now.toISOString(),

@@ -39,7 +39,7 @@ function fakeDeps(put: (e: SyncproofEvent) => Promise<void>, ledgerFails = false
 }
 
 describe('the end of a run, announced', () => {
-  it("puts syncproof.run with the run's load totals, mode and lag, and reports the lag metric", async () => {
+  it("puts syncproof.run with the run's load totals and mode; a file dataset's run reads no ledger for a lag (null, no metric)", async () => {
     const put = jest.fn(() => Promise.resolve());
     const { deps, metrics } = fakeDeps(put);
 
@@ -47,9 +47,19 @@ describe('the end of a run, announced', () => {
 
     expect(put).toHaveBeenCalledWith({
       detailType: 'syncproof.run',
-      detail: { id: 'syncproof.run/r1', runId: 'r1', dataset: 'orders', mode: 'reconcile', status: 'PASSED', rows: 15, files: 3, bytes: 400, quarantined: 1, lagSeconds: 3600, reportUri: RUN.reportUri, endedAt: NOW.toISOString() },
+      detail: { id: 'syncproof.run/r1', runId: 'r1', dataset: 'orders', mode: 'reconcile', status: 'PASSED', rows: 15, files: 3, bytes: 400, quarantined: 1, lagSeconds: null, reportUri: RUN.reportUri, endedAt: NOW.toISOString() },
     });
-    expect(metrics).toEqual([['LagSeconds', 3600]]);
+    expect(metrics).toEqual([]);
+  });
+
+  it("puts syncproof.verification with the file dataset's lag from its ledger, and reports the lag metric", async () => {
+    const put = jest.fn(() => Promise.resolve());
+    const { deps, metrics } = fakeDeps(put);
+
+    await announceVerification(deps, { runId: 'v1', dataset: 'orders', status: 'PASSED', tiers: { inventory: 'PASSED', checksum: 'PASSED', counts: 'PASSED', content: 'SKIPPED' } }, NOW);
+
+    expect(put).toHaveBeenCalledWith(expect.objectContaining({ detailType: 'syncproof.verification', detail: expect.objectContaining({ lagSeconds: 3600 }) }));
+    expect(metrics).toEqual([['Verifications', 1], ['LagSeconds', 3600]]);
   });
 
   it('does not throw when the event cannot be put: it logs and counts EventsFailed', async () => {
@@ -76,7 +86,7 @@ describe('the lag of a run end', () => {
     const put = jest.fn(() => Promise.resolve());
     const { deps } = fakeDeps(put);
 
-    await announceRun({ ...deps, remainingTimeMs: () => 20_000 }, { runId: 'r1', dataset: 'orders', status: 'PASSED' }, NOW);
+    await announceVerification({ ...deps, remainingTimeMs: () => 20_000 }, { runId: 'v1', dataset: 'orders', status: 'PASSED', tiers: { inventory: 'PASSED', checksum: 'PASSED' } }, NOW);
 
     expect(put).toHaveBeenCalledWith(expect.objectContaining({ detail: expect.objectContaining({ lagSeconds: null }) }));
   });
