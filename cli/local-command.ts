@@ -5,21 +5,13 @@ import { loadCliConfig } from './config-file';
 import { startRuntime } from './local-runtime';
 import { requireWarehouseUrl } from './source-url';
 import { executionLine } from './format';
-import type { CommandOutcome } from './program';
+import { portNumber, type CommandOutcome } from './program';
 import type { LocalRuntime } from '../local/runtime';
 
 function seed(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n >= 2 ** 31) throw new InvalidArgumentError(`--event-seed must be an integer from 0 to 2147483647, got '${value}'`);
   return n;
-}
-
-function port(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`${flag} must be 1-65535, got '${value}'`);
-    return n;
-  };
 }
 
 /** The status page over `runtime`, loaded only when served (esbuild and Chart.js are not small). */
@@ -41,8 +33,8 @@ export function localCommand(outcome: CommandOutcome): Command {
     .description('run the pipeline locally on embedded emulators for your datasets, until Ctrl-C')
     .requiredOption('--config <file>', 'dataset configuration (the same JSON file the CDK app deploys)')
     .option('--warehouse <url>', 'postgres://… to load into a PostgreSQL server instead of the embedded one')
-    .option('--s3-port <port>', 'S3 endpoint port (default: a free port)', port('--s3-port'))
-    .option('--status-port <port>', 'status page port on 127.0.0.1 (default: a free port)', port('--status-port'))
+    .option('--s3-port <port>', 'S3 endpoint port (default: a free port)', portNumber('--s3-port'))
+    .option('--status-port <port>', 'status page port on 127.0.0.1 (default: a free port)', portNumber('--status-port'))
     .option('--no-status-page', 'do not serve the status page')
     .option('--data-dir <dir>', 'keep S3, DynamoDB and warehouse data here; a restart resumes from it')
     .option('--bucket <name>', 'bucket name', 'syncproof-local')

@@ -30,6 +30,16 @@ export function positiveInt(name: string) {
   };
 }
 
+/** Parses a TCP port option (1-65535; with `allowZero`, 0 asks for a free port), or fails naming the option. */
+export function portNumber(name: string, options: { readonly allowZero?: boolean } = {}) {
+  const min = options.allowZero ? 0 : 1;
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > 65535) throw new InvalidArgumentError(`${name} must be a port from ${min}${min === 0 ? ' (a free one)' : ''} to 65535, got '${value}'`);
+    return n;
+  };
+}
+
 /**
  * The `syncproof` command line. Each command calls the same cores and adapters as the Lambdas;
  * `deps` opens source databases (tests pass an in-memory one).

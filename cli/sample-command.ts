@@ -5,7 +5,7 @@
  * parameters: no SQL is taken from the command line. Exit codes: 0 ok, 3 error.
  */
 import { randomUUID } from 'node:crypto';
-import { access, readdir } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createRedshiftDataClient, createS3Client } from '../lambdas/adapters/clients';
@@ -19,8 +19,8 @@ import type { ObjectStore, Row, SqlValue, Warehouse } from '../lambdas/core/port
 import { readSchemaDocument, type SchemaDocument } from '../lambdas/core/source-schema';
 import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
 import { DataDirInUseError, lockDataDir } from '../local/data-dir-lock';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../local/emulators';
 import { loadCliConfig } from './config-file';
+import { onlyDataDirBucket, openDataDirObjects } from './data-dir-objects';
 import { CliError } from './errors';
 import { positiveInt } from './program';
 import { formatRows, isBinaryType, readableValue, SAMPLE_FORMATS, type SampleFormat } from './sample-format';
@@ -208,16 +208,13 @@ async function onWarehouse<T>(flags: SampleFlags, config: SyncproofConfig, datas
 
 /** The dataset's schema document in a data dir's S3 state (its only bucket), read through the S3 emulator. */
 async function localSchemaDocument(root: string, dataset: string): Promise<SchemaDocument | undefined> {
-  const directory = join(root, 's3');
-  const buckets = (await readdir(directory, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name);
-  if (buckets.length !== 1) return undefined;
-  const s3 = await startLocalS3({ bucket: buckets[0]!, directory });
-  const client = createS3Client({ s3: s3.endpoint, region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS } });
+  const bucket = await onlyDataDirBucket(root);
+  const opened = bucket === undefined ? undefined : await openDataDirObjects(root, bucket);
+  if (!opened) return undefined;
   try {
-    return await readSchemaDocument(new S3ObjectStore(client, buckets[0]!), dataset);
+    return await readSchemaDocument(opened.objects, dataset);
   } finally {
-    client.destroy();
-    await s3.stop();
+    await opened.close();
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { DynamoDbLedgerStore, DynamoDbRunStore } from '../lambdas/adapters/dynamodb-stores';
 import { DynamoDbWatermarkStore } from '../lambdas/adapters/dynamodb-watermark-store';
 import type { SyncproofConfig } from '../lambdas/core/config';
@@ -13,7 +13,7 @@ import { systemClock, type Clock } from '../lambdas/core/ports';
 import { loadCliConfig } from './config-file';
 import { CliError } from './errors';
 import type { CommandOutcome } from './program';
-import { positiveInt } from './program';
+import { portNumber, positiveInt } from './program';
 import { openStateTables, stackRegion, stateFailure, type StateTargetDescription } from './state-target';
 import { collectStatus, DEFAULT_RUNS_PER_DATASET, type StatusDeps } from './status-collect';
 import { formatStatus } from './status-format';
@@ -99,12 +99,6 @@ interface StatusFlags extends StateFlags {
   readonly runs?: number;
 }
 
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--serve must be a port from 0 (a free one) to 65535, got '${value}'`);
-  return n;
-}
-
 /** `syncproof status [DATASET…] --config FILE (--data-dir DIR | --endpoint URL | --stack NAME) [--json]`. */
 export function statusCommand(outcome: CommandOutcome): Command {
   return withStateFlags(
@@ -114,7 +108,7 @@ export function statusCommand(outcome: CommandOutcome): Command {
       .requiredOption('--config <file>', 'dataset configuration (lag thresholds lagWarn/lagFail, schedules)')
       .option('--json', 'print the report as JSON instead of a table')
       .option('--runs <n>', `runs listed per dataset in --json (default ${DEFAULT_RUNS_PER_DATASET})`, positiveInt('--runs'))
-      .option('--serve <port>', 'serve the status page on 127.0.0.1:PORT (0: a free port) until Ctrl-C, updating live', port),
+      .option('--serve <port>', 'serve the status page on 127.0.0.1:PORT (0: a free port) until Ctrl-C, updating live', portNumber('--serve', { allowZero: true })),
     ' (dead letters are not counted through it)',
   )
     .exitOverride()

@@ -3,14 +3,12 @@
  * command reads — a data dir, a running runtime's DynamoDB endpoint or a deployed stack — until
  * Ctrl-C. The page shows the same `collectStatus` report `status --json` prints.
  */
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createS3Client } from '../lambdas/adapters/clients';
 import { S3ObjectStore } from '../lambdas/adapters/s3-object-store';
 import { parseS3Uri } from '../lambdas/core/s3-uri';
 import { STACK_OUTPUTS } from '../lambdas/core/stack-outputs';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../local/emulators';
 import { startStatusPage } from '../local/status-page/server';
+import { onlyDataDirBucket, openDataDirObjects } from './data-dir-objects';
 import { CliError } from './errors';
 import type { StatusDeps } from './status-collect';
 import { collectStatus } from './status-collect';
@@ -24,38 +22,27 @@ interface ReportReader {
 
 async function reportReader(where: StateTargetDescription, region: string | undefined): Promise<ReportReader> {
   const none: ReportReader = { read: async () => undefined, close: async () => undefined };
-  let bucket: string | undefined;
-  let s3;
-  let stop = async (): Promise<void> => undefined;
   if (where.kind === 'data-dir') {
     // The data dir's S3 state holds one bucket: serve its reports through the S3 emulator.
-    const directory = join(where.dataDir, 's3');
-    const buckets = (await readdir(directory, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name);
-    if (buckets.length !== 1) return none;
-    bucket = buckets[0]!;
-    const emulator = await startLocalS3({ bucket, directory });
-    s3 = createS3Client({ s3: emulator.endpoint, region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS } });
-    stop = () => emulator.stop();
-  } else if (where.kind === 'stack') {
-    const r = stackRegion(region);
-    bucket = (await readStackOutputs(where.stack, r, [STACK_OUTPUTS.bucket]))[STACK_OUTPUTS.bucket];
-    s3 = createS3Client({ region: r });
-  } else {
-    return none; // a running runtime's reports: its own page (`syncproof local`) links them
+    const bucket = await onlyDataDirBucket(where.dataDir);
+    const opened = bucket === undefined ? undefined : await openDataDirObjects(where.dataDir, bucket);
+    return opened ? { read: (uri) => readFrom(opened.objects, bucket!, uri), close: () => opened.close() } : none;
   }
-  const objects = new S3ObjectStore(s3, bucket);
-  const client = s3;
-  return {
-    read: async (uri) => {
-      const at = parseS3Uri(uri);
-      if (at.bucket !== bucket) return undefined;
-      return objects.getJson(at.key).catch(() => undefined);
-    },
-    close: async () => {
-      client.destroy();
-      await stop();
-    },
-  };
+  if (where.kind === 'stack') {
+    const r = stackRegion(region);
+    const bucket = (await readStackOutputs(where.stack, r, [STACK_OUTPUTS.bucket]))[STACK_OUTPUTS.bucket];
+    const client = createS3Client({ region: r });
+    const objects = new S3ObjectStore(client, bucket);
+    return { read: (uri) => readFrom(objects, bucket, uri), close: async () => client.destroy() };
+  }
+  return none; // a running runtime's reports: its own page (`syncproof local`) links them
+}
+
+/** The report at `uri` when it is in `bucket` and readable, else undefined. */
+async function readFrom(objects: S3ObjectStore, bucket: string, uri: string): Promise<unknown> {
+  const at = parseS3Uri(uri);
+  if (at.bucket !== bucket) return undefined;
+  return objects.getJson(at.key).catch(() => undefined);
 }
 
 /** Serves the page on 127.0.0.1:`port` (0: a free one) until SIGINT/SIGTERM; prints its URL. */

@@ -1,5 +1,4 @@
-import { access, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dataDirS3, onlyDataDirBucket, openDataDirObjects } from './data-dir-objects';
 import { Command } from 'commander';
 import { createS3Client } from '../lambdas/adapters/clients';
 import { DynamoDbWatermarkStore } from '../lambdas/adapters/dynamodb-watermark-store';
@@ -9,7 +8,6 @@ import { nearestName } from '../lambdas/core/nearest-name';
 import { parseS3Uri } from '../lambdas/core/s3-uri';
 import { readSchemaDocument, schemaDocumentKey } from '../lambdas/core/source-schema';
 import type { WatermarkRecord, WatermarkStore } from '../lambdas/core/watermark';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startLocalS3 } from '../local/emulators';
 import { CliError } from './errors';
 import { writeJsonReport } from './json-file';
 import { onStateTable, whereText, withTargetOptions, type StateTargetDescription, type TargetFlags } from './state-target';
@@ -62,19 +60,10 @@ async function onStateObjects<T>(where: Exclude<StateTargetDescription, { kind: 
   let objects: S3ObjectStore;
   let stop = async () => {};
   if (where.kind === 'data-dir') {
-    const directory = join(where.dataDir, 's3');
-    try {
-      await access(join(directory, bucket));
-    } catch {
-      return `the local state in ${where.dataDir} has no bucket '${bucket}' (under ${directory})`;
-    }
-    const s3 = await startLocalS3({ bucket, directory });
-    const client = createS3Client({ s3: s3.endpoint, region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS } });
-    objects = new S3ObjectStore(client, bucket);
-    stop = async () => {
-      client.destroy();
-      await s3.stop();
-    };
+    const opened = await openDataDirObjects(where.dataDir, bucket);
+    if (!opened) return `the local state in ${where.dataDir} has no bucket '${bucket}' (under ${dataDirS3(where.dataDir)})`;
+    objects = opened.objects;
+    stop = () => opened.close();
   } else {
     const client = createS3Client({ region: where.region });
     objects = new S3ObjectStore(client, bucket);
@@ -95,10 +84,7 @@ async function onStateObjects<T>(where: Exclude<StateTargetDescription, { kind: 
 async function positionTypes(where: StateTargetDescription, dataset: string, record: WatermarkRecord | undefined): Promise<PositionTypes | string> {
   if (where.kind === 'endpoint') return 'the schema document is in S3, which --endpoint does not reach; use --data-dir (once `syncproof local` is stopped) or --stack';
   let bucket = record?.lastRun?.filesUri ? parseS3Uri(record.lastRun.filesUri).bucket : undefined;
-  if (bucket === undefined && where.kind === 'data-dir') {
-    const buckets = (await readdir(join(where.dataDir, 's3'), { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name);
-    if (buckets.length === 1) bucket = buckets[0];
-  }
+  if (bucket === undefined && where.kind === 'data-dir') bucket = await onlyDataDirBucket(where.dataDir);
   if (bucket === undefined) return 'no run of it recorded which bucket holds its schema document';
   const uri = `s3://${bucket}/${schemaDocumentKey(dataset)}`;
   return onStateObjects<PositionTypes>(where, bucket, async (objects) => {

@@ -424,8 +424,9 @@ export class DynamoDbRunStore implements RunStore {
   async get(runId: string): Promise<RunRecord | undefined> {
     try {
       const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { runId }, ConsistentRead: true }));
-      // An item with usage figures only is a run whose invocations ran before it started.
-      return out.Item && out.Item.status !== undefined ? runFromItem(out.Item as Record<string, unknown>) : undefined;
+      // An item with usage figures only is a run whose invocations ran before it started; one a
+      // stage wrote by `update` alone (a deletion's stage output, a failure) is a run.
+      return out.Item && Object.keys(out.Item).some((k) => k !== 'runId' && !k.startsWith(USAGE_PREFIX)) ? runFromItem(out.Item as Record<string, unknown>) : undefined;
     } catch (error) {
       throw translate(error, `reading run ${runId}`);
     }
