@@ -35,7 +35,7 @@ export function portNumber(name: string, options: { readonly allowZero?: boolean
   const min = options.allowZero ? 0 : 1;
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > 65535) throw new InvalidArgumentError(`${name} must be a port from ${min}${min === 0 ? ' (a free one)' : ''} to 65535, got '${value}'`);
+    if (!Number.isInteger(n) || n < min || n > 65535) throw new InvalidArgumentError(`${name} must be ${min}-65535${min === 0 ? ' (0: a free port)' : ''}, got '${value}'`);
     return n;
   };
 }
